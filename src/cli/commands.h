@@ -1,0 +1,16 @@
+// Registration of the facetrail subcommands. Each Register* adds its subcommands to `app`; the
+// callback of the chosen one stores its exit status in `result.exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace facetrail::cli {
+
+struct CommandResult {
+  int exit_code = 0;
+};
+
+// detect, template, compare
+void RegisterVisionCommands(CLI::App& app, CommandResult& result);
+
+}  // namespace facetrail::cli

@@ -1,0 +1,20 @@
+// facetrail command-line program: one subcommand per use case; each lives in its own file and
+// registers itself here. Exit status: 0 success, 1 error, 2 usage error, 3 refusal (policy).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"facetrail: in-house face identification with accountability"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("facetrail 0.1.0"));
+  facetrail::cli::CommandResult result;
+  facetrail::cli::RegisterVisionCommands(app, result);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return result.exit_code;
+}
