@@ -1,0 +1,102 @@
+// The face pipeline: image → faces (box, score, 68 landmarks, quality) → 128-number templates.
+//
+// WHAT THIS REPRESENTS
+//   A loaded set of the three face-api.js networks (SSD MobileNetV1 detector, 68-point landmark
+//   net, dlib ResNet-29 recognition net; weights from @vladmandic/face-api 1.7.15, verified by
+//   scripts/fetch-models) plus the pre- and post-processing around them.
+//   All coordinates are in pixels of the upright (EXIF-corrected) image.
+//
+// TEMPLATES
+//   A template is the recognition net's 128-d output scaled to unit L2 norm; two templates are
+//   compared by cosine similarity (their dot product, in [-1, 1]; higher is more alike).
+//   `descriptor` keeps the raw network output, as face-api.js reports it (Euclidean distance
+//   0.6 ≈ similarity 0.82 for typical norms). A template is only comparable with templates of
+//   the same TemplateModel::id; gallery and search refuse to mix ids.
+//
+// THREAD SAFETY
+//   Process() is not thread-safe (it reuses scratch buffers); give each thread its own pipeline
+//   (FacePipelinePool in vision/pool.h) or guard it.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "vision/image.h"
+
+namespace facetrail::vision {
+
+inline constexpr int kTemplateDim = 128;
+inline constexpr int kNumLandmarks = 68;
+
+enum class AlignMode {
+  kFaceApi,     // face-api.js's axis-aligned crop, reproduced exactly (parity proof)
+  kSimilarity,  // similarity transform to a canonical 150×150 chip, as dlib aligns (default)
+};
+std::string_view AlignModeName(AlignMode mode);
+Expected<AlignMode> ParseAlignMode(std::string_view name);
+
+struct Box {
+  float x = 0, y = 0, width = 0, height = 0;
+};
+struct Point {
+  float x = 0, y = 0;
+};
+
+struct FaceQuality {
+  float eye_distance_px = 0;  // between the eye centroids (landmarks 36–41, 42–47)
+  float detector_score = 0;   // SSD score, 0..1
+  float sharpness = 0;        // variance of the Laplacian on the aligned grey chip
+  float yaw_deg = 0;          // estimated from landmarks; 0 = frontal, + = turned to image right
+  float roll_deg = 0;         // angle of the eye line; + = clockwise in the image
+  float pitch_deg = 0;        // rough estimate from landmarks; + = looking down
+};
+
+struct Face {
+  Box box;
+  float score = 0;
+  std::array<Point, kNumLandmarks> landmarks{};
+  FaceQuality quality;
+  std::vector<float> descriptor;  // raw recognition output, kTemplateDim floats (or empty)
+  std::vector<float> templ;       // unit-norm template, kTemplateDim floats (or empty)
+};
+
+// Identifies what produced a template; stored with every template.
+struct TemplateModel {
+  std::string id;  // e.g. "faceapi-1.7.15-resnet29/similarity-flip-v1"
+  int version = 1;
+};
+
+struct PipelineOptions {
+  std::string models_dir = "models";
+  AlignMode align = AlignMode::kSimilarity;
+  float min_score = 0.5f;   // detector threshold (strict >), face-api's default
+  int max_faces = 100;
+  bool templates = true;    // run the recognition net
+  bool landmarks = true;    // run the landmark net (needed for templates)
+  // Detection at several scales/tiles for small faces in large stills (costs more time).
+  bool small_faces = false;
+  // Add the template of the horizontally mirrored chip before normalising (similarity mode).
+  bool flip_average = true;
+  uint64_t max_pixels = 64'000'000;
+};
+
+class FacePipeline {
+ public:
+  // Loads and checks the model files. kNotFound/kDataLoss name the bad file and the fix.
+  static Expected<std::unique_ptr<FacePipeline>> Create(const PipelineOptions& options);
+  virtual ~FacePipeline() = default;
+
+  // Faces in detector-score order (highest first). An image without faces gives an empty list.
+  virtual Expected<std::vector<Face>> Process(const Image& image) = 0;
+
+  virtual const TemplateModel& template_model() const = 0;
+  virtual const PipelineOptions& options() const = 0;
+};
+
+// Cosine similarity of two unit templates (kTemplateDim floats each).
+float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace facetrail::vision
