@@ -8,9 +8,10 @@
 //
 // ERRORS
 //   Corrupt, truncated or unsupported data: kInvalidArgument with the format and the reason
-//   ("JPEG: premature end of data"). More pixels than DecodeOptions::max_pixels, or dimensions
-//   of zero or above 65535: kResourceExhausted, detected from the header before any pixel
-//   memory is allocated (decompression bombs). Nothing is ever partially returned.
+//   ("JPEG: premature end of data"); a header that declares a zero width or height is corrupt
+//   too. More pixels than DecodeOptions::max_pixels, or a side above 65535:
+//   kResourceExhausted, detected from the header before any pixel memory is allocated
+//   (decompression bombs). Nothing is ever partially returned. See docs/IMAGES.md.
 //
 // THREAD SAFETY
 //   All functions are reentrant; decoding different images on different threads is safe.
