@@ -1,0 +1,82 @@
+// The search snapshot: a memory-mappable file holding a FlatIndex's arrays, so a 10-million
+// template gallery opens in about a second instead of re-reading and re-quantising the database.
+// Format: docs/SNAPSHOT.md. A snapshot is derived data, never the source of truth: whoever owns
+// the database (gallery/gallery_index.h) rebuilds it whenever it is missing, damaged or stale.
+//
+// THREAD SAFETY
+//   A SnapshotWriter is used by one thread. OpenSnapshot is reentrant.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/status.h"
+#include "search/flat_index.h"
+
+namespace facetrail::search {
+
+inline constexpr uint32_t kSnapshotFormatVersion = 1;
+
+// What a snapshot was derived from; stored in its header and checked by the owner.
+struct SnapshotInfo {
+  std::string model_id;        // TemplateModel::id of every template (at most 127 bytes)
+  int32_t model_version = 0;   // TemplateModel::version
+  std::string gallery_id;      // the database's identity (at most 63 bytes)
+  int64_t change_counter = 0;  // the database's change counter when the snapshot was built
+  uint64_t count = 0;          // number of templates
+};
+
+// Writes a snapshot row by row into a temporary file beside `path`, then publishes it
+// atomically (fsync + rename): a crash leaves the old snapshot or the new one, never a mix.
+class SnapshotWriter {
+ public:
+  // Reserves room for info.count rows. kIoError if the file cannot be created or sized.
+  static Expected<std::unique_ptr<SnapshotWriter>> Create(const std::string& path,
+                                                          const SnapshotInfo& info);
+  ~SnapshotWriter();  // removes the temporary file unless Finish() succeeded
+  SnapshotWriter(const SnapshotWriter&) = delete;
+  SnapshotWriter& operator=(const SnapshotWriter&) = delete;
+
+  // Appends the next row. requires: ids strictly increasing; templ passes ValidateTemplate().
+  // kInvalidArgument otherwise (the writer is then unusable), kFailedPrecondition when full.
+  Status Append(int64_t id, bool active, std::span<const float> templ);
+  // requires: exactly info.count rows appended. Writes checksums and header, syncs, renames.
+  Status Finish();
+
+ private:
+  SnapshotWriter() = default;
+  std::string path_;
+  std::string tmp_path_;
+  SnapshotInfo info_;
+  int fd_ = -1;
+  uint8_t* map_ = nullptr;
+  size_t map_size_ = 0;
+  uint64_t rows_ = 0;
+  float max_error_ = 0;
+  bool failed_ = false;
+  bool finished_ = false;
+};
+
+struct SnapshotOpenOptions {
+  FlatIndexOptions index;
+  // Also checksum the float32 section now (reads the whole file). Otherwise each float32 row is
+  // checked by its own CRC when a search re-scores it, and a bad row fails that search.
+  bool verify_floats = false;
+  int num_threads = 0;  // for checksum verification; 0 = hardware concurrency
+};
+
+struct OpenedSnapshot {
+  SnapshotInfo info;
+  std::unique_ptr<FlatIndex> index;
+};
+
+// Maps and checks a snapshot: magic number, format version, header checksum, exact file size
+// (a truncated file is refused), section checksums of everything a search reads at every query.
+// kNotFound if absent; kDataLoss naming the failed check otherwise ("bad magic number",
+// "truncated: 1000 bytes, expected 9000", "codes section checksum mismatch").
+Expected<OpenedSnapshot> OpenSnapshot(const std::string& path,
+                                      const SnapshotOpenOptions& options = {});
+
+}  // namespace facetrail::search
