@@ -1,0 +1,32 @@
+// Shared output helpers of the command-line front end: error printing with exit codes, and the
+// JSON/text renderings of pipeline results (the JSON is a contract that scripts rely on).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "common/status.h"
+#include "vision/batch.h"
+
+namespace facetrail::cli {
+
+// Similarity threshold used by `compare` when none is given; chosen on the LFW dev folds
+// (docs/ACCURACY.md).
+inline constexpr float kDefaultSimilarityThreshold = 0.52f;
+
+// Exit status for a status: 0 OK, 2 invalid argument (usage), 3 permission denied (refusal),
+// 1 otherwise.
+int ExitCodeFor(const Status& status);
+// Prints "facetrail: <status>" to stderr and returns ExitCodeFor(status).
+int PrintError(const Status& status);
+
+nlohmann::json FaceJson(const vision::Face& face, bool with_template);
+nlohmann::json ImageResultJson(const vision::ImageResult& r, bool with_templates);
+void PrintImageResultText(std::ostream& out, const vision::ImageResult& r, bool with_templates);
+
+// The face that stands for the image: "largest" box, highest "score", or nearest the "center".
+// Null when there is none.
+const vision::Face* PickFace(const vision::ImageResult& r, const std::string& rule);
+
+}  // namespace facetrail::cli

@@ -1,0 +1,236 @@
+#include "nn/layers.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+
+namespace facetrail::nn {
+
+namespace {
+
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+using Dt = dnnl::memory::data_type;
+
+dnnl::engine& CpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& ThreadStream() {
+  thread_local dnnl::stream stream(CpuEngine());
+  return stream;
+}
+
+memory::desc ActivationDesc(Shape s) {
+  return memory::desc({1, s.c, s.h, s.w}, Dt::f32, Tag::nhwc);
+}
+
+}  // namespace
+
+int OutputSize(int in, int kernel, int stride, Padding padding) {
+  if (padding == Padding::kSame) return (in + stride - 1) / stride;
+  return (in - kernel) / stride + 1;
+}
+
+int PaddingBefore(int in, int kernel, int stride, Padding padding) {
+  if (padding == Padding::kValid) return 0;
+  int out = OutputSize(in, kernel, stride, padding);
+  int total = std::max((out - 1) * stride + kernel - in, 0);
+  return total / 2;
+}
+
+struct Conv2d::Impl {
+  dnnl::convolution_forward primitive;
+  memory::desc src_md, dst_md;
+  memory weights, bias;
+  std::vector<uint8_t> scratchpad_bytes;
+  memory scratchpad;
+};
+
+Conv2d::~Conv2d() = default;
+
+double Conv2d::flops() const {
+  double per_out = static_cast<double>(spec_.kernel_h) * spec_.kernel_w *
+                   (spec_.depthwise ? 1 : spec_.in_channels);
+  return 2.0 * per_out * output_.h * output_.w * output_.c;
+}
+
+Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape input,
+                                                 std::span<const float> weights,
+                                                 std::span<const float> bias,
+                                                 std::span<const float> scale,
+                                                 std::span<const float> shift,
+                                                 Precision precision) {
+  const int kh = spec.kernel_h, kw = spec.kernel_w, cin = spec.in_channels;
+  const int cout = spec.depthwise ? spec.in_channels : spec.out_channels;
+  if (input.c != cin) {
+    return InvalidArgument("conv: input has " + std::to_string(input.c) + " channels, layer expects " +
+                           std::to_string(cin));
+  }
+  const size_t num_weights = static_cast<size_t>(kh) * kw * (spec.depthwise ? cin : cin * cout);
+  if (weights.size() != num_weights || (!bias.empty() && bias.size() != static_cast<size_t>(cout)) ||
+      (!scale.empty() && scale.size() != static_cast<size_t>(cout)) ||
+      (!shift.empty() && shift.size() != static_cast<size_t>(cout))) {
+    return InvalidArgument("conv: weight/bias sizes do not match the layer shape");
+  }
+  auto conv = std::unique_ptr<Conv2d>(new Conv2d());
+  conv->spec_ = spec;
+  conv->input_ = input;
+  conv->output_ = {OutputSize(input.h, kh, spec.stride, spec.padding),
+                   OutputSize(input.w, kw, spec.stride, spec.padding), cout};
+  if (conv->output_.h <= 0 || conv->output_.w <= 0) {
+    return InvalidArgument("conv: input too small for the kernel");
+  }
+
+  // Fold the affine into weights (last axis = output channel in both TF layouts) and bias.
+  std::vector<float> w(weights.begin(), weights.end());
+  std::vector<float> b(static_cast<size_t>(cout), 0.f);
+  for (int o = 0; o < cout; ++o) {
+    float bo = bias.empty() ? 0.f : bias[static_cast<size_t>(o)];
+    if (!scale.empty()) bo *= scale[static_cast<size_t>(o)];
+    if (!shift.empty()) bo += shift[static_cast<size_t>(o)];
+    b[static_cast<size_t>(o)] = bo;
+  }
+  if (!scale.empty()) {
+    for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[i % static_cast<size_t>(cout)];
+  }
+
+  const int pad_t = PaddingBefore(input.h, kh, spec.stride, spec.padding);
+  const int pad_l = PaddingBefore(input.w, kw, spec.stride, spec.padding);
+  const int pad_b = std::max((conv->output_.h - 1) * spec.stride + kh - input.h - pad_t, 0);
+  const int pad_r = std::max((conv->output_.w - 1) * spec.stride + kw - input.w - pad_l, 0);
+
+  try {
+    auto& engine = CpuEngine();
+    auto impl = std::make_unique<Impl>();
+    impl->src_md = ActivationDesc(input);
+    impl->dst_md = ActivationDesc(conv->output_);
+    memory::dims wdims = spec.depthwise ? memory::dims{cin, 1, 1, kh, kw}
+                                        : memory::dims{cout, cin, kh, kw};
+    memory::desc user_w_md(wdims, Dt::f32, spec.depthwise ? Tag::hwigo : Tag::hwio);
+    memory::desc any_w_md(wdims, Dt::f32, Tag::any);
+    memory::desc b_md({cout}, Dt::f32, Tag::x);
+
+    dnnl::post_ops ops;
+    if (spec.accumulate) ops.append_sum(1.f);
+    if (spec.activation == Activation::kRelu) {
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    } else if (spec.activation == Activation::kRelu6) {
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (precision == Precision::kBf16) attr.set_fpmath_mode(dnnl::fpmath_mode::bf16);
+
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, impl->src_md,
+        any_w_md, b_md, impl->dst_md, {spec.stride, spec.stride}, {pad_t, pad_l}, {pad_b, pad_r});
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+    impl->primitive = dnnl::convolution_forward(pd);
+
+    memory user_w(user_w_md, engine, w.data());
+    impl->weights = memory(pd.weights_desc(), engine);
+    dnnl::reorder(user_w, impl->weights).execute(ThreadStream(), user_w, impl->weights);
+    impl->bias = memory(b_md, engine);
+    std::copy(b.begin(), b.end(), static_cast<float*>(impl->bias.get_data_handle()));
+    ThreadStream().wait();
+    impl->scratchpad_bytes.resize(pd.scratchpad_desc().get_size() + 64);
+    impl->scratchpad = memory(pd.scratchpad_desc(), engine, impl->scratchpad_bytes.data());
+    conv->impl_ = std::move(impl);
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN could not build a convolution: ") + e.what());
+  }
+  return conv;
+}
+
+void Conv2d::Forward(const Tensor& src, Tensor& dst) {
+  if (!spec_.accumulate) dst.Resize(output_);
+  auto& engine = CpuEngine();
+  auto& stream = ThreadStream();
+  memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data.data()));
+  memory dst_mem(impl_->dst_md, engine, dst.data.data());
+  impl_->primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
+                                    {DNNL_ARG_WEIGHTS, impl_->weights},
+                                    {DNNL_ARG_BIAS, impl_->bias},
+                                    {DNNL_ARG_DST, dst_mem},
+                                    {DNNL_ARG_SCRATCHPAD, impl_->scratchpad}});
+  stream.wait();
+}
+
+namespace {
+template <bool kMax>
+void Pool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst) {
+  const Shape in = src.shape;
+  Shape out{OutputSize(in.h, kernel, stride, padding), OutputSize(in.w, kernel, stride, padding),
+            in.c};
+  dst.Resize(out);
+  const int pt = PaddingBefore(in.h, kernel, stride, padding);
+  const int pl = PaddingBefore(in.w, kernel, stride, padding);
+  std::vector<float> acc(static_cast<size_t>(in.c));
+  for (int oy = 0; oy < out.h; ++oy) {
+    for (int ox = 0; ox < out.w; ++ox) {
+      std::fill(acc.begin(), acc.end(), kMax ? -std::numeric_limits<float>::infinity() : 0.f);
+      int count = 0;
+      for (int ky = 0; ky < kernel; ++ky) {
+        int y = oy * stride - pt + ky;
+        if (y < 0 || y >= in.h) continue;
+        for (int kx = 0; kx < kernel; ++kx) {
+          int x = ox * stride - pl + kx;
+          if (x < 0 || x >= in.w) continue;
+          const float* p = src.at(y, x);
+          for (int c = 0; c < in.c; ++c) {
+            if constexpr (kMax) {
+              acc[static_cast<size_t>(c)] = std::max(acc[static_cast<size_t>(c)], p[c]);
+            } else {
+              acc[static_cast<size_t>(c)] += p[c];
+            }
+          }
+          ++count;
+        }
+      }
+      float* q = dst.at(oy, ox);
+      for (int c = 0; c < in.c; ++c) {
+        q[c] = kMax ? acc[static_cast<size_t>(c)]
+                    : acc[static_cast<size_t>(c)] / static_cast<float>(std::max(count, 1));
+      }
+    }
+  }
+}
+}  // namespace
+
+void MaxPool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst) {
+  Pool<true>(src, kernel, stride, padding, dst);
+}
+void AvgPool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst) {
+  Pool<false>(src, kernel, stride, padding, dst);
+}
+
+void Relu(Tensor& t) {
+  for (float& v : t.data) v = std::max(v, 0.f);
+}
+
+void ReluInto(const Tensor& src, Tensor& dst) {
+  dst.Resize(src.shape);
+  for (size_t i = 0; i < src.data.size(); ++i) dst.data[i] = std::max(src.data[i], 0.f);
+}
+
+void Dense(std::span<const float> in, std::span<const float> weights, std::span<const float> bias,
+           std::span<float> out) {
+  const size_t n_out = out.size();
+  for (size_t j = 0; j < n_out; ++j) out[j] = bias.empty() ? 0.f : bias[j];
+  for (size_t i = 0; i < in.size(); ++i) {
+    const float x = in[i];
+    const float* row = weights.data() + i * n_out;
+    for (size_t j = 0; j < n_out; ++j) out[j] += x * row[j];
+  }
+}
+
+void SetThreadsForCurrentThread(int threads) { omp_set_num_threads(std::max(threads, 1)); }
+
+}  // namespace facetrail::nn

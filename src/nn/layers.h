@@ -1,0 +1,95 @@
+// The few layer kinds the face networks need, on oneDNN (convolutions) and plain loops (the
+// cheap rest).
+//
+// WHAT THIS REPRESENTS
+//   Conv2d is one convolution with a fixed input shape, built once (weights reordered into the
+//   layout oneDNN picks for this CPU) and run many times. It folds the per-channel affine that
+//   follows a convolution in these networks (batch norm, dlib's scale layer) into its weights and
+//   bias, and fuses the activation, and optionally accumulation into the output (dst += conv).
+//   Padding follows TensorFlow: "same" gives out = ceil(in / stride) with floor(pad/2) before and
+//   the rest after; "valid" gives out = floor((in − k) / stride) + 1.
+//
+// THREAD SAFETY
+//   A Conv2d may be run from one thread at a time (it owns scratch memory). Give each worker its
+//   own network objects; weights are small.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/tensor.h"
+
+namespace facetrail::nn {
+
+enum class Padding { kSame, kValid };
+enum class Activation { kNone, kRelu, kRelu6 };
+
+// Numeric precision of the convolution arithmetic. kF32 is exact IEEE float (parity mode);
+// kBf16 lets oneDNN round inputs and weights to bfloat16 and use AMX where present (accumulation
+// stays float32).
+enum class Precision { kF32, kBf16 };
+
+struct ConvSpec {
+  int kernel_h = 1, kernel_w = 1;
+  int in_channels = 0, out_channels = 0;
+  int stride = 1;
+  Padding padding = Padding::kSame;
+  bool depthwise = false;  // groups = in_channels, one filter per channel (out == in)
+  Activation activation = Activation::kNone;
+  bool accumulate = false;  // dst = act(dst + conv(src)) instead of dst = act(conv(src))
+};
+
+// Output size of a convolution or pooling along one axis, TensorFlow rules.
+int OutputSize(int in, int kernel, int stride, Padding padding);
+// Padding before (top/left) along one axis, TensorFlow rules; the rest goes after.
+int PaddingBefore(int in, int kernel, int stride, Padding padding);
+
+class Conv2d {
+ public:
+  // weights: TensorFlow layout [kh][kw][cin][cout] (depthwise: [kh][kw][c][1]); bias: cout
+  // floats or empty (zero). scale/shift (optional, cout floats each): a per-output-channel
+  // affine y·scale + shift applied after the bias and before the activation, folded in.
+  static Expected<std::unique_ptr<Conv2d>> Create(const ConvSpec& spec, Shape input,
+                                                  std::span<const float> weights,
+                                                  std::span<const float> bias,
+                                                  std::span<const float> scale = {},
+                                                  std::span<const float> shift = {},
+                                                  Precision precision = Precision::kF32);
+  ~Conv2d();
+  Conv2d(const Conv2d&) = delete;
+  Conv2d& operator=(const Conv2d&) = delete;
+
+  Shape input_shape() const { return input_; }
+  Shape output_shape() const { return output_; }
+  double flops() const;  // multiply-adds × 2
+
+  // requires: src.shape == input_shape(). ensures: dst.shape == output_shape() (resized when not
+  // accumulating; when accumulating dst must already have that shape).
+  void Forward(const Tensor& src, Tensor& dst);
+
+ private:
+  Conv2d() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ConvSpec spec_;
+  Shape input_, output_;
+};
+
+// Pooling with TensorFlow padding rules (average excludes padding, like tf.avgPool).
+void MaxPool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst);
+void AvgPool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst);
+
+// dst = max(dst, 0) elementwise; dst = src when given.
+void Relu(Tensor& t);
+void ReluInto(const Tensor& src, Tensor& dst);
+
+// out[j] = bias[j] + Σ_i in[i]·weights[i][j]; weights row-major [in][out]; bias may be empty.
+void Dense(std::span<const float> in, std::span<const float> weights, std::span<const float> bias,
+           std::span<float> out);
+
+// Limits the threads oneDNN uses for calls from the current thread (OpenMP runtime).
+void SetThreadsForCurrentThread(int threads);
+
+}  // namespace facetrail::nn

@@ -1,0 +1,143 @@
+#include "vision/face_pipeline.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "vision/internal/alignment.h"
+#include "vision/internal/networks.h"
+
+namespace facetrail::vision {
+
+namespace {
+
+using internal::Detection;
+using internal::Landmarks;
+
+// Chip geometry of dlib's dnn_face_recognition_ex: get_face_chip_details(shape, 150, 0.25).
+constexpr int kChipSize = 150;
+constexpr double kChipPadding = 0.25;
+
+class FacePipelineImpl final : public FacePipeline {
+ public:
+  FacePipelineImpl(PipelineOptions options, std::unique_ptr<internal::SsdDetector> detector,
+                   std::unique_ptr<internal::LandmarkNet> landmarks,
+                   std::unique_ptr<internal::RecognitionNet> recognition)
+      : options_(std::move(options)),
+        detector_(std::move(detector)),
+        landmarks_(std::move(landmarks)),
+        recognition_(std::move(recognition)) {
+    model_.id = std::string("faceapi-1.7.15-resnet29/") + std::string(AlignModeName(options_.align)) +
+                (options_.align == AlignMode::kSimilarity && options_.flip_average ? "-flip" : "");
+    model_.version = 1;
+  }
+
+  Expected<std::vector<Face>> Process(const Image& image) override {
+    if (image.empty()) return InvalidArgument("empty image");
+    if (static_cast<uint64_t>(image.width) * image.height > options_.max_pixels) {
+      return ResourceExhausted("image has " + std::to_string(image.width) + "x" +
+                               std::to_string(image.height) + " pixels, more than the limit of " +
+                               std::to_string(options_.max_pixels));
+    }
+    std::vector<Detection> detections =
+        detector_->Detect(image, options_.min_score, options_.max_faces);
+    std::vector<Face> faces;
+    faces.reserve(detections.size());
+    for (const Detection& det : detections) {
+      Face face;
+      face.box = {static_cast<float>(det.x), static_cast<float>(det.y),
+                  static_cast<float>(det.width), static_cast<float>(det.height)};
+      face.score = static_cast<float>(det.score);
+      face.quality.detector_score = face.score;
+      if (options_.landmarks || options_.templates) {
+        Landmarks pts = landmarks_->Run(image, det);
+        if (pts.size() != kNumLandmarks) continue;  // box outside the image (face-api drops it)
+        for (size_t i = 0; i < pts.size(); ++i) {
+          face.landmarks[i] = {static_cast<float>(pts[i][0]), static_cast<float>(pts[i][1])};
+        }
+        internal::FloatImage chip = internal::WarpAffine(
+            image, internal::SimilarityChipTransform(pts, kChipSize, kChipPadding), kChipSize);
+        face.quality = internal::EstimateQuality(pts, det.score, chip);
+        if (options_.templates) {
+          if (options_.align == AlignMode::kFaceApi) {
+            face.descriptor = FaceApiDescriptor(image, det, pts);
+          } else {
+            face.descriptor = recognition_->Run(chip);
+            if (options_.flip_average) {
+              internal::FlipHorizontal(chip);
+              std::vector<float> mirrored = recognition_->Run(chip);
+              for (size_t i = 0; i < mirrored.size(); ++i) face.descriptor[i] += mirrored[i];
+              for (float& v : face.descriptor) v *= 0.5f;
+            }
+          }
+          if (face.descriptor.empty()) continue;
+          face.templ = Normalize(face.descriptor);
+        }
+      }
+      faces.push_back(std::move(face));
+    }
+    return faces;
+  }
+
+  const TemplateModel& template_model() const override { return model_; }
+  const PipelineOptions& options() const override { return options_; }
+
+ private:
+  std::vector<float> FaceApiDescriptor(const Image& image, const Detection& det,
+                                       const Landmarks& pts) {
+    // The landmark crop's size enters face-api's rectangle (an upstream quirk).
+    const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
+    const int crop_w = static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
+    const int crop_h = static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
+    internal::IntRect r =
+        internal::FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
+    if (r.width <= 0 || r.height <= 0) return {};
+    return recognition_->Run(internal::CropPadResize(image, r.x, r.y, r.width, r.height, true,
+                                                     internal::RecognitionNet::kInputSize));
+  }
+
+  static std::vector<float> Normalize(const std::vector<float>& v) {
+    double norm = 0;
+    for (float x : v) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(norm);
+    std::vector<float> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = norm > 0 ? static_cast<float>(v[i] / norm) : 0.f;
+    return out;
+  }
+
+  PipelineOptions options_;
+  TemplateModel model_;
+  std::unique_ptr<internal::SsdDetector> detector_;
+  std::unique_ptr<internal::LandmarkNet> landmarks_;
+  std::unique_ptr<internal::RecognitionNet> recognition_;
+};
+
+}  // namespace
+
+std::string_view AlignModeName(AlignMode mode) {
+  return mode == AlignMode::kFaceApi ? "faceapi" : "similarity";
+}
+
+Expected<AlignMode> ParseAlignMode(std::string_view name) {
+  if (name == "faceapi") return AlignMode::kFaceApi;
+  if (name == "similarity") return AlignMode::kSimilarity;
+  return InvalidArgument("unknown alignment mode '" + std::string(name) +
+                         "' (expected faceapi or similarity)");
+}
+
+Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptions& options) {
+  const nn::Precision precision = nn::Precision::kF32;
+  FT_ASSIGN_OR_RETURN(auto detector, internal::SsdDetector::Load(options.models_dir, precision));
+  FT_ASSIGN_OR_RETURN(auto landmarks, internal::LandmarkNet::Load(options.models_dir, precision));
+  FT_ASSIGN_OR_RETURN(auto recognition,
+                      internal::RecognitionNet::Load(options.models_dir, precision));
+  return std::unique_ptr<FacePipeline>(new FacePipelineImpl(
+      options, std::move(detector), std::move(landmarks), std::move(recognition)));
+}
+
+float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) dot += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(dot);
+}
+
+}  // namespace facetrail::vision

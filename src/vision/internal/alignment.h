@@ -1,0 +1,32 @@
+// From 68 landmarks to the recognition net's 150×150 input, and face quality figures.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "vision/face_pipeline.h"
+#include "vision/internal/resample.h"
+
+namespace facetrail::vision::internal {
+
+using Landmarks = std::vector<std::array<double, 2>>;  // 68 points, image pixels
+
+struct IntRect {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+// face-api's recognition crop (PIPELINE.md §1 + §2 step 1): centroid rectangle, then clipped to
+// the image and floored. `detection_crop_w/h` is the landmark crop size (an upstream quirk).
+// Width or height ≤ 0 when the face lies outside the image.
+IntRect FaceApiRecognitionRect(const Landmarks& pts, int detection_crop_w, int detection_crop_h,
+                               int image_width, int image_height);
+
+// Least-squares similarity transform (rotation, uniform scale, translation; no reflection) that
+// maps the chip's canonical landmark positions onto `pts`, for a size × size chip with dlib's
+// get_face_chip_details(shape, size, padding) mean face (points 27–54 and 60–64).
+Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding);
+
+// Quality figures from landmarks and the aligned chip (RGB 0..255).
+FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip);
+
+}  // namespace facetrail::vision::internal

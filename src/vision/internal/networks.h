@@ -1,0 +1,77 @@
+// The three face-api.js networks, built on nn::Conv2d for fixed input sizes. Layer-by-layer
+// description with source references: ../shared/peers/faceapi/PIPELINE.md §4–§6.
+//
+// THREAD SAFETY
+//   Each object owns scratch tensors: one thread at a time.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/layers.h"
+#include "nn/tensor.h"
+#include "nn/weights.h"
+#include "vision/internal/resample.h"
+
+namespace facetrail::vision::internal {
+
+// A detection in pixels of the image given to Detect (face-api's box rules, §4 "To pixels").
+struct Detection {
+  double x = 0, y = 0, width = 0, height = 0;
+  double score = 0;
+};
+
+// SSD MobileNetV1 at 512×512.
+class SsdDetector {
+ public:
+  static Expected<std::unique_ptr<SsdDetector>> Load(const std::string& models_dir,
+                                                     nn::Precision precision);
+  ~SsdDetector();
+  // Faces with score > min_score after NMS (IoU 0.5), highest score first, at most max_results.
+  std::vector<Detection> Detect(const Image& image, double min_score, int max_results);
+
+ private:
+  SsdDetector() = default;
+  struct Layers;
+  std::unique_ptr<Layers> layers_;
+  std::vector<float> anchors_;  // 5118 × [ymin, xmin, ymax, xmax]
+};
+
+// 68-point landmark net at 112×112. Returns points in image pixels for a detection box.
+class LandmarkNet {
+ public:
+  static Expected<std::unique_ptr<LandmarkNet>> Load(const std::string& models_dir,
+                                                     nn::Precision precision);
+  ~LandmarkNet();
+  // Empty when the box does not overlap the image.
+  std::vector<std::array<double, 2>> Run(const Image& image, const Detection& box);
+
+ private:
+  LandmarkNet() = default;
+  struct Layers;
+  std::unique_ptr<Layers> layers_;
+};
+
+// dlib's ResNet-29 recognition net at 150×150 → 128 floats (raw, not normalised).
+class RecognitionNet {
+ public:
+  static constexpr int kInputSize = 150;
+  static Expected<std::unique_ptr<RecognitionNet>> Load(const std::string& models_dir,
+                                                        nn::Precision precision);
+  ~RecognitionNet();
+  // chip: kInputSize × kInputSize RGB 0..255.
+  std::vector<float> Run(const FloatImage& chip);
+
+ private:
+  RecognitionNet() = default;
+  struct Layers;
+  std::unique_ptr<Layers> layers_;
+};
+
+// Normalises RGB 0..255 to (v − mean) / 255 with face-api's mean (122.782, 117.001, 104.298).
+nn::Tensor NormalizeMean255(const FloatImage& img);
+
+}  // namespace facetrail::vision::internal

@@ -1,0 +1,143 @@
+#include "vision/internal/resample.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace facetrail::vision::internal {
+
+FloatImage CropPadResize(const Image& image, int x, int y, int w, int h, bool centered, int size) {
+  const int s = std::max(w, h);
+  const int diff = std::abs(w - h);
+  // JS Math.round(diff · 0.5) for centred, diff for bottom/right; both non-negative.
+  const int after = centered ? static_cast<int>(std::floor(diff * 0.5 + 0.5)) : diff;
+  const int before = diff - after;
+  const int off_x = w < h ? before : 0;  // position of the crop inside the s × s square
+  const int off_y = h < w ? before : 0;
+
+  // Value of the padded square at integer (sy, sx), channel ch.
+  auto sample = [&](int sy, int sx, int ch) -> float {
+    int iy = sy - off_y, ix = sx - off_x;
+    if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0.f;
+    return static_cast<float>(image.row(y + iy)[(x + ix) * 3 + ch]);
+  };
+
+  FloatImage out;
+  out.width = out.height = size;
+  out.data.resize(static_cast<size_t>(size) * size * 3);
+  const float scale = static_cast<float>(s) / static_cast<float>(size);
+  std::vector<int> x0(static_cast<size_t>(size)), x1(static_cast<size_t>(size));
+  std::vector<float> fx(static_cast<size_t>(size));
+  for (int c = 0; c < size; ++c) {
+    float src = static_cast<float>(c) * scale;
+    int f = static_cast<int>(std::floor(src));
+    x0[static_cast<size_t>(c)] = f;
+    x1[static_cast<size_t>(c)] = std::min(s - 1, static_cast<int>(std::ceil(src)));
+    fx[static_cast<size_t>(c)] = src - static_cast<float>(f);
+  }
+  for (int r = 0; r < size; ++r) {
+    float src_y = static_cast<float>(r) * scale;
+    int y0 = static_cast<int>(std::floor(src_y));
+    int y1 = std::min(s - 1, static_cast<int>(std::ceil(src_y)));
+    float fy = src_y - static_cast<float>(y0);
+    float* dst = out.data.data() + static_cast<size_t>(r) * size * 3;
+    for (int c = 0; c < size; ++c) {
+      const size_t ci = static_cast<size_t>(c);
+      for (int ch = 0; ch < 3; ++ch) {
+        float tl = sample(y0, x0[ci], ch), tr = sample(y0, x1[ci], ch);
+        float bl = sample(y1, x0[ci], ch), br = sample(y1, x1[ci], ch);
+        float top = tl + (tr - tl) * fx[ci];
+        float bottom = bl + (br - bl) * fx[ci];
+        dst[c * 3 + ch] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Box-filters `image` by an integer factor (each output pixel = mean of factor × factor inputs).
+Image BoxDownsample(const Image& image, int factor) {
+  Image out;
+  out.width = std::max(1, image.width / factor);
+  out.height = std::max(1, image.height / factor);
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+  std::vector<uint32_t> acc(static_cast<size_t>(out.width) * 3);
+  for (int oy = 0; oy < out.height; ++oy) {
+    std::fill(acc.begin(), acc.end(), 0u);
+    int rows = 0;
+    for (int k = 0; k < factor; ++k) {
+      int iy = oy * factor + k;
+      if (iy >= image.height) break;
+      ++rows;
+      const uint8_t* src = image.row(iy);
+      for (int ox = 0; ox < out.width; ++ox) {
+        for (int j = 0; j < factor; ++j) {
+          int ix = ox * factor + j;
+          if (ix >= image.width) break;
+          for (int ch = 0; ch < 3; ++ch) acc[static_cast<size_t>(ox) * 3 + ch] += src[ix * 3 + ch];
+        }
+      }
+    }
+    uint8_t* dst = out.row(oy);
+    const uint32_t n = static_cast<uint32_t>(rows * factor);
+    for (size_t i = 0; i < acc.size(); ++i) dst[i] = static_cast<uint8_t>((acc[i] + n / 2) / n);
+  }
+  return out;
+}
+
+}  // namespace
+
+FloatImage WarpAffine(const Image& image, const Affine& m, int size) {
+  // How many image pixels one chip pixel spans.
+  const double span = std::sqrt(std::abs(m.a * m.d - m.b * m.c));
+  Affine t = m;
+  Image reduced;
+  const Image* src = &image;
+  if (span >= 2.0) {
+    int factor = static_cast<int>(std::floor(span));
+    reduced = BoxDownsample(image, factor);
+    src = &reduced;
+    // A pixel centre at reduced (u, v) is the mean of image pixels factor·u … factor·u+factor−1,
+    // centred at factor·u + (factor − 1)/2.
+    const double f = factor, off = (factor - 1) / 2.0;
+    t = {m.a / f, m.b / f, (m.tx - off) / f, m.c / f, m.d / f, (m.ty - off) / f};
+  }
+  FloatImage out;
+  out.width = out.height = size;
+  out.data.assign(static_cast<size_t>(size) * size * 3, 0.f);
+  const int w = src->width, h = src->height;
+  for (int r = 0; r < size; ++r) {
+    for (int c = 0; c < size; ++c) {
+      const double px = t.a * c + t.b * r + t.tx;
+      const double py = t.c * c + t.d * r + t.ty;
+      const double fx0 = std::floor(px), fy0 = std::floor(py);
+      const int ix = static_cast<int>(fx0), iy = static_cast<int>(fy0);
+      if (ix < -1 || iy < -1 || ix >= w || iy >= h) continue;
+      const float ax = static_cast<float>(px - fx0), ay = static_cast<float>(py - fy0);
+      auto at = [&](int yy, int xx, int ch) -> float {
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h) return 0.f;
+        return static_cast<float>(src->row(yy)[xx * 3 + ch]);
+      };
+      float* dst = out.data.data() + (static_cast<size_t>(r) * size + c) * 3;
+      for (int ch = 0; ch < 3; ++ch) {
+        float top = at(iy, ix, ch) * (1 - ax) + at(iy, ix + 1, ch) * ax;
+        float bottom = at(iy + 1, ix, ch) * (1 - ax) + at(iy + 1, ix + 1, ch) * ax;
+        dst[ch] = top * (1 - ay) + bottom * ay;
+      }
+    }
+  }
+  return out;
+}
+
+void FlipHorizontal(FloatImage& img) {
+  for (int r = 0; r < img.height; ++r) {
+    float* row = img.data.data() + static_cast<size_t>(r) * img.width * 3;
+    for (int c = 0; c < img.width / 2; ++c) {
+      int o = img.width - 1 - c;
+      for (int ch = 0; ch < 3; ++ch) std::swap(row[c * 3 + ch], row[o * 3 + ch]);
+    }
+  }
+}
+
+}  // namespace facetrail::vision::internal

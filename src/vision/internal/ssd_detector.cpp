@@ -1,0 +1,224 @@
+// SSD MobileNetV1 face detector (PIPELINE.md §4).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "vision/internal/networks.h"
+
+namespace facetrail::vision::internal {
+
+namespace {
+
+constexpr int kInput = 512;
+constexpr int kNumAnchors = 5118;
+constexpr float kBatchNormEpsilon = 0.0010000000474974513f;  // from the TF graph
+constexpr float kInputScale = 0.007843137718737125f;         // 2/255, Preprocessor/mul/x
+
+// Fetches a tensor or returns its error from the enclosing function.
+#define FT_WEIGHT(var, map, name, ...) \
+  FT_ASSIGN_OR_RETURN(const nn::WeightTensor* var, (map).Get(name, __VA_ARGS__))
+
+}  // namespace
+
+struct SsdDetector::Layers {
+  std::vector<std::unique_ptr<nn::Conv2d>> backbone;                // conv0, then dw/pw pairs 1..13
+  std::vector<std::unique_ptr<nn::Conv2d>> extras;                  // 8
+  std::vector<std::unique_ptr<nn::Conv2d>> box_heads, class_heads;  // 6 each
+  nn::Tensor input, a, b, conv11;
+  std::vector<nn::Tensor> features;  // extras outputs
+  nn::Tensor head_out;
+  std::vector<float> box_codes, class_logits;  // 5118×4, 5118×3
+};
+
+SsdDetector::~SsdDetector() = default;
+
+Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& models_dir,
+                                                         nn::Precision precision) {
+  FT_ASSIGN_OR_RETURN(nn::WeightMap w, nn::WeightMap::Load(models_dir, "ssd_mobilenetv1_model"));
+  auto det = std::unique_ptr<SsdDetector>(new SsdDetector());
+  det->layers_ = std::make_unique<Layers>();
+  Layers& L = *det->layers_;
+
+  auto add = [&](std::vector<std::unique_ptr<nn::Conv2d>>& list, const nn::ConvSpec& spec,
+                 nn::Shape in, std::span<const float> weights, std::span<const float> bias,
+                 std::span<const float> scale = {},
+                 std::span<const float> shift = {}) -> Expected<nn::Shape> {
+    FT_ASSIGN_OR_RETURN(auto conv,
+                        nn::Conv2d::Create(spec, in, weights, bias, scale, shift, precision));
+    nn::Shape out = conv->output_shape();
+    list.push_back(std::move(conv));
+    return out;
+  };
+
+  nn::Shape shape{kInput, kInput, 3};
+  {
+    FT_WEIGHT(wt, w, "MobilenetV1/Conv2d_0_pointwise/weights", {3, 3, 3, 32});
+    FT_WEIGHT(bt, w, "MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset", {32});
+    nn::ConvSpec spec{3, 3, 3, 32, 2, nn::Padding::kSame, false, nn::Activation::kRelu6, false};
+    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, spec, shape, wt->values, bt->values));
+  }
+  const int channels[14] = {32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024};
+  nn::Shape conv11_shape;
+  for (int i = 1; i <= 13; ++i) {
+    const std::string dw = "MobilenetV1/Conv2d_" + std::to_string(i) + "_depthwise/";
+    const std::string pw = "MobilenetV1/Conv2d_" + std::to_string(i) + "_pointwise/";
+    const int cin = channels[i - 1], cout = channels[i];
+    const int stride = (i == 2 || i == 4 || i == 6 || i == 12) ? 2 : 1;
+    FT_WEIGHT(dwt, w, dw + "depthwise_weights", {3, 3, cin, 1});
+    FT_WEIGHT(gamma, w, dw + "BatchNorm/gamma", {cin});
+    FT_WEIGHT(beta, w, dw + "BatchNorm/beta", {cin});
+    FT_WEIGHT(mean, w, dw + "BatchNorm/moving_mean", {cin});
+    FT_WEIGHT(var, w, dw + "BatchNorm/moving_variance", {cin});
+    std::vector<float> scale(static_cast<size_t>(cin)), shift(static_cast<size_t>(cin));
+    for (size_t c = 0; c < scale.size(); ++c) {
+      scale[c] = gamma->values[c] / std::sqrt(var->values[c] + kBatchNormEpsilon);
+      shift[c] = beta->values[c] - mean->values[c] * scale[c];
+    }
+    nn::ConvSpec dspec{3,    3, cin, cin, stride, nn::Padding::kSame, true, nn::Activation::kRelu6,
+                       false};
+    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, dspec, shape, dwt->values, {}, scale, shift));
+    FT_WEIGHT(pwt, w, pw + "weights", {1, 1, cin, cout});
+    FT_WEIGHT(pwb, w, pw + "convolution_bn_offset", {cout});
+    nn::ConvSpec pspec{1,    1, cin, cout, 1, nn::Padding::kSame, false, nn::Activation::kRelu6,
+                       false};
+    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, pspec, shape, pwt->values, pwb->values));
+    if (i == 11) conv11_shape = shape;
+  }
+  const int extra_channels[8] = {256, 512, 128, 256, 128, 256, 64, 128};
+  std::vector<nn::Shape> feature_shapes = {conv11_shape, shape};
+  int cin = 1024;
+  for (int i = 0; i < 8; ++i) {
+    const std::string p = "Prediction/Conv2d_" + std::to_string(i) + "_pointwise/";
+    const int k = (i % 2) ? 3 : 1, stride = (i % 2) ? 2 : 1, cout = extra_channels[i];
+    FT_WEIGHT(wt, w, p + "weights", {k, k, cin, cout});
+    FT_WEIGHT(bt, w, p + "convolution_bn_offset", {cout});
+    nn::ConvSpec spec{k,    k, cin, cout, stride, nn::Padding::kSame, false, nn::Activation::kRelu6,
+                      false};
+    FT_ASSIGN_OR_RETURN(shape, add(L.extras, spec, shape, wt->values, bt->values));
+    if (i % 2) feature_shapes.push_back(shape);
+    cin = cout;
+  }
+  int total_anchors = 0;
+  for (int k = 0; k < 6; ++k) {
+    const std::string p = "Prediction/BoxPredictor_" + std::to_string(k) + "/";
+    const nn::Shape fs = feature_shapes[static_cast<size_t>(k)];
+    const int per_cell = k == 0 ? 3 : 6;
+    total_anchors += fs.h * fs.w * per_cell;
+    FT_WEIGHT(bw, w, p + "BoxEncodingPredictor/weights", {1, 1, fs.c, 4 * per_cell});
+    FT_WEIGHT(bb, w, p + "BoxEncodingPredictor/biases", {4 * per_cell});
+    FT_WEIGHT(cw, w, p + "ClassPredictor/weights", {1, 1, fs.c, 3 * per_cell});
+    FT_WEIGHT(cb, w, p + "ClassPredictor/biases", {3 * per_cell});
+    nn::ConvSpec bspec{
+        1, 1, fs.c, 4 * per_cell, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
+    nn::ConvSpec cspec{
+        1, 1, fs.c, 3 * per_cell, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
+    FT_ASSIGN_OR_RETURN(nn::Shape s1, add(L.box_heads, bspec, fs, bw->values, bb->values));
+    FT_ASSIGN_OR_RETURN(nn::Shape s2, add(L.class_heads, cspec, fs, cw->values, cb->values));
+    (void)s1;
+    (void)s2;
+  }
+  if (total_anchors != kNumAnchors) {
+    return DataLoss(w.source() + ": the network yields " + std::to_string(total_anchors) +
+                    " anchors, expected 5118");
+  }
+  FT_WEIGHT(anchors, w, "Output/extra_dim", {1, kNumAnchors, 4});
+  det->anchors_ = anchors->values;
+  L.features.resize(8);
+  L.box_codes.resize(kNumAnchors * 4);
+  L.class_logits.resize(kNumAnchors * 3);
+  return det;
+}
+
+std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score, int max_results) {
+  Layers& L = *layers_;
+  // Pre-processing: pad to a square at the bottom/right, resize to 512, v·(2/255) − 1.
+  FloatImage square = CropPadResize(image, 0, 0, image.width, image.height, false, kInput);
+  L.input.Resize({kInput, kInput, 3});
+  for (size_t i = 0; i < square.data.size(); ++i) {
+    L.input.data[i] = square.data[i] * kInputScale - 1.f;
+  }
+  // Backbone: conv0, then (depthwise, pointwise) × 13.
+  L.backbone[0]->Forward(L.input, L.a);
+  for (int i = 1; i <= 13; ++i) {
+    L.backbone[static_cast<size_t>(2 * i - 1)]->Forward(L.a, L.b);
+    L.backbone[static_cast<size_t>(2 * i)]->Forward(L.b, L.a);
+    if (i == 11) L.conv11 = L.a;
+  }
+  const nn::Tensor* in = &L.a;
+  for (size_t i = 0; i < 8; ++i) {
+    L.extras[i]->Forward(*in, L.features[i]);
+    in = &L.features[i];
+  }
+  const nn::Tensor* feats[6] = {&L.conv11,      &L.a,           &L.features[1],
+                                &L.features[3], &L.features[5], &L.features[7]};
+  size_t box_at = 0, class_at = 0;
+  for (size_t k = 0; k < 6; ++k) {
+    L.box_heads[k]->Forward(*feats[k], L.head_out);
+    std::copy(L.head_out.data.begin(), L.head_out.data.end(),
+              L.box_codes.begin() + static_cast<long>(box_at));
+    box_at += L.head_out.data.size();
+    L.class_heads[k]->Forward(*feats[k], L.head_out);
+    std::copy(L.head_out.data.begin(), L.head_out.data.end(),
+              L.class_logits.begin() + static_cast<long>(class_at));
+    class_at += L.head_out.data.size();
+  }
+
+  // Decode (outputLayer.ts) and score = sigmoid(logit 1).
+  std::vector<std::array<double, 4>> boxes(kNumAnchors);
+  std::vector<double> scores(kNumAnchors);
+  for (int i = 0; i < kNumAnchors; ++i) {
+    const float* a = &anchors_[static_cast<size_t>(i) * 4];
+    const float* e = &L.box_codes[static_cast<size_t>(i) * 4];
+    const double ha = a[2] - a[0], wa = a[3] - a[1];
+    const double cya = a[0] + ha / 2, cxa = a[1] + wa / 2;
+    const double cy = e[0] / 10.0 * ha + cya, cx = e[1] / 10.0 * wa + cxa;
+    const double hh = std::exp(e[2] / 5.0) * ha / 2, hw = std::exp(e[3] / 5.0) * wa / 2;
+    boxes[static_cast<size_t>(i)] = {cy - hh, cx - hw, cy + hh, cx + hw};
+    scores[static_cast<size_t>(i)] =
+        1.0 /
+        (1.0 + std::exp(-static_cast<double>(L.class_logits[static_cast<size_t>(i) * 3 + 1])));
+  }
+  // NMS (nonMaxSuppression.ts): strict score threshold, stable sort by score, IoU ≤ 0.5 kept.
+  std::vector<int> candidates;
+  for (int i = 0; i < kNumAnchors; ++i) {
+    if (scores[static_cast<size_t>(i)] > min_score) candidates.push_back(i);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](int p, int q) {
+    return scores[static_cast<size_t>(p)] > scores[static_cast<size_t>(q)];
+  });
+  auto iou = [&](int i, int j) {
+    const auto& p = boxes[static_cast<size_t>(i)];
+    const auto& q = boxes[static_cast<size_t>(j)];
+    const double y0 = std::min(p[0], p[2]), x0 = std::min(p[1], p[3]);
+    const double y1 = std::max(p[0], p[2]), x1 = std::max(p[1], p[3]);
+    const double v0 = std::min(q[0], q[2]), u0 = std::min(q[1], q[3]);
+    const double v1 = std::max(q[0], q[2]), u1 = std::max(q[1], q[3]);
+    const double area_p = (y1 - y0) * (x1 - x0), area_q = (v1 - v0) * (u1 - u0);
+    if (area_p <= 0 || area_q <= 0) return 0.0;
+    const double inter = std::max(std::min(y1, v1) - std::max(y0, v0), 0.0) *
+                         std::max(std::min(x1, u1) - std::max(x0, u0), 0.0);
+    return inter / (area_p + area_q - inter);
+  };
+  std::vector<int> selected;
+  for (int i : candidates) {
+    if (static_cast<int>(selected.size()) >= max_results) break;
+    bool keep =
+        std::all_of(selected.begin(), selected.end(), [&](int j) { return iou(i, j) <= 0.5; });
+    if (keep) selected.push_back(i);
+  }
+  // To pixels (locateFaces): note the rounding of the padded extent.
+  const double s = static_cast<double>(kInput) / std::max(image.width, image.height);
+  const double pad_x = kInput / std::round(image.width * s);
+  const double pad_y = kInput / std::round(image.height * s);
+  std::vector<Detection> out;
+  for (int i : selected) {
+    const auto& b = boxes[static_cast<size_t>(i)];
+    const double top = std::max(0.0, b[0]) * pad_y, bottom = std::min(1.0, b[2]) * pad_y;
+    const double left = std::max(0.0, b[1]) * pad_x, right = std::min(1.0, b[3]) * pad_x;
+    out.push_back({left * image.width, top * image.height, (right - left) * image.width,
+                   (bottom - top) * image.height, scores[static_cast<size_t>(i)]});
+  }
+  return out;
+}
+
+}  // namespace facetrail::vision::internal
