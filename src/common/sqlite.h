@@ -36,6 +36,10 @@ class SqliteStmt {
   SqliteStmt& Bind(int index, double value);
   SqliteStmt& Bind(int index, std::string_view text);
   SqliteStmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
+  // Without this, a std::string argument is ambiguous between string_view and optional<string>.
+  SqliteStmt& Bind(int index, const std::string& text) {
+    return Bind(index, std::string_view(text));
+  }
   SqliteStmt& BindBlob(int index, std::span<const uint8_t> blob);
   SqliteStmt& BindNull(int index);
   SqliteStmt& Bind(int index, const std::optional<std::string>& text);

@@ -1,0 +1,232 @@
+// Tamper detection with real edits of the database file by the sqlite3 command-line program:
+// each edit must be caught by Verify and the first damaged entry named (docs/AUDIT.md).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "audit/audit.h"
+#include "audit_test_util.h"
+
+namespace facetrail::audit {
+namespace {
+
+using testing::RunSqlite3;
+
+constexpr const char* kDropGuards =
+    "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete;"
+    "DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;";
+
+class AuditTamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.File("facetrail.db");
+    key_path_ = dir_.File("audit.key");
+    auto key = CreateSigningKey(key_path_);
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+    auto db = SqliteDb::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrate(*db).ok());
+    AuditLog log(*db, testing::StepClock());
+    for (int i = 1; i <= 10; ++i) Add(log, i);
+  }
+
+  static void Add(AuditLog& log, int i) {
+    ASSERT_TRUE(log.AppendInOwnTransaction({"user" + std::to_string(i % 3),
+                                            "search.request",
+                                            "request:" + std::to_string(i),
+                                            {{"case", "2026-" + std::to_string(i)}}})
+                    .ok());
+  }
+
+  // Checkpoints the 10 entries (logged as entry 11), then appends 12..16.
+  void CheckpointAndContinue() {
+    auto db = SqliteDb::Open(path_);
+    ASSERT_TRUE(db.ok());
+    AuditLog log(*db, testing::StepClock(1772500000));
+    auto cp = CreateCheckpoint(log, key_, "supervisor");
+    ASSERT_TRUE(cp.ok());
+    std::ofstream(dir_.File("checkpoints.jsonl")) << ExportCheckpointLine(*cp) << "\n";
+    for (int i = 12; i <= 16; ++i) Add(log, i);
+  }
+
+  Entry Read(int64_t seq) {
+    auto db = SqliteDb::Open(path_);
+    auto entries = AuditLog(*db).Read(seq, seq);
+    EXPECT_EQ(entries->size(), 1u);
+    return entries->front();
+  }
+
+  void Tamper(const std::string& sql) {
+    ASSERT_EQ(RunSqlite3(path_, std::string(kDropGuards) + sql), 0) << sql;
+  }
+
+  VerifyReport VerifyNow(bool with_external = false) {
+    auto db = SqliteDb::Open(path_);
+    EXPECT_TRUE(db.ok());
+    VerifyOptions options;
+    options.public_key = key_.public_key;
+    if (with_external)
+      options.external_checkpoints = *ReadCheckpointFile(dir_.File("checkpoints.jsonl"));
+    auto report = Verify(*db, options);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return *report;
+  }
+
+  void ExpectFirst(const VerifyReport& report, ProblemKind kind, int64_t seq) {
+    ASSERT_FALSE(report.ok()) << "tampering not detected";
+    EXPECT_EQ(ProblemKindName(report.problems.front().kind), ProblemKindName(kind))
+        << report.problems.front().message;
+    EXPECT_EQ(report.problems.front().seq, seq) << report.problems.front().message;
+  }
+
+  testing::ScratchDir dir_;
+  std::string path_;
+  std::string key_path_;
+  SigningKey key_;
+};
+
+TEST_F(AuditTamperTest, IntactLogVerifies) {
+  CheckpointAndContinue();
+  VerifyReport report = VerifyNow(true);
+  EXPECT_TRUE(report.ok()) << report.problems.front().message;
+  EXPECT_EQ(report.num_entries, 16);
+  EXPECT_EQ(report.num_checkpoints, 1);
+  EXPECT_TRUE(report.warnings.empty());
+}
+
+TEST_F(AuditTamperTest, GuardsRefuseEditsWithoutDroppingTriggers) {
+  EXPECT_NE(RunSqlite3(path_, "UPDATE audit_entries SET actor = 'x' WHERE seq = 4;"), 0);
+  EXPECT_NE(RunSqlite3(path_, "DELETE FROM audit_entries WHERE seq = 4;"), 0);
+  EXPECT_TRUE(VerifyNow().ok());
+}
+
+TEST_F(AuditTamperTest, UpdatedRowIsNamed) {
+  Tamper("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 4;");
+  VerifyReport report = VerifyNow();
+  ExpectFirst(report, ProblemKind::kChanged, 4);
+  EXPECT_FALSE(report.warnings.empty());  // the dropped triggers are reported
+}
+
+TEST_F(AuditTamperTest, UpdatedDetailsIsNamed) {
+  Tamper("UPDATE audit_entries SET details = '{\"case\":\"2026-999\"}' WHERE seq = 7;");
+  ExpectFirst(VerifyNow(), ProblemKind::kChanged, 7);
+}
+
+TEST_F(AuditTamperTest, UpdatedAndRehashedRowIsNamed) {
+  Entry e = Read(4);
+  e.actor = "mallory";
+  std::string new_hash = *ChainHash(e.prev_hash, e);
+  Tamper("UPDATE audit_entries SET actor = 'mallory', hash = '" + new_hash + "' WHERE seq = 4;");
+  ExpectFirst(VerifyNow(), ProblemKind::kChanged, 4);
+}
+
+TEST_F(AuditTamperTest, DeletedRowIsNamed) {
+  Tamper("DELETE FROM audit_entries WHERE seq = 5;");
+  ExpectFirst(VerifyNow(), ProblemKind::kRemoved, 5);
+}
+
+TEST_F(AuditTamperTest, DeletedRowWithRenumberingIsNamed) {
+  Tamper(
+      "DELETE FROM audit_entries WHERE seq = 5;"
+      "UPDATE audit_entries SET seq = seq + 1000 WHERE seq > 5;"
+      "UPDATE audit_entries SET seq = seq - 1001 WHERE seq > 1000;");
+  ExpectFirst(VerifyNow(), ProblemKind::kRemoved, 5);
+}
+
+TEST_F(AuditTamperTest, SwappedRowsAreNamed) {
+  Tamper(
+      "UPDATE audit_entries SET seq = -3 WHERE seq = 3;"
+      "UPDATE audit_entries SET seq = 3 WHERE seq = 6;"
+      "UPDATE audit_entries SET seq = 6 WHERE seq = -3;");
+  ExpectFirst(VerifyNow(), ProblemKind::kReordered, 3);
+}
+
+TEST_F(AuditTamperTest, AdjacentSwapIsNamed) {
+  Tamper(
+      "UPDATE audit_entries SET seq = -8 WHERE seq = 8;"
+      "UPDATE audit_entries SET seq = 8 WHERE seq = 9;"
+      "UPDATE audit_entries SET seq = 9 WHERE seq = -8;");
+  ExpectFirst(VerifyNow(), ProblemKind::kReordered, 8);
+}
+
+TEST_F(AuditTamperTest, InsertedRowIsNamed) {
+  Entry prev = Read(4);
+  Tamper(
+      "UPDATE audit_entries SET seq = seq + 1000 WHERE seq >= 5;"
+      "UPDATE audit_entries SET seq = seq - 999 WHERE seq > 1000;"
+      "INSERT INTO audit_entries VALUES (5, '2026-03-02T09:04:30Z', 'user1', 'search.request', "
+      "'request:forged', '{}', '" +
+      prev.hash + "', '" + std::string(64, 'a') + "');");
+  ExpectFirst(VerifyNow(), ProblemKind::kInserted, 5);
+}
+
+TEST_F(AuditTamperTest, InsertedRowWithValidHashIsNamed) {
+  Entry prev = Read(4);
+  Entry forged{
+      5, "2026-03-02T09:04:30Z", "user1", "search.request", "request:forged", "{}", prev.hash, ""};
+  forged.hash = *ChainHash(forged.prev_hash, forged);
+  Tamper(
+      "UPDATE audit_entries SET seq = seq + 1000 WHERE seq >= 5;"
+      "UPDATE audit_entries SET seq = seq - 999 WHERE seq > 1000;"
+      "INSERT INTO audit_entries VALUES (5, '" +
+      forged.time +
+      "', 'user1', 'search.request', "
+      "'request:forged', '{}', '" +
+      prev.hash + "', '" + forged.hash + "');");
+  ExpectFirst(VerifyNow(), ProblemKind::kInserted, 5);
+}
+
+TEST_F(AuditTamperTest, TruncationBelowCheckpointIsNamed) {
+  CheckpointAndContinue();
+  Tamper("DELETE FROM audit_entries WHERE seq > 8;");
+  ExpectFirst(VerifyNow(), ProblemKind::kTruncated, 9);
+}
+
+TEST_F(AuditTamperTest, TruncationAfterLastCheckpointIsNamed) {
+  CheckpointAndContinue();
+  // Everything from the checkpoint's own entry (11) on is cut off.
+  Tamper("DELETE FROM audit_entries WHERE seq >= 11;");
+  ExpectFirst(VerifyNow(), ProblemKind::kTruncated, 11);
+}
+
+TEST_F(AuditTamperTest, TruncationWithCheckpointsRemovedIsCaughtByExternalCopy) {
+  CheckpointAndContinue();
+  Tamper("DELETE FROM audit_entries WHERE seq > 8; DELETE FROM audit_checkpoints;");
+  EXPECT_TRUE(VerifyNow(false).problems.empty());  // the database alone cannot tell
+  VerifyReport report = VerifyNow(true);
+  ExpectFirst(report, ProblemKind::kTruncated, 9);
+  ASSERT_EQ(report.problems.size(), 2u);
+  EXPECT_EQ(report.problems[1].kind, ProblemKind::kBadCheckpoint);  // missing from the database
+}
+
+TEST_F(AuditTamperTest, RewrittenChainIsCaughtByCheckpoint) {
+  CheckpointAndContinue();
+  // Rewrite entry 6 and recompute every later hash, as a careful forger would.
+  auto db = SqliteDb::Open(path_);
+  auto entries = *AuditLog(*db).Read();
+  std::string sql;
+  std::string prev = entries[4].hash;
+  for (size_t i = 5; i < entries.size(); ++i) {
+    Entry e = entries[i];
+    if (e.seq == 6) e.actor = "mallory";
+    e.prev_hash = prev;
+    e.hash = *ChainHash(e.prev_hash, e);
+    prev = e.hash;
+    sql += "UPDATE audit_entries SET actor = '" + e.actor + "', prev_hash = '" + e.prev_hash +
+           "', hash = '" + e.hash + "' WHERE seq = " + std::to_string(e.seq) + ";";
+  }
+  db = std::move(*SqliteDb::Open(":memory:"));
+  Tamper(sql);
+  ExpectFirst(VerifyNow(), ProblemKind::kChanged, 1);  // somewhere in 1..10, per the checkpoint
+  EXPECT_NE(VerifyNow().problems.front().message.find("1..10"), std::string::npos);
+}
+
+TEST_F(AuditTamperTest, ForgedCheckpointIsNamed) {
+  CheckpointAndContinue();
+  Tamper("UPDATE audit_checkpoints SET seq = 12;");
+  ExpectFirst(VerifyNow(), ProblemKind::kBadCheckpoint, 12);
+}
+
+}  // namespace
+}  // namespace facetrail::audit
