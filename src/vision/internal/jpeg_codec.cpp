@@ -16,6 +16,8 @@
 
 // jpeglib.h needs size_t and FILE declared first.
 #include <jpeglib.h>
+// jerror.h after jpeglib.h: the message codes, to tell a too large image from a corrupt one.
+#include <jerror.h>
 
 #include "vision/internal/codecs.h"
 #include "vision/internal/exif.h"
@@ -103,7 +105,14 @@ bool DecodeUnderSetjmp(jpeg_decompress_struct* cinfo, std::span<const uint8_t> b
                        std::vector<uint8_t>* cmyk_row, Status* status) {
   auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
   if (setjmp(err->jump) != 0) {
-    *status = InvalidArgument(std::string("JPEG: ") + err->message);
+    if (err->pub.msg_code == JERR_IMAGE_TOO_BIG) {  // a side above JPEG_MAX_DIMENSION (65500)
+      *status = ResourceExhausted("JPEG: image is " + std::to_string(cinfo->image_width) + "x" +
+                                  std::to_string(cinfo->image_height) +
+                                  ", a side longer than the limit of " +
+                                  std::to_string(JPEG_MAX_DIMENSION) + " pixels");
+    } else {
+      *status = InvalidArgument(std::string("JPEG: ") + err->message);
+    }
     return false;
   }
   jpeg_create_decompress(cinfo);  // zeroes everything but err and client_data
