@@ -1,0 +1,316 @@
+// The protocols: official pairs, all pairs, 1:N with one gallery image per identity, groups.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "eval/evaluation.h"
+
+namespace facetrail::eval {
+namespace {
+
+constexpr int kHistogramBins = 60;
+
+ScoreHistogram MakeHistogram(std::span<const double> positive, std::span<const double> negative) {
+  ScoreHistogram h;
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
+  for (std::span<const double> part : {positive, negative}) {
+    for (double s : part) {
+      if (std::isfinite(s)) {
+        lo = std::min(lo, s);
+        hi = std::max(hi, s);
+      }
+    }
+  }
+  if (!(lo < hi)) {  // no finite scores, or all equal
+    lo = std::isfinite(lo) ? lo - 0.5 : 0;
+    hi = lo + 1;
+  }
+  h.lo = lo;
+  h.hi = hi;
+  h.positive = Histogram(positive, lo, hi, kHistogramBins);
+  h.negative = Histogram(negative, lo, hi, kHistogramBins);
+  return h;
+}
+
+VerificationFigures MakeVerification(const std::vector<double>& genuine,
+                                     const std::vector<double>& impostor, const EvalOptions& o) {
+  VerificationFigures v;
+  v.roc = ComputeRoc(genuine, impostor);
+  v.num_genuine = v.roc.num_genuine;
+  v.num_impostor = v.roc.num_impostor;
+  v.num_genuine_missing = v.roc.num_genuine_missing;
+  v.num_impostor_missing = v.roc.num_impostor_missing;
+  v.roc_scored = ComputeRoc(WithoutMissing(genuine), WithoutMissing(impostor));
+  for (double target : o.target_fars) v.tar_at_far.push_back(TarAtFar(genuine, impostor, target));
+  v.genuine_summary = Summarize(genuine);
+  v.impostor_summary = Summarize(impostor);
+  v.histogram = MakeHistogram(genuine, impostor);
+  return v;
+}
+
+// Visits every unordered pair of images i < j with its score (NaN when either has no vector).
+void ForAllPairs(const SystemResults& s,
+                 const std::function<void(size_t i, size_t j, double score)>& visit) {
+  const size_t n = s.image_vectors.size();
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
+      visit(i, j, CompareVectors(s.image_vectors[i], s.image_vectors[j], s.kind));
+    }
+  }
+}
+
+// The outcome of one probe: its mated search, and the same search with its mate left out
+// (the non-mated search; docs/EVAL.md explains why this is how non-mated searches are made).
+struct SearchOutcome {
+  size_t probe = 0;
+  MatedSearch mated;
+  double non_mated_top = kMissingScore;
+};
+
+struct IdentificationRun {
+  size_t gallery_size = 0, gallery_without_template = 0;
+  std::vector<SearchOutcome> outcomes;
+};
+
+// Gallery: per identity its first image in path order (LFW: the lowest _NNNN), so identities
+// with one image are distractors; probes: every other image.
+IdentificationRun RunIdentification(const Dataset& d, const SystemResults& s) {
+  std::map<std::string, size_t> gallery_of;  // identity → image
+  for (size_t i = 0; i < d.images.size(); ++i) {
+    const auto [it, inserted] = gallery_of.emplace(d.images[i].identity, i);
+    if (!inserted && d.images[i].path < d.images[it->second].path) it->second = i;
+  }
+  IdentificationRun run;
+  run.gallery_size = gallery_of.size();
+  std::vector<size_t> gallery;  // images with a template
+  for (const auto& [identity, image] : gallery_of) {
+    if (s.image_vectors[image].empty()) {
+      ++run.gallery_without_template;
+    } else {
+      gallery.push_back(image);
+    }
+  }
+  for (size_t p = 0; p < d.images.size(); ++p) {
+    const size_t mate = gallery_of.at(d.images[p].identity);
+    if (mate == p) continue;
+    SearchOutcome o;
+    o.probe = p;
+    if (!s.image_vectors[p].empty()) {
+      const double mate_score =
+          s.image_vectors[mate].empty()
+              ? kMissingScore
+              : CompareVectors(s.image_vectors[p], s.image_vectors[mate], s.kind);
+      int above = 0;
+      double top = -std::numeric_limits<double>::infinity();
+      bool any = false;
+      for (size_t g : gallery) {
+        if (g == mate) continue;
+        const double score = CompareVectors(s.image_vectors[p], s.image_vectors[g], s.kind);
+        any = true;
+        top = std::max(top, score);
+        if (!IsMissing(mate_score) && score >= mate_score) ++above;
+      }
+      if (any) o.non_mated_top = top;
+      if (!IsMissing(mate_score)) o.mated = {1 + above, mate_score};
+    }
+    run.outcomes.push_back(o);
+  }
+  return run;
+}
+
+IdentificationFigures MakeIdentification(const IdentificationRun& run,
+                                         const std::function<bool(size_t probe)>& keep,
+                                         const EvalOptions& o) {
+  IdentificationFigures f;
+  f.gallery_size = run.gallery_size;
+  f.gallery_without_template = run.gallery_without_template;
+  std::vector<MatedSearch> mated;
+  std::vector<double> non_mated, mate_scores;
+  for (const SearchOutcome& so : run.outcomes) {
+    if (!keep(so.probe)) continue;
+    mated.push_back(so.mated);
+    mate_scores.push_back(so.mated.mate_score);
+    non_mated.push_back(so.non_mated_top);
+    if (IsMissing(so.non_mated_top) && so.mated.mate_rank == kMateNotFound) {
+      ++f.probes_without_template;
+    }
+  }
+  f.num_mated = mated.size();
+  f.num_non_mated = non_mated.size();
+  f.cmc = Cmc(mated, o.max_rank);
+  for (double target : o.target_fpirs) {
+    f.fnir_at_fpir.push_back(FnirAtFpir(mated, non_mated, target, o.fnir_rank));
+  }
+  f.recommendation = FnirAtFpir(mated, non_mated, o.recommend_fpir, o.fnir_rank);
+  f.histogram = MakeHistogram(mate_scores, non_mated);
+  return f;
+}
+
+// The threshold of `v` at target FAR `far` (computed afresh when `far` is not in the list).
+double ThresholdAtFar(const VerificationFigures& v, const std::vector<double>& genuine,
+                      const std::vector<double>& impostor, double far, const EvalOptions& o) {
+  for (size_t k = 0; k < o.target_fars.size(); ++k) {
+    if (o.target_fars[k] == far) return v.tar_at_far[k].threshold;
+  }
+  return TarAtFar(genuine, impostor, far).threshold;
+}
+
+struct PairSource {
+  std::vector<double> genuine, impostor;
+  // Within-group scores per group column and value.
+  std::vector<std::vector<std::vector<double>>> group_genuine, group_impostor;
+};
+
+void AddToGroups(const Dataset& d, size_t a, size_t b, bool genuine, double score,
+                 PairSource& src) {
+  for (size_t c = 0; c < d.groups.size(); ++c) {
+    const int ga = d.groups[c].image_group[a];
+    if (ga < 0 || ga != d.groups[c].image_group[b]) continue;
+    auto& bucket = genuine ? src.group_genuine[c] : src.group_impostor[c];
+    bucket[static_cast<size_t>(ga)].push_back(score);
+  }
+}
+
+PairSource MakePairSource(const Dataset& d) {
+  PairSource src;
+  for (const GroupColumn& g : d.groups) {
+    src.group_genuine.emplace_back(g.values.size());
+    src.group_impostor.emplace_back(g.values.size());
+  }
+  return src;
+}
+
+Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
+                                      const EvalOptions& o) {
+  SystemReport r;
+  r.name = s.name;
+  r.description = s.description;
+  r.kind = s.kind;
+  r.fixed_threshold = s.fixed_threshold;
+  if (s.has_vectors() && s.image_vectors.size() != d.images.size()) {
+    return InvalidArgument(s.name + ": " + std::to_string(s.image_vectors.size()) +
+                           " image vectors for " + std::to_string(d.images.size()) + " images");
+  }
+  if (!s.has_vectors() && s.pair_scores.size() != d.pairs.size()) {
+    return InvalidArgument(s.name + ": " + std::to_string(s.pair_scores.size()) +
+                           " pair scores for " + std::to_string(d.pairs.size()) + " pairs");
+  }
+  if (s.has_vectors()) {
+    r.num_images = d.images.size();
+    for (const auto& v : s.image_vectors) r.num_images_without_face += v.empty() ? 1 : 0;
+  }
+
+  // Official pairs.
+  PairSource official = MakePairSource(d);
+  if (!d.pairs.empty()) {
+    std::vector<PairScore> scored;
+    for (size_t k = 0; k < d.pairs.size(); ++k) {
+      const LabelledPair& p = d.pairs[k];
+      const double score = s.has_vectors()
+                               ? CompareVectors(s.image_vectors[p.a], s.image_vectors[p.b], s.kind)
+                               : s.pair_scores[k];
+      scored.push_back({score, p.genuine, p.fold});
+      (p.genuine ? official.genuine : official.impostor).push_back(score);
+      AddToGroups(d, p.a, p.b, p.genuine, score, official);
+    }
+    Expected<LeaveOneFoldOut> lfw = LeaveOneFoldOutAccuracy(scored);
+    if (lfw.ok()) r.lfw = std::move(lfw).value();
+    r.pairs = MakeVerification(official.genuine, official.impostor, o);
+    if (s.fixed_threshold) {
+      std::vector<PairScore> only_scored;
+      for (const PairScore& p : scored) {
+        if (!IsMissing(p.score)) only_scored.push_back(p);
+      }
+      r.accuracy_scored_at_fixed = AccuracyAtThreshold(only_scored, *s.fixed_threshold);
+      r.accuracy_all_at_fixed = AccuracyAtThreshold(scored, *s.fixed_threshold);
+    }
+  }
+
+  // All pairs of images.
+  PairSource all = MakePairSource(d);
+  const PairSource* group_source = &official;
+  const VerificationFigures* global = r.pairs ? &*r.pairs : nullptr;
+  if (s.has_vectors() && o.all_pairs) {
+    ForAllPairs(s, [&](size_t i, size_t j, double score) {
+      const bool genuine = d.images[i].identity == d.images[j].identity;
+      (genuine ? all.genuine : all.impostor).push_back(score);
+      AddToGroups(d, i, j, genuine, score, all);
+    });
+    r.all_pairs = MakeVerification(all.genuine, all.impostor, o);
+    group_source = &all;
+    global = &*r.all_pairs;
+  }
+  if (global) {
+    r.global_threshold =
+        ThresholdAtFar(*global, group_source->genuine, group_source->impostor, o.group_far, o);
+  }
+
+  // 1:N.
+  std::optional<IdentificationRun> run;
+  if (s.has_vectors()) {
+    run = RunIdentification(d, s);
+    r.identification = MakeIdentification(
+        *run, [](size_t) { return true; }, o);
+  }
+
+  // Groups: each figure within the group; rates at the global thresholds.
+  for (size_t c = 0; c < d.groups.size(); ++c) {
+    const GroupColumn& col = d.groups[c];
+    for (size_t v = 0; v < col.values.size(); ++v) {
+      GroupFigures g;
+      g.column = col.name;
+      g.value = col.values[v];
+      g.num_images = static_cast<size_t>(
+          std::count(col.image_group.begin(), col.image_group.end(), static_cast<int>(v)));
+      if (global) {
+        const auto& gen = group_source->group_genuine[c][v];
+        const auto& imp = group_source->group_impostor[c][v];
+        g.verification = MakeVerification(gen, imp, o);
+        g.at_global_threshold = RatesAt(gen, imp, r.global_threshold);
+      }
+      if (run) {
+        const auto in_group = [&col, v](size_t probe) {
+          return col.image_group[probe] == static_cast<int>(v);
+        };
+        g.identification = MakeIdentification(*run, in_group, o);
+        std::vector<MatedSearch> mated;
+        std::vector<double> non_mated;
+        for (const SearchOutcome& so : run->outcomes) {
+          if (!in_group(so.probe)) continue;
+          mated.push_back(so.mated);
+          non_mated.push_back(so.non_mated_top);
+        }
+        const double t = r.identification->recommendation.point.threshold;
+        g.fpir_at_global = Fpir(non_mated, t);
+        g.fnir_at_global = Fnir(mated, t, o.fnir_rank);
+      }
+      r.groups.push_back(std::move(g));
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+Expected<Report> Evaluate(const Dataset& dataset, const std::vector<SystemResults>& systems,
+                          const EvalOptions& options) {
+  Report report;
+  report.dataset_root = dataset.root;
+  report.num_images = dataset.images.size();
+  report.num_pairs = dataset.pairs.size();
+  std::set<std::string> identities;
+  for (const LabelledImage& i : dataset.images) identities.insert(i.identity);
+  report.num_identities = identities.size();
+  report.options = options;
+  for (const SystemResults& s : systems) {
+    Expected<SystemReport> r = EvaluateSystem(dataset, s, options);
+    if (!r.ok()) return r.status().WithContext("evaluate " + s.name);
+    report.systems.push_back(std::move(r).value());
+  }
+  return report;
+}
+
+}  // namespace facetrail::eval

@@ -1,0 +1,231 @@
+// The evaluation protocols of `facetrail eval`: a labelled image folder, per-image templates of
+// one or more systems (ours, the face-api.js reference), the standard 1:1 and 1:N protocols
+// computed with eval/metrics.h, and the report (HTML with inline SVG, JSON, CSV).
+// docs/EVAL.md states every protocol choice; this header states the contracts.
+//
+// WHAT THIS REPRESENTS
+//   Dataset: the labels (identities.csv; optional pairs.csv, folds.csv, a groups CSV).
+//   SystemResults: what one system produced per image (the chosen face's vector, or nothing),
+//     or only per-pair scores (a reference distance CSV).
+//   Evaluate(): every figure of the report for each system, by the same code.
+//
+// THREAD SAFETY
+//   Functions are reentrant; TemplateCache is not thread-safe (guard it or use it from one thread).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "eval/metrics.h"
+
+namespace facetrail::eval {
+
+// ------------------------------------------------------------------------------------ dataset
+
+struct LabelledImage {
+  std::string path;  // as written in identities.csv, relative to Dataset::root
+  std::string identity;
+};
+
+struct LabelledPair {
+  size_t a = 0, b = 0;  // indices into Dataset::images
+  bool genuine = false;
+  int fold = 0;  // 0 when neither pairs.csv nor folds.csv gives one
+};
+
+struct GroupColumn {
+  std::string name;                 // e.g. "sex"
+  std::vector<std::string> values;  // distinct values, sorted
+  std::vector<int> image_group;     // per image: index into values, -1 when unknown
+};
+
+struct Dataset {
+  std::string root;                   // the folder; image paths are relative to it
+  std::vector<LabelledImage> images;  // identities.csv order
+  std::vector<LabelledPair> pairs;    // pairs.csv order; empty without pairs.csv
+  std::vector<GroupColumn> groups;    // from LoadGroups
+  std::map<std::string, size_t> index_by_path;
+
+  std::string AbsolutePath(size_t image) const { return root + "/" + images[image].path; }
+};
+
+// Reads DIR/identities.csv (columns path,identity), DIR/pairs.csv if present (path_a,path_b,same
+// and optionally fold; same is 1/0/true/false), DIR/folds.csv if present (identity,role with
+// role "foldN" or N; gives a pair the fold of its first image's identity when pairs.csv has no
+// fold column). Errors (kInvalidArgument) name the file, line and column: a duplicate path, a
+// pair naming an image not in identities.csv, a bad `same` or fold value.
+Expected<Dataset> LoadDataset(const std::string& dir);
+
+// Adds group columns from a CSV whose first column is `path` (an image path as in
+// identities.csv) or `identity`, and whose other columns are group labels (e.g. sex,age_group).
+// Empty cells mean unknown. Rows naming no image of the dataset are ignored and counted in
+// `num_unmatched` (a groups file may cover a larger archive). Malformed CSV: kInvalidArgument.
+Status LoadGroups(const std::string& csv_path, Dataset& dataset, size_t* num_unmatched = nullptr);
+
+// -------------------------------------------------------------------------------- results
+
+enum class ScoreKind {
+  kDotProduct,         // unit-norm templates: score = cosine similarity
+  kNegativeEuclidean,  // raw descriptors (face-api.js): score = −‖a − b‖₂
+};
+
+struct SystemResults {
+  std::string name;  // shown in the report, e.g. "facetrail similarity"
+  std::string description;
+  ScoreKind kind = ScoreKind::kDotProduct;
+  // Per dataset image: the vector of the face that represents the image, empty when no face was
+  // found (or the image failed). Empty outer vector: only pair_scores are known.
+  std::vector<std::vector<double>> image_vectors;
+  // Per Dataset::pairs entry, used only when image_vectors is empty: the score, NaN = missing.
+  std::vector<double> pair_scores;
+  // A threshold the system ships with, in score units (face-api.js: distance 0.6 → −0.6); the
+  // report adds accuracy at it on scored pairs (run.mjs's "accuracy_at_threshold").
+  std::optional<double> fixed_threshold;
+
+  bool has_vectors() const { return !image_vectors.empty(); }
+};
+
+// Reads run.mjs detect/pairs output (JSON lines). For each `"type":"image"` line without an
+// "error", the image's face is faces[0] (face-api.js's order: highest detector score first; the
+// same face run.mjs's default --pick score uses) and its vector is that face's `descriptor`.
+// Paths are matched to the dataset as written, or resolved against the current folder, the
+// JSONL's folder or the dataset root. A later line for the same image replaces an earlier one.
+// Images never mentioned count as "no face". Malformed JSON or fields: kInvalidArgument with the
+// line number. Sets kind = kNegativeEuclidean and fixed_threshold = −0.6.
+Expected<SystemResults> ReadFaceApiJsonl(const std::string& path, const Dataset& dataset);
+
+// Reads a pair distance CSV (path_a,path_b,same[,fold],distance; an empty distance = missing),
+// e.g. the reference's reference/lfw-dev-pairs-distances.csv. Scores are −distance. Every row
+// must name a pair of dataset.pairs with the same label; pairs not in the file are missing.
+Expected<SystemResults> ReadPairDistancesCsv(const std::string& path, const Dataset& dataset);
+
+// Score of two image vectors under `kind`; NaN when either is empty.
+double CompareVectors(const std::vector<double>& a, const std::vector<double>& b, ScoreKind kind);
+
+// --------------------------------------------------------------------------------- protocols
+
+struct EvalOptions {
+  std::vector<double> target_fars = {1e-2, 1e-3, 1e-4};
+  std::vector<double> target_fpirs = {0.1, 0.01};
+  double recommend_fpir = 0.01;  // threshold recommendation target
+  int max_rank = 50;             // CMC length
+  int fnir_rank = 1;             // R in FNIR(T, R)
+  // The FAR at which each group's FMR/FNMR is read off the global threshold.
+  double group_far = 1e-3;
+  bool all_pairs = true;  // 1:1 over every pair of images (needs image vectors)
+};
+
+// Score distributions of the positive (genuine / mate) and negative (impostor / non-mated top)
+// class over a shared range [lo, hi] (the observed finite scores), for the report's plots.
+struct ScoreHistogram {
+  double lo = 0, hi = 1;
+  std::vector<size_t> positive, negative;
+};
+
+struct VerificationFigures {
+  size_t num_genuine = 0, num_impostor = 0;
+  size_t num_genuine_missing = 0, num_impostor_missing = 0;
+  RocCurve roc;                            // missing scores included (as −inf)
+  RocCurve roc_scored;                     // missing scores dropped
+  std::vector<OperatingPoint> tar_at_far;  // one per EvalOptions::target_fars
+  ScoreSummary genuine_summary, impostor_summary;
+  ScoreHistogram histogram;
+};
+
+struct IdentificationFigures {
+  size_t gallery_size = 0, gallery_without_template = 0;
+  size_t num_mated = 0, num_non_mated = 0, probes_without_template = 0;
+  std::vector<double> cmc;  // [r-1], r = 1..max_rank
+  std::vector<IdentificationPoint> fnir_at_fpir;
+  IdentificationPoint recommendation;
+  ScoreHistogram histogram;  // mate scores vs non-mated top scores
+};
+
+struct GroupFigures {
+  std::string column, value;
+  size_t num_images = 0;
+  std::optional<VerificationFigures> verification;  // pairs within the group
+  RatesAtThreshold at_global_threshold;             // FMR/FNMR at the global FAR threshold
+  std::optional<IdentificationFigures> identification;
+  double fpir_at_global = 0, fnir_at_global = 0;  // at the global recommended 1:N threshold
+};
+
+struct SystemReport {
+  std::string name, description;
+  ScoreKind kind = ScoreKind::kDotProduct;
+  size_t num_images = 0, num_images_without_face = 0;  // 0/0 for pair-only systems
+  // Official pairs (pairs.csv), when present.
+  std::optional<LeaveOneFoldOut> lfw;
+  std::optional<VerificationFigures> pairs;
+  std::optional<double> fixed_threshold;
+  double accuracy_scored_at_fixed = 0;  // on scored pairs only, as run.mjs prints it
+  double accuracy_all_at_fixed = 0;     // missing = error
+  // All pairs of images, and 1:N (need image vectors).
+  std::optional<VerificationFigures> all_pairs;
+  double global_threshold = 0;  // the all-pairs threshold at EvalOptions::group_far
+  std::optional<IdentificationFigures> identification;
+  std::vector<GroupFigures> groups;
+};
+
+struct Report {
+  std::string dataset_root;
+  size_t num_images = 0, num_identities = 0, num_pairs = 0;
+  EvalOptions options;
+  std::vector<SystemReport> systems;
+  std::string command_line;
+  std::string created_utc;
+};
+
+// Computes every figure for each system. kInvalidArgument when a system's vectors or pair scores
+// do not match the dataset's sizes.
+Expected<Report> Evaluate(const Dataset& dataset, const std::vector<SystemResults>& systems,
+                          const EvalOptions& options);
+
+// Writes OUT/report.html (self-contained: inline SVG and CSS, no script, no network asset),
+// OUT/report.json, and CSVs (lfw_folds.csv, operating_points.csv, roc.csv, cmc.csv, groups.csv).
+// Creates OUT. kIoError names the file.
+Status WriteReport(const Report& report, const std::string& out_dir);
+// The short text summary printed on the terminal.
+std::string TextSummary(const Report& report);
+
+// ------------------------------------------------------------------------------ template cache
+
+// A file of per-image vectors keyed by (image path, file size, mtime in ns, model id, align
+// mode): a re-run with other thresholds or targets skips the pipeline. Format: magic
+// "FTEVCACHE", version, records (docs/EVAL.md). A damaged or foreign file is ignored (Open
+// reports it in `warning`) and rewritten by Save.
+class TemplateCache {
+ public:
+  struct Entry {
+    bool has_face = false;
+    std::vector<float> templ;  // the chosen face's unit template, kTemplateDim floats
+  };
+  explicit TemplateCache(std::string path) : path_(std::move(path)) {}
+
+  // Loads the file if it exists. Never fails: problems are described in *warning.
+  void Open(std::string* warning);
+  // Looks up `image_path` for (model_id, align); stats the file for size and mtime.
+  std::optional<Entry> Find(const std::string& image_path, const std::string& model_id) const;
+  void Put(const std::string& image_path, const std::string& model_id, Entry entry);
+  // Writes the whole cache atomically (common/file.h). kIoError on failure.
+  Status Save() const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Key {
+    std::string image_path, model_id;
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  static std::optional<Key> MakeKey(const std::string& image_path, const std::string& model_id);
+
+  std::string path_;
+  std::map<Key, Entry> entries_;
+};
+
+}  // namespace facetrail::eval
