@@ -24,6 +24,9 @@ struct Detection {
   double score = 0;
 };
 
+// Intersection over union of two boxes (0 when either is empty).
+double BoxIou(const Detection& a, const Detection& b);
+
 // SSD MobileNetV1 at 512×512.
 class SsdDetector {
  public:

@@ -20,6 +20,14 @@ constexpr float kInputScale = 0.007843137718737125f;         // 2/255, Preproces
 
 }  // namespace
 
+double BoxIou(const Detection& a, const Detection& b) {
+  const double ix = std::max(0.0, std::min(a.x + a.width, b.x + b.width) - std::max(a.x, b.x));
+  const double iy = std::max(0.0, std::min(a.y + a.height, b.y + b.height) - std::max(a.y, b.y));
+  const double inter = ix * iy;
+  const double uni = a.width * a.height + b.width * b.height - inter;
+  return uni > 0 ? inter / uni : 0.0;
+}
+
 struct SsdDetector::Layers {
   std::vector<std::unique_ptr<nn::Conv2d>> backbone;                // conv0, then dw/pw pairs 1..13
   std::vector<std::unique_ptr<nn::Conv2d>> extras;                  // 8

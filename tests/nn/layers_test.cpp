@@ -1,0 +1,144 @@
+// nn::Conv2d against a direct loop implementation of TensorFlow's convolution semantics, for
+// every padding/stride/depthwise/accumulate combination the networks use.
+#include "nn/layers.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace facetrail::nn {
+namespace {
+
+// Direct TF-semantics convolution: weights [kh][kw][cin][cout] (depthwise [kh][kw][c][1]).
+Tensor ReferenceConv(const ConvSpec& s, const Tensor& in, const std::vector<float>& w,
+                     const std::vector<float>& b, const Tensor* acc) {
+  const int cout = s.depthwise ? s.in_channels : s.out_channels;
+  Shape out{OutputSize(in.shape.h, s.kernel_h, s.stride, s.padding),
+            OutputSize(in.shape.w, s.kernel_w, s.stride, s.padding), cout};
+  const int pt = PaddingBefore(in.shape.h, s.kernel_h, s.stride, s.padding);
+  const int pl = PaddingBefore(in.shape.w, s.kernel_w, s.stride, s.padding);
+  Tensor o(out);
+  for (int y = 0; y < out.h; ++y) {
+    for (int x = 0; x < out.w; ++x) {
+      for (int co = 0; co < cout; ++co) {
+        double sum = b.empty() ? 0 : b[static_cast<size_t>(co)];
+        for (int ky = 0; ky < s.kernel_h; ++ky) {
+          for (int kx = 0; kx < s.kernel_w; ++kx) {
+            const int iy = y * s.stride - pt + ky, ix = x * s.stride - pl + kx;
+            if (iy < 0 || ix < 0 || iy >= in.shape.h || ix >= in.shape.w) continue;
+            if (s.depthwise) {
+              sum += in.at(iy, ix)[co] * w[static_cast<size_t>((ky * s.kernel_w + kx) * s.in_channels + co)];
+            } else {
+              for (int ci = 0; ci < s.in_channels; ++ci) {
+                sum += in.at(iy, ix)[ci] *
+                       w[static_cast<size_t>(((ky * s.kernel_w + kx) * s.in_channels + ci) * cout + co)];
+              }
+            }
+          }
+        }
+        if (acc) sum += acc->at(y, x)[co];
+        if (s.activation == Activation::kRelu) sum = std::max(sum, 0.0);
+        if (s.activation == Activation::kRelu6) sum = std::min(std::max(sum, 0.0), 6.0);
+        o.at(y, x)[co] = static_cast<float>(sum);
+      }
+    }
+  }
+  return o;
+}
+
+struct Case {
+  int k, cin, cout, stride;
+  Padding padding;
+  bool depthwise;
+  Activation act;
+  bool accumulate;
+  int h, w;
+};
+
+TEST(Conv2dTest, MatchesDirectLoopForEveryLayerKind) {
+  const Case cases[] = {
+      {3, 3, 8, 2, Padding::kSame, false, Activation::kRelu6, false, 16, 16},  // SSD conv0
+      {3, 8, 8, 1, Padding::kSame, true, Activation::kRelu6, false, 9, 9},     // depthwise s1
+      {3, 8, 8, 2, Padding::kSame, true, Activation::kNone, false, 10, 10},    // depthwise s2 even
+      {1, 8, 16, 1, Padding::kSame, false, Activation::kNone, true, 7, 7},     // pointwise += acc
+      {7, 3, 4, 2, Padding::kValid, false, Activation::kRelu, false, 21, 21},  // ResNet stem
+      {3, 4, 8, 2, Padding::kValid, false, Activation::kRelu, false, 8, 8},    // residualDown
+      {3, 8, 8, 1, Padding::kSame, false, Activation::kRelu, true, 5, 5},      // residual
+      {3, 16, 8, 2, Padding::kSame, false, Activation::kRelu6, false, 3, 3},   // tiny map
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (const auto& c : cases) {
+    SCOPED_TRACE("k=" + std::to_string(c.k) + " cin=" + std::to_string(c.cin) +
+                 " stride=" + std::to_string(c.stride) + " depthwise=" + std::to_string(c.depthwise));
+    ConvSpec spec{c.k, c.k, c.cin, c.depthwise ? c.cin : c.cout, c.stride, c.padding, c.depthwise,
+                  c.act, c.accumulate};
+    const int cout = c.depthwise ? c.cin : c.cout;
+    std::vector<float> w(static_cast<size_t>(c.k * c.k * c.cin * (c.depthwise ? 1 : cout)));
+    std::vector<float> b(static_cast<size_t>(cout));
+    for (auto& v : w) v = dist(rng);
+    for (auto& v : b) v = dist(rng);
+    Tensor in({c.h, c.w, c.cin});
+    for (auto& v : in.data) v = dist(rng);
+    auto conv = Conv2d::Create(spec, in.shape, w, b);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    Tensor acc((*conv)->output_shape());
+    for (auto& v : acc.data) v = dist(rng);
+    Tensor expected = ReferenceConv(spec, in, w, b, c.accumulate ? &acc : nullptr);
+    Tensor out = acc;
+    (*conv)->Forward(in, out);
+    ASSERT_EQ(out.shape, expected.shape);
+    for (size_t i = 0; i < out.data.size(); ++i) ASSERT_NEAR(out.data[i], expected.data[i], 1e-4) << i;
+  }
+}
+
+TEST(Conv2dTest, FoldedScaleAndShiftEqualAffineAfterConv) {
+  ConvSpec spec{3, 3, 2, 3, 1, Padding::kSame, false, Activation::kNone, false};
+  std::vector<float> w(3 * 3 * 2 * 3, 0.5f), b = {1, 2, 3}, scale = {2, -1, 0.5f}, shift = {0, 1, -1};
+  Tensor in({4, 4, 2});
+  for (size_t i = 0; i < in.data.size(); ++i) in.data[i] = static_cast<float>(i % 5) - 2.f;
+  auto plain = Conv2d::Create(spec, in.shape, w, b);
+  auto folded = Conv2d::Create(spec, in.shape, w, b, scale, shift);
+  ASSERT_TRUE(plain.ok() && folded.ok());
+  Tensor p, f;
+  (*plain)->Forward(in, p);
+  (*folded)->Forward(in, f);
+  for (size_t i = 0; i < p.data.size(); ++i) {
+    EXPECT_NEAR(f.data[i], p.data[i] * scale[i % 3] + shift[i % 3], 1e-4);
+  }
+}
+
+TEST(Conv2dTest, RejectsMismatchedShapes) {
+  ConvSpec spec{3, 3, 4, 8, 1, Padding::kSame, false, Activation::kNone, false};
+  std::vector<float> w(10);
+  EXPECT_EQ(Conv2d::Create(spec, {8, 8, 4}, w, {}).status().code(), StatusCode::kInvalidArgument);
+  std::vector<float> ok(3 * 3 * 4 * 8);
+  EXPECT_EQ(Conv2d::Create(spec, {8, 8, 3}, ok, {}).status().code(), StatusCode::kInvalidArgument);
+  ConvSpec big{7, 7, 4, 8, 1, Padding::kValid, false, Activation::kNone, false};
+  std::vector<float> wb(7 * 7 * 4 * 8);
+  EXPECT_EQ(Conv2d::Create(big, {5, 5, 4}, wb, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PaddingTest, TensorFlowSameRules) {
+  EXPECT_EQ(OutputSize(512, 3, 2, Padding::kSame), 256);
+  EXPECT_EQ(PaddingBefore(512, 3, 2, Padding::kSame), 0);  // 0 before, 1 after on even sizes
+  EXPECT_EQ(PaddingBefore(35, 3, 1, Padding::kSame), 1);
+  EXPECT_EQ(OutputSize(150, 7, 2, Padding::kValid), 72);
+  EXPECT_EQ(OutputSize(72, 3, 2, Padding::kValid), 35);
+}
+
+TEST(PoolTest, MaxAndAveragePools) {
+  Tensor in({4, 4, 1});
+  for (int i = 0; i < 16; ++i) in.data[static_cast<size_t>(i)] = static_cast<float>(i);
+  Tensor out;
+  MaxPool(in, 3, 2, Padding::kValid, out);
+  ASSERT_EQ(out.shape, (Shape{1, 1, 1}));
+  EXPECT_EQ(out.data[0], 10.f);
+  AvgPool(in, 2, 2, Padding::kValid, out);
+  ASSERT_EQ(out.shape, (Shape{2, 2, 1}));
+  EXPECT_FLOAT_EQ(out.data[0], (0 + 1 + 4 + 5) / 4.f);
+  EXPECT_FLOAT_EQ(out.data[3], (10 + 11 + 14 + 15) / 4.f);
+}
+
+}  // namespace
+}  // namespace facetrail::nn

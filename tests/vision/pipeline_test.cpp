@@ -1,0 +1,163 @@
+// The face pipeline on real images: templates are unit vectors, the same person scores above a
+// different person, model files are checked, and bad input is refused cleanly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "vision/batch.h"
+#include "vision/face_pipeline.h"
+
+namespace facetrail::vision {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Lfw(const std::string& rel) {
+  return std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images/" + rel;
+}
+
+std::unique_ptr<FacePipeline> MakePipeline(AlignMode mode) {
+  PipelineOptions o;
+  o.models_dir = FACETRAIL_MODELS_DIR;
+  o.align = mode;
+  auto p = FacePipeline::Create(o);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? std::move(*p) : nullptr;
+}
+
+std::vector<float> MainTemplate(FacePipeline& p, const std::string& path) {
+  auto img = LoadImageFile(path);
+  EXPECT_TRUE(img.ok()) << img.status().ToString();
+  if (!img.ok()) return {};
+  auto faces = p.Process(img->image);
+  EXPECT_TRUE(faces.ok());
+  if (!faces.ok() || faces->empty()) return {};
+  // The largest face is the labelled person in LFW.
+  const Face* best = &faces->front();
+  for (const auto& f : *faces) {
+    if (f.box.width * f.box.height > best->box.width * best->box.height) best = &f;
+  }
+  return best->templ;
+}
+
+TEST(PipelineTest, SimilarityTemplatesSeparateSameFromDifferent) {
+  auto p = MakePipeline(AlignMode::kSimilarity);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->template_model().id, "faceapi-1.7.15-resnet29/similarity-flip");
+  auto a1 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
+  auto a2 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0002.jpg"));
+  auto b1 = MainTemplate(*p, Lfw("Tony_Blair/Tony_Blair_0001.jpg"));
+  ASSERT_EQ(a1.size(), static_cast<size_t>(kTemplateDim));
+  ASSERT_EQ(a2.size(), static_cast<size_t>(kTemplateDim));
+  ASSERT_EQ(b1.size(), static_cast<size_t>(kTemplateDim));
+  double norm = 0;
+  for (float v : a1) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  const float same = TemplateSimilarity(a1, a2);
+  const float diff = TemplateSimilarity(a1, b1);
+  EXPECT_GT(same, diff + 0.1f) << "same " << same << " different " << diff;
+}
+
+TEST(PipelineTest, QualityFiguresArePlausible) {
+  auto p = MakePipeline(AlignMode::kSimilarity);
+  ASSERT_TRUE(p);
+  auto img = LoadImageFile(Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
+  ASSERT_TRUE(img.ok());
+  auto faces = p->Process(img->image);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_FALSE(faces->empty());
+  const auto& q = faces->front().quality;
+  EXPECT_GT(q.eye_distance_px, 20.f);
+  EXPECT_LT(q.eye_distance_px, 120.f);
+  EXPECT_LT(std::abs(q.roll_deg), 30.f);
+  EXPECT_LT(std::abs(q.yaw_deg), 45.f);
+  EXPECT_GT(q.sharpness, 0.f);
+  EXPECT_GT(q.detector_score, 0.5f);
+}
+
+TEST(PipelineTest, BlankImageHasNoFaces) {
+  auto p = MakePipeline(AlignMode::kSimilarity);
+  ASSERT_TRUE(p);
+  Image blank;
+  blank.width = 320;
+  blank.height = 240;
+  blank.rgb.assign(320 * 240 * 3, 128);
+  auto faces = p->Process(blank);
+  ASSERT_TRUE(faces.ok());
+  EXPECT_TRUE(faces->empty());
+}
+
+TEST(PipelineTest, EmptyAndOversizedImagesAreRefused) {
+  auto p = MakePipeline(AlignMode::kSimilarity);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->Process(Image{}).status().code(), StatusCode::kInvalidArgument);
+  PipelineOptions o;
+  o.models_dir = FACETRAIL_MODELS_DIR;
+  o.max_pixels = 100;
+  auto small = FacePipeline::Create(o);
+  ASSERT_TRUE(small.ok());
+  Image img;
+  img.width = 20;
+  img.height = 20;
+  img.rgb.assign(20 * 20 * 3, 0);
+  EXPECT_EQ((*small)->Process(img).status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(PipelineTest, MissingModelFolderNamesFileAndFix) {
+  PipelineOptions o;
+  o.models_dir = "/nonexistent/models";
+  auto p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("ssd_mobilenetv1_model-weights_manifest.json"),
+            std::string::npos);
+  EXPECT_NE(p.status().message().find("scripts/fetch-models"), std::string::npos);
+}
+
+TEST(PipelineTest, TruncatedModelFileIsDataLoss) {
+  fs::path dir = fs::temp_directory_path() / "facetrail_truncated_models";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(FACETRAIL_MODELS_DIR)) {
+    if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename());
+  }
+  fs::resize_file(dir / "face_recognition_model.bin", 1000);
+  PipelineOptions o;
+  o.models_dir = dir.string();
+  auto p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(p.status().message().find("face_recognition_model"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(PipelineTest, BatchKeepsOrderAndReportsBadFiles) {
+  fs::path bad = fs::temp_directory_path() / "facetrail_not_an_image.jpg";
+  {
+    std::ofstream out(bad);
+    out << "this is not an image";
+  }
+  std::vector<std::string> paths = {Lfw("Colin_Powell/Colin_Powell_0001.jpg"), bad.string(),
+                                    "/nonexistent/x.jpg", Lfw("Tony_Blair/Tony_Blair_0001.jpg")};
+  BatchOptions o;
+  o.pipeline.models_dir = FACETRAIL_MODELS_DIR;
+  o.threads = 2;
+  std::vector<ImageResult> results;
+  ASSERT_TRUE(ProcessImageFiles(paths, o, [&](size_t i, ImageResult&& r) {
+                EXPECT_EQ(i, results.size());
+                results.push_back(std::move(r));
+              }).ok());
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].status.ok());
+  EXPECT_EQ(results[1].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[2].status.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(results[3].status.ok());
+  EXPECT_EQ(results[3].path, paths[3]);
+  EXPECT_FALSE(results[3].faces.empty());
+  fs::remove(bad);
+}
+
+}  // namespace
+}  // namespace facetrail::vision
