@@ -38,6 +38,15 @@ Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptio
     FT_ASSIGN_OR_RETURN(auto p, FacePipeline::Create(options.pipeline));
     pipelines.push_back(std::move(p));
   }
+  return ProcessImageFiles(paths, pipelines, options.decode, sink);
+}
+
+Status ProcessImageFiles(const std::vector<std::string>& paths,
+                         std::vector<std::unique_ptr<FacePipeline>>& pipelines,
+                         const DecodeOptions& decode,
+                         const std::function<void(size_t, ImageResult&&)>& sink) {
+  if (pipelines.empty()) return InvalidArgument("ProcessImageFiles: no pipelines");
+  const int threads = static_cast<int>(pipelines.size());
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -55,7 +64,7 @@ Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptio
         cv.wait(lock, [&] { return i < emitted + window; });
       }
       ImageResult r;
-      auto img = LoadImageFile(paths[i], options.decode);
+      auto img = LoadImageFile(paths[i], decode);
       if (!img.ok()) {
         r.path = paths[i];
         r.status = img.status();

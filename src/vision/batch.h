@@ -34,6 +34,13 @@ struct BatchOptions {
 Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptions& options,
                          const std::function<void(size_t index, ImageResult&& result)>& sink);
 
+// The same with pipelines the caller already made (one worker per pipeline; threads ignored).
+// requires: !pipelines.empty().
+Status ProcessImageFiles(const std::vector<std::string>& paths,
+                         std::vector<std::unique_ptr<FacePipeline>>& pipelines,
+                         const DecodeOptions& decode,
+                         const std::function<void(size_t index, ImageResult&& result)>& sink);
+
 // Processes one decoded image with a fresh result record (for callers that decode themselves).
 ImageResult ProcessDecoded(FacePipeline& pipeline, const std::string& path, const DecodedImage& img);
 

@@ -182,7 +182,9 @@ Expected<AlignMode> ParseAlignMode(std::string_view name) {
 }
 
 Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptions& options) {
-  const nn::Precision precision = nn::Precision::kF32;
+  const nn::Precision precision = options.reduced_precision && options.align != AlignMode::kFaceApi
+                                      ? nn::Precision::kBf16
+                                      : nn::Precision::kF32;
   FT_ASSIGN_OR_RETURN(auto detector, internal::SsdDetector::Load(options.models_dir, precision));
   FT_ASSIGN_OR_RETURN(auto landmarks, internal::LandmarkNet::Load(options.models_dir, precision));
   FT_ASSIGN_OR_RETURN(auto recognition,

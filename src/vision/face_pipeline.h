@@ -81,6 +81,9 @@ struct PipelineOptions {
   // Add the template of the horizontally mirrored chip before normalising (similarity mode).
   bool flip_average = true;
   uint64_t max_pixels = 64'000'000;
+  // Convolutions in bfloat16 (AMX where the CPU has it; accumulation stays float32). Ignored in
+  // faceapi mode, which is always float32 to stay a parity proof.
+  bool reduced_precision = false;
 };
 
 class FacePipeline {
