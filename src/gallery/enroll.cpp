@@ -1,0 +1,319 @@
+#include "gallery/enroll.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/file.h"
+#include "common/sha256.h"
+#include "gallery/internal/csv.h"
+#include "gallery/internal/manifest.h"
+
+namespace facetrail::gallery {
+namespace {
+
+using internal::ManifestError;
+using internal::ManifestRow;
+
+// How far workers may run ahead of the in-order commit (bounds memory held in photo bytes).
+constexpr size_t kWindow = 64;
+constexpr float kFrontalYawDeg = 30.0f;
+
+struct Entry {
+  ManifestRow row;
+  std::optional<ManifestError> error;
+};
+
+struct Outcome {
+  enum class Kind { kReject, kSkip, kReady, kFatal } kind = Kind::kReject;
+  std::string reason;  // kReject: "category: detail"; kFatal: the status message
+  Status fatal;
+  std::vector<uint8_t> bytes;
+  std::vector<NewTemplate> templates;
+  std::string note;  // flag for an enrolled photo
+};
+
+class RejectsWriter {
+ public:
+  Status Open(const std::string& path) {
+    file_ = std::fopen(path.c_str(), "w");
+    if (!file_) return IoError(path + ": cannot write the rejects file");
+    path_ = path;
+    return Write({"line", "booking_number", "photo", "outcome", "reason"});
+  }
+  ~RejectsWriter() {
+    if (file_) std::fclose(file_);
+  }
+  Status Write(const std::vector<std::string>& fields) {
+    std::string line;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i) line += ',';
+      line += internal::CsvEscape(fields[i]);
+    }
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+      return IoError(path_ + ": write failed");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string path_;
+};
+
+std::string ResolvePhoto(const std::string& images_dir, const std::string& photo) {
+  std::filesystem::path p(photo);
+  if (p.is_absolute()) return photo;
+  return (std::filesystem::path(images_dir) / p).string();
+}
+
+// The same words whether the duplicate is found before the networks run or at commit.
+std::string DuplicateReason(const PhotoInfo& p) {
+  return "duplicate photo: same bytes as photo " + std::to_string(p.id) + " (booking " +
+         p.booking_number + ", " + p.source + ")";
+}
+
+Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, const Entry& e,
+                const EnrollOptions& options, const std::string& images_dir) {
+  Outcome out;
+  if (e.error) {
+    out.reason = e.error->reason;
+    return out;
+  }
+  const ManifestRow& row = e.row;
+  auto bytes = ReadFileBytes(ResolvePhoto(images_dir, row.photo), options.max_photo_bytes);
+  if (!bytes.ok()) {
+    out.reason = "unreadable image: " + bytes.status().message();
+    return out;
+  }
+  auto existing = store.FindPhoto(Sha256Hex(*bytes));
+  if (!existing.ok()) {
+    out.kind = Outcome::Kind::kFatal;
+    out.fatal = existing.status();
+    return out;
+  }
+  if (*existing) {
+    const PhotoInfo& p = **existing;
+    if (p.booking_number == row.booking.booking_number && p.source == row.photo) {
+      out.kind = Outcome::Kind::kSkip;
+      out.note = p.note;
+    } else {
+      out.reason = DuplicateReason(p);
+    }
+    return out;
+  }
+  auto faces = extractor.Extract(*bytes);
+  if (!faces.ok()) {
+    out.reason = "unreadable image: " + faces.status().message();
+    return out;
+  }
+  if (faces->empty()) {
+    out.reason = "no face";
+    return out;
+  }
+  const size_t chosen = ChooseEnrollFace(*faces);
+  if (faces->size() > 1) {
+    out.note = "several faces: " + std::to_string(faces->size()) +
+               " found, enrolled the largest frontal face (face " + std::to_string(chosen) + ")";
+  }
+  ExtractedFace& f = (*faces)[chosen];
+  out.templates.push_back(
+      NewTemplate{static_cast<int>(chosen), f.box, f.quality, std::move(f.templ)});
+  out.bytes = std::move(*bytes);
+  out.kind = Outcome::Kind::kReady;
+  return out;
+}
+
+std::string Category(const std::string& reason) {
+  return reason.substr(0, reason.find(':'));
+}
+
+}  // namespace
+
+size_t ChooseEnrollFace(std::span<const ExtractedFace> faces) {
+  size_t best = 0;
+  bool best_frontal = false;
+  float best_area = -1;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    const bool frontal = std::fabs(faces[i].quality.yaw_deg) <= kFrontalYawDeg;
+    const float area = faces[i].box.width * faces[i].box.height;
+    if ((frontal && !best_frontal) || (frontal == best_frontal && area > best_area)) {
+      best = i;
+      best_frontal = frontal;
+      best_area = area;
+    }
+  }
+  return best;
+}
+
+Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
+                               const EnrollOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  FT_ASSIGN_OR_RETURN(auto csv, internal::CsvReader::Open(options.manifest_path));
+  FT_ASSIGN_OR_RETURN(auto manifest,
+                      internal::ManifestReader::Open(std::move(csv), options.manifest_path));
+  std::vector<Entry> entries;
+  for (;;) {
+    Entry e;
+    FT_ASSIGN_OR_RETURN(bool more, manifest.Next(&e.row, &e.error));
+    if (!more) break;
+    entries.push_back(std::move(e));
+  }
+  const std::string images_dir =
+      !options.images_dir.empty()
+          ? options.images_dir
+          : std::filesystem::path(options.manifest_path).parent_path().string();
+
+  const size_t num_workers = static_cast<size_t>(
+      options.num_workers > 0 ? options.num_workers
+                              : std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<FaceExtractor>> extractors;
+  for (size_t w = 0; w < num_workers; ++w) {
+    auto x = make_extractor();
+    if (!x.ok()) return x.status().WithContext("starting enrollment worker");
+    extractors.push_back(std::move(x).value());
+  }
+  const ModelRef model = extractors[0]->model();
+
+  EnrollSummary summary;
+  summary.rows = static_cast<int64_t>(entries.size());
+  summary.rejects_path =
+      !options.rejects_path.empty() ? options.rejects_path : options.manifest_path + ".rejects.csv";
+  RejectsWriter rejects;
+  FT_RETURN_IF_ERROR(rejects.Open(summary.rejects_path));
+
+  std::vector<std::optional<Outcome>> outcomes(entries.size());
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t committed = 0;  // guarded by mu
+  bool stop = false;     // guarded by mu
+  std::atomic<size_t> next{0};
+  auto worker = [&](FaceExtractor& extractor) {
+    for (;;) {
+      const size_t i = next.fetch_add(1);
+      if (i >= entries.size()) return;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stop || i < committed + kWindow; });
+        if (stop) return;
+      }
+      Outcome o = Prepare(store, extractor, entries[i], options, images_dir);
+      std::lock_guard lock(mu);
+      outcomes[i] = std::move(o);
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (auto& x : extractors) threads.emplace_back(worker, std::ref(*x));
+  auto stop_workers = [&] {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+  };
+
+  double last_progress = -1e9;
+  auto report = [&](size_t done, bool finished) {
+    if (!options.on_progress) return;
+    const double s = elapsed();
+    if (!finished && s - last_progress < options.progress_interval_s) return;
+    last_progress = s;
+    EnrollProgress p;
+    p.rows_done = static_cast<int64_t>(done);
+    p.rows_total = summary.rows;
+    p.seconds = s;
+    p.rows_per_second = s > 0 ? static_cast<double>(done) / s : 0;
+    p.eta_seconds =
+        p.rows_per_second > 0 ? static_cast<double>(entries.size() - done) / p.rows_per_second : 0;
+    p.finished = finished;
+    options.on_progress(p);
+  };
+
+  Status fatal;
+  for (size_t i = 0; i < entries.size() && fatal.ok(); ++i) {
+    Outcome o;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return outcomes[i].has_value(); });
+      o = std::move(*outcomes[i]);
+      outcomes[i].reset();
+    }
+    const ManifestRow& row = entries[i].row;
+    const int line = entries[i].error ? entries[i].error->line : row.line;
+    const std::string& booking =
+        entries[i].error ? entries[i].error->booking_number : row.booking.booking_number;
+    const std::string& photo = entries[i].error ? entries[i].error->photo : row.photo;
+    auto reject = [&](const std::string& reason) {
+      ++summary.rejected;
+      ++summary.rejected_by_reason[Category(reason)];
+      return rejects.Write({std::to_string(line), booking, photo, "rejected", reason});
+    };
+    auto flag = [&](const std::string& note) -> Status {
+      if (note.empty()) return Status::Ok();
+      ++summary.flagged;
+      return rejects.Write({std::to_string(line), booking, photo, "flagged", note});
+    };
+    Status s;
+    switch (o.kind) {
+      case Outcome::Kind::kFatal: s = o.fatal; break;
+      case Outcome::Kind::kReject: s = reject(o.reason); break;
+      case Outcome::Kind::kSkip:
+        ++summary.already_enrolled;
+        s = flag(o.note);
+        break;
+      case Outcome::Kind::kReady: {
+        NewPhoto photo_in{std::move(o.bytes), row.capture_date, row.photo, o.note};
+        auto added = store.AddPhoto(row.booking, photo_in, model, o.templates);
+        if (added.ok()) {
+          if (*added == AddPhotoResult::kAdded) {
+            ++summary.enrolled;
+          } else {
+            ++summary.already_enrolled;
+          }
+          s = flag(o.note);
+        } else if (added.status().code() == StatusCode::kAlreadyExists) {
+          auto existing = store.FindPhoto(Sha256Hex(photo_in.bytes));
+          s = !existing.ok() ? existing.status()
+              : *existing    ? reject(DuplicateReason(**existing))
+                             : reject("duplicate photo: " + added.status().message());
+        } else if (added.status().code() == StatusCode::kFailedPrecondition) {
+          s = reject("expunged record: " + added.status().message());
+        } else if (added.status().code() == StatusCode::kInvalidArgument) {
+          s = reject("malformed field: " + added.status().message());
+        } else {
+          s = added.status();
+        }
+        break;
+      }
+    }
+    if (!s.ok()) {
+      fatal = s.WithContext(options.manifest_path + " line " + std::to_string(line));
+      break;
+    }
+    {
+      std::lock_guard lock(mu);
+      committed = i + 1;
+    }
+    cv.notify_all();
+    report(i + 1, false);
+  }
+  stop_workers();
+  if (!fatal.ok()) return fatal;
+  summary.seconds = elapsed();
+  report(entries.size(), true);
+  return summary;
+}
+
+}  // namespace facetrail::gallery

@@ -1,0 +1,89 @@
+// Enrollment: a booking manifest (CSV) → photos and templates in the gallery.
+//
+// WHAT THIS DOES
+//   Reads the manifest (columns: gallery/internal/manifest.h; docs/GALLERY.md), runs one
+//   FaceExtractor per worker thread over the photos, and adds each photo with its template to
+//   the store in manifest order, one transaction per photo.
+//   * Idempotent and resumable: a photo already stored for the same booking from the same path
+//     is skipped without running the networks; a run killed at any moment (SIGKILL included)
+//     and run again ends with exactly the gallery an uninterrupted run gives, because rows are
+//     committed in manifest order and each commit is atomic.
+//   * Bad rows never stop the batch: each goes to the rejects CSV (line, booking_number, photo,
+//     outcome, reason). Reasons: malformed field, unreadable image, no face, duplicate photo,
+//     expunged record, conflicting booking fields. A photo with several faces enrols the largest
+//     frontal face and is listed with outcome "flagged".
+//
+// THREAD SAFETY
+//   Enroll() is a blocking call; it starts and joins its own threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gallery/gallery_store.h"
+
+namespace facetrail::gallery {
+
+struct ExtractedFace {
+  FaceBox box;
+  TemplateQuality quality;
+  std::vector<float> templ;  // unit-norm, search::kDim floats
+};
+
+// Turns image bytes into faces. One instance per thread (not required to be thread-safe).
+class FaceExtractor {
+ public:
+  virtual ~FaceExtractor() = default;
+  // kInvalidArgument / kResourceExhausted for an unreadable image; an empty list for no face.
+  virtual Expected<std::vector<ExtractedFace>> Extract(std::span<const uint8_t> image_bytes) = 0;
+  virtual ModelRef model() const = 0;
+};
+using FaceExtractorFactory = std::function<Expected<std::unique_ptr<FaceExtractor>>()>;
+
+// The face to enrol from a photo with several: the largest box among frontal faces
+// (|yaw| <= 30°), or the largest box when none is frontal. requires: !faces.empty().
+size_t ChooseEnrollFace(std::span<const ExtractedFace> faces);
+
+struct EnrollProgress {
+  int64_t rows_done = 0;
+  int64_t rows_total = 0;  // data rows in the manifest
+  double seconds = 0;
+  double rows_per_second = 0;
+  double eta_seconds = 0;
+  bool finished = false;
+};
+
+struct EnrollOptions {
+  std::string manifest_path;
+  std::string images_dir;    // photo paths are relative to it; default: the manifest's folder
+  std::string rejects_path;  // default: <manifest>.rejects.csv
+  int num_workers = 0;       // 0 = hardware concurrency (each holds one FaceExtractor)
+  size_t max_photo_bytes = size_t{64} << 20;
+  // Called from the committing thread at most every progress_interval_s, and once at the end.
+  std::function<void(const EnrollProgress&)> on_progress;
+  double progress_interval_s = 0.5;
+};
+
+struct EnrollSummary {
+  int64_t rows = 0;
+  int64_t enrolled = 0;          // new photos stored in this run
+  int64_t already_enrolled = 0;  // skipped: stored by an earlier run
+  int64_t flagged = 0;           // enrolled, listed in the rejects file (several faces)
+  int64_t rejected = 0;
+  std::map<std::string, int64_t> rejected_by_reason;  // "no face" → 3
+  double seconds = 0;
+  std::string rejects_path;
+};
+
+// Runs the import. Fails only when the import cannot run at all (manifest unreadable or with a
+// bad header, store error, extractor factory failure); row problems go to the rejects file.
+Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
+                               const EnrollOptions& options);
+
+}  // namespace facetrail::gallery

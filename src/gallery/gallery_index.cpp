@@ -1,0 +1,200 @@
+#include "gallery/gallery_index.h"
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "common/sha256.h"
+#include "search/snapshot.h"
+
+namespace facetrail::gallery {
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string DefaultSnapshotPath(const GalleryStore& store, const ModelRef& model) {
+  const std::string db = store.path();
+  if (db.empty()) return {};
+  const std::string tag = Sha256Hex(model.id + "\n" + std::to_string(model.version)).substr(0, 12);
+  return db + "." + tag + ".snapshot";
+}
+
+}  // namespace
+
+GalleryIndex::GalleryIndex(GalleryStore& store, ModelRef model, GalleryIndexOptions options)
+    : store_(store), model_(std::move(model)), options_(std::move(options)) {
+  snapshot_path_ =
+      options_.snapshot_path.empty() ? DefaultSnapshotPath(store_, model_) : options_.snapshot_path;
+}
+
+Expected<std::unique_ptr<GalleryIndex>> GalleryIndex::Open(GalleryStore& store,
+                                                           const ModelRef& model,
+                                                           const GalleryIndexOptions& options) {
+  std::unique_ptr<GalleryIndex> g(new GalleryIndex(store, model, options));
+  std::unique_lock lock(g->mu_);
+  FT_RETURN_IF_ERROR(g->LoadOrRebuild());
+  FT_RETURN_IF_ERROR(g->RefreshLocked());
+  lock.unlock();
+  return g;
+}
+
+Status GalleryIndex::LoadOrRebuild() {
+  const auto start = std::chrono::steady_clock::now();
+  if (snapshot_path_.empty()) return Rebuild("in-memory gallery");
+  search::SnapshotOpenOptions o;
+  o.index = options_.index;
+  o.verify_floats = options_.verify_floats;
+  auto snap = search::OpenSnapshot(snapshot_path_, o);
+  if (!snap.ok()) {
+    if (snap.status().code() == StatusCode::kNotFound) return Rebuild("snapshot missing");
+    if (snap.status().code() == StatusCode::kDataLoss) {
+      return Rebuild("snapshot refused: " + snap.status().message());
+    }
+    return snap.status();
+  }
+  const search::SnapshotInfo& info = snap->info;
+  if (info.gallery_id != store_.gallery_id()) return Rebuild("snapshot of another gallery");
+  if (info.model_id != model_.id || info.model_version != model_.version) {
+    return Rebuild("snapshot of another model");
+  }
+  index_ = std::move(snap->index);
+  counter_ = info.change_counter;
+  last_sync_ = {IndexSync::Action::kOpened, "", 0, Since(start)};
+  return Status::Ok();
+}
+
+Status GalleryIndex::Rebuild(const std::string& reason) {
+  const auto start = std::chrono::steady_clock::now();
+  int64_t counter = 0;
+  std::unique_ptr<search::FlatIndex> index;
+  if (snapshot_path_.empty()) {
+    std::vector<int64_t> ids;
+    std::vector<float> templ;
+    std::vector<uint8_t> active;
+    FT_RETURN_IF_ERROR(store_.ScanTemplates(
+        model_,
+        [&](int64_t count, int64_t c) {
+          counter = c;
+          ids.reserve(static_cast<size_t>(count));
+          return Status::Ok();
+        },
+        [&](int64_t id, bool a, std::span<const float> t) {
+          ids.push_back(id);
+          active.push_back(a ? 1 : 0);
+          templ.insert(templ.end(), t.begin(), t.end());
+          return Status::Ok();
+        }));
+    FT_ASSIGN_OR_RETURN(index, search::FlatIndex::Build(ids, templ, active, options_.index));
+  } else {
+    std::unique_ptr<search::SnapshotWriter> writer;
+    FT_RETURN_IF_ERROR(store_.ScanTemplates(
+        model_,
+        [&](int64_t count, int64_t c) -> Status {
+          counter = c;
+          search::SnapshotInfo info{model_.id, model_.version, store_.gallery_id(), c,
+                                    static_cast<uint64_t>(count)};
+          FT_ASSIGN_OR_RETURN(writer, search::SnapshotWriter::Create(snapshot_path_, info));
+          return Status::Ok();
+        },
+        [&](int64_t id, bool a, std::span<const float> t) { return writer->Append(id, a, t); }));
+    FT_RETURN_IF_ERROR(writer->Finish());
+    search::SnapshotOpenOptions o;
+    o.index = options_.index;
+    FT_ASSIGN_OR_RETURN(auto snap, search::OpenSnapshot(snapshot_path_, o));
+    index = std::move(snap.index);
+  }
+  index_ = std::move(index);
+  counter_ = counter;
+  last_sync_ = {IndexSync::Action::kRebuilt, reason, 0, Since(start)};
+  return Status::Ok();
+}
+
+Status GalleryIndex::Refresh() {
+  std::unique_lock lock(mu_);
+  return RefreshLocked();
+}
+
+Status GalleryIndex::RefreshLocked() {
+  // A rebuild reflects the database as of its read; patch what changed meanwhile.
+  for (int pass = 0; pass < 3; ++pass) {
+    const int64_t before = counter_;
+    FT_RETURN_IF_ERROR(SyncOnce());
+    if (counter_ == before || last_sync_.action != IndexSync::Action::kRebuilt) break;
+  }
+  return Status::Ok();
+}
+
+Status GalleryIndex::SyncOnce() {
+  const auto start = std::chrono::steady_clock::now();
+  FT_ASSIGN_OR_RETURN(int64_t now, store_.ChangeCounter());
+  if (now == counter_) return Status::Ok();
+  if (now < counter_) return Rebuild("the database is older than the snapshot");
+  FT_ASSIGN_OR_RETURN(auto changes, store_.ChangesSince(model_, counter_));
+  if (static_cast<int64_t>(changes.size()) > options_.max_patch_changes) {
+    return Rebuild(std::to_string(changes.size()) + " changes since the snapshot");
+  }
+  for (const TemplateChange& c : changes) {
+    if (c.kind == TemplateChange::Kind::kAdded) return Rebuild("templates added");
+  }
+  // Only flag changes: patch in memory, in order (the last change of a template wins).
+  for (const TemplateChange& c : changes) {
+    Status s = index_->SetActive(c.template_id, c.kind == TemplateChange::Kind::kActivated);
+    if (!s.ok()) return Rebuild("change " + std::to_string(c.seq) + " names an unknown template");
+  }
+  counter_ = now;
+  last_sync_ = {IndexSync::Action::kPatched, "", static_cast<int64_t>(changes.size()),
+                Since(start)};
+  return Status::Ok();
+}
+
+Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> probe,
+                                                      const search::SearchOptions& options) {
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::unique_lock lock(mu_);
+      FT_RETURN_IF_ERROR(RefreshLocked());
+    }
+    std::shared_lock lock(mu_);
+    auto hits = index_->Search(probe, options);
+    if (!hits.ok()) {
+      if (hits.status().code() != StatusCode::kDataLoss || attempt > 0) return hits.status();
+      lock.unlock();
+      std::unique_lock relock(mu_);
+      FT_RETURN_IF_ERROR(Rebuild("snapshot damaged: " + hits.status().message()));
+      continue;
+    }
+    std::vector<int64_t> ids;
+    for (const search::Hit& h : *hits) ids.push_back(h.id);
+    auto owners = store_.DescribeTemplates(ids);
+    // A hit that vanished or was sealed between the refresh and now: search again (once).
+    bool changed = !owners.ok();
+    if (owners.ok()) {
+      for (const TemplateOwner& o : *owners) changed |= o.status != RecordStatus::kActive;
+    }
+    if (changed) {
+      if (attempt > 0) {
+        if (!owners.ok()) return owners.status();
+        return Unavailable("the gallery changed during the search; try again");
+      }
+      continue;
+    }
+    std::vector<Candidate> out;
+    for (size_t i = 0; i < hits->size(); ++i) {
+      out.push_back({static_cast<int>(i + 1), (*hits)[i].score, std::move((*owners)[i])});
+    }
+    return out;
+  }
+}
+
+size_t GalleryIndex::size() const {
+  std::shared_lock lock(mu_);
+  return index_->size();
+}
+size_t GalleryIndex::num_active() const {
+  std::shared_lock lock(mu_);
+  return index_->num_active();
+}
+
+}  // namespace facetrail::gallery

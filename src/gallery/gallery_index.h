@@ -1,0 +1,90 @@
+// The searchable view of a gallery: a search::FlatIndex over one model's templates, loaded
+// from the memory-mapped snapshot beside the database and kept exactly in step with it.
+//
+// WHAT THIS OBJECT REPRESENTS
+//   Never stale: before every search it compares the database's change counter with the one the
+//   index reflects. Seal, unseal and expunge are patched in memory at once (active flags); new
+//   templates make it rebuild the snapshot from the database. A missing, truncated, damaged or
+//   foreign snapshot (other gallery id, model or format) is refused and rebuilt. The snapshot is
+//   derived data: deleting it is always safe.
+//
+// THREAD SAFETY
+//   Search() and Refresh() may be called from several threads (a shared_mutex orders searches
+//   and patches). The store must outlive the index.
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gallery/gallery_store.h"
+#include "search/flat_index.h"
+
+namespace facetrail::gallery {
+
+struct GalleryIndexOptions {
+  search::FlatIndexOptions index;
+  // Default: "<database path>.<model tag>.snapshot"; an in-memory store builds in RAM instead.
+  std::string snapshot_path;
+  // More pending seal/unseal/expunge changes than this → rebuild instead of patching.
+  int64_t max_patch_changes = 100000;
+  // Check every float32 row checksum when opening (reads the whole file; slower).
+  bool verify_floats = false;
+};
+
+// What the last synchronisation did (for logs, tests and benchmarks).
+struct IndexSync {
+  enum class Action { kUpToDate, kOpened, kPatched, kRebuilt } action = Action::kUpToDate;
+  std::string reason;  // why a rebuild happened ("snapshot missing", "…checksum mismatch")
+  int64_t patched_changes = 0;
+  double seconds = 0;
+};
+
+struct Candidate {
+  int rank = 0;  // 1-based
+  float score = 0;
+  TemplateOwner owner;
+};
+
+class GalleryIndex {
+ public:
+  // Opens the snapshot for `model` (rebuilding it when needed) and patches it up to date.
+  static Expected<std::unique_ptr<GalleryIndex>> Open(GalleryStore& store, const ModelRef& model,
+                                                      const GalleryIndexOptions& options = {});
+
+  // Brings the index to the store's current change counter.
+  Status Refresh();
+
+  // The ranked candidates for `probe` (search::kDim floats, unit norm) among active bookings:
+  // refreshes first, searches exactly, then names each hit's booking. An empty list ("no
+  // candidate above the threshold") is a normal answer. kDataLoss if the snapshot turned out
+  // damaged (it is rebuilt and the search retried once before giving up).
+  Expected<std::vector<Candidate>> Search(std::span<const float> probe,
+                                          const search::SearchOptions& options);
+
+  const IndexSync& last_sync() const { return last_sync_; }
+  const std::string& snapshot_path() const { return snapshot_path_; }
+  size_t size() const;
+  size_t num_active() const;
+
+ private:
+  GalleryIndex(GalleryStore& store, ModelRef model, GalleryIndexOptions options);
+  Status RefreshLocked();
+  Status SyncOnce();
+  Status Rebuild(const std::string& reason);
+  Status LoadOrRebuild();
+
+  GalleryStore& store_;
+  const ModelRef model_;
+  const GalleryIndexOptions options_;
+  std::string snapshot_path_;  // empty: in-memory
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<search::FlatIndex> index_;  // guarded by mu_
+  int64_t counter_ = 0;                       // guarded by mu_: the change counter index_ reflects
+  IndexSync last_sync_;                       // guarded by mu_
+};
+
+}  // namespace facetrail::gallery

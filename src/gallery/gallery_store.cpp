@@ -1,0 +1,35 @@
+#include "gallery/gallery_store.h"
+
+#include "gallery/internal/sqlite_store.h"
+
+namespace facetrail::gallery {
+
+std::string_view RecordStatusName(RecordStatus status) {
+  switch (status) {
+    case RecordStatus::kActive: return "active";
+    case RecordStatus::kSealed: return "sealed";
+    case RecordStatus::kExpunged: return "expunged";
+  }
+  return "active";
+}
+
+Expected<RecordStatus> ParseRecordStatus(std::string_view name) {
+  if (name == "active") return RecordStatus::kActive;
+  if (name == "sealed") return RecordStatus::kSealed;
+  if (name == "expunged") return RecordStatus::kExpunged;
+  return InvalidArgument("unknown record status '" + std::string(name) + "'");
+}
+
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::Open(const std::string& uri,
+                                                           const StoreOptions& options) {
+  if (uri.empty()) return InvalidArgument("empty gallery URI");
+  if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
+    return FailedPrecondition(uri + ": the PostgreSQL gallery is not implemented yet");
+  }
+  std::string path = uri.starts_with("sqlite:") ? uri.substr(7) : uri;
+  auto store = internal::OpenSqliteStore(path, options);
+  if (!store.ok()) return store.status().WithContext("opening gallery");
+  return store;
+}
+
+}  // namespace facetrail::gallery

@@ -1,0 +1,182 @@
+// gallery: the booking-photo gallery — booking records, photos, face templates — behind one
+// narrow interface. SQLite implements it today; a PostgreSQL implementation will follow, so no
+// caller ever sees SQL. Schema: docs/GALLERY.md.
+//
+// WHAT THIS OBJECT REPRESENTS
+//   A GalleryStore is a handle on one gallery database. Every mutating call is one transaction:
+//   after a crash the gallery holds the call's whole effect or none of it. Every change that
+//   affects which templates are searchable (enrolment, seal, unseal, expunge) advances the
+//   gallery's change counter, which the search snapshot records (gallery/gallery_index.h).
+//
+// THREAD SAFETY
+//   All methods may be called from several threads; calls on one store are serialised. Several
+//   processes may open the same SQLite file (WAL: readers do not wait for the writer).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace facetrail::gallery {
+
+enum class RecordStatus { kActive, kSealed, kExpunged };
+std::string_view RecordStatusName(RecordStatus status);  // "active", "sealed", "expunged"
+Expected<RecordStatus> ParseRecordStatus(std::string_view name);
+
+// A booking as the booking system recorded it. Dates are ISO 8601 (YYYY-MM-DD).
+struct BookingRecord {
+  std::string booking_number;  // unique, non-empty
+  std::string name;
+  std::optional<std::string> dob;
+  std::optional<std::string> sex;
+  // As recorded by the booking system; kept for accuracy audits only, never a search filter.
+  std::optional<std::string> race_ethnicity;
+  std::optional<std::string> booking_date;
+  std::optional<std::string> agency;
+  std::optional<std::string> charge;
+  RecordStatus status = RecordStatus::kActive;  // ignored by AddPhoto (new bookings are active)
+  friend bool operator==(const BookingRecord&, const BookingRecord&) = default;
+};
+
+// Which recognition model made a template (vision::TemplateModel, as numbers and text).
+struct ModelRef {
+  std::string id;
+  int version = 1;
+  friend bool operator==(const ModelRef&, const ModelRef&) = default;
+};
+
+struct FaceBox {
+  float x = 0, y = 0, width = 0, height = 0;  // pixels of the upright image
+};
+
+struct TemplateQuality {
+  float detector_score = 0;
+  float eye_distance_px = 0;
+  float sharpness = 0;
+  float yaw_deg = 0;
+  float roll_deg = 0;
+  float pitch_deg = 0;
+};
+
+struct NewTemplate {
+  int face_index = 0;  // position in the pipeline's face list for this photo
+  FaceBox box;
+  TemplateQuality quality;
+  std::vector<float> templ;  // search::kDim floats, finite, unit norm
+};
+
+struct NewPhoto {
+  std::vector<uint8_t> bytes;               // the original file, stored unchanged
+  std::optional<std::string> capture_date;  // YYYY-MM-DD
+  std::string source;                       // where it came from ("manifest.csv:12 a/b.jpg")
+  std::string note;                         // e.g. "several faces: enrolled the largest of 3"
+};
+
+struct PhotoInfo {
+  int64_t id = 0;
+  std::string booking_number;
+  std::string sha256;  // lower-case hex
+  int64_t size_bytes = 0;
+  std::optional<std::string> capture_date;
+  std::string source;
+  std::string note;
+  int num_templates = 0;
+};
+
+enum class AddPhotoResult { kAdded, kAlreadyPresent };
+
+// One searchable-state change of a template, in change-counter order.
+struct TemplateChange {
+  int64_t seq = 0;
+  int64_t template_id = 0;
+  enum class Kind { kAdded, kActivated, kDeactivated, kDeleted } kind = Kind::kAdded;
+};
+
+// What a search hit refers to.
+struct TemplateOwner {
+  int64_t template_id = 0;
+  int64_t photo_id = 0;
+  std::string booking_number;
+  std::string name;
+  std::optional<std::string> booking_date;
+  RecordStatus status = RecordStatus::kActive;
+};
+
+struct GalleryStats {
+  int64_t bookings_active = 0, bookings_sealed = 0, bookings_expunged = 0;
+  int64_t photos = 0;
+  int64_t photo_bytes = 0;
+  int64_t templates = 0;
+  int64_t searchable_templates = 0;  // of active bookings
+  int64_t change_counter = 0;
+  std::vector<std::pair<ModelRef, int64_t>> templates_per_model;
+};
+
+struct StoreOptions {
+  bool create_if_missing = true;
+};
+
+class GalleryStore {
+ public:
+  // Opens the gallery at `uri`: "sqlite:PATH", or a plain path (SQLite); "postgresql://…" is
+  // reserved (kFailedPrecondition until implemented). Creates the file when allowed and brings
+  // its schema up to date in place. kNotFound (missing and !create_if_missing), kDataLoss (not
+  // a database), kFailedPrecondition (schema newer than this program).
+  static Expected<std::unique_ptr<GalleryStore>> Open(const std::string& uri,
+                                                      const StoreOptions& options = {});
+  virtual ~GalleryStore() = default;
+
+  // A random identifier fixed when the gallery was created (snapshots check it).
+  virtual const std::string& gallery_id() const = 0;
+  // Where the gallery lives on disk ("" when not a file); the snapshot goes beside it.
+  virtual std::string path() const = 0;
+
+  // Adds one photo of `booking` with its templates, creating the booking if new — atomically.
+  //   kAdded           stored.
+  //   kAlreadyPresent  this photo (same SHA-256) is already stored for this booking from the same
+  //                    source: nothing changes (re-running an import is harmless).
+  // Errors (nothing stored): kAlreadyExists (the photo is stored under another booking or
+  // source: "duplicate of photo 12 (booking B-1)"), kFailedPrecondition (the booking or the
+  // photo was expunged), kInvalidArgument (bad template, empty booking number, fields that
+  // contradict the stored booking).
+  virtual Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
+                                            const ModelRef& model,
+                                            std::span<const NewTemplate> templates) = 0;
+
+  // The photo with this SHA-256 (hex), if stored.
+  virtual Expected<std::optional<PhotoInfo>> FindPhoto(std::string_view sha256_hex) = 0;
+  virtual Expected<BookingRecord> GetBooking(std::string_view booking_number) = 0;
+  virtual Expected<std::vector<PhotoInfo>> ListPhotos(std::string_view booking_number) = 0;
+  virtual Expected<std::vector<uint8_t>> ReadPhoto(int64_t photo_id) = 0;
+
+  // Seal (kSealed) or unseal (kActive) a booking: its templates leave or rejoin search.
+  // kNotFound, kFailedPrecondition (an expunged booking cannot change).
+  virtual Status SetStatus(std::string_view booking_number, RecordStatus status) = 0;
+  // Deletes the booking's photos and templates and every field but the booking number, keeping
+  // the photo hashes so an expunged photo can never be enrolled again. Idempotent.
+  virtual Status Expunge(std::string_view booking_number) = 0;
+
+  virtual Expected<GalleryStats> Stats() = 0;
+  virtual Expected<int64_t> ChangeCounter() = 0;
+
+  // Reads every template of `model` (expunged ones are gone) in ascending id order, with
+  // active = booking is active, from one consistent read: `begin` first gets the number of rows
+  // and the change counter they correspond to.
+  virtual Status ScanTemplates(
+      const ModelRef& model, const std::function<Status(int64_t count, int64_t counter)>& begin,
+      const std::function<Status(int64_t id, bool active, std::span<const float> templ)>& row) = 0;
+  // Changes of `model`'s templates with seq > after_counter, in order.
+  virtual Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& model,
+                                                             int64_t after_counter) = 0;
+  // Owners of the given templates, in the same order; kNotFound if one is gone.
+  virtual Expected<std::vector<TemplateOwner>> DescribeTemplates(std::span<const int64_t> ids) = 0;
+};
+
+}  // namespace facetrail::gallery

@@ -1,0 +1,500 @@
+#include "gallery/internal/sqlite_store.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <mutex>
+#include <random>
+
+#include "common/sha256.h"
+#include "common/sqlite.h"
+#include "gallery/internal/schema.h"
+#include "search/flat_index.h"
+
+namespace facetrail::gallery::internal {
+namespace {
+
+constexpr size_t kTemplateBytes = search::kDim * sizeof(float);
+
+std::string RandomId() {
+  std::random_device rd;
+  uint8_t bytes[16];
+  for (auto& b : bytes) b = static_cast<uint8_t>(rd());
+  return ToHex(bytes);
+}
+
+std::string_view ChangeKindName(TemplateChange::Kind k) {
+  switch (k) {
+    case TemplateChange::Kind::kAdded: return "added";
+    case TemplateChange::Kind::kActivated: return "activated";
+    case TemplateChange::Kind::kDeactivated: return "deactivated";
+    case TemplateChange::Kind::kDeleted: return "deleted";
+  }
+  return "added";
+}
+
+TemplateChange::Kind ParseChangeKind(std::string_view s) {
+  if (s == "activated") return TemplateChange::Kind::kActivated;
+  if (s == "deactivated") return TemplateChange::Kind::kDeactivated;
+  if (s == "deleted") return TemplateChange::Kind::kDeleted;
+  return TemplateChange::Kind::kAdded;
+}
+
+// Fields that must agree when a booking already exists (a booking with several photos appears
+// on several manifest lines).
+Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
+  auto differs = [&](const char* field, const auto& a, const auto& b) -> Status {
+    if (a == b) return Status::Ok();
+    auto show = [](const auto& v) -> std::string {
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+        return "'" + v + "'";
+      } else {
+        return v ? "'" + *v + "'" : std::string("empty");
+      }
+    };
+    return InvalidArgument("booking " + given.booking_number + ": field " + field + " is " +
+                           show(b) + " but the stored record has " + show(a));
+  };
+  FT_RETURN_IF_ERROR(differs("name", stored.name, given.name));
+  FT_RETURN_IF_ERROR(differs("dob", stored.dob, given.dob));
+  FT_RETURN_IF_ERROR(differs("sex", stored.sex, given.sex));
+  FT_RETURN_IF_ERROR(differs("race_ethnicity", stored.race_ethnicity, given.race_ethnicity));
+  FT_RETURN_IF_ERROR(differs("booking_date", stored.booking_date, given.booking_date));
+  FT_RETURN_IF_ERROR(differs("agency", stored.agency, given.agency));
+  FT_RETURN_IF_ERROR(differs("charge", stored.charge, given.charge));
+  return Status::Ok();
+}
+
+class SqliteGalleryStore final : public GalleryStore {
+ public:
+  SqliteGalleryStore(SqliteDb db, std::string path, std::string gallery_id)
+      : db_(std::move(db)), path_(std::move(path)), gallery_id_(std::move(gallery_id)) {}
+
+  const std::string& gallery_id() const override { return gallery_id_; }
+  std::string path() const override { return path_ == ":memory:" ? std::string() : path_; }
+
+  Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
+                                    const ModelRef& model,
+                                    std::span<const NewTemplate> templates) override {
+    if (booking.booking_number.empty()) return InvalidArgument("empty booking number");
+    if (photo.bytes.empty()) return InvalidArgument("empty photo");
+    for (const NewTemplate& t : templates) {
+      Status s = search::ValidateTemplate(t.templ);
+      if (!s.ok()) return s.WithContext("face " + std::to_string(t.face_index));
+    }
+    const std::string sha = Sha256Hex(photo.bytes);
+    std::lock_guard lock(mu_);
+    AddPhotoResult result = AddPhotoResult::kAdded;
+    Status s = db_.InTransaction([&]() -> Status {
+      FT_ASSIGN_OR_RETURN(auto expunged, Prepare("SELECT 1 FROM expunged_photos WHERE sha256 = ?"));
+      expunged.Bind(1, sha);
+      FT_ASSIGN_OR_RETURN(bool was_expunged, expunged.Step());
+      if (was_expunged)
+        return FailedPrecondition("photo " + sha + " belongs to an expunged record");
+      FT_ASSIGN_OR_RETURN(auto existing, FindPhotoLocked(sha));
+      if (existing) {
+        if (existing->booking_number == booking.booking_number &&
+            existing->source == photo.source) {
+          result = AddPhotoResult::kAlreadyPresent;
+          return Status::Ok();
+        }
+        return AlreadyExists("duplicate of photo " + std::to_string(existing->id) + " (booking " +
+                             existing->booking_number + ", " + existing->source + ")");
+      }
+      FT_ASSIGN_OR_RETURN(int64_t booking_id, UpsertBooking(booking));
+      FT_ASSIGN_OR_RETURN(auto status, BookingStatus(booking_id));
+      FT_ASSIGN_OR_RETURN(auto ins, Prepare("INSERT INTO photos(booking_id, sha256, size_bytes, "
+                                            "capture_date, source, image, note) "
+                                            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      ins.Bind(1, booking_id).Bind(2, sha).Bind(3, static_cast<int64_t>(photo.bytes.size()));
+      ins.Bind(4, photo.capture_date).Bind(5, photo.source).BindBlob(6, photo.bytes);
+      ins.Bind(7, photo.note);
+      FT_RETURN_IF_ERROR(ins.Run());
+      const int64_t photo_id = db_.LastInsertRowId();
+      for (const NewTemplate& t : templates) {
+        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t, status == RecordStatus::kActive));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s.WithContext("booking " + booking.booking_number);
+    return result;
+  }
+
+  Expected<std::optional<PhotoInfo>> FindPhoto(std::string_view sha256_hex) override {
+    std::lock_guard lock(mu_);
+    return FindPhotoLocked(sha256_hex);
+  }
+
+  Expected<BookingRecord> GetBooking(std::string_view booking_number) override {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(
+        auto st,
+        Prepare(
+            "SELECT booking_number, name, dob, sex, race_ethnicity, booking_date, agency, charge, "
+            "status FROM bookings WHERE booking_number = ?"));
+    st.Bind(1, booking_number);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return NotFound("no booking " + std::string(booking_number));
+    BookingRecord b;
+    b.booking_number = st.Text(0);
+    b.name = st.Text(1);
+    b.dob = st.OptText(2);
+    b.sex = st.OptText(3);
+    b.race_ethnicity = st.OptText(4);
+    b.booking_date = st.OptText(5);
+    b.agency = st.OptText(6);
+    b.charge = st.OptText(7);
+    FT_ASSIGN_OR_RETURN(b.status, ParseRecordStatus(st.Text(8)));
+    return b;
+  }
+
+  Expected<std::vector<PhotoInfo>> ListPhotos(std::string_view booking_number) override {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(
+        auto st, Prepare(std::string(kPhotoSelect) + " WHERE b.booking_number = ? ORDER BY p.id"));
+    st.Bind(1, booking_number);
+    std::vector<PhotoInfo> out;
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back(ReadPhotoInfo(st));
+    }
+    return out;
+  }
+
+  Expected<std::vector<uint8_t>> ReadPhoto(int64_t photo_id) override {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT image FROM photos WHERE id = ?"));
+    st.Bind(1, photo_id);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return NotFound("no photo " + std::to_string(photo_id));
+    return st.Blob(0);
+  }
+
+  Status SetStatus(std::string_view booking_number, RecordStatus status) override {
+    if (status == RecordStatus::kExpunged) return InvalidArgument("use Expunge() to expunge");
+    std::lock_guard lock(mu_);
+    return db_.InTransaction([&]() -> Status {
+      FT_ASSIGN_OR_RETURN(int64_t id, BookingId(booking_number));
+      FT_ASSIGN_OR_RETURN(RecordStatus current, BookingStatus(id));
+      if (current == RecordStatus::kExpunged) {
+        return FailedPrecondition("booking " + std::string(booking_number) + " is expunged");
+      }
+      if (current == status) return Status::Ok();
+      FT_ASSIGN_OR_RETURN(auto up, Prepare("UPDATE bookings SET status = ? WHERE id = ?"));
+      up.Bind(1, RecordStatusName(status)).Bind(2, id);
+      FT_RETURN_IF_ERROR(up.Run());
+      return LogBookingTemplates(id, status == RecordStatus::kActive
+                                         ? TemplateChange::Kind::kActivated
+                                         : TemplateChange::Kind::kDeactivated);
+    });
+  }
+
+  Status Expunge(std::string_view booking_number) override {
+    std::lock_guard lock(mu_);
+    return db_.InTransaction([&]() -> Status {
+      FT_ASSIGN_OR_RETURN(int64_t id, BookingId(booking_number));
+      FT_ASSIGN_OR_RETURN(RecordStatus current, BookingStatus(id));
+      if (current == RecordStatus::kExpunged) return Status::Ok();
+      FT_RETURN_IF_ERROR(LogBookingTemplates(id, TemplateChange::Kind::kDeleted));
+      for (const char* sql :
+           {"INSERT OR IGNORE INTO expunged_photos(sha256, booking_id) "
+            "SELECT sha256, booking_id FROM photos WHERE booking_id = ?1",
+            "DELETE FROM templates WHERE photo_id IN (SELECT id FROM photos WHERE booking_id = ?1)",
+            "DELETE FROM photos WHERE booking_id = ?1",
+            "UPDATE bookings SET name = NULL, dob = NULL, sex = NULL, race_ethnicity = NULL, "
+            "booking_date = NULL, agency = NULL, charge = NULL, status = 'expunged' "
+            "WHERE id = ?1"}) {
+        FT_ASSIGN_OR_RETURN(auto st, Prepare(sql));
+        st.Bind(1, id);
+        FT_RETURN_IF_ERROR(st.Run());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Expected<GalleryStats> Stats() override {
+    std::lock_guard lock(mu_);
+    GalleryStats s;
+    FT_ASSIGN_OR_RETURN(auto b, Prepare("SELECT status, count(*) FROM bookings GROUP BY status"));
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, b.Step());
+      if (!row) break;
+      std::string st = b.Text(0);
+      (st == "active"   ? s.bookings_active
+       : st == "sealed" ? s.bookings_sealed
+                        : s.bookings_expunged) = b.Int(1);
+    }
+    FT_ASSIGN_OR_RETURN(auto p,
+                        Prepare("SELECT count(*), coalesce(sum(size_bytes), 0) FROM photos"));
+    FT_RETURN_IF_ERROR(p.Step().status());
+    s.photos = p.Int(0);
+    s.photo_bytes = p.Int(1);
+    FT_ASSIGN_OR_RETURN(
+        auto t,
+        Prepare("SELECT t.model_id, t.model_version, count(*), sum(b.status = 'active') FROM "
+                "templates t "
+                "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
+                "GROUP BY t.model_id, t.model_version ORDER BY t.model_id, t.model_version"));
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, t.Step());
+      if (!row) break;
+      s.templates_per_model.push_back({{t.Text(0), static_cast<int>(t.Int(1))}, t.Int(2)});
+      s.templates += t.Int(2);
+      s.searchable_templates += t.Int(3);
+    }
+    FT_ASSIGN_OR_RETURN(s.change_counter, ChangeCounterLocked());
+    return s;
+  }
+
+  Expected<int64_t> ChangeCounter() override {
+    std::lock_guard lock(mu_);
+    return ChangeCounterLocked();
+  }
+
+  Status ScanTemplates(
+      const ModelRef& model, const std::function<Status(int64_t, int64_t)>& begin,
+      const std::function<Status(int64_t, bool, std::span<const float>)>& row_fn) override {
+    std::lock_guard lock(mu_);
+    // One read transaction: the count, the counter and the rows describe the same state.
+    FT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status s = [&]() -> Status {
+      FT_ASSIGN_OR_RETURN(
+          auto c,
+          Prepare("SELECT count(*) FROM templates WHERE model_id = ? AND model_version = ?"));
+      c.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+      FT_RETURN_IF_ERROR(c.Step().status());
+      FT_ASSIGN_OR_RETURN(int64_t counter, ChangeCounterLocked());
+      FT_RETURN_IF_ERROR(begin(c.Int(0), counter));
+      FT_ASSIGN_OR_RETURN(
+          auto st,
+          Prepare("SELECT t.id, b.status = 'active', t.templ FROM templates t "
+                  "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
+                  "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
+      st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+      float templ[search::kDim];
+      for (;;) {
+        FT_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        auto blob = st.BlobView(2);
+        if (blob.size() != kTemplateBytes) {
+          return DataLoss(path_ + ": template " + std::to_string(st.Int(0)) + " has " +
+                          std::to_string(blob.size()) + " bytes");
+        }
+        std::memcpy(templ, blob.data(), kTemplateBytes);
+        FT_RETURN_IF_ERROR(row_fn(st.Int(0), st.Int(1) != 0, templ));
+      }
+      return Status::Ok();
+    }();
+    (void)db_.Exec("COMMIT");
+    return s;
+  }
+
+  Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& model,
+                                                     int64_t after_counter) override {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(
+        auto st, Prepare("SELECT seq, template_id, kind FROM template_changes "
+                         "WHERE seq > ? AND model_id = ? AND model_version = ? ORDER BY seq"));
+    st.Bind(1, after_counter).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+    std::vector<TemplateChange> out;
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back({st.Int(0), st.Int(1), ParseChangeKind(st.Text(2))});
+    }
+    return out;
+  }
+
+  Expected<std::vector<TemplateOwner>> DescribeTemplates(std::span<const int64_t> ids) override {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(
+        auto st,
+        Prepare("SELECT p.id, b.booking_number, b.name, b.booking_date, b.status FROM templates t "
+                "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
+                "WHERE t.id = ?"));
+    std::vector<TemplateOwner> out;
+    for (int64_t id : ids) {
+      st.Reset();
+      st.Bind(1, id);
+      FT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return NotFound("template " + std::to_string(id) + " is not in the gallery");
+      TemplateOwner o;
+      o.template_id = id;
+      o.photo_id = st.Int(0);
+      o.booking_number = st.Text(1);
+      o.name = st.Text(2);
+      o.booking_date = st.OptText(3);
+      FT_ASSIGN_OR_RETURN(o.status, ParseRecordStatus(st.Text(4)));
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr const char* kPhotoSelect =
+      "SELECT p.id, b.booking_number, p.sha256, p.size_bytes, p.capture_date, p.source, p.note, "
+      "(SELECT count(*) FROM templates t WHERE t.photo_id = p.id) "
+      "FROM photos p JOIN bookings b ON b.id = p.booking_id";
+
+  Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
+
+  static PhotoInfo ReadPhotoInfo(const SqliteStmt& st) {
+    PhotoInfo p;
+    p.id = st.Int(0);
+    p.booking_number = st.Text(1);
+    p.sha256 = st.Text(2);
+    p.size_bytes = st.Int(3);
+    p.capture_date = st.OptText(4);
+    p.source = st.Text(5);
+    p.note = st.Text(6);
+    p.num_templates = static_cast<int>(st.Int(7));
+    return p;
+  }
+
+  Expected<std::optional<PhotoInfo>> FindPhotoLocked(std::string_view sha) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare(std::string(kPhotoSelect) + " WHERE p.sha256 = ?"));
+    st.Bind(1, sha);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<PhotoInfo>();
+    return std::optional<PhotoInfo>(ReadPhotoInfo(st));
+  }
+
+  Expected<int64_t> BookingId(std::string_view booking_number) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT id FROM bookings WHERE booking_number = ?"));
+    st.Bind(1, booking_number);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return NotFound("no booking " + std::string(booking_number));
+    return st.Int(0);
+  }
+
+  Expected<RecordStatus> BookingStatus(int64_t id) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT status FROM bookings WHERE id = ?"));
+    st.Bind(1, id);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Internal("booking row " + std::to_string(id) + " vanished");
+    return ParseRecordStatus(st.Text(0));
+  }
+
+  // Inserts the booking or checks it against the stored one; returns its row id.
+  Expected<int64_t> UpsertBooking(const BookingRecord& b) {
+    FT_ASSIGN_OR_RETURN(
+        auto find,
+        Prepare("SELECT id, name, dob, sex, race_ethnicity, booking_date, agency, charge, status "
+                "FROM bookings WHERE booking_number = ?"));
+    find.Bind(1, b.booking_number);
+    FT_ASSIGN_OR_RETURN(bool found, find.Step());
+    if (found) {
+      if (find.Text(8) == "expunged") {
+        return FailedPrecondition("booking " + b.booking_number + " is expunged");
+      }
+      BookingRecord stored{b.booking_number, find.Text(1),    find.OptText(2), find.OptText(3),
+                           find.OptText(4),  find.OptText(5), find.OptText(6), find.OptText(7)};
+      FT_RETURN_IF_ERROR(CompareBooking(stored, b));
+      return find.Int(0);
+    }
+    FT_ASSIGN_OR_RETURN(
+        auto ins,
+        Prepare(
+            "INSERT INTO bookings(booking_number, name, dob, sex, race_ethnicity, booking_date, "
+            "agency, charge, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')"));
+    ins.Bind(1, b.booking_number).Bind(2, b.name).Bind(3, b.dob).Bind(4, b.sex);
+    ins.Bind(5, b.race_ethnicity).Bind(6, b.booking_date).Bind(7, b.agency).Bind(8, b.charge);
+    FT_RETURN_IF_ERROR(ins.Run());
+    return db_.LastInsertRowId();
+  }
+
+  Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
+                        bool active) {
+    FT_ASSIGN_OR_RETURN(auto ins, Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
+                                          "model_version, templ, box_x, box_y, "
+                                          "box_w, box_h, detector_score, eye_distance_px, "
+                                          "sharpness, yaw_deg, roll_deg, pitch_deg) "
+                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ins.Bind(1, photo_id).Bind(2, static_cast<int64_t>(t.face_index)).Bind(3, model.id);
+    ins.Bind(4, static_cast<int64_t>(model.version));
+    ins.BindBlob(5, {reinterpret_cast<const uint8_t*>(t.templ.data()), kTemplateBytes});
+    const float reals[] = {t.box.x,
+                           t.box.y,
+                           t.box.width,
+                           t.box.height,
+                           t.quality.detector_score,
+                           t.quality.eye_distance_px,
+                           t.quality.sharpness,
+                           t.quality.yaw_deg,
+                           t.quality.roll_deg,
+                           t.quality.pitch_deg};
+    for (int i = 0; i < 10; ++i) ins.Bind(6 + i, static_cast<double>(reals[i]));
+    FT_RETURN_IF_ERROR(ins.Run());
+    const int64_t id = db_.LastInsertRowId();
+    FT_ASSIGN_OR_RETURN(
+        auto log,
+        Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                "VALUES (?, ?, ?, ?)"));
+    log.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+    // An added template of a sealed booking is in the snapshot, inactive.
+    log.Bind(4, "added");
+    FT_RETURN_IF_ERROR(log.Run());
+    if (!active) {
+      FT_ASSIGN_OR_RETURN(
+          auto off,
+          Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                  "VALUES (?, ?, ?, 'deactivated')"));
+      off.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+      FT_RETURN_IF_ERROR(off.Run());
+    }
+    return Status::Ok();
+  }
+
+  Status LogBookingTemplates(int64_t booking_id, TemplateChange::Kind kind) {
+    FT_ASSIGN_OR_RETURN(
+        auto st,
+        Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
+                "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? ORDER BY t.id"));
+    st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id);
+    return st.Run();
+  }
+
+  Expected<int64_t> ChangeCounterLocked() {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT coalesce(max(seq), 0) FROM template_changes"));
+    FT_RETURN_IF_ERROR(st.Step().status());
+    return st.Int(0);
+  }
+
+  std::mutex mu_;
+  SqliteDb db_;  // guarded by mu_
+  const std::string path_;
+  const std::string gallery_id_;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
+                                                        const StoreOptions& options) {
+  if (!options.create_if_missing && path != ":memory:") {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
+  }
+  FT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.create_if_missing));
+  FT_RETURN_IF_ERROR(db.Migrate(kSchemaComponent, GalleryMigrations()));
+  std::string gallery_id;
+  FT_RETURN_IF_ERROR(db.InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(auto get,
+                        db.Prepare("SELECT value FROM gallery_meta WHERE key = 'gallery_id'"));
+    FT_ASSIGN_OR_RETURN(bool row, get.Step());
+    if (row) {
+      gallery_id = get.Text(0);
+      return Status::Ok();
+    }
+    gallery_id = RandomId();
+    FT_ASSIGN_OR_RETURN(
+        auto put, db.Prepare("INSERT INTO gallery_meta(key, value) VALUES ('gallery_id', ?)"));
+    put.Bind(1, gallery_id);
+    return put.Run();
+  }));
+  return std::unique_ptr<GalleryStore>(
+      new SqliteGalleryStore(std::move(db), path, std::move(gallery_id)));
+}
+
+}  // namespace facetrail::gallery::internal

@@ -1,0 +1,196 @@
+// Enrollment: rejects with line numbers and reasons, idempotent re-runs, SIGKILL mid-import
+// then re-run equals an uninterrupted run, and enroll → search → seal → search.
+#include "gallery/enroll.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "gallery/fake_extractor.h"
+#include "gallery/gallery_index.h"
+#include "gallery/gallery_test_util.h"
+
+namespace facetrail::gallery {
+namespace {
+
+using testing::DumpGallery;
+using testing::FakeFactory;
+using testing::ReadText;
+using testing::SeedTemplate;
+using testing::TempDir;
+
+std::string Face(uint64_t seed, float size = 100, float yaw = 0) {
+  return "10 10 " + std::to_string(size) + " " + std::to_string(size) + " " + std::to_string(yaw) +
+         " " + std::to_string(seed) + "\n";
+}
+
+// A manifest of `n` good photos (bookings of two photos each) plus the bad rows below.
+void WriteFixture(const TempDir& dir, int n) {
+  std::string m = "booking_number,photo,name,dob,sex,race_ethnicity,booking_date,agency,charge\n";
+  for (int i = 0; i < n; ++i) {
+    const int b = i / 2;
+    dir.Write("img" + std::to_string(i) + ".txt", "FACES\n" + Face(1000 + i));
+    m += "B-" + std::to_string(b) + ",img" + std::to_string(i) + ".txt,\"Doe, Person " +
+         std::to_string(b) + "\",1990-01-0" + std::to_string(1 + b % 9) +
+         ",M,recorded,2024-02-03,County SO,\"PC 459, burglary\"\n";
+  }
+  dir.Write("noface.txt", "FACES\n");
+  dir.Write("broken.txt", "GIF89a garbage");
+  dir.Write("group.txt", "FACES\n" + Face(7, 50) + Face(8, 120, 60) + Face(9, 90));
+  dir.Write("dup.txt", "FACES\n" + Face(1000));  // same bytes as img0.txt
+  m += "X-1,noface.txt,No Face,,,,,,\n";
+  m += "X-2,broken.txt,Broken,,,,,,\n";
+  m += "X-3,missing.txt,Missing,,,,,,\n";
+  m += "X-4,group.txt,Group,,,,,,\n";
+  m += "X-5,dup.txt,Dup,,,,,,\n";
+  m += "X-6,img1.txt,Bad Date,31/02/1990,,,,,\n";
+  m += "X-7,\"unterminated,x,,,,,,\n";
+  dir.Write("manifest.csv", m);
+}
+
+EnrollOptions Options(const TempDir& dir, int workers = 2) {
+  EnrollOptions o;
+  o.manifest_path = dir / "manifest.csv";
+  o.rejects_path = dir / "rejects.csv";
+  o.num_workers = workers;
+  return o;
+}
+
+TEST(Enroll, RejectsAreListedWithLineAndReason) {
+  TempDir dir("enroll_rejects");
+  WriteFixture(dir, 6);
+  auto store = GalleryStore::Open(dir / "g.db");
+  ASSERT_TRUE(store.ok());
+  auto summary = Enroll(**store, FakeFactory(), Options(dir));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->rows, 13);
+  EXPECT_EQ(summary->enrolled, 7);  // 6 good + the group photo
+  EXPECT_EQ(summary->flagged, 1);
+  EXPECT_EQ(summary->rejected, 6);
+  EXPECT_EQ(summary->rejected_by_reason["no face"], 1);
+  EXPECT_EQ(summary->rejected_by_reason["unreadable image"], 2);
+  EXPECT_EQ(summary->rejected_by_reason["duplicate photo"], 1);
+  EXPECT_EQ(summary->rejected_by_reason["malformed field"], 1);
+  EXPECT_EQ(summary->rejected_by_reason["malformed CSV"], 1);
+  const std::string rejects = ReadText(dir / "rejects.csv");
+  EXPECT_TRUE(rejects.starts_with("line,booking_number,photo,outcome,reason\n"));
+  EXPECT_NE(rejects.find("8,X-1,noface.txt,rejected,no face\n"), std::string::npos) << rejects;
+  EXPECT_NE(rejects.find("9,X-2,broken.txt,rejected,unreadable image: not an image"),
+            std::string::npos);
+  EXPECT_NE(rejects.find("10,X-3,missing.txt,rejected,unreadable image:"), std::string::npos);
+  EXPECT_NE(rejects.find("11,X-4,group.txt,flagged,\"several faces: 3 found"), std::string::npos);
+  EXPECT_NE(rejects.find("12,X-5,dup.txt,rejected,\"duplicate photo: same bytes as photo 1 "
+                         "(booking B-0, img0.txt)\"\n"),
+            std::string::npos);
+  EXPECT_NE(rejects.find("13,X-6,img1.txt,rejected,malformed field: column dob: '31/02/1990'"),
+            std::string::npos);
+  EXPECT_NE(rejects.find("14,,,rejected,\"malformed CSV: line 14, field 2: quote never closed\"\n"),
+            std::string::npos)
+      << rejects;
+  // The group photo enrolled its largest frontal face (seed 9: 90 px; 120 px is turned 60°).
+  auto g = GalleryIndex::Open(**store, {"fake-model", 1});
+  ASSERT_TRUE(g.ok());
+  auto hits = (*g)->Search(SeedTemplate(9), {1, 0.99f});
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].owner.booking_number, "X-4");
+  EXPECT_TRUE((*g)->Search(SeedTemplate(8), {1, 0.99f})->empty());
+  // Booking fields as recorded, quotes and commas included.
+  auto b = (*store)->GetBooking("B-1");
+  EXPECT_EQ(b->name, "Doe, Person 1");
+  EXPECT_EQ(b->charge, "PC 459, burglary");
+  EXPECT_EQ(b->race_ethnicity, "recorded");
+}
+
+TEST(Enroll, SecondRunChangesNothing) {
+  TempDir dir("enroll_twice");
+  WriteFixture(dir, 10);
+  auto store = GalleryStore::Open(dir / "g.db");
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(Enroll(**store, FakeFactory(), Options(dir)).ok());
+  const std::string dump = DumpGallery(dir / "g.db");
+  const std::string rejects = ReadText(dir / "rejects.csv");
+  auto again = Enroll(**store, FakeFactory(), Options(dir, 1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->enrolled, 0);
+  EXPECT_EQ(again->already_enrolled, 11);
+  EXPECT_EQ(DumpGallery(dir / "g.db"), dump);
+  EXPECT_EQ(ReadText(dir / "rejects.csv"), rejects);
+}
+
+TEST(Enroll, ManifestProblemsThatStopTheRun) {
+  TempDir dir("enroll_bad");
+  auto store = GalleryStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  EnrollOptions o = Options(dir);
+  EXPECT_EQ(Enroll(**store, FakeFactory(), o).status().code(), StatusCode::kNotFound);
+  dir.Write("manifest.csv", "booking,photo\nB-1,a.jpg\n");
+  auto r = Enroll(**store, FakeFactory(), o);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("unknown column 'booking'"), std::string::npos);
+}
+
+TEST(Enroll, SigkillMidImportThenRerunEqualsAnUninterruptedRun) {
+  TempDir dir("enroll_kill");
+  WriteFixture(dir, 80);
+  {
+    auto ref = GalleryStore::Open(dir / "ref.db");
+    ASSERT_TRUE(ref.ok());
+    EnrollOptions o = Options(dir);
+    o.rejects_path = dir / "ref_rejects.csv";
+    ASSERT_TRUE(Enroll(**ref, FakeFactory(), o).ok());
+  }
+  const std::string want = DumpGallery(dir / "ref.db");
+  bool interrupted_midway = false;
+  for (int delay_ms : {40, 90, 150, 220}) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto store = GalleryStore::Open(dir / "kill.db");
+      if (!store.ok()) _exit(3);
+      auto r = Enroll(**store, FakeFactory(/*delay_ms=*/4), Options(dir));
+      _exit(r.ok() ? 0 : 4);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status)) {
+      auto s = GalleryStore::Open(dir / "kill.db");
+      ASSERT_TRUE(s.ok());
+      const int64_t photos = (*s)->Stats()->photos;
+      interrupted_midway |= photos > 0 && photos < 81;
+    }
+  }
+  EXPECT_TRUE(interrupted_midway) << "no kill landed mid-import; adjust delays";
+  auto store = GalleryStore::Open(dir / "kill.db");
+  ASSERT_TRUE(store.ok());
+  auto r = Enroll(**store, FakeFactory(), Options(dir));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(DumpGallery(dir / "kill.db"), want);
+  EXPECT_EQ(ReadText(dir / "rejects.csv"), ReadText(dir / "ref_rejects.csv"));
+}
+
+TEST(Enroll, EnrollSearchSealSearch) {
+  TempDir dir("enroll_seal");
+  WriteFixture(dir, 20);
+  auto store = GalleryStore::Open(dir / "g.db");
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(Enroll(**store, FakeFactory(), Options(dir)).ok());
+  auto g = GalleryIndex::Open(**store, {"fake-model", 1});
+  ASSERT_TRUE(g.ok());
+  auto probe = SeedTemplate(1000 + 7);  // img7 → booking B-3
+  auto before = (*g)->Search(probe, {3, 0.5f});
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ((*before)[0].owner.booking_number, "B-3");
+  ASSERT_TRUE((*store)->SetStatus("B-3", RecordStatus::kSealed).ok());
+  auto after = (*g)->Search(probe, {3, 0.5f});
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+}
+
+}  // namespace
+}  // namespace facetrail::gallery

@@ -1,0 +1,86 @@
+// Helpers for gallery tests: a temporary folder of fake images and manifests, and a canonical
+// dump of a gallery database for "exactly the same gallery" comparisons.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/file.h"
+#include "common/sqlite.h"
+
+namespace facetrail::gallery::testing {
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("ft_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string operator/(const std::string& f) const { return (path_ / f).string(); }
+  void Write(const std::string& f, const std::string& text) const {
+    std::ofstream(path_ / f, std::ios::binary) << text;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+inline std::string ReadText(const std::string& path) {
+  auto bytes = ReadFileBytes(path);
+  return bytes.ok() ? std::string(bytes->begin(), bytes->end()) : std::string("<unreadable>");
+}
+
+// Every row of every gallery table except the random gallery id, in a fixed order.
+inline std::string DumpGallery(const std::string& db_path) {
+  auto db = SqliteDb::Open(db_path, false);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return "";
+  struct Table {
+    const char* name;
+    const char* columns;
+  };
+  const Table tables[] = {
+      {"bookings",
+       "id, booking_number, name, dob, sex, race_ethnicity, booking_date, agency, "
+       "charge, status"},
+      {"photos", "id, booking_id, sha256, size_bytes, capture_date, source, image, note"},
+      {"templates",
+       "id, photo_id, face_index, model_id, model_version, templ, box_x, box_y, "
+       "box_w, box_h, detector_score, eye_distance_px, sharpness, yaw_deg, "
+       "roll_deg, pitch_deg"},
+      {"template_changes", "seq, template_id, model_id, model_version, kind"},
+      {"expunged_photos", "sha256, booking_id"}};
+  std::string out;
+  for (const Table& t : tables) {
+    std::string cols = t.columns, expr;
+    size_t start = 0;
+    while (start < cols.size()) {
+      size_t comma = cols.find(',', start);
+      if (comma == std::string::npos) comma = cols.size();
+      std::string c = cols.substr(start, comma - start);
+      while (!c.empty() && c[0] == ' ') c.erase(0, 1);
+      expr += (expr.empty() ? "" : " || '|' || ") + std::string("quote(") + c + ")";
+      start = comma + 1;
+    }
+    auto st = db->Prepare("SELECT " + expr + " FROM " + t.name + " ORDER BY 1");
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) return "";
+    out += std::string("## ") + t.name + "\n";
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok() || !*row) break;
+      out += st->Text(0) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace facetrail::gallery::testing

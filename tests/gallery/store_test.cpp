@@ -1,0 +1,228 @@
+// GalleryStore against a trivially correct in-memory model (LevelDB table_test style): the
+// same random operations drive both; results and full state must agree at every step.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "common/sha256.h"
+#include "gallery/fake_extractor.h"
+#include "gallery/gallery_store.h"
+
+namespace facetrail::gallery {
+namespace {
+
+struct ModelPhoto {
+  std::string sha, source;
+  std::vector<std::vector<float>> templates;
+};
+struct ModelBooking {
+  BookingRecord record;
+  std::vector<ModelPhoto> photos;
+};
+struct ModelTemplate {
+  std::string booking;
+  std::vector<float> templ;
+};
+
+class Model {
+ public:
+  StatusCode AddPhoto(const BookingRecord& b, const std::string& sha, const std::string& source,
+                      const std::vector<std::vector<float>>& templates, AddPhotoResult* result) {
+    if (expunged_hashes_.count(sha)) return StatusCode::kFailedPrecondition;
+    for (auto& [num, mb] : bookings_) {
+      for (auto& p : mb.photos) {
+        if (p.sha != sha) continue;
+        if (num == b.booking_number && p.source == source) {
+          *result = AddPhotoResult::kAlreadyPresent;
+          return StatusCode::kOk;
+        }
+        return StatusCode::kAlreadyExists;
+      }
+    }
+    auto it = bookings_.find(b.booking_number);
+    if (it != bookings_.end()) {
+      if (it->second.record.status == RecordStatus::kExpunged)
+        return StatusCode::kFailedPrecondition;
+      BookingRecord cmp = b;
+      cmp.status = it->second.record.status;
+      if (!(cmp == it->second.record)) return StatusCode::kInvalidArgument;
+    } else {
+      BookingRecord r = b;
+      r.status = RecordStatus::kActive;
+      it = bookings_.emplace(b.booking_number, ModelBooking{r, {}}).first;
+    }
+    it->second.photos.push_back({sha, source, templates});
+    for (auto& t : templates) all_templates_.push_back({b.booking_number, t});
+    *result = AddPhotoResult::kAdded;
+    return StatusCode::kOk;
+  }
+  StatusCode SetStatus(const std::string& num, RecordStatus s) {
+    auto it = bookings_.find(num);
+    if (it == bookings_.end()) return StatusCode::kNotFound;
+    if (it->second.record.status == RecordStatus::kExpunged) return StatusCode::kFailedPrecondition;
+    it->second.record.status = s;
+    return StatusCode::kOk;
+  }
+  StatusCode Expunge(const std::string& num) {
+    auto it = bookings_.find(num);
+    if (it == bookings_.end()) return StatusCode::kNotFound;
+    if (it->second.record.status == RecordStatus::kExpunged) return StatusCode::kOk;
+    for (auto& p : it->second.photos) expunged_hashes_.insert(p.sha);
+    it->second.photos.clear();
+    it->second.record = BookingRecord{num, "", {}, {}, {}, {}, {}, {}, RecordStatus::kExpunged};
+    std::erase_if(all_templates_, [&](const ModelTemplate& t) { return t.booking == num; });
+    return StatusCode::kOk;
+  }
+  std::map<std::string, ModelBooking> bookings_;
+  std::vector<ModelTemplate> all_templates_;  // in insertion (= id) order
+  std::set<std::string> expunged_hashes_;
+};
+
+BookingRecord RecordFor(int b, bool variant) {
+  BookingRecord r;
+  r.booking_number = "B-" + std::to_string(b);
+  r.name = variant ? "Other Name" : "Person " + std::to_string(b);
+  if (b % 2) r.dob = "1980-01-0" + std::to_string(1 + b % 9);
+  r.sex = b % 3 ? std::optional<std::string>("F") : std::nullopt;
+  r.race_ethnicity = "recorded-" + std::to_string(b % 4);
+  r.booking_date = "2024-03-1" + std::to_string(b % 10);
+  r.agency = "County SO";
+  r.charge = "PC 459";
+  return r;
+}
+
+void ExpectSameState(GalleryStore& store, const Model& model) {
+  for (const auto& [num, mb] : model.bookings_) {
+    auto got = store.GetBooking(num);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, mb.record) << num;
+    auto photos = store.ListPhotos(num);
+    ASSERT_TRUE(photos.ok());
+    ASSERT_EQ(photos->size(), mb.photos.size()) << num;
+    for (size_t i = 0; i < mb.photos.size(); ++i) {
+      EXPECT_EQ((*photos)[i].sha256, mb.photos[i].sha);
+      EXPECT_EQ((*photos)[i].source, mb.photos[i].source);
+      EXPECT_EQ((*photos)[i].num_templates, static_cast<int>(mb.photos[i].templates.size()));
+    }
+  }
+  std::vector<std::pair<std::vector<float>, bool>> scanned;
+  int64_t prev_id = 0;
+  ASSERT_TRUE(store
+                  .ScanTemplates(
+                      {"fake-model", 1}, [](int64_t, int64_t) { return Status::Ok(); },
+                      [&](int64_t id, bool active, std::span<const float> t) {
+                        EXPECT_GT(id, prev_id);
+                        prev_id = id;
+                        scanned.push_back({{t.begin(), t.end()}, active});
+                        return Status::Ok();
+                      })
+                  .ok());
+  ASSERT_EQ(scanned.size(), model.all_templates_.size());
+  int64_t searchable = 0;
+  for (size_t i = 0; i < scanned.size(); ++i) {
+    const auto& mt = model.all_templates_[i];
+    EXPECT_EQ(scanned[i].first, mt.templ);
+    bool active = model.bookings_.at(mt.booking).record.status == RecordStatus::kActive;
+    EXPECT_EQ(scanned[i].second, active);
+    searchable += active;
+  }
+  auto stats = store.Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->templates, static_cast<int64_t>(model.all_templates_.size()));
+  EXPECT_EQ(stats->searchable_templates, searchable);
+}
+
+TEST(GalleryStore, AgreesWithAnInMemoryModel) {
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(seed);
+    auto store = GalleryStore::Open(":memory:");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Model model;
+    std::mt19937_64 rng(seed);
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+    for (int step = 0; step < 300; ++step) {
+      const int op = pick(10);
+      const std::string num = "B-" + std::to_string(pick(8));
+      if (op < 7) {
+        const int b = std::stoi(num.substr(2));
+        BookingRecord rec = RecordFor(b, pick(20) == 0);
+        const int photo = pick(40);
+        std::string bytes_text = "photo-" + std::to_string(photo);
+        std::vector<uint8_t> bytes(bytes_text.begin(), bytes_text.end());
+        std::string source = "p" + std::to_string(photo % 3) + ".jpg";
+        std::vector<std::vector<float>> tmpl;
+        std::vector<NewTemplate> nts;
+        for (int f = 0; f < pick(3); ++f) {
+          tmpl.push_back(testing::SeedTemplate(rng()));
+          nts.push_back({f, {1, 2, 3, 4}, {}, tmpl.back()});
+        }
+        AddPhotoResult want_r{}, got_r{};
+        StatusCode want = model.AddPhoto(rec, Sha256Hex(bytes), source, tmpl, &want_r);
+        auto got =
+            (*store)->AddPhoto(rec, {bytes, std::nullopt, source, ""}, {"fake-model", 1}, nts);
+        ASSERT_EQ(got.status().code(), want) << "step " << step << ": " << got.status().ToString();
+        if (got.ok()) {
+          got_r = *got;
+          EXPECT_EQ(got_r, want_r);
+        }
+      } else if (op < 9) {
+        RecordStatus s = pick(2) ? RecordStatus::kSealed : RecordStatus::kActive;
+        ASSERT_EQ((*store)->SetStatus(num, s).code(), model.SetStatus(num, s)) << "step " << step;
+      } else {
+        ASSERT_EQ((*store)->Expunge(num).code(), model.Expunge(num)) << "step " << step;
+      }
+      if (step % 25 == 0) ExpectSameState(**store, model);
+    }
+    ExpectSameState(**store, model);
+  }
+}
+
+TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
+  auto store = GalleryStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  std::vector<float> nan(search::kDim, std::nanf(""));
+  std::vector<NewTemplate> t = {{0, {}, {}, nan}};
+  std::vector<uint8_t> bytes = {1, 2, 3};
+  auto r = (*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1}, t);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->GetBooking("B-1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*store)->ChangeCounter().value(), 0);
+}
+
+TEST(GalleryStore, ExpungeKeepsOnlyNumberAndHashes) {
+  auto store = GalleryStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  std::vector<uint8_t> bytes = {9, 9, 9};
+  std::vector<NewTemplate> t = {{0, {}, {}, testing::SeedTemplate(1)}};
+  ASSERT_TRUE((*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1}, t).ok());
+  const int64_t before = (*store)->ChangeCounter().value();
+  ASSERT_TRUE((*store)->Expunge("B-1").ok());
+  EXPECT_GT((*store)->ChangeCounter().value(), before);
+  auto b = (*store)->GetBooking("B-1");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->status, RecordStatus::kExpunged);
+  EXPECT_EQ(b->name, "");
+  EXPECT_FALSE(b->dob || b->race_ethnicity || b->agency);
+  EXPECT_TRUE((*store)->ListPhotos("B-1")->empty());
+  EXPECT_EQ((*store)->Stats()->templates, 0);
+  // The same photo can never be enrolled again, under any booking.
+  auto again = (*store)->AddPhoto(RecordFor(2, false), {bytes, {}, "a", ""}, {"m", 1}, t);
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*store)->SetStatus("B-1", RecordStatus::kActive).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*store)->Expunge("B-1").ok());  // idempotent
+}
+
+TEST(GalleryStore, OpenByUri) {
+  EXPECT_EQ(GalleryStore::Open("postgresql://db/gallery").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      GalleryStore::Open("/nonexistent-dir/x.db", {.create_if_missing = false}).status().code(),
+      StatusCode::kNotFound);
+  EXPECT_TRUE(GalleryStore::Open("sqlite::memory:").ok());
+}
+
+}  // namespace
+}  // namespace facetrail::gallery
