@@ -65,6 +65,7 @@ class GalleryIndex {
   Expected<std::vector<Candidate>> Search(std::span<const float> probe,
                                           const search::SearchOptions& options);
 
+  const ModelRef& model() const { return model_; }
   const IndexSync& last_sync() const { return last_sync_; }
   const std::string& snapshot_path() const { return snapshot_path_; }
   size_t size() const;
