@@ -1,0 +1,229 @@
+// policy: who may do what, for which case. Users, roles, training certificates, passwords, the
+// configurable rules of a search request, and the store that keeps them (SQLite, component
+// "policy"). Rules and configuration: docs/POLICY.md.
+//
+// WHAT THIS REPRESENTS
+//   Pure rule functions (CheckSearchRequest, CheckReviewer, CheckProbeQuality, ...) that turn
+//   facts into a Refusal or nothing, and a PolicyStore that reads and writes users, certificates
+//   and configuration. Neither writes the audit log: the use cases in service/ call them inside
+//   a transaction and append the audit entry (a refusal is a normal, audited outcome).
+//
+// THREAD SAFETY
+//   Rule functions are pure. A PolicyStore is bound to one SqliteDb (one thread at a time).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "common/status.h"
+#include "vision/face_pipeline.h"
+
+namespace facetrail::policy {
+
+// ---- Roles ----
+
+enum class Role { kSearcher, kExaminer, kSupervisor, kAuditor, kAdmin };
+std::string_view RoleName(Role role);  // "searcher", "examiner", ...
+Expected<Role> ParseRole(std::string_view name);
+using RoleSet = std::set<Role>;
+std::string RoleSetText(const RoleSet& roles);  // "examiner,searcher"
+// Non-empty; admin may not be combined with any other role (kInvalidArgument otherwise).
+Status ValidateRoles(const RoleSet& roles);
+
+// ---- Users and certificates ----
+
+struct Certificate {
+  int64_t id = 0;
+  std::string course;
+  std::string number;
+  std::string issued;   // YYYY-MM-DD, first valid day
+  std::string expires;  // YYYY-MM-DD, last valid day
+  std::string issued_by;
+  std::optional<std::string> revoked_at;  // UTC time of revocation
+  std::optional<std::string> revoked_by;
+  std::optional<std::string> revoke_reason;
+};
+
+struct User {
+  int64_t id = 0;
+  std::string name;
+  std::string full_name;
+  std::string agency;
+  RoleSet roles;
+  bool locked = false;
+  int failed_logins = 0;
+  std::vector<Certificate> certificates;
+  bool HasRole(Role role) const { return roles.count(role) != 0; }
+};
+
+// ---- Configuration ----
+
+struct QualityGate {
+  float min_eye_distance_px = 20;  // below this the template is unreliable (too small a face)
+  float min_detector_score = 0.6f;
+  float min_sharpness = 15;  // variance of the Laplacian of the aligned grey chip
+  float max_abs_yaw_deg = 35;
+  float max_abs_pitch_deg = 30;
+  float max_abs_roll_deg = 35;
+};
+
+struct PolicyConfig {
+  std::string home_agency;  // the only agency searches may be made for; set by admin init
+  // ECMAScript regular expression the whole case number must match.
+  std::string case_number_regex = "[A-Z0-9]{2,10}-[0-9]{2,4}-[0-9A-Z]{1,10}";
+  std::vector<std::string> purposes = {"criminal investigation", "imminent threat to life",
+                                       "identifying a person unable to identify themselves"};
+  int max_failed_logins = 5;  // the account locks on this many consecutive failures
+  QualityGate quality;
+  int probe_retention_days = 365;  // probe images purged after this, unless the case is on hold
+  int max_top_k = 50;              // candidate list length limit
+};
+
+// Checks the configuration itself (regex compiles, purposes non-empty, limits positive).
+Status ValidateConfig(const PolicyConfig& config);
+// The configuration as a JSON object text (the stored and documented form) and back; missing
+// keys keep their defaults. kInvalidArgument for malformed JSON or wrong types.
+std::string ConfigToJsonText(const PolicyConfig& config);
+Expected<PolicyConfig> ParseConfigJson(std::string_view text);
+
+// ---- Refusals ----
+
+enum class RefusalCode {
+  kAccountLocked,
+  kWrongRole,
+  kNoValidCertificate,
+  kMissingCaseNumber,
+  kMalformedCaseNumber,
+  kPurposeNotAllowed,
+  kMissingOffense,
+  kMissingJustification,
+  kOutsideAgency,
+  kProbeIsVideo,
+  kProbeUnreadable,
+  kNoFaceInProbe,
+  kProbeQuality,
+  kSameExaminer,  // reviewer is the requester or the first examiner
+  kNotRequester,
+};
+std::string_view RefusalCodeName(RefusalCode code);  // stable snake_case, used in JSON
+
+struct Refusal {
+  RefusalCode code;
+  std::string reason;  // for the user: what is wrong and what would make it right
+  // The PermissionDenied status the use cases return: "<code>: <reason>".
+  Status ToStatus() const;
+};
+
+// The fields a searcher supplies.
+struct SearchRequestFields {
+  std::string case_number;
+  std::string purpose;
+  std::string offense;
+  std::string justification;
+  std::string agency;
+};
+
+// ---- Rules (pure) ----
+
+// Certificates: valid on `today` (YYYY-MM-DD) when issued <= today <= expires and not revoked.
+// Returns the first valid certificate, or a kNoValidCertificate refusal that says why (none,
+// expired on D, revoked at T).
+Expected<Certificate> ValidCertificate(const User& user, std::string_view today);
+std::optional<Refusal> CheckCertificate(const User& user, std::string_view today);
+
+// Role + certificate for searcher/examiner actions, the role alone for the others.
+std::optional<Refusal> CheckActor(const User& user, Role role, std::string_view today);
+
+// The whole search request except the probe, in this order: account, role, certificate, case,
+// purpose, offence, justification, agency.
+std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestFields& fields,
+                                          const PolicyConfig& config, std::string_view today);
+
+// The quality gate for the probe's face.
+std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& quality,
+                                         const QualityGate& gate);
+
+// ---- Passwords (Argon2id, libsodium crypto_pwhash_str) ----
+
+struct PasswordCost {
+  uint64_t ops_limit;
+  size_t mem_limit_bytes;
+  static PasswordCost Interactive();  // libsodium's INTERACTIVE limits (default)
+  static PasswordCost Minimum();      // for tests only
+};
+// kInvalidArgument for passwords shorter than 12 characters.
+Expected<std::string> HashPassword(std::string_view password, const PasswordCost& cost);
+bool PasswordMatches(std::string_view stored_hash, std::string_view password);
+
+// ---- Store ----
+
+struct NewUser {
+  std::string name;  // [a-z0-9._-]{2,64}
+  std::string full_name;
+  std::string agency;
+  RoleSet roles;
+  std::string password;
+};
+
+struct NewCertificate {
+  std::string course;
+  std::string number;
+  std::string issued;
+  std::string expires;
+  std::string issued_by;
+};
+
+class PolicyStore {
+ public:
+  // Migrates the "policy" schema. requires: db outlives the store.
+  static Expected<PolicyStore> Open(SqliteDb& db, PasswordCost cost = PasswordCost::Interactive());
+
+  Expected<int64_t> NumUsers();
+  Expected<User> FindUser(std::string_view name);  // kNotFound
+  Expected<User> GetUser(int64_t id);
+  Expected<std::vector<User>> ListUsers();
+
+  // Write operations; callers wrap them in a transaction with their audit entry.
+  Expected<User> AddUser(const NewUser& user);  // kAlreadyExists, kInvalidArgument
+  Status SetRoles(int64_t user_id, const RoleSet& roles);
+  Status SetPassword(int64_t user_id, std::string_view password);
+  Status SetLocked(int64_t user_id, bool locked);  // unlocking also clears the failure count
+  Expected<Certificate> AddCertificate(int64_t user_id, const NewCertificate& cert);
+  // kNotFound for an unknown number of this user; kFailedPrecondition if already revoked.
+  Expected<Certificate> RevokeCertificate(int64_t user_id, std::string_view number,
+                                          std::string_view revoked_at, std::string_view revoked_by,
+                                          std::string_view reason);
+
+  // Password check with failure counting: returns the user on success (count reset); on a wrong
+  // password increments the count and locks the account when it reaches max_failed_logins.
+  // The result says which; the caller audits and commits either way.
+  struct LoginResult {
+    std::optional<User> user;  // set on success
+    bool known_user = false;
+    bool now_locked = false;  // this failure locked the account
+    bool was_locked = false;  // the account was already locked (password not checked)
+    int failed_logins = 0;
+  };
+  Expected<LoginResult> CheckLogin(std::string_view name, std::string_view password,
+                                   int max_failed_logins);
+
+  Expected<PolicyConfig> LoadConfig();
+  Status SaveConfig(const PolicyConfig& config);  // validates first
+
+  SqliteDb& db() { return *db_; }
+
+ private:
+  PolicyStore(SqliteDb& db, PasswordCost cost) : db_(&db), cost_(cost) {}
+  Expected<std::vector<Certificate>> Certificates(int64_t user_id);
+  Expected<User> ReadUser(SqliteStmt& stmt);
+
+  SqliteDb* db_;
+  PasswordCost cost_;
+};
+
+}  // namespace facetrail::policy

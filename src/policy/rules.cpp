@@ -1,0 +1,216 @@
+// The pure rules of docs/POLICY.md: roles, certificates, search request fields, quality gate.
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include "policy/policy.h"
+
+namespace facetrail::policy {
+
+namespace {
+
+bool Blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+std::string Fmt(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(v));
+  return buf;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kSearcher: return "searcher";
+    case Role::kExaminer: return "examiner";
+    case Role::kSupervisor: return "supervisor";
+    case Role::kAuditor: return "auditor";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+Expected<Role> ParseRole(std::string_view name) {
+  for (Role r :
+       {Role::kSearcher, Role::kExaminer, Role::kSupervisor, Role::kAuditor, Role::kAdmin}) {
+    if (RoleName(r) == name) return r;
+  }
+  return InvalidArgument("unknown role '" + std::string(name) +
+                         "' (roles: searcher, examiner, supervisor, auditor, admin)");
+}
+
+std::string RoleSetText(const RoleSet& roles) {
+  std::vector<std::string> names;
+  for (Role r : roles) names.emplace_back(RoleName(r));
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+Status ValidateRoles(const RoleSet& roles) {
+  if (roles.empty()) return InvalidArgument("a user needs at least one role");
+  if (roles.count(Role::kAdmin) && roles.size() > 1) {
+    return InvalidArgument("the admin role cannot be combined with other roles (" +
+                           RoleSetText(roles) +
+                           "): administrators may not search, review or "
+                           "audit");
+  }
+  return Status::Ok();
+}
+
+Status ValidateConfig(const PolicyConfig& config) {
+  if (Blank(config.home_agency)) return InvalidArgument("home agency is empty");
+  try {
+    std::regex re(config.case_number_regex);
+  } catch (const std::regex_error& e) {
+    return InvalidArgument("case number pattern '" + config.case_number_regex +
+                           "' is not a valid regular expression: " + e.what());
+  }
+  if (config.purposes.empty()) return InvalidArgument("the list of purposes is empty");
+  for (const auto& p : config.purposes) {
+    if (Blank(p)) return InvalidArgument("a purpose is blank");
+  }
+  if (config.max_failed_logins < 1) return InvalidArgument("max_failed_logins must be >= 1");
+  if (config.probe_retention_days < 1) return InvalidArgument("probe_retention_days must be >= 1");
+  if (config.max_top_k < 1) return InvalidArgument("max_top_k must be >= 1");
+  return Status::Ok();
+}
+
+std::string_view RefusalCodeName(RefusalCode code) {
+  switch (code) {
+    case RefusalCode::kAccountLocked: return "account_locked";
+    case RefusalCode::kWrongRole: return "wrong_role";
+    case RefusalCode::kNoValidCertificate: return "no_valid_certificate";
+    case RefusalCode::kMissingCaseNumber: return "missing_case_number";
+    case RefusalCode::kMalformedCaseNumber: return "malformed_case_number";
+    case RefusalCode::kPurposeNotAllowed: return "purpose_not_allowed";
+    case RefusalCode::kMissingOffense: return "missing_offense";
+    case RefusalCode::kMissingJustification: return "missing_justification";
+    case RefusalCode::kOutsideAgency: return "outside_agency";
+    case RefusalCode::kProbeIsVideo: return "probe_is_video";
+    case RefusalCode::kProbeUnreadable: return "probe_unreadable";
+    case RefusalCode::kNoFaceInProbe: return "no_face_in_probe";
+    case RefusalCode::kProbeQuality: return "probe_quality";
+    case RefusalCode::kSameExaminer: return "same_examiner";
+    case RefusalCode::kNotRequester: return "not_requester";
+  }
+  return "unknown";
+}
+
+Status Refusal::ToStatus() const {
+  return PermissionDenied(std::string(RefusalCodeName(code)) + ": " + reason);
+}
+
+Expected<Certificate> ValidCertificate(const User& user, std::string_view today) {
+  if (user.certificates.empty()) {
+    return PermissionDenied(user.name + " holds no training certificate");
+  }
+  std::string why;
+  for (const Certificate& c : user.certificates) {
+    std::string name = "certificate " + c.number + " (" + c.course + ")";
+    if (c.revoked_at) {
+      why = name + " was revoked at " + *c.revoked_at +
+            (c.revoke_reason ? " (" + *c.revoke_reason + ")" : "");
+    } else if (today > c.expires) {
+      why = name + " expired on " + c.expires;
+    } else if (today < c.issued) {
+      why = name + " is valid only from " + c.issued;
+    } else {
+      return c;
+    }
+  }
+  return PermissionDenied(user.name + " holds no valid training certificate: " + why);
+}
+
+std::optional<Refusal> CheckCertificate(const User& user, std::string_view today) {
+  auto c = ValidCertificate(user, today);
+  if (c.ok()) return std::nullopt;
+  return Refusal{RefusalCode::kNoValidCertificate, c.status().message()};
+}
+
+std::optional<Refusal> CheckActor(const User& user, Role role, std::string_view today) {
+  if (user.locked) {
+    return Refusal{RefusalCode::kAccountLocked, "the account of " + user.name + " is locked"};
+  }
+  if (!user.HasRole(role)) {
+    return Refusal{RefusalCode::kWrongRole, user.name + " does not have the " +
+                                                std::string(RoleName(role)) +
+                                                " role (has: " + RoleSetText(user.roles) + ")"};
+  }
+  if (role == Role::kSearcher || role == Role::kExaminer) return CheckCertificate(user, today);
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestFields& f,
+                                          const PolicyConfig& config, std::string_view today) {
+  if (auto r = CheckActor(user, Role::kSearcher, today)) return r;
+  if (Blank(f.case_number)) {
+    return Refusal{RefusalCode::kMissingCaseNumber, "a search needs a case number"};
+  }
+  bool case_ok = false;
+  try {
+    case_ok = std::regex_match(f.case_number, std::regex(config.case_number_regex));
+  } catch (const std::regex_error&) {
+    case_ok = false;  // ValidateConfig rejects such patterns; refuse rather than allow
+  }
+  if (!case_ok) {
+    return Refusal{RefusalCode::kMalformedCaseNumber,
+                   "case number '" + f.case_number + "' does not match the configured format " +
+                       config.case_number_regex};
+  }
+  if (std::find(config.purposes.begin(), config.purposes.end(), f.purpose) ==
+      config.purposes.end()) {
+    std::string list;
+    for (const auto& p : config.purposes) list += (list.empty() ? "'" : ", '") + p + "'";
+    return Refusal{RefusalCode::kPurposeNotAllowed,
+                   "purpose '" + f.purpose + "' is not on the list: " + list};
+  }
+  if (Blank(f.offense)) {
+    return Refusal{RefusalCode::kMissingOffense, "a search needs the offence type"};
+  }
+  if (Blank(f.justification)) {
+    return Refusal{RefusalCode::kMissingJustification, "a search needs a written justification"};
+  }
+  if (f.agency != config.home_agency || f.agency != user.agency) {
+    return Refusal{RefusalCode::kOutsideAgency,
+                   "searches are made only for the home agency '" + config.home_agency +
+                       "' by its own members; requested for '" + f.agency + "' by a member of '" +
+                       user.agency + "'"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& q, const QualityGate& gate) {
+  std::string why;
+  auto add = [&why](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
+  if (!(q.eye_distance_px >= gate.min_eye_distance_px)) {
+    add("face too small (eye distance " + Fmt(q.eye_distance_px) + " px < " +
+        Fmt(gate.min_eye_distance_px) + ")");
+  }
+  if (!(q.detector_score >= gate.min_detector_score)) {
+    add("face detection too uncertain (score " + Fmt(q.detector_score) + " < " +
+        Fmt(gate.min_detector_score) + ")");
+  }
+  if (!(q.sharpness >= gate.min_sharpness)) {
+    add("too blurred (sharpness " + Fmt(q.sharpness) + " < " + Fmt(gate.min_sharpness) + ")");
+  }
+  if (!(std::fabs(q.yaw_deg) <= gate.max_abs_yaw_deg)) {
+    add("head turned too far (yaw " + Fmt(q.yaw_deg) + "°)");
+  }
+  if (!(std::fabs(q.pitch_deg) <= gate.max_abs_pitch_deg)) {
+    add("head tilted too far up or down (pitch " + Fmt(q.pitch_deg) + "°)");
+  }
+  if (!(std::fabs(q.roll_deg) <= gate.max_abs_roll_deg)) {
+    add("head rolled too far (roll " + Fmt(q.roll_deg) + "°)");
+  }
+  if (why.empty()) return std::nullopt;
+  return Refusal{RefusalCode::kProbeQuality,
+                 "the probe fails the quality gate: " + why +
+                     "; a supervisor may approve an override with a reason"};
+}
+
+}  // namespace facetrail::policy

@@ -1,0 +1,373 @@
+// PolicyStore: users, roles, certificates and configuration in SQLite (component "policy").
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "policy/policy.h"
+
+namespace facetrail::policy {
+
+namespace {
+
+const std::vector<SqliteMigration>& Migrations() {
+  static const std::vector<SqliteMigration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE policy_users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  full_name TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE policy_user_roles (
+  user_id INTEGER NOT NULL REFERENCES policy_users(id),
+  role TEXT NOT NULL CHECK (role IN ('searcher', 'examiner', 'supervisor', 'auditor', 'admin')),
+  PRIMARY KEY (user_id, role)
+);
+CREATE TABLE policy_certificates (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES policy_users(id),
+  course TEXT NOT NULL,
+  number TEXT NOT NULL,
+  issued TEXT NOT NULL,
+  expires TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  revoked_at TEXT,
+  revoked_by TEXT,
+  revoke_reason TEXT,
+  UNIQUE (user_id, number)
+);
+CREATE TABLE policy_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql"},
+  };
+  return kMigrations;
+}
+
+bool IsDate(const std::string& s) {
+  static const std::regex kDate("[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])");
+  return std::regex_match(s, kDate);
+}
+
+nlohmann::json ConfigToJson(const PolicyConfig& c) {
+  const QualityGate& q = c.quality;
+  return {{"home_agency", c.home_agency},
+          {"case_number_regex", c.case_number_regex},
+          {"purposes", c.purposes},
+          {"max_failed_logins", c.max_failed_logins},
+          {"probe_retention_days", c.probe_retention_days},
+          {"max_top_k", c.max_top_k},
+          {"quality",
+           {{"min_eye_distance_px", q.min_eye_distance_px},
+            {"min_detector_score", q.min_detector_score},
+            {"min_sharpness", q.min_sharpness},
+            {"max_abs_yaw_deg", q.max_abs_yaw_deg},
+            {"max_abs_pitch_deg", q.max_abs_pitch_deg},
+            {"max_abs_roll_deg", q.max_abs_roll_deg}}}};
+}
+
+PolicyConfig ConfigFromJson(const nlohmann::json& j) {
+  PolicyConfig c;
+  c.home_agency = j.value("home_agency", c.home_agency);
+  c.case_number_regex = j.value("case_number_regex", c.case_number_regex);
+  c.purposes = j.value("purposes", c.purposes);
+  c.max_failed_logins = j.value("max_failed_logins", c.max_failed_logins);
+  c.probe_retention_days = j.value("probe_retention_days", c.probe_retention_days);
+  c.max_top_k = j.value("max_top_k", c.max_top_k);
+  if (j.contains("quality")) {
+    const auto& q = j["quality"];
+    QualityGate& g = c.quality;
+    g.min_eye_distance_px = q.value("min_eye_distance_px", g.min_eye_distance_px);
+    g.min_detector_score = q.value("min_detector_score", g.min_detector_score);
+    g.min_sharpness = q.value("min_sharpness", g.min_sharpness);
+    g.max_abs_yaw_deg = q.value("max_abs_yaw_deg", g.max_abs_yaw_deg);
+    g.max_abs_pitch_deg = q.value("max_abs_pitch_deg", g.max_abs_pitch_deg);
+    g.max_abs_roll_deg = q.value("max_abs_roll_deg", g.max_abs_roll_deg);
+  }
+  return c;
+}
+
+constexpr const char* kUserColumns =
+    "SELECT id, name, full_name, agency, failed_logins, locked FROM policy_users ";
+
+}  // namespace
+
+std::string ConfigToJsonText(const PolicyConfig& config) {
+  return ConfigToJson(config).dump();
+}
+
+Expected<PolicyConfig> ParseConfigJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument("policy configuration is not a JSON object");
+  }
+  try {
+    return ConfigFromJson(j);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("policy configuration: ") + e.what());
+  }
+}
+
+Expected<PolicyStore> PolicyStore::Open(SqliteDb& db, PasswordCost cost) {
+  FT_RETURN_IF_ERROR(db.Migrate("policy", Migrations()));
+  return PolicyStore(db, cost);
+}
+
+Expected<int64_t> PolicyStore::NumUsers() {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT count(*) FROM policy_users"));
+  FT_RETURN_IF_ERROR(stmt.Step().status());
+  return stmt.Int(0);
+}
+
+Expected<std::vector<Certificate>> PolicyStore::Certificates(int64_t user_id) {
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("SELECT id, course, number, issued, expires, issued_by, "
+                                   "revoked_at, revoked_by, revoke_reason FROM "
+                                   "policy_certificates WHERE user_id = ? ORDER BY id"));
+  stmt.Bind(1, user_id);
+  std::vector<Certificate> out;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    Certificate c;
+    c.id = stmt.Int(0);
+    c.course = stmt.Text(1);
+    c.number = stmt.Text(2);
+    c.issued = stmt.Text(3);
+    c.expires = stmt.Text(4);
+    c.issued_by = stmt.Text(5);
+    c.revoked_at = stmt.OptText(6);
+    c.revoked_by = stmt.OptText(7);
+    c.revoke_reason = stmt.OptText(8);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Expected<User> PolicyStore::ReadUser(SqliteStmt& stmt) {
+  User u;
+  u.id = stmt.Int(0);
+  u.name = stmt.Text(1);
+  u.full_name = stmt.Text(2);
+  u.agency = stmt.Text(3);
+  u.failed_logins = static_cast<int>(stmt.Int(4));
+  u.locked = stmt.Int(5) != 0;
+  FT_ASSIGN_OR_RETURN(auto roles, db_->Prepare("SELECT role FROM policy_user_roles WHERE "
+                                               "user_id = ?"));
+  roles.Bind(1, u.id);
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, roles.Step());
+    if (!row) break;
+    FT_ASSIGN_OR_RETURN(Role r, ParseRole(roles.Text(0)));
+    u.roles.insert(r);
+  }
+  FT_ASSIGN_OR_RETURN(u.certificates, Certificates(u.id));
+  return u;
+}
+
+Expected<User> PolicyStore::FindUser(std::string_view name) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(std::string(kUserColumns) + "WHERE name = ?"));
+  stmt.Bind(1, name);
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return NotFound("no user named '" + std::string(name) + "'");
+  return ReadUser(stmt);
+}
+
+Expected<User> PolicyStore::GetUser(int64_t id) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(std::string(kUserColumns) + "WHERE id = ?"));
+  stmt.Bind(1, id);
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return NotFound("no user with id " + std::to_string(id));
+  return ReadUser(stmt);
+}
+
+Expected<std::vector<User>> PolicyStore::ListUsers() {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(std::string(kUserColumns) + "ORDER BY name"));
+  std::vector<User> out;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    FT_ASSIGN_OR_RETURN(User u, ReadUser(stmt));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+Expected<User> PolicyStore::AddUser(const NewUser& nu) {
+  static const std::regex kName("[a-z0-9._-]{2,64}");
+  if (!std::regex_match(nu.name, kName)) {
+    return InvalidArgument("user name '" + nu.name +
+                           "' must be 2-64 characters of a-z, 0-9, '.', '_' or '-'");
+  }
+  if (nu.agency.empty()) return InvalidArgument("user " + nu.name + ": agency is empty");
+  FT_RETURN_IF_ERROR(ValidateRoles(nu.roles).WithContext("user " + nu.name));
+  FT_ASSIGN_OR_RETURN(std::string hash, HashPassword(nu.password, cost_));
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO policy_users(name, full_name, agency, "
+                                              "password_hash) VALUES (?, ?, ?, ?)"));
+  stmt.Bind(1, nu.name).Bind(2, nu.full_name).Bind(3, nu.agency).Bind(4, hash);
+  Status s = stmt.Run();
+  if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("user '" + nu.name + "' exists");
+  FT_RETURN_IF_ERROR(s);
+  int64_t id = db_->LastInsertRowId();
+  FT_RETURN_IF_ERROR(SetRoles(id, nu.roles));
+  return GetUser(id);
+}
+
+Status PolicyStore::SetRoles(int64_t user_id, const RoleSet& roles) {
+  FT_RETURN_IF_ERROR(ValidateRoles(roles));
+  return db_->InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(auto del, db_->Prepare("DELETE FROM policy_user_roles WHERE user_id = ?"));
+    del.Bind(1, user_id);
+    FT_RETURN_IF_ERROR(del.Run());
+    for (Role r : roles) {
+      FT_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO policy_user_roles(user_id, role) "
+                                                 "VALUES (?, ?)"));
+      ins.Bind(1, user_id).Bind(2, RoleName(r));
+      FT_RETURN_IF_ERROR(ins.Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Status PolicyStore::SetPassword(int64_t user_id, std::string_view password) {
+  FT_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, cost_));
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("UPDATE policy_users SET password_hash = ? WHERE id = ?"));
+  stmt.Bind(1, hash).Bind(2, user_id);
+  return stmt.Run();
+}
+
+Status PolicyStore::SetLocked(int64_t user_id, bool locked) {
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("UPDATE policy_users SET locked = ?, failed_logins = CASE "
+                                   "WHEN ? THEN failed_logins ELSE 0 END WHERE id = ?"));
+  stmt.Bind(1, int64_t{locked}).Bind(2, int64_t{locked}).Bind(3, user_id);
+  FT_RETURN_IF_ERROR(stmt.Run());
+  if (db_->Changes() == 0) return NotFound("no user with id " + std::to_string(user_id));
+  return Status::Ok();
+}
+
+Expected<Certificate> PolicyStore::AddCertificate(int64_t user_id, const NewCertificate& nc) {
+  if (nc.course.empty() || nc.number.empty() || nc.issued_by.empty()) {
+    return InvalidArgument("a certificate needs course, number and issuer");
+  }
+  if (!IsDate(nc.issued) || !IsDate(nc.expires)) {
+    return InvalidArgument("certificate dates must be YYYY-MM-DD (issued '" + nc.issued +
+                           "', expires '" + nc.expires + "')");
+  }
+  if (nc.expires < nc.issued) {
+    return InvalidArgument("certificate " + nc.number + " expires before it is issued");
+  }
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("INSERT INTO policy_certificates(user_id, course, number, "
+                                   "issued, expires, issued_by) VALUES (?, ?, ?, ?, ?, ?)"));
+  stmt.Bind(1, user_id)
+      .Bind(2, nc.course)
+      .Bind(3, nc.number)
+      .Bind(4, nc.issued)
+      .Bind(5, nc.expires)
+      .Bind(6, nc.issued_by);
+  Status s = stmt.Run();
+  if (s.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("certificate " + nc.number + " is already recorded for this user");
+  }
+  FT_RETURN_IF_ERROR(s);
+  Certificate c{db_->LastInsertRowId(), nc.course,    nc.number,    nc.issued,   nc.expires,
+                nc.issued_by,           std::nullopt, std::nullopt, std::nullopt};
+  return c;
+}
+
+Expected<Certificate> PolicyStore::RevokeCertificate(int64_t user_id, std::string_view number,
+                                                     std::string_view revoked_at,
+                                                     std::string_view revoked_by,
+                                                     std::string_view reason) {
+  FT_ASSIGN_OR_RETURN(auto certs, Certificates(user_id));
+  for (Certificate& c : certs) {
+    if (c.number != number) continue;
+    if (c.revoked_at) {
+      return FailedPrecondition("certificate " + c.number + " was already revoked at " +
+                                *c.revoked_at);
+    }
+    FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE policy_certificates SET revoked_at = ?, "
+                                                "revoked_by = ?, revoke_reason = ? WHERE id = ?"));
+    stmt.Bind(1, revoked_at).Bind(2, revoked_by).Bind(3, reason).Bind(4, c.id);
+    FT_RETURN_IF_ERROR(stmt.Run());
+    c.revoked_at = std::string(revoked_at);
+    c.revoked_by = std::string(revoked_by);
+    c.revoke_reason = std::string(reason);
+    return c;
+  }
+  return NotFound("no certificate numbered '" + std::string(number) + "' for this user");
+}
+
+Expected<PolicyStore::LoginResult> PolicyStore::CheckLogin(std::string_view name,
+                                                           std::string_view password,
+                                                           int max_failed_logins) {
+  LoginResult result;
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id, password_hash, failed_logins, locked "
+                                              "FROM policy_users WHERE name = ?"));
+  stmt.Bind(1, name);
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) {
+    // Spend the same time as for a real user, so timing does not reveal which names exist.
+    static const std::string kDummy = *HashPassword("dummy-password-for-timing", cost_);
+    (void)PasswordMatches(kDummy, password);
+    return result;
+  }
+  result.known_user = true;
+  int64_t id = stmt.Int(0);
+  std::string hash = stmt.Text(1);
+  result.failed_logins = static_cast<int>(stmt.Int(2));
+  if (stmt.Int(3) != 0) {
+    result.was_locked = true;
+    return result;
+  }
+  if (PasswordMatches(hash, password)) {
+    FT_ASSIGN_OR_RETURN(auto reset,
+                        db_->Prepare("UPDATE policy_users SET failed_logins = 0 WHERE id = ?"));
+    reset.Bind(1, id);
+    FT_RETURN_IF_ERROR(reset.Run());
+    FT_ASSIGN_OR_RETURN(User u, GetUser(id));
+    result.failed_logins = 0;
+    result.user = std::move(u);
+    return result;
+  }
+  result.failed_logins += 1;
+  result.now_locked = result.failed_logins >= max_failed_logins;
+  FT_ASSIGN_OR_RETURN(auto fail,
+                      db_->Prepare("UPDATE policy_users SET failed_logins = ?, locked = ? "
+                                   "WHERE id = ?"));
+  fail.Bind(1, int64_t{result.failed_logins}).Bind(2, int64_t{result.now_locked}).Bind(3, id);
+  FT_RETURN_IF_ERROR(fail.Run());
+  return result;
+}
+
+Expected<PolicyConfig> PolicyStore::LoadConfig() {
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("SELECT value FROM policy_config WHERE key = 'config'"));
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) {
+    return FailedPrecondition(db_->path() +
+                              ": no policy configuration; run 'facetrail admin init' first");
+  }
+  nlohmann::json j = nlohmann::json::parse(stmt.Text(0), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return DataLoss(db_->path() + ": the stored policy configuration is not a JSON object");
+  }
+  try {
+    return ConfigFromJson(j);
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(db_->path() + ": policy configuration: " + e.what());
+  }
+}
+
+Status PolicyStore::SaveConfig(const PolicyConfig& config) {
+  FT_RETURN_IF_ERROR(ValidateConfig(config));
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("INSERT INTO policy_config(key, value) VALUES ('config', ?) "
+                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  stmt.Bind(1, ConfigToJson(config).dump());
+  return stmt.Run();
+}
+
+}  // namespace facetrail::policy

@@ -1,0 +1,124 @@
+// PolicyStore: Argon2id passwords, lockout, roles and certificates in SQLite.
+#include <gtest/gtest.h>
+
+#include "policy/policy.h"
+
+namespace facetrail::policy {
+namespace {
+
+class PolicyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<SqliteDb>(std::move(*SqliteDb::Open(":memory:")));
+    auto store = PolicyStore::Open(*db_, PasswordCost::Minimum());
+    ASSERT_TRUE(store.ok());
+    store_ = std::make_unique<PolicyStore>(std::move(*store));
+  }
+  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<PolicyStore> store_;
+};
+
+TEST(PasswordTest, Argon2idHashVerifies) {
+  auto h = HashPassword("correct horse battery", PasswordCost::Minimum());
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->rfind("$argon2id$", 0), 0u) << *h;
+  EXPECT_TRUE(PasswordMatches(*h, "correct horse battery"));
+  EXPECT_FALSE(PasswordMatches(*h, "correct horse batterY"));
+  EXPECT_FALSE(PasswordMatches("not a hash", "x"));
+  // Salted: the same password hashes differently each time.
+  EXPECT_NE(*h, *HashPassword("correct horse battery", PasswordCost::Minimum()));
+  EXPECT_EQ(HashPassword("short", PasswordCost::Minimum()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(PolicyStoreTest, UsersRolesAndDuplicates) {
+  auto u =
+      store_->AddUser({"sam", "Sam Searcher", "Metro PD", {Role::kSearcher}, "sam-password-123"});
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(u->HasRole(Role::kSearcher));
+  EXPECT_EQ(store_->AddUser({"sam", "", "Metro PD", {Role::kSearcher}, "sam-password-123"})
+                .status()
+                .code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->AddUser({"Bad Name", "", "Metro PD", {Role::kSearcher}, "sam-password-123"})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SetRoles(u->id, {Role::kAdmin, Role::kSearcher}).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->SetRoles(u->id, {Role::kExaminer, Role::kSupervisor}).ok());
+  EXPECT_EQ(RoleSetText(store_->FindUser("sam")->roles), "examiner,supervisor");
+  // The stored hash is Argon2id, never the password.
+  auto stmt = db_->Prepare("SELECT password_hash FROM policy_users WHERE name = 'sam'");
+  ASSERT_TRUE(stmt->Step().ok());
+  EXPECT_EQ(stmt->Text(0).rfind("$argon2id$", 0), 0u);
+}
+
+TEST_F(PolicyStoreTest, LockoutAfterMaxFailures) {
+  ASSERT_TRUE(store_->AddUser({"sam", "", "Metro PD", {Role::kSearcher}, "sam-password-123"}).ok());
+  // Two failures, then a success resets the count.
+  for (int i = 1; i <= 2; ++i) {
+    auto r = store_->CheckLogin("sam", "wrong-password!", 3);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->user);
+    EXPECT_EQ(r->failed_logins, i);
+  }
+  EXPECT_TRUE(store_->CheckLogin("sam", "sam-password-123", 3)->user);
+  EXPECT_EQ(store_->FindUser("sam")->failed_logins, 0);
+  // Three consecutive failures lock; then even the right password is refused.
+  for (int i = 1; i <= 3; ++i) {
+    auto r = store_->CheckLogin("sam", "wrong-password!", 3);
+    EXPECT_EQ(r->now_locked, i == 3);
+  }
+  auto locked = store_->CheckLogin("sam", "sam-password-123", 3);
+  EXPECT_FALSE(locked->user);
+  EXPECT_TRUE(locked->was_locked);
+  ASSERT_TRUE(store_->SetLocked(store_->FindUser("sam")->id, false).ok());
+  EXPECT_TRUE(store_->CheckLogin("sam", "sam-password-123", 3)->user);
+  auto unknown = store_->CheckLogin("nobody", "whatever-password", 3);
+  EXPECT_FALSE(unknown->known_user);
+}
+
+TEST_F(PolicyStoreTest, CertificatesAddRevoke) {
+  auto u = store_->AddUser({"eve", "", "Metro PD", {Role::kExaminer}, "eve-password-123"});
+  ASSERT_TRUE(u.ok());
+  NewCertificate c{"FIA Facial Examiner", "FE-7", "2026-01-01", "2026-12-31", "FISWG course"};
+  ASSERT_TRUE(store_->AddCertificate(u->id, c).ok());
+  EXPECT_EQ(store_->AddCertificate(u->id, c).status().code(), StatusCode::kAlreadyExists);
+  NewCertificate bad = c;
+  bad.number = "FE-8";
+  bad.expires = "2025-12-31";
+  EXPECT_EQ(store_->AddCertificate(u->id, bad).status().code(), StatusCode::kInvalidArgument);
+  bad.expires = "31/12/2026";
+  EXPECT_EQ(store_->AddCertificate(u->id, bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidCertificate(*store_->FindUser("eve"), "2026-06-01").ok());
+  auto revoked =
+      store_->RevokeCertificate(u->id, "FE-7", "2026-06-02T10:00:00Z", "admin", "lapsed");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(store_->RevokeCertificate(u->id, "FE-7", "t", "admin", "again").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RevokeCertificate(u->id, "FE-9", "t", "admin", "x").status().code(),
+            StatusCode::kNotFound);
+  auto reloaded = store_->FindUser("eve");
+  ASSERT_EQ(reloaded->certificates.size(), 1u);
+  EXPECT_EQ(reloaded->certificates[0].revoked_by, "admin");
+  EXPECT_FALSE(ValidCertificate(*reloaded, "2026-06-03").ok());
+}
+
+TEST_F(PolicyStoreTest, ConfigRoundTrip) {
+  EXPECT_EQ(store_->LoadConfig().status().code(), StatusCode::kFailedPrecondition);
+  PolicyConfig c;
+  c.home_agency = "Metro PD";
+  c.purposes = {"criminal investigation"};
+  c.quality.min_sharpness = 42;
+  ASSERT_TRUE(store_->SaveConfig(c).ok());
+  auto loaded = store_->LoadConfig();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->purposes, c.purposes);
+  EXPECT_EQ(loaded->quality.min_sharpness, 42);
+  c.home_agency = "";
+  EXPECT_FALSE(store_->SaveConfig(c).ok());
+}
+
+}  // namespace
+}  // namespace facetrail::policy
