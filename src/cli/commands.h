@@ -12,5 +12,7 @@ struct CommandResult {
 
 // detect, template, compare
 void RegisterVisionCommands(CLI::App& app, CommandResult& result);
+// eval verify|identify|report
+void RegisterEvalCommands(CLI::App& app, CommandResult& result);
 
 }  // namespace facetrail::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("facetrail 0.1.0"));
   facetrail::cli::CommandResult result;
   facetrail::cli::RegisterVisionCommands(app, result);
+  facetrail::cli::RegisterEvalCommands(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -205,7 +205,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
 
   // Official pairs.
   PairSource official = MakePairSource(d);
-  if (!d.pairs.empty()) {
+  if (!d.pairs.empty() && o.verification) {
     std::vector<PairScore> scored;
     for (size_t k = 0; k < d.pairs.size(); ++k) {
       const LabelledPair& p = d.pairs[k];
@@ -233,7 +233,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
   PairSource all = MakePairSource(d);
   const PairSource* group_source = &official;
   const VerificationFigures* global = r.pairs ? &*r.pairs : nullptr;
-  if (s.has_vectors() && o.all_pairs) {
+  if (s.has_vectors() && o.verification && o.all_pairs) {
     ForAllPairs(s, [&](size_t i, size_t j, double score) {
       const bool genuine = d.images[i].identity == d.images[j].identity;
       (genuine ? all.genuine : all.impostor).push_back(score);
@@ -250,7 +250,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
 
   // 1:N.
   std::optional<IdentificationRun> run;
-  if (s.has_vectors()) {
+  if (s.has_vectors() && o.identification) {
     run = RunIdentification(d, s);
     r.identification = MakeIdentification(
         *run, [](size_t) { return true; }, o);

@@ -116,7 +116,9 @@ struct EvalOptions {
   int fnir_rank = 1;             // R in FNIR(T, R)
   // The FAR at which each group's FMR/FNMR is read off the global threshold.
   double group_far = 1e-3;
-  bool all_pairs = true;  // 1:1 over every pair of images (needs image vectors)
+  bool verification = true;    // 1:1 figures (official pairs, and all pairs when enabled)
+  bool all_pairs = true;       // 1:1 over every pair of images (needs image vectors)
+  bool identification = true;  // 1:N figures (needs image vectors)
 };
 
 // Score distributions of the positive (genuine / mate) and negative (impostor / non-mated top)

@@ -1,0 +1,259 @@
+// facetrail eval verify | identify | report: accuracy on a labelled image folder, with the
+// face-api.js reference side by side (docs/EVAL.md).
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "eval/evaluation.h"
+#include "vision/batch.h"
+
+namespace facetrail::cli {
+namespace {
+
+struct EvalArgs {
+  std::string data_dir;
+  std::string align = "similarity";
+  std::vector<std::string> references;
+  std::string groups_csv;
+  std::string out_dir = "out/eval";
+  double target_fpir = 0.01;
+  std::string models_dir = "models";
+  std::string pick = "score";
+  int threads = 0;
+  float min_score = 0.5f;
+  bool no_flip = false;
+  bool no_cache = false;
+  bool reference_only = false;
+  bool no_all_pairs = false;
+};
+
+// Progress on stderr: a self-overwriting line on a terminal, a line every 10 % otherwise.
+class Progress {
+ public:
+  explicit Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+  void Update(size_t done) {
+    const double elapsed = Seconds();
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+    const size_t decile = total_ ? done * 10 / total_ : 10;
+    if (!tty_ && decile == last_decile_ && done != total_) return;
+    last_decile_ = decile;
+    char line[160];
+    std::snprintf(line, sizeof line, "templates: %zu/%zu (%.1f %%), %.1f images/s, ETA %.0f s",
+                  done, total_, total_ ? 100.0 * double(done) / double(total_) : 100.0, rate, eta);
+    std::cerr << (tty_ ? "\r" : "") << line << (tty_ && done != total_ ? "" : "\n") << std::flush;
+  }
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  size_t total_;
+  bool tty_;
+  size_t last_decile_ = size_t(-1);
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Our pipeline's vectors for every dataset image, from the cache or computed on every core.
+Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs& a) {
+  vision::BatchOptions options;
+  options.threads = a.threads;
+  options.pipeline.models_dir = a.models_dir;
+  FT_ASSIGN_OR_RETURN(options.pipeline.align, vision::ParseAlignMode(a.align));
+  options.pipeline.min_score = a.min_score;
+  options.pipeline.flip_average = !a.no_flip;
+  std::string model_id;
+  {
+    FT_ASSIGN_OR_RETURN(auto pipeline, vision::FacePipeline::Create(options.pipeline));
+    model_id =
+        pipeline->template_model().id + "/v" + std::to_string(pipeline->template_model().version);
+  }
+  char min_score[32];
+  std::snprintf(min_score, sizeof min_score, "%g", double(a.min_score));
+  const std::string cache_id = model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") +
+                               "/min-score=" + min_score + "/pick=" + a.pick;
+
+  eval::TemplateCache cache(a.out_dir + "/templates.cache");
+  if (!a.no_cache) {
+    std::string warning;
+    cache.Open(&warning);
+    if (!warning.empty()) std::cerr << "facetrail: " << warning << "\n";
+  }
+  eval::SystemResults ours;
+  ours.name = "facetrail " + a.align;
+  ours.description = "template " + model_id + ", face = " + a.pick + ", min score " + min_score;
+  ours.kind = eval::ScoreKind::kDotProduct;
+  ours.fixed_threshold = kDefaultSimilarityThreshold;
+  ours.image_vectors.assign(d.images.size(), {});
+  std::vector<std::string> todo;
+  std::vector<size_t> todo_index;
+  for (size_t i = 0; i < d.images.size(); ++i) {
+    const std::string path = d.AbsolutePath(i);
+    if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, cache_id)) {
+      if (e->has_face) ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
+    } else {
+      todo.push_back(path);
+      todo_index.push_back(i);
+    }
+  }
+  std::cerr << "templates: " << d.images.size() - todo.size() << " of " << d.images.size()
+            << " from the cache " << a.out_dir << "/templates.cache\n";
+  if (todo.empty()) return ours;
+  Progress progress(todo.size());
+  size_t done = 0, failures = 0;
+  Status save_status;
+  Status s = vision::ProcessImageFiles(todo, options, [&](size_t k, vision::ImageResult&& r) {
+    eval::TemplateCache::Entry entry;
+    if (r.status.ok()) {
+      const vision::Face* face = PickFace(r, a.pick);
+      if (face && !face->templ.empty()) {
+        entry.has_face = true;
+        entry.templ = face->templ;
+        ours.image_vectors[todo_index[k]].assign(face->templ.begin(), face->templ.end());
+      }
+      cache.Put(todo[k], cache_id, std::move(entry));  // failed images are retried next time
+    } else {
+      ++failures;
+      std::cerr << "\nfacetrail: " << r.status.ToString() << "\n";
+    }
+    progress.Update(++done);
+    if (!a.no_cache && done % 500 == 0 && save_status.ok()) save_status = cache.Save();
+  });
+  if (!s.ok()) return s.WithContext("compute templates");
+  std::cerr << "templates: " << todo.size() << " images in " << progress.Seconds() << " s ("
+            << double(todo.size()) / progress.Seconds() << " images/s), " << failures
+            << " unreadable\n";
+  if (!a.no_cache) {
+    if (!save_status.ok()) return save_status;
+    FT_RETURN_IF_ERROR(cache.Save());
+  }
+  return ours;
+}
+
+std::string NowUtc() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+int RunEval(const std::string& mode, const EvalArgs& a, const std::string& command_line) {
+  Expected<eval::Dataset> d = eval::LoadDataset(a.data_dir);
+  if (!d.ok()) return PrintError(d.status().WithContext("eval"));
+  if (!a.groups_csv.empty()) {
+    size_t unmatched = 0;
+    const Status s = eval::LoadGroups(a.groups_csv, *d, &unmatched);
+    if (!s.ok()) return PrintError(s.WithContext("eval --groups"));
+    if (unmatched) std::cerr << "groups: " << unmatched << " rows name no image of the data\n";
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(a.out_dir, ec);
+  if (ec) return PrintError(IoError(a.out_dir + ": cannot create: " + ec.message()));
+
+  std::vector<eval::SystemResults> systems;
+  if (!a.reference_only) {
+    Expected<eval::SystemResults> ours = ComputeOurs(*d, a);
+    if (!ours.ok()) return PrintError(ours.status().WithContext("eval"));
+    systems.push_back(std::move(ours).value());
+  }
+  for (const std::string& ref : a.references) {
+    const bool is_csv = ref.size() > 4 && ref.substr(ref.size() - 4) == ".csv";
+    Expected<eval::SystemResults> r =
+        is_csv ? eval::ReadPairDistancesCsv(ref, *d) : eval::ReadFaceApiJsonl(ref, *d);
+    if (!r.ok()) return PrintError(r.status().WithContext("eval --reference"));
+    systems.push_back(std::move(r).value());
+  }
+  if (systems.empty()) {
+    return PrintError(InvalidArgument("eval: --reference-only needs at least one --reference"));
+  }
+  eval::EvalOptions options;
+  options.recommend_fpir = a.target_fpir;
+  options.all_pairs = !a.no_all_pairs;
+  options.verification = mode != "identify";
+  options.identification = mode != "verify";
+  Expected<eval::Report> report = eval::Evaluate(*d, systems, options);
+  if (!report.ok()) return PrintError(report.status().WithContext("eval"));
+  report->command_line = command_line;
+  report->created_utc = NowUtc();
+  const Status w = eval::WriteReport(*report, a.out_dir);
+  if (!w.ok()) return PrintError(w.WithContext("eval"));
+  std::cout << eval::TextSummary(*report) << "\nreport: " << a.out_dir << "/report.html ("
+            << "report.json and CSVs beside it)\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval", "Accuracy on a labelled image folder: LFW protocol, ROC/DET, CMC, FNIR@FPIR");
+  eval_cmd->require_subcommand(1);
+  static EvalArgs args;
+  static std::string command_line;
+  for (const char* mode : {"verify", "identify", "report"}) {
+    const std::string m = mode;
+    CLI::App* cmd = eval_cmd->add_subcommand(
+        m, m == "verify"     ? "1:1 figures only"
+           : m == "identify" ? "1:N figures only"
+                             : "1:1 and 1:N figures, groups, threshold recommendation");
+    cmd->add_option("--data", args.data_dir,
+                    "Labelled folder: identities.csv (path,identity); optional pairs.csv, "
+                    "folds.csv")
+        ->required();
+    cmd->add_option("--align", args.align, "Alignment mode of our pipeline")
+        ->check(CLI::IsMember({"similarity", "faceapi"}))
+        ->capture_default_str();
+    cmd->add_option("--reference", args.references,
+                    "face-api.js results beside ours: run.mjs JSON lines, or a pair distance "
+                    ".csv (repeatable)");
+    cmd->add_option("--groups", args.groups_csv,
+                    "CSV: path or identity, then group columns (e.g. sex,age_group)");
+    cmd->add_option("--out", args.out_dir, "Report folder (also holds templates.cache)")
+        ->capture_default_str();
+    cmd->add_option("--target-fpir", args.target_fpir, "FPIR for the threshold recommendation")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--models", args.models_dir, "Folder with the model files")
+        ->envname("FACETRAIL_MODELS")
+        ->capture_default_str();
+    cmd->add_option("--pick", args.pick, "The face that stands for an image")
+        ->check(CLI::IsMember({"score", "center", "largest"}))
+        ->capture_default_str();
+    cmd->add_option("--threads", args.threads, "Worker threads (0 = one per core)")
+        ->check(CLI::Range(0, 256));
+    cmd->add_option("--min-score", args.min_score, "Detector threshold")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_flag("--no-flip", args.no_flip, "No mirrored-face averaging (similarity mode)");
+    cmd->add_flag("--no-cache", args.no_cache, "Neither read nor write templates.cache");
+    cmd->add_flag("--reference-only", args.reference_only,
+                  "Do not run our pipeline; evaluate the --reference results only");
+    cmd->add_flag("--no-all-pairs", args.no_all_pairs,
+                  "Skip 1:1 over every pair of images (official pairs only)");
+    cmd->callback([&result, m, cmd]() {
+      std::ostringstream line;
+      line << "facetrail eval " << m;
+      for (const CLI::Option* opt : cmd->get_options()) {
+        if (opt->count() == 0) continue;
+        if (opt->get_expected_min() == 0) {
+          line << ' ' << opt->get_name();
+          continue;
+        }
+        for (const std::string& v : opt->results()) line << ' ' << opt->get_name() << ' ' << v;
+      }
+      command_line = line.str();
+      result.exit_code = RunEval(m, args, command_line);
+    });
+  }
+}
+
+}  // namespace facetrail::cli
