@@ -1,5 +1,6 @@
 #include "vision/internal/exif.h"
 
+#include <cstddef>
 #include <cstring>
 
 namespace facetrail::vision::internal {
@@ -80,27 +81,32 @@ Image ApplyExifOrientation(const Image& image, int orientation) {
   const int w = image.width;
   const int h = image.height;
   const bool swaps = orientation >= 5;
+  // The stored pixel (sx, sy) shown at (x, y) once upright.
+  auto source_offset = [&](int x, int y) -> ptrdiff_t {
+    int sx = x;
+    int sy = y;
+    switch (orientation) {
+      case 2: sx = w - 1 - x; break;                  // mirrored left-right
+      case 3: sx = w - 1 - x, sy = h - 1 - y; break;  // rotated 180°
+      case 4: sy = h - 1 - y; break;                  // mirrored top-bottom
+      case 5: sx = y, sy = x; break;                  // transposed
+      case 6: sx = y, sy = h - 1 - x; break;          // needs 90° clockwise
+      case 7: sx = w - 1 - y, sy = h - 1 - x; break;  // transversed
+      case 8: sx = w - 1 - y, sy = x; break;          // needs 90° counter-clockwise
+      default: break;
+    }
+    return (static_cast<ptrdiff_t>(sy) * w + sx) * 3;
+  };
   Image out;
   out.width = swaps ? h : w;
   out.height = swaps ? w : h;
   out.rgb.resize(image.rgb.size());
+  // Along an output row the source moves by a constant step, so the switch runs twice a row.
+  const ptrdiff_t step = out.width > 1 ? source_offset(1, 0) - source_offset(0, 0) : 0;
   for (int y = 0; y < out.height; ++y) {
     uint8_t* dst = out.row(y);
-    for (int x = 0; x < out.width; ++x, dst += 3) {
-      // (sx, sy): the stored pixel that is shown at (x, y) once upright.
-      int sx = x;
-      int sy = y;
-      switch (orientation) {
-        case 2: sx = w - 1 - x; break;                  // mirrored left-right
-        case 3: sx = w - 1 - x, sy = h - 1 - y; break;  // rotated 180°
-        case 4: sy = h - 1 - y; break;                  // mirrored top-bottom
-        case 5: sx = y, sy = x; break;                  // transposed
-        case 6: sx = y, sy = h - 1 - x; break;          // needs 90° clockwise
-        case 7: sx = w - 1 - y, sy = h - 1 - x; break;  // transversed
-        case 8: sx = w - 1 - y, sy = x; break;          // needs 90° counter-clockwise
-        default: break;
-      }
-      const uint8_t* src = image.row(sy) + static_cast<size_t>(sx) * 3;
+    const uint8_t* src = image.rgb.data() + source_offset(0, y);
+    for (int x = 0; x < out.width; ++x, dst += 3, src += step) {
       dst[0] = src[0];
       dst[1] = src[1];
       dst[2] = src[2];
