@@ -14,5 +14,7 @@ struct CommandResult {
 void RegisterVisionCommands(CLI::App& app, CommandResult& result);
 // eval verify|identify|report
 void RegisterEvalCommands(CLI::App& app, CommandResult& result);
+// enroll, gallery show|seal|unseal|expunge|stats, search
+void RegisterGalleryCommands(CLI::App& app, CommandResult& result);
 
 }  // namespace facetrail::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   facetrail::cli::CommandResult result;
   facetrail::cli::RegisterVisionCommands(app, result);
   facetrail::cli::RegisterEvalCommands(app, result);
+  facetrail::cli::RegisterGalleryCommands(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

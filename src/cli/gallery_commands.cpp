@@ -1,0 +1,354 @@
+// facetrail enroll | gallery show|seal|unseal|expunge|stats | search: the booking-photo gallery
+// and exact 1:N search. Everything here is argument parsing and printing; the work is done by
+// gallery/ (enroll.h, gallery_index.h, face_search.h).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/file.h"
+#include "gallery/enroll.h"
+#include "gallery/face_search.h"
+#include "gallery/gallery_index.h"
+#include "gallery/gallery_store.h"
+
+namespace facetrail::cli {
+namespace {
+
+using gallery::GalleryStore;
+
+struct EnrollArgs {
+  std::string db, manifest, images, rejects, models_dir = "models";
+  int threads = 0;
+  bool no_snapshot = false;
+};
+
+struct GalleryArgs {
+  std::string db, booking;
+  bool json = false;
+};
+
+struct SearchArgs {
+  std::string db, probe, models_dir = "models";
+  int face = -1;
+  int top = 20;
+  float min_score = kDefaultSimilarityThreshold;
+  bool json = false;
+};
+
+std::string FormatSeconds(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto t = static_cast<long>(s + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+
+// A bar with rate and ETA on a terminal; a plain line every 10 s otherwise (logs, pipes).
+std::function<void(const gallery::EnrollProgress&)> ProgressPrinter() {
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto last_line = std::make_shared<double>(-1e9);
+  return [tty, last_line](const gallery::EnrollProgress& p) {
+    const double frac =
+        p.rows_total > 0 ? static_cast<double>(p.rows_done) / static_cast<double>(p.rows_total) : 1;
+    char text[160];
+    std::snprintf(text, sizeof text, "%lld/%lld rows (%.1f%%), %.1f rows/s, elapsed %s, ETA %s",
+                  static_cast<long long>(p.rows_done), static_cast<long long>(p.rows_total),
+                  100 * frac, p.rows_per_second, FormatSeconds(p.seconds).c_str(),
+                  FormatSeconds(p.eta_seconds).c_str());
+    if (tty) {
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(frac * kWidth);
+      std::cerr << "\r[" << std::string(static_cast<size_t>(filled), '#')
+                << std::string(static_cast<size_t>(kWidth - filled), '.') << "] " << text
+                << "\x1b[K" << (p.finished ? "\n" : "") << std::flush;
+    } else if (p.finished || p.seconds - *last_line >= 10) {
+      *last_line = p.seconds;
+      std::cerr << "enroll: " << text << '\n';
+    }
+  };
+}
+
+Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
+  return GalleryStore::Open(db, {.create_if_missing = false});
+}
+
+int RunEnroll(const EnrollArgs& a) {
+  auto store = GalleryStore::Open(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  vision::PipelineOptions po;
+  po.models_dir = a.models_dir;
+  gallery::EnrollOptions o;
+  o.manifest_path = a.manifest;
+  o.images_dir = a.images;
+  o.rejects_path = a.rejects;
+  o.num_workers = a.threads;
+  o.on_progress = ProgressPrinter();
+  auto factory = gallery::PipelineExtractorFactory(po);
+  auto summary = gallery::Enroll(**store, factory, o);
+  if (!summary.ok()) return PrintError(summary.status().WithContext("enroll"));
+  const auto& s = *summary;
+  std::cout << "rows: " << s.rows << "\nenrolled: " << s.enrolled
+            << "\nalready enrolled: " << s.already_enrolled << "\nflagged: " << s.flagged
+            << "\nrejected: " << s.rejected << '\n';
+  for (const auto& [reason, n] : s.rejected_by_reason) {
+    std::cout << "  " << reason << ": " << n << '\n';
+  }
+  std::cout << "time: " << std::fixed << std::setprecision(1) << s.seconds << " s ("
+            << (s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0) << " rows/s)\n";
+  if (s.rejected + s.flagged > 0) std::cout << "rejects: " << s.rejects_path << '\n';
+  if (!a.no_snapshot) {
+    // Bring the search snapshot up to date now, so the first search opens fast.
+    auto extractor = factory();
+    if (!extractor.ok()) return PrintError(extractor.status());
+    auto index = gallery::GalleryIndex::Open(**store, (*extractor)->model());
+    if (!index.ok()) return PrintError(index.status().WithContext("updating the search snapshot"));
+    std::cout << "snapshot: " << (*index)->num_active() << " searchable of " << (*index)->size()
+              << " templates, " << (*index)->snapshot_path() << '\n';
+  }
+  return 0;
+}
+
+nlohmann::json BookingJson(const gallery::BookingRecord& b) {
+  auto opt = [](const std::optional<std::string>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  return {{"booking_number", b.booking_number},
+          {"name", b.name},
+          {"dob", opt(b.dob)},
+          {"sex", opt(b.sex)},
+          {"race_ethnicity", opt(b.race_ethnicity)},
+          {"booking_date", opt(b.booking_date)},
+          {"agency", opt(b.agency)},
+          {"charge", opt(b.charge)},
+          {"status", gallery::RecordStatusName(b.status)}};
+}
+
+int RunShow(const GalleryArgs& a) {
+  auto store = OpenExisting(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  auto b = (*store)->GetBooking(a.booking);
+  if (!b.ok()) return PrintError(b.status());
+  auto photos = (*store)->ListPhotos(a.booking);
+  if (!photos.ok()) return PrintError(photos.status());
+  nlohmann::json j = BookingJson(*b);
+  j["photos"] = nlohmann::json::array();
+  for (const auto& p : *photos) {
+    j["photos"].push_back({{"photo_id", p.id},
+                           {"sha256", p.sha256},
+                           {"size_bytes", p.size_bytes},
+                           {"capture_date", p.capture_date ? nlohmann::json(*p.capture_date)
+                                                           : nlohmann::json(nullptr)},
+                           {"source", p.source},
+                           {"templates", p.num_templates},
+                           {"note", p.note}});
+  }
+  if (a.json) {
+    std::cout << j.dump() << '\n';
+    return 0;
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (k != "photos")
+      std::cout << k << ": "
+                << (v.is_null()     ? ""
+                    : v.is_string() ? v.get<std::string>()
+                                    : v.dump())
+                << '\n';
+  }
+  for (const auto& p : j["photos"]) {
+    std::cout << "photo " << p["photo_id"] << ": " << p["source"].get<std::string>() << ", "
+              << p["size_bytes"] << " bytes, sha256 " << p["sha256"].get<std::string>() << ", "
+              << p["templates"] << " template(s)"
+              << (p["note"].get<std::string>().empty() ? "" : ", " + p["note"].get<std::string>())
+              << '\n';
+  }
+  return 0;
+}
+
+int RunSetStatus(const GalleryArgs& a, const std::string& action) {
+  auto store = OpenExisting(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  Status s =
+      action == "expunge"
+          ? (*store)->Expunge(a.booking)
+          : (*store)->SetStatus(a.booking, action == "seal" ? gallery::RecordStatus::kSealed
+                                                            : gallery::RecordStatus::kActive);
+  if (!s.ok()) return PrintError(s.WithContext(action + " " + a.booking));
+  std::cout << a.booking << ": "
+            << (action == "seal"     ? "sealed"
+                : action == "unseal" ? "active"
+                                     : "expunged")
+            << '\n';
+  return 0;
+}
+
+int RunStats(const GalleryArgs& a) {
+  auto store = OpenExisting(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  auto s = (*store)->Stats();
+  if (!s.ok()) return PrintError(s.status());
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& [m, n] : s->templates_per_model) {
+    models.push_back({{"model_id", m.id}, {"model_version", m.version}, {"templates", n}});
+  }
+  nlohmann::json j = {{"bookings_active", s->bookings_active},
+                      {"bookings_sealed", s->bookings_sealed},
+                      {"bookings_expunged", s->bookings_expunged},
+                      {"photos", s->photos},
+                      {"photo_bytes", s->photo_bytes},
+                      {"templates", s->templates},
+                      {"searchable_templates", s->searchable_templates},
+                      {"change_counter", s->change_counter},
+                      {"models", models}};
+  if (a.json) {
+    std::cout << j.dump() << '\n';
+  } else {
+    for (const auto& [k, v] : j.items()) {
+      if (k != "models") std::cout << k << ": " << v.dump() << '\n';
+    }
+    for (const auto& m : models) {
+      std::cout << "model " << m["model_id"].get<std::string>() << " v" << m["model_version"]
+                << ": " << m["templates"] << " templates\n";
+    }
+  }
+  return 0;
+}
+
+int RunSearch(const SearchArgs& a) {
+  auto store = OpenExisting(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  auto bytes = ReadFileBytes(a.probe);
+  if (!bytes.ok()) return PrintError(bytes.status());
+  vision::PipelineOptions po;
+  po.models_dir = a.models_dir;
+  auto pipeline = vision::FacePipeline::Create(po);
+  if (!pipeline.ok()) return PrintError(pipeline.status());
+  auto index = gallery::GalleryIndex::Open(**store, gallery::ModelOf(**pipeline));
+  if (!index.ok()) return PrintError(index.status());
+  gallery::ProbeSearchOptions o;
+  o.face = a.face;
+  o.search.k = a.top;
+  o.search.min_score = a.min_score;
+  auto r = gallery::SearchProbe(**pipeline, **index, *bytes, o);
+  if (!r.ok()) return PrintError(r.status().WithContext("search " + a.probe));
+  if (a.json) {
+    nlohmann::json c = nlohmann::json::array();
+    for (const auto& x : r->candidates) {
+      c.push_back({{"rank", x.rank},
+                   {"booking_number", x.owner.booking_number},
+                   {"name", x.owner.name},
+                   {"booking_date", x.owner.booking_date ? nlohmann::json(*x.owner.booking_date)
+                                                         : nlohmann::json(nullptr)},
+                   {"score", x.score},
+                   {"photo_id", x.owner.photo_id},
+                   {"template_id", x.owner.template_id}});
+    }
+    nlohmann::json j = {
+        {"probe", a.probe},
+        {"num_faces", r->num_faces},
+        {"face", r->face},
+        {"box",
+         {{"x", r->box.x}, {"y", r->box.y}, {"width", r->box.width}, {"height", r->box.height}}},
+        {"top", a.top},
+        {"min_score", a.min_score},
+        {"gallery_templates", (*index)->num_active()},
+        {"candidates", c}};
+    std::cout << j.dump() << '\n';
+    return 0;
+  }
+  std::cout << "probe " << a.probe << ": " << r->num_faces << " face(s), searched face " << r->face
+            << " against " << (*index)->num_active() << " templates\n";
+  if (r->candidates.empty()) {
+    std::cout << "no candidate above the threshold (" << a.min_score << ")\n";
+    return 0;
+  }
+  std::cout
+      << "rank  booking          name                            booking date  score   photo\n";
+  for (const auto& x : r->candidates) {
+    std::cout << std::left << std::setw(6) << x.rank << std::setw(17) << x.owner.booking_number
+              << std::setw(32) << x.owner.name << std::setw(14) << x.owner.booking_date.value_or("")
+              << std::fixed << std::setprecision(4) << std::setw(8) << x.score << x.owner.photo_id
+              << '\n';
+  }
+  std::cout << "Investigative lead only: not an identification.\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
+  static EnrollArgs enroll_args;
+  static GalleryArgs gallery_args;
+  static SearchArgs search_args;
+
+  auto* enroll = app.add_subcommand("enroll", "Enroll booking photos from a CSV manifest");
+  enroll->add_option("--db", enroll_args.db, "Gallery database (created if missing)")->required();
+  enroll
+      ->add_option("--manifest", enroll_args.manifest,
+                   "CSV with a header: booking_number, photo, name, dob, sex, race_ethnicity, "
+                   "booking_date, agency, charge, capture_date")
+      ->required();
+  enroll->add_option("--images", enroll_args.images,
+                     "Folder the photo paths are relative to (default: the manifest's)");
+  enroll->add_option("--rejects", enroll_args.rejects,
+                     "Rejects CSV (default: MANIFEST.rejects.csv)");
+  enroll->add_option("--threads", enroll_args.threads, "Workers, one pipeline each (0 = per core)")
+      ->check(CLI::Range(0, 256));
+  enroll->add_option("--models", enroll_args.models_dir, "Folder with the model files")
+      ->envname("FACETRAIL_MODELS");
+  enroll->add_flag("--no-snapshot", enroll_args.no_snapshot,
+                   "Do not update the search snapshot at the end");
+  enroll->callback([&result] { result.exit_code = RunEnroll(enroll_args); });
+
+  auto* g = app.add_subcommand("gallery", "Inspect and manage booking records");
+  g->require_subcommand(1);
+  auto add_db = [&](CLI::App* c) {
+    c->add_option("--db", gallery_args.db, "Gallery database")->required();
+  };
+  auto* show = g->add_subcommand("show", "A booking record and its photos");
+  add_db(show);
+  show->add_option("booking", gallery_args.booking, "Booking number")->required();
+  show->add_flag("--json", gallery_args.json, "JSON output");
+  show->callback([&result] { result.exit_code = RunShow(gallery_args); });
+  for (const char* action : {"seal", "unseal", "expunge"}) {
+    const std::string act = action;
+    auto* c = g->add_subcommand(
+        act, act == "seal"     ? "Seal a record: it leaves every search at once"
+             : act == "unseal" ? "Unseal a record: it returns to search"
+                               : "Expunge a record: delete photos and templates, keep the booking "
+                                 "number and photo hashes");
+    add_db(c);
+    c->add_option("booking", gallery_args.booking, "Booking number")->required();
+    c->callback([&result, act] { result.exit_code = RunSetStatus(gallery_args, act); });
+  }
+  auto* stats = g->add_subcommand("stats", "Counts of bookings, photos and templates");
+  add_db(stats);
+  stats->add_flag("--json", gallery_args.json, "JSON output");
+  stats->callback([&result] { result.exit_code = RunStats(gallery_args); });
+
+  auto* search = app.add_subcommand("search", "Exact 1:N search of a probe face in the gallery");
+  search->add_option("--db", search_args.db, "Gallery database")->required();
+  search->add_option("--probe", search_args.probe, "Probe image")->required();
+  search
+      ->add_option("--face", search_args.face,
+                   "Which face of the probe (0-based, as `detect` lists; default: largest frontal)")
+      ->check(CLI::Range(0, 1000));
+  search->add_option("--top", search_args.top, "Candidates to list")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  search->add_option("--min-score", search_args.min_score, "Lowest similarity listed")
+      ->check(CLI::Range(-1.0, 1.0))
+      ->capture_default_str();
+  search->add_option("--models", search_args.models_dir, "Folder with the model files")
+      ->envname("FACETRAIL_MODELS");
+  search->add_flag("--json", search_args.json, "JSON output");
+  search->callback([&result] { result.exit_code = RunSearch(search_args); });
+}
+
+}  // namespace facetrail::cli
