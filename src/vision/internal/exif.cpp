@@ -18,15 +18,15 @@ class TiffReader {
   TiffReader(std::span<const uint8_t> data, bool big_endian)
       : data_(data), big_endian_(big_endian) {}
 
-  bool Has(uint64_t offset, uint64_t length) const {
+  [[nodiscard]] bool Has(uint64_t offset, uint64_t length) const {
     return offset <= data_.size() && length <= data_.size() - offset;
   }
-  uint16_t U16(size_t offset) const {
+  [[nodiscard]] uint16_t U16(size_t offset) const {
     const uint8_t* p = data_.data() + offset;
     return big_endian_ ? static_cast<uint16_t>(p[0] << 8 | p[1])
                        : static_cast<uint16_t>(p[1] << 8 | p[0]);
   }
-  uint32_t U32(size_t offset) const {
+  [[nodiscard]] uint32_t U32(size_t offset) const {
     const uint8_t* p = data_.data() + offset;
     return big_endian_ ? (uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3])
                        : (uint32_t{p[3]} << 24 | uint32_t{p[2]} << 16 | uint32_t{p[1]} << 8 | p[0]);

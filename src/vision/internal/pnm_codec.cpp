@@ -20,7 +20,7 @@ bool IsSpace(uint8_t c) {
 // Reads the header's whitespace- and comment-separated decimal fields.
 class HeaderReader {
  public:
-  explicit HeaderReader(std::span<const uint8_t> bytes) : bytes_(bytes), pos_(2) {}
+  explicit HeaderReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
 
   // Skips whitespace and comments, then reads one unsigned number (capped to avoid overflow).
   bool Number(uint64_t* value) {
@@ -51,7 +51,7 @@ class HeaderReader {
 
  private:
   std::span<const uint8_t> bytes_;
-  size_t pos_;
+  size_t pos_ = 2;  // after the magic number
 };
 
 }  // namespace
@@ -87,7 +87,7 @@ Expected<DecodedImage> DecodePnm(std::span<const uint8_t> bytes, const DecodeOpt
   for (uint64_t i = 0; i < num_samples; ++i) {
     const uint32_t v = sample_bytes == 2 ? (uint32_t{src[2 * i]} << 8 | src[2 * i + 1]) : src[i];
     if (v > maxval) return Bad("sample value " + std::to_string(v) + " above maxval");
-    const auto v8 = static_cast<uint8_t>((v * 255 + maxval / 2) / maxval);
+    const auto v8 = static_cast<uint8_t>((uint64_t{v} * 255 + maxval / 2) / maxval);
     if (channels == 3) {
       dst[i] = v8;
     } else {
