@@ -1,0 +1,106 @@
+#include "service/internal/requests_schema.h"
+
+#include <vector>
+
+namespace facetrail::service::internal {
+
+namespace {
+
+// Status of a search request: pending_review -> examined -> released (or disputed -> examined
+// again). The outcome is recorded on a released request.
+const std::vector<SqliteMigration>& Migrations() {
+  static const std::vector<SqliteMigration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE probes (
+  sha256 TEXT PRIMARY KEY,
+  bytes BLOB,                 -- the file exactly as received; NULL once purged
+  size_bytes INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  purged_at TEXT
+);
+CREATE TABLE search_requests (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES policy_users(id),
+  user_name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  case_number TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  offense TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  probe_sha256 TEXT NOT NULL REFERENCES probes(sha256),
+  model_id TEXT NOT NULL,
+  model_version INTEGER NOT NULL,
+  gallery_version TEXT NOT NULL,
+  threshold REAL NOT NULL,
+  top_k INTEGER NOT NULL,
+  quality_override_id INTEGER REFERENCES quality_overrides(id),
+  status TEXT NOT NULL CHECK (status IN ('pending_review', 'examined', 'disputed', 'released')),
+  outcome TEXT CHECK (outcome IN ('confirmed_by_other_evidence', 'excluded', 'unknown')),
+  outcome_note TEXT,
+  outcome_at TEXT
+);
+CREATE INDEX search_requests_case ON search_requests(case_number);
+CREATE TABLE probe_steps (
+  request_id INTEGER NOT NULL REFERENCES search_requests(id),
+  step INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  params TEXT NOT NULL,
+  PRIMARY KEY (request_id, step)
+);
+CREATE TABLE request_candidates (
+  request_id INTEGER NOT NULL REFERENCES search_requests(id),
+  rank INTEGER NOT NULL,
+  booking_number TEXT NOT NULL,
+  template_id INTEGER NOT NULL,
+  photo_id INTEGER NOT NULL,
+  score REAL NOT NULL,
+  PRIMARY KEY (request_id, rank)
+);
+CREATE TABLE reviews (
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER NOT NULL REFERENCES search_requests(id),
+  stage TEXT NOT NULL CHECK (stage IN ('examination', 'concurrence')),
+  examiner_id INTEGER NOT NULL REFERENCES policy_users(id),
+  examiner_name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  agrees INTEGER,             -- concurrence only
+  notes TEXT NOT NULL,
+  superseded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE review_marks (
+  review_id INTEGER NOT NULL REFERENCES reviews(id),
+  rank INTEGER NOT NULL,
+  mark TEXT NOT NULL CHECK (mark IN ('possible_match', 'not_a_match', 'inconclusive')),
+  notes TEXT NOT NULL,
+  PRIMARY KEY (review_id, rank)
+);
+CREATE TABLE quality_overrides (
+  id INTEGER PRIMARY KEY,
+  probe_sha256 TEXT NOT NULL,
+  case_number TEXT NOT NULL,
+  supervisor_id INTEGER NOT NULL REFERENCES policy_users(id),
+  supervisor_name TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  used_by_request INTEGER REFERENCES search_requests(id)
+);
+CREATE TABLE case_holds (
+  case_number TEXT PRIMARY KEY,
+  set_by TEXT NOT NULL,
+  set_at TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace
+
+Status MigrateRequests(SqliteDb& db) {
+  return db.Migrate("requests", Migrations());
+}
+
+}  // namespace facetrail::service::internal

@@ -1,0 +1,137 @@
+// The accountable search request: policy checks, probe checks, the 1:N search, and the audit
+// entry that records it — the only way a face search is made for a case.
+//
+// WHAT HAPPENS (RequestSearch)
+//   1. The request fields are checked (policy::CheckSearchRequest: account, searcher role,
+//      valid certificate, case number format, purpose on the list, offence, justification,
+//      home agency). The probe must not be a video or a stream (magic bytes, ProbeLooksLikeVideo).
+//   2. The probe is analysed (ProbeAnalyzer): one face is chosen (the one with the largest eye
+//      distance) and must pass the quality gate unless a supervisor approved an override for
+//      this probe (SHA-256) and case (ApproveQualityOverride).
+//   3. The candidate source searches; then, in ONE transaction, the request is re-checked
+//      (a certificate revoked meanwhile still stops it), the probe is stored unaltered with its
+//      SHA-256 (never enrolled into the gallery), the processing steps are recorded, the
+//      candidate list is stored and the "search.request" audit entry is appended.
+//   Every refusal is appended as "search.refused" (code, reason, fields, probe hash) and
+//   committed before the PermissionDenied status is returned.
+//
+// CANDIDATE LISTS ARE LEADS
+//   Every list carries kLeadNotice in its data; front ends print it with every rendering.
+//   Nothing here or anywhere in facetrail marks a candidate as "identified".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service/context.h"
+#include "vision/face_pipeline.h"
+
+namespace facetrail::service {
+
+inline constexpr std::string_view kLeadNotice =
+    "Investigative lead only \u2014 not a positive identification. Human review required.";
+
+// ---- What the use case needs from vision and search (narrow, so tests use real small ones) --
+
+struct ProbeFace {
+  vision::Box box;
+  vision::FaceQuality quality;
+  std::vector<float> templ;  // vision::kTemplateDim floats, unit norm
+};
+
+struct ProbeAnalysis {
+  std::string format;  // "jpeg", "png", ...
+  int width = 0, height = 0;
+  int exif_orientation = 1;  // 1 = none; otherwise the image was rotated upright (a step)
+  std::vector<ProbeFace> faces;
+  vision::TemplateModel model;
+};
+
+class ProbeAnalyzer {
+ public:
+  virtual ~ProbeAnalyzer() = default;
+  // Decodes and analyses the probe. kInvalidArgument/kResourceExhausted for undecodable or
+  // oversized images (refused as probe_unreadable).
+  virtual Expected<ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) = 0;
+};
+
+// The real analyzer: vision::DecodeImage + the pipeline. requires: pipeline outlives it.
+std::unique_ptr<ProbeAnalyzer> MakeVisionProbeAnalyzer(vision::FacePipeline& pipeline);
+
+struct Candidate {
+  int rank = 0;  // 1-based
+  std::string booking_number;
+  int64_t template_id = 0;
+  int64_t photo_id = 0;
+  float score = 0;  // cosine similarity, higher is more alike
+};
+
+struct CandidateList {
+  std::vector<Candidate> candidates;  // rank order
+  vision::TemplateModel model;
+  std::string gallery_version;  // identifies the gallery state searched (id + change counter)
+  float threshold = 0;          // candidates below it are not listed
+};
+
+class CandidateSource {
+ public:
+  virtual ~CandidateSource() = default;
+  // The best top_k gallery candidates for `templ` (kTemplateDim floats). Must refuse a model
+  // other than its own (kFailedPrecondition).
+  virtual Expected<CandidateList> Search(std::span<const float> templ,
+                                         const vision::TemplateModel& model, int top_k) = 0;
+};
+
+// ---- The use case ----
+
+enum class ProbeOrigin { kFile, kStream };
+
+struct SearchRequest {
+  policy::SearchRequestFields fields;
+  std::vector<uint8_t> probe_bytes;  // the file exactly as received
+  std::string probe_name;            // for messages only
+  ProbeOrigin origin = ProbeOrigin::kFile;
+  int top_k = 20;
+};
+
+struct ProcessingStep {
+  std::string kind;    // "decode", "exif_rotate", "select_face", "template"
+  std::string params;  // JSON object text
+};
+
+struct SearchResponse {
+  int64_t request_id = 0;
+  std::string notice{kLeadNotice};
+  std::string probe_sha256;
+  std::string case_number;
+  std::string created_at;
+  CandidateList list;
+  std::vector<ProcessingStep> steps;
+  bool quality_override_used = false;
+  std::string status = "pending_review";
+};
+
+// The search request as described above. Refusals: kPermissionDenied "<code>: <reason>"
+// (audited). kInvalidArgument for top_k outside 1..max_top_k or an empty probe (not audited:
+// nothing was attempted). Other errors roll back and record nothing.
+Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor,
+                                       const SearchRequest& request, ProbeAnalyzer& analyzer,
+                                       CandidateSource& source);
+
+// A supervisor (not the requester-to-be) approves searching with `probe_sha256` for `case`
+// despite the quality gate, with a reason. Used by at most one request. Audited
+// "quality.override". Returns the override id.
+Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
+                                         std::string_view probe_sha256,
+                                         std::string_view case_number, std::string_view reason);
+
+// Container formats that hold moving pictures (MP4/MOV/3GP ftyp, AVI, Matroska/WebM, FLV,
+// ASF/WMV, MPEG-PS/ES, MPEG-TS, Ogg, RealMedia, animated GIF/PNG/WebP). Returns the format's
+// name ("mp4", "animated gif", ...) or "" for anything else.
+std::string ProbeLooksLikeVideo(std::span<const uint8_t> bytes);
+
+}  // namespace facetrail::service

@@ -1,0 +1,39 @@
+// User administration use cases: first admin, users, roles, certificates, locks, configuration.
+// Every change is audited in the same transaction; only an unlocked admin may make them
+// (refusals are audited as "admin.refused"). Passwords never appear in the audit log.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "service/context.h"
+
+namespace facetrail::service {
+
+struct InitRequest {
+  std::string admin_name;
+  std::string admin_full_name;
+  std::string admin_password;
+  std::string home_agency;
+  // Where the Ed25519 checkpoint key is created (0600; `.pub` beside it). Empty: no key.
+  std::string signing_key_path;
+};
+
+// Creates the first admin and the default policy configuration. kFailedPrecondition when the
+// database already has users (there is no default password and no second init).
+Expected<Actor> InitAdmin(Context& ctx, const InitRequest& request);
+
+Expected<policy::User> AddUser(Context& ctx, const Actor& admin, const policy::NewUser& user);
+Status SetRoles(Context& ctx, const Actor& admin, std::string_view user_name,
+                const policy::RoleSet& roles);
+Expected<policy::Certificate> AddCertificate(Context& ctx, const Actor& admin,
+                                             std::string_view user_name,
+                                             const policy::NewCertificate& cert);
+Status RevokeCertificate(Context& ctx, const Actor& admin, std::string_view user_name,
+                         std::string_view number, std::string_view reason);
+Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, bool locked,
+                 std::string_view reason);
+// Replaces the configuration (validated); the entry records old and new values.
+Status UpdateConfig(Context& ctx, const Actor& admin, const policy::PolicyConfig& config);
+
+}  // namespace facetrail::service

@@ -1,0 +1,269 @@
+// The accountable search request: every refusal path is refused AND audited; a granted request
+// stores the probe unaltered, records the steps and writes one complete audit entry.
+#include "service_test_util.h"
+
+namespace facetrail::service {
+namespace {
+
+using testing::kAgency;
+using testing::kCase;
+using testing::ServiceTest;
+
+TEST_F(ServiceTest, GrantedSearchIsRecordedAndAudited) {
+  std::vector<uint8_t> probe = Probe(7);
+  auto r = Search(sam_, Request(probe));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(r->list.candidates.empty());
+  EXPECT_EQ(r->list.candidates[0].booking_number, "B-7");
+  EXPECT_EQ(r->list.candidates[0].rank, 1);
+  EXPECT_LE(r->list.candidates.size(), 5u);
+  EXPECT_EQ(r->notice,
+            "Investigative lead only \u2014 not a positive identification. Human review required.");
+  EXPECT_EQ(r->status, "pending_review");
+  EXPECT_EQ(r->probe_sha256, Sha256Hex(probe));
+
+  // The probe is stored byte for byte, beside its hash, and never enrolled.
+  auto stmt = db_->Prepare("SELECT bytes, sha256 FROM probes");
+  ASSERT_TRUE(*stmt->Step());
+  EXPECT_EQ(stmt->Blob(0), probe);
+  EXPECT_EQ(stmt->Text(1), Sha256Hex(probe));
+  EXPECT_EQ(gallery_->Stats()->photos, 40);
+  EXPECT_EQ(Count("probe_steps"), 3);  // decode, select_face, template
+
+  auto entries = Entries("search.request");
+  ASSERT_EQ(entries.size(), 1u);
+  const audit::Entry& e = entries[0];
+  EXPECT_EQ(e.actor, "sam");
+  EXPECT_EQ(e.subject, "request:" + std::to_string(r->request_id));
+  auto d = nlohmann::json::parse(e.details);
+  EXPECT_EQ(d["case"], kCase);
+  EXPECT_EQ(d["purpose"], "criminal investigation");
+  EXPECT_EQ(d["probe_sha256"], Sha256Hex(probe));
+  EXPECT_EQ(d["model_id"], "test-model");
+  EXPECT_EQ(d["model_version"], 1);
+  EXPECT_EQ(d["gallery_version"], r->list.gallery_version);
+  EXPECT_FLOAT_EQ(d["threshold"].get<float>(), 0.3f);
+  ASSERT_EQ(d["candidates"].size(), r->list.candidates.size());
+  EXPECT_EQ(d["candidates"][0]["booking"], "B-7");
+  EXPECT_FLOAT_EQ(d["candidates"][0]["score"].get<float>(), r->list.candidates[0].score);
+  // Nowhere is a candidate called identified.
+  EXPECT_EQ(e.details.find("identified"), std::string::npos);
+}
+
+struct RefusalCase {
+  const char* name;
+  std::function<void(ServiceTest&, SearchRequest&, Actor&)> change;
+  const char* code;
+};
+
+class RefusalTest : public ServiceTest {
+ public:
+  using ServiceTest::admin_;
+  using ServiceTest::analyzer_;
+  using ServiceTest::ctx_;
+  using ServiceTest::ed_;
+  using ServiceTest::eve_;
+  using ServiceTest::Probe;
+  using ServiceTest::sue_;
+  Actor NoCert() { return MakeUser("nocert", {policy::Role::kSearcher}, false); }
+  Actor Foreign() {
+    auto u =
+        AddUser(*ctx_, admin_,
+                {"foreign", "", "County Sheriff", {policy::Role::kSearcher}, "foreign-password-1"});
+    EXPECT_TRUE(AddCertificate(*ctx_, admin_, "foreign",
+                               {"FC", "FC-f", "2026-01-01", "2026-12-31", "Academy"})
+                    .ok());
+    return {u->id, u->name};
+  }
+};
+
+template <size_t N>
+std::vector<uint8_t> Bytes(const char (&s)[N]) {
+  return {s, s + N - 1};  // string literals may hold NULs
+}
+
+TEST_F(RefusalTest, EveryRefusalPathIsAudited) {
+  const std::vector<RefusalCase> cases = {
+      {"examiner only", [](auto& t, auto&, auto& a) { a = static_cast<RefusalTest&>(t).eve_; },
+       "wrong_role"},
+      {"supervisor only", [](auto& t, auto&, auto& a) { a = static_cast<RefusalTest&>(t).sue_; },
+       "wrong_role"},
+      {"admin", [](auto& t, auto&, auto& a) { a = static_cast<RefusalTest&>(t).admin_; },
+       "wrong_role"},
+      {"no certificate", [](auto& t, auto&, auto& a) { a = static_cast<RefusalTest&>(t).NoCert(); },
+       "no_valid_certificate"},
+      {"locked",
+       [](auto& t, auto&, auto& a) {
+         auto& rt = static_cast<RefusalTest&>(t);
+         ASSERT_TRUE(SetLocked(*rt.ctx_, rt.admin_, "ed", true, "on leave").ok());
+         a = rt.ed_;
+       },
+       "account_locked"},
+      {"missing case", [](auto&, auto& r, auto&) { r.fields.case_number = ""; },
+       "missing_case_number"},
+      {"malformed case", [](auto&, auto& r, auto&) { r.fields.case_number = "just curious"; },
+       "malformed_case_number"},
+      {"purpose off list", [](auto&, auto& r, auto&) { r.fields.purpose = "background check"; },
+       "purpose_not_allowed"},
+      {"no offence", [](auto&, auto& r, auto&) { r.fields.offense = ""; }, "missing_offense"},
+      {"no justification", [](auto&, auto& r, auto&) { r.fields.justification = ""; },
+       "missing_justification"},
+      {"outside agency", [](auto&, auto& r, auto&) { r.fields.agency = "County Sheriff"; },
+       "outside_agency"},
+      {"member of another agency",
+       [](auto& t, auto& r, auto& a) {
+         a = static_cast<RefusalTest&>(t).Foreign();
+         r.fields.agency = "County Sheriff";
+       },
+       "outside_agency"},
+      {"mp4 probe",
+       [](auto&, auto& r, auto&) {
+         r.probe_bytes = Bytes(
+             "\0\0\0\x18"
+             "ftypisom\0\0\x02\0isomiso2");
+       },
+       "probe_is_video"},
+      {"avi probe", [](auto&, auto& r, auto&) { r.probe_bytes = Bytes("RIFF\x10\0\0\0AVI LIST"); },
+       "probe_is_video"},
+      {"stream",
+       [](auto&, auto& r, auto&) {
+         r.origin = ProbeOrigin::kStream;
+         r.probe_name = "rtsp://camera-12/live";
+       },
+       "probe_is_video"},
+      {"unreadable", [](auto&, auto& r, auto&) { r.probe_bytes = Bytes("not an image at all"); },
+       "probe_unreadable"},
+      {"no face",
+       [](auto& t, auto& r, auto&) {
+         auto& rt = static_cast<RefusalTest&>(t);
+         r.probe_bytes = Bytes("\xFF\xD8\xFF empty street");
+         ProbeAnalysis a;
+         a.format = "jpeg";
+         a.model = testing::kModel;
+         rt.analyzer_.Set(r.probe_bytes, a);
+       },
+       "no_face_in_probe"},
+      {"face too small",
+       [](auto& t, auto& r, auto&) {
+         r.probe_bytes = static_cast<RefusalTest&>(t).Probe(9, {8, 0.9f, 80, 0, 0, 0}, "small");
+       },
+       "probe_quality"},
+      {"blurred",
+       [](auto& t, auto& r, auto&) {
+         r.probe_bytes = static_cast<RefusalTest&>(t).Probe(9, {60, 0.9f, 1, 0, 0, 0}, "blur");
+       },
+       "probe_quality"},
+      {"profile",
+       [](auto& t, auto& r, auto&) {
+         r.probe_bytes = static_cast<RefusalTest&>(t).Probe(9, {60, 0.9f, 80, 70, 0, 0}, "yaw");
+       },
+       "probe_quality"},
+  };
+  for (const RefusalCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    SearchRequest r = Request(Probe(7));
+    Actor who = sam_;
+    c.change(*this, r, who);
+    size_t refused_before = Entries("search.refused").size();
+    int64_t requests_before = Count("search_requests");
+    auto result = Search(who, r);
+    ExpectRefused(result.status(), c.code);
+    EXPECT_EQ(Count("search_requests"), requests_before);
+    EXPECT_EQ(Count("probes"), 0);
+    auto refused = Entries("search.refused");
+    ASSERT_EQ(refused.size(), refused_before + 1);
+    auto d = nlohmann::json::parse(refused.back().details);
+    EXPECT_EQ(d["code"], c.code);
+    EXPECT_EQ(d["reason"], SplitRefusal(result.status()).reason);
+    EXPECT_EQ(d["probe_sha256"], Sha256Hex(r.probe_bytes));
+    EXPECT_EQ(d["case"], r.fields.case_number);
+    EXPECT_EQ(refused.back().actor, who.name);
+  }
+}
+
+TEST_F(ServiceTest, PolicyRefusalsHappenBeforeAnyAnalysis) {
+  SearchRequest r = Request(Probe(7));
+  r.fields.purpose = "background check";
+  ExpectRefused(Search(sam_, r).status(), "purpose_not_allowed");
+  EXPECT_EQ(analyzer_.calls, 0);
+}
+
+TEST_F(ServiceTest, TopKLimitsAreUsageErrorsNotRefusals) {
+  SearchRequest r = Request(Probe(7));
+  r.top_k = 0;
+  EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
+  r.top_k = 51;
+  EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
+  r.top_k = 50;
+  EXPECT_TRUE(Search(sam_, r).ok());
+}
+
+TEST_F(ServiceTest, QualityOverrideBySupervisorIsUsedOnce) {
+  std::vector<uint8_t> small = Probe(11, {8, 0.9f, 80, 0, 0, 0});
+  ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");
+  // Not a supervisor: refused and audited.
+  ExpectRefused(ApproveQualityOverride(*ctx_, sam_, Sha256Hex(small), kCase, "only photo").status(),
+                "wrong_role");
+  EXPECT_EQ(Entries("quality.override.refused").size(), 1u);
+  EXPECT_EQ(ApproveQualityOverride(*ctx_, sue_, Sha256Hex(small), kCase, "").status().code(),
+            StatusCode::kInvalidArgument);
+  auto id = ApproveQualityOverride(*ctx_, sue_, Sha256Hex(small), kCase,
+                                   "only image of the suspect; examiners warned");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  // The override is bound to its case.
+  SearchRequest other = Request(small);
+  other.fields.case_number = "MPD-2026-0043";
+  ExpectRefused(Search(sam_, other).status(), "probe_quality");
+  auto r = Search(sam_, Request(small));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->quality_override_used);
+  auto d = nlohmann::json::parse(Entries("search.request").back().details);
+  EXPECT_EQ(d["quality_override_id"], *id);
+  ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");  // used up
+}
+
+TEST_F(ServiceTest, SupervisorCannotApproveOwnOverride) {
+  Actor boss = MakeUser("boss", {policy::Role::kSearcher, policy::Role::kSupervisor}, true);
+  std::vector<uint8_t> small = Probe(12, {8, 0.9f, 80, 0, 0, 0});
+  ASSERT_TRUE(ApproveQualityOverride(*ctx_, boss, Sha256Hex(small), kCase, "mine").ok());
+  ExpectRefused(Search(boss, Request(small)).status(), "probe_quality");
+}
+
+// A source that revokes the requester's certificate while the search runs.
+class RevokingSource : public CandidateSource {
+ public:
+  RevokingSource(CandidateSource& inner, std::function<void()> during)
+      : inner_(inner), during_(std::move(during)) {}
+  Expected<CandidateList> Search(std::span<const float> t, const vision::TemplateModel& m,
+                                 int k) override {
+    during_();
+    return inner_.Search(t, m, k);
+  }
+
+ private:
+  CandidateSource& inner_;
+  std::function<void()> during_;
+};
+
+TEST_F(ServiceTest, CertificateRevokedDuringSearchStopsIt) {
+  RevokingSource source(*source_, [&] {
+    ASSERT_TRUE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "suspended").ok());
+  });
+  auto r = RequestSearch(*ctx_, sam_, Request(Probe(7)), analyzer_, source);
+  ExpectRefused(r.status(), "no_valid_certificate");
+  EXPECT_EQ(Count("search_requests"), 0);
+  EXPECT_EQ(Count("request_candidates"), 0);
+}
+
+TEST_F(ServiceTest, ModelMismatchIsAnErrorNotASearch) {
+  std::vector<uint8_t> probe = Probe(7);
+  ProbeAnalysis a = *analyzer_.Analyze(probe);
+  a.model = {"other-model", 2};
+  analyzer_.Set(probe, a);
+  auto r = Search(sam_, Request(probe));
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count("search_requests"), 0);
+}
+
+}  // namespace
+}  // namespace facetrail::service

@@ -1,0 +1,134 @@
+// First admin, login with lockout, user and certificate administration: rules and audit.
+#include <sys/stat.h>
+
+#include "service_test_util.h"
+
+namespace facetrail::service {
+namespace {
+
+using testing::kAgency;
+using testing::kCase;
+using testing::ServiceTest;
+
+TEST_F(ServiceTest, InitOnlyOnEmptyDatabaseAndKeyIsPrivate) {
+  auto again = InitAdmin(*ctx_, {"root", "", "other-password-1", kAgency, ""});
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/audit.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(audit::LoadPublicKey(dir_ + "/audit.key.pub").ok());
+  ASSERT_EQ(Entries("admin.init").size(), 1u);
+  // The admin can do nothing a searcher, examiner or auditor does.
+  auto s = Search(admin_, Request(Probe(7)));
+  ExpectRefused(s.status(), "wrong_role");
+}
+
+TEST_F(ServiceTest, InitRefusesWeakPasswordAndLeavesNoKey) {
+  SqliteDb db = std::move(*SqliteDb::Open(":memory:"));
+  ContextOptions options;
+  options.password_cost = policy::PasswordCost::Minimum();
+  auto ctx = Context::Open(db, options);
+  ASSERT_TRUE(ctx.ok());
+  auto r = InitAdmin(**ctx, {"root", "", "short", kAgency, dir_ + "/k2"});
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/k2"));
+  EXPECT_EQ(*(*ctx)->store().NumUsers(), 0);
+}
+
+TEST_F(ServiceTest, LoginIsAuditedAndLocksAfterRepeatedFailures) {
+  auto ok = Login(*ctx_, "sam", "sam-password-1");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->name, "sam");
+  EXPECT_EQ(Entries("login").size(), 1u);
+  for (int i = 1; i <= 5; ++i) {
+    auto bad = Login(*ctx_, "sam", "not-the-password");
+    EXPECT_EQ(bad.status().code(), StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(Entries("login.failed").size(), 5u);
+  ASSERT_EQ(Entries("user.lock").size(), 1u);
+  EXPECT_EQ(Entries("user.lock")[0].actor, "system");
+  auto locked = Login(*ctx_, "sam", "sam-password-1");
+  EXPECT_EQ(SplitRefusal(locked.status()).code, "account_locked");
+  // A locked user's existing session cannot search either.
+  ExpectRefused(Search(sam_, Request(Probe(7))).status(), "account_locked");
+  ASSERT_TRUE(SetLocked(*ctx_, admin_, "sam", false, "identity confirmed by phone").ok());
+  EXPECT_TRUE(Login(*ctx_, "sam", "sam-password-1").ok());
+  EXPECT_EQ(Entries("user.unlock").size(), 1u);
+  // Unknown users fail the same way, and are audited too.
+  auto unknown = Login(*ctx_, "mallory", "whatever-password");
+  EXPECT_EQ(unknown.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Entries("login.failed").back().subject, "user:mallory");
+}
+
+TEST_F(ServiceTest, OnlyAdminsManageUsersAndRefusalsAreAudited) {
+  auto r = AddUser(*ctx_, sue_, {"zed", "", kAgency, {policy::Role::kSearcher}, "zed-password-1"});
+  ExpectRefused(r.status(), "wrong_role");
+  EXPECT_EQ(ctx_->store().FindUser("zed").status().code(), StatusCode::kNotFound);
+  ASSERT_EQ(Entries("admin.refused").size(), 1u);
+  EXPECT_NE(Entries("admin.refused")[0].details.find("user.add"), std::string::npos);
+  ExpectRefused(RevokeCertificate(*ctx_, sam_, "eve", "FC-eve", "spite"), "wrong_role");
+  EXPECT_EQ(SetRoles(*ctx_, admin_, "sam", {policy::Role::kAdmin, policy::Role::kSearcher}).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      SetRoles(*ctx_, admin_, "sam", {policy::Role::kSearcher, policy::Role::kExaminer}).ok());
+  auto roles = Entries("user.roles");
+  ASSERT_EQ(roles.size(), 1u);
+  EXPECT_NE(roles[0].details.find("\"new\":\"examiner,searcher\""), std::string::npos);
+  // Passwords never reach the audit log.
+  auto all = ctx_->log().Read();
+  ASSERT_TRUE(all.ok());
+  for (const auto& e : all.value()) {
+    EXPECT_EQ(e.details.find("password"), std::string::npos) << e.action;
+  }
+}
+
+TEST_F(ServiceTest, RevokedCertificateStopsTheNextRequest) {
+  ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
+  ASSERT_TRUE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "failed re-assessment").ok());
+  auto entries = Entries("certificate.revoke");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_NE(entries[0].details.find("failed re-assessment"), std::string::npos);
+  auto r = Search(sam_, Request(Probe(7)));
+  ExpectRefused(r.status(), "no_valid_certificate");
+  EXPECT_NE(r.status().message().find("revoked"), std::string::npos);
+  EXPECT_EQ(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "again").code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ServiceTest, ExpiredCertificateStopsTheNextRequest) {
+  SetToday("2026-12-31T12:00:00Z");
+  ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());  // last valid day
+  SetToday("2027-01-01T00:00:30Z");
+  auto r = Search(sam_, Request(Probe(7)));
+  ExpectRefused(r.status(), "no_valid_certificate");
+  EXPECT_NE(r.status().message().find("expired on 2026-12-31"), std::string::npos);
+  EXPECT_NE(Entries("search.refused").back().details.find("expired on 2026-12-31"),
+            std::string::npos);
+}
+
+TEST_F(ServiceTest, ConfigChangesAreValidatedAndAudited) {
+  policy::PolicyConfig c = *ctx_->store().LoadConfig();
+  c.purposes.push_back("missing person");
+  ASSERT_TRUE(UpdateConfig(*ctx_, admin_, c).ok());
+  auto e = Entries("config.change");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].details.find("missing person"), std::string::npos);
+  c.case_number_regex = "([";
+  EXPECT_EQ(UpdateConfig(*ctx_, admin_, c).code(), StatusCode::kInvalidArgument);
+  ExpectRefused(UpdateConfig(*ctx_, sue_, c), "wrong_role");
+}
+
+TEST_F(ServiceTest, AuditChainOfAWholeSessionVerifies) {
+  ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
+  (void)Search(sam_, Request(Probe(8, {5, 0.9f, 80, 0, 0, 0})));  // refused: too small
+  auto key = audit::LoadSigningKey(dir_ + "/audit.key");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(audit::CreateCheckpoint(ctx_->log(), *key, "sue").ok());
+  auto report = audit::Verify(*db_, {key->public_key, {}});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+  EXPECT_TRUE(report->warnings.empty());
+}
+
+}  // namespace
+}  // namespace facetrail::service
