@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "vision/image_test_util.h"
@@ -344,6 +346,34 @@ TEST(WebpTest, LosslessIsExact) {
   EXPECT_EQ(decoded.image.rgb, source.rgb);
 }
 
+TEST(WebpTest, AlphaIsDropped) {
+  const Image rgb = testing::PatternImage(9, 7, 6);
+  Bytes rgba;
+  for (size_t i = 0; i < rgb.rgb.size(); i += 3) {
+    rgba.insert(rgba.end(), {rgb.rgb[i], rgb.rgb[i + 1], rgb.rgb[i + 2], static_cast<uint8_t>(i)});
+    if (rgba.back() == 0) rgba.back() = 1;  // fully transparent pixels may lose their colour
+  }
+  WebPConfig config;
+  ASSERT_TRUE(WebPConfigInit(&config));
+  config.lossless = 1;
+  config.exact = 1;
+  WebPPicture picture;
+  ASSERT_TRUE(WebPPictureInit(&picture));
+  picture.use_argb = 1;
+  picture.width = 9;
+  picture.height = 7;
+  ASSERT_TRUE(WebPPictureImportRGBA(&picture, rgba.data(), 9 * 4));
+  WebPMemoryWriter writer;
+  WebPMemoryWriterInit(&writer);
+  picture.writer = WebPMemoryWrite;
+  picture.custom_ptr = &writer;
+  ASSERT_TRUE(WebPEncode(&config, &picture));
+  const Bytes webp(writer.mem, writer.mem + writer.size);
+  WebPMemoryWriterClear(&writer);
+  WebPPictureFree(&picture);
+  EXPECT_EQ(MustDecode(webp).image.rgb, rgb.rgb);
+}
+
 TEST(WebpTest, LossyIsClose) {
   Image source = testing::PatternImage(32, 32);
   for (size_t i = 0; i < source.rgb.size(); ++i)
@@ -405,6 +435,31 @@ TEST(PnmTest, SixteenBitAndOddMaxvalRound) {
   // maxval 1: a bilevel PGM in one byte a sample.
   EXPECT_EQ(MustDecode(testing::MakePnm("P5\n2 1\n1\n", Bytes{1, 0})).image.rgb,
             (Bytes{255, 255, 255, 0, 0, 0}));
+}
+
+// The decoders keep no shared state: decoding on several threads at once gives each the same
+// pixels as decoding alone (run under FACETRAIL_SANITIZE for memory errors).
+TEST(ConcurrencyTest, ParallelDecodesAgree) {
+  const Bytes jpeg = testing::ReadAll(kDlib + "2008_002079.jpg");
+  const Bytes png = testing::EncodeRgbPng(testing::PatternImage(200, 100));
+  const Bytes webp = testing::EncodeWebpLossy(testing::PatternImage(200, 100));
+  const std::vector<const Bytes*> files = {&jpeg, &png, &webp};
+  std::vector<Bytes> reference;
+  for (const Bytes* f : files) reference.push_back(MustDecode(*f).image.rgb);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 10; ++round) {
+        for (size_t i = 0; i < files.size(); ++i) {
+          auto decoded = DecodeImage(*files[i]);
+          if (!decoded.ok() || decoded->image.rgb != reference[i]) ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 // ---------------------------------------------------------------------------------------------
