@@ -26,9 +26,10 @@ namespace facetrail::vision::internal {
 
 namespace {
 
-// A progressive file may have any number of scans and each costs a pass over the whole
-// coefficient buffer; libjpeg-turbo's documentation recommends a limit against this
-// denial-of-service. Real encoders write about 10; 1000 matches djpeg's suggested -maxscans.
+// A crafted progressive file can hold thousands of nearly empty scans, each costing a pass over
+// the whole coefficient buffer: a CPU denial of service that djpeg's -maxscans option (see its
+// manual page) guards against with a progress monitor, as LimitScans does. Real encoders write
+// about 10 scans; 1000 leaves ample room.
 constexpr int kMaxScans = 1000;
 
 struct ErrorManager {
