@@ -311,6 +311,52 @@ TEST(HostileImageTest, PixelLimitHoldsForRotatedImages) {
   EXPECT_EQ(DecodeImage(jpeg, at).status().code(), StatusCode::kResourceExhausted);
 }
 
+// The most scans a valid progressive script allows for `components`: a DC scan, then for every
+// component and AC coefficient a first scan at Al = 10 and ten refinements (libjpeg's limit).
+std::vector<jpeg_scan_info> LongestScanScript(int components) {
+  std::vector<jpeg_scan_info> scans;
+  jpeg_scan_info dc{};
+  dc.comps_in_scan = components;
+  for (int c = 0; c < components; ++c) dc.component_index[c] = c;
+  scans.push_back(dc);
+  for (int c = 0; c < components; ++c) {
+    for (int k = 1; k < 64; ++k) {
+      for (int ah = 0; ah <= 10; ++ah) {
+        jpeg_scan_info ac{};
+        ac.comps_in_scan = 1;
+        ac.component_index[0] = c;
+        ac.Ss = ac.Se = k;
+        ac.Ah = ah == 0 ? 0 : 11 - ah;
+        ac.Al = 10 - ah;
+        scans.push_back(ac);
+      }
+    }
+  }
+  return scans;
+}
+
+// Thousands of scans are a CPU denial of service; the decoder stops after 1000.
+TEST(HostileImageTest, TooManyProgressiveScansAreRefused) {
+  testing::JpegSpec spec;
+  spec.width = 8;
+  spec.height = 8;
+  spec.components = 1;
+  spec.in_space = JCS_GRAYSCALE;
+  spec.scans = LongestScanScript(1);
+  ASSERT_EQ(spec.scans.size(), 694u);
+  const Bytes grey(64, 99);
+  auto below = DecodeImage(testing::EncodeJpeg(spec, grey));
+  ASSERT_TRUE(below.ok()) << below.status().ToString();
+
+  spec.components = 3;
+  spec.in_space = JCS_RGB;
+  spec.full_chroma = true;
+  spec.scans = LongestScanScript(3);
+  ASSERT_EQ(spec.scans.size(), 2080u);
+  auto above = DecodeImage(testing::EncodeJpeg(spec, testing::PatternImage(8, 8).rgb));
+  EXPECT_EQ(above.status(), InvalidArgument("JPEG: more than 1000 progressive scans"));
+}
+
 TEST(HostileImageTest, UnsupportedVariantsAreNamed) {
   EXPECT_EQ(DecodeImage(testing::MakePnm("P3\n1 1\n255\n1 2 3\n", {})).status(),
             InvalidArgument("PNM: unsupported variant P3 (only binary P5 and P6)"));

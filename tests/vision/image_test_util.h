@@ -55,7 +55,8 @@ struct JpegSpec {
   bool full_chroma = false;  // 4:4:4 instead of libjpeg's default 4:2:0
   bool adobe_marker = true;  // CMYK only: libjpeg writes it by default
   bool progressive = false;
-  Bytes app1;  // written as an APP1 segment when not empty
+  std::vector<jpeg_scan_info> scans;  // a custom (progressive) scan script when not empty
+  Bytes app1;                         // written as an APP1 segment when not empty
 };
 
 // Encodes `samples` (height × width × components, row-major) with libjpeg.
@@ -80,6 +81,10 @@ inline Bytes EncodeJpeg(const JpegSpec& spec, std::span<const uint8_t> samples) 
     }
   }
   if (spec.progressive) jpeg_simple_progression(&cinfo);
+  if (!spec.scans.empty()) {
+    cinfo.scan_info = spec.scans.data();
+    cinfo.num_scans = static_cast<int>(spec.scans.size());
+  }
   if (spec.in_space == JCS_CMYK) cinfo.write_Adobe_marker = spec.adobe_marker ? TRUE : FALSE;
   jpeg_start_compress(&cinfo, TRUE);
   if (!spec.app1.empty()) {
