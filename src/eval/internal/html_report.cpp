@@ -60,6 +60,11 @@ std::string Row(const Report& r, const std::string& label, F cell) {
   return row + "</tr>";
 }
 
+// Marks a summary cell that falls back to the official pairs (no per-image results).
+std::string OfficialOnly() {
+  return "<br><span class=\"note\">official pairs only</span>";
+}
+
 const VerificationFigures* MainVerification(const SystemReport& s) {
   return s.all_pairs ? &*s.all_pairs : (s.pairs ? &*s.pairs : nullptr);
 }
@@ -96,12 +101,16 @@ void Summary(std::ostringstream& o, const Report& r) {
                  "<br><span class=\"note\">all pairs of images when known</span>",
              [k](const SystemReport& s) {
                const VerificationFigures* v = MainVerification(s);
-               return v ? PointCell(v->tar_at_far[k]) : Cell("n/a");
+               if (!v) return Cell("n/a");
+               std::string cell = PointCell(v->tar_at_far[k]);
+               if (!s.all_pairs) cell.insert(cell.size() - 5, OfficialOnly());
+               return cell;
              });
   }
   o << Row(r, "EER (all pairs when known)", [](const SystemReport& s) {
     const VerificationFigures* v = MainVerification(s);
-    return v ? Cell(Percent(v->roc.eer)) : Cell("n/a");
+    if (!v) return Cell("n/a");
+    return "<td>" + Percent(v->roc.eer) + (s.all_pairs ? "" : OfficialOnly()) + "</td>";
   });
   o << Row(r, "1:N rank-1 / rank-10", [](const SystemReport& s) {
     if (!s.identification || s.identification->cmc.size() < 10) return Cell("n/a");

@@ -95,8 +95,9 @@ void DrawMarkers(std::ostringstream& o, const Frame& f, const std::vector<Marker
     const double x = f.X(u);
     o << "<line x1=\"" << Fmt(x) << "\" y1=\"" << kTop << "\" x2=\"" << Fmt(x) << "\" y2=\""
       << Fmt(kTop + f.plot_h()) << "\" stroke=\"" << m.color
-      << "\" stroke-dasharray=\"2,2\"/><text x=\"" << Fmt(x + 3) << "\" y=\"" << Fmt(label_y)
-      << "\" fill=\"" << m.color << "\">" << HtmlEscape(m.label) << "</text>";
+      << "\" stroke-dasharray=\"2,2\"/><text x=\"" << Fmt(u > 0.7 ? x - 3 : x + 3) << "\" y=\""
+      << Fmt(label_y) << "\" fill=\"" << m.color << "\"" << (u > 0.7 ? " text-anchor=\"end\"" : "")
+      << ">" << HtmlEscape(m.label) << "</text>";
     label_y -= 13;
   }
 }
