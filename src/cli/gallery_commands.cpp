@@ -180,6 +180,11 @@ int RunSetStatus(const GalleryArgs& a, const std::string& action) {
           : (*store)->SetStatus(a.booking, action == "seal" ? gallery::RecordStatus::kSealed
                                                             : gallery::RecordStatus::kActive);
   if (!s.ok()) return PrintError(s.WithContext(action + " " + a.booking));
+  if (action == "expunge") {
+    // The snapshots still hold the expunged templates; drop them (rebuilt at the next search).
+    Status r = gallery::RemoveSnapshots(**store);
+    if (!r.ok()) return PrintError(r.WithContext("expunge " + a.booking));
+  }
   std::cout << a.booking << ": "
             << (action == "seal"     ? "sealed"
                 : action == "unseal" ? "active"

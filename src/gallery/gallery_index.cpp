@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 
 #include "common/sha256.h"
@@ -137,6 +138,10 @@ Status GalleryIndex::SyncOnce() {
   }
   for (const TemplateChange& c : changes) {
     if (c.kind == TemplateChange::Kind::kAdded) return Rebuild("templates added");
+    // An expunged template must not linger in the file: rewrite it without the row.
+    if (c.kind == TemplateChange::Kind::kDeleted && !snapshot_path_.empty()) {
+      return Rebuild("templates expunged");
+    }
   }
   // Only flag changes: patch in memory, in order (the last change of a template wins).
   for (const TemplateChange& c : changes) {
@@ -186,6 +191,24 @@ Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> pro
     }
     return out;
   }
+}
+
+Status RemoveSnapshots(const GalleryStore& store) {
+  const std::string db = store.path();
+  if (db.empty()) return Status::Ok();
+  const std::filesystem::path db_path(db);
+  const std::string prefix = db_path.filename().string() + ".";
+  std::error_code ec;
+  const auto dir = db_path.has_parent_path() ? db_path.parent_path() : std::filesystem::path(".");
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(".snapshot")) {
+      std::filesystem::remove(e.path(), ec);
+      if (ec) return IoError(e.path().string() + ": cannot remove snapshot: " + ec.message());
+    }
+  }
+  if (ec) return IoError(dir.string() + ": " + ec.message());
+  return Status::Ok();
 }
 
 size_t GalleryIndex::size() const {

@@ -3,8 +3,9 @@
 //
 // WHAT THIS OBJECT REPRESENTS
 //   Never stale: before every search it compares the database's change counter with the one the
-//   index reflects. Seal, unseal and expunge are patched in memory at once (active flags); new
-//   templates make it rebuild the snapshot from the database. A missing, truncated, damaged or
+//   index reflects. Seal and unseal are patched in memory at once (active flags); new templates
+//   and expunged ones make it rebuild the snapshot from the database (an expunged template must
+//   not stay in the file). A missing, truncated, damaged or
 //   foreign snapshot (other gallery id, model or format) is refused and rebuilt. The snapshot is
 //   derived data: deleting it is always safe.
 //
@@ -87,5 +88,10 @@ class GalleryIndex {
   int64_t counter_ = 0;                       // guarded by mu_: the change counter index_ reflects
   IndexSync last_sync_;                       // guarded by mu_
 };
+
+// Deletes every snapshot file of `store` (all models). Call after an expunge when no
+// GalleryIndex of this process will rebuild them: a snapshot still holds the expunged
+// templates' numbers until it is rewritten. Snapshots are derived data; the next open rebuilds.
+Status RemoveSnapshots(const GalleryStore& store);
 
 }  // namespace facetrail::gallery

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -110,7 +111,8 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::stri
   }
   std::unique_ptr<SnapshotWriter> w(new SnapshotWriter());
   w->path_ = path;
-  w->tmp_path_ = path + ".tmp-" + std::to_string(getpid());
+  static std::atomic<uint64_t> next_tmp{0};
+  w->tmp_path_ = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(next_tmp++);
   w->info_ = info;
   SectionEntry sections[kNumSections];
   w->map_size_ = Layout(info.count, sections);

@@ -82,6 +82,8 @@ TEST_F(GalleryIndexTest, SealLeavesSearchAtOnceAndUnsealReturns) {
   EXPECT_EQ(MustSearch(*g, 501).size(), 1u);
   ASSERT_TRUE(store_->Expunge("B-5").ok());
   EXPECT_TRUE(MustSearch(*g, 501).empty());
+  EXPECT_EQ(g->last_sync().reason, "templates expunged");
+  EXPECT_EQ(g->size(), 58u);  // the rewritten snapshot no longer holds B-5's templates
   EXPECT_TRUE(MustSearch(*other, 500).empty());
 }
 
@@ -156,6 +158,22 @@ TEST(GalleryIndexMemory, InMemoryStoreBuildsInRam) {
   auto empty_model = GalleryIndex::Open(**store, {"other-model", 1});
   ASSERT_TRUE(empty_model.ok());
   EXPECT_EQ((*empty_model)->size(), 0u);
+}
+
+}  // namespace
+}  // namespace facetrail::gallery
+
+namespace facetrail::gallery {
+namespace {
+
+TEST_F(GalleryIndexTest, RemoveSnapshotsDeletesOnlySnapshots) {
+  std::string path = MustOpen()->snapshot_path();
+  ASSERT_TRUE(std::filesystem::exists(path));
+  ASSERT_TRUE(RemoveSnapshots(*store_).ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "gallery.db"));
+  auto g = MustOpen();
+  EXPECT_EQ(g->last_sync().reason, "snapshot missing");
 }
 
 }  // namespace

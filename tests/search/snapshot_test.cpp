@@ -72,7 +72,9 @@ class SnapshotTest : public ::testing::Test {
 
 TEST_F(SnapshotTest, RoundTripSearchesLikeBuild) {
   Write();
-  EXPECT_FALSE(fs::exists(path_ + ".tmp-" + std::to_string(getpid())));
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().string(), path_) << "temporary file left behind";
+  }
   auto s = OpenSnapshot(path_, VerifyAll());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->info.model_id, "test-model/v1");

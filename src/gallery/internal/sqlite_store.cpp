@@ -192,7 +192,7 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Status Expunge(std::string_view booking_number) override {
     std::lock_guard lock(mu_);
-    return db_.InTransaction([&]() -> Status {
+    Status s = db_.InTransaction([&]() -> Status {
       FT_ASSIGN_OR_RETURN(int64_t id, BookingId(booking_number));
       FT_ASSIGN_OR_RETURN(RecordStatus current, BookingStatus(id));
       if (current == RecordStatus::kExpunged) return Status::Ok();
@@ -211,6 +211,10 @@ class SqliteGalleryStore final : public GalleryStore {
       }
       return Status::Ok();
     });
+    // Best effort: move the change out of the WAL (which still holds the old pages) into the
+    // main file, where secure_delete has zeroed them. Readers may keep it from completing.
+    if (s.ok()) (void)db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return s;
   }
 
   Expected<GalleryStats> Stats() override {
@@ -477,6 +481,8 @@ Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
     if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
   }
   FT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.create_if_missing));
+  // Deleted content (expunged photos) is overwritten with zeros, not left in free pages.
+  FT_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON"));
   FT_RETURN_IF_ERROR(db.Migrate(kSchemaComponent, GalleryMigrations()));
   std::string gallery_id;
   FT_RETURN_IF_ERROR(db.InTransaction([&]() -> Status {
