@@ -1,0 +1,81 @@
+// `facetrail eval` as a user runs it (reference-only, so no models are needed): exit codes, the
+// terminal summary, the report files and the cached re-run. Skipped when build/facetrail has not
+// been built.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kBinary = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
+const std::string kLfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev";
+const std::string kDistances =
+    std::string(FACETRAIL_SHARED_DIR) + "/peers/faceapi/reference/lfw-dev-pairs-distances.csv";
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+CommandRun Facetrail(const std::string& args) {
+  CommandRun r;
+  FILE* p = popen((kBinary + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class EvalCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kBinary)) GTEST_SKIP() << kBinary << " not built";
+    if (!fs::exists(kDistances)) GTEST_SKIP() << "no " << kDistances;
+    out_ = fs::temp_directory_path() / ("ft_eval_cli_" + std::to_string(getpid()));
+  }
+  void TearDown() override { fs::remove_all(out_); }
+  fs::path out_;
+};
+
+TEST_F(EvalCliTest, ReferenceOnlyReport) {
+  const CommandRun r = Facetrail("eval verify --data '" + kLfw + "' --reference '" + kDistances +
+                                 "' --reference-only --out '" + out_.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("accuracy at its threshold -0.6 on scored pairs: 97.55 % of 2448"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("AUC on scored pairs 0.9945"), std::string::npos) << r.out;
+  for (const char* f : {"report.html", "report.json", "lfw_folds.csv", "roc.csv"}) {
+    EXPECT_TRUE(fs::exists(out_ / f)) << f;
+  }
+}
+
+TEST_F(EvalCliTest, BadInputsExitWithAClearMessage) {
+  const fs::path data = out_ / "data";
+  fs::create_directories(data);
+  std::ofstream(data / "identities.csv") << "path,identity\na.jpg,A\na.jpg,B\n";
+  CommandRun r =
+      Facetrail("eval verify --data '" + data.string() + "' --reference-only --reference '" +
+                kDistances + "' --out '" + (out_ / "o").string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("identities.csv line 3, column path: 'a.jpg' is listed twice"),
+            std::string::npos)
+      << r.out;
+  r = Facetrail("eval verify --data '" + kLfw + "' --reference-only --out '" +
+                (out_ / "o").string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--reference-only needs at least one --reference"), std::string::npos);
+  r = Facetrail("eval report");
+  EXPECT_EQ(r.exit_code, 2) << r.out;  // --data is required
+}
+
+}  // namespace
