@@ -1,0 +1,227 @@
+// Reports from the audit log (audit/report.h).
+#include "audit/report.h"
+
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace facetrail::audit {
+
+namespace {
+
+bool IsDate(const std::string& s) {
+  static const std::regex kDate("[0-9]{4}-[0-9]{2}-[0-9]{2}");
+  return std::regex_match(s, kDate);
+}
+
+std::string Str(const nlohmann::json& d, const char* key) {
+  auto it = d.find(key);
+  return it != d.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t RequestId(const Entry& e) {
+  if (e.subject.rfind("request:", 0) != 0) return 0;
+  return std::strtoll(e.subject.c_str() + 8, nullptr, 10);
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Expected<Report> BuildReport(const std::vector<Entry>& entries, const ReportOptions& o) {
+  if ((!o.from_date.empty() && !IsDate(o.from_date)) ||
+      (!o.to_date.empty() && !IsDate(o.to_date))) {
+    return InvalidArgument("report dates must be YYYY-MM-DD");
+  }
+  if (o.off_hours_start < 0 || o.off_hours_start > 24 || o.off_hours_end < 0 ||
+      o.off_hours_end > 24) {
+    return InvalidArgument("off-hours must be hours 0..24");
+  }
+  Report r;
+  r.from_date = o.from_date;
+  r.to_date = o.to_date;
+  std::map<int64_t, LeadRow> open_leads;
+  std::map<std::pair<std::string, std::string>, int64_t> per_user_day;
+  struct ProbeUse {
+    int64_t count = 0;
+    std::set<std::string> users, cases;
+    int64_t without_case = 0;
+  };
+  std::map<std::string, ProbeUse> probes;
+  for (const Entry& e : entries) {
+    std::string day = e.time.substr(0, 10);
+    if (!o.from_date.empty() && day < o.from_date) continue;
+    if (!o.to_date.empty() && day > o.to_date) continue;
+    ++r.num_entries;
+    nlohmann::json d = nlohmann::json::parse(e.details, nullptr, false);
+    if (d.is_discarded() || !d.is_object()) {
+      return DataLoss("audit entry " + std::to_string(e.seq) + ": details are not a JSON object");
+    }
+    std::string year = e.time.substr(0, 4);
+    if (e.action == "search.request") {
+      ++r.searches;
+      ++r.years[year].searches;
+      ++r.searches_per_user[e.actor];
+      ++r.searches_per_month[e.time.substr(0, 7)];
+      ++r.searches_per_purpose[Str(d, "purpose")];
+      ++r.searches_per_case[Str(d, "case")];
+      ++per_user_day[{e.actor, day}];
+      auto t = ParseUtc(e.time);
+      if (t.ok()) {
+        int64_t local = *t + int64_t{o.utc_offset_minutes} * 60;
+        int hour = static_cast<int>(((local % 86400) + 86400) % 86400 / 3600);
+        if (hour >= o.off_hours_start || hour < o.off_hours_end) {
+          r.unusual.push_back({"off_hours", e.actor, e.time,
+                               "search " + e.subject + " for case " + Str(d, "case") +
+                                   " at local hour " + std::to_string(hour),
+                               1});
+        }
+      }
+    }
+    if (e.action == "search.request" || e.action == "search.refused") {
+      ProbeUse& p = probes[Str(d, "probe_sha256")];
+      ++p.count;
+      p.users.insert(e.actor);
+      p.cases.insert(Str(d, "case"));
+      std::string code = Str(d, "code");
+      if (code == "missing_case_number" || code == "malformed_case_number") ++p.without_case;
+    }
+    if (EndsWith(e.action, ".refused")) {
+      ++r.years[year].refusals;
+      std::string code = Str(d, "code");
+      ++r.refusals_per_code[code];
+      r.refusals.push_back(
+          {e.seq, e.time, e.actor, e.action, code, Str(d, "reason"), Str(d, "case")});
+    }
+    if (e.action == "lead.release") {
+      ++r.years[year].leads_released;
+      open_leads[RequestId(e)] = {RequestId(e), Str(d, "case"), Str(d, "requester"), e.time};
+    }
+    if (e.action == "lead.outcome") {
+      ++r.years[year].outcomes[Str(d, "outcome")];
+      open_leads.erase(RequestId(e));
+    }
+  }
+  for (auto& [id, lead] : open_leads) r.leads_without_outcome.push_back(lead);
+  for (const auto& [key, n] : per_user_day) {
+    if (n > o.max_searches_per_user_day) {
+      r.unusual.push_back({"volume", key.first, key.second,
+                           std::to_string(n) + " searches in one day (limit " +
+                               std::to_string(o.max_searches_per_user_day) + ")",
+                           n});
+    }
+  }
+  for (const auto& [sha, p] : probes) {
+    if (sha.empty()) continue;
+    std::string users;
+    for (const auto& u : p.users) users += (users.empty() ? "" : " ") + u;
+    if (p.without_case > 0) {
+      r.unusual.push_back({"probe_without_case", users, "",
+                           "probe " + sha + " was submitted " + std::to_string(p.without_case) +
+                               " time(s) without a valid case number",
+                           p.without_case});
+    }
+    if (p.count >= o.repeat_probe_threshold) {
+      r.unusual.push_back({"repeated_probe", users, "",
+                           "probe " + sha + " searched " + std::to_string(p.count) + " times in " +
+                               std::to_string(p.cases.size()) + " case(s)",
+                           p.count});
+    }
+  }
+  return r;
+}
+
+std::string ReportJson(const Report& r) {
+  nlohmann::json j;
+  j["period"] = {{"from", r.from_date}, {"to", r.to_date}};
+  j["entries"] = r.num_entries;
+  j["searches"] = {{"total", r.searches},
+                   {"per_user", r.searches_per_user},
+                   {"per_month", r.searches_per_month},
+                   {"per_purpose", r.searches_per_purpose},
+                   {"per_case", r.searches_per_case}};
+  nlohmann::json refusals = nlohmann::json::array();
+  for (const RefusalRow& x : r.refusals) {
+    refusals.push_back({{"seq", x.seq},
+                        {"time", x.time},
+                        {"user", x.actor},
+                        {"action", x.action},
+                        {"code", x.code},
+                        {"reason", x.reason},
+                        {"case", x.case_number}});
+  }
+  j["refusals"] = {{"per_code", r.refusals_per_code}, {"list", refusals}};
+  nlohmann::json leads = nlohmann::json::array();
+  for (const LeadRow& l : r.leads_without_outcome) {
+    leads.push_back({{"request_id", l.request_id},
+                     {"case", l.case_number},
+                     {"requester", l.requester},
+                     {"released_at", l.released_at}});
+  }
+  j["leads_without_outcome"] = leads;
+  nlohmann::json unusual = nlohmann::json::array();
+  for (const UnusualRow& u : r.unusual) {
+    unusual.push_back({{"kind", u.kind},
+                       {"user", u.user},
+                       {"when", u.when},
+                       {"detail", u.detail},
+                       {"count", u.count}});
+  }
+  j["unusual"] = unusual;
+  nlohmann::json years = nlohmann::json::object();
+  for (const auto& [y, s] : r.years) {
+    years[y] = {{"searches", s.searches},
+                {"refusals", s.refusals},
+                {"leads_released", s.leads_released},
+                {"outcomes", s.outcomes}};
+  }
+  j["yearly"] = years;
+  return j.dump(2);
+}
+
+std::string ReportCsv(const Report& r) {
+  std::ostringstream out;
+  out << "section,key,value,detail\n";
+  auto row = [&](const std::string& section, const std::string& key, int64_t value,
+                 const std::string& detail) {
+    out << CsvField(section) << ',' << CsvField(key) << ',' << value << ',' << CsvField(detail)
+        << '\n';
+  };
+  row("searches", "total", r.searches, "");
+  for (const auto& [k, v] : r.searches_per_user) row("searches_per_user", k, v, "");
+  for (const auto& [k, v] : r.searches_per_month) row("searches_per_month", k, v, "");
+  for (const auto& [k, v] : r.searches_per_purpose) row("searches_per_purpose", k, v, "");
+  for (const auto& [k, v] : r.searches_per_case) row("searches_per_case", k, v, "");
+  for (const auto& [k, v] : r.refusals_per_code) row("refusals_per_code", k, v, "");
+  for (const RefusalRow& x : r.refusals) {
+    row("refusal", x.code, x.seq, x.time + " " + x.actor + " " + x.action + ": " + x.reason);
+  }
+  for (const LeadRow& l : r.leads_without_outcome) {
+    row("lead_without_outcome", "request:" + std::to_string(l.request_id), 1,
+        "case " + l.case_number + ", requester " + l.requester + ", released " + l.released_at);
+  }
+  for (const UnusualRow& u : r.unusual)
+    row("unusual_" + u.kind, u.user, u.count, u.when + " " + u.detail);
+  for (const auto& [y, s] : r.years) {
+    row("yearly", y + " searches", s.searches, "");
+    row("yearly", y + " refusals", s.refusals, "");
+    row("yearly", y + " leads_released", s.leads_released, "");
+    for (const auto& [k, v] : s.outcomes) row("yearly", y + " outcome " + k, v, "");
+  }
+  return out.str();
+}
+
+}  // namespace facetrail::audit
