@@ -71,12 +71,14 @@ json ToJson(const IdentificationFigures& f) {
 }
 
 json ToJson(const SystemReport& s) {
-  json j = {{"name", s.name},
-            {"description", s.description},
-            {"score", s.kind == ScoreKind::kDotProduct ? "cosine similarity of unit templates"
-                                                       : "-euclidean distance of descriptors"},
-            {"images", s.num_images},
-            {"images_without_face", s.num_images_without_face}};
+  json j = {
+      {"name", s.name},
+      {"description", s.description},
+      {"score", s.kind == ScoreKind::kDotProduct ? "cosine similarity of unit templates"
+                                                 : "-euclidean distance of descriptors"},
+      {"images", s.num_images},
+      // Unknown (null) for systems that only gave pair scores.
+      {"images_without_face", s.num_images ? json(s.num_images_without_face) : json(nullptr)}};
   if (s.lfw) {
     json l = {{"mean", s.lfw->mean},           {"std_dev", s.lfw->std_dev},
               {"std_error", s.lfw->std_error}, {"pairs", s.lfw->num_pairs},
