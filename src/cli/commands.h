@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace facetrail::cli {
 
@@ -16,5 +17,24 @@ void RegisterVisionCommands(CLI::App& app, CommandResult& result);
 void RegisterEvalCommands(CLI::App& app, CommandResult& result);
 // enroll, gallery show|seal|unseal|expunge|stats, search
 void RegisterGalleryCommands(CLI::App& app, CommandResult& result);
+// admin …, review …, audit … (issue 4: accountability)
+void RegisterAccountabilityCommands(CLI::App& app, CommandResult& result);
+
+// The accountable search (issue 4), added to the `search` command: with --user the search goes
+// through service::RequestSearch (policy checks, audit, review). cli/accountable_search.cpp.
+struct AccountableSearchArgs {
+  std::string user, case_number, purpose, offense, justification, agency;
+};
+struct SearchInputs {
+  std::string db, probe, models_dir;
+  int top = 20;
+  float min_score = 0;
+  bool json = false;
+};
+void AddAccountableSearchOptions(CLI::App& search, AccountableSearchArgs& args);
+int RunAccountableSearch(const AccountableSearchArgs& args, const SearchInputs& inputs);
+// 0 when a search without --user may run on `db`: only a database without users (a development
+// or evaluation gallery). Otherwise the attempt is audited and refused (exit status 3).
+int RefuseUnaccountableSearch(const std::string& db, bool json);
 
 }  // namespace facetrail::cli

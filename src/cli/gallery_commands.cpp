@@ -353,7 +353,21 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   search->add_option("--models", search_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");
   search->add_flag("--json", search_args.json, "JSON output");
-  search->callback([&result] { result.exit_code = RunSearch(search_args); });
+  // Issue 4: with --user the search is the accountable one (cli/accountable_search.cpp); the
+  // plain search runs only on a database without users (development and evaluation galleries).
+  static AccountableSearchArgs accountable;
+  AddAccountableSearchOptions(*search, accountable);
+  search->callback([&result] {
+    const SearchArgs& a = search_args;
+    if (!accountable.user.empty()) {
+      result.exit_code = RunAccountableSearch(
+          accountable, {a.db, a.probe, a.models_dir, a.top, a.min_score, a.json});
+    } else if (int refused = RefuseUnaccountableSearch(a.db, a.json); refused != 0) {
+      result.exit_code = refused;
+    } else {
+      result.exit_code = RunSearch(a);
+    }
+  });
 }
 
 }  // namespace facetrail::cli

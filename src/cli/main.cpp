@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   facetrail::cli::RegisterVisionCommands(app, result);
   facetrail::cli::RegisterEvalCommands(app, result);
   facetrail::cli::RegisterGalleryCommands(app, result);
+  facetrail::cli::RegisterAccountabilityCommands(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,94 @@
+#include "cli/accountability_cli.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/output.h"
+
+namespace facetrail::cli {
+
+namespace {
+
+Expected<std::string> AskNoEcho(const std::string& prompt) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (tty == nullptr) {
+    return Unauthenticated(
+        "unauthenticated: no password: set FACETRAIL_PASSWORD or run on a "
+        "terminal");
+  }
+  int fd = fileno(tty);
+  termios old_mode{};
+  bool restore = tcgetattr(fd, &old_mode) == 0;
+  if (restore) {
+    termios no_echo = old_mode;
+    no_echo.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &no_echo);
+  }
+  std::fputs(prompt.c_str(), tty);
+  std::fflush(tty);
+  char buf[1024];
+  bool got = std::fgets(buf, sizeof buf, tty) != nullptr;
+  if (restore) tcsetattr(fd, TCSAFLUSH, &old_mode);
+  std::fputs("\n", tty);
+  std::fclose(tty);
+  if (!got) return Unauthenticated("unauthenticated: no password entered");
+  std::string password(buf);
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  return password;
+}
+
+}  // namespace
+
+Expected<Session> OpenSession(const std::string& db_path, bool create) {
+  Session s;
+  auto db = SqliteDb::Open(db_path, create);
+  if (!db.ok()) return db.status();
+  s.db = std::make_unique<SqliteDb>(std::move(*db));
+  FT_ASSIGN_OR_RETURN(s.ctx, service::Context::Open(*s.db));
+  return s;
+}
+
+Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user) {
+  FT_ASSIGN_OR_RETURN(Session s, OpenSession(db_path));
+  FT_ASSIGN_OR_RETURN(std::string password,
+                      ReadPassword("FACETRAIL_PASSWORD", "Password for " + user + ": ", false));
+  FT_ASSIGN_OR_RETURN(s.actor, service::Login(*s.ctx, user, password));
+  return s;
+}
+
+Expected<std::string> ReadPassword(const char* env, const std::string& prompt, bool confirm) {
+  if (const char* value = std::getenv(env); value != nullptr && *value != '\0') {
+    return std::string(value);
+  }
+  FT_ASSIGN_OR_RETURN(std::string first, AskNoEcho(prompt));
+  if (confirm) {
+    FT_ASSIGN_OR_RETURN(std::string second, AskNoEcho("Repeat: "));
+    if (first != second) return InvalidArgument("the two passwords differ");
+  }
+  return first;
+}
+
+int Finish(const Status& status, bool json) {
+  if (status.ok()) return 0;
+  if (service::IsRefusal(status)) {
+    service::RefusalParts parts = service::SplitRefusal(status);
+    if (json) {
+      std::cout
+          << nlohmann::json{{"refused", {{"code", parts.code}, {"reason", parts.reason}}}}.dump()
+          << '\n';
+    } else {
+      std::cerr << "facetrail: refused (" << parts.code << "): " << parts.reason << '\n';
+    }
+    return 3;
+  }
+  return PrintError(status);
+}
+
+}  // namespace facetrail::cli

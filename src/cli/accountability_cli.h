@@ -1,0 +1,44 @@
+// Shared plumbing of the accountability commands (admin, review, audit, accountable search):
+// opening the database and the service context, reading passwords, and turning a status into
+// output and an exit status (0 ok, 1 error, 2 usage, 3 refusal — refusals include failed logins).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "common/sqlite.h"
+#include "service/context.h"
+
+namespace facetrail::cli {
+
+struct Session {
+  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<service::Context> ctx;
+  service::Actor actor;  // empty name when not logged in
+};
+
+// Opens an existing database (kNotFound otherwise) and its accountability schema.
+Expected<Session> OpenSession(const std::string& db_path, bool create = false);
+// OpenSession + Login(user, password from FACETRAIL_PASSWORD or the terminal).
+Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user);
+
+// The password in environment variable `env`, else asked on the terminal without echo (twice
+// when `confirm`). kUnauthenticated when neither is available.
+Expected<std::string> ReadPassword(const char* env, const std::string& prompt, bool confirm);
+
+// 0 for OK. A refusal prints {"refused": {"code", "reason"}} on stdout with --json, or
+// "facetrail: refused (<code>): <reason>" on stderr, and returns 3; other errors as PrintError.
+int Finish(const Status& status, bool json);
+
+}  // namespace facetrail::cli
+
+namespace facetrail::cli {
+
+struct CommandResult;
+// The three command groups that RegisterAccountabilityCommands adds.
+void RegisterAdminCommands(CLI::App& app, CommandResult& result);
+void RegisterReviewCommands(CLI::App& app, CommandResult& result);
+void RegisterAuditCommands(CLI::App& app, CommandResult& result);
+
+}  // namespace facetrail::cli

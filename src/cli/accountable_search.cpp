@@ -1,0 +1,195 @@
+// The accountable face search: `facetrail search ... --user NAME --case ... --probe IMG`.
+// Parsing and printing only: every rule and the audit entry are in service::RequestSearch.
+// The vision pipeline and the gallery index are loaded only once the request has passed the
+// policy checks, so a refused request costs no model loading.
+#include <sys/stat.h>
+
+#include <iomanip>
+#include <iostream>
+
+#include "cli/accountability_cli.h"
+#include "cli/commands.h"
+#include "common/file.h"
+#include "gallery/gallery_index.h"
+#include "gallery/gallery_store.h"
+#include "service/gallery_candidate_source.h"
+#include "service/search_request.h"
+
+namespace facetrail::cli {
+
+namespace {
+
+constexpr size_t kMaxProbeBytes = size_t{64} << 20;
+
+class LazyAnalyzer final : public service::ProbeAnalyzer {
+ public:
+  explicit LazyAnalyzer(std::string models_dir) : models_dir_(std::move(models_dir)) {}
+  Expected<service::ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) override {
+    if (!inner_) {
+      vision::PipelineOptions options;
+      options.models_dir = models_dir_;
+      FT_ASSIGN_OR_RETURN(pipeline_, vision::FacePipeline::Create(options));
+      inner_ = service::MakeVisionProbeAnalyzer(*pipeline_);
+    }
+    return inner_->Analyze(bytes);
+  }
+
+ private:
+  std::string models_dir_;
+  std::unique_ptr<vision::FacePipeline> pipeline_;
+  std::unique_ptr<service::ProbeAnalyzer> inner_;
+};
+
+class LazyGallerySource final : public service::CandidateSource {
+ public:
+  LazyGallerySource(std::string db, float min_score) : db_(std::move(db)), min_score_(min_score) {}
+  Expected<service::CandidateList> Search(std::span<const float> templ,
+                                          const vision::TemplateModel& model, int top_k) override {
+    if (!inner_) {
+      gallery::StoreOptions options;
+      options.create_if_missing = false;
+      FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(db_, options));
+      FT_ASSIGN_OR_RETURN(index_, gallery::GalleryIndex::Open(*store_, {model.id, model.version}));
+      inner_ = service::MakeGalleryCandidateSource(*store_, *index_, min_score_);
+    }
+    return inner_->Search(templ, model, top_k);
+  }
+  gallery::GalleryStore* store() { return store_.get(); }
+
+ private:
+  std::string db_;
+  float min_score_;
+  std::unique_ptr<gallery::GalleryStore> store_;
+  std::unique_ptr<gallery::GalleryIndex> index_;
+  std::unique_ptr<service::CandidateSource> inner_;
+};
+
+bool IsStream(const std::string& probe) {
+  if (probe == "-" || probe.find("://") != std::string::npos) return true;
+  struct stat st {};
+  return ::stat(probe.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+void PrintText(const service::SearchResponse& r, LazyGallerySource& source) {
+  std::cout << r.notice << "\nrequest " << r.request_id << ", case " << r.case_number
+            << ", probe sha256 " << r.probe_sha256 << "\nmodel " << r.list.model.id << " v"
+            << r.list.model.version << ", gallery " << r.list.gallery_version << ", threshold "
+            << r.list.threshold << (r.quality_override_used ? ", quality override used" : "")
+            << "\n";
+  if (r.list.candidates.empty()) std::cout << "no candidate above the threshold\n";
+  for (const service::Candidate& c : r.list.candidates) {
+    std::string name;
+    if (source.store()) {
+      if (auto b = source.store()->GetBooking(c.booking_number); b.ok()) name = b->name;
+    }
+    std::cout << std::setw(4) << c.rank << "  " << std::left << std::setw(16) << c.booking_number
+              << std::setw(30) << (name + " ") << std::right << std::fixed << std::setprecision(4)
+              << c.score << '\n';
+  }
+  std::cout << "status " << r.status << ": two examiners must review this list ('facetrail "
+            << "review') before it is released\n"
+            << r.notice << '\n';
+}
+
+nlohmann::json ResponseJson(const service::SearchResponse& r) {
+  nlohmann::json c = nlohmann::json::array();
+  for (const service::Candidate& x : r.list.candidates) {
+    c.push_back({{"rank", x.rank},
+                 {"booking_number", x.booking_number},
+                 {"score", x.score},
+                 {"photo_id", x.photo_id},
+                 {"template_id", x.template_id}});
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) {
+    steps.push_back({{"kind", s.kind}, {"params", nlohmann::json::parse(s.params)}});
+  }
+  return {{"notice", r.notice},
+          {"request_id", r.request_id},
+          {"case", r.case_number},
+          {"created_at", r.created_at},
+          {"probe_sha256", r.probe_sha256},
+          {"status", r.status},
+          {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
+          {"gallery_version", r.list.gallery_version},
+          {"threshold", r.list.threshold},
+          {"quality_override_used", r.quality_override_used},
+          {"steps", steps},
+          {"candidates", c}};
+}
+
+}  // namespace
+
+void AddAccountableSearchOptions(CLI::App& search, AccountableSearchArgs& a) {
+  search.add_option("--user", a.user,
+                    "Searcher (password: FACETRAIL_PASSWORD or terminal); makes the search "
+                    "accountable: the options below are then required");
+  search.add_option("--case", a.case_number, "Case number (configured format)");
+  search.add_option("--purpose", a.purpose, "Purpose, from the configured list");
+  search.add_option("--offense", a.offense, "Offence type");
+  search.add_option("--justification", a.justification, "Written justification");
+  search.add_option("--agency", a.agency, "Requesting agency (must be the home agency)");
+}
+
+int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in) {
+  auto s = OpenAndLogin(in.db, a.user);
+  if (!s.ok()) return Finish(s.status(), in.json);
+  service::SearchRequest request;
+  request.fields = {a.case_number, a.purpose, a.offense, a.justification, a.agency};
+  request.probe_name = in.probe;
+  request.top_k = in.top;
+  if (IsStream(in.probe)) {
+    request.origin = service::ProbeOrigin::kStream;
+  } else {
+    auto bytes = ReadFileBytes(in.probe, kMaxProbeBytes);
+    if (!bytes.ok()) return Finish(bytes.status(), in.json);
+    request.probe_bytes = std::move(*bytes);
+  }
+  LazyAnalyzer analyzer(in.models_dir);
+  LazyGallerySource source(in.db, in.min_score);
+  auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);
+  if (!r.ok()) return Finish(r.status(), in.json);
+  if (in.json) {
+    std::cout << ResponseJson(*r).dump(2) << '\n';
+  } else {
+    PrintText(*r, source);
+  }
+  return 0;
+}
+
+int RefuseUnaccountableSearch(const std::string& db, bool json) {
+  {
+    // Looked up without migrating anything: a plain gallery stays untouched.
+    auto raw = SqliteDb::Open(db, /*create=*/false);
+    if (!raw.ok()) return Finish(raw.status(), json);
+    auto stmt = raw->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'policy_users'");
+    if (!stmt.ok()) return Finish(stmt.status(), json);
+    auto row = stmt->Step();
+    if (!row.ok()) return Finish(row.status(), json);
+    if (stmt->Int(0) == 0) return 0;  // no accountability tables: a development gallery
+  }
+  auto session = OpenSession(db);
+  if (!session.ok()) return Finish(session.status(), json);
+  auto users = session->ctx->store().NumUsers();
+  if (!users.ok()) return Finish(users.status(), json);
+  if (*users == 0) return 0;  // a development or evaluation gallery: nobody to account for
+  policy::Refusal refusal{policy::RefusalCode::kWrongRole,
+                          "this database is under accountability ('admin init' ran): a search "
+                          "needs --user, --case, --purpose, --offense, --justification and "
+                          "--agency"};
+  Status logged = session->ctx->log().AppendInOwnTransaction(
+      {"unknown",
+       "search.refused",
+       "case:",
+       {{"code", "unaccountable_search"}, {"reason", refusal.reason}}});
+  if (!logged.ok()) return Finish(logged, json);
+  return Finish(PermissionDenied("unaccountable_search: " + refusal.reason), json);
+}
+
+void RegisterAccountabilityCommands(CLI::App& app, CommandResult& result) {
+  RegisterAdminCommands(app, result);
+  RegisterReviewCommands(app, result);
+  RegisterAuditCommands(app, result);
+}
+
+}  // namespace facetrail::cli

@@ -1,0 +1,216 @@
+// facetrail admin init | user add | user role | cert add | cert revoke | lock | unlock |
+// config show | config set | purge-probes. Argument parsing and printing only; the rules and
+// the audit entries are in service/user_admin.h and service/retention.h.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/accountability_cli.h"
+#include "cli/commands.h"
+#include "service/retention.h"
+#include "service/user_admin.h"
+
+namespace facetrail::cli {
+
+namespace {
+
+struct AdminArgs {
+  std::string db, user;  // the acting admin
+  std::string name, full_name, agency, roles, key;
+  std::string course, number, issued, expires, issued_by, reason, file;
+  bool json = false;
+};
+
+Expected<policy::RoleSet> ParseRoles(const std::string& text) {
+  policy::RoleSet roles;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) continue;
+    FT_ASSIGN_OR_RETURN(policy::Role r, policy::ParseRole(item));
+    roles.insert(r);
+  }
+  return roles;
+}
+
+int RunInit(const AdminArgs& a) {
+  auto session = OpenSession(a.db, /*create=*/true);
+  if (!session.ok()) return Finish(session.status(), a.json);
+  auto password = ReadPassword("FACETRAIL_PASSWORD", "New password for " + a.name + ": ", true);
+  if (!password.ok()) return Finish(password.status(), a.json);
+  std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
+  auto admin = service::InitAdmin(*session->ctx, {a.name, a.full_name, *password, a.agency, key});
+  if (!admin.ok()) return Finish(admin.status(), a.json);
+  std::cout << "initialised " << a.db << ": admin " << admin->name << ", home agency " << a.agency
+            << "\ncheckpoint signing key " << key << " (keep it off this machine's backups; " << key
+            << ".pub verifies checkpoints)\n";
+  return 0;
+}
+
+int RunUserAdd(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto roles = ParseRoles(a.roles);
+  if (!roles.ok()) return Finish(roles.status(), a.json);
+  auto password =
+      ReadPassword("FACETRAIL_NEW_PASSWORD", "Initial password for " + a.name + ": ", true);
+  if (!password.ok()) return Finish(password.status(), a.json);
+  auto u = service::AddUser(*s->ctx, s->actor, {a.name, a.full_name, a.agency, *roles, *password});
+  if (!u.ok()) return Finish(u.status(), a.json);
+  std::cout << "added " << u->name << " (" << policy::RoleSetText(u->roles) << ", " << u->agency
+            << ")\n";
+  return 0;
+}
+
+int RunUserRole(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto roles = ParseRoles(a.roles);
+  if (!roles.ok()) return Finish(roles.status(), a.json);
+  Status st = service::SetRoles(*s->ctx, s->actor, a.name, *roles);
+  if (st.ok()) std::cout << a.name << ": roles " << policy::RoleSetText(*roles) << '\n';
+  return Finish(st, a.json);
+}
+
+int RunCertAdd(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto c = service::AddCertificate(*s->ctx, s->actor, a.name,
+                                   {a.course, a.number, a.issued, a.expires, a.issued_by});
+  if (!c.ok()) return Finish(c.status(), a.json);
+  std::cout << a.name << ": certificate " << c->number << " (" << c->course << ") valid "
+            << c->issued << " to " << c->expires << '\n';
+  return 0;
+}
+
+int RunCertRevoke(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  Status st = service::RevokeCertificate(*s->ctx, s->actor, a.name, a.number, a.reason);
+  if (st.ok()) std::cout << a.name << ": certificate " << a.number << " revoked\n";
+  return Finish(st, a.json);
+}
+
+int RunLock(const AdminArgs& a, bool lock) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  Status st = service::SetLocked(*s->ctx, s->actor, a.name, lock, a.reason);
+  if (st.ok()) std::cout << a.name << (lock ? ": locked\n" : ": unlocked\n");
+  return Finish(st, a.json);
+}
+
+int RunConfigShow(const AdminArgs& a) {
+  auto s = OpenSession(a.db);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto c = s->ctx->store().LoadConfig();
+  if (!c.ok()) return Finish(c.status(), a.json);
+  std::cout << nlohmann::json::parse(policy::ConfigToJsonText(*c)).dump(2) << '\n';
+  return 0;
+}
+
+int RunConfigSet(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  std::ifstream in(a.file);
+  if (!in) return Finish(NotFound(a.file + ": cannot open"), a.json);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto c = policy::ParseConfigJson(text.str());
+  if (!c.ok()) return Finish(c.status().WithContext(a.file), a.json);
+  Status st = service::UpdateConfig(*s->ctx, s->actor, *c);
+  if (st.ok()) std::cout << "configuration updated\n";
+  return Finish(st, a.json);
+}
+
+int RunPurge(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto r = service::PurgeProbes(*s->ctx, s->actor);
+  if (!r.ok()) return Finish(r.status(), a.json);
+  std::cout << "purged " << r->purged_sha256.size() << " probe image(s); kept " << r->kept_on_hold
+            << " for cases on hold; hashes and audit entries kept\n";
+  return 0;
+}
+
+void AddDbUser(CLI::App* cmd, AdminArgs& a) {
+  cmd->add_option("--db", a.db, "Database")->required();
+  cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)")
+      ->required();
+  cmd->add_flag("--json", a.json, "Refusals as JSON");
+}
+
+}  // namespace
+
+void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
+  static AdminArgs a;
+  auto* admin = app.add_subcommand("admin", "Users, roles, certificates, configuration");
+  admin->require_subcommand(1);
+
+  auto* init = admin->add_subcommand("init", "Create the first admin on a database without users");
+  init->add_option("--db", a.db, "Database (created if missing)")->required();
+  init->add_option("--name", a.name, "Admin user name")->required();
+  init->add_option("--full-name", a.full_name, "Admin's full name");
+  init->add_option("--agency", a.agency, "Home agency: the only agency searches are made for")
+      ->required();
+  init->add_option("--key", a.key, "Checkpoint signing key to create (default: DB.audit-key)");
+  init->callback([&result] { result.exit_code = RunInit(a); });
+
+  auto* user = admin->add_subcommand("user", "Add users and set their roles");
+  user->require_subcommand(1);
+  auto* add = user->add_subcommand("add", "Add a user (initial password: FACETRAIL_NEW_PASSWORD)");
+  AddDbUser(add, a);
+  add->add_option("--name", a.name, "New user name")->required();
+  add->add_option("--full-name", a.full_name, "Full name");
+  add->add_option("--agency", a.agency, "The user's agency")->required();
+  add->add_option("--roles", a.roles, "searcher,examiner,supervisor,auditor or admin")->required();
+  add->callback([&result] { result.exit_code = RunUserAdd(a); });
+  auto* role = user->add_subcommand("role", "Replace a user's roles");
+  AddDbUser(role, a);
+  role->add_option("--name", a.name, "User")->required();
+  role->add_option("--roles", a.roles, "Comma-separated roles")->required();
+  role->callback([&result] { result.exit_code = RunUserRole(a); });
+
+  auto* cert = admin->add_subcommand("cert", "Training certificates");
+  cert->require_subcommand(1);
+  auto* cadd = cert->add_subcommand("add", "Record a training certificate");
+  AddDbUser(cadd, a);
+  cadd->add_option("--name", a.name, "Holder")->required();
+  cadd->add_option("--course", a.course, "Course")->required();
+  cadd->add_option("--number", a.number, "Certificate number")->required();
+  cadd->add_option("--issued", a.issued, "First valid day, YYYY-MM-DD")->required();
+  cadd->add_option("--expires", a.expires, "Last valid day, YYYY-MM-DD")->required();
+  cadd->add_option("--issued-by", a.issued_by, "Issuing body")->required();
+  cadd->callback([&result] { result.exit_code = RunCertAdd(a); });
+  auto* revoke = cert->add_subcommand("revoke", "Revoke a certificate (recorded, never deleted)");
+  AddDbUser(revoke, a);
+  revoke->add_option("--name", a.name, "Holder")->required();
+  revoke->add_option("--number", a.number, "Certificate number")->required();
+  revoke->add_option("--reason", a.reason, "Why")->required();
+  revoke->callback([&result] { result.exit_code = RunCertRevoke(a); });
+
+  for (bool lock : {true, false}) {
+    auto* cmd = admin->add_subcommand(lock ? "lock" : "unlock",
+                                      lock ? "Lock an account" : "Unlock an account");
+    AddDbUser(cmd, a);
+    cmd->add_option("--name", a.name, "User")->required();
+    cmd->add_option("--reason", a.reason, "Why")->required();
+    cmd->callback([&result, lock] { result.exit_code = RunLock(a, lock); });
+  }
+
+  auto* config = admin->add_subcommand("config", "Policy configuration (docs/POLICY.md)");
+  config->require_subcommand(1);
+  auto* show = config->add_subcommand("show", "Print the configuration as JSON");
+  show->add_option("--db", a.db, "Database")->required();
+  show->callback([&result] { result.exit_code = RunConfigShow(a); });
+  auto* set = config->add_subcommand("set", "Replace the configuration from a JSON file");
+  AddDbUser(set, a);
+  set->add_option("--file", a.file, "JSON as printed by 'config show'")->required();
+  set->callback([&result] { result.exit_code = RunConfigSet(a); });
+
+  auto* purge = admin->add_subcommand(
+      "purge-probes", "Purge probe images past the retention period (cases on hold are kept)");
+  AddDbUser(purge, a);
+  purge->callback([&result] { result.exit_code = RunPurge(a); });
+}
+
+}  // namespace facetrail::cli

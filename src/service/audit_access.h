@@ -1,0 +1,22 @@
+// Reading the audit log through the front ends: reports, exports and checkpoints are for
+// supervisors and auditors only, and each is itself audited. (Verification needs no account:
+// it reads nothing but the chain and proves its integrity to anyone holding the file.)
+#pragma once
+
+#include <vector>
+
+#include "audit/audit.h"
+#include "audit/report.h"
+#include "service/context.h"
+
+namespace facetrail::service {
+
+// Refusals (wrong_role, account_locked) are audited as "audit.refused".
+Expected<audit::Report> AuditReport(Context& ctx, const Actor& actor,
+                                    const audit::ReportOptions& options);
+Expected<std::vector<audit::Entry>> ExportAuditLog(Context& ctx, const Actor& actor,
+                                                   int64_t from_seq, int64_t to_seq);
+Expected<audit::Checkpoint> Checkpoint(Context& ctx, const Actor& actor,
+                                       const audit::SigningKey& key);
+
+}  // namespace facetrail::service
