@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -159,16 +160,24 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
+  // Rows are streamed: at most kWindow rows (and their photos) are held at any time, so a
+  // 10-million-row manifest costs no more memory than a small one. A first pass counts the rows
+  // for the progress figures.
+  int64_t rows_total = 0;
+  {
+    FT_ASSIGN_OR_RETURN(auto counter, internal::CsvReader::Open(options.manifest_path));
+    std::vector<std::string> fields;
+    int line = 0;
+    for (;;) {
+      auto r = counter->Next(&fields, &line);
+      if (r.ok() && !*r) break;
+      ++rows_total;
+    }
+    rows_total = std::max<int64_t>(0, rows_total - 1);  // the header
+  }
   FT_ASSIGN_OR_RETURN(auto csv, internal::CsvReader::Open(options.manifest_path));
   FT_ASSIGN_OR_RETURN(auto manifest,
                       internal::ManifestReader::Open(std::move(csv), options.manifest_path));
-  std::vector<Entry> entries;
-  for (;;) {
-    Entry e;
-    FT_ASSIGN_OR_RETURN(bool more, manifest.Next(&e.row, &e.error));
-    if (!more) break;
-    entries.push_back(std::move(e));
-  }
   const std::string images_dir =
       !options.images_dir.empty()
           ? options.images_dir
@@ -186,30 +195,47 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   const ModelRef model = extractors[0]->model();
 
   EnrollSummary summary;
-  summary.rows = static_cast<int64_t>(entries.size());
   summary.rejects_path =
       !options.rejects_path.empty() ? options.rejects_path : options.manifest_path + ".rejects.csv";
   RejectsWriter rejects;
   FT_RETURN_IF_ERROR(rejects.Open(summary.rejects_path));
 
-  std::vector<std::optional<Outcome>> outcomes(entries.size());
+  struct Slot {
+    Entry entry;
+    std::optional<Outcome> outcome;
+  };
   std::mutex mu;
   std::condition_variable cv;
-  size_t committed = 0;  // guarded by mu
-  bool stop = false;     // guarded by mu
-  std::atomic<size_t> next{0};
+  // Guarded by mu: slots of rows read and not yet committed, by manifest index; the next index
+  // to read; whether the manifest is exhausted; the number of rows committed; stop request.
+  std::map<size_t, Slot> slots;
+  size_t next_index = 0;
+  bool input_done = false;
+  size_t committed = 0;
+  bool stop = false;
   auto worker = [&](FaceExtractor& extractor) {
     for (;;) {
-      const size_t i = next.fetch_add(1);
-      if (i >= entries.size()) return;
+      size_t i = 0;
+      const Entry* entry = nullptr;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return stop || i < committed + kWindow; });
-        if (stop) return;
+        cv.wait(lock, [&] { return stop || input_done || next_index < committed + kWindow; });
+        if (stop || input_done) return;
+        Entry e;
+        auto more = manifest.Next(&e.row, &e.error);
+        if (!more.ok() || !*more) {
+          input_done = true;
+          cv.notify_all();
+          return;
+        }
+        i = next_index++;
+        Slot& slot = slots[i];
+        slot.entry = std::move(e);
+        entry = &slot.entry;  // std::map nodes do not move; the committer erases it after use
       }
-      Outcome o = Prepare(store, extractor, entries[i], options, images_dir);
+      Outcome o = Prepare(store, extractor, *entry, options, images_dir);
       std::lock_guard lock(mu);
-      outcomes[i] = std::move(o);
+      slots[i].outcome = std::move(o);
       cv.notify_all();
     }
   };
@@ -232,29 +258,38 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
     last_progress = s;
     EnrollProgress p;
     p.rows_done = static_cast<int64_t>(done);
-    p.rows_total = summary.rows;
+    p.rows_total = std::max(rows_total, p.rows_done);
     p.seconds = s;
     p.rows_per_second = s > 0 ? static_cast<double>(done) / s : 0;
-    p.eta_seconds =
-        p.rows_per_second > 0 ? static_cast<double>(entries.size() - done) / p.rows_per_second : 0;
+    p.eta_seconds = p.rows_per_second > 0
+                        ? static_cast<double>(p.rows_total - p.rows_done) / p.rows_per_second
+                        : 0;
     p.finished = finished;
     options.on_progress(p);
   };
 
   Status fatal;
-  for (size_t i = 0; i < entries.size() && fatal.ok(); ++i) {
-    Outcome o;
+  size_t i = 0;
+  for (;; ++i) {
+    Slot slot;
     {
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return outcomes[i].has_value(); });
-      o = std::move(*outcomes[i]);
-      outcomes[i].reset();
+      cv.wait(lock, [&] {
+        auto it = slots.find(i);
+        return (it != slots.end() && it->second.outcome) || (input_done && i >= next_index);
+      });
+      auto it = slots.find(i);
+      if (it == slots.end()) break;  // every row read has been committed
+      slot = std::move(it->second);
+      slots.erase(it);
     }
-    const ManifestRow& row = entries[i].row;
-    const int line = entries[i].error ? entries[i].error->line : row.line;
+    const Entry& entry = slot.entry;
+    Outcome& o = *slot.outcome;
+    const ManifestRow& row = entry.row;
+    const int line = entry.error ? entry.error->line : row.line;
     const std::string& booking =
-        entries[i].error ? entries[i].error->booking_number : row.booking.booking_number;
-    const std::string& photo = entries[i].error ? entries[i].error->photo : row.photo;
+        entry.error ? entry.error->booking_number : row.booking.booking_number;
+    const std::string& photo = entry.error ? entry.error->photo : row.photo;
     auto reject = [&](const std::string& reason) {
       ++summary.rejected;
       ++summary.rejected_by_reason[Category(reason)];
@@ -311,8 +346,9 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   }
   stop_workers();
   if (!fatal.ok()) return fatal;
+  summary.rows = static_cast<int64_t>(i);
   summary.seconds = elapsed();
-  report(entries.size(), true);
+  report(i, true);
   return summary;
 }
 
