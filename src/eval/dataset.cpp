@@ -31,8 +31,8 @@ std::optional<bool> ParseSame(std::string_view s) {
 Status ReadIdentities(const std::string& path, Dataset& d) {
   FT_ASSIGN_OR_RETURN(CsvTable t, internal::ReadCsvFile(path));
   FT_RETURN_IF_ERROR(internal::RequireColumns(t, {"path", "identity"}));
-  const size_t pc = static_cast<size_t>(t.ColumnIndex("path"));
-  const size_t ic = static_cast<size_t>(t.ColumnIndex("identity"));
+  const auto pc = static_cast<size_t>(t.ColumnIndex("path"));
+  const auto ic = static_cast<size_t>(t.ColumnIndex("identity"));
   for (const CsvRow& row : t.rows) {
     const std::string& p = row.fields[pc];
     const std::string& id = row.fields[ic];
@@ -50,8 +50,8 @@ Status ReadIdentities(const std::string& path, Dataset& d) {
 Expected<std::map<std::string, int>> ReadFolds(const std::string& path) {
   FT_ASSIGN_OR_RETURN(CsvTable t, internal::ReadCsvFile(path));
   FT_RETURN_IF_ERROR(internal::RequireColumns(t, {"identity", "role"}));
-  const size_t ic = static_cast<size_t>(t.ColumnIndex("identity"));
-  const size_t rc = static_cast<size_t>(t.ColumnIndex("role"));
+  const auto ic = static_cast<size_t>(t.ColumnIndex("identity"));
+  const auto rc = static_cast<size_t>(t.ColumnIndex("role"));
   std::map<std::string, int> folds;
   for (const CsvRow& row : t.rows) {
     const std::optional<int> f = ParseFold(row.fields[rc]);
@@ -66,9 +66,9 @@ Expected<std::map<std::string, int>> ReadFolds(const std::string& path) {
 Status ReadPairs(const std::string& path, const std::map<std::string, int>& folds, Dataset& d) {
   FT_ASSIGN_OR_RETURN(CsvTable t, internal::ReadCsvFile(path));
   FT_RETURN_IF_ERROR(internal::RequireColumns(t, {"path_a", "path_b", "same"}));
-  const size_t ac = static_cast<size_t>(t.ColumnIndex("path_a"));
-  const size_t bc = static_cast<size_t>(t.ColumnIndex("path_b"));
-  const size_t sc = static_cast<size_t>(t.ColumnIndex("same"));
+  const auto ac = static_cast<size_t>(t.ColumnIndex("path_a"));
+  const auto bc = static_cast<size_t>(t.ColumnIndex("path_b"));
+  const auto sc = static_cast<size_t>(t.ColumnIndex("same"));
   const int fc = t.ColumnIndex("fold");
   for (const CsvRow& row : t.rows) {
     LabelledPair pair;

@@ -134,10 +134,10 @@ Expected<SystemResults> ReadPairDistancesCsv(const std::string& path, const Data
   r.fixed_threshold = -kFaceApiThreshold;
   r.pair_scores.assign(dataset.pairs.size(), kMissingScore);
   const PathMatcher matcher(dataset, ParentDir(path));
-  const size_t ac = static_cast<size_t>(t.ColumnIndex("path_a"));
-  const size_t bc = static_cast<size_t>(t.ColumnIndex("path_b"));
-  const size_t sc = static_cast<size_t>(t.ColumnIndex("same"));
-  const size_t dc = static_cast<size_t>(t.ColumnIndex("distance"));
+  const auto ac = static_cast<size_t>(t.ColumnIndex("path_a"));
+  const auto bc = static_cast<size_t>(t.ColumnIndex("path_b"));
+  const auto sc = static_cast<size_t>(t.ColumnIndex("same"));
+  const auto dc = static_cast<size_t>(t.ColumnIndex("distance"));
   for (const internal::CsvRow& row : t.rows) {
     const std::optional<size_t> a = matcher.Find(row.fields[ac]);
     const std::optional<size_t> b = matcher.Find(row.fields[bc]);

@@ -10,13 +10,13 @@
 namespace facetrail::eval::internal {
 namespace {
 
-const char* const kColors[] = {"#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400"};
+constexpr const char* kColors[] = {"#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400"};
 
 std::string Color(size_t system) {
   return kColors[system % std::size(kColors)];
 }
 
-const char kStyle[] = R"(
+constexpr char kStyle[] = R"(
 body{font-family:sans-serif;margin:24px auto;max-width:1120px;color:#222;line-height:1.4}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
 h3{font-size:15px}table{border-collapse:collapse;margin:8px 0 16px}
@@ -200,8 +200,9 @@ void Verification(std::ostringstream& o, const Report& r) {
 
 std::vector<double> PowersOfTen(double lo, double hi) {
   std::vector<double> t;
-  for (double p = std::pow(10, std::ceil(std::log10(lo))); p <= hi * 1.0001; p *= 10)
-    t.push_back(p);
+  const int first = static_cast<int>(std::ceil(std::log10(lo)));
+  const int last = static_cast<int>(std::floor(std::log10(hi) + 1e-9));
+  for (int e = first; e <= last; ++e) t.push_back(std::pow(10.0, e));
   return t;
 }
 
@@ -322,7 +323,7 @@ void Identification(std::ostringstream& o, const Report& r) {
   const double y_min = std::max(0.0, std::floor(lowest * 10 - 0.5) / 10);
   std::vector<double> y_ticks;
   const double y_step = 1 - y_min <= 0.3 ? 0.05 : (1 - y_min <= 0.6 ? 0.1 : 0.2);
-  for (double t = 1; t >= y_min - 1e-9; t -= y_step) y_ticks.push_back(t);
+  for (int k = 0; 1 - k * y_step >= y_min - 1e-9; ++k) y_ticks.push_back(1 - k * y_step);
   std::vector<double> x_ticks = {1};
   for (int t = 5; t <= max_rank; t += 5) x_ticks.push_back(t);
   Axis rank_axis{"rank", 1, double(std::max(2, max_rank)), AxisScale::kLinear, x_ticks, {}};
