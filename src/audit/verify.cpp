@@ -1,5 +1,6 @@
 // Verify(): recomputes the hash chain and checks every checkpoint. Semantics: docs/AUDIT.md.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -37,6 +38,10 @@ std::optional<Problem> CheckEntry(const std::vector<Entry>& entries, size_t i,
                                   const std::string& running, int64_t expected_seq,
                                   const std::unordered_map<std::string, size_t>& by_hash) {
   const Entry& e = entries[i];
+  if (e.seq < expected_seq) {  // only possible before entry 1: seq 0 or negative
+    return Problem{ProblemKind::kInserted, e.seq,
+                   Seq(e.seq) + " was inserted: the log starts at entry 1"};
+  }
   if (e.seq != expected_seq) {
     std::string what = e.seq - expected_seq == 1
                            ? Seq(expected_seq) + " was removed"
@@ -175,7 +180,8 @@ std::string_view ProblemKindName(ProblemKind kind) {
 
 Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
   AuditLog log(db);
-  FT_ASSIGN_OR_RETURN(std::vector<Entry> entries, log.Read());
+  // Every row, including any an intruder put before entry 1.
+  FT_ASSIGN_OR_RETURN(std::vector<Entry> entries, log.Read(std::numeric_limits<int64_t>::min()));
   VerifyReport report;
   report.num_entries = static_cast<int64_t>(entries.size());
   report.last_seq = entries.empty() ? 0 : entries.back().seq;

@@ -177,6 +177,15 @@ TEST_F(AuditTamperTest, InsertedRowWithValidHashIsNamed) {
   ExpectFirst(VerifyNow(), ProblemKind::kInserted, 5);
 }
 
+TEST_F(AuditTamperTest, RowBeforeTheFirstIsNamed) {
+  Entry first = Read(1);
+  Tamper(
+      "INSERT INTO audit_entries VALUES (0, '2026-03-02T08:00:00Z', 'x', 'login', 'user:x', "
+      "'{}', '" +
+      std::string(kGenesisHash) + "', '" + first.prev_hash + "');");
+  ExpectFirst(VerifyNow(), ProblemKind::kInserted, 0);
+}
+
 TEST_F(AuditTamperTest, TruncationBelowCheckpointIsNamed) {
   CheckpointAndContinue();
   Tamper("DELETE FROM audit_entries WHERE seq > 8;");
