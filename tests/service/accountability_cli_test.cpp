@@ -1,0 +1,201 @@
+// The command line end to end: admin init, users, certificates, the accountable search's
+// refusals (exit status 3, {"refused": …} under --json), review, reports, and audit verify
+// catching an edit made with the sqlite3 program.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "ft-cli-XXXXXX").string();
+    dir_ = ::mkdtemp(templ.data());
+    db_ = dir_ + "/f.db";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs facetrail with `args` (shell words) and the given password; captures stdout.
+  CliRun Ft(const std::string& args, const std::string& password = "",
+            const std::string& new_password = "") {
+    std::string cmd = "cd '" + dir_ + "' && FACETRAIL_PASSWORD='" + password +
+                      "' FACETRAIL_NEW_PASSWORD='" + new_password + "' '" +
+                      FACETRAIL_BINARY_DIR "/facetrail' " + args + " 2>/dev/null </dev/null";
+    CliRun r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = ::pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  void CreateUsers() {
+    ASSERT_EQ(
+        Ft("admin init --db f.db --name admin --agency 'Metro PD'", "admin-password-1").exit_code,
+        0);
+    for (auto [name, roles] :
+         {std::pair{"sam", "searcher"}, {"eve", "examiner"}, {"al", "auditor"}}) {
+      ASSERT_EQ(Ft(std::string("admin user add --db f.db --user admin --name ") + name +
+                       " --agency 'Metro PD' --roles " + roles,
+                   "admin-password-1", std::string(name) + "-password-1")
+                    .exit_code,
+                0);
+    }
+    ASSERT_EQ(Ft("admin cert add --db f.db --user admin --name sam --course FC --number FC-1 "
+                 "--issued 2020-01-01 --expires 2099-12-31 --issued-by Academy",
+                 "admin-password-1")
+                  .exit_code,
+              0);
+  }
+
+  CliRun Search(const std::string& extra, const std::string& probe = "probe.jpg") {
+    return Ft(
+        "search --db f.db --user sam --offense robbery --justification 'CCTV still' "
+        "--probe " +
+            probe + " --json --models '" FACETRAIL_MODELS_DIR "' " + extra,
+        "sam-password-1");
+  }
+
+  static nlohmann::json Refused(const CliRun& r) {
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_object() && j.contains("refused") ? j["refused"] : nlohmann::json();
+  }
+
+  std::string dir_, db_;
+};
+
+TEST_F(CliTest, RefusalsExitThreeWithJson) {
+  CreateUsers();
+  std::ofstream(dir_ + "/probe.jpg") << "\xFF\xD8\xFF\xE0 not really a jpeg";
+  const std::string ok = "--case MPD-2026-0001 --purpose 'criminal investigation' ";
+  struct Case {
+    std::string args, probe, code;
+  };
+  const std::vector<Case> cases = {
+      {ok + "--agency 'County Sheriff'", "probe.jpg", "outside_agency"},
+      {"--case 'not a case' --purpose 'criminal investigation' --agency 'Metro PD'", "probe.jpg",
+       "malformed_case_number"},
+      {"--case MPD-2026-0001 --purpose 'curiosity' --agency 'Metro PD'", "probe.jpg",
+       "purpose_not_allowed"},
+      {ok + "--agency 'Metro PD'", "clip.mp4", "probe_is_video"},
+      {ok + "--agency 'Metro PD'", "rtsp://camera/live", "probe_is_video"},
+  };
+  std::ofstream(dir_ + "/clip.mp4", std::ios::binary) << std::string(
+      "\0\0\0\x18"
+      "ftypisom\0\0\x02\0isomiso2",
+      24);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.code);
+    CliRun r = Search(c.args, c.probe);
+    EXPECT_EQ(r.exit_code, 3) << r.out;
+    EXPECT_EQ(Refused(r)["code"], c.code) << r.out;
+  }
+  CliRun bad =
+      Ft("search --db f.db --user sam --case MPD-2026-0001 --purpose x --offense o "
+         "--justification j --agency 'Metro PD' --probe probe.jpg --json",
+         "wrong-password");
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_EQ(Refused(bad)["code"], "unauthenticated");
+  // Without --user a database under accountability refuses the search.
+  CliRun plain = Ft("search --db f.db --probe probe.jpg --json");
+  EXPECT_EQ(plain.exit_code, 3);
+  EXPECT_EQ(Refused(plain)["code"], "unaccountable_search");
+  // The admin cannot search, the searcher cannot administer.
+  CliRun admin =
+      Ft("search --db f.db --user admin --case MPD-2026-0001 --purpose "
+         "'criminal investigation' --offense o --justification j --agency 'Metro PD' "
+         "--probe probe.jpg --json",
+         "admin-password-1");
+  EXPECT_EQ(Refused(admin)["code"], "wrong_role");
+  CliRun add =
+      Ft("admin user add --db f.db --user sam --name zed --agency 'Metro PD' --roles "
+         "searcher --json",
+         "sam-password-1", "zed-password-12");
+  EXPECT_EQ(add.exit_code, 3);
+  // All of it is in the report, which only the auditor may run.
+  EXPECT_EQ(Ft("audit report --db f.db --user sam --json", "sam-password-1").exit_code, 3);
+  CliRun report = Ft("audit report --db f.db --user al", "al-password-1");
+  ASSERT_EQ(report.exit_code, 0);
+  auto j = nlohmann::json::parse(report.out);
+  EXPECT_EQ(j["refusals"]["per_code"]["probe_is_video"], 2);
+  EXPECT_EQ(j["refusals"]["per_code"]["outside_agency"], 1);
+  EXPECT_EQ(j["searches"]["total"], 0);
+}
+
+TEST_F(CliTest, InitOnceAndVerifyCatchesSqliteEdit) {
+  CreateUsers();
+  EXPECT_NE(Ft("admin init --db f.db --name root --agency X", "admin-password-1").exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir_ + "/f.db.audit-key"));
+  EXPECT_EQ((fs::status(dir_ + "/f.db.audit-key").permissions() & fs::perms::all),
+            fs::perms::owner_read | fs::perms::owner_write);
+  CliRun cp = Ft("audit checkpoint --db f.db --user al --out cps.jsonl", "al-password-1");
+  ASSERT_EQ(cp.exit_code, 0) << cp.out;
+  EXPECT_EQ(Ft("audit verify --db f.db --checkpoints cps.jsonl").exit_code, 0);
+  ASSERT_EQ(std::system(("sqlite3 '" + db_ +
+                         "' \"DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET "
+                         "actor = 'mallory' WHERE seq = 3;\"")
+                            .c_str()),
+            0);
+  CliRun v = Ft("audit verify --db f.db --checkpoints cps.jsonl --json");
+  EXPECT_EQ(v.exit_code, 1);
+  auto j = nlohmann::json::parse(v.out);
+  EXPECT_FALSE(j["ok"].get<bool>());
+  EXPECT_EQ(j["problems"][0]["seq"], 3);
+  EXPECT_EQ(j["problems"][0]["kind"], "changed");
+}
+
+TEST_F(CliTest, RealSearchAndReview) {
+  const fs::path images = fs::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
+  if (!fs::exists(fs::path(FACETRAIL_MODELS_DIR) / "face_recognition_model.bin") ||
+      !fs::exists(images / "Aaron_Sorkin")) {
+    GTEST_SKIP() << "models or LFW images missing (scripts/fetch-models)";
+  }
+  {
+    std::ofstream m(dir_ + "/m.csv");
+    m << "booking_number,photo,name\n";
+    int i = 0;
+    for (const char* p : {"Aaron_Sorkin", "Abdullah", "Abel_Pacheco", "Abdoulaye_Wade"}) {
+      m << "B-" << ++i << "," << (images / p / (std::string(p) + "_0001.jpg")).string() << "," << p
+        << "\n";
+    }
+  }
+  ASSERT_EQ(Ft("enroll --db f.db --manifest m.csv --models '" FACETRAIL_MODELS_DIR "'").exit_code,
+            0);
+  CreateUsers();
+  fs::copy_file(images / "Aaron_Sorkin/Aaron_Sorkin_0002.jpg", dir_ + "/probe.jpg");
+  CliRun r = Search(
+      "--case MPD-2026-0001 --purpose 'criminal investigation' --agency 'Metro PD' "
+      "--top 3");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["notice"],
+            "Investigative lead only \u2014 not a positive identification. Human review required.");
+  ASSERT_FALSE(j["candidates"].empty());
+  EXPECT_EQ(j["candidates"][0]["booking_number"], "B-1");
+  EXPECT_EQ(j["status"], "pending_review");
+  EXPECT_EQ(r.out.find("identified"), std::string::npos);
+  std::string marks;
+  for (const auto& c : j["candidates"]) {
+    marks += " --mark " + std::to_string(c["rank"].get<int>()) + "=inconclusive";
+  }
+  CliRun ex = Ft("review examine --db f.db --user eve --request 1" + marks, "eve-password-1");
+  EXPECT_EQ(ex.exit_code, 3);  // eve has no certificate
+  EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
+}
+
+}  // namespace
