@@ -35,8 +35,21 @@ ScoreHistogram MakeHistogram(std::span<const double> positive, std::span<const d
   return h;
 }
 
-VerificationFigures MakeVerification(const std::vector<double>& genuine,
-                                     const std::vector<double>& impostor, const EvalOptions& o) {
+// Descending, NaN (missing) last. The metric functions sort their own copies; handing them
+// sorted input makes those sorts cheap (14 million impostor scores on LFW dev's all pairs).
+std::vector<double> SortedForMetrics(std::vector<double> v) {
+  std::sort(v.begin(), v.end(), [](double a, double b) {
+    if (IsMissing(a)) return false;
+    return IsMissing(b) || a > b;
+  });
+  return v;
+}
+
+VerificationFigures MakeVerification(const std::vector<double>& unsorted_genuine,
+                                     const std::vector<double>& unsorted_impostor,
+                                     const EvalOptions& o) {
+  const std::vector<double> genuine = SortedForMetrics(unsorted_genuine);
+  const std::vector<double> impostor = SortedForMetrics(unsorted_impostor);
   VerificationFigures v;
   v.roc = ComputeRoc(genuine, impostor);
   v.num_genuine = v.roc.num_genuine;
