@@ -95,7 +95,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   std::vector<std::string> todo;
   std::vector<size_t> todo_index;
   for (size_t i = 0; i < d.images.size(); ++i) {
-    const std::string path = d.AbsolutePath(i);
+    // Canonical, so that the cache hits however the data folder was spelled or linked.
+    std::error_code ec;
+    std::string path = std::filesystem::weakly_canonical(d.AbsolutePath(i), ec).string();
+    if (ec) path = d.AbsolutePath(i);
     if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, cache_id)) {
       if (e->has_face) ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
     } else {
