@@ -5,7 +5,9 @@
 //   a search snapshot, plus queries that are noisy copies of planted gallery rows ("mates",
 //   cosine ≈ 0.8) and pure random queries. Then:
 //     open_s        open of the snapshot after evicting it from the page cache (cold)
-//     ours_*        FlatIndex::Search latency, top-k, --threads threads (and 1 thread)
+//     ours_*        FlatIndex::Search latency, top-k, --threads threads (and 1 thread);
+//                   *_cpu_ms_*: CPU time of the process per query (all threads), a figure less
+//                   distorted than wall time when other jobs share the CPUs
 //     faiss_*       FAISS IndexFlatIP on the same vectors, one query per call
 //     same_top_k_as_exact  our lists == a float32 brute-force loop's (ExactScore, ties by id)
 //     bytes_per_template   bytes a search must keep in RAM per template (int8 pass data);
@@ -24,6 +26,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -77,6 +80,14 @@ void GenerateBlock(uint64_t seed, size_t b, size_t rows, float* out) {
   }
 }
 
+// CPU seconds used by this process (all threads): less sensitive than wall time to other jobs
+// sharing the CPUs, though not to memory-bandwidth contention.
+double CpuNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -89,6 +100,13 @@ long RssBytes() {
   long pages_total = 0, pages_rss = 0;
   in >> pages_total >> pages_rss;
   return pages_rss * sysconf(_SC_PAGESIZE);
+}
+
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double l = 0;
+  in >> l;
+  return l;
 }
 
 std::string CpuModel() {
@@ -215,14 +233,17 @@ bool ParseArgs(int argc, char** argv, Args& a) {
 }
 
 std::vector<double> TimeOurs(const FlatIndex& index, const std::vector<std::vector<float>>& qs,
-                             int k, std::vector<std::vector<Hit>>* results, size_t* short_list) {
+                             int k, std::vector<std::vector<Hit>>* results, size_t* short_list,
+                             std::vector<double>* cpu_ms) {
   std::vector<double> ms;
   *short_list = 0;
   for (int w = 0; w < 3; ++w) (void)index.Search(qs[static_cast<size_t>(w) % qs.size()], {k, -2});
   for (const auto& q : qs) {
     const double t = Now();
+    const double c = CpuNow();
     auto r = index.Search(q, {k, -2});
     ms.push_back((Now() - t) * 1e3);
+    cpu_ms->push_back((CpuNow() - c) * 1e3);
     if (!r.ok()) {
       std::cerr << "search failed: " << r.status().ToString() << '\n';
       std::exit(1);
@@ -336,7 +357,8 @@ int main(int argc, char** argv) {
   // 3. Ours.
   std::vector<std::vector<Hit>> ours;
   size_t short_list = 0;
-  auto ms = TimeOurs(*snap->index, queries, a.k, &ours, &short_list);
+  std::vector<double> cpu_ms, cpu_ms1;
+  auto ms = TimeOurs(*snap->index, queries, a.k, &ours, &short_list, &cpu_ms);
   const long rss_after = RssBytes();
   int mates_rank1 = 0, num_mates = 0;
   for (size_t q = 0; q < queries.size(); ++q) {
@@ -351,7 +373,7 @@ int main(int argc, char** argv) {
     auto snap1 = facetrail::search::OpenSnapshot(a.snapshot, o1);
     if (!snap1.ok()) return 1;
     size_t unused = 0;
-    ms1 = TimeOurs(*snap1->index, queries, a.k, nullptr, &unused);
+    ms1 = TimeOurs(*snap1->index, queries, a.k, nullptr, &unused, &cpu_ms1);
   }
   std::cerr << "  ours p50 " << Percentile(ms, 0.5) << " ms\n";
 
@@ -390,15 +412,17 @@ int main(int argc, char** argv) {
   }
 
   omp_set_num_threads(a.threads);
-  std::vector<double> faiss_ms;
+  std::vector<double> faiss_ms, faiss_cpu_ms;
   int faiss_same_ids = 0;
   std::vector<float> distances(static_cast<size_t>(a.k));
   std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(a.k));
   for (int q = 0; q < a.faiss_queries; ++q) {
     const auto& qv = queries[static_cast<size_t>(q) % queries.size()];
     const double t = Now();
+    const double c = CpuNow();
     faiss_index.search(1, qv.data(), a.k, distances.data(), labels.data());
     faiss_ms.push_back((Now() - t) * 1e3);
+    faiss_cpu_ms.push_back((CpuNow() - c) * 1e3);
     bool ids_equal = true;
     const auto& o = ours[static_cast<size_t>(q) % ours.size()];
     for (size_t i = 0; i < o.size(); ++i) ids_equal &= labels[i] + 1 == o[i].id;
@@ -418,6 +442,11 @@ int main(int argc, char** argv) {
       {"ours_p50_ms_1thread", ms1.empty() ? Percentile(ms, 0.5) : Percentile(ms1, 0.5)},
       {"ours_p99_ms_1thread", ms1.empty() ? Percentile(ms, 0.99) : Percentile(ms1, 0.99)},
       {"faiss_p50_ms", Percentile(faiss_ms, 0.5)},
+      {"ours_cpu_ms_p50", Percentile(cpu_ms, 0.5)},
+      {"ours_cpu_ms_p50_1thread",
+       cpu_ms1.empty() ? Percentile(cpu_ms, 0.5) : Percentile(cpu_ms1, 0.5)},
+      {"faiss_cpu_ms_p50", Percentile(faiss_cpu_ms, 0.5)},
+      {"load_average_1min", LoadAverage()},
       {"faiss_queries", a.faiss_queries},
       {"faiss_same_ids_as_ours", faiss_same_ids},
       {"bytes_per_template", FlatIndex::kHotBytesPerTemplate},
