@@ -1,9 +1,10 @@
 // Enrollment: a booking manifest (CSV) → photos and templates in the gallery.
 //
 // WHAT THIS DOES
-//   Reads the manifest (columns: gallery/internal/manifest.h; docs/GALLERY.md), runs one
-//   FaceExtractor per worker thread over the photos, and adds each photo with its template to
-//   the store in manifest order, one transaction per photo.
+//   Streams the manifest (columns: gallery/internal/manifest.h; docs/GALLERY.md; at most 64 rows
+//   and their photos in memory at once), runs one FaceExtractor per worker thread over the
+//   photos, and adds each photo with its template to the store in manifest order, one
+//   transaction per photo.
 //   * Idempotent and resumable: a photo already stored for the same booking from the same path
 //     is skipped without running the networks; a run killed at any moment (SIGKILL included)
 //     and run again ends with exactly the gallery an uninterrupted run gives, because rows are
