@@ -259,6 +259,26 @@ TEST(EvaluateTest, IdentificationOnAToyGallery) {
   EXPECT_FALSE(s.lfw);  // no pairs.csv
 }
 
+TEST(EvaluateTest, DistanceScoresRankAndTieAgainstTheMate) {
+  TempDir dir;
+  dir.Write("identities.csv", "path,identity\na1.jpg,A\na2.jpg,A\nb1.jpg,B\nc1.jpg,C\n");
+  Expected<Dataset> d = LoadDataset(dir.str());
+  ASSERT_TRUE(d.ok());
+  SystemResults s;
+  s.name = "distances";
+  s.kind = ScoreKind::kNegativeEuclidean;
+  // Probe a2 is at distance 1 from its mate a1 and from B (a tie), 3 from C.
+  s.image_vectors = {{0, 0}, {1, 0}, {2, 0}, {4, 0}};
+  Expected<Report> r = Evaluate(*d, {s}, EvalOptions{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const IdentificationFigures& f = *r->systems[0].identification;
+  ASSERT_EQ(f.num_mated, 1u);
+  EXPECT_DOUBLE_EQ(f.cmc[0], 0.0);  // the tie with B goes against the mate: rank 2
+  EXPECT_DOUBLE_EQ(f.cmc[1], 1.0);
+  // The non-mated search (a2 without a1) has B on top at distance 1: score −1.
+  EXPECT_DOUBLE_EQ(f.recommendation.point.threshold, std::nextafter(-1.0, 0.0));
+}
+
 TEST(EvaluateTest, EmptyGroupAndMismatchedSizes) {
   TempDir dir;
   dir.Write("identities.csv", kIdentities);
