@@ -236,6 +236,18 @@ int RunSearch(const SearchArgs& a) {
   if (!pipeline.ok()) return PrintError(pipeline.status());
   auto index = gallery::GalleryIndex::Open(**store, gallery::ModelOf(**pipeline));
   if (!index.ok()) return PrintError(index.status());
+  if ((*index)->size() == 0) {
+    // Not an error, but almost always a mistake: say which models the gallery does hold.
+    auto stats = (*store)->Stats();
+    if (stats.ok() && !stats->templates_per_model.empty()) {
+      std::cerr << "facetrail: note: the gallery has no templates of model " << (*index)->model().id
+                << "; it holds";
+      for (const auto& [m, n] : stats->templates_per_model) {
+        std::cerr << " " << n << " of " << m.id << " v" << m.version;
+      }
+      std::cerr << " (enroll again with matching pipeline options)\n";
+    }
+  }
   gallery::ProbeSearchOptions o;
   o.face = a.face;
   o.search.k = a.top;
@@ -361,7 +373,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
     const SearchArgs& a = search_args;
     if (!accountable.user.empty()) {
       result.exit_code = RunAccountableSearch(
-          accountable, {a.db, a.probe, a.models_dir, a.top, a.min_score, a.json});
+          accountable, {a.db, a.probe, a.models_dir, a.top, a.min_score, a.json, a.face});
     } else if (int refused = RefuseUnaccountableSearch(a.db, a.json); refused != 0) {
       result.exit_code = refused;
     } else {
