@@ -20,6 +20,8 @@ struct VisionArgs {
   int threads = 0;
   float min_score = 0.5f;
   bool no_flip = false;
+  bool small_faces = false;
+  bool bf16 = false;
 };
 
 void AddCommon(CLI::App* cmd, VisionArgs& a) {
@@ -34,6 +36,9 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_option("--min-score", a.min_score, "Detector threshold")->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--no-flip", a.no_flip, "Do not average with the mirrored face (similarity mode)");
+  cmd->add_flag("--small-faces", a.small_faces,
+                "Also search tiles at native and 2x scale for small faces in large stills (slower)");
+  cmd->add_flag("--bf16", a.bf16, "bfloat16 convolutions (similarity mode)");
 }
 
 Expected<std::vector<std::string>> CollectPaths(const VisionArgs& a) {
@@ -59,6 +64,8 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   o.pipeline.templates = templates;
   o.pipeline.min_score = a.min_score;
   o.pipeline.flip_average = !a.no_flip;
+  o.pipeline.small_faces = a.small_faces;
+  o.pipeline.reduced_precision = a.bf16;
   return o;
 }
 

@@ -47,6 +47,12 @@ int PaddingBefore(int in, int kernel, int stride, Padding padding) {
 struct Conv2d::Impl {
   dnnl::convolution_forward primitive;
   memory::desc src_md, dst_md;
+  // kBf16: the float input is converted into src_bf16 first (weights are stored in bf16; the
+  // output and any accumulation stay float).
+  bool bf16 = false;
+  memory::desc src_bf16_md;
+  dnnl::reorder to_bf16;
+  std::vector<uint16_t> src_bf16;
   memory weights, bias;
   std::vector<uint8_t> scratchpad_bytes;
   memory scratchpad;
@@ -126,10 +132,19 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape inp
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (precision == Precision::kBf16) attr.set_fpmath_mode(dnnl::fpmath_mode::bf16);
 
+    impl->bf16 = precision == Precision::kBf16;
+    memory::desc conv_src_md = impl->src_md;
+    if (impl->bf16) {
+      impl->src_bf16_md = memory::desc({1, input.c, input.h, input.w}, Dt::bf16, Tag::nhwc);
+      conv_src_md = impl->src_bf16_md;
+      any_w_md = memory::desc(wdims, Dt::bf16, Tag::any);
+      impl->src_bf16.resize(input.size());
+      impl->to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(engine, impl->src_md, engine,
+                                                                  impl->src_bf16_md));
+    }
     dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, impl->src_md,
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, conv_src_md,
         any_w_md, b_md, impl->dst_md, {spec.stride, spec.stride}, {pad_t, pad_l}, {pad_b, pad_r});
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     impl->primitive = dnnl::convolution_forward(pd);
@@ -155,6 +170,11 @@ void Conv2d::Forward(const Tensor& src, Tensor& dst) {
   auto& stream = ThreadStream();
   memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data.data()));
   memory dst_mem(impl_->dst_md, engine, dst.data.data());
+  if (impl_->bf16) {
+    memory half(impl_->src_bf16_md, engine, impl_->src_bf16.data());
+    impl_->to_bf16.execute(stream, src_mem, half);
+    src_mem = half;
+  }
   impl_->primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
                                     {DNNL_ARG_WEIGHTS, impl_->weights},
                                     {DNNL_ARG_BIAS, impl_->bias},

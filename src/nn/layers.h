@@ -27,8 +27,8 @@ enum class Padding { kSame, kValid };
 enum class Activation { kNone, kRelu, kRelu6 };
 
 // Numeric precision of the convolution arithmetic. kF32 is exact IEEE float (parity mode);
-// kBf16 lets oneDNN round inputs and weights to bfloat16 and use AMX where present (accumulation
-// stays float32).
+// kBf16 rounds inputs and weights to bfloat16 and runs oneDNN's bf16 kernels (AVX512-BF16 or
+// AMX where present); accumulation and outputs stay float32.
 enum class Precision { kF32, kBf16 };
 
 struct ConvSpec {

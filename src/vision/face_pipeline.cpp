@@ -50,7 +50,7 @@ class FacePipelineImpl final : public FacePipeline {
       face.score = static_cast<float>(det.score);
       face.quality.detector_score = face.score;
       if (options_.landmarks || options_.templates) {
-        Landmarks pts = landmarks_->Run(image, det);
+        Landmarks pts = landmarks_->Run(image, det, options_.align == AlignMode::kFaceApi);
         if (pts.size() != kNumLandmarks) continue;  // box outside the image (face-api drops it)
         for (size_t i = 0; i < pts.size(); ++i) {
           face.landmarks[i] = {static_cast<float>(pts[i][0]), static_cast<float>(pts[i][1])};
@@ -92,6 +92,7 @@ class FacePipelineImpl final : public FacePipeline {
   std::vector<Detection> DetectFaces(const Image& image) {
     std::vector<Detection> dets = detector_->Detect(image, options_.min_score, options_.max_faces);
     if (options_.align == AlignMode::kFaceApi) return dets;
+    if (options_.small_faces) AddTiledDetections(image, dets);
     const double area = static_cast<double>(image.width) * image.height;
     for (const auto& d : dets) {
       if (d.width * d.height >= 0.1 * area) return dets;
@@ -116,16 +117,14 @@ class FacePipelineImpl final : public FacePipeline {
       }
       for (Detection d :
            detector_->Detect(framed, options_.min_score * at.score_factor, options_.max_faces)) {
+        // Back to image coordinates; the box may reach past the image edge (the landmark crop
+        // reads black there, as in the framed pass).
         d.x -= pad;
         d.y -= pad;
-        // Keep the part inside the image.
-        const double x1 = std::min<double>(d.x + d.width, image.width);
-        const double y1 = std::min<double>(d.y + d.height, image.height);
-        d.x = std::max(d.x, 0.0);
-        d.y = std::max(d.y, 0.0);
-        d.width = x1 - d.x;
-        d.height = y1 - d.y;
-        if (d.width <= 1 || d.height <= 1) continue;
+        if (d.x + d.width <= 1 || d.y + d.height <= 1 || d.x >= image.width - 1 ||
+            d.y >= image.height - 1) {
+          continue;
+        }
         bool overlaps = false;
         for (const auto& e : dets) overlaps = overlaps || internal::BoxIou(d, e) > 0.5;
         if (!overlaps) dets.push_back(d);
@@ -137,6 +136,60 @@ class FacePipelineImpl final : public FacePipeline {
       dets.resize(static_cast<size_t>(options_.max_faces));
     }
     return dets;
+  }
+
+  // Small faces in large stills: the 512×512 resize shrinks a 20-pixel face in a 1920-pixel
+  // frame to 5 pixels, below what the SSD sees (its smallest anchors are 51 px of the 512 input).
+  // Two tilings restore the scale: 512-pixel tiles at native resolution (faces ≥ ~25 px), and
+  // 256-pixel tiles upscaled 2× (faces ≥ ~12 px); tiles overlap by a quarter. A detection that
+  // overlaps one already found (IoU > 0.5, or > 60 % of the smaller box: a face cut by a tile
+  // edge) keeps the higher score.
+  void AddTiledDetections(const Image& image, std::vector<Detection>& dets) {
+    struct Level {
+      int tile;      // tile side in image pixels
+      double scale;  // upscaling of the tile to the 512 input
+    };
+    constexpr Level kLevels[] = {{512, 1.0}, {256, 2.0}};
+    for (const Level& level : kLevels) {
+      if (std::max(image.width, image.height) <= level.tile * 5 / 4) continue;
+      const int step = level.tile * 3 / 4;
+      for (int y0 = 0; y0 < image.height; y0 += step) {
+        for (int x0 = 0; x0 < image.width; x0 += step) {
+          const int w = std::min(level.tile, image.width - x0);
+          const int h = std::min(level.tile, image.height - y0);
+          if (w < level.tile / 4 || h < level.tile / 4) continue;
+          const int out_w = static_cast<int>(w * level.scale), out_h = static_cast<int>(h * level.scale);
+          internal::Affine m;
+          m.a = m.d = 1.0 / level.scale;
+          m.tx = x0, m.ty = y0;
+          Image tile = internal::WarpAffineToImage(image, m, out_w, out_h);
+          for (Detection d : detector_->Detect(tile, options_.min_score, options_.max_faces)) {
+            d.x = d.x / level.scale + x0;
+            d.y = d.y / level.scale + y0;
+            d.width /= level.scale;
+            d.height /= level.scale;
+            MergeDetection(d, dets);
+          }
+          if (x0 + w >= image.width) break;
+        }
+        if (y0 + std::min(level.tile, image.height - y0) >= image.height) break;
+      }
+    }
+    std::stable_sort(dets.begin(), dets.end(),
+                     [](const Detection& a, const Detection& b) { return a.score > b.score; });
+  }
+
+  static void MergeDetection(const Detection& d, std::vector<Detection>& dets) {
+    for (auto& e : dets) {
+      const double ix = std::max(0.0, std::min(d.x + d.width, e.x + e.width) - std::max(d.x, e.x));
+      const double iy = std::max(0.0, std::min(d.y + d.height, e.y + e.height) - std::max(d.y, e.y));
+      const double smaller = std::min(d.width * d.height, e.width * e.height);
+      if (internal::BoxIou(d, e) > 0.5 || (smaller > 0 && ix * iy > 0.6 * smaller)) {
+        if (d.score > e.score) e = d;
+        return;
+      }
+    }
+    dets.push_back(d);
   }
 
   std::vector<float> FaceApiDescriptor(const Image& image, const Detection& det,

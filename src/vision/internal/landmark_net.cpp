@@ -89,14 +89,17 @@ Expected<std::unique_ptr<LandmarkNet>> LandmarkNet::Load(const std::string& mode
   return net;
 }
 
-std::vector<std::array<double, 2>> LandmarkNet::Run(const Image& image, const Detection& det) {
+std::vector<std::array<double, 2>> LandmarkNet::Run(const Image& image, const Detection& det,
+                                                     bool clip_to_image) {
   // Clip the float box to the image, then floor each part (Box.clipAtImageBorders + floor).
-  const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
-  const double cw = std::min(det.x + det.width - cx, image.width - cx);
-  const double ch = std::min(det.y + det.height - cy, image.height - cy);
+  const double cx = clip_to_image ? std::max(det.x, 0.0) : det.x;
+  const double cy = clip_to_image ? std::max(det.y, 0.0) : det.y;
+  const double cw = clip_to_image ? std::min(det.x + det.width - cx, image.width - cx) : det.width;
+  const double ch = clip_to_image ? std::min(det.y + det.height - cy, image.height - cy) : det.height;
   const int x = static_cast<int>(std::floor(cx)), y = static_cast<int>(std::floor(cy));
   const int w = static_cast<int>(std::floor(cw)), h = static_cast<int>(std::floor(ch));
   if (w <= 0 || h <= 0) return {};
+  if (x >= image.width || y >= image.height || x + w <= 0 || y + h <= 0) return {};
   Layers& L = *layers_;
   L.x = NormalizeMean255(CropPadResize(image, x, y, w, h, true, kInput));
   for (auto& blk : L.blocks) {

@@ -49,8 +49,11 @@ class LandmarkNet {
   static Expected<std::unique_ptr<LandmarkNet>> Load(const std::string& models_dir,
                                                      nn::Precision precision);
   ~LandmarkNet();
-  // Empty when the box does not overlap the image.
-  std::vector<std::array<double, 2>> Run(const Image& image, const Detection& box);
+  // Empty when the box does not overlap the image. clip_to_image: face-api's crop, clipped to
+  // the image and floored (parity); otherwise the whole box, with black outside the image, so a
+  // face cut by the image edge keeps its place in the net's input.
+  std::vector<std::array<double, 2>> Run(const Image& image, const Detection& box,
+                                         bool clip_to_image = true);
 
  private:
   LandmarkNet() = default;

@@ -18,7 +18,9 @@ FloatImage CropPadResize(const Image& image, int x, int y, int w, int h, bool ce
   auto sample = [&](int sy, int sx, int ch) -> float {
     int iy = sy - off_y, ix = sx - off_x;
     if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0.f;
-    return static_cast<float>(image.row(y + iy)[(x + ix) * 3 + ch]);
+    iy += y, ix += x;
+    if (iy < 0 || iy >= image.height || ix < 0 || ix >= image.width) return 0.f;
+    return static_cast<float>(image.row(iy)[ix * 3 + ch]);
   };
 
   FloatImage out;
@@ -124,6 +126,33 @@ FloatImage WarpAffine(const Image& image, const Affine& m, int size) {
         float top = at(iy, ix, ch) * (1 - ax) + at(iy, ix + 1, ch) * ax;
         float bottom = at(iy + 1, ix, ch) * (1 - ax) + at(iy + 1, ix + 1, ch) * ax;
         dst[ch] = top * (1 - ay) + bottom * ay;
+      }
+    }
+  }
+  return out;
+}
+
+Image WarpAffineToImage(const Image& image, const Affine& t, int out_w, int out_h) {
+  Image out;
+  out.width = out_w;
+  out.height = out_h;
+  out.rgb.assign(static_cast<size_t>(out_w) * out_h * 3, 0);
+  const int w = image.width, h = image.height;
+  auto at = [&](int yy, int xx, int ch) -> float {
+    if (xx < 0 || yy < 0 || xx >= w || yy >= h) return 0.f;
+    return static_cast<float>(image.row(yy)[xx * 3 + ch]);
+  };
+  for (int r = 0; r < out_h; ++r) {
+    uint8_t* dst = out.row(r);
+    for (int c = 0; c < out_w; ++c) {
+      const double px = t.a * c + t.b * r + t.tx, py = t.c * c + t.d * r + t.ty;
+      const double fx0 = std::floor(px), fy0 = std::floor(py);
+      const int ix = static_cast<int>(fx0), iy = static_cast<int>(fy0);
+      const float ax = static_cast<float>(px - fx0), ay = static_cast<float>(py - fy0);
+      for (int ch = 0; ch < 3; ++ch) {
+        const float top = at(iy, ix, ch) * (1 - ax) + at(iy, ix + 1, ch) * ax;
+        const float bottom = at(iy + 1, ix, ch) * (1 - ax) + at(iy + 1, ix + 1, ch) * ax;
+        dst[c * 3 + ch] = static_cast<uint8_t>(std::clamp(top * (1 - ay) + bottom * ay + 0.5f, 0.f, 255.f));
       }
     }
   }

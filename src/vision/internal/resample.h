@@ -20,7 +20,8 @@ struct FloatImage {
   std::vector<float> data;
 };
 
-// requires: 0 ≤ x, 0 ≤ y, w > 0, h > 0, x + w ≤ image.width, y + h ≤ image.height.
+// requires: w > 0, h > 0. Parts of the crop outside the image read as zero (face-api clips
+// crops to the image first, so for it the crop always lies inside).
 // centered: padding split before/after as face-api (after = round(diff/2)); otherwise all padding
 // goes after (right or bottom). Output: size × size.
 FloatImage CropPadResize(const Image& image, int x, int y, int w, int h, bool centered, int size);
@@ -30,6 +31,10 @@ struct Affine {
   double a = 1, b = 0, tx = 0, c = 0, d = 1, ty = 0;
 };
 FloatImage WarpAffine(const Image& image, const Affine& chip_to_image, int size);
+
+// The same sampling into an 8-bit image of out_w × out_h (rounded), without the anti-alias
+// reduction (for upscaling or 1:1 crops).
+Image WarpAffineToImage(const Image& image, const Affine& out_to_image, int out_w, int out_h);
 
 // Mirror left-right in place.
 void FlipHorizontal(FloatImage& img);
