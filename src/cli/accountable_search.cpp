@@ -138,6 +138,7 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
   request.fields = {a.case_number, a.purpose, a.offense, a.justification, a.agency};
   request.probe_name = in.probe;
   request.top_k = in.top;
+  request.face = in.face;
   if (IsStream(in.probe)) {
     request.origin = service::ProbeOrigin::kStream;
   } else {

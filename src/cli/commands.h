@@ -30,6 +30,7 @@ struct SearchInputs {
   int top = 20;
   float min_score = 0;
   bool json = false;
+  int face = -1;  // -1: the largest face
 };
 void AddAccountableSearchOptions(CLI::App& search, AccountableSearchArgs& args);
 int RunAccountableSearch(const AccountableSearchArgs& args, const SearchInputs& inputs);

@@ -88,7 +88,8 @@ size_t ChooseFace(const std::vector<ProbeFace>& faces) {
   return best;
 }
 
-std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, const std::string& sha) {
+std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, bool chosen_by_user,
+                                  const std::string& sha) {
   std::vector<ProcessingStep> steps;
   steps.push_back(
       {"decode",
@@ -99,11 +100,13 @@ std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, const std
     steps.push_back({"exif_rotate", nlohmann::json{{"orientation", a.exif_orientation}}.dump()});
   }
   const vision::Box& b = a.faces[face].box;
-  steps.push_back({"select_face", nlohmann::json{{"index", face},
-                                                 {"of", a.faces.size()},
-                                                 {"rule", "largest eye distance"},
-                                                 {"box", {b.x, b.y, b.width, b.height}}}
-                                      .dump()});
+  steps.push_back(
+      {"select_face", nlohmann::json{{"index", face},
+                                     {"of", a.faces.size()},
+                                     {"rule", chosen_by_user ? "requested by the searcher"
+                                                             : "largest eye distance"},
+                                     {"box", {b.x, b.y, b.width, b.height}}}
+                          .dump()});
   steps.push_back(
       {"template",
        nlohmann::json{{"model_id", a.model.id}, {"model_version", a.model.version}}.dump()});
@@ -239,8 +242,12 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
   if (analysis->faces.empty()) {
     return refuse({RefusalCode::kNoFaceInProbe, "no face was found in '" + r.probe_name + "'"});
   }
-  size_t face = ChooseFace(analysis->faces);
-  resp.steps = Steps(*analysis, face, resp.probe_sha256);
+  if (r.face >= static_cast<int>(analysis->faces.size())) {
+    return InvalidArgument("face " + std::to_string(r.face) + " requested but the probe has " +
+                           std::to_string(analysis->faces.size()) + " face(s)");
+  }
+  size_t face = r.face >= 0 ? static_cast<size_t>(r.face) : ChooseFace(analysis->faces);
+  resp.steps = Steps(*analysis, face, r.face >= 0, resp.probe_sha256);
   const ProbeFace& chosen = analysis->faces[face];
   details["quality"] = QualityJson(chosen.quality);
 

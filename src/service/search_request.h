@@ -96,6 +96,9 @@ struct SearchRequest {
   std::string probe_name;            // for messages only
   ProbeOrigin origin = ProbeOrigin::kFile;
   int top_k = 20;
+  // Which face of the probe: -1 = the one with the largest eye distance; N = the N-th face in
+  // the pipeline's order (0-based). An index out of range is kInvalidArgument.
+  int face = -1;
 };
 
 struct ProcessingStep {

@@ -198,6 +198,16 @@ TEST_F(ServiceTest, TopKLimitsAreUsageErrorsNotRefusals) {
   EXPECT_TRUE(Search(sam_, r).ok());
 }
 
+TEST_F(ServiceTest, RequestedFaceIndexIsCheckedAndRecorded) {
+  SearchRequest r = Request(Probe(7));
+  r.face = 1;  // the probe has one face
+  EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
+  r.face = 0;
+  auto ok = Search(sam_, r);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_NE(ok->steps[1].params.find("requested by the searcher"), std::string::npos);
+}
+
 TEST_F(ServiceTest, QualityOverrideBySupervisorIsUsedOnce) {
   std::vector<uint8_t> small = Probe(11, {8, 0.9f, 80, 0, 0, 0});
   ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");
