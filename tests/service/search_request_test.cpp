@@ -277,3 +277,31 @@ TEST_F(ServiceTest, ModelMismatchIsAnErrorNotASearch) {
 
 }  // namespace
 }  // namespace facetrail::service
+
+namespace facetrail::service {
+namespace {
+
+// No action without its entry: when the audit entry cannot be written, the action is rolled
+// back with it (the entry and the action share one transaction).
+using AuditFailureTest = testing::ServiceTest;
+TEST_F(AuditFailureTest, ActionIsRolledBackWhenItsAuditEntryFails) {
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit_entries BEGIN "
+                        "SELECT RAISE(ABORT, 'simulated write failure'); END")
+                  .ok());
+  auto r = Search(sam_, Request(Probe(7)));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(Count("search_requests"), 0);
+  EXPECT_EQ(Count("probes"), 0);
+  EXPECT_EQ(Count("request_candidates"), 0);
+  // A refusal whose entry cannot be written is an error, not a silent refusal.
+  SearchRequest bad = Request(Probe(7));
+  bad.fields.agency = "County Sheriff";
+  EXPECT_NE(Search(sam_, bad).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "x").ok());
+  ASSERT_TRUE(db_->Exec("DROP TRIGGER test_audit_fails").ok());
+  EXPECT_TRUE(policy::ValidCertificate(*ctx_->store().FindUser("sam"), ctx_->Today()).ok());
+  EXPECT_TRUE(Search(sam_, Request(Probe(7))).ok());
+}
+
+}  // namespace
+}  // namespace facetrail::service
