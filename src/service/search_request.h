@@ -17,7 +17,8 @@
 //
 // CANDIDATE LISTS ARE LEADS
 //   Every list carries kLeadNotice in its data; front ends print it with every rendering.
-//   Nothing here or anywhere in facetrail marks a candidate as "identified".
+//   Nothing here or anywhere in facetrail marks a candidate as identified: no such flag exists
+//   (tests/service/no_identified_flag_test.cpp).
 #pragma once
 
 #include <cstdint>
