@@ -240,6 +240,7 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
     }
   };
   std::vector<std::thread> threads;
+  threads.reserve(extractors.size());
   for (auto& x : extractors) threads.emplace_back(worker, std::ref(*x));
   auto stop_workers = [&] {
     {

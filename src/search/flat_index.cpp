@@ -52,10 +52,6 @@ class FirstPassCollector {
     if (top_.size() == k_) floor_ = std::max(min_approx_, top_.front() - window_);
     if (candidates_.size() >= next_prune_) Prune();
   }
-  // The k-th best first-pass score seen (or -inf when fewer than k).
-  float kth() const {
-    return top_.size() == k_ ? top_.front() : -std::numeric_limits<float>::infinity();
-  }
   std::vector<float>& top() { return top_; }
   std::vector<Candidate>& candidates() { return candidates_; }
   void Prune() {
@@ -194,9 +190,10 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(std::span<const int64_t> i
                              std::to_string(r) + ", id " + std::to_string(ids[r]) + ")");
     }
     Status s = ValidateTemplate(templates.subspan(r * kDim, kDim));
-    if (!s.ok())
+    if (!s.ok()) {
       return s.WithContext("FlatIndex::Build: row " + std::to_string(r) + " (id " +
                            std::to_string(ids[r]) + ")");
+    }
   }
   auto arrays = std::make_shared<OwnedArrays>();
   arrays->ids.assign(ids.begin(), ids.end());
