@@ -57,7 +57,10 @@ TEST(PipelineTest, SimilarityTemplatesSeparateSameFromDifferent) {
   EXPECT_NEAR(norm, 1.0, 1e-5);
   const float same = TemplateSimilarity(a1, a2);
   const float diff = TemplateSimilarity(a1, b1);
-  EXPECT_GT(same, diff + 0.1f) << "same " << same << " different " << diff;
+  // Unit templates of this network lie in a narrow cone: different people score about 0.8–0.91,
+  // the same person above 0.91 (docs/ACCURACY.md).
+  EXPECT_GT(same, 0.93f);
+  EXPECT_GT(same, diff + 0.03f) << "same " << same << " different " << diff;
 }
 
 TEST(PipelineTest, QualityFiguresArePlausible) {
