@@ -19,6 +19,8 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result);
 void RegisterGalleryCommands(CLI::App& app, CommandResult& result);
 // admin …, review …, audit … (issue 4: accountability)
 void RegisterAccountabilityCommands(CLI::App& app, CommandResult& result);
+// serve (issue 5: HTTP API and web application). cli/serve_command.cpp.
+void RegisterServeCommand(CLI::App& app, CommandResult& result);
 
 // The accountable search (issue 4), added to the `search` command: with --user the search goes
 // through service::RequestSearch (policy checks, audit, review). cli/accountable_search.cpp.

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   facetrail::cli::RegisterEvalCommands(app, result);
   facetrail::cli::RegisterGalleryCommands(app, result);
   facetrail::cli::RegisterAccountabilityCommands(app, result);
+  facetrail::cli::RegisterServeCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,87 @@
+// `facetrail serve`: runs the HTTP API and web application (src/server/, docs/SERVER.md).
+#include <csignal>
+#include <iostream>
+
+#include "cli/accountability_cli.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "server/server.h"
+
+namespace facetrail::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string db, listen = "127.0.0.1:8080", models_dir = "models", tls_cert, tls_key, web_dir;
+  int pipelines = 2;
+};
+
+server::Server* g_server = nullptr;
+
+void OnSignal(int) {
+  if (g_server != nullptr) g_server->Stop();
+}
+
+Expected<std::pair<std::string, int>> SplitListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return InvalidArgument("--listen: bad port");
+    port = port * 10 + (c - '0');
+  }
+  if (port > 65535) return InvalidArgument("--listen: bad port");
+  return std::make_pair(host, port);
+}
+
+int RunServe(const ServeArgs& a) {
+  auto hp = SplitListen(a.listen);
+  if (!hp.ok()) return PrintError(hp.status());
+  server::ServerOptions o;
+  o.db_path = a.db;
+  o.models_dir = a.models_dir;
+  o.host = hp->first;
+  o.port = hp->second;
+  o.tls_cert_path = a.tls_cert;
+  o.tls_key_path = a.tls_key;
+  o.web_dir = a.web_dir;
+  o.num_pipelines = a.pipelines;
+  auto s = server::Server::Create(o);
+  if (!s.ok()) return PrintError(s.status());
+  if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
+  g_server = s->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::cerr << "facetrail serve: " << (o.tls_cert_path.empty() ? "http" : "https") << "://"
+            << o.host << ":" << (*s)->port() << "/ (database " << o.db_path << "); Ctrl-C stops\n";
+  Status served = (*s)->Serve();
+  g_server = nullptr;
+  return served.ok() ? 0 : PrintError(served);
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app, CommandResult& result) {
+  static ServeArgs args;
+  CLI::App* serve = app.add_subcommand("serve", "Run the HTTP API and the web application");
+  serve->add_option("--db", args.db, "Gallery database (after 'facetrail admin init')")->required();
+  serve->add_option("--listen", args.listen, "HOST:PORT to listen on")->capture_default_str();
+  serve->add_option("--models", args.models_dir, "Folder holding the model files")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", args.tls_cert, "PEM certificate: serve HTTPS");
+  serve->add_option("--tls-key", args.tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--web", args.web_dir,
+                    "Folder of the web application (default: the repo's web/)");
+  serve->add_option("--pipelines", args.pipelines, "Face pipelines loaded at most (memory)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  serve->callback([&result] { result.exit_code = RunServe(args); });
+}
+
+}  // namespace facetrail::cli

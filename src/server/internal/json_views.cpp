@@ -1,0 +1,161 @@
+#include "server/internal/json_views.h"
+
+namespace facetrail::server::internal {
+
+using nlohmann::json;
+
+namespace {
+
+json Opt(const std::optional<std::string>& v) {
+  return v ? json(*v) : json();
+}
+
+json CandidateJson(const service::Candidate& c) {
+  return {{"rank", c.rank},
+          {"booking_number", c.booking_number},
+          {"score", c.score},
+          {"photo_id", c.photo_id},
+          {"template_id", c.template_id}};
+}
+
+}  // namespace
+
+json CertificateJson(const policy::Certificate& c) {
+  return {{"course", c.course},
+          {"number", c.number},
+          {"issued", c.issued},
+          {"expires", c.expires},
+          {"issued_by", c.issued_by},
+          {"revoked_at", Opt(c.revoked_at)},
+          {"revoked_by", Opt(c.revoked_by)},
+          {"revoke_reason", Opt(c.revoke_reason)}};
+}
+
+json UserJson(const policy::User& u) {
+  json roles = json::array();
+  for (policy::Role r : u.roles) roles.push_back(policy::RoleName(r));
+  json certs = json::array();
+  for (const auto& c : u.certificates) certs.push_back(CertificateJson(c));
+  return {{"name", u.name}, {"full_name", u.full_name}, {"agency", u.agency},
+          {"roles", roles}, {"locked", u.locked},       {"certificates", certs}};
+}
+
+json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& gate) {
+  json faces = json::array();
+  for (size_t i = 0; i < a.faces.size(); ++i) {
+    const service::ProbeFace& f = a.faces[i];
+    auto refusal = policy::CheckProbeQuality(f.quality, gate);
+    faces.push_back(
+        {{"index", i},
+         {"box",
+          {{"x", f.box.x}, {"y", f.box.y}, {"width", f.box.width}, {"height", f.box.height}}},
+         {"quality",
+          {{"eye_distance_px", f.quality.eye_distance_px},
+           {"detector_score", f.quality.detector_score},
+           {"sharpness", f.quality.sharpness},
+           {"yaw_deg", f.quality.yaw_deg},
+           {"pitch_deg", f.quality.pitch_deg},
+           {"roll_deg", f.quality.roll_deg}}},
+         {"quality_ok", !refusal.has_value()},
+         {"quality_problem", refusal ? json(refusal->reason) : json()}});
+  }
+  return {{"format", a.format}, {"width", a.width}, {"height", a.height}, {"faces", faces}};
+}
+
+json SearchResponseJson(const service::SearchResponse& r) {
+  json c = json::array();
+  for (const auto& x : r.list.candidates) c.push_back(CandidateJson(x));
+  json steps = json::array();
+  for (const auto& s : r.steps) {
+    steps.push_back({{"kind", s.kind}, {"params", json::parse(s.params, nullptr, false)}});
+  }
+  return {{"notice", r.notice},
+          {"request_id", r.request_id},
+          {"case", r.case_number},
+          {"created_at", r.created_at},
+          {"probe_sha256", r.probe_sha256},
+          {"status", r.status},
+          {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
+          {"gallery_version", r.list.gallery_version},
+          {"threshold", r.list.threshold},
+          {"quality_override_used", r.quality_override_used},
+          {"steps", steps},
+          {"candidates", c}};
+}
+
+json RequestSummaryJson(const service::RequestSummary& s) {
+  return {{"request_id", s.request_id},
+          {"created_at", s.created_at},
+          {"case", s.case_number},
+          {"purpose", s.purpose},
+          {"status", s.status},
+          {"outcome", Opt(s.outcome)},
+          {"num_candidates", s.num_candidates}};
+}
+
+json LeadJson(const service::Lead& l) {
+  json c = json::array();
+  for (const auto& x : l.candidates) {
+    json j = CandidateJson(x.candidate);
+    j["mark"] = x.mark ? json(service::MarkName(*x.mark)) : json();
+    j["notes"] = x.notes;
+    c.push_back(j);
+  }
+  return {{"notice", l.notice},
+          {"request_id", l.request_id},
+          {"requester", l.requester},
+          {"case", l.case_number},
+          {"purpose", l.purpose},
+          {"created_at", l.created_at},
+          {"probe_sha256", l.probe_sha256},
+          {"status", l.status},
+          {"examiner", l.examiner},
+          {"concurred_by", l.concurred_by},
+          {"outcome", Opt(l.outcome)},
+          {"candidates", c}};
+}
+
+json BookingJson(const service::BookingView& v) {
+  const gallery::BookingRecord& b = v.record;
+  json photos = json::array();
+  for (const auto& p : v.photos) {
+    photos.push_back({{"id", p.id},
+                      {"sha256", p.sha256},
+                      {"size_bytes", p.size_bytes},
+                      {"capture_date", Opt(p.capture_date)},
+                      {"num_templates", p.num_templates}});
+  }
+  return {{"booking_number", b.booking_number},
+          {"name", b.name},
+          {"dob", Opt(b.dob)},
+          {"sex", Opt(b.sex)},
+          {"booking_date", Opt(b.booking_date)},
+          {"agency", Opt(b.agency)},
+          {"charge", Opt(b.charge)},
+          {"status", gallery::RecordStatusName(b.status)},
+          {"photos", photos}};
+}
+
+json VerifyJson(const audit::VerifyReport& r) {
+  json problems = json::array();
+  for (const auto& p : r.problems) {
+    problems.push_back(
+        {{"kind", audit::ProblemKindName(p.kind)}, {"seq", p.seq}, {"message", p.message}});
+  }
+  return {{"ok", r.ok()},           {"entries", r.num_entries},
+          {"last_seq", r.last_seq}, {"checkpoints", r.num_checkpoints},
+          {"problems", problems},   {"warnings", r.warnings}};
+}
+
+json EntryJson(const audit::Entry& e) {
+  return {{"seq", e.seq},
+          {"time", e.time},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"subject", e.subject},
+          {"details", json::parse(e.details, nullptr, false)},
+          {"prev_hash", e.prev_hash},
+          {"hash", e.hash}};
+}
+
+}  // namespace facetrail::server::internal

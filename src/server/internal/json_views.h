@@ -1,0 +1,27 @@
+// The JSON shapes of the API (documented in src/server/openapi.json): one function per
+// service type, so every route renders a thing the same way.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "audit/audit.h"
+#include "policy/policy.h"
+#include "service/review.h"
+#include "service/search_request.h"
+#include "service/server_queries.h"
+
+namespace facetrail::server::internal {
+
+nlohmann::json UserJson(const policy::User& user);  // never a password hash
+nlohmann::json CertificateJson(const policy::Certificate& cert);
+// Faces with boxes, quality and the quality gate's verdict for each (feedback before a search).
+nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis,
+                            const policy::QualityGate& gate);
+nlohmann::json SearchResponseJson(const service::SearchResponse& response);
+nlohmann::json RequestSummaryJson(const service::RequestSummary& summary);
+nlohmann::json LeadJson(const service::Lead& lead);
+nlohmann::json BookingJson(const service::BookingView& view);
+nlohmann::json VerifyJson(const audit::VerifyReport& report);
+nlohmann::json EntryJson(const audit::Entry& entry);
+
+}  // namespace facetrail::server::internal

@@ -1,0 +1,929 @@
+// The HTTP server: routes, authentication (session cookie + CSRF, or Bearer token), limits, and
+// the translation between JSON and the service layer's use cases. No rule is decided here.
+#include "server/server.h"
+
+#include <httplib.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "audit/report.h"
+#include "common/file.h"
+#include "gallery/gallery_index.h"
+#include "gallery/gallery_store.h"
+#include "server/internal/http_common.h"
+#include "server/internal/json_views.h"
+#include "service/audit_access.h"
+#include "service/gallery_candidate_source.h"
+#include "service/review.h"
+#include "service/search_request.h"
+#include "service/server_queries.h"
+#include "service/user_admin.h"
+#include "vision/face_pipeline.h"
+
+namespace facetrail::server {
+
+namespace {
+
+using internal::ErrorBody;
+using internal::HttpStatusFor;
+using nlohmann::json;
+
+constexpr const char* kSessionCookie = "ft_session";
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Database connections with their service::Context, one per concurrent request.
+class ContextPool {
+ public:
+  struct Entry {
+    std::unique_ptr<SqliteDb> db;
+    std::unique_ptr<service::Context> ctx;
+  };
+  ContextPool(std::string path, service::ContextOptions options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+
+  Expected<std::unique_ptr<Entry>> Acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        auto e = std::move(free_.back());
+        free_.pop_back();
+        return e;
+      }
+    }
+    auto e = std::make_unique<Entry>();
+    FT_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(path_, /*create=*/false));
+    e->db = std::make_unique<SqliteDb>(std::move(db));
+    FT_ASSIGN_OR_RETURN(e->ctx, service::Context::Open(*e->db, options_));
+    return e;
+  }
+  void Release(std::unique_ptr<Entry> e) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(e));
+  }
+
+ private:
+  std::string path_;
+  service::ContextOptions options_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Entry>> free_;  // guarded by mu_
+};
+
+// At most `max` FacePipelines (not thread-safe: one request uses one at a time), created on first
+// use.
+class PipelinePool {
+ public:
+  PipelinePool(vision::PipelineOptions options, int max)
+      : options_(std::move(options)), max_(max) {}
+
+  Expected<std::unique_ptr<vision::FacePipeline>> Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty() || created_ < max_; });
+    if (!free_.empty()) {
+      auto p = std::move(free_.back());
+      free_.pop_back();
+      return p;
+    }
+    ++created_;
+    lock.unlock();
+    auto p = vision::FacePipeline::Create(options_);
+    if (!p.ok()) {
+      std::lock_guard relock(mu_);
+      --created_;
+      cv_.notify_one();
+    }
+    return p;
+  }
+  void Release(std::unique_ptr<vision::FacePipeline> p) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(p));
+    cv_.notify_one();
+  }
+
+ private:
+  vision::PipelineOptions options_;
+  int max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<vision::FacePipeline>> free_;  // guarded by mu_
+  int created_ = 0;                                          // guarded by mu_
+};
+
+// Borrows a pipeline only when the use case asks for an analysis (a refused request loads
+// nothing), and gives it back when the request ends.
+class PooledAnalyzer final : public service::ProbeAnalyzer {
+ public:
+  explicit PooledAnalyzer(PipelinePool& pool) : pool_(pool) {}
+  ~PooledAnalyzer() override {
+    if (pipeline_) pool_.Release(std::move(pipeline_));
+  }
+  Expected<service::ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) override {
+    if (!pipeline_) {
+      FT_ASSIGN_OR_RETURN(pipeline_, pool_.Acquire());
+      inner_ = service::MakeVisionProbeAnalyzer(*pipeline_);
+    }
+    return inner_->Analyze(bytes);
+  }
+
+ private:
+  PipelinePool& pool_;
+  std::unique_ptr<vision::FacePipeline> pipeline_;
+  std::unique_ptr<service::ProbeAnalyzer> inner_;
+};
+
+// The gallery store and its index, opened once (both are thread-safe).
+class Gallery {
+ public:
+  explicit Gallery(std::string path) : path_(std::move(path)) {}
+  Expected<gallery::GalleryStore*> Store() {
+    std::lock_guard lock(mu_);
+    return StoreLocked();
+  }
+  Expected<gallery::GalleryIndex*> Index(const vision::TemplateModel& model) {
+    std::lock_guard lock(mu_);
+    FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, StoreLocked());
+    auto& slot = indexes_[model.id + "@" + std::to_string(model.version)];
+    if (!slot) {
+      FT_ASSIGN_OR_RETURN(slot, gallery::GalleryIndex::Open(*store, {model.id, model.version}));
+    }
+    return slot.get();
+  }
+
+ private:
+  Expected<gallery::GalleryStore*> StoreLocked() {
+    if (!store_) {
+      gallery::StoreOptions options;
+      options.create_if_missing = false;
+      FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(path_, options));
+    }
+    return store_.get();
+  }
+  std::string path_;
+  std::mutex mu_;
+  std::unique_ptr<gallery::GalleryStore> store_;                           // guarded by mu_
+  std::map<std::string, std::unique_ptr<gallery::GalleryIndex>> indexes_;  // guarded by mu_
+};
+
+class GallerySource final : public service::CandidateSource {
+ public:
+  GallerySource(Gallery& gallery, float min_score) : gallery_(gallery), min_score_(min_score) {}
+  Expected<service::CandidateList> Search(std::span<const float> templ,
+                                          const vision::TemplateModel& model, int top_k) override {
+    FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+    FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));
+    auto source = service::MakeGalleryCandidateSource(*store, *index, min_score_);
+    return source->Search(templ, model, top_k);
+  }
+
+ private:
+  Gallery& gallery_;
+  float min_score_;
+};
+
+struct Metrics {
+  std::atomic<uint64_t> responses[6] = {};  // by status class 1xx..5xx (index 1..5)
+  std::atomic<uint64_t> searches{0}, refusals{0}, logins{0}, failed_logins{0}, rate_limited{0};
+  std::atomic<uint64_t> analyses{0};
+};
+
+// What an authenticated handler gets.
+struct Call {
+  service::Context& ctx;
+  service::Actor actor;
+  std::optional<internal::SessionInfo> session;  // unset for Bearer tokens
+  std::string session_id;
+};
+
+bool IsStateChanging(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "DELETE" || method == "PATCH";
+}
+
+std::string CookieValue(const httplib::Request& req, const std::string& name) {
+  std::string header = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    size_t start = part.find_first_not_of(' ');
+    if (start != std::string::npos) part = part.substr(start);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    pos = end + 1;
+  }
+  return "";
+}
+
+json ParseJsonBody(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  json j = json::parse(req.body);  // throws: turned into 400 by the route wrapper
+  if (!j.is_object()) throw json::type_error::create(302, "the body must be a JSON object", &j);
+  return j;
+}
+
+std::string Field(const json& j, const char* key) {
+  return j.value(key, std::string());
+}
+
+std::string FormField(const httplib::Request& req, const char* key) {
+  return req.has_file(key) ? req.get_file_value(key).content : std::string();
+}
+
+Expected<int64_t> ParseId(const std::string& text) {
+  if (text.empty() || text.size() > 18) return InvalidArgument("bad id '" + text + "'");
+  return std::stoll(text);
+}
+
+std::string ContentTypeFor(const std::string& path) {
+  auto ends = [&](const char* ext) {
+    std::string e(ext);
+    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  return "application/octet-stream";
+}
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(ServerOptions options)
+      : options_(std::move(options)),
+        sessions_(std::chrono::seconds(options_.session_ttl_s)),
+        limiter_(options_.search_burst, options_.searches_per_minute),
+        contexts_(options_.db_path, MakeContextOptions(options_)),
+        pipelines_(MakePipelineOptions(options_), std::max(1, options_.num_pipelines)),
+        gallery_(options_.db_path) {}
+
+  Status Init();
+  Status Bind() override;
+  int port() const override { return port_; }
+  Status Serve() override;
+  void Stop() override { http_->stop(); }
+  std::vector<std::string> RegisteredRoutes() const override { return routes_; }
+
+ private:
+  using ApiFn = std::function<Expected<json>(const httplib::Request&, httplib::Response&, Call&)>;
+  using PublicFn = std::function<Expected<json>(const httplib::Request&, httplib::Response&)>;
+
+  static service::ContextOptions MakeContextOptions(const ServerOptions& o) {
+    service::ContextOptions c;
+    if (o.fast_password_hashing) c.password_cost = policy::PasswordCost::Minimum();
+    return c;
+  }
+  static vision::PipelineOptions MakePipelineOptions(const ServerOptions& o) {
+    vision::PipelineOptions p;
+    p.models_dir = o.models_dir;
+    p.max_pixels = o.max_pixels;
+    return p;
+  }
+
+  void Register(const std::string& method, const std::string& doc_path, const std::string& regex,
+                httplib::Server::Handler handler);
+  void Public(const std::string& method, const std::string& doc_path, const std::string& regex,
+              PublicFn fn);
+  void Api(const std::string& method, const std::string& doc_path, const std::string& regex,
+           ApiFn fn);
+  void RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
+  Expected<json> RunApiCall(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
+  Status CheckOrigin(const httplib::Request& req) const;
+  void SendError(httplib::Response& res, const Status& status);
+  void AddRoutes();
+  void AddSessionRoutes();
+  void AddSearchRoutes();
+  void AddReviewRoutes();
+  void AddAdminRoutes();
+  void AddAuditRoutes();
+  void AddStaticRoutes();
+  void OnResponse(const httplib::Request& req, httplib::Response& res);
+  std::string MetricsText();
+  Expected<std::vector<uint8_t>> ProbeBytes(const httplib::Request& req);
+  Status TakeSearchToken(const service::Actor& actor);
+
+  const ServerOptions options_;
+  bool tls_ = false;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  std::string openapi_text_;
+  std::vector<std::string> routes_;  // constant after Init
+  internal::SessionStore sessions_;
+  internal::RateLimiter limiter_;
+  ContextPool contexts_;
+  PipelinePool pipelines_;
+  Gallery gallery_;
+  Metrics metrics_;
+};
+
+Status ServerImpl::Init() {
+  if (!FileExists(options_.db_path)) {
+    return NotFound(options_.db_path +
+                    ": no such database (create it with 'facetrail admin init')");
+  }
+  if (options_.tls_cert_path.empty() != options_.tls_key_path.empty()) {
+    return InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  std::string openapi =
+      options_.openapi_path.empty() ? FACETRAIL_OPENAPI_PATH : options_.openapi_path;
+  FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(openapi, size_t{4} << 20));
+  openapi_text_.assign(bytes.begin(), bytes.end());
+  if (!json::accept(openapi_text_)) return DataLoss(openapi + ": not valid JSON");
+  // Fail now rather than at the first request when the database cannot be opened.
+  FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
+  FT_ASSIGN_OR_RETURN(int64_t users, entry->ctx->store().NumUsers());
+  contexts_.Release(std::move(entry));
+  if (users == 0) {
+    return FailedPrecondition(options_.db_path +
+                              ": no users yet; run 'facetrail admin init' first");
+  }
+  if (!options_.tls_cert_path.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert_path.c_str(),
+                                                    options_.tls_key_path.c_str());
+    if (!ssl->is_valid()) {
+      return InvalidArgument("cannot load the TLS certificate or key (" + options_.tls_cert_path +
+                             ", " + options_.tls_key_path + ")");
+    }
+    http_ = std::move(ssl);
+    tls_ = true;
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
+  // Room for the multipart framing around a probe of max_upload_bytes.
+  http_->set_payload_max_length(options_.max_upload_bytes + 64 * 1024);
+  http_->set_read_timeout(30, 0);
+  http_->set_write_timeout(30, 0);
+  http_->set_keep_alive_max_count(100);
+  http_->set_post_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { OnResponse(req, res); });
+  http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    Status s = res.status == 404 ? NotFound("no such resource: " + req.method + " " + req.path)
+               : res.status == 413
+                   ? ResourceExhausted("the request is larger than " +
+                                       std::to_string(options_.max_upload_bytes) + " bytes")
+               : res.status == 400 ? InvalidArgument("malformed HTTP request")
+               : res.status == 405 ? InvalidArgument("method not allowed")
+                                   : Internal("HTTP error " + std::to_string(res.status));
+    int code = res.status;
+    res.set_content(ErrorBody(s).dump(), "application/json");
+    res.status = code;
+  });
+  http_->set_exception_handler(
+      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, Internal("uncaught exception: " + what));
+      });
+  AddRoutes();
+  return Status::Ok();
+}
+
+Status ServerImpl::Bind() {
+  int port = options_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(options_.host);
+    if (port < 0) return Unavailable("cannot bind " + options_.host + " to any port");
+  } else if (!http_->bind_to_port(options_.host, port)) {
+    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) +
+                       " (address in use or not local?)");
+  }
+  port_ = port;
+  if (!tls_ && !IsLoopback(options_.host)) {
+    std::cerr << "WARNING: facetrail serve is listening on " << options_.host << ":" << port_
+              << " WITHOUT TLS. Passwords, session cookies, probe images and candidate lists "
+                 "cross the network in clear text. Give --tls-cert and --tls-key, or listen on "
+                 "127.0.0.1 behind a TLS proxy.\n";
+  }
+  return Status::Ok();
+}
+
+Status ServerImpl::Serve() {
+  if (!http_->listen_after_bind()) return Internal("the HTTP server stopped with an error");
+  return Status::Ok();
+}
+
+void ServerImpl::Register(const std::string& method, const std::string& doc_path,
+                          const std::string& regex, httplib::Server::Handler handler) {
+  if (!doc_path.empty()) routes_.push_back(method + " " + doc_path);
+  if (method == "GET") {
+    http_->Get(regex, std::move(handler));
+  } else if (method == "POST") {
+    http_->Post(regex, std::move(handler));
+  } else if (method == "PUT") {
+    http_->Put(regex, std::move(handler));
+  } else if (method == "DELETE") {
+    http_->Delete(regex, std::move(handler));
+  }
+}
+
+void ServerImpl::SendError(httplib::Response& res, const Status& status) {
+  res.status = HttpStatusFor(status);
+  res.set_content(ErrorBody(status).dump(), "application/json");
+}
+
+Status ServerImpl::CheckOrigin(const httplib::Request& req) const {
+  if (!req.has_header("Origin")) return Status::Ok();
+  std::string origin = req.get_header_value("Origin");
+  std::string expected = std::string(tls_ ? "https://" : "http://") + req.get_header_value("Host");
+  if (origin != expected) {
+    return PermissionDenied("csrf_origin: the request comes from another site (" + origin + ")");
+  }
+  return Status::Ok();
+}
+
+void ServerImpl::Public(const std::string& method, const std::string& doc_path,
+                        const std::string& regex, PublicFn fn) {
+  Register(method, doc_path, regex,
+           [this, fn](const httplib::Request& req, httplib::Response& res) {
+             Expected<json> out = Internal("not run");
+             try {
+               out = fn(req, res);
+             } catch (const json::exception& e) {
+               out = InvalidArgument(std::string("request body: ") + e.what());
+             }
+             if (!out.ok()) return SendError(res, out.status());
+             if (!out->is_null()) res.set_content(out->dump(), "application/json");
+           });
+}
+
+void ServerImpl::Api(const std::string& method, const std::string& doc_path,
+                     const std::string& regex, ApiFn fn) {
+  Register(
+      method, doc_path, regex,
+      [this, fn](const httplib::Request& req, httplib::Response& res) { RunApi(req, res, fn); });
+}
+
+void ServerImpl::RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn) {
+  Expected<json> out = Internal("not run");
+  try {
+    out = RunApiCall(req, res, fn);
+  } catch (const json::exception& e) {
+    out = InvalidArgument(std::string("request body: ") + e.what());
+  } catch (const std::invalid_argument&) {
+    out = InvalidArgument("malformed number in the request");
+  } catch (const std::out_of_range&) {
+    out = InvalidArgument("number out of range in the request");
+  }
+  if (!out.ok()) {
+    if (service::IsRefusal(out.status()) && out.status().code() == StatusCode::kPermissionDenied) {
+      ++metrics_.refusals;
+    }
+    return SendError(res, out.status());
+  }
+  if (!out->is_null()) res.set_content(out->dump(), "application/json");
+}
+
+// Authenticates (Bearer token, else session cookie + CSRF token + Origin for state changes),
+// borrows a database context and runs the handler.
+Expected<json> ServerImpl::RunApiCall(const httplib::Request& req, httplib::Response& res,
+                                      const ApiFn& fn) {
+  std::optional<service::Actor> actor;
+  std::optional<internal::SessionInfo> session;
+  std::string session_id;
+  std::string auth = req.get_header_value("Authorization");
+  if (!auth.empty()) {
+    if (auth.rfind("Bearer ", 0) != 0) {
+      return Unauthenticated("unauthenticated: Authorization must be 'Bearer <token>'");
+    }
+    actor = sessions_.FindToken(auth.substr(7));
+    if (!actor) return Unauthenticated("unauthenticated: unknown or revoked API token");
+  } else {
+    session_id = CookieValue(req, kSessionCookie);
+    if (!session_id.empty()) session = sessions_.Find(session_id);
+    if (!session) return Unauthenticated("unauthenticated: sign in first (no valid session)");
+    if (IsStateChanging(req.method)) {
+      FT_RETURN_IF_ERROR(CheckOrigin(req));
+      if (!internal::SameSecret(req.get_header_value("X-CSRF-Token"), session->csrf_token)) {
+        return PermissionDenied("csrf_token: missing or wrong X-CSRF-Token header");
+      }
+    }
+    actor = session->actor;
+  }
+  FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
+  Call call{*entry->ctx, *actor, session, session_id};
+  Expected<json> out = Internal("not run");
+  try {
+    out = fn(req, res, call);
+  } catch (...) {
+    contexts_.Release(std::move(entry));
+    throw;
+  }
+  contexts_.Release(std::move(entry));
+  return out;
+}
+
+void ServerImpl::OnResponse(const httplib::Request& req, httplib::Response& res) {
+  int cls = res.status / 100;
+  if (cls >= 1 && cls <= 5) ++metrics_.responses[cls];
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                 "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  if (tls_) res.set_header("Strict-Transport-Security", "max-age=31536000");
+  if (req.path.rfind("/api/", 0) == 0) res.set_header("Cache-Control", "no-store");
+}
+
+Status ServerImpl::TakeSearchToken(const service::Actor& actor) {
+  if (limiter_.Take(actor.user_id)) return Status::Ok();
+  ++metrics_.rate_limited;
+  return ResourceExhausted("rate_limited: too many searches in a short time; wait a minute");
+}
+
+Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const httplib::Request& req) {
+  if (!req.is_multipart_form_data() || !req.has_file("probe")) {
+    return InvalidArgument("send the probe as multipart/form-data field 'probe'");
+  }
+  const std::string& content = req.get_file_value("probe").content;
+  if (content.empty()) return InvalidArgument("the probe file is empty");
+  if (content.size() > options_.max_upload_bytes) {
+    return ResourceExhausted("the probe is larger than " +
+                             std::to_string(options_.max_upload_bytes) + " bytes");
+  }
+  return std::vector<uint8_t>(content.begin(), content.end());
+}
+
+void ServerImpl::AddRoutes() {
+  Public("GET", "/healthz", "/healthz",
+         [](const httplib::Request&, httplib::Response&) -> Expected<json> {
+           return json{{"status", "ok"}};
+         });
+  Public("GET", "/metrics", "/metrics",
+         [this](const httplib::Request&, httplib::Response& res) -> Expected<json> {
+           res.set_content(MetricsText(), "text/plain; version=0.0.4");
+           return json();
+         });
+  Public("GET", "/api/v1/openapi.json", "/api/v1/openapi\\.json",
+         [this](const httplib::Request&, httplib::Response& res) -> Expected<json> {
+           res.set_content(openapi_text_, "application/json");
+           return json();
+         });
+  AddSessionRoutes();
+  AddSearchRoutes();
+  AddReviewRoutes();
+  AddAdminRoutes();
+  AddAuditRoutes();
+  AddStaticRoutes();
+}
+
+std::string ServerImpl::MetricsText() {
+  std::ostringstream out;
+  out << "# HELP facetrail_http_responses_total HTTP responses by status class.\n"
+      << "# TYPE facetrail_http_responses_total counter\n";
+  for (int c = 1; c <= 5; ++c) {
+    out << "facetrail_http_responses_total{class=\"" << c << "xx\"} " << metrics_.responses[c]
+        << '\n';
+  }
+  auto counter = [&](const char* name, const char* help, uint64_t value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+        << name << ' ' << value << '\n';
+  };
+  counter("facetrail_searches_total", "Search requests answered with a candidate list.",
+          metrics_.searches);
+  counter("facetrail_probe_analyses_total", "Probe analyses (face choice).", metrics_.analyses);
+  counter("facetrail_refusals_total", "Requests refused by policy.", metrics_.refusals);
+  counter("facetrail_logins_total", "Successful sign-ins.", metrics_.logins);
+  counter("facetrail_failed_logins_total", "Failed sign-ins.", metrics_.failed_logins);
+  counter("facetrail_rate_limited_total", "Requests refused by the per-user rate limit.",
+          metrics_.rate_limited);
+  out << "# HELP facetrail_sessions Active sessions.\n# TYPE facetrail_sessions gauge\n"
+      << "facetrail_sessions " << sessions_.num_sessions() << '\n';
+  return out.str();
+}
+
+void ServerImpl::AddSessionRoutes() {
+  Public("POST", "/api/v1/login", "/api/v1/login",
+         [this](const httplib::Request& req, httplib::Response& res) -> Expected<json> {
+           FT_RETURN_IF_ERROR(CheckOrigin(req));
+           json body = ParseJsonBody(req);
+           FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
+           auto actor = service::Login(*entry->ctx, Field(body, "name"), Field(body, "password"));
+           Expected<policy::User> user =
+               actor.ok() ? service::CurrentUser(*entry->ctx, *actor) : actor.status();
+           contexts_.Release(std::move(entry));
+           if (!user.ok()) {
+             ++metrics_.failed_logins;
+             return user.status();
+           }
+           ++metrics_.logins;
+           internal::SessionInfo info;
+           std::string id = sessions_.Create(*actor, info);
+           res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id +
+                                            "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                            std::to_string(options_.session_ttl_s) +
+                                            (tls_ ? "; Secure" : ""));
+           return json{{"user", internal::UserJson(*user)}, {"csrf_token", info.csrf_token}};
+         });
+  Api("POST", "/api/v1/logout", "/api/v1/logout",
+      [this](const httplib::Request&, httplib::Response& res, Call& call) -> Expected<json> {
+        if (!call.session_id.empty()) sessions_.Remove(call.session_id);
+        res.set_header("Set-Cookie", std::string(kSessionCookie) +
+                                         "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" +
+                                         (tls_ ? "; Secure" : ""));
+        return json{{"signed_out", true}};
+      });
+  Api("GET", "/api/v1/me", "/api/v1/me",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(policy::User user, service::CurrentUser(call.ctx, call.actor));
+        json out{{"user", internal::UserJson(user)}};
+        if (call.session) out["csrf_token"] = call.session->csrf_token;
+        return out;
+      });
+  Api("POST", "/api/v1/tokens", "/api/v1/tokens",
+      [this](const httplib::Request&, httplib::Response& res, Call& call) -> Expected<json> {
+        if (!call.session) {
+          return PermissionDenied("wrong_role: API tokens are created from a signed-in session");
+        }
+        FT_RETURN_IF_ERROR(service::CurrentUser(call.ctx, call.actor).status());
+        res.status = 201;
+        return json{{"token", sessions_.CreateToken(call.actor)},
+                    {"note", "valid until the server restarts; send as 'Authorization: Bearer'"}};
+      });
+  Api("GET", "/api/v1/config", "/api/v1/config",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_RETURN_IF_ERROR(service::CurrentUser(call.ctx, call.actor).status());
+        FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, call.ctx.store().LoadConfig());
+        return json{{"home_agency", config.home_agency},
+                    {"purposes", config.purposes},
+                    {"case_number_regex", config.case_number_regex},
+                    {"max_top_k", config.max_top_k},
+                    {"notice", service::kLeadNotice}};
+      });
+}
+
+void ServerImpl::AddSearchRoutes() {
+  Api("POST", "/api/v1/probes/analyze", "/api/v1/probes/analyze",
+      [this](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_RETURN_IF_ERROR(service::CheckMayAnalyzeProbe(call.ctx, call.actor));
+        FT_RETURN_IF_ERROR(TakeSearchToken(call.actor));
+        FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ProbeBytes(req));
+        std::string video = service::ProbeLooksLikeVideo(bytes);
+        if (!video.empty()) {
+          return InvalidArgument("the probe is a " + video + ": send one still image");
+        }
+        PooledAnalyzer analyzer(pipelines_);
+        FT_ASSIGN_OR_RETURN(service::ProbeAnalysis analysis, analyzer.Analyze(bytes));
+        FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, call.ctx.store().LoadConfig());
+        ++metrics_.analyses;
+        return internal::AnalysisJson(analysis, config.quality);
+      });
+  Api("POST", "/api/v1/searches", "/api/v1/searches",
+      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        FT_RETURN_IF_ERROR(TakeSearchToken(call.actor));
+        service::SearchRequest request;
+        request.fields = {FormField(req, "case"), FormField(req, "purpose"),
+                          FormField(req, "offense"), FormField(req, "justification"),
+                          FormField(req, "agency")};
+        FT_ASSIGN_OR_RETURN(request.probe_bytes, ProbeBytes(req));
+        request.probe_name = req.get_file_value("probe").filename;
+        if (std::string face = FormField(req, "face"); !face.empty()) {
+          request.face = std::stoi(face);
+        }
+        if (std::string top = FormField(req, "top_k"); !top.empty()) {
+          request.top_k = std::stoi(top);
+        }
+        PooledAnalyzer analyzer(pipelines_);
+        GallerySource source(gallery_, options_.min_score);
+        FT_ASSIGN_OR_RETURN(
+            service::SearchResponse r,
+            service::RequestSearch(call.ctx, call.actor, request, analyzer, source));
+        ++metrics_.searches;
+        res.status = 201;
+        return internal::SearchResponseJson(r);
+      });
+  Api("GET", "/api/v1/searches", "/api/v1/searches",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto list, service::MyRequests(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& r : list) out.push_back(internal::RequestSummaryJson(r));
+        return json{{"requests", out}};
+      });
+  Api("GET", "/api/v1/searches/{id}", "/api/v1/searches/([0-9]{1,18})",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
+        return internal::LeadJson(lead);
+      });
+  Api("POST", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
+      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        FT_ASSIGN_OR_RETURN(int64_t id, service::ApproveQualityOverride(
+                                            call.ctx, call.actor, Field(body, "probe_sha256"),
+                                            Field(body, "case"), Field(body, "reason")));
+        res.status = 201;
+        return json{{"override_id", id}};
+      });
+  Api("GET", "/api/v1/bookings/{booking}", "/api/v1/bookings/([A-Za-z0-9._-]{1,64})",
+      [this](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+        FT_ASSIGN_OR_RETURN(
+            service::BookingView view,
+            service::LookUpBooking(call.ctx, call.actor, *store, req.matches[1].str()));
+        return internal::BookingJson(view);
+      });
+  Api("GET", "/api/v1/bookings/{booking}/photos/{photo_id}",
+      "/api/v1/bookings/([A-Za-z0-9._-]{1,64})/photos/([0-9]{1,18})",
+      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t photo_id, ParseId(req.matches[2]));
+        FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+        FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                            service::ReadBookingPhoto(call.ctx, call.actor, *store,
+                                                      req.matches[1].str(), photo_id));
+        std::string content(bytes.begin(), bytes.end());
+        bool png = content.rfind("\x89PNG", 0) == 0;
+        res.set_content(std::move(content), png ? "image/png" : "image/jpeg");
+        return json();
+      });
+}
+
+void ServerImpl::AddReviewRoutes() {
+  Api("GET", "/api/v1/reviews", "/api/v1/reviews",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto leads, service::PendingReviews(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& l : leads) out.push_back(internal::LeadJson(l));
+        return json{{"leads", out}};
+      });
+  Api("POST", "/api/v1/searches/{id}/examination", "/api/v1/searches/([0-9]{1,18})/examination",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        json body = ParseJsonBody(req);
+        std::vector<service::CandidateMark> marks;
+        for (const json& m : body.value("marks", json::array())) {
+          FT_ASSIGN_OR_RETURN(service::Mark mark, service::ParseMark(Field(m, "mark")));
+          marks.push_back({m.value("rank", 0), mark, Field(m, "notes")});
+        }
+        FT_RETURN_IF_ERROR(service::Examine(call.ctx, call.actor, id, marks));
+        return json{{"request_id", id}, {"status", "examined"}};
+      });
+  Api("POST", "/api/v1/searches/{id}/concurrence", "/api/v1/searches/([0-9]{1,18})/concurrence",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        json body = ParseJsonBody(req);
+        if (!body.contains("agree") || !body["agree"].is_boolean()) {
+          return InvalidArgument("'agree' must be true or false");
+        }
+        bool agree = body["agree"].get<bool>();
+        FT_RETURN_IF_ERROR(service::Concur(call.ctx, call.actor, id, agree, Field(body, "notes")));
+        return json{{"request_id", id}, {"status", agree ? "released" : "disputed"}};
+      });
+  Api("POST", "/api/v1/searches/{id}/outcome", "/api/v1/searches/([0-9]{1,18})/outcome",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        json body = ParseJsonBody(req);
+        FT_ASSIGN_OR_RETURN(service::Outcome outcome,
+                            service::ParseOutcome(Field(body, "outcome")));
+        FT_RETURN_IF_ERROR(
+            service::RecordOutcome(call.ctx, call.actor, id, outcome, Field(body, "note")));
+        return json{{"request_id", id}, {"outcome", service::OutcomeName(outcome)}};
+      });
+}
+
+Expected<policy::RoleSet> ParseRoles(const json& body) {
+  policy::RoleSet roles;
+  for (const json& r : body.value("roles", json::array())) {
+    FT_ASSIGN_OR_RETURN(policy::Role role, policy::ParseRole(r.get<std::string>()));
+    roles.insert(role);
+  }
+  return roles;
+}
+
+void ServerImpl::AddAdminRoutes() {
+  const std::string user_re = "/api/v1/users/([a-z0-9._-]{2,64})";
+  Api("GET", "/api/v1/users", "/api/v1/users",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto users, service::ListUsersForAdmin(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& u : users) out.push_back(internal::UserJson(u));
+        return json{{"users", out}};
+      });
+  Api("POST", "/api/v1/users", "/api/v1/users",
+      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        policy::NewUser u{Field(body, "name"),
+                          Field(body, "full_name"),
+                          Field(body, "agency"),
+                          {},
+                          Field(body, "password")};
+        FT_ASSIGN_OR_RETURN(u.roles, ParseRoles(body));
+        FT_ASSIGN_OR_RETURN(policy::User user, service::AddUser(call.ctx, call.actor, u));
+        res.status = 201;
+        return json{{"user", internal::UserJson(user)}};
+      });
+  Api("PUT", "/api/v1/users/{name}/roles", user_re + "/roles",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        FT_ASSIGN_OR_RETURN(policy::RoleSet roles, ParseRoles(body));
+        FT_RETURN_IF_ERROR(service::SetRoles(call.ctx, call.actor, req.matches[1].str(), roles));
+        return json{{"name", req.matches[1].str()}, {"roles", policy::RoleSetText(roles)}};
+      });
+  Api("POST", "/api/v1/users/{name}/lock", user_re + "/lock",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        bool locked = body.value("locked", true);
+        FT_RETURN_IF_ERROR(service::SetLocked(call.ctx, call.actor, req.matches[1].str(), locked,
+                                              Field(body, "reason")));
+        return json{{"name", req.matches[1].str()}, {"locked", locked}};
+      });
+  Api("POST", "/api/v1/users/{name}/certificates", user_re + "/certificates",
+      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        policy::NewCertificate c{Field(body, "course"), Field(body, "number"),
+                                 Field(body, "issued"), Field(body, "expires"),
+                                 Field(body, "issued_by")};
+        if (c.issued_by.empty()) c.issued_by = call.actor.name;
+        FT_ASSIGN_OR_RETURN(policy::Certificate cert,
+                            service::AddCertificate(call.ctx, call.actor, req.matches[1].str(), c));
+        res.status = 201;
+        return json{{"certificate", internal::CertificateJson(cert)}};
+      });
+  Api("POST", "/api/v1/users/{name}/certificates/{number}/revoke",
+      user_re + "/certificates/([A-Za-z0-9._-]{1,64})/revoke",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        FT_RETURN_IF_ERROR(service::RevokeCertificate(call.ctx, call.actor, req.matches[1].str(),
+                                                      req.matches[2].str(), Field(body, "reason")));
+        return json{{"revoked", req.matches[2].str()}};
+      });
+}
+
+void ServerImpl::AddAuditRoutes() {
+  Api("GET", "/api/v1/audit/report", "/api/v1/audit/report",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        audit::ReportOptions options;
+        options.from_date = req.get_param_value("from");
+        options.to_date = req.get_param_value("to");
+        FT_ASSIGN_OR_RETURN(audit::Report r, service::AuditReport(call.ctx, call.actor, options));
+        return json::parse(audit::ReportJson(r));
+      });
+  Api("GET", "/api/v1/audit/verify", "/api/v1/audit/verify",
+      [this](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_RETURN_IF_ERROR(service::CheckMayReadAudit(call.ctx, call.actor));
+        audit::VerifyOptions options;
+        std::string pub = options_.db_path + ".audit-key.pub";
+        if (FileExists(pub)) {
+          FT_ASSIGN_OR_RETURN(options.public_key, audit::LoadPublicKey(pub));
+        }
+        FT_ASSIGN_OR_RETURN(audit::VerifyReport r, audit::Verify(call.ctx.db(), options));
+        return internal::VerifyJson(r);
+      });
+  Api("GET", "/api/v1/audit/export", "/api/v1/audit/export",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        int64_t from = 1, to = 0;
+        if (req.has_param("from_seq")) from = std::stoll(req.get_param_value("from_seq"));
+        if (req.has_param("to_seq")) to = std::stoll(req.get_param_value("to_seq"));
+        FT_ASSIGN_OR_RETURN(auto entries, service::ExportAuditLog(call.ctx, call.actor, from, to));
+        json out = json::array();
+        for (const audit::Entry& e : entries) out.push_back(internal::EntryJson(e));
+        return json{{"entries", out}};
+      });
+}
+
+void ServerImpl::AddStaticRoutes() {
+  std::string web = options_.web_dir.empty() ? FACETRAIL_WEB_DIR : options_.web_dir;
+  auto serve_file = [this, web](const std::string& name, httplib::Response& res) {
+    auto bytes = ReadFileBytes(web + "/" + name, size_t{4} << 20);
+    if (!bytes.ok()) return SendError(res, NotFound("no such page: " + name));
+    res.set_content(std::string(bytes->begin(), bytes->end()), ContentTypeFor(name));
+  };
+  Register("GET", "", "/", [serve_file](const httplib::Request&, httplib::Response& res) {
+    serve_file("index.html", res);
+  });
+  // Only plain names: no '/', no "..", so nothing outside web/ can be named.
+  Register("GET", "", "/app/([A-Za-z0-9_-]{1,64}\\.(?:html|css|js|svg|png))",
+           [serve_file](const httplib::Request& req, httplib::Response& res) {
+             serve_file(req.matches[1].str(), res);
+           });
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Expected<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
+  auto server = std::make_unique<ServerImpl>(options);
+  FT_RETURN_IF_ERROR(server->Init());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace facetrail::server

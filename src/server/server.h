@@ -1,0 +1,65 @@
+// facetrail::server — `facetrail serve`: the JSON API (/api/v1/…, docs/SERVER.md) and the web
+// application (web/), a thin layer over service/: every rule and every audit entry is in the
+// use cases; this layer authenticates the HTTP request, parses it, maps the Status to HTTP.
+//
+// WHAT THIS OBJECT REPRESENTS
+//   One HTTP(S) server bound to one address and one database. Sessions (cookie) and API tokens
+//   (Bearer) live in memory, hashed (SHA-256); a restart signs everyone out.
+//
+// THREAD SAFETY
+//   Create, then Bind, then Serve (blocks) on one thread; Stop() from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace facetrail::server {
+
+struct ServerOptions {
+  std::string db_path;
+  std::string models_dir = "models";
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: an ephemeral port (see Server::port())
+  // Both or neither: HTTPS with this PEM certificate and key.
+  std::string tls_cert_path, tls_key_path;
+  std::string web_dir;                         // default: the repository's web/ (compile-time path)
+  std::string openapi_path;                    // default: the repository's src/server/openapi.json
+  size_t max_upload_bytes = size_t{20} << 20;  // request bodies larger than this: 413
+  uint64_t max_pixels = 40'000'000;            // decoded probe images larger than this: 413
+  // Token bucket per user for probe analyses and searches.
+  double search_burst = 10;
+  double searches_per_minute = 30;
+  int session_ttl_s = 8 * 3600;
+  int num_pipelines = 2;    // FacePipeline instances (each used by one request at a time)
+  float min_score = 0.52f;  // candidate threshold (docs/EVAL.md)
+  bool fast_password_hashing = false;  // tests only: minimum Argon2id cost for new passwords
+};
+
+class Server {
+ public:
+  // Checks the options and opens the database (kNotFound when it does not exist, kInvalidArgument
+  // for half a TLS configuration). Models are loaded at the first request that needs them.
+  static Expected<std::unique_ptr<Server>> Create(const ServerOptions& options);
+  virtual ~Server() = default;
+
+  // Binds the listening socket. kUnavailable when the address is taken.
+  virtual Status Bind() = 0;
+  // The bound port (after Bind).
+  virtual int port() const = 0;
+  // Serves until Stop(). requires: Bind() succeeded.
+  virtual Status Serve() = 0;
+  virtual void Stop() = 0;
+
+  // "METHOD /path/{param}" for every API route, as written in the OpenAPI description.
+  virtual std::vector<std::string> RegisteredRoutes() const = 0;
+};
+
+// True when `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+bool IsLoopback(const std::string& host);
+
+}  // namespace facetrail::server

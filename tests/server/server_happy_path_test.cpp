@@ -1,0 +1,184 @@
+// The whole accountable flow through the HTTP API, on real LFW pixels and the real models: an
+// admin creates a certified searcher, two examiners and an auditor; the searcher analyses and
+// searches a probe against a gallery enrolled from LFW photos; the examiners review and concur;
+// the lead is released; the requester records the outcome; an uncertified searcher and an
+// outside-agency request are refused; the auditor's report and export show every step and the
+// audit chain verifies.
+#include <fstream>
+
+#include "common/file.h"
+#include "gallery/enroll.h"
+#include "gallery/face_search.h"
+#include "gallery/gallery_store.h"
+#include "server_test_util.h"
+
+namespace facetrail::server::testing {
+namespace {
+
+const std::string kLfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images";
+
+std::string ReadFile(const std::string& path) {
+  auto bytes = ReadFileBytes(path, size_t{64} << 20);
+  return bytes.ok() ? std::string(bytes->begin(), bytes->end()) : std::string();
+}
+
+class ServerHappyPathTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    EnrollGallery();
+    StartServer();
+  }
+
+  // Four bookings from LFW photos through the gallery's own enrollment (real pipeline).
+  void EnrollGallery() {
+    std::string manifest = dir_ + "/manifest.csv";
+    std::ofstream out(manifest);
+    out << "booking_number,photo,name\n"
+        << "LFW-0001,Abdullah_Gul/Abdullah_Gul_0001.jpg,Abdullah Gul\n"
+        << "LFW-0002,Abdoulaye_Wade/Abdoulaye_Wade_0001.jpg,Abdoulaye Wade\n"
+        << "LFW-0003,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n"
+        << "LFW-0004,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n";
+    out.close();
+    auto store = gallery::GalleryStore::Open(db_path_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    vision::PipelineOptions po;
+    po.models_dir = FACETRAIL_MODELS_DIR;
+    gallery::EnrollOptions eo;
+    eo.manifest_path = manifest;
+    eo.images_dir = kLfw;
+    eo.num_workers = 1;
+    auto summary = gallery::Enroll(**store, gallery::PipelineExtractorFactory(po), eo);
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    ASSERT_EQ(summary->enrolled, 4);
+  }
+
+  std::map<std::string, std::string> Fields(const std::string& agency = kAgency) {
+    return {{"case", kCase},
+            {"purpose", "criminal investigation"},
+            {"offense", "robbery"},
+            {"justification", "CCTV still from the bank robbery of 2026-11-02"},
+            {"agency", agency}};
+  }
+};
+
+TEST_F(ServerHappyPathTest, SearchReviewReleaseOutcomeAndAudit) {
+  Caller admin = Login("admin", kAdminPassword);
+  MakeUser(admin, "sam", {"searcher"}, true);
+  MakeUser(admin, "eve", {"examiner"}, true);
+  MakeUser(admin, "ed", {"examiner"}, true);
+  MakeUser(admin, "al", {"auditor"}, false);
+  MakeUser(admin, "nick", {"searcher"}, false);  // no certificate
+  Caller sam = Login("sam", "sam-password-1");
+  Caller eve = Login("eve", "eve-password-1");
+  Caller ed = Login("ed", "ed-password-1");
+  Caller al = Login("al", "al-password-1");
+  Caller nick = Login("nick", "nick-password-1");
+
+  std::string probe = ReadFile(kLfw + "/Abdullah_Gul/Abdullah_Gul_0010.jpg");
+  ASSERT_GT(probe.size(), 1000u);
+
+  // Face choice: the analysis lists the faces with quality feedback.
+  Reply analysis = Upload("/api/v1/probes/analyze", sam, probe);
+  ASSERT_EQ(analysis.status, 200) << analysis.raw;
+  ASSERT_GE(analysis.body["faces"].size(), 1u);
+  int face = -1;
+  for (const json& f : analysis.body["faces"]) {
+    if (f["quality_ok"].get<bool>()) {
+      face = f["index"].get<int>();
+      break;
+    }
+  }
+  ASSERT_GE(face, 0) << analysis.raw;
+
+  auto fields = Fields();
+  fields["face"] = std::to_string(face);
+  Reply search = Upload("/api/v1/searches", sam, probe, fields);
+  ASSERT_EQ(search.status, 201) << search.raw;
+  EXPECT_EQ(search.body["notice"],
+            "Investigative lead only \u2014 not a positive identification. Human review required.");
+  ASSERT_GE(search.body["candidates"].size(), 1u) << search.raw;
+  EXPECT_EQ(search.body["candidates"][0]["booking_number"], "LFW-0001");
+  EXPECT_EQ(search.body["candidates"][0]["rank"], 1);
+  int64_t id = search.body["request_id"].get<int64_t>();
+  std::string sid = std::to_string(id);
+
+  // Refusals: uncertified searcher, outside agency.
+  Reply uncertified = Upload("/api/v1/searches", nick, probe, Fields());
+  EXPECT_EQ(uncertified.status, 403) << uncertified.raw;
+  EXPECT_EQ(uncertified.Code(), "no_valid_certificate");
+  Reply outside = Upload("/api/v1/searches", sam, probe, Fields("County Sheriff"));
+  EXPECT_EQ(outside.status, 403) << outside.raw;
+  EXPECT_EQ(outside.Code(), "outside_agency");
+
+  // My requests.
+  Reply mine = Send("GET", "/api/v1/searches", sam);
+  ASSERT_EQ(mine.status, 200);
+  ASSERT_EQ(mine.body["requests"].size(), 1u);
+  EXPECT_EQ(mine.body["requests"][0]["status"], "pending_review");
+
+  // Review: eve examines, ed concurs; the requester may not review her own request.
+  Reply pending = Send("GET", "/api/v1/reviews", eve);
+  ASSERT_EQ(pending.status, 200) << pending.raw;
+  ASSERT_EQ(pending.body["leads"].size(), 1u);
+  json marks = json::array();
+  for (const json& c : search.body["candidates"]) {
+    marks.push_back({{"rank", c["rank"]},
+                     {"mark", c["rank"] == 1 ? "possible_match" : "not_a_match"},
+                     {"notes", "compared ears and hairline"}});
+  }
+  Reply booking = Send("GET", "/api/v1/bookings/LFW-0001", eve);
+  ASSERT_EQ(booking.status, 200) << booking.raw;
+  ASSERT_EQ(booking.body["photos"].size(), 1u);
+  auto photo = client_->Get(("/api/v1/bookings/LFW-0001/photos/" +
+                             std::to_string(booking.body["photos"][0]["id"].get<int64_t>()))
+                                .c_str(),
+                            HeadersFor(eve));
+  ASSERT_TRUE(photo);
+  EXPECT_EQ(photo->status, 200);
+  EXPECT_EQ(photo->get_header_value("Content-Type"), "image/jpeg");
+
+  Reply examined =
+      Send("POST", "/api/v1/searches/" + sid + "/examination", eve, {{"marks", marks}});
+  ASSERT_EQ(examined.status, 200) << examined.raw;
+  Reply self = Send("POST", "/api/v1/searches/" + sid + "/concurrence", eve,
+                    {{"agree", true}, {"notes", "me again"}});
+  EXPECT_EQ(self.status, 403) << self.raw;
+  EXPECT_EQ(self.Code(), "same_examiner");
+  Reply early = Send("POST", "/api/v1/searches/" + sid + "/outcome", sam,
+                     {{"outcome", "excluded"}, {"note", "too early"}});
+  EXPECT_EQ(early.status / 100, 4) << early.raw;
+  Reply concur = Send("POST", "/api/v1/searches/" + sid + "/concurrence", ed,
+                      {{"agree", true}, {"notes", "agree with the first examiner"}});
+  ASSERT_EQ(concur.status, 200) << concur.raw;
+  EXPECT_EQ(concur.body["status"], "released");
+
+  Reply lead = Send("GET", "/api/v1/searches/" + sid, sam);
+  ASSERT_EQ(lead.status, 200) << lead.raw;
+  EXPECT_EQ(lead.body["status"], "released");
+  EXPECT_EQ(lead.body["candidates"][0]["mark"], "possible_match");
+  Reply outcome = Send("POST", "/api/v1/searches/" + sid + "/outcome", sam,
+                       {{"outcome", "confirmed_by_other_evidence"}, {"note", "fingerprints"}});
+  ASSERT_EQ(outcome.status, 200) << outcome.raw;
+
+  // The auditor sees every step.
+  Reply report = Send("GET", "/api/v1/audit/report", al);
+  ASSERT_EQ(report.status, 200) << report.raw;
+  EXPECT_NE(report.raw.find("outside_agency"), std::string::npos);
+  EXPECT_NE(report.raw.find("no_valid_certificate"), std::string::npos);
+  Reply exported = Send("GET", "/api/v1/audit/export", al);
+  ASSERT_EQ(exported.status, 200);
+  std::set<std::string> actions;
+  for (const json& e : exported.body["entries"]) actions.insert(e["action"].get<std::string>());
+  for (const char* a : {"admin.init", "user.add", "certificate.add", "login", "search.request",
+                        "search.refused", "review.examine", "review.refused", "review.concur",
+                        "lead.release", "lead.outcome", "gallery.view", "gallery.photo"}) {
+    EXPECT_TRUE(actions.count(a)) << a;
+  }
+  Reply verify = Send("GET", "/api/v1/audit/verify", al);
+  ASSERT_EQ(verify.status, 200);
+  EXPECT_TRUE(verify.body["ok"].get<bool>()) << verify.raw;
+}
+
+}  // namespace
+}  // namespace facetrail::server::testing
