@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
   out["ssd_ms"] = Median(ssd_ms);
   out["landmarks_ms"] = Median(lm_ms);
   out["recognition_ms"] = Median(rec_ms);
+  out["ssd_gflop"] = (*ssd)->flops() / 1e9;
+  out["landmarks_gflop"] = (*lm)->flops() / 1e9;
+  out["recognition_gflop"] = (*rec)->flops() / 1e9;
+  out["ssd_gflops_per_s"] = (*ssd)->flops() / 1e6 / Median(ssd_ms);
+  out["landmarks_gflops_per_s"] = (*lm)->flops() / 1e6 / Median(lm_ms);
+  out["recognition_gflops_per_s"] = (*rec)->flops() / 1e6 / Median(rec_ms);
 
   // Whole pipeline, T threads.
   facetrail::vision::BatchOptions o;

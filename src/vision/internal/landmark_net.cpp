@@ -89,6 +89,15 @@ Expected<std::unique_ptr<LandmarkNet>> LandmarkNet::Load(const std::string& mode
   return net;
 }
 
+double LandmarkNet::flops() const {
+  double f = 0;
+  for (const auto& blk : layers_->blocks) {
+    f += blk.conv0->flops() + (blk.conv0_pw ? blk.conv0_pw->flops() : 0);
+    for (int k = 0; k < 3; ++k) f += blk.dw[k]->flops() + blk.pw[k]->flops();
+  }
+  return f;
+}
+
 std::vector<std::array<double, 2>> LandmarkNet::Run(const Image& image, const Detection& det,
                                                      bool clip_to_image) {
   // Clip the float box to the image, then floor each part (Box.clipAtImageBorders + floor).

@@ -35,6 +35,7 @@ class SsdDetector {
   ~SsdDetector();
   // Faces with score > min_score after NMS (IoU 0.5), highest score first, at most max_results.
   std::vector<Detection> Detect(const Image& image, double min_score, int max_results);
+  double flops() const;  // of one forward pass (convolutions)
 
  private:
   SsdDetector() = default;
@@ -54,6 +55,7 @@ class LandmarkNet {
   // face cut by the image edge keeps its place in the net's input.
   std::vector<std::array<double, 2>> Run(const Image& image, const Detection& box,
                                          bool clip_to_image = true);
+  double flops() const;
 
  private:
   LandmarkNet() = default;
@@ -70,6 +72,7 @@ class RecognitionNet {
   ~RecognitionNet();
   // chip: kInputSize × kInputSize RGB 0..255.
   std::vector<float> Run(const FloatImage& chip);
+  double flops() const;
 
  private:
   RecognitionNet() = default;

@@ -73,6 +73,12 @@ Expected<std::unique_ptr<RecognitionNet>> RecognitionNet::Load(const std::string
   return net;
 }
 
+double RecognitionNet::flops() const {
+  double f = layers_->stem->flops();
+  for (const auto& blk : layers_->blocks) f += blk.conv1->flops() + blk.conv2->flops();
+  return f;
+}
+
 std::vector<float> RecognitionNet::Run(const FloatImage& chip) {
   Layers& L = *layers_;
   L.x = NormalizeMean255(chip);

@@ -137,6 +137,14 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
   return det;
 }
 
+double SsdDetector::flops() const {
+  double f = 0;
+  for (const auto* list : {&layers_->backbone, &layers_->extras, &layers_->box_heads, &layers_->class_heads}) {
+    for (const auto& c : *list) f += c->flops();
+  }
+  return f;
+}
+
 std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score, int max_results) {
   Layers& L = *layers_;
   // Pre-processing: pad to a square at the bottom/right, resize to 512, v·(2/255) − 1.
