@@ -1,0 +1,360 @@
+// facetrail web application: plain JavaScript, no build step, no external resources.
+// Talks only to /api/v1 on the same origin; the session cookie is HttpOnly, the CSRF token is
+// kept in memory and sent as X-CSRF-Token on every state change. No innerHTML with data: every
+// value is inserted as text.
+'use strict';
+
+const state = { user: null, csrf: '', config: null, probe: null, probeUrl: '', analysis: null, lastSearch: null };
+
+// ---- DOM helpers ----
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+function svgEl(tag, attrs, ...children) {
+  const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+const main = () => document.getElementById('main');
+function show(...nodes) { const m = main(); m.replaceChildren(...nodes); m.focus(); }
+function flash(kind, text) { const f = document.getElementById('flash'); f.replaceChildren(text ? el('div', { class: kind }, text) : ''); }
+function hasRole(r) { return state.user && state.user.roles.includes(r); }
+
+// ---- API ----
+class ApiError extends Error { constructor(status, code, message) { super(message); this.status = status; this.code = code; } }
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') opts.headers['X-CSRF-Token'] = state.csrf;
+  if (body instanceof FormData) opts.body = body;
+  else if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+  const res = await fetch('/api/v1' + path, opts);
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const e = data.error || { code: 'http_' + res.status, message: res.statusText };
+    if (res.status === 401 && path !== '/login') { state.user = null; renderChrome(); }
+    throw new ApiError(res.status, e.code, e.message);
+  }
+  return data;
+}
+function errorBox(e) {
+  const refused = e.status === 403;
+  return el('div', { class: refused ? 'refused' : 'error', role: 'alert', 'data-code': e.code || '' },
+    el('strong', {}, refused ? 'Refused (' + e.code + '): ' : 'Error (' + (e.code || 'unknown') + '): '), e.message);
+}
+
+// ---- Chrome ----
+const pages = [
+  { hash: '#/search', label: 'New search', role: 'searcher' },
+  { hash: '#/requests', label: 'My requests', role: 'searcher' },
+  { hash: '#/reviews', label: 'Reviews', role: 'examiner' },
+  { hash: '#/dashboard', label: 'Dashboard', roles: ['supervisor', 'auditor'] },
+  { hash: '#/admin', label: 'Users', role: 'admin' },
+];
+function renderChrome() {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  if (!state.user) { nav.replaceChildren(); who.replaceChildren(); return; }
+  const current = location.hash.split('/').slice(0, 2).join('/');
+  nav.replaceChildren(...pages.filter(p => p.role ? hasRole(p.role) : p.roles.some(hasRole))
+    .map(p => el('a', { href: p.hash, 'aria-current': current === p.hash ? 'page' : null }, p.label)));
+  who.replaceChildren(state.user.full_name + ' (' + state.user.roles.join(', ') + ')',
+    el('button', { class: 'secondary', id: 'logout', onclick: logout }, 'Sign out'));
+}
+async function logout() {
+  try { await api('POST', '/logout'); } catch (e) { /* already signed out */ }
+  state.user = null; state.csrf = ''; location.hash = '#/login'; renderChrome(); route();
+}
+
+// ---- Sign-in ----
+function loginPage() {
+  const name = el('input', { type: 'text', id: 'login-name', autocomplete: 'username', required: true });
+  const pw = el('input', { type: 'password', id: 'login-password', autocomplete: 'current-password', required: true });
+  const msg = el('div');
+  const form = el('form', { class: 'card', id: 'login-form', onsubmit: async ev => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', '/login', { name: name.value, password: pw.value });
+      state.user = r.user; state.csrf = r.csrf_token; state.config = await api('GET', '/config');
+      location.hash = defaultPage(); renderChrome(); route();
+    } catch (e) { msg.replaceChildren(errorBox(e)); pw.value = ''; pw.focus(); }
+  } }, el('h1', {}, 'Sign in'), el('label', { for: 'login-name' }, 'User name'), name,
+    el('label', { for: 'login-password' }, 'Password'), pw, el('p', {}, el('button', { type: 'submit' }, 'Sign in')), msg);
+  show(el('div', { class: 'grid2' }, form, el('div', { class: 'card' }, el('h2', {}, 'facetrail'),
+    el('p', {}, 'Face search for case work, with two-examiner review. Every search is recorded in a tamper-evident audit log with its case, purpose and justification.'),
+    el('p', { class: 'notice' }, 'A candidate list is an investigative lead only — not a positive identification. Human review required.'))));
+  name.focus();
+}
+function defaultPage() {
+  if (hasRole('searcher')) return '#/search';
+  if (hasRole('examiner')) return '#/reviews';
+  if (hasRole('supervisor') || hasRole('auditor')) return '#/dashboard';
+  return '#/admin';
+}
+
+// ---- New search ----
+function searchPage() {
+  const cfg = state.config || { purposes: [], home_agency: '' };
+  const fileInput = el('input', { type: 'file', id: 'probe-file', accept: 'image/jpeg,image/png,image/webp,image/bmp' });
+  const drop = el('div', { class: 'drop', tabindex: '0', role: 'button', 'aria-label': 'Choose or drop a probe image' },
+    'Drop the probe image here, or press Enter to choose a file');
+  const preview = el('div', { id: 'probe-preview' });
+  const facesBox = el('div', { class: 'faces', id: 'faces' });
+  const result = el('div', { id: 'search-result' });
+  drop.addEventListener('click', () => fileInput.click());
+  drop.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); fileInput.click(); } });
+  drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', ev => { ev.preventDefault(); drop.classList.remove('over'); if (ev.dataTransfer.files[0]) choose(ev.dataTransfer.files[0]); });
+  fileInput.addEventListener('change', () => { if (fileInput.files[0]) choose(fileInput.files[0]); });
+
+  async function choose(file) {
+    state.probe = file; state.analysis = null;
+    if (state.probeUrl) URL.revokeObjectURL(state.probeUrl);
+    state.probeUrl = URL.createObjectURL(file);
+    facesBox.replaceChildren(el('p', { class: 'muted' }, 'Detecting faces…'));
+    preview.replaceChildren();
+    const fd = new FormData(); fd.append('probe', file, file.name);
+    try {
+      state.analysis = await api('POST', '/probes/analyze', fd);
+      drawFaces();
+    } catch (e) { facesBox.replaceChildren(errorBox(e)); }
+  }
+  function drawFaces() {
+    const a = state.analysis;
+    const svg = svgEl('svg', { viewBox: `0 0 ${a.width} ${a.height}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    const img = el('img', { src: state.probeUrl, alt: 'Probe image' });
+    preview.replaceChildren(el('div', { class: 'probe-wrap' }, img, svg));
+    if (!a.faces.length) { facesBox.replaceChildren(el('div', { class: 'error' }, 'No face found in this image.')); return; }
+    const best = a.faces.findIndex(f => f.quality_ok);
+    const items = a.faces.map((f, i) => {
+      const rect = svgEl('rect', { x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height, class: f.quality_ok ? 'face-ok' : 'face-bad' });
+      svg.append(rect, svgEl('text', { x: f.box.x + 4, y: f.box.y + 18, fill: '#fff', 'font-size': Math.max(14, a.width / 40) }, String(i + 1)));
+      const radio = el('input', { type: 'radio', name: 'face', value: String(i), id: 'face-' + i, checked: i === (best < 0 ? 0 : best) });
+      radio.addEventListener('change', () => svg.querySelectorAll('rect').forEach((r, j) => r.classList.toggle('face-chosen', j === i)));
+      const q = f.quality;
+      return el('label', { for: 'face-' + i }, radio, el('span', {}, el('strong', {}, 'Face ' + (i + 1) + ' '),
+        f.quality_ok ? el('span', { class: 'badge released' }, 'quality OK') : el('span', { class: 'badge disputed' }, 'below the quality gate'),
+        el('br'), el('span', { class: 'muted' }, `eye distance ${q.eye_distance_px.toFixed(0)} px · sharpness ${q.sharpness.toFixed(0)} · yaw ${q.yaw_deg.toFixed(0)}° · detector ${q.detector_score.toFixed(2)}`),
+        f.quality_problem ? el('div', { class: 'muted' }, f.quality_problem) : null));
+    });
+    facesBox.replaceChildren(el('h2', {}, 'Pick the face to search'), ...items);
+    svg.querySelectorAll('rect')[best < 0 ? 0 : best].classList.add('face-chosen');
+  }
+
+  const caseIn = el('input', { type: 'text', id: 'case', required: true, placeholder: 'e.g. MPD-2026-0042', pattern: cfg.case_number_regex || null });
+  const purpose = el('select', { id: 'purpose' }, ...cfg.purposes.map(p => el('option', { value: p }, p)));
+  const offense = el('input', { type: 'text', id: 'offense', required: true });
+  const agency = el('input', { type: 'text', id: 'agency', required: true, value: cfg.home_agency });
+  const just = el('textarea', { id: 'justification', required: true });
+  const form = el('form', { id: 'search-form', onsubmit: async ev => {
+    ev.preventDefault();
+    if (!state.probe) { result.replaceChildren(el('div', { class: 'error' }, 'Choose a probe image first.')); return; }
+    const fd = new FormData();
+    fd.append('probe', state.probe, state.probe.name);
+    const chosen = document.querySelector('input[name=face]:checked');
+    if (chosen) fd.append('face', chosen.value);
+    fd.append('case', caseIn.value); fd.append('purpose', purpose.value); fd.append('offense', offense.value);
+    fd.append('justification', just.value); fd.append('agency', agency.value);
+    result.replaceChildren(el('p', { class: 'muted' }, 'Searching…'));
+    try {
+      state.lastSearch = await api('POST', '/searches', fd);
+      location.hash = '#/request/' + state.lastSearch.request_id;
+    } catch (e) { result.replaceChildren(errorBox(e)); }
+  } }, el('label', { for: 'case' }, 'Case number'), caseIn, el('label', { for: 'purpose' }, 'Purpose'), purpose,
+    el('label', { for: 'offense' }, 'Offence'), offense, el('label', { for: 'agency' }, 'Requesting agency'), agency,
+    el('label', { for: 'justification' }, 'Justification'), just, el('p', {}, el('button', { type: 'submit', id: 'run-search' }, 'Run search')));
+  show(el('h1', {}, 'New search'), el('div', { class: 'grid2' },
+    el('div', { class: 'card' }, el('h2', {}, 'Probe'), drop, fileInput, preview, facesBox),
+    el('div', { class: 'card' }, el('h2', {}, 'Request'), form, result)));
+}
+
+// ---- One request: candidates beside the probe, review, outcome ----
+async function requestPage(id) {
+  let lead;
+  try { lead = await api('GET', '/searches/' + id); } catch (e) { show(el('h1', {}, 'Request ' + id), errorBox(e)); return; }
+  const fresh = state.lastSearch && String(state.lastSearch.request_id) === String(id) ? state.lastSearch : null;
+  const cands = lead.candidates.length ? lead.candidates : (fresh ? fresh.candidates : []);
+  const canSeePhotos = hasRole('examiner') || hasRole('supervisor');
+  const rows = cands.map(c => el('tr', {},
+    el('td', {}, String(c.rank)),
+    canSeePhotos ? el('td', {}, el('img', { class: 'thumb', alt: 'Booking photo ' + c.booking_number, src: `/api/v1/bookings/${encodeURIComponent(c.booking_number)}/photos/${c.photo_id}` })) : null,
+    el('td', {}, c.booking_number), el('td', {}, c.score.toFixed(3)), el('td', {}, c.mark || '—'), el('td', {}, c.notes || '')));
+  const table = el('table', { id: 'candidates' }, el('caption', { class: 'muted' }, 'Candidates in rank order (score: cosine similarity)'),
+    el('thead', {}, el('tr', {}, el('th', {}, 'Rank'), canSeePhotos ? el('th', {}, 'Photo') : null, el('th', {}, 'Booking'), el('th', {}, 'Score'), el('th', {}, 'Mark'), el('th', {}, 'Notes'))),
+    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: '6' }, 'No candidate above the threshold.'))));
+  const probeSide = el('div', { class: 'card' }, el('h2', {}, 'Probe'),
+    fresh && state.probeUrl ? el('img', { src: state.probeUrl, alt: 'Probe image', class: 'probe-img' }) : el('p', { class: 'muted' }, 'Probe SHA-256 ' + lead.probe_sha256.slice(0, 16) + '…'),
+    el('p', {}, 'Case ', el('strong', {}, lead.case), el('br'), 'Purpose: ' + lead.purpose, el('br'), 'Requested by ' + lead.requester + ' at ' + lead.created_at),
+    el('p', {}, 'Status ', el('span', { class: 'badge ' + lead.status, id: 'lead-status' }, lead.status)));
+  const actions = el('div', { id: 'review-actions' });
+  const me = state.user.name;
+  if (hasRole('examiner') && me !== lead.requester) {
+    if (lead.status === 'pending_review' || lead.status === 'disputed') actions.append(examineForm(lead, cands));
+    if (lead.status === 'examined' && lead.examiner !== me) actions.append(concurForm(lead));
+  }
+  if (lead.status === 'released' && me === lead.requester && !lead.outcome) actions.append(outcomeForm(lead));
+  if (lead.outcome) actions.append(el('p', {}, 'Outcome: ', el('strong', {}, lead.outcome)));
+  show(el('h1', {}, 'Request ' + id), el('p', { class: 'notice', id: 'lead-notice' }, lead.notice),
+    el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, table), actions)));
+}
+function examineForm(lead, cands) {
+  const msg = el('div');
+  const selects = cands.map(c => ({ rank: c.rank,
+    sel: el('select', { id: 'mark-' + c.rank }, ...['inconclusive', 'possible_match', 'not_a_match'].map(m => el('option', { value: m }, m.replace('_', ' ')))),
+    notes: el('input', { type: 'text', id: 'notes-' + c.rank, 'aria-label': 'Notes for rank ' + c.rank }) }));
+  return el('form', { class: 'card', id: 'examine-form', onsubmit: async ev => {
+    ev.preventDefault();
+    try {
+      await api('POST', `/searches/${lead.request_id}/examination`, { marks: selects.map(s => ({ rank: s.rank, mark: s.sel.value, notes: s.notes.value })) });
+      route();
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, el('h2', {}, 'Examination'), ...selects.map(s => el('div', { class: 'row' },
+    el('div', {}, el('label', { for: 'mark-' + s.rank }, 'Rank ' + s.rank), s.sel), el('div', {}, el('label', { for: 'notes-' + s.rank }, 'Notes'), s.notes))),
+    el('p', {}, el('button', { type: 'submit' }, 'Submit examination')), msg);
+}
+function concurForm(lead) {
+  const notes = el('textarea', { id: 'concur-notes' });
+  const msg = el('div');
+  const send = agree => async () => {
+    try { await api('POST', `/searches/${lead.request_id}/concurrence`, { agree, notes: notes.value }); route(); } catch (e) { msg.replaceChildren(errorBox(e)); }
+  };
+  return el('div', { class: 'card', id: 'concur-form' }, el('h2', {}, 'Concurrence'),
+    el('p', { class: 'muted' }, 'Examined by ' + lead.examiner + '. Agreeing releases the lead to the requester.'),
+    el('label', { for: 'concur-notes' }, 'Notes'), notes,
+    el('p', { class: 'row' }, el('button', { type: 'button', id: 'concur-agree', onclick: send(true) }, 'Agree and release'),
+      el('button', { type: 'button', class: 'secondary', id: 'concur-disagree', onclick: send(false) }, 'Disagree')), msg);
+}
+function outcomeForm(lead) {
+  const sel = el('select', { id: 'outcome' }, ...['confirmed_by_other_evidence', 'excluded', 'unknown'].map(o => el('option', { value: o }, o.replaceAll('_', ' '))));
+  const note = el('input', { type: 'text', id: 'outcome-note' });
+  const msg = el('div');
+  return el('form', { class: 'card', id: 'outcome-form', onsubmit: async ev => {
+    ev.preventDefault();
+    try { await api('POST', `/searches/${lead.request_id}/outcome`, { outcome: sel.value, note: note.value }); route(); } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, el('h2', {}, 'Outcome'), el('label', { for: 'outcome' }, 'Outcome'), sel, el('label', { for: 'outcome-note' }, 'Note'), note,
+    el('p', {}, el('button', { type: 'submit' }, 'Record outcome')), msg);
+}
+
+// ---- Lists ----
+async function requestsPage() {
+  try {
+    const r = await api('GET', '/searches');
+    show(el('h1', {}, 'My requests'), el('div', { class: 'card' }, el('table', { id: 'my-requests' },
+      el('thead', {}, el('tr', {}, ...['Request', 'Created', 'Case', 'Purpose', 'Candidates', 'Status', 'Outcome'].map(h => el('th', {}, h)))),
+      el('tbody', {}, r.requests.length ? r.requests.map(q => el('tr', {}, el('td', {}, el('a', { href: '#/request/' + q.request_id }, '#' + q.request_id)),
+        el('td', {}, q.created_at), el('td', {}, q.case), el('td', {}, q.purpose), el('td', {}, String(q.num_candidates)),
+        el('td', {}, el('span', { class: 'badge ' + q.status }, q.status)), el('td', {}, q.outcome || '—'))) : el('tr', {}, el('td', { colspan: '7' }, 'No requests yet.'))))));
+  } catch (e) { show(el('h1', {}, 'My requests'), errorBox(e)); }
+}
+async function reviewsPage() {
+  try {
+    const r = await api('GET', '/reviews');
+    show(el('h1', {}, 'Waiting for review'), el('div', { class: 'card' }, el('table', { id: 'reviews' },
+      el('thead', {}, el('tr', {}, ...['Request', 'Created', 'Case', 'Requester', 'Status', 'Examiner'].map(h => el('th', {}, h)))),
+      el('tbody', {}, r.leads.length ? r.leads.map(l => el('tr', {}, el('td', {}, el('a', { href: '#/request/' + l.request_id }, '#' + l.request_id)),
+        el('td', {}, l.created_at), el('td', {}, l.case), el('td', {}, l.requester), el('td', {}, el('span', { class: 'badge ' + l.status }, l.status)),
+        el('td', {}, l.examiner || '—'))) : el('tr', {}, el('td', { colspan: '6' }, 'Nothing to review.'))))));
+  } catch (e) { show(el('h1', {}, 'Reviews'), errorBox(e)); }
+}
+
+// ---- Dashboard (inline SVG charts) ----
+function barChart(title, data, id, bad) {
+  const entries = Object.entries(data || {});
+  const w = 480, rowH = 24, left = 170, h = Math.max(1, entries.length) * rowH + 10;
+  const max = Math.max(1, ...entries.map(([, v]) => v));
+  const svg = svgEl('svg', { viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': title });
+  entries.forEach(([k, v], i) => {
+    const y = 5 + i * rowH, bw = (w - left - 40) * v / max;
+    svg.append(svgEl('text', { x: left - 6, y: y + 15, 'text-anchor': 'end' }, k.length > 26 ? k.slice(0, 25) + '…' : k),
+      svgEl('rect', { x: left, y: y + 3, width: Math.max(1, bw), height: rowH - 8, class: bad ? 'bar bad' : 'bar' }),
+      svgEl('text', { x: left + bw + 4, y: y + 15 }, String(v)));
+  });
+  if (!entries.length) svg.append(svgEl('text', { x: 10, y: 20 }, 'none'));
+  return el('div', { class: 'card chart', id }, el('h2', {}, title), svg);
+}
+async function dashboardPage() {
+  const parts = [el('h1', {}, 'Dashboard')];
+  try {
+    const v = await api('GET', '/audit/verify');
+    parts.push(el('div', { class: v.ok ? 'okmsg' : 'refused', id: 'chain-status' }, v.ok
+      ? `Audit chain intact: ${v.entries} entries, ${v.checkpoints} checkpoint(s) checked.`
+      : `AUDIT CHAIN DAMAGED: first problem at entry ${v.problems[0].seq}: ${v.problems[0].message}`));
+    const r = await api('GET', '/audit/report');
+    const leads = r.leads_without_outcome || [];
+    parts.push(el('div', { class: 'charts' },
+      barChart('Searches per month', r.searches_per_month, 'chart-month'),
+      barChart('Searches per purpose', r.searches_per_purpose, 'chart-purpose'),
+      barChart('Refusals per reason', r.refusals_per_code, 'chart-refusals', true),
+      barChart('Searches per user', r.searches_per_user, 'chart-users')),
+      el('div', { class: 'card', id: 'leads-without-outcome' }, el('h2', {}, 'Released leads without an outcome (' + leads.length + ')'),
+        el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Request'), el('th', {}, 'Case'), el('th', {}, 'Requester'), el('th', {}, 'Released'))),
+          el('tbody', {}, leads.map(l => el('tr', {}, el('td', {}, '#' + l.request_id), el('td', {}, l.case_number), el('td', {}, l.requester), el('td', {}, l.released_at)))))),
+      el('div', { class: 'card', id: 'refusal-list' }, el('h2', {}, 'Refusals'),
+        el('table', {}, el('thead', {}, el('tr', {}, ...['Time', 'User', 'Action', 'Code', 'Case', 'Reason'].map(h => el('th', {}, h)))),
+          el('tbody', {}, (r.refusals || []).map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.actor), el('td', {}, x.action), el('td', {}, x.code), el('td', {}, x.case_number), el('td', {}, x.reason)))))));
+  } catch (e) { parts.push(errorBox(e)); }
+  show(...parts);
+}
+
+// ---- User and certificate administration ----
+async function adminPage() {
+  let users;
+  try { users = (await api('GET', '/users')).users; } catch (e) { show(el('h1', {}, 'Users'), errorBox(e)); return; }
+  const msg = el('div', { id: 'admin-msg' });
+  const act = fn => async ev => { ev.preventDefault(); try { await fn(); await adminPage(); } catch (e) { msg.replaceChildren(errorBox(e)); } };
+  const table = el('table', { id: 'users' }, el('thead', {}, el('tr', {}, ...['User', 'Name', 'Agency', 'Roles', 'Certificates', 'Account'].map(h => el('th', {}, h)))),
+    el('tbody', {}, users.map(u => el('tr', {}, el('td', {}, u.name), el('td', {}, u.full_name), el('td', {}, u.agency), el('td', {}, u.roles.join(', ')),
+      el('td', {}, u.certificates.map(c => el('div', {}, `${c.number} (${c.issued}…${c.expires})`, c.revoked_at ? ' revoked' : el('button', { class: 'secondary', type: 'button', 'aria-label': 'Revoke ' + c.number,
+        onclick: act(() => api('POST', `/users/${u.name}/certificates/${encodeURIComponent(c.number)}/revoke`, { reason: prompt('Reason for revoking ' + c.number) || 'revoked by admin' })) }, 'revoke')))),
+      el('td', {}, u.locked ? 'locked ' : 'active ', u.roles.includes('admin') ? null : el('button', { class: 'secondary', type: 'button',
+        onclick: act(() => api('POST', `/users/${u.name}/lock`, { locked: !u.locked, reason: u.locked ? 'unlocked by admin' : 'locked by admin' })) }, u.locked ? 'unlock' : 'lock'))))));
+  const f = {};
+  for (const k of ['name', 'full_name', 'agency', 'password']) f[k] = el('input', { type: k === 'password' ? 'password' : 'text', id: 'new-' + k, required: true, autocomplete: k === 'password' ? 'new-password' : 'off' });
+  f.agency.value = (state.config && state.config.home_agency) || '';
+  const roleBoxes = ['searcher', 'examiner', 'supervisor', 'auditor', 'admin'].map(r => el('label', { class: 'inline' }, el('input', { type: 'checkbox', value: r, id: 'role-' + r }), ' ' + r));
+  const addUser = el('form', { class: 'card', id: 'add-user', onsubmit: act(() => api('POST', '/users', { name: f.name.value, full_name: f.full_name.value, agency: f.agency.value,
+    password: f.password.value, roles: roleBoxes.map(l => l.querySelector('input')).filter(i => i.checked).map(i => i.value) })) },
+    el('h2', {}, 'New user'), el('div', { class: 'row' }, ...['name', 'full_name', 'agency', 'password'].map(k => el('div', {}, el('label', { for: 'new-' + k }, k.replace('_', ' ')), f[k]))),
+    el('fieldset', {}, el('legend', {}, 'Roles'), ...roleBoxes), el('p', {}, el('button', { type: 'submit' }, 'Create user')));
+  const c = {};
+  for (const k of ['course', 'number', 'issued', 'expires']) c[k] = el('input', { type: k === 'issued' || k === 'expires' ? 'date' : 'text', id: 'cert-' + k, required: true });
+  c.course.value = 'Facial comparison';
+  const certUser = el('select', { id: 'cert-user' }, ...users.filter(u => !u.roles.includes('admin')).map(u => el('option', { value: u.name }, u.name)));
+  const addCert = el('form', { class: 'card', id: 'add-cert', onsubmit: act(() => api('POST', `/users/${certUser.value}/certificates`, { course: c.course.value, number: c.number.value, issued: c.issued.value, expires: c.expires.value })) },
+    el('h2', {}, 'Record a training certificate'), el('div', { class: 'row' }, el('div', {}, el('label', { for: 'cert-user' }, 'User'), certUser),
+      ...['course', 'number', 'issued', 'expires'].map(k => el('div', {}, el('label', { for: 'cert-' + k }, k), c[k]))), el('p', {}, el('button', { type: 'submit' }, 'Add certificate')));
+  show(el('h1', {}, 'Users and certificates'), msg, el('div', { class: 'card' }, table), addUser, addCert);
+}
+
+// ---- Router ----
+async function route() {
+  flash('', '');
+  const h = location.hash || '#/';
+  if (!state.user) {
+    try { const me = await api('GET', '/me'); state.user = me.user; state.csrf = me.csrf_token || ''; state.config = await api('GET', '/config'); }
+    catch (e) { state.user = null; }
+  }
+  renderChrome();
+  if (!state.user) return loginPage();
+  const m = h.match(/^#\/request\/(\d+)$/);
+  if (m) return requestPage(m[1]);
+  switch (h) {
+    case '#/search': return searchPage();
+    case '#/requests': return requestsPage();
+    case '#/reviews': return reviewsPage();
+    case '#/dashboard': return dashboardPage();
+    case '#/admin': return adminPage();
+    default: location.hash = defaultPage(); return undefined;
+  }
+}
+window.addEventListener('hashchange', route);
+document.addEventListener('DOMContentLoaded', route);
