@@ -290,17 +290,20 @@ async function dashboardPage() {
       : `AUDIT CHAIN DAMAGED: first problem at entry ${v.problems[0].seq}: ${v.problems[0].message}`));
     const r = await api('GET', '/audit/report');
     const leads = r.leads_without_outcome || [];
-    parts.push(el('div', { class: 'charts' },
-      barChart('Searches per month', r.searches_per_month, 'chart-month'),
-      barChart('Searches per purpose', r.searches_per_purpose, 'chart-purpose'),
-      barChart('Refusals per reason', r.refusals_per_code, 'chart-refusals', true),
-      barChart('Searches per user', r.searches_per_user, 'chart-users')),
+    const searches = r.searches || {};
+    const refusals = r.refusals || {};
+    parts.push(el('p', { class: 'muted' }, `${searches.total || 0} searches and ${(refusals.list || []).length} refusals in ${r.entries} audit entries.`),
+      el('div', { class: 'charts' },
+        barChart('Searches over time (per month)', searches.per_month, 'chart-month'),
+        barChart('Searches per purpose', searches.per_purpose, 'chart-purpose'),
+        barChart('Refusals per reason', refusals.per_code, 'chart-refusals', true),
+        barChart('Released leads without an outcome', { 'without outcome': leads.length }, 'chart-leads', true)),
       el('div', { class: 'card', id: 'leads-without-outcome' }, el('h2', {}, 'Released leads without an outcome (' + leads.length + ')'),
         el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Request'), el('th', {}, 'Case'), el('th', {}, 'Requester'), el('th', {}, 'Released'))),
-          el('tbody', {}, leads.map(l => el('tr', {}, el('td', {}, '#' + l.request_id), el('td', {}, l.case_number), el('td', {}, l.requester), el('td', {}, l.released_at)))))),
+          el('tbody', {}, leads.map(l => el('tr', {}, el('td', {}, '#' + l.request_id), el('td', {}, l.case), el('td', {}, l.requester), el('td', {}, l.released_at)))))),
       el('div', { class: 'card', id: 'refusal-list' }, el('h2', {}, 'Refusals'),
         el('table', {}, el('thead', {}, el('tr', {}, ...['Time', 'User', 'Action', 'Code', 'Case', 'Reason'].map(h => el('th', {}, h)))),
-          el('tbody', {}, (r.refusals || []).map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.actor), el('td', {}, x.action), el('td', {}, x.code), el('td', {}, x.case_number), el('td', {}, x.reason)))))));
+          el('tbody', {}, (refusals.list || []).map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.user), el('td', {}, x.action), el('td', {}, x.code), el('td', {}, x.case), el('td', {}, x.reason)))))));
   } catch (e) { parts.push(errorBox(e)); }
   show(...parts);
 }
