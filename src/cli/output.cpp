@@ -10,7 +10,8 @@ int ExitCodeFor(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return 0;
     case StatusCode::kInvalidArgument: return 2;
-    case StatusCode::kPermissionDenied: return 3;
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kUnauthenticated: return 3;  // refusals (policy, failed login)
     default: return 1;
   }
 }

@@ -17,8 +17,8 @@ namespace facetrail::cli {
 // examiners, so it errs on the side of showing leads; for FPIR ≤ 0.01 use ≈ 0.955.
 inline constexpr float kDefaultSimilarityThreshold = 0.91f;
 
-// Exit status for a status: 0 OK, 2 invalid argument (usage), 3 permission denied (refusal),
-// 1 otherwise.
+// Exit status for a status: 0 OK, 2 invalid argument (usage), 3 refusal (permission denied or
+// failed authentication), 1 otherwise.
 int ExitCodeFor(const Status& status);
 // Prints "facetrail: <status>" to stderr and returns ExitCodeFor(status).
 int PrintError(const Status& status);
