@@ -9,6 +9,7 @@
 
 #include <thread>
 
+#include "common/sqlite.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_test_util.h"
@@ -144,7 +145,11 @@ TEST(Enroll, SigkillMidImportThenRerunEqualsAnUninterruptedRun) {
   }
   const std::string want = DumpGallery(dir / "ref.db");
   bool interrupted_midway = false;
-  for (int delay_ms : {40, 90, 150, 220}) {
+  // Kill the child when it has committed `target` photos (polled from this process, as a
+  // second reader of the WAL database), or after `delay_ms` at the latest: a kill at a random
+  // moment inside the import, whatever the machine's speed.
+  const std::pair<int, int> kills[] = {{3, 2000}, {17, 2000}, {40, 2000}, {1000, 30}};
+  for (const auto& [target, delay_ms] : kills) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -153,7 +158,15 @@ TEST(Enroll, SigkillMidImportThenRerunEqualsAnUninterruptedRun) {
       auto r = Enroll(**store, FakeFactory(/*delay_ms=*/4), Options(dir));
       _exit(r.ok() ? 0 : 4);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      auto db = SqliteDb::Open(dir / "kill.db", false);
+      if (!db.ok()) continue;
+      auto st = db->Prepare("SELECT count(*) FROM photos");
+      if (!st.ok() || !st->Step().ok()) continue;
+      if (st->Int(0) >= target) break;
+    }
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -164,7 +177,7 @@ TEST(Enroll, SigkillMidImportThenRerunEqualsAnUninterruptedRun) {
       interrupted_midway |= photos > 0 && photos < 81;
     }
   }
-  EXPECT_TRUE(interrupted_midway) << "no kill landed mid-import; adjust delays";
+  EXPECT_TRUE(interrupted_midway) << "no kill landed mid-import";
   auto store = GalleryStore::Open(dir / "kill.db");
   ASSERT_TRUE(store.ok());
   auto r = Enroll(**store, FakeFactory(), Options(dir));
