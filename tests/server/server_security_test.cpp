@@ -332,6 +332,14 @@ TEST_F(ServerSecurityTest, HostileUploadsGetClean4xxAndTheServerStaysUp) {
     EXPECT_FALSE(r.Code().empty()) << r.raw;
     EXPECT_EQ(Send("GET", "/healthz", {}).status, 200);
   }
+  // A real JPEG whose frame header claims 60000 x 60000: refused from the header, before decoding.
+  std::string lying = real;
+  size_t sof = lying.find("\xFF\xC0");
+  if (sof == std::string::npos) sof = lying.find("\xFF\xC2");
+  ASSERT_NE(sof, std::string::npos);
+  lying.replace(sof + 5, 4, "\xEA\x60\xEA\x60");
+  Reply huge = Upload("/api/v1/probes/analyze", sam_, lying);
+  EXPECT_EQ(huge.status, 413) << huge.raw;
   // Larger than the upload limit (2 MiB in these tests): 413 with a JSON body.
   Reply big = Upload("/api/v1/probes/analyze", sam_, std::string(3 << 20, 'x'));
   EXPECT_EQ(big.status, 413);
@@ -375,6 +383,59 @@ TEST_F(RateLimitTest, SearchesPerUserAreLimited) {
   Reply r = Upload("/api/v1/probes/analyze", sam, "x");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.Code(), "resource_exhausted");
+}
+
+class TlsTest : public ServerTest {};
+
+TEST_F(TlsTest, HttpsWithSecureCookieAndHsts) {
+  std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
+      " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ServerOptions o;
+  o.db_path = db_path_;
+  o.port = 0;
+  o.tls_cert_path = cert;
+  ASSERT_EQ(Server::Create(o).status().code(), StatusCode::kInvalidArgument) << "half TLS";
+  o.tls_key_path = key;
+  o.fast_password_hashing = true;
+  auto server = Server::Create(o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_TRUE((*server)->Bind().ok());
+  std::thread t([&] { (void)(*server)->Serve(); });
+  httplib::SSLClient tls("127.0.0.1", (*server)->port());
+  tls.enable_server_certificate_verification(false);
+  auto r = tls.Post("/api/v1/login", R"({"name": "admin", "password": "admin-password-1"})",
+                    "application/json");
+  (*server)->Stop();
+  t.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  std::string cookie = r->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos) << cookie;
+  EXPECT_NE(r->get_header_value("Strict-Transport-Security"), "");
+}
+
+TEST_F(TlsTest, RefusesToStartWithoutAUsableDatabase) {
+  ServerOptions o;
+  o.db_path = dir_ + "/missing.db";
+  EXPECT_EQ(Server::Create(o).status().code(), StatusCode::kNotFound);
+  {
+    auto db = SqliteDb::Open(dir_ + "/empty.db", /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(service::Context::Open(*db).ok());
+  }
+  o.db_path = dir_ + "/empty.db";
+  EXPECT_EQ(Server::Create(o).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(LoopbackTest, OnlyLoopbackAddressesCountAsLocal) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "localhost"})
+    EXPECT_TRUE(IsLoopback(host));
+  for (const char* host : {"0.0.0.0", "10.0.0.5", "::", "192.168.1.1", "example.org"}) {
+    EXPECT_FALSE(IsLoopback(host)) << host;
+  }
 }
 
 }  // namespace
