@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "eval/evaluation.h"
@@ -136,6 +137,7 @@ IdentificationRun RunIdentification(const Dataset& d, const SystemResults& s) {
 
 IdentificationFigures MakeIdentification(const IdentificationRun& run,
                                          const std::function<bool(size_t probe)>& keep,
+                                         const std::optional<double>& fixed_threshold,
                                          const EvalOptions& o) {
   IdentificationFigures f;
   f.gallery_size = run.gallery_size;
@@ -158,6 +160,10 @@ IdentificationFigures MakeIdentification(const IdentificationRun& run,
     f.fnir_at_fpir.push_back(FnirAtFpir(mated, non_mated, target, o.fnir_rank));
   }
   f.recommendation = FnirAtFpir(mated, non_mated, o.recommend_fpir, o.fnir_rank);
+  if (fixed_threshold) {
+    f.fpir_at_fixed = Fpir(non_mated, *fixed_threshold);
+    f.fnir_at_fixed = Fnir(mated, *fixed_threshold, o.fnir_rank);
+  }
   f.histogram = MakeHistogram(mate_scores, non_mated);
   return f;
 }
@@ -266,7 +272,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
   if (s.has_vectors() && o.identification) {
     run = RunIdentification(d, s);
     r.identification = MakeIdentification(
-        *run, [](size_t) { return true; }, o);
+        *run, [](size_t) { return true; }, s.fixed_threshold, o);
   }
 
   // Groups: each figure within the group; rates at the global thresholds.
@@ -288,7 +294,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
         const auto in_group = [&col, v](size_t probe) {
           return col.image_group[probe] == static_cast<int>(v);
         };
-        g.identification = MakeIdentification(*run, in_group, o);
+        g.identification = MakeIdentification(*run, in_group, s.fixed_threshold, o);
         std::vector<MatedSearch> mated;
         std::vector<double> non_mated;
         for (const SearchOutcome& so : run->outcomes) {

@@ -144,6 +144,9 @@ struct IdentificationFigures {
   std::vector<double> cmc;  // [r-1], r = 1..max_rank
   std::vector<IdentificationPoint> fnir_at_fpir;
   IdentificationPoint recommendation;
+  // FPIR and FNIR(·, R) at SystemResults::fixed_threshold; NaN without one.
+  double fpir_at_fixed = std::numeric_limits<double>::quiet_NaN();
+  double fnir_at_fixed = std::numeric_limits<double>::quiet_NaN();
   ScoreHistogram histogram;  // mate scores vs non-mated top scores
 };
 

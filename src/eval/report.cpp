@@ -65,6 +65,8 @@ json ToJson(const IdentificationFigures& f) {
     q["fnir"] = Num(p.fnir);
     j["fnir_at_fpir"].push_back(q);
   }
+  j["fpir_at_fixed_threshold"] = Num(f.fpir_at_fixed);
+  j["fnir_at_fixed_threshold"] = Num(f.fnir_at_fixed);
   j["recommendation"] = ToJson(f.recommendation.point);
   j["recommendation"]["fnir"] = Num(f.recommendation.fnir);
   return j;
@@ -285,6 +287,10 @@ std::string TextSummary(const Report& r) {
         o << ", FNIR@FPIR=" << internal::Number(p.point.target) << " "
           << (p.point.resolved ? internal::Percent(p.fnir) : std::string("n/a")) << " (T "
           << internal::Number(p.point.threshold, 4) << ")";
+      }
+      if (s.fixed_threshold) {
+        o << "\n  at its threshold " << internal::Number(*s.fixed_threshold) << ": FPIR "
+          << internal::Percent(f.fpir_at_fixed) << ", FNIR " << internal::Percent(f.fnir_at_fixed);
       }
       o << "\n  recommended threshold for FPIR <= " << internal::Number(r.options.recommend_fpir)
         << ": " << internal::Number(f.recommendation.point.threshold, 4) << " (FPIR "

@@ -235,7 +235,9 @@ TEST(EvaluateTest, IdentificationOnAToyGallery) {
   ASSERT_TRUE(d.ok());
   EvalOptions o;
   o.max_rank = 4;
-  Expected<Report> r = Evaluate(*d, {Toy()}, o);
+  SystemResults toy = Toy();
+  toy.fixed_threshold = 0.9;
+  Expected<Report> r = Evaluate(*d, {toy}, o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const SystemReport& s = r->systems[0];
   EXPECT_EQ(s.num_images_without_face, 1u);
@@ -250,6 +252,10 @@ TEST(EvaluateTest, IdentificationOnAToyGallery) {
   EXPECT_DOUBLE_EQ(f.cmc[1], 1.0 / 3);
   EXPECT_DOUBLE_EQ(f.cmc[2], 1.0 / 3);
   EXPECT_DOUBLE_EQ(f.cmc[3], 2.0 / 3);
+  // At 0.9: a2 finds its mate (cos 10° = 0.985); a3 without a1 finds C at cos 20° = 0.94, a
+  // false positive; b2 returns nothing.
+  EXPECT_DOUBLE_EQ(f.fnir_at_fixed, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(f.fpir_at_fixed, 1.0 / 3);
   // All pairs: 21 pairs, 4 genuine (a1a2 a1a3 a2a3 b1b2), of which b1b2 is missing.
   ASSERT_TRUE(s.all_pairs);
   EXPECT_EQ(s.all_pairs->num_genuine, 4u);

@@ -288,6 +288,12 @@ void Identification(std::ostringstream& o, const Report& r) {
       return s.identification ? FnirCell(s.identification->fnir_at_fpir[k]) : Cell("n/a");
     });
   }
+  o << Row(r, "FPIR / FNIR at the system's own threshold", [](const SystemReport& s) {
+    if (!s.identification || !s.fixed_threshold) return Cell("n/a");
+    return "<td>" + Percent(s.identification->fpir_at_fixed) + " / " +
+           Percent(s.identification->fnir_at_fixed) + "<br><span class=\"note\">at " +
+           Number(*s.fixed_threshold) + "</span></td>";
+  });
   o << "</table>";
   o << "<h3>Threshold recommendation</h3><p>For a target FPIR of at most "
     << Number(r.options.recommend_fpir)
