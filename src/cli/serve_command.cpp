@@ -14,6 +14,7 @@ namespace {
 struct ServeArgs {
   std::string db, listen = "127.0.0.1:8080", models_dir = "models", tls_cert, tls_key, web_dir;
   int pipelines = 2;
+  double searches_per_minute = 30, search_burst = 10;
 };
 
 server::Server* g_server = nullptr;
@@ -52,6 +53,8 @@ int RunServe(const ServeArgs& a) {
   o.tls_key_path = a.tls_key;
   o.web_dir = a.web_dir;
   o.num_pipelines = a.pipelines;
+  o.searches_per_minute = a.searches_per_minute;
+  o.search_burst = a.search_burst;
   auto s = server::Server::Create(o);
   if (!s.ok()) return PrintError(s.status());
   if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
@@ -81,6 +84,14 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
   serve->add_option("--pipelines", args.pipelines, "Face pipelines loaded at most (memory)")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
+  serve
+      ->add_option("--searches-per-minute", args.searches_per_minute,
+                   "Per-user rate limit on probe analyses and searches (token bucket refill)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--search-burst", args.search_burst, "Per-user burst (token bucket size)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
   serve->callback([&result] { result.exit_code = RunServe(args); });
 }
 

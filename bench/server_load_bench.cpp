@@ -1,0 +1,275 @@
+// facetrail-bench-server-load: holds C concurrent accountable search requests against
+// `facetrail serve` (a second process on loopback) over a gallery of N synthetic templates plus
+// one real mate, for S seconds; then counts the "search.request" audit entries against the 201
+// answers (no lost entry) and reports p50/p99 latency (docs/SERVER.md, "Load").
+//
+// Usage: facetrail-bench-server-load [--gallery N=1000000] [--clients C=50] [--seconds S=60]
+//          [--dir DIR=/tmp/ft-server-load] [--reuse]   (--reuse keeps an existing DIR/facetrail.db)
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/file.h"
+#include "gallery/gallery_store.h"
+#include "service/context.h"
+#include "service/user_admin.h"
+#include "vision/face_pipeline.h"
+#include "vision/image.h"
+
+namespace ft = facetrail;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kAgency = "Metro PD";
+
+void Die(const std::string& what) {
+  std::cerr << "server-load: " << what << '\n';
+  std::exit(1);
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+std::vector<float> RandomUnit(std::mt19937& rng) {
+  std::normal_distribution<float> n;
+  std::vector<float> t(ft::vision::kTemplateDim);
+  double norm = 0;
+  for (float& v : t) {
+    v = n(rng);
+    norm += double{v} * v;
+  }
+  for (float& v : t) v = static_cast<float>(v / std::sqrt(norm));
+  return t;
+}
+
+// Users sam0..samC-1 (certified searchers) and an auditor, then N synthetic bookings and the mate.
+void BuildDatabase(const std::string& db_path, int gallery, int clients, const std::string& mate) {
+  {
+    auto db = ft::SqliteDb::Open(db_path, true);
+    if (!db.ok()) Die(db.status().ToString());
+    ft::service::ContextOptions co;
+    co.password_cost = ft::policy::PasswordCost::Minimum();
+    auto ctx = ft::service::Context::Open(*db, co);
+    if (!ctx.ok()) Die(ctx.status().ToString());
+    auto admin = ft::service::InitAdmin(**ctx, {"admin", "Admin", "admin-password-1", kAgency, ""});
+    if (!admin.ok()) Die(admin.status().ToString());
+    for (int i = 0; i < clients; ++i) {
+      std::string name = "sam" + std::to_string(i);
+      auto u = ft::service::AddUser(
+          **ctx, *admin,
+          {name, name, kAgency, {ft::policy::Role::kSearcher}, name + "-password-1"});
+      if (!u.ok()) Die(u.status().ToString());
+      auto c = ft::service::AddCertificate(
+          **ctx, *admin, name, {"FC", "FC-" + name, "2026-01-01", "2030-12-31", "Academy"});
+      if (!c.ok()) Die(c.status().ToString());
+    }
+    auto al = ft::service::AddUser(
+        **ctx, *admin, {"al", "al", kAgency, {ft::policy::Role::kAuditor}, "al-password-1"});
+    if (!al.ok()) Die(al.status().ToString());
+  }
+  ft::vision::PipelineOptions po;
+  po.models_dir = FACETRAIL_MODELS_DIR;
+  auto pipeline = ft::vision::FacePipeline::Create(po);
+  if (!pipeline.ok()) Die(pipeline.status().ToString());
+  ft::gallery::ModelRef model{(*pipeline)->template_model().id,
+                              (*pipeline)->template_model().version};
+  auto store = ft::gallery::GalleryStore::Open(db_path);
+  if (!store.ok()) Die(store.status().ToString());
+  auto mate_bytes = ft::ReadFileBytes(mate, size_t{64} << 20);
+  if (!mate_bytes.ok()) Die(mate_bytes.status().ToString());
+  auto decoded = ft::vision::DecodeImage(*mate_bytes, {});
+  if (!decoded.ok()) Die(decoded.status().ToString());
+  auto faces = (*pipeline)->Process(decoded->image);
+  if (!faces.ok() || faces->empty()) Die("no face in the mate photo");
+  std::mt19937 rng(42);
+  auto t0 = Clock::now();
+  for (int i = 0; i <= gallery; ++i) {
+    ft::gallery::BookingRecord b;
+    ft::gallery::NewPhoto p;
+    ft::gallery::NewTemplate t;
+    if (i == 0) {
+      b.booking_number = "MATE-0001";
+      b.name = "the mate";
+      p.bytes = *mate_bytes;
+      t.templ = (*faces)[0].templ;
+    } else {
+      b.booking_number = "SYN-" + std::to_string(i);
+      b.name = "synthetic " + std::to_string(i);
+      std::string bytes = "synthetic photo " + std::to_string(i);
+      p.bytes.assign(bytes.begin(), bytes.end());
+      t.templ = RandomUnit(rng);
+    }
+    p.source = "server_load_bench";
+    auto added = (*store)->AddPhoto(b, p, model, {&t, 1});
+    if (!added.ok()) Die(added.status().ToString());
+    if (i % 100000 == 0) {
+      std::cerr << "gallery: " << i << " templates, "
+                << std::chrono::duration<double>(Clock::now() - t0).count() << " s\n";
+    }
+  }
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int gallery = 1000000, clients = 50, seconds = 60;
+  std::string dir = "/tmp/ft-server-load";
+  bool reuse = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--gallery")
+      gallery = std::stoi(next());
+    else if (a == "--clients")
+      clients = std::stoi(next());
+    else if (a == "--seconds")
+      seconds = std::stoi(next());
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--reuse")
+      reuse = true;
+    else
+      Die("unknown option " + a);
+  }
+  const std::string lfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images/";
+  const std::string db_path = dir + "/facetrail.db";
+  std::filesystem::create_directories(dir);
+  if (!reuse || !std::filesystem::exists(db_path)) {
+    std::filesystem::remove(db_path);
+    BuildDatabase(db_path, gallery, clients, lfw + "Abdullah_Gul/Abdullah_Gul_0001.jpg");
+  }
+  auto probe = ft::ReadFileBytes(lfw + "Abdullah_Gul/Abdullah_Gul_0010.jpg", size_t{64} << 20);
+  if (!probe.ok()) Die(probe.status().ToString());
+  const std::string probe_text(probe->begin(), probe->end());
+
+  int64_t first_seq = 0;  // entries after this one are this run's
+  {
+    auto db = ft::SqliteDb::Open(db_path, false);
+    if (!db.ok()) Die(db.status().ToString());
+    auto ctx = ft::service::Context::Open(*db);
+    if (!ctx.ok()) Die(ctx.status().ToString());
+    auto head = (*ctx)->log().Head();
+    if (!head.ok()) Die(head.status().ToString());
+    first_seq = head->first;
+  }
+  const int port = 18000 + static_cast<int>(::getpid() % 1000);
+  pid_t server = ::fork();
+  if (server == 0) {
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    std::string bin = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
+    ::execl(bin.c_str(), bin.c_str(), "serve", "--db", db_path.c_str(), "--listen", listen.c_str(),
+            "--models", FACETRAIL_MODELS_DIR, "--searches-per-minute", "1000000", "--search-burst",
+            "1000000", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  httplib::Client probe_client("127.0.0.1", port);
+  for (int i = 0; i < 600 && !probe_client.Get("/healthz"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::map<int, int64_t> statuses;
+  std::atomic<int64_t> transport_errors{0};
+  auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_read_timeout(300, 0);
+      std::string name = "sam" + std::to_string(c);
+      auto login =
+          cli.Post("/api/v1/login", json{{"name", name}, {"password", name + "-password-1"}}.dump(),
+                   "application/json");
+      if (!login || login->status != 200) {
+        ++transport_errors;
+        return;
+      }
+      std::string cookie = login->get_header_value("Set-Cookie");
+      cookie = cookie.substr(0, cookie.find(';'));
+      std::string csrf = json::parse(login->body)["csrf_token"];
+      httplib::Headers h{{"Cookie", cookie}, {"X-CSRF-Token", csrf}};
+      httplib::MultipartFormDataItems items = {
+          {"probe", probe_text, "probe.jpg", "image/jpeg"}, {"case", "MPD-2026-0042", "", ""},
+          {"purpose", "criminal investigation", "", ""},    {"offense", "robbery", "", ""},
+          {"justification", "load benchmark", "", ""},      {"agency", kAgency, "", ""}};
+      while (Clock::now() < deadline) {
+        auto start = Clock::now();
+        auto r = cli.Post("/api/v1/searches", h, items);
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        std::lock_guard lock(mu);
+        if (!r) {
+          ++transport_errors;
+          continue;
+        }
+        ++statuses[r->status];
+        if (r->status == 201) latencies_ms.push_back(ms);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
+
+  // Count the audit entries the searches left.
+  int64_t audited = 0;
+  {
+    auto db = ft::SqliteDb::Open(db_path, false);
+    if (!db.ok()) Die(db.status().ToString());
+    auto ctx = ft::service::Context::Open(*db);
+    if (!ctx.ok()) Die(ctx.status().ToString());
+    auto entries = (*ctx)->log().Read(first_seq + 1);
+    if (!entries.ok()) Die(entries.status().ToString());
+    for (const auto& e : *entries) audited += e.action == "search.request" ? 1 : 0;
+  }
+  int64_t ok = statuses.count(201) ? statuses[201] : 0;
+  json status_json = json::object();
+  for (auto& [s, n] : statuses) status_json[std::to_string(s)] = n;
+  json out{{"cpu", CpuModel()},
+           {"threads", std::thread::hardware_concurrency()},
+           {"gallery_templates", gallery + 1},
+           {"clients", clients},
+           {"seconds", wall},
+           {"responses_by_status", status_json},
+           {"transport_errors", transport_errors.load()},
+           {"searches_ok", ok},
+           {"searches_per_second", static_cast<double>(ok) / wall},
+           {"latency_ms_p50", Percentile(latencies_ms, 0.5)},
+           {"latency_ms_p99", Percentile(latencies_ms, 0.99)},
+           {"audit_search_request_entries", audited},
+           {"audit_matches_requests", audited == ok}};
+  std::cout << out.dump(2) << '\n';
+  return audited == ok && transport_errors == 0 ? 0 : 1;
+}
