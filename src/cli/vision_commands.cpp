@@ -22,6 +22,7 @@ struct VisionArgs {
   bool no_flip = false;
   bool small_faces = false;
   bool bf16 = false;
+  bool two_crops = false;
 };
 
 void AddCommon(CLI::App* cmd, VisionArgs& a) {
@@ -39,6 +40,8 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_flag("--small-faces", a.small_faces,
                 "Also search tiles at native and 2x scale for small faces in large stills (slower)");
   cmd->add_flag("--bf16", a.bf16, "bfloat16 convolutions (similarity mode)");
+  cmd->add_flag("--two-crops", a.two_crops,
+                "Also average face-api's axis-aligned crop into the template (similarity mode)");
 }
 
 Expected<std::vector<std::string>> CollectPaths(const VisionArgs& a) {
@@ -66,6 +69,7 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   o.pipeline.flip_average = !a.no_flip;
   o.pipeline.small_faces = a.small_faces;
   o.pipeline.reduced_precision = a.bf16;
+  o.pipeline.two_crops = a.two_crops;
   return o;
 }
 

@@ -29,7 +29,8 @@ class FacePipelineImpl final : public FacePipeline {
         landmarks_(std::move(landmarks)),
         recognition_(std::move(recognition)) {
     model_.id = std::string("faceapi-1.7.15-resnet29/") + std::string(AlignModeName(options_.align)) +
-                (options_.align == AlignMode::kSimilarity && options_.flip_average ? "-flip" : "");
+                (options_.align == AlignMode::kSimilarity && options_.flip_average ? "-flip" : "") +
+                (options_.align == AlignMode::kSimilarity && options_.two_crops ? "-2crop" : "");
     model_.version = 1;
   }
 
@@ -62,13 +63,7 @@ class FacePipelineImpl final : public FacePipeline {
           if (options_.align == AlignMode::kFaceApi) {
             face.descriptor = FaceApiDescriptor(image, det, pts);
           } else {
-            face.descriptor = recognition_->Run(chip);
-            if (options_.flip_average) {
-              internal::FlipHorizontal(chip);
-              std::vector<float> mirrored = recognition_->Run(chip);
-              for (size_t i = 0; i < mirrored.size(); ++i) face.descriptor[i] += mirrored[i];
-              for (float& v : face.descriptor) v *= 0.5f;
-            }
+            face.descriptor = SimilarityDescriptor(image, det, pts, chip);
           }
           if (face.descriptor.empty()) continue;
           face.templ = Normalize(face.descriptor);
@@ -192,14 +187,49 @@ class FacePipelineImpl final : public FacePipeline {
     dets.push_back(d);
   }
 
-  std::vector<float> FaceApiDescriptor(const Image& image, const Detection& det,
+  // Mean of the descriptors of the views the options ask for: the similarity chip, its mirror,
+  // face-api's crop and its mirror.
+  std::vector<float> SimilarityDescriptor(const Image& image, const Detection& det,
+                                          const Landmarks& pts, internal::FloatImage& chip) {
+    std::vector<float> sum = recognition_->Run(chip);
+    int views = 1;
+    auto add = [&](const std::vector<float>& v) {
+      for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
+      ++views;
+    };
+    if (options_.flip_average) {
+      internal::FlipHorizontal(chip);
+      add(recognition_->Run(chip));
+      internal::FlipHorizontal(chip);  // the chip goes on to the quality figures unchanged
+    }
+    if (options_.two_crops) {
+      internal::IntRect r = FaceApiRect(image, det, pts);
+      if (r.width > 0 && r.height > 0) {
+        internal::FloatImage crop = internal::CropPadResize(
+            image, r.x, r.y, r.width, r.height, true, internal::RecognitionNet::kInputSize);
+        add(recognition_->Run(crop));
+        if (options_.flip_average) {
+          internal::FlipHorizontal(crop);
+          add(recognition_->Run(crop));
+        }
+      }
+    }
+    for (float& v : sum) v /= static_cast<float>(views);
+    return sum;
+  }
+
+  static internal::IntRect FaceApiRect(const Image& image, const Detection& det,
                                        const Landmarks& pts) {
     // The landmark crop's size enters face-api's rectangle (an upstream quirk).
     const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
     const int crop_w = static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
     const int crop_h = static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
-    internal::IntRect r =
-        internal::FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
+    return internal::FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
+  }
+
+  std::vector<float> FaceApiDescriptor(const Image& image, const Detection& det,
+                                       const Landmarks& pts) {
+    internal::IntRect r = FaceApiRect(image, det, pts);
     if (r.width <= 0 || r.height <= 0) return {};
     return recognition_->Run(internal::CropPadResize(image, r.x, r.y, r.width, r.height, true,
                                                      internal::RecognitionNet::kInputSize));

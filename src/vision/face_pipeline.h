@@ -80,6 +80,9 @@ struct PipelineOptions {
   bool small_faces = false;
   // Add the template of the horizontally mirrored chip before normalising (similarity mode).
   bool flip_average = true;
+  // Also add the descriptors of face-api's axis-aligned crop (and its mirror, with flip_average):
+  // two differently framed views of the face (similarity mode; docs/ACCURACY.md).
+  bool two_crops = false;
   uint64_t max_pixels = 64'000'000;
   // Convolutions in bfloat16 (AMX where the CPU has it; accumulation stays float32). Ignored in
   // faceapi mode, which is always float32 to stay a parity proof.
