@@ -127,7 +127,7 @@ int RunCompare(const CompareArgs& c) {
   if (c.json) {
     out = {{"a", c.a}, {"b", c.b}, {"similarity", sim}, {"distance", dist},
            {"threshold", c.threshold}, {"passes_threshold", match},
-           {"model", results[0].faces.empty() ? "" : ""}, {"align", c.align}};
+           {"model", vision::TemplateModelFor(o.pipeline).id}, {"pick", c.pick}};
     std::cout << out.dump() << '\n';
   } else {
     std::cout << "similarity " << sim << " (distance " << dist << "), threshold " << c.threshold

@@ -141,7 +141,9 @@ class [[nodiscard]] Expected {
 // `FT_ASSIGN_OR_RETURN(auto x, Foo());` declares x from Foo()'s value or returns its status.
 #define FT_ASSIGN_OR_RETURN(lhs, expr) \
   FT_ASSIGN_OR_RETURN_IMPL_(FT_CONCAT_(ft_expected_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, tmp a name
 #define FT_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

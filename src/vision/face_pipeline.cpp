@@ -28,10 +28,7 @@ class FacePipelineImpl final : public FacePipeline {
         detector_(std::move(detector)),
         landmarks_(std::move(landmarks)),
         recognition_(std::move(recognition)) {
-    model_.id = std::string("faceapi-1.7.15-resnet29/") + std::string(AlignModeName(options_.align)) +
-                (options_.align == AlignMode::kSimilarity && options_.flip_average ? "-flip" : "") +
-                (options_.align == AlignMode::kSimilarity && options_.two_crops ? "-2crop" : "");
-    model_.version = 1;
+    model_ = TemplateModelFor(options_);
   }
 
   Expected<std::vector<Face>> Process(const Image& image) override {
@@ -274,6 +271,16 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
                       internal::RecognitionNet::Load(options.models_dir, precision));
   return std::unique_ptr<FacePipeline>(new FacePipelineImpl(
       options, std::move(detector), std::move(landmarks), std::move(recognition)));
+}
+
+TemplateModel TemplateModelFor(const PipelineOptions& options) {
+  const bool similarity = options.align == AlignMode::kSimilarity;
+  TemplateModel m;
+  m.id = std::string("faceapi-1.7.15-resnet29/") + std::string(AlignModeName(options.align)) +
+         (similarity && options.flip_average ? "-flip" : "") +
+         (similarity && options.two_crops ? "-2crop" : "");
+  m.version = 1;
+  return m;
 }
 
 float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b) {
