@@ -12,12 +12,12 @@
 //   `descriptor` keeps the raw network output, as face-api.js reports it. The unit templates of
 //   this network lie in a narrow cone: on LFW, different people score 0.84 on average and the
 //   leave-one-fold-out verification threshold is 0.91 (docs/ACCURACY.md). A template is only
-//   comparable with templates of
-//   the same TemplateModel::id; gallery and search refuse to mix ids.
+//   comparable with templates of the
+//   same TemplateModel::id; gallery and search refuse to mix ids.
 //
 // THREAD SAFETY
 //   Process() is not thread-safe (it reuses scratch buffers); give each thread its own pipeline
-//   (FacePipelinePool in vision/pool.h) or guard it.
+//   (vision::ProcessImageFiles in vision/batch.h does) or guard it.
 #pragma once
 
 #include <array>
