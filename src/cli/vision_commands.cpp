@@ -21,7 +21,7 @@ struct VisionArgs {
   float min_score = 0.5f;
   bool no_flip = false;
   bool small_faces = false;
-  bool bf16 = false;
+  bool fp32 = false;
   bool two_crops = false;
 };
 
@@ -39,7 +39,7 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_flag("--no-flip", a.no_flip, "Do not average with the mirrored face (similarity mode)");
   cmd->add_flag("--small-faces", a.small_faces,
                 "Also search tiles at native and 2x scale for small faces in large stills (slower)");
-  cmd->add_flag("--bf16", a.bf16, "bfloat16 convolutions (similarity mode)");
+  cmd->add_flag("--fp32", a.fp32, "float32 convolutions instead of bfloat16 (similarity mode)");
   cmd->add_flag("--two-crops", a.two_crops,
                 "Also average face-api's axis-aligned crop into the template (similarity mode)");
 }
@@ -68,7 +68,7 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   o.pipeline.min_score = a.min_score;
   o.pipeline.flip_average = !a.no_flip;
   o.pipeline.small_faces = a.small_faces;
-  o.pipeline.reduced_precision = a.bf16;
+  o.pipeline.reduced_precision = !a.fp32;
   o.pipeline.two_crops = a.two_crops;
   return o;
 }

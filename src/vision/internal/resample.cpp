@@ -14,41 +14,49 @@ FloatImage CropPadResize(const Image& image, int x, int y, int w, int h, bool ce
   const int off_x = w < h ? before : 0;  // position of the crop inside the s × s square
   const int off_y = h < w ? before : 0;
 
-  // Value of the padded square at integer (sy, sx), channel ch.
-  auto sample = [&](int sy, int sx, int ch) -> float {
-    int iy = sy - off_y, ix = sx - off_x;
-    if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0.f;
-    iy += y, ix += x;
-    if (iy < 0 || iy >= image.height || ix < 0 || ix >= image.width) return 0.f;
-    return static_cast<float>(image.row(iy)[ix * 3 + ch]);
+  // Square coordinate → image row pointer / column byte offset, or "black" (null / −1) when it
+  // falls in the padding or outside the image.
+  auto row_of = [&](int sy) -> const uint8_t* {
+    const int iy = sy - off_y;
+    if (iy < 0 || iy >= h || y + iy < 0 || y + iy >= image.height) return nullptr;
+    return image.row(y + iy);
+  };
+  auto col_of = [&](int sx) -> int {
+    const int ix = sx - off_x;
+    if (ix < 0 || ix >= w || x + ix < 0 || x + ix >= image.width) return -1;
+    return (x + ix) * 3;
   };
 
   FloatImage out;
   out.width = out.height = size;
   out.data.resize(static_cast<size_t>(size) * size * 3);
   const float scale = static_cast<float>(s) / static_cast<float>(size);
-  std::vector<int> x0(static_cast<size_t>(size)), x1(static_cast<size_t>(size));
+  std::vector<int> c0(static_cast<size_t>(size)), c1(static_cast<size_t>(size));
   std::vector<float> fx(static_cast<size_t>(size));
   for (int c = 0; c < size; ++c) {
-    float src = static_cast<float>(c) * scale;
-    int f = static_cast<int>(std::floor(src));
-    x0[static_cast<size_t>(c)] = f;
-    x1[static_cast<size_t>(c)] = std::min(s - 1, static_cast<int>(std::ceil(src)));
+    const float src = static_cast<float>(c) * scale;
+    const int f = static_cast<int>(std::floor(src));
+    c0[static_cast<size_t>(c)] = col_of(f);
+    c1[static_cast<size_t>(c)] = col_of(std::min(s - 1, static_cast<int>(std::ceil(src))));
     fx[static_cast<size_t>(c)] = src - static_cast<float>(f);
   }
   for (int r = 0; r < size; ++r) {
-    float src_y = static_cast<float>(r) * scale;
-    int y0 = static_cast<int>(std::floor(src_y));
-    int y1 = std::min(s - 1, static_cast<int>(std::ceil(src_y)));
-    float fy = src_y - static_cast<float>(y0);
+    const float src_y = static_cast<float>(r) * scale;
+    const int y0 = static_cast<int>(std::floor(src_y));
+    const uint8_t* row0 = row_of(y0);
+    const uint8_t* row1 = row_of(std::min(s - 1, static_cast<int>(std::ceil(src_y))));
+    const float fy = src_y - static_cast<float>(y0);
     float* dst = out.data.data() + static_cast<size_t>(r) * size * 3;
     for (int c = 0; c < size; ++c) {
       const size_t ci = static_cast<size_t>(c);
+      const int a = c0[ci], b = c1[ci];
       for (int ch = 0; ch < 3; ++ch) {
-        float tl = sample(y0, x0[ci], ch), tr = sample(y0, x1[ci], ch);
-        float bl = sample(y1, x0[ci], ch), br = sample(y1, x1[ci], ch);
-        float top = tl + (tr - tl) * fx[ci];
-        float bottom = bl + (br - bl) * fx[ci];
+        const float tl = row0 && a >= 0 ? row0[a + ch] : 0.f;
+        const float tr = row0 && b >= 0 ? row0[b + ch] : 0.f;
+        const float bl = row1 && a >= 0 ? row1[a + ch] : 0.f;
+        const float br = row1 && b >= 0 ? row1[b + ch] : 0.f;
+        const float top = tl + (tr - tl) * fx[ci];
+        const float bottom = bl + (br - bl) * fx[ci];
         dst[c * 3 + ch] = top + (bottom - top) * fy;
       }
     }
