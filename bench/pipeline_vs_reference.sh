@@ -4,23 +4,25 @@
 # single-threaded) on the two halves of the list. Prints images/s of each and the ratio.
 #
 #   bash bench/pipeline_vs_reference.sh [N=200]     (after scripts/build; reference: bash ../shared/peers/faceapi/setup.sh)
+#   BUILD_DIR selects the build folder (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 peer=../shared/peers/faceapi
 data=../shared/data/lfw-deepfunneled-dev
+bin=${BUILD_DIR:-build}/facetrail-bench-pipeline
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-tail -n +2 "$data/pairs.csv" | cut -d, -f1,2 | tr ',' '\n' | sort -u | head -n "$n" |
+tail -n +2 "$data/pairs.csv" | cut -d, -f1,2 | tr ',' '\n' | sort -u | awk -v n="$n" 'NR <= n' |
   sed "s|^|$(realpath "$data")/|" > "$work/list.txt"
 split -n l/2 -d "$work/list.txt" "$work/half"
 
 echo "== ours (fp32, similarity + flip, 2 workers)"
-build/facetrail-bench-pipeline --list "$work/list.txt" --limit "$n" --threads 2 --json | tee "$work/ours.json"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --json | tee "$work/ours.json"
 echo "== ours (bf16)"
-build/facetrail-bench-pipeline --list "$work/list.txt" --limit "$n" --threads 2 --bf16 --json | tee "$work/ours_bf16.json"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --bf16 --json | tee "$work/ours_bf16.json"
 echo "== ours (faceapi parity mode, fp32)"
-build/facetrail-bench-pipeline --list "$work/list.txt" --limit "$n" --threads 2 --align faceapi --json | tee "$work/ours_faceapi.json"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --align faceapi --json | tee "$work/ours_faceapi.json"
 
 echo "== reference: face-api.js 1.7.15, wasm, two processes"
 start=$(date +%s.%N)
