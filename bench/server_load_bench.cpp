@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -173,6 +174,14 @@ int main(int argc, char** argv) {
   const std::string probe_text(probe->begin(), probe->end());
 
   int64_t first_seq = 0;  // entries after this one are this run's
+  int64_t num_templates = 0;
+  {
+    auto store = ft::gallery::GalleryStore::Open(db_path);
+    if (!store.ok()) Die(store.status().ToString());
+    auto stats = (*store)->Stats();
+    if (!stats.ok()) Die(stats.status().ToString());
+    num_templates = stats->searchable_templates;
+  }
   {
     auto db = ft::SqliteDb::Open(db_path, false);
     if (!db.ok()) Die(db.status().ToString());
@@ -190,6 +199,7 @@ int main(int argc, char** argv) {
     ::execl(bin.c_str(), bin.c_str(), "serve", "--db", db_path.c_str(), "--listen", listen.c_str(),
             "--models", FACETRAIL_MODELS_DIR, "--searches-per-minute", "1000000", "--search-burst",
             "1000000", static_cast<char*>(nullptr));
+    std::perror(bin.c_str());
     std::_Exit(127);
   }
   httplib::Client probe_client("127.0.0.1", port);
@@ -213,6 +223,11 @@ int main(int argc, char** argv) {
           cli.Post("/api/v1/login", json{{"name", name}, {"password", name + "-password-1"}}.dump(),
                    "application/json");
       if (!login || login->status != 200) {
+        std::lock_guard lock(mu);
+        std::cerr << name << ": login failed: "
+                  << (login ? std::to_string(login->status) + " " + login->body
+                            : httplib::to_string(login.error()))
+                  << '\n';
         ++transport_errors;
         return;
       }
@@ -259,7 +274,7 @@ int main(int argc, char** argv) {
   for (auto& [s, n] : statuses) status_json[std::to_string(s)] = n;
   json out{{"cpu", CpuModel()},
            {"threads", std::thread::hardware_concurrency()},
-           {"gallery_templates", gallery + 1},
+           {"gallery_templates", num_templates},
            {"clients", clients},
            {"seconds", wall},
            {"responses_by_status", status_json},
