@@ -92,8 +92,8 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   ours.kind = eval::ScoreKind::kDotProduct;
   ours.fixed_threshold = kDefaultSimilarityThreshold;
   ours.image_vectors.assign(d.images.size(), {});
-  std::vector<std::string> todo;
-  std::vector<size_t> todo_index;
+  std::vector<std::string> pending;
+  std::vector<size_t> pending_index;
   for (size_t i = 0; i < d.images.size(); ++i) {
     // Canonical, so that the cache hits however the data folder was spelled or linked.
     std::error_code ec;
@@ -102,26 +102,26 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, cache_id)) {
       if (e->has_face) ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
     } else {
-      todo.push_back(path);
-      todo_index.push_back(i);
+      pending.push_back(path);
+      pending_index.push_back(i);
     }
   }
-  std::cerr << "templates: " << d.images.size() - todo.size() << " of " << d.images.size()
+  std::cerr << "templates: " << d.images.size() - pending.size() << " of " << d.images.size()
             << " from the cache " << a.out_dir << "/templates.cache\n";
-  if (todo.empty()) return ours;
-  Progress progress(todo.size());
+  if (pending.empty()) return ours;
+  Progress progress(pending.size());
   size_t done = 0, failures = 0;
   Status save_status;
-  Status s = vision::ProcessImageFiles(todo, options, [&](size_t k, vision::ImageResult&& r) {
+  Status s = vision::ProcessImageFiles(pending, options, [&](size_t k, vision::ImageResult&& r) {
     eval::TemplateCache::Entry entry;
     if (r.status.ok()) {
       const vision::Face* face = PickFace(r, a.pick);
       if (face && !face->templ.empty()) {
         entry.has_face = true;
         entry.templ = face->templ;
-        ours.image_vectors[todo_index[k]].assign(face->templ.begin(), face->templ.end());
+        ours.image_vectors[pending_index[k]].assign(face->templ.begin(), face->templ.end());
       }
-      cache.Put(todo[k], cache_id, std::move(entry));  // failed images are retried next time
+      cache.Put(pending[k], cache_id, std::move(entry));  // failed images are retried next time
     } else {
       ++failures;
       std::cerr << "\nfacetrail: " << r.status.ToString() << "\n";
@@ -130,8 +130,8 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     if (!a.no_cache && done % 500 == 0 && save_status.ok()) save_status = cache.Save();
   });
   if (!s.ok()) return s.WithContext("compute templates");
-  std::cerr << "templates: " << todo.size() << " images in " << progress.Seconds() << " s ("
-            << double(todo.size()) / progress.Seconds() << " images/s), " << failures
+  std::cerr << "templates: " << pending.size() << " images in " << progress.Seconds() << " s ("
+            << double(pending.size()) / progress.Seconds() << " images/s), " << failures
             << " unreadable\n";
   if (!a.no_cache) {
     if (!save_status.ok()) return save_status;
