@@ -9,6 +9,7 @@
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "service/search_response_json.h"
 #include "common/file.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
@@ -91,33 +92,6 @@ void PrintText(const service::SearchResponse& r, LazyGallerySource& source) {
             << r.notice << '\n';
 }
 
-nlohmann::json ResponseJson(const service::SearchResponse& r) {
-  nlohmann::json c = nlohmann::json::array();
-  for (const service::Candidate& x : r.list.candidates) {
-    c.push_back({{"rank", x.rank},
-                 {"booking_number", x.booking_number},
-                 {"score", x.score},
-                 {"photo_id", x.photo_id},
-                 {"template_id", x.template_id}});
-  }
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& s : r.steps) {
-    steps.push_back({{"kind", s.kind}, {"params", nlohmann::json::parse(s.params)}});
-  }
-  return {{"notice", r.notice},
-          {"request_id", r.request_id},
-          {"case", r.case_number},
-          {"created_at", r.created_at},
-          {"probe_sha256", r.probe_sha256},
-          {"status", r.status},
-          {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
-          {"gallery_version", r.list.gallery_version},
-          {"threshold", r.list.threshold},
-          {"quality_override_used", r.quality_override_used},
-          {"steps", steps},
-          {"candidates", c}};
-}
-
 }  // namespace
 
 void AddAccountableSearchOptions(CLI::App& search, AccountableSearchArgs& a) {
@@ -151,7 +125,7 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
   auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);
   if (!r.ok()) return Finish(r.status(), in.json);
   if (in.json) {
-    std::cout << ResponseJson(*r).dump(2) << '\n';
+    std::cout << service::SearchResponseJson(*r).dump(2) << '\n';
   } else {
     PrintText(*r, source);
   }

@@ -25,6 +25,7 @@
 #include "service/gallery_candidate_source.h"
 #include "service/review.h"
 #include "service/search_request.h"
+#include "service/search_response_json.h"
 #include "service/server_queries.h"
 #include "service/user_admin.h"
 #include "vision/face_pipeline.h"
@@ -707,7 +708,7 @@ void ServerImpl::AddSearchRoutes() {
             service::RequestSearch(call.ctx, call.actor, request, analyzer, source));
         ++metrics_.searches;
         res.status = 201;
-        return internal::SearchResponseJson(r);
+        return service::SearchResponseJson(r);
       });
   Api("GET", "/api/v1/searches", "/api/v1/searches",
       [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {

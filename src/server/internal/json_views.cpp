@@ -62,27 +62,6 @@ json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& ga
   return {{"format", a.format}, {"width", a.width}, {"height", a.height}, {"faces", faces}};
 }
 
-json SearchResponseJson(const service::SearchResponse& r) {
-  json c = json::array();
-  for (const auto& x : r.list.candidates) c.push_back(CandidateJson(x));
-  json steps = json::array();
-  for (const auto& s : r.steps) {
-    steps.push_back({{"kind", s.kind}, {"params", json::parse(s.params, nullptr, false)}});
-  }
-  return {{"notice", r.notice},
-          {"request_id", r.request_id},
-          {"case", r.case_number},
-          {"created_at", r.created_at},
-          {"probe_sha256", r.probe_sha256},
-          {"status", r.status},
-          {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
-          {"gallery_version", r.list.gallery_version},
-          {"threshold", r.list.threshold},
-          {"quality_override_used", r.quality_override_used},
-          {"steps", steps},
-          {"candidates", c}};
-}
-
 json RequestSummaryJson(const service::RequestSummary& s) {
   return {{"request_id", s.request_id},
           {"created_at", s.created_at},

@@ -17,7 +17,6 @@ nlohmann::json CertificateJson(const policy::Certificate& cert);
 // Faces with boxes, quality and the quality gate's verdict for each (feedback before a search).
 nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis,
                             const policy::QualityGate& gate);
-nlohmann::json SearchResponseJson(const service::SearchResponse& response);
 nlohmann::json RequestSummaryJson(const service::RequestSummary& summary);
 nlohmann::json LeadJson(const service::Lead& lead);
 nlohmann::json BookingJson(const service::BookingView& view);

@@ -1,0 +1,33 @@
+#include "service/search_response_json.h"
+
+namespace facetrail::service {
+
+nlohmann::json SearchResponseJson(const SearchResponse& r) {
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const Candidate& c : r.list.candidates) {
+    candidates.push_back({{"rank", c.rank},
+                          {"booking_number", c.booking_number},
+                          {"score", c.score},
+                          {"photo_id", c.photo_id},
+                          {"template_id", c.template_id}});
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) {
+    steps.push_back(
+        {{"kind", s.kind}, {"params", nlohmann::json::parse(s.params, nullptr, false)}});
+  }
+  return {{"notice", r.notice},
+          {"request_id", r.request_id},
+          {"case", r.case_number},
+          {"created_at", r.created_at},
+          {"probe_sha256", r.probe_sha256},
+          {"status", r.status},
+          {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
+          {"gallery_version", r.list.gallery_version},
+          {"threshold", r.list.threshold},
+          {"quality_override_used", r.quality_override_used},
+          {"steps", steps},
+          {"candidates", candidates}};
+}
+
+}  // namespace facetrail::service

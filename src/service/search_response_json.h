@@ -1,0 +1,16 @@
+// The JSON rendering of a search response, shared by every front end (the command line's
+// --json output and the HTTP API), so scripts and the web application see the same fields.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "service/search_request.h"
+
+namespace facetrail::service {
+
+// {"notice", "request_id", "case", "created_at", "probe_sha256", "status", "model": {"id",
+// "version"}, "gallery_version", "threshold", "quality_override_used", "steps": [{"kind",
+// "params"}], "candidates": [{"rank", "booking_number", "score", "photo_id", "template_id"}]}.
+nlohmann::json SearchResponseJson(const SearchResponse& response);
+
+}  // namespace facetrail::service
