@@ -55,6 +55,30 @@ Expected<Session> OpenSession(const std::string& db_path, bool create) {
   return s;
 }
 
+Expected<bool> UnderAccountability(const std::string& db_path) {
+  {
+    // Looked up without migrating anything: a plain gallery stays untouched.
+    FT_ASSIGN_OR_RETURN(SqliteDb raw, SqliteDb::Open(db_path, /*create=*/false));
+    FT_ASSIGN_OR_RETURN(
+        auto stmt, raw.Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'policy_users'"));
+    FT_RETURN_IF_ERROR(stmt.Step().status());
+    if (stmt.Int(0) == 0) return false;  // no accountability tables
+  }
+  FT_ASSIGN_OR_RETURN(Session session, OpenSession(db_path));
+  FT_ASSIGN_OR_RETURN(int64_t users, session.ctx->store().NumUsers());
+  return users > 0;
+}
+
+Status RefuseWithoutUser(const std::string& db_path, const std::string& refused_action,
+                         const std::string& subject, const std::string& what,
+                         const std::string& reason) {
+  FT_ASSIGN_OR_RETURN(Session session, OpenSession(db_path));
+  const std::string code = "unaccountable_" + what;
+  FT_RETURN_IF_ERROR(session.ctx->log().AppendInOwnTransaction(
+      {"unknown", refused_action, subject, {{"code", code}, {"reason", reason}}}));
+  return PermissionDenied(code + ": " + reason);
+}
+
 Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user) {
   FT_ASSIGN_OR_RETURN(Session s, OpenSession(db_path));
   FT_ASSIGN_OR_RETURN(std::string password,

@@ -23,6 +23,16 @@ Expected<Session> OpenSession(const std::string& db_path, bool create = false);
 // OpenSession + Login(user, password from FACETRAIL_PASSWORD or the terminal).
 Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user);
 
+// True when `db_path` is under accountability: the file exists and holds at least one user
+// ('admin init' ran). Looked up read-only, so a plain development gallery stays untouched.
+Expected<bool> UnderAccountability(const std::string& db_path);
+// A command that must name its user on a database under accountability ran without --user: the
+// attempt is audited as `refused_action` on `subject` (actor "unknown", code
+// unaccountable_<what>) and the refusal returned (kPermissionDenied; exit status 3).
+Status RefuseWithoutUser(const std::string& db_path, const std::string& refused_action,
+                         const std::string& subject, const std::string& what,
+                         const std::string& reason);
+
 // The password in environment variable `env`, else asked on the terminal without echo (twice
 // when `confirm`). kUnauthenticated when neither is available.
 Expected<std::string> ReadPassword(const char* env, const std::string& prompt, bool confirm);

@@ -133,32 +133,14 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
 }
 
 int RefuseUnaccountableSearch(const std::string& db, bool json) {
-  {
-    // Looked up without migrating anything: a plain gallery stays untouched.
-    auto raw = SqliteDb::Open(db, /*create=*/false);
-    if (!raw.ok()) return Finish(raw.status(), json);
-    auto stmt = raw->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'policy_users'");
-    if (!stmt.ok()) return Finish(stmt.status(), json);
-    auto row = stmt->Step();
-    if (!row.ok()) return Finish(row.status(), json);
-    if (stmt->Int(0) == 0) return 0;  // no accountability tables: a development gallery
-  }
-  auto session = OpenSession(db);
-  if (!session.ok()) return Finish(session.status(), json);
-  auto users = session->ctx->store().NumUsers();
-  if (!users.ok()) return Finish(users.status(), json);
-  if (*users == 0) return 0;  // a development or evaluation gallery: nobody to account for
-  policy::Refusal refusal{policy::RefusalCode::kWrongRole,
-                          "this database is under accountability ('admin init' ran): a search "
-                          "needs --user, --case, --purpose, --offense, --justification and "
-                          "--agency"};
-  Status logged = session->ctx->log().AppendInOwnTransaction(
-      {"unknown",
-       "search.refused",
-       "case:",
-       {{"code", "unaccountable_search"}, {"reason", refusal.reason}}});
-  if (!logged.ok()) return Finish(logged, json);
-  return Finish(PermissionDenied("unaccountable_search: " + refusal.reason), json);
+  auto under = UnderAccountability(db);
+  if (!under.ok()) return Finish(under.status(), json);
+  if (!*under) return 0;  // a development or evaluation gallery: nobody to account for
+  return Finish(RefuseWithoutUser(db, "search.refused", "case:", "search",
+                                  "this database is under accountability ('admin init' ran): a "
+                                  "search needs --user, --case, --purpose, --offense, "
+                                  "--justification and --agency"),
+                json);
 }
 
 void RegisterAccountabilityCommands(CLI::App& app, CommandResult& result) {

@@ -1,6 +1,7 @@
 // facetrail enroll | gallery show|seal|unseal|expunge|stats | search: the booking-photo gallery
 // and exact 1:N search. Everything here is argument parsing and printing; the work is done by
-// gallery/ (enroll.h, gallery_index.h, face_search.h).
+// gallery/ (enroll.h, gallery_index.h, face_search.h) and, once a database is under
+// accountability, by the audited use cases of service/ (gallery_admin.h, server_queries.h).
 #include <unistd.h>
 
 #include <cmath>
@@ -8,8 +9,10 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
+#include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
@@ -17,6 +20,8 @@
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
+#include "service/gallery_admin.h"
+#include "service/server_queries.h"
 
 namespace facetrail::cli {
 namespace {
@@ -24,13 +29,13 @@ namespace {
 using gallery::GalleryStore;
 
 struct EnrollArgs {
-  std::string db, manifest, images, rejects, models_dir = "models";
+  std::string db, manifest, images, rejects, models_dir = "models", user;
   int threads = 0;
   bool no_snapshot = false;
 };
 
 struct GalleryArgs {
-  std::string db, booking;
+  std::string db, booking, user, reason;
   bool json = false;
 };
 
@@ -79,8 +84,24 @@ Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
   return GalleryStore::Open(db, {.create_if_missing = false});
 }
 
+// Under accountability (users exist, or --user given) the import runs as that user through
+// service::EnrollBookings (supervisor or admin, audited); on a development gallery, directly.
 int RunEnroll(const EnrollArgs& a) {
-  auto store = GalleryStore::Open(a.db);
+  Expected<bool> under = a.user.empty() && FileExists(a.db) ? UnderAccountability(a.db) : false;
+  if (!under.ok()) return PrintError(under.status());
+  if (*under) {
+    return Finish(RefuseWithoutUser(a.db, "gallery.refused", "manifest:" + a.manifest, "enroll",
+                                    "this database is under accountability ('admin init' ran): "
+                                    "enrolment needs --user (a supervisor or an admin)"),
+                  false);
+  }
+  std::optional<Session> session;
+  if (!a.user.empty()) {
+    auto s = OpenAndLogin(a.db, a.user);
+    if (!s.ok()) return Finish(s.status(), false);
+    session = std::move(*s);
+  }
+  auto store = session ? GalleryStore::OpenOn(*session->db) : GalleryStore::Open(a.db);
   if (!store.ok()) return PrintError(store.status());
   vision::PipelineOptions po;
   po.models_dir = a.models_dir;
@@ -91,8 +112,12 @@ int RunEnroll(const EnrollArgs& a) {
   o.num_workers = a.threads;
   o.on_progress = ProgressPrinter();
   auto factory = gallery::PipelineExtractorFactory(po);
-  auto summary = gallery::Enroll(**store, factory, o);
-  if (!summary.ok()) return PrintError(summary.status().WithContext("enroll"));
+  auto summary = session ? service::EnrollBookings(*session->ctx, session->actor, factory, o)
+                         : gallery::Enroll(**store, factory, o);
+  if (!summary.ok()) {
+    const Status& e = summary.status();
+    return Finish(service::IsRefusal(e) ? e : e.WithContext("enroll"), false);
+  }
   const auto& s = *summary;
   std::cout << "rows: " << s.rows << "\nenrolled: " << s.enrolled
             << "\nalready enrolled: " << s.already_enrolled << "\nflagged: " << s.flagged
@@ -130,16 +155,34 @@ nlohmann::json BookingJson(const gallery::BookingRecord& b) {
           {"status", gallery::RecordStatusName(b.status)}};
 }
 
+// The booking view: through service::LookUpBooking (examiner or supervisor, audited
+// "gallery.view") under accountability; read directly from a development gallery.
+Expected<service::BookingView> LoadBooking(const GalleryArgs& a) {
+  FT_ASSIGN_OR_RETURN(bool under, a.user.empty() ? UnderAccountability(a.db) : true);
+  if (under && a.user.empty()) {
+    return RefuseWithoutUser(a.db, "gallery.refused", "booking:" + a.booking, "view",
+                             "this database is under accountability ('admin init' ran): looking "
+                             "up a booking needs --user (an examiner or a supervisor)");
+  }
+  if (under) {
+    FT_ASSIGN_OR_RETURN(Session session, OpenAndLogin(a.db, a.user));
+    FT_ASSIGN_OR_RETURN(auto store, GalleryStore::OpenOn(*session.db));
+    return service::LookUpBooking(*session.ctx, session.actor, *store, a.booking);
+  }
+  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db));
+  service::BookingView view;
+  FT_ASSIGN_OR_RETURN(view.record, store->GetBooking(a.booking));
+  FT_ASSIGN_OR_RETURN(view.photos, store->ListPhotos(a.booking));
+  return view;
+}
+
 int RunShow(const GalleryArgs& a) {
-  auto store = OpenExisting(a.db);
-  if (!store.ok()) return PrintError(store.status());
-  auto b = (*store)->GetBooking(a.booking);
-  if (!b.ok()) return PrintError(b.status());
-  auto photos = (*store)->ListPhotos(a.booking);
-  if (!photos.ok()) return PrintError(photos.status());
-  nlohmann::json j = BookingJson(*b);
+  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  auto view = LoadBooking(a);
+  if (!view.ok()) return Finish(view.status(), a.json);
+  nlohmann::json j = BookingJson(view->record);
   j["photos"] = nlohmann::json::array();
-  for (const auto& p : *photos) {
+  for (const auto& p : view->photos) {
     j["photos"].push_back({{"photo_id", p.id},
                            {"sha256", p.sha256},
                            {"size_bytes", p.size_bytes},
@@ -171,24 +214,43 @@ int RunShow(const GalleryArgs& a) {
   return 0;
 }
 
-int RunSetStatus(const GalleryArgs& a, const std::string& action) {
-  auto store = OpenExisting(a.db);
-  if (!store.ok()) return PrintError(store.status());
-  Status s =
-      action == "expunge"
-          ? (*store)->Expunge(a.booking)
-          : (*store)->SetStatus(a.booking, action == "seal" ? gallery::RecordStatus::kSealed
-                                                            : gallery::RecordStatus::kActive);
-  if (!s.ok()) return PrintError(s.WithContext(action + " " + a.booking));
-  if (action == "expunge") {
-    // The snapshots still hold the expunged templates; drop them (rebuilt at the next search).
-    Status r = gallery::RemoveSnapshots(**store);
-    if (!r.ok()) return PrintError(r.WithContext("expunge " + a.booking));
+// Development gallery (no users): the store directly. Under accountability: a supervisor through
+// service::ChangeBooking, which commits the change with its audit entry.
+Status SetStatus(const GalleryArgs& a, service::BookingChange change) {
+  FT_ASSIGN_OR_RETURN(bool under, a.user.empty() ? UnderAccountability(a.db) : true);
+  const std::string name(service::BookingChangeName(change));
+  if (under && a.user.empty()) {
+    return RefuseWithoutUser(a.db, "gallery.refused", "booking:" + a.booking, name,
+                             "this database is under accountability ('admin init' ran): " + name +
+                                 " needs --user (a supervisor) and --reason");
   }
+  if (under) {
+    FT_ASSIGN_OR_RETURN(Session session, OpenAndLogin(a.db, a.user));
+    return service::ChangeBooking(*session.ctx, session.actor, a.booking, change, a.reason)
+        .status();
+  }
+  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db));
+  Status s = change == service::BookingChange::kExpunge
+                 ? store->Expunge(a.booking)
+                 : store->SetStatus(a.booking, change == service::BookingChange::kSeal
+                                                   ? gallery::RecordStatus::kSealed
+                                                   : gallery::RecordStatus::kActive);
+  FT_RETURN_IF_ERROR(s.WithContext(name + " " + a.booking));
+  // The snapshots still hold the expunged templates; drop them (rebuilt at the next search).
+  if (change == service::BookingChange::kExpunge) {
+    FT_RETURN_IF_ERROR(gallery::RemoveSnapshots(*store).WithContext("expunge " + a.booking));
+  }
+  return Status::Ok();
+}
+
+int RunSetStatus(const GalleryArgs& a, service::BookingChange change) {
+  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  Status s = SetStatus(a, change);
+  if (!s.ok()) return Finish(s, false);
   std::cout << a.booking << ": "
-            << (action == "seal"     ? "sealed"
-                : action == "unseal" ? "active"
-                                     : "expunged")
+            << (change == service::BookingChange::kSeal     ? "sealed"
+                : change == service::BookingChange::kUnseal ? "active"
+                                                            : "expunged")
             << '\n';
   return 0;
 }
@@ -319,6 +381,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(0, 256));
   enroll->add_option("--models", enroll_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");
+  enroll->add_option("--user", enroll_args.user,
+                     "Enrol as this user (a supervisor or admin); required once 'admin init' "
+                     "ran. Password from FACETRAIL_PASSWORD or the terminal");
   enroll->add_flag("--no-snapshot", enroll_args.no_snapshot,
                    "Do not update the search snapshot at the end");
   enroll->callback([&result] { result.exit_code = RunEnroll(enroll_args); });
@@ -332,9 +397,13 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   add_db(show);
   show->add_option("booking", gallery_args.booking, "Booking number")->required();
   show->add_flag("--json", gallery_args.json, "JSON output");
+  show->add_option("--user", gallery_args.user,
+                   "Look up as this user (examiner or supervisor); required once 'admin init' ran");
   show->callback([&result] { result.exit_code = RunShow(gallery_args); });
-  for (const char* action : {"seal", "unseal", "expunge"}) {
-    const std::string act = action;
+  for (service::BookingChange change : {service::BookingChange::kSeal,
+                                        service::BookingChange::kUnseal,
+                                        service::BookingChange::kExpunge}) {
+    const std::string act(service::BookingChangeName(change));
     auto* c = g->add_subcommand(
         act, act == "seal"     ? "Seal a record: it leaves every search at once"
              : act == "unseal" ? "Unseal a record: it returns to search"
@@ -342,7 +411,12 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                                  "number and photo hashes");
     add_db(c);
     c->add_option("booking", gallery_args.booking, "Booking number")->required();
-    c->callback([&result, act] { result.exit_code = RunSetStatus(gallery_args, act); });
+    c->add_option("--user", gallery_args.user,
+                  "Act as this user (a supervisor); required once 'admin init' ran. Password "
+                  "from FACETRAIL_PASSWORD or the terminal");
+    c->add_option("--reason", gallery_args.reason,
+                  "The order or decision behind the change (required with --user; audited)");
+    c->callback([&result, change] { result.exit_code = RunSetStatus(gallery_args, change); });
   }
   auto* stats = g->add_subcommand("stats", "Counts of bookings, photos and templates");
   add_db(stats);

@@ -10,6 +10,11 @@
 
 namespace facetrail {
 
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 namespace {
 Status ErrnoStatus(const std::string& path, const char* what, int err) {
   std::string m = path + ": " + what + ": " + std::strerror(err);

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace facetrail {
 
 using Sha256Digest = std::array<uint8_t, 32>;
@@ -17,5 +19,7 @@ Sha256Digest Sha256(std::string_view data);
 std::string ToHex(std::span<const uint8_t> bytes);
 inline std::string Sha256Hex(std::span<const uint8_t> data) { return ToHex(Sha256(data)); }
 inline std::string Sha256Hex(std::string_view data) { return ToHex(Sha256(data)); }
+// The SHA-256 of a file's contents, read in pieces (any size). kNotFound / kIoError with the path.
+Expected<std::string> Sha256FileHex(const std::string& path);
 
 }  // namespace facetrail

@@ -96,6 +96,8 @@ class SqliteDb {
   // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if fn returns an error (or throws).
   // Nested calls join the outer transaction.
   Status InTransaction(const std::function<Status()>& fn);
+  // True inside InTransaction (at any depth).
+  bool in_transaction() const { return tx_depth_ > 0; }
 
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }

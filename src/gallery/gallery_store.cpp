@@ -32,4 +32,10 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::Open(const std::string& ur
   return store;
 }
 
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::OpenOn(SqliteDb& db) {
+  auto store = internal::OpenSqliteStoreOn(db);
+  if (!store.ok()) return store.status().WithContext("opening gallery");
+  return store;
+}
+
 }  // namespace facetrail::gallery

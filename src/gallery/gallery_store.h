@@ -24,6 +24,10 @@
 
 #include "common/status.h"
 
+namespace facetrail {
+class SqliteDb;
+}  // namespace facetrail
+
 namespace facetrail::gallery {
 
 enum class RecordStatus { kActive, kSealed, kExpunged };
@@ -131,6 +135,12 @@ class GalleryStore {
   // a database), kFailedPrecondition (schema newer than this program).
   static Expected<std::unique_ptr<GalleryStore>> Open(const std::string& uri,
                                                       const StoreOptions& options = {});
+  // Opens the SQLite gallery on a connection the caller already holds, so that the caller can
+  // make a gallery change and its own rows one transaction: the store's transactions join an
+  // open SqliteDb::InTransaction. The accountability layer uses this to commit a seal, unseal
+  // or expunge together with its audit entry (service/gallery_admin.h). Creates the schema when
+  // missing. requires: db outlives the store.
+  static Expected<std::unique_ptr<GalleryStore>> OpenOn(SqliteDb& db);
   virtual ~GalleryStore() = default;
 
   // A random identifier fixed when the gallery was created (snapshots check it).

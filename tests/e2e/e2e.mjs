@@ -48,7 +48,7 @@ fs.writeFileSync(path.join(tmp, 'manifest.csv'), 'booking_number,photo,name\n' +
   'LFW-0002,Abdoulaye_Wade/Abdoulaye_Wade_0001.jpg,Abdoulaye Wade\n' +
   'LFW-0003,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n' +
   'LFW-0004,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n');
-run(['enroll', '--db', db, '--manifest', path.join(tmp, 'manifest.csv'), '--images', lfw, '--models', models, '--threads', '1']);
+run(['enroll', '--db', db, '--user', 'admin', '--manifest', path.join(tmp, 'manifest.csv'), '--images', lfw, '--models', models, '--threads', '1'], { FACETRAIL_PASSWORD: adminPw });
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--models', models, '--pipelines', '1'], { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -198,4 +198,80 @@ TEST_F(CliTest, RealSearchAndReview) {
   EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
 }
 
+// Once 'admin init' ran, gallery changes and look-ups need a user with the right role; each is
+// audited. Before it (a development gallery) they run as plain commands.
+TEST_F(CliTest, GalleryCommandsUnderAccountability) {
+  const fs::path images = fs::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
+  if (!fs::exists(fs::path(FACETRAIL_MODELS_DIR) / "face_recognition_model.bin") ||
+      !fs::exists(images / "Aaron_Sorkin")) {
+    GTEST_SKIP() << "models or LFW images missing (scripts/fetch-models)";
+  }
+  const std::string models = " --models '" FACETRAIL_MODELS_DIR "' --threads 1 --no-snapshot";
+  std::ofstream(dir_ + "/m1.csv") << "booking_number,photo,name\n"
+                                  << "B-1," << (images / "Aaron_Sorkin/Aaron_Sorkin_0001.jpg").string()
+                                  << ",Aaron Sorkin\n";
+  std::ofstream(dir_ + "/m2.csv") << "booking_number,photo,name\n"
+                                  << "B-2," << (images / "Abel_Pacheco/Abel_Pacheco_0001.jpg").string()
+                                  << ",Abel Pacheco\n";
+  ASSERT_EQ(Ft("enroll --db f.db --manifest m1.csv" + models).exit_code, 0);
+  ASSERT_EQ(Ft("gallery seal --db f.db B-1").exit_code, 0);  // development gallery: no users
+  ASSERT_EQ(Ft("gallery unseal --db f.db B-1").exit_code, 0);
+
+  CreateUsers();
+  ASSERT_EQ(Ft("admin user add --db f.db --user admin --name sue --agency 'Metro PD' --roles "
+               "supervisor",
+               "admin-password-1", "sue-password-1")
+                .exit_code,
+            0);
+  CliRun r = Ft("gallery seal --db f.db B-1");
+  EXPECT_EQ(r.exit_code, 3);
+  r = Ft("gallery seal --db f.db B-1 --user eve --reason 'court order'", "eve-password-1");
+  EXPECT_EQ(r.exit_code, 3);
+  r = Ft("gallery seal --db f.db B-1 --user sue", "sue-password-1");
+  EXPECT_EQ(r.exit_code, 2) << "a seal needs a reason";
+  r = Ft("gallery seal --db f.db B-1 --user sue --reason 'court order 17'", "sue-password-1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Ft("gallery show --db f.db B-1 --json");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(Refused(r)["code"], "unaccountable_view");
+  r = Ft("gallery show --db f.db B-1 --json --user sue", "sue-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["status"], "sealed");
+  r = Ft("gallery expunge --db f.db B-1 --user sue --reason 'acquitted'", "wrong-password");
+  EXPECT_EQ(r.exit_code, 3);
+
+  EXPECT_EQ(Ft("enroll --db f.db --manifest m2.csv" + models).exit_code, 3);
+  EXPECT_EQ(Ft("enroll --db f.db --manifest m2.csv --user sam" + models, "sam-password-1")
+                .exit_code,
+            3);
+  ASSERT_EQ(Ft("enroll --db f.db --manifest m2.csv --user admin" + models, "admin-password-1")
+                .exit_code,
+            0);
+
+  // What the log says, read with the sqlite3 program.
+  std::string out;
+  {
+    FILE* p = ::popen(("sqlite3 '" + db_ +
+                       "' \"SELECT actor || ' ' || action FROM audit_entries WHERE action LIKE "
+                       "'gallery.%' ORDER BY seq\"")
+                          .c_str(),
+                      "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  EXPECT_EQ(out,
+            "unknown gallery.refused\n"     // seal without --user
+            "eve gallery.refused\n"         // wrong role
+            "sue gallery.seal\n"
+            "unknown gallery.refused\n"     // show without --user
+            "sue gallery.view\n"
+            "unknown gallery.refused\n"     // enroll without --user
+            "sam gallery.refused\n"         // searcher may not enrol
+            "admin gallery.enroll.start\n"
+            "admin gallery.enroll\n");
+  EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
+}
+
 }  // namespace

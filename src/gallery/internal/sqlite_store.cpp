@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "common/sha256.h"
@@ -67,8 +68,15 @@ Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
 
 class SqliteGalleryStore final : public GalleryStore {
  public:
+  // Owns its connection.
   SqliteGalleryStore(SqliteDb db, std::string path, std::string gallery_id)
-      : db_(std::move(db)), path_(std::move(path)), gallery_id_(std::move(gallery_id)) {}
+      : owned_(std::move(db)),
+        db_(*owned_),
+        path_(std::move(path)),
+        gallery_id_(std::move(gallery_id)) {}
+  // Borrows the caller's connection (OpenSqliteStoreOn).
+  SqliteGalleryStore(SqliteDb& db, std::string gallery_id)
+      : db_(db), path_(db.path()), gallery_id_(std::move(gallery_id)) {}
 
   const std::string& gallery_id() const override { return gallery_id_; }
   std::string path() const override { return path_ == ":memory:" ? std::string() : path_; }
@@ -213,7 +221,8 @@ class SqliteGalleryStore final : public GalleryStore {
     });
     // Best effort: move the change out of the WAL (which still holds the old pages) into the
     // main file, where secure_delete has zeroed them. Readers may keep it from completing.
-    if (s.ok()) (void)db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    // Inside a caller's transaction (a borrowed connection) the caller does it after commit.
+    if (s.ok() && !db_.in_transaction()) (void)db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     return s;
   }
 
@@ -467,20 +476,18 @@ class SqliteGalleryStore final : public GalleryStore {
   }
 
   std::mutex mu_;
-  SqliteDb db_;  // guarded by mu_
+  std::optional<SqliteDb> owned_;  // empty when the connection is borrowed
+  SqliteDb& db_;                   // guarded by mu_
   const std::string path_;
   const std::string gallery_id_;
 };
 
 }  // namespace
 
-Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
-                                                        const StoreOptions& options) {
-  if (!options.create_if_missing && path != ":memory:") {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
-  }
-  FT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.create_if_missing));
+namespace {
+
+// Schema, secure_delete and the gallery id on `db`.
+Expected<std::string> PrepareGallery(SqliteDb& db) {
   // Deleted content (expunged photos) is overwritten with zeros, not left in free pages.
   FT_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON"));
   FT_RETURN_IF_ERROR(db.Migrate(kSchemaComponent, GalleryMigrations()));
@@ -499,8 +506,26 @@ Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
     put.Bind(1, gallery_id);
     return put.Run();
   }));
+  return gallery_id;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
+                                                        const StoreOptions& options) {
+  if (!options.create_if_missing && path != ":memory:") {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
+  }
+  FT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.create_if_missing));
+  FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
   return std::unique_ptr<GalleryStore>(
       new SqliteGalleryStore(std::move(db), path, std::move(gallery_id)));
+}
+
+Expected<std::unique_ptr<GalleryStore>> OpenSqliteStoreOn(SqliteDb& db) {
+  FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
+  return std::unique_ptr<GalleryStore>(new SqliteGalleryStore(db, std::move(gallery_id)));
 }
 
 }  // namespace facetrail::gallery::internal

@@ -4,11 +4,14 @@
 #include <memory>
 #include <string>
 
+#include "common/sqlite.h"
 #include "gallery/gallery_store.h"
 
 namespace facetrail::gallery::internal {
 
 Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
                                                         const StoreOptions& options);
+// The same on a connection the caller holds. requires: db outlives the store.
+Expected<std::unique_ptr<GalleryStore>> OpenSqliteStoreOn(SqliteDb& db);
 
 }  // namespace facetrail::gallery::internal

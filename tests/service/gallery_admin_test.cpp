@@ -1,0 +1,181 @@
+// Gallery management under accountability: seal, unseal and expunge only by a supervisor with a
+// reason, each committed with its audit entry; enrolment audited with the manifest's hash.
+#include "service/gallery_admin.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "gallery/face_search.h"
+#include "service_test_util.h"
+
+namespace facetrail::service {
+namespace {
+
+using testing::ServiceTest;
+
+class GalleryAdminTest : public ServiceTest {
+ protected:
+  gallery::RecordStatus StatusOf(const std::string& booking) {
+    auto b = gallery_->GetBooking(booking);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? b->status : gallery::RecordStatus::kActive;
+  }
+  nlohmann::json LastDetails(const std::string& action) {
+    auto entries = Entries(action);
+    return entries.empty() ? nlohmann::json() : nlohmann::json::parse(entries.back().details);
+  }
+  bool FindsBooking(int booking) {
+    auto r = Search(sam_, Request(Probe(booking, testing::GoodQuality(),
+                                        "#" + std::to_string(++probe_tag_))));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return false;
+    for (const auto& c : r->list.candidates) {
+      if (c.booking_number == "B-" + std::to_string(booking)) return true;
+    }
+    return false;
+  }
+  int probe_tag_ = 0;
+};
+
+TEST_F(GalleryAdminTest, SupervisorSealsUnsealsAndExpungesWithAuditedReason) {
+  ASSERT_TRUE(FindsBooking(3));
+  auto sealed = ChangeBooking(*ctx_, sue_, "B-3", BookingChange::kSeal, "court order 2026-117");
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(sealed->before, gallery::RecordStatus::kActive);
+  EXPECT_EQ(sealed->after, gallery::RecordStatus::kSealed);
+  EXPECT_EQ(sealed->photos, 1);
+  EXPECT_EQ(sealed->templates, 1);
+  EXPECT_EQ(StatusOf("B-3"), gallery::RecordStatus::kSealed);
+  EXPECT_FALSE(FindsBooking(3));  // a sealed record leaves search at once
+  nlohmann::json d = LastDetails("gallery.seal");
+  EXPECT_EQ(d["booking"], "B-3");
+  EXPECT_EQ(d["reason"], "court order 2026-117");
+  EXPECT_EQ(d["before"], "active");
+  EXPECT_EQ(d["after"], "sealed");
+  EXPECT_EQ(d["gallery_version"], sealed->gallery_version);
+  EXPECT_EQ(Entries("gallery.seal").back().actor, "sue");
+
+  ASSERT_TRUE(ChangeBooking(*ctx_, sue_, "B-3", BookingChange::kUnseal, "order lifted").ok());
+  EXPECT_TRUE(FindsBooking(3));
+
+  auto expunged = ChangeBooking(*ctx_, sue_, "B-3", BookingChange::kExpunge, "acquitted");
+  ASSERT_TRUE(expunged.ok()) << expunged.status().ToString();
+  EXPECT_EQ(StatusOf("B-3"), gallery::RecordStatus::kExpunged);
+  EXPECT_TRUE(gallery_->ListPhotos("B-3")->empty());
+  EXPECT_FALSE(FindsBooking(3));
+  d = LastDetails("gallery.expunge");
+  EXPECT_EQ(d["reason"], "acquitted");
+  EXPECT_EQ(d["photo_sha256"], nlohmann::json::array({Sha256Hex("photo of booking 3")}));
+  EXPECT_TRUE(audit::Verify(*db_, {})->ok());
+}
+
+TEST_F(GalleryAdminTest, OtherRolesAreRefusedAuditedAndChangeNothing) {
+  for (const Actor* who : {&sam_, &eve_, &al_, &admin_}) {
+    SCOPED_TRACE(who->name);
+    for (BookingChange change :
+         {BookingChange::kSeal, BookingChange::kUnseal, BookingChange::kExpunge}) {
+      ExpectRefused(ChangeBooking(*ctx_, *who, "B-5", change, "because").status(), "wrong_role");
+    }
+  }
+  EXPECT_EQ(StatusOf("B-5"), gallery::RecordStatus::kActive);
+  EXPECT_EQ(gallery_->ListPhotos("B-5")->size(), 1u);
+  auto refusals = Entries("gallery.refused");
+  ASSERT_EQ(refusals.size(), 12u);
+  EXPECT_EQ(nlohmann::json::parse(refusals.front().details)["attempted"], "gallery.seal");
+  EXPECT_TRUE(Entries("gallery.seal").empty());
+  EXPECT_TRUE(Entries("gallery.expunge").empty());
+}
+
+TEST_F(GalleryAdminTest, BadRequestsFailWithoutChange) {
+  EXPECT_EQ(ChangeBooking(*ctx_, sue_, "B-1", BookingChange::kSeal, "").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ChangeBooking(*ctx_, sue_, "", BookingChange::kSeal, "r").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ChangeBooking(*ctx_, sue_, "B-999", BookingChange::kSeal, "r").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(ChangeBooking(*ctx_, sue_, "B-1", BookingChange::kUnseal, "r").status().code(),
+            StatusCode::kFailedPrecondition);  // already active
+  ASSERT_TRUE(ChangeBooking(*ctx_, sue_, "B-1", BookingChange::kExpunge, "r").ok());
+  for (BookingChange change :
+       {BookingChange::kSeal, BookingChange::kUnseal, BookingChange::kExpunge}) {
+    EXPECT_EQ(ChangeBooking(*ctx_, sue_, "B-1", change, "r").status().code(),
+              StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(Entries("gallery.expunge").size(), 1u);
+  EXPECT_TRUE(Entries("gallery.seal").empty());
+}
+
+// The change and its audit entry are one transaction: when the entry cannot be written, the
+// booking keeps its state and the gallery's change counter does not move.
+TEST_F(GalleryAdminTest, NoChangeWithoutItsAuditEntry) {
+  auto before = gallery_->ChangeCounter();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(db_->Exec("CREATE TEMP TRIGGER fail_gallery_entries BEFORE INSERT ON "
+                        "audit_entries WHEN NEW.action LIKE 'gallery.%' BEGIN "
+                        "SELECT RAISE(ABORT, 'injected audit failure'); END")
+                  .ok());
+  for (BookingChange change : {BookingChange::kSeal, BookingChange::kExpunge}) {
+    Status s = ChangeBooking(*ctx_, sue_, "B-7", change, "court order").status();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.ToString().find("injected audit failure"), std::string::npos) << s.ToString();
+  }
+  ASSERT_TRUE(db_->Exec("DROP TRIGGER temp.fail_gallery_entries").ok());
+  EXPECT_EQ(StatusOf("B-7"), gallery::RecordStatus::kActive);
+  EXPECT_EQ(gallery_->ListPhotos("B-7")->size(), 1u);
+  EXPECT_EQ(*gallery_->ChangeCounter(), *before);
+  EXPECT_TRUE(FindsBooking(7));
+}
+
+TEST_F(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
+  const std::filesystem::path images =
+      std::filesystem::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
+  if (!std::filesystem::exists(std::filesystem::path(FACETRAIL_MODELS_DIR) /
+                               "face_recognition_model.bin") ||
+      !std::filesystem::exists(images / "Aaron_Sorkin")) {
+    GTEST_SKIP() << "models or LFW images missing (scripts/fetch-models)";
+  }
+  const std::string manifest = dir_ + "/manifest.csv";
+  std::ofstream(manifest) << "booking_number,photo,name\n"
+                          << "L-1,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n"
+                          << "L-2,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n"
+                          << "L-3,No_Such_Person/No_Such_Person_0001.jpg,Nobody\n";
+  vision::PipelineOptions po;
+  po.models_dir = FACETRAIL_MODELS_DIR;
+  gallery::EnrollOptions options;
+  options.manifest_path = manifest;
+  options.images_dir = images.string();
+  options.num_workers = 1;
+
+  auto refused = EnrollBookings(*ctx_, sam_, gallery::PipelineExtractorFactory(po), options);
+  ExpectRefused(refused.status(), "wrong_role");
+  EXPECT_FALSE(gallery_->GetBooking("L-1").ok());
+  EXPECT_TRUE(Entries("gallery.enroll.start").empty());
+
+  auto summary = EnrollBookings(*ctx_, admin_, gallery::PipelineExtractorFactory(po), options);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->enrolled, 2);
+  EXPECT_EQ(summary->rejected, 1);
+  nlohmann::json start = LastDetails("gallery.enroll.start");
+  nlohmann::json end = LastDetails("gallery.enroll");
+  auto hash = Sha256FileHex(manifest);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(start["manifest_sha256"], *hash);
+  EXPECT_EQ(end["manifest_sha256"], *hash);
+  EXPECT_EQ(end["enrolled"], 2);
+  EXPECT_EQ(end["rejected"], 1);
+  EXPECT_GT(end["gallery_version"].get<int64_t>(), start["gallery_version"].get<int64_t>());
+  EXPECT_EQ(Entries("gallery.enroll").back().actor, "admin");
+  EXPECT_EQ(gallery_->GetBooking("L-2")->status, gallery::RecordStatus::kActive);
+
+  // A missing manifest: the start entry is not written, the error names the file.
+  options.manifest_path = dir_ + "/missing.csv";
+  auto missing = EnrollBookings(*ctx_, sue_, gallery::PipelineExtractorFactory(po), options);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().ToString().find("missing.csv"), std::string::npos);
+  EXPECT_EQ(Entries("gallery.enroll.start").size(), 1u);
+  EXPECT_TRUE(audit::Verify(*db_, {})->ok());
+}
+
+}  // namespace
+}  // namespace facetrail::service
