@@ -54,17 +54,26 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--list") list = next();
-    else if (a == "--limit") limit = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--repeat") repeat = std::stoi(next());
-    else if (a == "--align") align = next();
-    else if (a == "--models") models = next();
-    else if (a == "--bf16") bf16 = true;
-    else if (a == "--json") json = true;
+    if (a == "--list")
+      list = next();
+    else if (a == "--limit")
+      limit = std::stoi(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--repeat")
+      repeat = std::stoi(next());
+    else if (a == "--align")
+      align = next();
+    else if (a == "--models")
+      models = next();
+    else if (a == "--bf16")
+      bf16 = true;
+    else if (a == "--json")
+      json = true;
     else {
-      std::cerr << "usage: facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R] "
-                   "[--align similarity|faceapi] [--bf16] [--json]\n";
+      std::cerr
+          << "usage: facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R] "
+             "[--align similarity|faceapi] [--bf16] [--json]\n";
       return 2;
     }
   }
@@ -118,7 +127,8 @@ int main(int argc, char** argv) {
   Image square;
   square.width = square.height = 512;
   square.rgb.assign(512 * 512 * 3, 100);
-  for (size_t i = 0; i < square.rgb.size(); ++i) square.rgb[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+  for (size_t i = 0; i < square.rgb.size(); ++i)
+    square.rgb[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   std::vector<double> ssd_ms, lm_ms, rec_ms;
   internal::Detection box{100, 100, 200, 200, 0.9};
   internal::FloatImage chip;
@@ -170,10 +180,11 @@ int main(int argc, char** argv) {
   (void)facetrail::vision::ProcessImageFiles(warm, pipelines, o.decode,
                                              [](size_t, facetrail::vision::ImageResult&&) {});
   auto t0 = Clock::now();
-  auto s = facetrail::vision::ProcessImageFiles(paths, pipelines, o.decode, [&](size_t, facetrail::vision::ImageResult&& r) {
-    faces += r.faces.size();
-    failed += r.status.ok() ? 0 : 1;
-  });
+  auto s = facetrail::vision::ProcessImageFiles(paths, pipelines, o.decode,
+                                                [&](size_t, facetrail::vision::ImageResult&& r) {
+                                                  faces += r.faces.size();
+                                                  failed += r.status.ok() ? 0 : 1;
+                                                });
   auto t1 = Clock::now();
   if (!s.ok()) {
     std::cerr << s.ToString() << "\n";

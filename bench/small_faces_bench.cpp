@@ -24,8 +24,10 @@ using facetrail::vision::Box;
 using facetrail::vision::Image;
 
 double Iou(const Box& a, const Box& b) {
-  const double ix = std::max(0.0, std::min<double>(a.x + a.width, b.x + b.width) - std::max(a.x, b.x));
-  const double iy = std::max(0.0, std::min<double>(a.y + a.height, b.y + b.height) - std::max(a.y, b.y));
+  const double ix =
+      std::max(0.0, std::min<double>(a.x + a.width, b.x + b.width) - std::max(a.x, b.x));
+  const double iy =
+      std::max(0.0, std::min<double>(a.y + a.height, b.y + b.height) - std::max(a.y, b.y));
   const double u = a.width * a.height + b.width * b.height - ix * iy;
   return u > 0 ? ix * iy / u : 0;
 }
@@ -37,9 +39,12 @@ int main(int argc, char** argv) {
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--models" && i + 1 < argc) models = argv[++i];
-    else if (a == "--json") json = true;
+    if (a == "--data" && i + 1 < argc)
+      data = argv[++i];
+    else if (a == "--models" && i + 1 < argc)
+      models = argv[++i];
+    else if (a == "--json")
+      json = true;
     else {
       std::cerr << "usage: facetrail-bench-small-faces [--data DIR] [--models DIR] [--json]\n";
       return 2;
@@ -91,7 +96,8 @@ int main(int argc, char** argv) {
       frame.width = fw;
       frame.height = fh;
       frame.rgb.assign(static_cast<size_t>(fw) * fh * 3, 110);
-      const int sw = static_cast<int>(img->image.width * scale), sh = static_cast<int>(img->image.height * scale);
+      const int sw = static_cast<int>(img->image.width * scale),
+                sh = static_cast<int>(img->image.height * scale);
       facetrail::vision::internal::Affine m;
       m.a = m.d = 1.0 / scale;
       Image small = facetrail::vision::internal::WarpAffineToImage(img->image, m, sw, sh);
@@ -102,7 +108,8 @@ int main(int argc, char** argv) {
       std::vector<Box> truth;
       for (const Box& b : boxes) {
         truth.push_back({static_cast<float>(b.x * scale + ox), static_cast<float>(b.y * scale + oy),
-                         static_cast<float>(b.width * scale), static_cast<float>(b.height * scale)});
+                         static_cast<float>(b.width * scale),
+                         static_cast<float>(b.height * scale)});
         min_face = std::min<double>(min_face, b.width * scale);
         max_face = std::max<double>(max_face, b.width * scale);
       }
@@ -147,10 +154,12 @@ int main(int argc, char** argv) {
     std::cout << rows.dump() << "\n";
     return 0;
   }
-  std::cout << "scale  face px   labelled  plain found/unmatched  ms/frame   tiled found/unmatched  ms/frame\n";
+  std::cout << "scale  face px   labelled  plain found/unmatched  ms/frame   tiled found/unmatched "
+               " ms/frame\n";
   for (const auto& r : rows) {
-    std::printf("%5.2f  %3.0f-%-4.0f  %8d  %11d / %-9d %8.0f   %11d / %-9d %8.0f\n", r["scale"].get<double>(),
-                r["face_px_min"].get<double>(), r["face_px_max"].get<double>(), r["labelled"].get<int>(),
+    std::printf("%5.2f  %3.0f-%-4.0f  %8d  %11d / %-9d %8.0f   %11d / %-9d %8.0f\n",
+                r["scale"].get<double>(), r["face_px_min"].get<double>(),
+                r["face_px_max"].get<double>(), r["labelled"].get<int>(),
                 r["plain_found"].get<int>(), r["plain_unmatched"].get<int>(),
                 r["plain_ms_per_frame"].get<double>(), r["tiled_found"].get<int>(),
                 r["tiled_unmatched"].get<int>(), r["tiled_ms_per_frame"].get<double>());

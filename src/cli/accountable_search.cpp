@@ -9,12 +9,12 @@
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
-#include "service/search_response_json.h"
 #include "common/file.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "service/gallery_candidate_source.h"
 #include "service/search_request.h"
+#include "service/search_response_json.h"
 
 namespace facetrail::cli {
 

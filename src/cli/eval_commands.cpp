@@ -78,8 +78,8 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   char min_score[32];
   std::snprintf(min_score, sizeof min_score, "%g", double(a.min_score));
   // bf16 and fp32 templates share a model id (they agree to 0.9996) but are not the same numbers.
-  const bool bf16 = options.pipeline.reduced_precision &&
-                    options.pipeline.align != vision::AlignMode::kFaceApi;
+  const bool bf16 =
+      options.pipeline.reduced_precision && options.pipeline.align != vision::AlignMode::kFaceApi;
   const std::string cache_id = model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") +
                                (bf16 ? "/bf16" : "/fp32") + "/min-score=" + min_score +
                                "/pick=" + a.pick;

@@ -400,9 +400,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   show->add_option("--user", gallery_args.user,
                    "Look up as this user (examiner or supervisor); required once 'admin init' ran");
   show->callback([&result] { result.exit_code = RunShow(gallery_args); });
-  for (service::BookingChange change : {service::BookingChange::kSeal,
-                                        service::BookingChange::kUnseal,
-                                        service::BookingChange::kExpunge}) {
+  for (service::BookingChange change :
+       {service::BookingChange::kSeal, service::BookingChange::kUnseal,
+        service::BookingChange::kExpunge}) {
     const std::string act(service::BookingChangeName(change));
     auto* c = g->add_subcommand(
         act, act == "seal"     ? "Seal a record: it leaves every search at once"

@@ -25,14 +25,20 @@ nlohmann::json FaceJson(const vision::Face& face, bool with_template) {
   nlohmann::json landmarks = nlohmann::json::array();
   for (const auto& p : face.landmarks) landmarks.push_back({p.x, p.y});
   const auto& q = face.quality;
-  nlohmann::json j = {
-      {"box", {{"x", face.box.x}, {"y", face.box.y}, {"width", face.box.width}, {"height", face.box.height}}},
-      {"score", face.score},
-      {"landmarks", std::move(landmarks)},
-      {"quality",
-       {{"eye_distance_px", q.eye_distance_px}, {"detector_score", q.detector_score},
-        {"sharpness", q.sharpness}, {"yaw_deg", q.yaw_deg}, {"roll_deg", q.roll_deg},
-        {"pitch_deg", q.pitch_deg}}}};
+  nlohmann::json j = {{"box",
+                       {{"x", face.box.x},
+                        {"y", face.box.y},
+                        {"width", face.box.width},
+                        {"height", face.box.height}}},
+                      {"score", face.score},
+                      {"landmarks", std::move(landmarks)},
+                      {"quality",
+                       {{"eye_distance_px", q.eye_distance_px},
+                        {"detector_score", q.detector_score},
+                        {"sharpness", q.sharpness},
+                        {"yaw_deg", q.yaw_deg},
+                        {"roll_deg", q.roll_deg},
+                        {"pitch_deg", q.pitch_deg}}}};
   if (with_template && !face.templ.empty()) {
     j["template"] = face.templ;
     j["descriptor"] = face.descriptor;

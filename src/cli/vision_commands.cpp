@@ -29,16 +29,21 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_option("images", a.images, "Image files (JPEG, PNG, WebP, BMP, PPM)");
   cmd->add_option("--list", a.list_file, "File with one image path per line");
   cmd->add_option("--models", a.models_dir, "Folder with the model files")
-      ->envname("FACETRAIL_MODELS")->capture_default_str();
+      ->envname("FACETRAIL_MODELS")
+      ->capture_default_str();
   cmd->add_option("--align", a.align, "Alignment mode: similarity (default) or faceapi (parity)")
-      ->check(CLI::IsMember({"similarity", "faceapi"}))->capture_default_str();
+      ->check(CLI::IsMember({"similarity", "faceapi"}))
+      ->capture_default_str();
   cmd->add_flag("--json", a.json, "One JSON object per line per image");
-  cmd->add_option("--threads", a.threads, "Worker threads (0 = one per core)")->check(CLI::Range(0, 256));
-  cmd->add_option("--min-score", a.min_score, "Detector threshold")->check(CLI::Range(0.0, 1.0))
+  cmd->add_option("--threads", a.threads, "Worker threads (0 = one per core)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--min-score", a.min_score, "Detector threshold")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--no-flip", a.no_flip, "Do not average with the mirrored face (similarity mode)");
-  cmd->add_flag("--small-faces", a.small_faces,
-                "Also search tiles at native and 2x scale for small faces in large stills (slower)");
+  cmd->add_flag(
+      "--small-faces", a.small_faces,
+      "Also search tiles at native and 2x scale for small faces in large stills (slower)");
   cmd->add_flag("--fp32", a.fp32, "float32 convolutions instead of bfloat16 (similarity mode)");
   cmd->add_flag("--two-crops", a.two_crops,
                 "Also average face-api's axis-aligned crop into the template (similarity mode)");
@@ -108,9 +113,8 @@ int RunCompare(const CompareArgs& c) {
   if (!align.ok()) return PrintError(align.status());
   o.pipeline.align = *align;
   std::vector<vision::ImageResult> results(2);
-  Status s = vision::ProcessImageFiles({c.a, c.b}, o, [&](size_t i, vision::ImageResult&& r) {
-    results[i] = std::move(r);
-  });
+  Status s = vision::ProcessImageFiles(
+      {c.a, c.b}, o, [&](size_t i, vision::ImageResult&& r) { results[i] = std::move(r); });
   if (!s.ok()) return PrintError(s);
   nlohmann::json out;
   const vision::Face* faces[2] = {nullptr, nullptr};
@@ -125,14 +129,22 @@ int RunCompare(const CompareArgs& c) {
   const double dist = std::sqrt(std::max(0.0, 2.0 - 2.0 * sim));
   const bool match = sim >= c.threshold;
   if (c.json) {
-    out = {{"a", c.a}, {"b", c.b}, {"similarity", sim}, {"distance", dist},
-           {"threshold", c.threshold}, {"passes_threshold", match},
-           {"model", vision::TemplateModelFor(o.pipeline).id}, {"pick", c.pick}};
+    out = {{"a", c.a},
+           {"b", c.b},
+           {"similarity", sim},
+           {"distance", dist},
+           {"threshold", c.threshold},
+           {"passes_threshold", match},
+           {"model", vision::TemplateModelFor(o.pipeline).id},
+           {"pick", c.pick}};
     std::cout << out.dump() << '\n';
   } else {
     std::cout << "similarity " << sim << " (distance " << dist << "), threshold " << c.threshold
-              << ": " << (match ? "passes the threshold (possible same person; a lead, not an identification)"
-                                : "below the threshold") << '\n';
+              << ": "
+              << (match
+                      ? "passes the threshold (possible same person; a lead, not an identification)"
+                      : "below the threshold")
+              << '\n';
   }
   return 0;
 }
@@ -157,8 +169,10 @@ void RegisterVisionCommands(CLI::App& app, CommandResult& result) {
       ->envname("FACETRAIL_MODELS");
   compare->add_option("--align", compare_args.align, "similarity or faceapi")
       ->check(CLI::IsMember({"similarity", "faceapi"}));
-  compare->add_option("--pick", compare_args.pick, "Which face of each image: largest, score, center")
-      ->check(CLI::IsMember({"largest", "score", "center"}))->capture_default_str();
+  compare
+      ->add_option("--pick", compare_args.pick, "Which face of each image: largest, score, center")
+      ->check(CLI::IsMember({"largest", "score", "center"}))
+      ->capture_default_str();
   compare->add_option("--threshold", compare_args.threshold, "Similarity threshold")
       ->capture_default_str();
   compare->add_flag("--json", compare_args.json, "JSON output");

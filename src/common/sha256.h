@@ -17,8 +17,12 @@ Sha256Digest Sha256(std::span<const uint8_t> data);
 Sha256Digest Sha256(std::string_view data);
 // 64 lower-case hex characters.
 std::string ToHex(std::span<const uint8_t> bytes);
-inline std::string Sha256Hex(std::span<const uint8_t> data) { return ToHex(Sha256(data)); }
-inline std::string Sha256Hex(std::string_view data) { return ToHex(Sha256(data)); }
+inline std::string Sha256Hex(std::span<const uint8_t> data) {
+  return ToHex(Sha256(data));
+}
+inline std::string Sha256Hex(std::string_view data) {
+  return ToHex(Sha256(data));
+}
 // The SHA-256 of a file's contents, read in pieces (any size). kNotFound / kIoError with the path.
 Expected<std::string> Sha256FileHex(const std::string& path);
 

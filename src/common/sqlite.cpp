@@ -44,9 +44,9 @@ SqliteStmt& SqliteStmt::Bind(int index, double value) {
 }
 SqliteStmt& SqliteStmt::Bind(int index, std::string_view text) {
   if (bind_error_.ok())
-    bind_error_ = BindCheck(sqlite3_bind_text64(stmt_, index, text.data(), text.size(),
-                                                SQLITE_TRANSIENT, SQLITE_UTF8),
-                            db_->handle(), index);
+    bind_error_ = BindCheck(
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+        db_->handle(), index);
   return *this;
 }
 SqliteStmt& SqliteStmt::BindBlob(int index, std::span<const uint8_t> blob) {
@@ -93,9 +93,15 @@ void SqliteStmt::Reset() {
   bind_error_ = Status::Ok();
 }
 
-bool SqliteStmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-int64_t SqliteStmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-double SqliteStmt::Double(int col) const { return sqlite3_column_double(stmt_, col); }
+bool SqliteStmt::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+int64_t SqliteStmt::Int(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+double SqliteStmt::Double(int col) const {
+  return sqlite3_column_double(stmt_, col);
+}
 std::string SqliteStmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
@@ -124,21 +130,24 @@ Expected<SqliteDb> SqliteDb::Open(const std::string& path, bool create) {
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   SqliteDb db(raw, path);
   if (rc != SQLITE_OK) {
-    std::string m = path + ": cannot open database: " + (raw ? sqlite3_errmsg(raw) : "out of memory");
+    std::string m =
+        path + ": cannot open database: " + (raw ? sqlite3_errmsg(raw) : "out of memory");
     if (rc == SQLITE_CANTOPEN && !create) return NotFound(m);
     return IoError(m);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
   // Reading the schema first turns "file is not a database" into a clear error here.
-  Status s = db.Exec("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " SELECT count(*) FROM sqlite_master;");
+  Status s = db.Exec(
+      "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+      " SELECT count(*) FROM sqlite_master;");
   if (!s.ok()) return DataLoss(s.message());
   return db;
 }
 
 SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)),
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
       tx_depth_(other.tx_depth_) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
@@ -185,8 +194,12 @@ Status SqliteDb::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
-int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int SqliteDb::Changes() const { return sqlite3_changes(db_); }
+int64_t SqliteDb::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int SqliteDb::Changes() const {
+  return sqlite3_changes(db_);
+}
 
 Status SqliteDb::InTransaction(const std::function<Status()>& fn) {
   if (tx_depth_ > 0) {
@@ -222,15 +235,18 @@ Status SqliteDb::InTransaction(const std::function<Status()>& fn) {
 }
 
 Expected<int> SqliteDb::SchemaVersion(std::string_view component) {
-  FT_RETURN_IF_ERROR(Exec(
-      "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
-  FT_ASSIGN_OR_RETURN(auto stmt, Prepare("SELECT version FROM schema_versions WHERE component = ?"));
+  FT_RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version "
+           "INTEGER NOT NULL)"));
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      Prepare("SELECT version FROM schema_versions WHERE component = ?"));
   stmt.Bind(1, component);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? static_cast<int>(stmt.Int(0)) : 0;
 }
 
-Status SqliteDb::Migrate(std::string_view component, const std::vector<SqliteMigration>& migrations) {
+Status SqliteDb::Migrate(std::string_view component,
+                         const std::vector<SqliteMigration>& migrations) {
   FT_ASSIGN_OR_RETURN(int current, SchemaVersion(component));
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (current > latest) {
@@ -242,9 +258,9 @@ Status SqliteDb::Migrate(std::string_view component, const std::vector<SqliteMig
     if (m.version <= current) continue;
     Status s = InTransaction([&]() -> Status {
       FT_RETURN_IF_ERROR(Exec(m.sql));
-      FT_ASSIGN_OR_RETURN(auto stmt, Prepare(
-          "INSERT INTO schema_versions(component, version) VALUES (?, ?) "
-          "ON CONFLICT(component) DO UPDATE SET version = excluded.version"));
+      FT_ASSIGN_OR_RETURN(
+          auto stmt, Prepare("INSERT INTO schema_versions(component, version) VALUES (?, ?) "
+                             "ON CONFLICT(component) DO UPDATE SET version = excluded.version"));
       stmt.Bind(1, component).Bind(2, static_cast<int64_t>(m.version));
       return stmt.Run();
     });

@@ -66,20 +66,18 @@ double Conv2d::flops() const {
   return 2.0 * per_out * output_.h * output_.w * output_.c;
 }
 
-Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape input,
-                                                 std::span<const float> weights,
-                                                 std::span<const float> bias,
-                                                 std::span<const float> scale,
-                                                 std::span<const float> shift,
-                                                 Precision precision) {
+Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
+    const ConvSpec& spec, Shape input, std::span<const float> weights, std::span<const float> bias,
+    std::span<const float> scale, std::span<const float> shift, Precision precision) {
   const int kh = spec.kernel_h, kw = spec.kernel_w, cin = spec.in_channels;
   const int cout = spec.depthwise ? spec.in_channels : spec.out_channels;
   if (input.c != cin) {
-    return InvalidArgument("conv: input has " + std::to_string(input.c) + " channels, layer expects " +
-                           std::to_string(cin));
+    return InvalidArgument("conv: input has " + std::to_string(input.c) +
+                           " channels, layer expects " + std::to_string(cin));
   }
   const size_t num_weights = static_cast<size_t>(kh) * kw * (spec.depthwise ? cin : cin * cout);
-  if (weights.size() != num_weights || (!bias.empty() && bias.size() != static_cast<size_t>(cout)) ||
+  if (weights.size() != num_weights ||
+      (!bias.empty() && bias.size() != static_cast<size_t>(cout)) ||
       (!scale.empty() && scale.size() != static_cast<size_t>(cout)) ||
       (!shift.empty() && shift.size() != static_cast<size_t>(cout))) {
     return InvalidArgument("conv: weight/bias sizes do not match the layer shape");
@@ -116,8 +114,8 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape inp
     auto impl = std::make_unique<Impl>();
     impl->src_md = ActivationDesc(input);
     impl->dst_md = ActivationDesc(conv->output_);
-    memory::dims wdims = spec.depthwise ? memory::dims{cin, 1, 1, kh, kw}
-                                        : memory::dims{cout, cin, kh, kw};
+    memory::dims wdims =
+        spec.depthwise ? memory::dims{cin, 1, 1, kh, kw} : memory::dims{cout, cin, kh, kw};
     memory::desc user_w_md(wdims, Dt::f32, spec.depthwise ? Tag::hwigo : Tag::hwio);
     memory::desc any_w_md(wdims, Dt::f32, Tag::any);
     memory::desc b_md({cout}, Dt::f32, Tag::x);
@@ -140,8 +138,8 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape inp
       conv_src_md = impl->src_bf16_md;
       any_w_md = memory::desc(wdims, Dt::bf16, Tag::any);
       impl->src_bf16.resize(input.size());
-      impl->to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(engine, impl->src_md, engine,
-                                                                  impl->src_bf16_md));
+      impl->to_bf16 = dnnl::reorder(
+          dnnl::reorder::primitive_desc(engine, impl->src_md, engine, impl->src_bf16_md));
     }
     dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, conv_src_md,
@@ -251,6 +249,8 @@ void Dense(std::span<const float> in, std::span<const float> weights, std::span<
   }
 }
 
-void SetThreadsForCurrentThread(int threads) { omp_set_num_threads(std::max(threads, 1)); }
+void SetThreadsForCurrentThread(int threads) {
+  omp_set_num_threads(std::max(threads, 1));
+}
 
 }  // namespace facetrail::nn

@@ -34,8 +34,8 @@ Expected<WeightMap> WeightMap::Load(const std::string& dir, const std::string& n
   WeightMap map;
   map.source_ = dir + "/" + name + "-weights_manifest.json";
   auto manifest_bytes = ReadFileBytes(map.source_, size_t{16} << 20);
-  if (!manifest_bytes.ok()) return Status(manifest_bytes.status().code(),
-                                          manifest_bytes.status().message() + kFix);
+  if (!manifest_bytes.ok())
+    return Status(manifest_bytes.status().code(), manifest_bytes.status().message() + kFix);
   nlohmann::json manifest = nlohmann::json::parse(manifest_bytes->begin(), manifest_bytes->end(),
                                                   nullptr, /*allow_exceptions=*/false);
   if (manifest.is_discarded() || !manifest.is_array()) {

@@ -70,9 +70,8 @@ Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
       hashes.push_back(p.sha256);
     }
     result.photos = static_cast<int64_t>(photos.size());
-    FT_RETURN_IF_ERROR(change == BookingChange::kExpunge
-                           ? store->Expunge(booking)
-                           : store->SetStatus(booking, result.after));
+    FT_RETURN_IF_ERROR(change == BookingChange::kExpunge ? store->Expunge(booking)
+                                                         : store->SetStatus(booking, result.after));
     FT_ASSIGN_OR_RETURN(result.gallery_version, store->ChangeCounter());
     nlohmann::json details{{"booking", booking},
                            {"reason", reason},

@@ -35,8 +35,8 @@ std::string_view BookingChangeName(BookingChange change);  // "seal", "unseal", 
 struct BookingChangeResult {
   gallery::RecordStatus before = gallery::RecordStatus::kActive;
   gallery::RecordStatus after = gallery::RecordStatus::kActive;
-  int64_t photos = 0;     // photos of the booking before the change
-  int64_t templates = 0;  // templates that left (seal, expunge) or rejoined (unseal) search
+  int64_t photos = 0;           // photos of the booking before the change
+  int64_t templates = 0;        // templates that left (seal, expunge) or rejoined (unseal) search
   int64_t gallery_version = 0;  // the gallery's change counter after the change
 };
 

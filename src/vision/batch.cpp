@@ -29,9 +29,11 @@ ImageResult ProcessDecoded(FacePipeline& pipeline, const std::string& path,
 
 Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptions& options,
                          const std::function<void(size_t, ImageResult&&)>& sink) {
-  int threads = options.threads > 0 ? options.threads
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(paths.size(), 1))));
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads =
+      std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(paths.size(), 1))));
   // Create every worker's pipeline up front so a model error is reported once, before work.
   std::vector<std::unique_ptr<FacePipeline>> pipelines;
   for (int i = 0; i < threads; ++i) {
@@ -50,7 +52,7 @@ Status ProcessImageFiles(const std::vector<std::string>& paths,
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::condition_variable cv;
-  std::map<size_t, ImageResult> done;  // guarded by mu
+  std::map<size_t, ImageResult> done;                      // guarded by mu
   const size_t window = static_cast<size_t>(threads) * 8;  // bounds memory of out-of-order results
   size_t emitted = 0;                                      // guarded by mu
 

@@ -42,6 +42,7 @@ Status ProcessImageFiles(const std::vector<std::string>& paths,
                          const std::function<void(size_t index, ImageResult&& result)>& sink);
 
 // Processes one decoded image with a fresh result record (for callers that decode themselves).
-ImageResult ProcessDecoded(FacePipeline& pipeline, const std::string& path, const DecodedImage& img);
+ImageResult ProcessDecoded(FacePipeline& pipeline, const std::string& path,
+                           const DecodedImage& img);
 
 }  // namespace facetrail::vision

@@ -150,7 +150,8 @@ class FacePipelineImpl final : public FacePipeline {
           const int w = std::min(level.tile, image.width - x0);
           const int h = std::min(level.tile, image.height - y0);
           if (w < level.tile / 4 || h < level.tile / 4) continue;
-          const int out_w = static_cast<int>(w * level.scale), out_h = static_cast<int>(h * level.scale);
+          const int out_w = static_cast<int>(w * level.scale),
+                    out_h = static_cast<int>(h * level.scale);
           internal::Affine m;
           m.a = m.d = 1.0 / level.scale;
           m.tx = x0, m.ty = y0;
@@ -174,7 +175,8 @@ class FacePipelineImpl final : public FacePipeline {
   static void MergeDetection(const Detection& d, std::vector<Detection>& dets) {
     for (auto& e : dets) {
       const double ix = std::max(0.0, std::min(d.x + d.width, e.x + e.width) - std::max(d.x, e.x));
-      const double iy = std::max(0.0, std::min(d.y + d.height, e.y + e.height) - std::max(d.y, e.y));
+      const double iy =
+          std::max(0.0, std::min(d.y + d.height, e.y + e.height) - std::max(d.y, e.y));
       const double smaller = std::min(d.width * d.height, e.width * e.height);
       if (internal::BoxIou(d, e) > 0.5 || (smaller > 0 && ix * iy > 0.6 * smaller)) {
         if (d.score > e.score) e = d;
@@ -219,8 +221,10 @@ class FacePipelineImpl final : public FacePipeline {
                                        const Landmarks& pts) {
     // The landmark crop's size enters face-api's rectangle (an upstream quirk).
     const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
-    const int crop_w = static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
-    const int crop_h = static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
+    const int crop_w =
+        static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
+    const int crop_h =
+        static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
     return internal::FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
   }
 

@@ -74,10 +74,10 @@ struct TemplateModel {
 struct PipelineOptions {
   std::string models_dir = "models";
   AlignMode align = AlignMode::kSimilarity;
-  float min_score = 0.5f;   // detector threshold (strict >), face-api's default
+  float min_score = 0.5f;  // detector threshold (strict >), face-api's default
   int max_faces = 100;
-  bool templates = true;    // run the recognition net
-  bool landmarks = true;    // run the landmark net (needed for templates)
+  bool templates = true;  // run the recognition net
+  bool landmarks = true;  // run the landmark net (needed for templates)
   // Detection at several scales/tiles for small faces in large stills (costs more time).
   bool small_faces = false;
   // Add the template of the horizontally mirrored chip before normalising (similarity mode).

@@ -58,7 +58,8 @@ struct DecodedImage {
   int exif_orientation = 1;  // 1..8 as found in the file (1 when absent); already applied
 };
 
-Expected<DecodedImage> DecodeImage(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
+Expected<DecodedImage> DecodeImage(std::span<const uint8_t> bytes,
+                                   const DecodeOptions& options = {});
 // Reads and decodes a file; errors are prefixed with the path.
 Expected<DecodedImage> LoadImageFile(const std::string& path, const DecodeOptions& options = {});
 

@@ -27,11 +27,13 @@ Tensor ReferenceConv(const ConvSpec& s, const Tensor& in, const std::vector<floa
             const int iy = y * s.stride - pt + ky, ix = x * s.stride - pl + kx;
             if (iy < 0 || ix < 0 || iy >= in.shape.h || ix >= in.shape.w) continue;
             if (s.depthwise) {
-              sum += in.at(iy, ix)[co] * w[static_cast<size_t>((ky * s.kernel_w + kx) * s.in_channels + co)];
+              sum += in.at(iy, ix)[co] *
+                     w[static_cast<size_t>((ky * s.kernel_w + kx) * s.in_channels + co)];
             } else {
               for (int ci = 0; ci < s.in_channels; ++ci) {
                 sum += in.at(iy, ix)[ci] *
-                       w[static_cast<size_t>(((ky * s.kernel_w + kx) * s.in_channels + ci) * cout + co)];
+                       w[static_cast<size_t>(((ky * s.kernel_w + kx) * s.in_channels + ci) * cout +
+                                             co)];
               }
             }
           }
@@ -69,10 +71,11 @@ TEST(Conv2dTest, MatchesDirectLoopForEveryLayerKind) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
   for (const auto& c : cases) {
-    SCOPED_TRACE("k=" + std::to_string(c.k) + " cin=" + std::to_string(c.cin) +
-                 " stride=" + std::to_string(c.stride) + " depthwise=" + std::to_string(c.depthwise));
-    ConvSpec spec{c.k, c.k, c.cin, c.depthwise ? c.cin : c.cout, c.stride, c.padding, c.depthwise,
-                  c.act, c.accumulate};
+    SCOPED_TRACE("k=" + std::to_string(c.k) + " cin=" + std::to_string(c.cin) + " stride=" +
+                 std::to_string(c.stride) + " depthwise=" + std::to_string(c.depthwise));
+    ConvSpec spec{c.k,         c.k,       c.cin,       c.depthwise ? c.cin : c.cout,
+                  c.stride,    c.padding, c.depthwise, c.act,
+                  c.accumulate};
     const int cout = c.depthwise ? c.cin : c.cout;
     std::vector<float> w(static_cast<size_t>(c.k * c.k * c.cin * (c.depthwise ? 1 : cout)));
     std::vector<float> b(static_cast<size_t>(cout));
@@ -88,13 +91,15 @@ TEST(Conv2dTest, MatchesDirectLoopForEveryLayerKind) {
     Tensor out = acc;
     (*conv)->Forward(in, out);
     ASSERT_EQ(out.shape, expected.shape);
-    for (size_t i = 0; i < out.data.size(); ++i) ASSERT_NEAR(out.data[i], expected.data[i], 1e-4) << i;
+    for (size_t i = 0; i < out.data.size(); ++i)
+      ASSERT_NEAR(out.data[i], expected.data[i], 1e-4) << i;
   }
 }
 
 TEST(Conv2dTest, FoldedScaleAndShiftEqualAffineAfterConv) {
   ConvSpec spec{3, 3, 2, 3, 1, Padding::kSame, false, Activation::kNone, false};
-  std::vector<float> w(3 * 3 * 2 * 3, 0.5f), b = {1, 2, 3}, scale = {2, -1, 0.5f}, shift = {0, 1, -1};
+  std::vector<float> w(3 * 3 * 2 * 3, 0.5f), b = {1, 2, 3}, scale = {2, -1, 0.5f},
+                                             shift = {0, 1, -1};
   Tensor in({4, 4, 2});
   for (size_t i = 0; i < in.data.size(); ++i) in.data[i] = static_cast<float>(i % 5) - 2.f;
   auto plain = Conv2d::Create(spec, in.shape, w, b);

@@ -208,10 +208,12 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
   }
   const std::string models = " --models '" FACETRAIL_MODELS_DIR "' --threads 1 --no-snapshot";
   std::ofstream(dir_ + "/m1.csv") << "booking_number,photo,name\n"
-                                  << "B-1," << (images / "Aaron_Sorkin/Aaron_Sorkin_0001.jpg").string()
+                                  << "B-1,"
+                                  << (images / "Aaron_Sorkin/Aaron_Sorkin_0001.jpg").string()
                                   << ",Aaron Sorkin\n";
   std::ofstream(dir_ + "/m2.csv") << "booking_number,photo,name\n"
-                                  << "B-2," << (images / "Abel_Pacheco/Abel_Pacheco_0001.jpg").string()
+                                  << "B-2,"
+                                  << (images / "Abel_Pacheco/Abel_Pacheco_0001.jpg").string()
                                   << ",Abel Pacheco\n";
   ASSERT_EQ(Ft("enroll --db f.db --manifest m1.csv" + models).exit_code, 0);
   ASSERT_EQ(Ft("gallery seal --db f.db B-1").exit_code, 0);  // development gallery: no users
@@ -241,12 +243,11 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
   EXPECT_EQ(r.exit_code, 3);
 
   EXPECT_EQ(Ft("enroll --db f.db --manifest m2.csv" + models).exit_code, 3);
-  EXPECT_EQ(Ft("enroll --db f.db --manifest m2.csv --user sam" + models, "sam-password-1")
-                .exit_code,
-            3);
-  ASSERT_EQ(Ft("enroll --db f.db --manifest m2.csv --user admin" + models, "admin-password-1")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Ft("enroll --db f.db --manifest m2.csv --user sam" + models, "sam-password-1").exit_code, 3);
+  ASSERT_EQ(
+      Ft("enroll --db f.db --manifest m2.csv --user admin" + models, "admin-password-1").exit_code,
+      0);
 
   // What the log says, read with the sqlite3 program.
   std::string out;
@@ -262,13 +263,13 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
     ::pclose(p);
   }
   EXPECT_EQ(out,
-            "unknown gallery.refused\n"     // seal without --user
-            "eve gallery.refused\n"         // wrong role
+            "unknown gallery.refused\n"  // seal without --user
+            "eve gallery.refused\n"      // wrong role
             "sue gallery.seal\n"
-            "unknown gallery.refused\n"     // show without --user
+            "unknown gallery.refused\n"  // show without --user
             "sue gallery.view\n"
-            "unknown gallery.refused\n"     // enroll without --user
-            "sam gallery.refused\n"         // searcher may not enrol
+            "unknown gallery.refused\n"  // enroll without --user
+            "sam gallery.refused\n"      // searcher may not enrol
             "admin gallery.enroll.start\n"
             "admin gallery.enroll\n");
   EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);

@@ -26,8 +26,8 @@ class GalleryAdminTest : public ServiceTest {
     return entries.empty() ? nlohmann::json() : nlohmann::json::parse(entries.back().details);
   }
   bool FindsBooking(int booking) {
-    auto r = Search(sam_, Request(Probe(booking, testing::GoodQuality(),
-                                        "#" + std::to_string(++probe_tag_))));
+    auto r = Search(
+        sam_, Request(Probe(booking, testing::GoodQuality(), "#" + std::to_string(++probe_tag_))));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return false;
     for (const auto& c : r->list.candidates) {

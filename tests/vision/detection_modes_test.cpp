@@ -25,8 +25,9 @@ std::unique_ptr<FacePipeline> Make(AlignMode mode, bool small_faces) {
 // Aaron_Patterson_0001: a face filling the frame, which face-api.js (and so our parity mode)
 // does not find (tests/golden/faceapi/lfw_Aaron_Patterson_0001.json has no face).
 TEST(DetectionModesTest, FrameFillingFaceIsFoundByFramedPass) {
-  auto img = LoadImageFile(std::string(FACETRAIL_SHARED_DIR) +
-                           "/data/lfw-deepfunneled-dev/images/Aaron_Patterson/Aaron_Patterson_0001.jpg");
+  auto img =
+      LoadImageFile(std::string(FACETRAIL_SHARED_DIR) +
+                    "/data/lfw-deepfunneled-dev/images/Aaron_Patterson/Aaron_Patterson_0001.jpg");
   ASSERT_TRUE(img.ok());
   auto parity = Make(AlignMode::kFaceApi, false);
   auto fixed = Make(AlignMode::kSimilarity, false);
@@ -70,7 +71,8 @@ TEST(DetectionModesTest, TiledModeFindsSmallFacesThePlainModeLoses) {
   frame.rgb.assign(1280 * 720 * 3, 110);
   internal::Affine m;
   m.a = m.d = 1.0 / scale;
-  const int sw = static_cast<int>(img->image.width * scale), sh = static_cast<int>(img->image.height * scale);
+  const int sw = static_cast<int>(img->image.width * scale),
+            sh = static_cast<int>(img->image.height * scale);
   Image small = internal::WarpAffineToImage(img->image, m, sw, sh);
   for (int y = 0; y < sh; ++y) {
     std::copy(small.row(y), small.row(y) + static_cast<size_t>(sw) * 3, frame.row(y + oy) + ox * 3);

@@ -99,12 +99,13 @@ double LandmarkNet::flops() const {
 }
 
 std::vector<std::array<double, 2>> LandmarkNet::Run(const Image& image, const Detection& det,
-                                                     bool clip_to_image) {
+                                                    bool clip_to_image) {
   // Clip the float box to the image, then floor each part (Box.clipAtImageBorders + floor).
   const double cx = clip_to_image ? std::max(det.x, 0.0) : det.x;
   const double cy = clip_to_image ? std::max(det.y, 0.0) : det.y;
   const double cw = clip_to_image ? std::min(det.x + det.width - cx, image.width - cx) : det.width;
-  const double ch = clip_to_image ? std::min(det.y + det.height - cy, image.height - cy) : det.height;
+  const double ch =
+      clip_to_image ? std::min(det.y + det.height - cy, image.height - cy) : det.height;
   const int x = static_cast<int>(std::floor(cx)), y = static_cast<int>(std::floor(cy));
   const int w = static_cast<int>(std::floor(cw)), h = static_cast<int>(std::floor(ch));
   if (w <= 0 || h <= 0) return {};

@@ -160,7 +160,8 @@ Image WarpAffineToImage(const Image& image, const Affine& t, int out_w, int out_
       for (int ch = 0; ch < 3; ++ch) {
         const float top = at(iy, ix, ch) * (1 - ax) + at(iy, ix + 1, ch) * ax;
         const float bottom = at(iy + 1, ix, ch) * (1 - ax) + at(iy + 1, ix + 1, ch) * ax;
-        dst[c * 3 + ch] = static_cast<uint8_t>(std::clamp(top * (1 - ay) + bottom * ay + 0.5f, 0.f, 255.f));
+        dst[c * 3 + ch] =
+            static_cast<uint8_t>(std::clamp(top * (1 - ay) + bottom * ay + 0.5f, 0.f, 255.f));
       }
     }
   }

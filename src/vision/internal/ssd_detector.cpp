@@ -139,7 +139,8 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
 
 double SsdDetector::flops() const {
   double f = 0;
-  for (const auto* list : {&layers_->backbone, &layers_->extras, &layers_->box_heads, &layers_->class_heads}) {
+  for (const auto* list :
+       {&layers_->backbone, &layers_->extras, &layers_->box_heads, &layers_->class_heads}) {
     for (const auto& c : *list) f += c->flops();
   }
   return f;
