@@ -2,7 +2,9 @@
 // and whole-process throughput with 1..N worker threads.
 //
 //   build/facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R]
-//                                  [--align similarity|faceapi] [--bf16] [--json]
+//                                  [--align similarity|faceapi] [--bf16 | --int8] [--json]
+//   --bf16: bfloat16 convolutions; --int8: the same with the detector in uint8/int8 after its
+//   first layer (the pipeline's default). Neither: float32.
 //
 // Stages: decode; each network's forward pass alone on a fixed input (SSD 512×512, landmarks
 // 112×112, recognition 150×150), median of --repeat runs, with the FLOP count and the GFLOP/s it
@@ -50,7 +52,7 @@ std::string CpuModel() {
 int main(int argc, char** argv) {
   std::string list, align = "similarity", models = "models";
   int limit = 200, threads = 2, repeat = 10;
-  bool bf16 = false, json = false;
+  bool bf16 = false, int8 = false, json = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -68,12 +70,14 @@ int main(int argc, char** argv) {
       models = next();
     else if (a == "--bf16")
       bf16 = true;
+    else if (a == "--int8")
+      bf16 = int8 = true;
     else if (a == "--json")
       json = true;
     else {
       std::cerr
           << "usage: facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R] "
-             "[--align similarity|faceapi] [--bf16] [--json]\n";
+             "[--align similarity|faceapi] [--bf16 | --int8] [--json]\n";
       return 2;
     }
   }
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
   out["images"] = paths.size();
   out["align"] = align;
   out["bf16"] = bf16;
+  out["int8_detector"] = int8;
 
   // Decode.
   std::vector<Image> images;
@@ -117,7 +122,8 @@ int main(int argc, char** argv) {
   // Each network alone, one thread.
   facetrail::nn::SetThreadsForCurrentThread(1);
   const auto precision = bf16 ? facetrail::nn::Precision::kBf16 : facetrail::nn::Precision::kF32;
-  auto ssd = internal::SsdDetector::Load(models, precision);
+  auto ssd =
+      internal::SsdDetector::Load(models, int8 ? facetrail::nn::Precision::kU8S8 : precision);
   auto lm = internal::LandmarkNet::Load(models, precision);
   auto rec = internal::RecognitionNet::Load(models, precision);
   if (!ssd.ok() || !lm.ok() || !rec.ok()) {
@@ -164,6 +170,7 @@ int main(int argc, char** argv) {
   o.pipeline.align = align == "faceapi" ? facetrail::vision::AlignMode::kFaceApi
                                         : facetrail::vision::AlignMode::kSimilarity;
   o.pipeline.reduced_precision = bf16;
+  o.pipeline.int8_detector = int8;
   facetrail::nn::SetThreadsForCurrentThread(threads);
   size_t faces = 0, failed = 0;
   std::vector<std::unique_ptr<facetrail::vision::FacePipeline>> pipelines;

@@ -2,6 +2,7 @@
 // 512×512 detector loses, on real labelled faces made small.
 //
 //   build/facetrail-bench-small-faces [--data ../shared/data/dlib-faces-detection] [--json]
+//                                     [--bf16-detector]
 //
 // For each of the 9 labelled photos of the dlib detection set (43 boxed faces) and each scale s
 // in {1, 0.5, 0.3}, the photo is shrunk by s and pasted into a 1920×1080 grey frame (a
@@ -36,7 +37,7 @@ double Iou(const Box& a, const Box& b) {
 
 int main(int argc, char** argv) {
   std::string data = "../shared/data/dlib-faces-detection", models = "models";
-  bool json = false;
+  bool json = false, bf16_detector = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--data" && i + 1 < argc)
@@ -45,8 +46,11 @@ int main(int argc, char** argv) {
       models = argv[++i];
     else if (a == "--json")
       json = true;
+    else if (a == "--bf16-detector")
+      bf16_detector = true;
     else {
-      std::cerr << "usage: facetrail-bench-small-faces [--data DIR] [--models DIR] [--json]\n";
+      std::cerr << "usage: facetrail-bench-small-faces [--data DIR] [--models DIR] [--json] "
+                   "[--bf16-detector]\n";
       return 2;
     }
   }
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
   facetrail::vision::PipelineOptions plain;
   plain.models_dir = models;
   plain.templates = false;
+  plain.int8_detector = !bf16_detector;
   auto tiled = plain;
   tiled.small_faces = true;
   auto p_plain = facetrail::vision::FacePipeline::Create(plain);

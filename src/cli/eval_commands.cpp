@@ -29,6 +29,7 @@ struct EvalArgs {
   int threads = 0;
   float min_score = 0.5f;
   bool no_flip = false;
+  bool bf16_detector = false;
   bool no_cache = false;
   bool reference_only = false;
   bool no_all_pairs = false;
@@ -69,6 +70,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   FT_ASSIGN_OR_RETURN(options.pipeline.align, vision::ParseAlignMode(a.align));
   options.pipeline.min_score = a.min_score;
   options.pipeline.flip_average = !a.no_flip;
+  options.pipeline.int8_detector = !a.bf16_detector;
   std::string model_id;
   {
     FT_ASSIGN_OR_RETURN(auto pipeline, vision::FacePipeline::Create(options.pipeline));
@@ -81,8 +83,9 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   const bool bf16 =
       options.pipeline.reduced_precision && options.pipeline.align != vision::AlignMode::kFaceApi;
   const std::string cache_id = model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") +
-                               (bf16 ? "/bf16" : "/fp32") + "/min-score=" + min_score +
-                               "/pick=" + a.pick;
+                               (bf16 ? "/bf16" : "/fp32") +
+                               (bf16 && !a.bf16_detector ? "/int8-detector" : "") +
+                               "/min-score=" + min_score + "/pick=" + a.pick;
 
   eval::TemplateCache cache(a.out_dir + "/templates.cache");
   if (!a.no_cache) {
@@ -241,6 +244,8 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_flag("--no-flip", args.no_flip, "No mirrored-face averaging (similarity mode)");
+    cmd->add_flag("--bf16-detector", args.bf16_detector,
+                  "bfloat16 detector instead of its default uint8/int8 layers");
     cmd->add_flag("--no-cache", args.no_cache, "Neither read nor write templates.cache");
     cmd->add_flag("--reference-only", args.reference_only,
                   "Do not run our pipeline; evaluate the --reference results only");

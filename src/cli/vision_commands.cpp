@@ -22,6 +22,7 @@ struct VisionArgs {
   bool no_flip = false;
   bool small_faces = false;
   bool fp32 = false;
+  bool bf16_detector = false;
   bool two_crops = false;
 };
 
@@ -45,6 +46,8 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
       "--small-faces", a.small_faces,
       "Also search tiles at native and 2x scale for small faces in large stills (slower)");
   cmd->add_flag("--fp32", a.fp32, "float32 convolutions instead of bfloat16 (similarity mode)");
+  cmd->add_flag("--bf16-detector", a.bf16_detector,
+                "bfloat16 detector instead of its default uint8/int8 layers (similarity mode)");
   cmd->add_flag("--two-crops", a.two_crops,
                 "Also average face-api's axis-aligned crop into the template (similarity mode)");
 }
@@ -74,6 +77,7 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   o.pipeline.flip_average = !a.no_flip;
   o.pipeline.small_faces = a.small_faces;
   o.pipeline.reduced_precision = !a.fp32;
+  o.pipeline.int8_detector = !a.bf16_detector;
   o.pipeline.two_crops = a.two_crops;
   return o;
 }

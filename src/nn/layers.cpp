@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
@@ -49,10 +51,16 @@ struct Conv2d::Impl {
   memory::desc src_md, dst_md;
   // kBf16: the float input is converted into src_bf16 first (weights are stored in bf16; the
   // output and any accumulation stay float).
-  bool bf16 = false;
+  // kU8S8: the primitive reads u8 (src_q_md) and writes u8 (ReLU6 layers) or f32 (dst_q_md);
+  // Forward(Tensor, Tensor) converts through src_u8 / dst_u8 with to_u8 / from_u8.
+  bool bf16 = false, u8 = false;
   memory::desc src_bf16_md;
   dnnl::reorder to_bf16;
   std::vector<uint16_t> src_bf16;
+  memory::desc src_q_md, dst_q_md;
+  bool u8_out = false;
+  dnnl::reorder to_u8, from_u8;
+  std::vector<uint8_t> src_u8, dst_u8;
   memory weights, bias;
   std::vector<uint8_t> scratchpad_bytes;
   memory scratchpad;
@@ -124,7 +132,8 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     if (spec.accumulate) ops.append_sum(1.f);
     if (spec.activation == Activation::kRelu) {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-    } else if (spec.activation == Activation::kRelu6) {
+    } else if (spec.activation == Activation::kRelu6 && precision != Precision::kU8S8) {
+      // (kU8S8: ReLU6 is the saturation of the uint8 output.)
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
     }
     dnnl::primitive_attr attr;
@@ -132,6 +141,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
     impl->bf16 = precision == Precision::kBf16;
+    impl->u8 = precision == Precision::kU8S8;
     memory::desc conv_src_md = impl->src_md;
     if (impl->bf16) {
       impl->src_bf16_md = memory::desc({1, input.c, input.h, input.w}, Dt::bf16, Tag::nhwc);
@@ -140,10 +150,51 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
       impl->src_bf16.resize(input.size());
       impl->to_bf16 = dnnl::reorder(
           dnnl::reorder::primitive_desc(engine, impl->src_md, engine, impl->src_bf16_md));
+    } else if (impl->u8) {
+      if (spec.accumulate) return InvalidArgument("conv: kU8S8 cannot accumulate");
+      impl->u8_out = spec.activation == Activation::kRelu6;
+      impl->src_q_md = memory::desc({1, input.c, input.h, input.w}, Dt::u8, Tag::nhwc);
+      impl->dst_q_md = impl->u8_out ? memory::desc({1, cout, conv->output_.h, conv->output_.w},
+                                                   Dt::u8, Tag::nhwc)
+                                    : impl->dst_md;
+      conv_src_md = impl->src_q_md;
+      any_w_md = memory::desc(wdims, Dt::s8, Tag::any);
+      impl->src_u8.resize(input.size());
+      dnnl::primitive_attr q;
+      q.set_output_scales(0, {1.f / kU8Step});
+      impl->to_u8 = dnnl::reorder(
+          dnnl::reorder::primitive_desc(engine, impl->src_md, engine, impl->src_q_md, q));
+      if (impl->u8_out) {
+        impl->dst_u8.resize(conv->output_.size());
+        dnnl::primitive_attr dq;
+        dq.set_output_scales(0, {kU8Step});
+        impl->from_u8 = dnnl::reorder(
+            dnnl::reorder::primitive_desc(engine, impl->dst_q_md, engine, impl->dst_md, dq));
+      }
+      // Symmetric per-channel weight scales. oneDNN computes dst = α·(acc + bias) with acc in
+      // units of (kU8Step / w_scale[o]); α takes it to float, or to kU8Step units for u8 output.
+      std::vector<float> w_scales(static_cast<size_t>(cout), 1.f);
+      std::vector<float> max_abs(static_cast<size_t>(cout), 0.f);
+      for (size_t i = 0; i < w.size(); ++i) {
+        float& m = max_abs[i % static_cast<size_t>(cout)];
+        m = std::max(m, std::fabs(w[i]));
+      }
+      std::vector<float> out_scales(static_cast<size_t>(cout));
+      for (size_t o = 0; o < w_scales.size(); ++o) {
+        w_scales[o] = max_abs[o] > 0 ? 127.f / max_abs[o] : 1.f;
+        const float acc_unit = kU8Step / w_scales[o];
+        b[o] /= acc_unit;
+        out_scales[o] = impl->u8_out ? acc_unit / kU8Step : acc_unit;
+      }
+      for (size_t i = 0; i < w.size(); ++i) {
+        w[i] = std::nearbyint(w[i] * w_scales[i % static_cast<size_t>(cout)]);
+      }
+      attr.set_output_scales(2, out_scales);
     }
     dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, conv_src_md,
-        any_w_md, b_md, impl->dst_md, {spec.stride, spec.stride}, {pad_t, pad_l}, {pad_b, pad_r});
+        any_w_md, b_md, impl->u8 ? impl->dst_q_md : impl->dst_md, {spec.stride, spec.stride},
+        {pad_t, pad_l}, {pad_b, pad_r});
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     impl->primitive = dnnl::convolution_forward(pd);
 
@@ -162,23 +213,75 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
   return conv;
 }
 
+void Conv2d::Run(void* src, void* dst) {
+  auto& engine = CpuEngine();
+  memory src_mem(impl_->u8     ? impl_->src_q_md
+                 : impl_->bf16 ? impl_->src_bf16_md
+                               : impl_->src_md,
+                 engine, src);
+  memory dst_mem(impl_->u8 ? impl_->dst_q_md : impl_->dst_md, engine, dst);
+  impl_->primitive.execute(ThreadStream(), {{DNNL_ARG_SRC, src_mem},
+                                            {DNNL_ARG_WEIGHTS, impl_->weights},
+                                            {DNNL_ARG_BIAS, impl_->bias},
+                                            {DNNL_ARG_DST, dst_mem},
+                                            {DNNL_ARG_SCRATCHPAD, impl_->scratchpad}});
+  ThreadStream().wait();
+}
+
 void Conv2d::Forward(const Tensor& src, Tensor& dst) {
   if (!spec_.accumulate) dst.Resize(output_);
   auto& engine = CpuEngine();
   auto& stream = ThreadStream();
   memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data.data()));
-  memory dst_mem(impl_->dst_md, engine, dst.data.data());
   if (impl_->bf16) {
     memory half(impl_->src_bf16_md, engine, impl_->src_bf16.data());
     impl_->to_bf16.execute(stream, src_mem, half);
-    src_mem = half;
+    Run(impl_->src_bf16.data(), dst.data.data());
+  } else if (impl_->u8) {
+    memory q(impl_->src_q_md, engine, impl_->src_u8.data());
+    impl_->to_u8.execute(stream, src_mem, q);
+    if (impl_->u8_out) {
+      Run(impl_->src_u8.data(), impl_->dst_u8.data());
+      memory qd(impl_->dst_q_md, engine, impl_->dst_u8.data());
+      memory fd(impl_->dst_md, engine, dst.data.data());
+      impl_->from_u8.execute(stream, qd, fd);
+      stream.wait();
+    } else {
+      Run(impl_->src_u8.data(), dst.data.data());
+    }
+  } else {
+    Run(const_cast<float*>(src.data.data()), dst.data.data());
   }
-  impl_->primitive.execute(stream, {{DNNL_ARG_SRC, src_mem},
-                                    {DNNL_ARG_WEIGHTS, impl_->weights},
-                                    {DNNL_ARG_BIAS, impl_->bias},
-                                    {DNNL_ARG_DST, dst_mem},
-                                    {DNNL_ARG_SCRATCHPAD, impl_->scratchpad}});
-  stream.wait();
+}
+
+namespace {
+// A mismatched call would write the wrong element type into dst: a programming error.
+void RequireLayerKind(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "facetrail: nn::Conv2d::Forward(%s) on the wrong kind of layer\n", what);
+    std::abort();
+  }
+}
+}  // namespace
+
+void Conv2d::Forward(const QTensor& src, QTensor& dst) {
+  RequireLayerKind(impl_->u8 && impl_->u8_out && src.shape == input_, "QTensor, QTensor");
+  dst.Resize(output_);
+  Run(const_cast<uint8_t*>(src.data.data()), dst.data.data());
+}
+
+void Conv2d::Forward(const QTensor& src, Tensor& dst) {
+  RequireLayerKind(impl_->u8 && !impl_->u8_out && src.shape == input_, "QTensor, Tensor");
+  dst.Resize(output_);
+  Run(const_cast<uint8_t*>(src.data.data()), dst.data.data());
+}
+
+void Quantize(const Tensor& src, QTensor& dst) {
+  dst.Resize(src.shape);
+  for (size_t i = 0; i < src.data.size(); ++i) {
+    const float q = std::nearbyint(std::clamp(src.data[i], 0.f, 6.f) / kU8Step);
+    dst.data[i] = static_cast<uint8_t>(q);
+  }
 }
 
 namespace {

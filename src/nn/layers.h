@@ -29,7 +29,13 @@ enum class Activation { kNone, kRelu, kRelu6 };
 // Numeric precision of the convolution arithmetic. kF32 is exact IEEE float (parity mode);
 // kBf16 rounds inputs and weights to bfloat16 and runs oneDNN's bf16 kernels (AVX512-BF16 or
 // AMX where present); accumulation and outputs stay float32.
-enum class Precision { kF32, kBf16 };
+// kU8S8 is for layers whose input is the output of a ReLU6 (every value in [0, 6]): the input is
+// uint8 with the fixed step kU8Step = 6/255 (nn/tensor.h; values outside are clamped), the
+// weights int8 per output channel (symmetric, the largest |w| → 127), products are summed in
+// int32 (AVX512-VNNI). A layer with ReLU6 writes uint8 again (ReLU6 is then the saturation of
+// the conversion); any other writes float32. No calibration is needed: ReLU6 fixes the range.
+// Accumulation (ConvSpec::accumulate) is not available in kU8S8.
+enum class Precision { kF32, kBf16, kU8S8 };
 
 struct ConvSpec {
   int kernel_h = 1, kernel_w = 1;
@@ -68,14 +74,22 @@ class Conv2d {
   // requires: src.shape == input_shape(). ensures: dst.shape == output_shape() (resized when not
   // accumulating; when accumulating dst must already have that shape).
   void Forward(const Tensor& src, Tensor& dst);
+  // kU8S8 layers on quantized activations, without conversions: uint8 → uint8 for a ReLU6
+  // layer, uint8 → float32 for any other. requires: the matching kind of layer.
+  void Forward(const QTensor& src, QTensor& dst);
+  void Forward(const QTensor& src, Tensor& dst);
 
  private:
   Conv2d() = default;
   struct Impl;
+  void Run(void* src, void* dst);
   std::unique_ptr<Impl> impl_;
   ConvSpec spec_;
   Shape input_, output_;
 };
+
+// dst = round(clamp(src, 0, 6) / kU8Step): a float ReLU6 output as input for kU8S8 layers.
+void Quantize(const Tensor& src, QTensor& dst);
 
 // Pooling with TensorFlow padding rules (average excludes padding, like tf.avgPool).
 void MaxPool(const Tensor& src, int kernel, int stride, Padding padding, Tensor& dst);

@@ -269,7 +269,10 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
   const nn::Precision precision = options.reduced_precision && options.align != AlignMode::kFaceApi
                                       ? nn::Precision::kBf16
                                       : nn::Precision::kF32;
-  FT_ASSIGN_OR_RETURN(auto detector, internal::SsdDetector::Load(options.models_dir, precision));
+  const nn::Precision detector_precision =
+      precision == nn::Precision::kBf16 && options.int8_detector ? nn::Precision::kU8S8 : precision;
+  FT_ASSIGN_OR_RETURN(auto detector,
+                      internal::SsdDetector::Load(options.models_dir, detector_precision));
   FT_ASSIGN_OR_RETURN(auto landmarks, internal::LandmarkNet::Load(options.models_dir, precision));
   FT_ASSIGN_OR_RETURN(auto recognition,
                       internal::RecognitionNet::Load(options.models_dir, precision));

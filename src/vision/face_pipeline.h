@@ -90,6 +90,10 @@ struct PipelineOptions {
   // with the same LFW accuracy within one pair in 3,000 (docs/ACCURACY.md). Ignored in faceapi
   // mode, which is always float32 to stay a parity proof.
   bool reduced_precision = true;
+  // With reduced_precision: the detector's layers after the first in uint8/int8 (AVX512-VNNI;
+  // every one of them reads a ReLU6 output, whose fixed range [0, 6] sets the scale), the rest
+  // of the detector and the other networks in bfloat16. docs/PERFORMANCE.md, docs/ACCURACY.md.
+  bool int8_detector = true;
 };
 
 class FacePipeline {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace facetrail::nn {
@@ -94,6 +96,102 @@ TEST(Conv2dTest, MatchesDirectLoopForEveryLayerKind) {
     for (size_t i = 0; i < out.data.size(); ++i)
       ASSERT_NEAR(out.data[i], expected.data[i], 1e-4) << i;
   }
+}
+
+// kU8S8 computes exactly the convolution of the quantized input (step 6/255, clamped to [0, 6])
+// with the per-channel quantized weights (largest |w| of a channel → 127): compared with the
+// direct loop on those de-quantized values, only float rounding remains — and, for a ReLU6
+// layer, whose output is uint8 again, the rounding of the output to the nearest step.
+TEST(Conv2dTest, U8S8IsTheConvolutionOfTheQuantizedValues) {
+  const Case cases[] = {
+      {1, 32, 24, 1, Padding::kSame, false, Activation::kRelu6, false, 9, 9},   // pointwise
+      {1, 16, 12, 1, Padding::kSame, false, Activation::kNone, false, 5, 5},    // head
+      {3, 16, 16, 1, Padding::kSame, true, Activation::kRelu6, false, 9, 9},    // depthwise s1
+      {3, 16, 16, 2, Padding::kSame, true, Activation::kRelu6, false, 10, 10},  // depthwise s2
+      {3, 16, 8, 2, Padding::kSame, false, Activation::kRelu6, false, 8, 8},    // 3×3 s2
+  };
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f), act(-0.5f, 6.5f);
+  const float step = 6.f / 255.f;
+  for (const auto& c : cases) {
+    SCOPED_TRACE("k=" + std::to_string(c.k) + " depthwise=" + std::to_string(c.depthwise) +
+                 " stride=" + std::to_string(c.stride));
+    const int cout = c.depthwise ? c.cin : c.cout;
+    ConvSpec spec{c.k, c.k, c.cin, cout, c.stride, c.padding, c.depthwise, c.act, false};
+    std::vector<float> w(static_cast<size_t>(c.k * c.k * c.cin * (c.depthwise ? 1 : cout)));
+    std::vector<float> b(static_cast<size_t>(cout));
+    for (auto& v : w) v = dist(rng);
+    for (auto& v : b) v = dist(rng);
+    Tensor in({c.h, c.w, c.cin});
+    for (auto& v : in.data) v = act(rng);  // a few values outside [0, 6]: clamped
+    auto conv = Conv2d::Create(spec, in.shape, w, b, {}, {}, Precision::kU8S8);
+    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+    Tensor out;
+    (*conv)->Forward(in, out);
+
+    Tensor in_q = in;
+    for (auto& v : in_q.data) v = std::nearbyint(std::clamp(v, 0.f, 6.f) / step) * step;
+    std::vector<float> max_abs(static_cast<size_t>(cout), 0.f), w_q = w;
+    for (size_t i = 0; i < w.size(); ++i) {
+      max_abs[i % static_cast<size_t>(cout)] =
+          std::max(max_abs[i % static_cast<size_t>(cout)], std::fabs(w[i]));
+    }
+    for (size_t i = 0; i < w.size(); ++i) {
+      const float s = 127.f / max_abs[i % static_cast<size_t>(cout)];
+      w_q[i] = std::nearbyint(w[i] * s) / s;
+    }
+    Tensor expected = ReferenceConv(spec, in_q, w_q, b, nullptr);
+    Tensor unquantized = ReferenceConv(spec, in, w, b, nullptr);
+    ASSERT_EQ(out.shape, expected.shape);
+    const double tolerance = c.act == Activation::kRelu6 ? step / 2 + 2e-4 : 2e-4;
+    double worst = 0;
+    for (size_t i = 0; i < out.data.size(); ++i) {
+      ASSERT_NEAR(out.data[i], expected.data[i], tolerance) << i;
+      if (c.act == Activation::kRelu6) {  // on the uint8 grid
+        const float q = out.data[i] / step;
+        ASSERT_NEAR(q, std::nearbyint(q), 1e-3) << i;
+      }
+      worst = std::max(worst, std::fabs(double{out.data[i]} - unquantized.data[i]));
+    }
+    EXPECT_GT(worst, 0.0);  // it did quantize
+  }
+}
+
+// A chain on uint8 activations (what the detector runs) gives exactly what the float interface
+// gives: a ReLU6 layer's uint8 output is the float one divided by the step.
+TEST(Conv2dTest, U8S8ChainOnQuantizedTensorsEqualsFloatInterface) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f), act(0.f, 6.f);
+  ConvSpec dw{3, 3, 16, 16, 2, Padding::kSame, true, Activation::kRelu6, false};
+  ConvSpec head{1, 1, 16, 6, 1, Padding::kSame, false, Activation::kNone, false};
+  std::vector<float> wd(3 * 3 * 16), bd(16), wh(16 * 6), bh(6);
+  for (auto* v : {&wd, &bd, &wh, &bh}) {
+    for (float& x : *v) x = dist(rng);
+  }
+  Tensor in({11, 11, 16});
+  for (float& x : in.data) x = act(rng);
+  auto c1 = Conv2d::Create(dw, in.shape, wd, bd, {}, {}, Precision::kU8S8);
+  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
+  auto c2 = Conv2d::Create(head, (*c1)->output_shape(), wh, bh, {}, {}, Precision::kU8S8);
+  ASSERT_TRUE(c2.ok()) << c2.status().ToString();
+  Tensor f1, f2;
+  (*c1)->Forward(in, f1);
+  (*c2)->Forward(f1, f2);
+  QTensor q_in, q1;
+  Tensor q2;
+  Quantize(in, q_in);
+  (*c1)->Forward(q_in, q1);
+  (*c2)->Forward(q1, q2);
+  ASSERT_EQ(q1.shape, f1.shape);
+  for (size_t i = 0; i < q1.data.size(); ++i) {
+    ASSERT_FLOAT_EQ(static_cast<float>(q1.data[i]) * kU8Step, f1.data[i]) << i;
+  }
+  ASSERT_EQ(q2.shape, f2.shape);
+  for (size_t i = 0; i < q2.data.size(); ++i) ASSERT_FLOAT_EQ(q2.data[i], f2.data[i]) << i;
+  // Accumulation is refused in kU8S8.
+  ConvSpec acc = dw;
+  acc.accumulate = true;
+  EXPECT_FALSE(Conv2d::Create(acc, in.shape, wd, bd, {}, {}, Precision::kU8S8).ok());
 }
 
 TEST(Conv2dTest, FoldedScaleAndShiftEqualAffineAfterConv) {

@@ -27,7 +27,8 @@ struct Detection {
 // Intersection over union of two boxes (0 when either is empty).
 double BoxIou(const Detection& a, const Detection& b);
 
-// SSD MobileNetV1 at 512×512.
+// SSD MobileNetV1 at 512×512. Precision kU8S8 runs the first convolution (its input is the
+// image, in [-1, 1]) in bfloat16 and every later one in uint8/int8 (each reads a ReLU6 output).
 class SsdDetector {
  public:
   static Expected<std::unique_ptr<SsdDetector>> Load(const std::string& models_dir,

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 
 #include "vision/internal/networks.h"
 
@@ -32,8 +33,11 @@ struct SsdDetector::Layers {
   std::vector<std::unique_ptr<nn::Conv2d>> backbone;                // conv0, then dw/pw pairs 1..13
   std::vector<std::unique_ptr<nn::Conv2d>> extras;                  // 8
   std::vector<std::unique_ptr<nn::Conv2d>> box_heads, class_heads;  // 6 each
+  bool quantized = false;  // kU8S8: activations after the first layer stay uint8 (q*)
   nn::Tensor input, a, b, conv11;
   std::vector<nn::Tensor> features;  // extras outputs
+  nn::QTensor qa, qb, qconv11;
+  std::vector<nn::QTensor> qfeatures;
   nn::Tensor head_out;
   std::vector<float> box_codes, class_logits;  // 5118×4, 5118×3
 };
@@ -51,8 +55,11 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
                  nn::Shape in, std::span<const float> weights, std::span<const float> bias,
                  std::span<const float> scale = {},
                  std::span<const float> shift = {}) -> Expected<nn::Shape> {
-    FT_ASSIGN_OR_RETURN(auto conv,
-                        nn::Conv2d::Create(spec, in, weights, bias, scale, shift, precision));
+    // The image input of the first convolution is not a ReLU6 output.
+    const bool first = list.empty() && &list == &det->layers_->backbone;
+    const nn::Precision p =
+        first && precision == nn::Precision::kU8S8 ? nn::Precision::kBf16 : precision;
+    FT_ASSIGN_OR_RETURN(auto conv, nn::Conv2d::Create(spec, in, weights, bias, scale, shift, p));
     nn::Shape out = conv->output_shape();
     list.push_back(std::move(conv));
     return out;
@@ -132,6 +139,8 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
   FT_WEIGHT(anchors, w, "Output/extra_dim", {1, kNumAnchors, 4});
   det->anchors_ = anchors->values;
   L.features.resize(8);
+  L.qfeatures.resize(8);
+  L.quantized = precision == nn::Precision::kU8S8;
   L.box_codes.resize(kNumAnchors * 4);
   L.class_logits.resize(kNumAnchors * 3);
   return det;
@@ -154,30 +163,35 @@ std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score,
   for (size_t i = 0; i < square.data.size(); ++i) {
     L.input.data[i] = square.data[i] * kInputScale - 1.f;
   }
-  // Backbone: conv0, then (depthwise, pointwise) × 13.
+  // Backbone: conv0, then (depthwise, pointwise) × 13; extras; then the box and class heads on
+  // six feature maps. The same chain on float or on uint8 activations.
+  auto run = [&](auto& a, auto& b, auto& conv11, auto& features) {
+    for (int i = 1; i <= 13; ++i) {
+      L.backbone[static_cast<size_t>(2 * i - 1)]->Forward(a, b);
+      L.backbone[static_cast<size_t>(2 * i)]->Forward(b, a);
+      if (i == 11) conv11 = a;
+    }
+    for (size_t i = 0; i < 8; ++i) L.extras[i]->Forward(i == 0 ? a : features[i - 1], features[i]);
+    const std::remove_reference_t<decltype(a)>* feats[6] = {
+        &conv11, &a, &features[1], &features[3], &features[5], &features[7]};
+    size_t box_at = 0, class_at = 0;
+    for (size_t k = 0; k < 6; ++k) {
+      L.box_heads[k]->Forward(*feats[k], L.head_out);
+      std::copy(L.head_out.data.begin(), L.head_out.data.end(),
+                L.box_codes.begin() + static_cast<long>(box_at));
+      box_at += L.head_out.data.size();
+      L.class_heads[k]->Forward(*feats[k], L.head_out);
+      std::copy(L.head_out.data.begin(), L.head_out.data.end(),
+                L.class_logits.begin() + static_cast<long>(class_at));
+      class_at += L.head_out.data.size();
+    }
+  };
   L.backbone[0]->Forward(L.input, L.a);
-  for (int i = 1; i <= 13; ++i) {
-    L.backbone[static_cast<size_t>(2 * i - 1)]->Forward(L.a, L.b);
-    L.backbone[static_cast<size_t>(2 * i)]->Forward(L.b, L.a);
-    if (i == 11) L.conv11 = L.a;
-  }
-  const nn::Tensor* in = &L.a;
-  for (size_t i = 0; i < 8; ++i) {
-    L.extras[i]->Forward(*in, L.features[i]);
-    in = &L.features[i];
-  }
-  const nn::Tensor* feats[6] = {&L.conv11,      &L.a,           &L.features[1],
-                                &L.features[3], &L.features[5], &L.features[7]};
-  size_t box_at = 0, class_at = 0;
-  for (size_t k = 0; k < 6; ++k) {
-    L.box_heads[k]->Forward(*feats[k], L.head_out);
-    std::copy(L.head_out.data.begin(), L.head_out.data.end(),
-              L.box_codes.begin() + static_cast<long>(box_at));
-    box_at += L.head_out.data.size();
-    L.class_heads[k]->Forward(*feats[k], L.head_out);
-    std::copy(L.head_out.data.begin(), L.head_out.data.end(),
-              L.class_logits.begin() + static_cast<long>(class_at));
-    class_at += L.head_out.data.size();
+  if (L.quantized) {
+    nn::Quantize(L.a, L.qa);
+    run(L.qa, L.qb, L.qconv11, L.qfeatures);
+  } else {
+    run(L.a, L.b, L.conv11, L.features);
   }
 
   // Decode (outputLayer.ts) and score = sigmoid(logit 1).
