@@ -278,10 +278,19 @@ void Conv2d::Forward(const QTensor& src, Tensor& dst) {
 
 void Quantize(const Tensor& src, QTensor& dst) {
   dst.Resize(src.shape);
-  for (size_t i = 0; i < src.data.size(); ++i) {
-    const float q = std::nearbyint(std::clamp(src.data[i], 0.f, 6.f) / kU8Step);
-    dst.data[i] = static_cast<uint8_t>(q);
-  }
+  // oneDNN's reorder: vectorised, rounds to nearest even and saturates to [0, 255] like the
+  // conversions inside the kU8S8 layers.
+  auto& engine = CpuEngine();
+  const Shape s = src.shape;
+  memory::desc f_md({1, s.c, s.h, s.w}, Dt::f32, Tag::nhwc);
+  memory::desc q_md({1, s.c, s.h, s.w}, Dt::u8, Tag::nhwc);
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(0, {1.f / kU8Step});
+  memory f(f_md, engine, const_cast<float*>(src.data.data()));
+  memory q(q_md, engine, dst.data.data());
+  dnnl::reorder(dnnl::reorder::primitive_desc(engine, f_md, engine, q_md, attr))
+      .execute(ThreadStream(), f, q);
+  ThreadStream().wait();
 }
 
 namespace {
