@@ -4,7 +4,8 @@
 //   build/facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R]
 //                                  [--align similarity|faceapi] [--bf16 | --int8] [--json]
 //   --bf16: bfloat16 convolutions; --int8: the same with the detector in uint8/int8 after its
-//   first layer (the pipeline's default). Neither: float32.
+//   first layer (the pipeline's default). Neither: float32. --detector-512: images smaller than
+//   256×256 are upsampled to the detector's 512×512 as in face-api (default: detected at 256).
 //
 // Stages: decode; each network's forward pass alone on a fixed input (SSD 512×512, landmarks
 // 112×112, recognition 150×150), median of --repeat runs, with the FLOP count and the GFLOP/s it
@@ -52,7 +53,7 @@ std::string CpuModel() {
 int main(int argc, char** argv) {
   std::string list, align = "similarity", models = "models";
   int limit = 200, threads = 2, repeat = 10;
-  bool bf16 = false, int8 = false, json = false;
+  bool bf16 = false, int8 = false, json = false, detector_512 = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -72,12 +73,14 @@ int main(int argc, char** argv) {
       bf16 = true;
     else if (a == "--int8")
       bf16 = int8 = true;
+    else if (a == "--detector-512")
+      detector_512 = true;
     else if (a == "--json")
       json = true;
     else {
       std::cerr
           << "usage: facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R] "
-             "[--align similarity|faceapi] [--bf16 | --int8] [--json]\n";
+             "[--align similarity|faceapi] [--bf16 | --int8] [--detector-512] [--json]\n";
       return 2;
     }
   }
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
   out["align"] = align;
   out["bf16"] = bf16;
   out["int8_detector"] = int8;
+  out["detector_512"] = detector_512;
 
   // Decode.
   std::vector<Image> images;
@@ -171,6 +175,7 @@ int main(int argc, char** argv) {
                                         : facetrail::vision::AlignMode::kSimilarity;
   o.pipeline.reduced_precision = bf16;
   o.pipeline.int8_detector = int8;
+  o.pipeline.small_image_detector = !detector_512;
   facetrail::nn::SetThreadsForCurrentThread(threads);
   size_t faces = 0, failed = 0;
   std::vector<std::unique_ptr<facetrail::vision::FacePipeline>> pipelines;

@@ -17,12 +17,14 @@ tail -n +2 "$data/pairs.csv" | cut -d, -f1,2 | tr ',' '\n' | sort -u | awk -v n=
   sed "s|^|$(realpath "$data")/|" > "$work/list.txt"
 split -n l/2 -d "$work/list.txt" "$work/half"
 
-echo "== ours (fp32, similarity + flip, 2 workers)"
-"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --json | tee "$work/ours.json"
-echo "== ours (bf16)"
-"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --bf16 --json | tee "$work/ours_bf16.json"
-echo "== ours (default: bf16, detector in uint8/int8)"
-"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --json | tee "$work/ours_int8.json"
+echo "== ours (fp32, similarity + flip, 2 workers, detector always at 512)"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --detector-512 --json | tee "$work/ours.json"
+echo "== ours (bf16, detector at 512)"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --bf16 --detector-512 --json | tee "$work/ours_bf16.json"
+echo "== ours (bf16, detector in uint8/int8 at 512)"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --detector-512 --json | tee "$work/ours_int8.json"
+echo "== ours (default: bf16, detector in uint8/int8, small images detected at 256)"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --json | tee "$work/ours_default.json"
 echo "== ours (faceapi parity mode, fp32)"
 "$bin" --list "$work/list.txt" --limit "$n" --threads 2 --align faceapi --json | tee "$work/ours_faceapi.json"
 
@@ -44,7 +46,7 @@ for f in ("ref0.jsonl", "ref1.jsonl"):
             infer.append(r["infer_ms"] + r.get("decode_ms", 0))
 steady_ips = 2 * 1000 / (sum(infer) / len(infer))  # two processes, per-image work only
 print(f"reference: {ref_ips:.2f} images/s whole process (incl. start-up), {steady_ips:.2f} images/s steady state")
-for name in ("ours", "ours_bf16", "ours_int8", "ours_faceapi"):
+for name in ("ours", "ours_bf16", "ours_int8", "ours_default", "ours_faceapi"):
     o = json.load(open(f"{work}/{name}.json"))
     print(f"{name}: {o['images_per_s']:.2f} images/s; ratio to the reference steady state {o['images_per_s'] / steady_ips:.1f}x;"
           f" ssd {o['ssd_ms']:.1f} ms, landmarks {o['landmarks_ms']:.2f} ms, recognition {o['recognition_ms']:.2f} ms")

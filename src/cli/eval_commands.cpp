@@ -30,6 +30,7 @@ struct EvalArgs {
   float min_score = 0.5f;
   bool no_flip = false;
   bool bf16_detector = false;
+  bool detector_512 = false;
   bool no_cache = false;
   bool reference_only = false;
   bool no_all_pairs = false;
@@ -71,6 +72,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   options.pipeline.min_score = a.min_score;
   options.pipeline.flip_average = !a.no_flip;
   options.pipeline.int8_detector = !a.bf16_detector;
+  options.pipeline.small_image_detector = !a.detector_512;
   std::string model_id;
   {
     FT_ASSIGN_OR_RETURN(auto pipeline, vision::FacePipeline::Create(options.pipeline));
@@ -85,6 +87,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   const std::string cache_id = model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") +
                                (bf16 ? "/bf16" : "/fp32") +
                                (bf16 && !a.bf16_detector ? "/int8-detector" : "") +
+                               (a.detector_512 ? "" : "/small-image-detector") +
                                "/min-score=" + min_score + "/pick=" + a.pick;
 
   eval::TemplateCache cache(a.out_dir + "/templates.cache");
@@ -246,6 +249,8 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
     cmd->add_flag("--no-flip", args.no_flip, "No mirrored-face averaging (similarity mode)");
     cmd->add_flag("--bf16-detector", args.bf16_detector,
                   "bfloat16 detector instead of its default uint8/int8 layers");
+    cmd->add_flag("--detector-512", args.detector_512,
+                  "Upsample images smaller than 256x256 to the detector's 512x512");
     cmd->add_flag("--no-cache", args.no_cache, "Neither read nor write templates.cache");
     cmd->add_flag("--reference-only", args.reference_only,
                   "Do not run our pipeline; evaluate the --reference results only");

@@ -23,6 +23,7 @@ struct VisionArgs {
   bool small_faces = false;
   bool fp32 = false;
   bool bf16_detector = false;
+  bool detector_512 = false;
   bool two_crops = false;
 };
 
@@ -48,6 +49,8 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_flag("--fp32", a.fp32, "float32 convolutions instead of bfloat16 (similarity mode)");
   cmd->add_flag("--bf16-detector", a.bf16_detector,
                 "bfloat16 detector instead of its default uint8/int8 layers (similarity mode)");
+  cmd->add_flag("--detector-512", a.detector_512,
+                "Upsample images smaller than 256x256 to the detector's 512x512 (similarity mode)");
   cmd->add_flag("--two-crops", a.two_crops,
                 "Also average face-api's axis-aligned crop into the template (similarity mode)");
 }
@@ -78,6 +81,7 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   o.pipeline.small_faces = a.small_faces;
   o.pipeline.reduced_precision = !a.fp32;
   o.pipeline.int8_detector = !a.bf16_detector;
+  o.pipeline.small_image_detector = !a.detector_512;
   o.pipeline.two_crops = a.two_crops;
   return o;
 }

@@ -272,7 +272,9 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
   const nn::Precision detector_precision =
       precision == nn::Precision::kBf16 && options.int8_detector ? nn::Precision::kU8S8 : precision;
   FT_ASSIGN_OR_RETURN(auto detector,
-                      internal::SsdDetector::Load(options.models_dir, detector_precision));
+                      internal::SsdDetector::Load(
+                          options.models_dir, detector_precision,
+                          options.small_image_detector && options.align != AlignMode::kFaceApi));
   FT_ASSIGN_OR_RETURN(auto landmarks, internal::LandmarkNet::Load(options.models_dir, precision));
   FT_ASSIGN_OR_RETURN(auto recognition,
                       internal::RecognitionNet::Load(options.models_dir, precision));

@@ -29,10 +29,13 @@ double BoxIou(const Detection& a, const Detection& b);
 
 // SSD MobileNetV1 at 512×512. Precision kU8S8 runs the first convolution (its input is the
 // image, in [-1, 1]) in bfloat16 and every later one in uint8/int8 (each reads a ReLU6 output).
+// With small_input, images no larger than 256×256 run at 256×256 instead of being upsampled to
+// 512 (the same weights; the anchors laid on the smaller grids): a quarter of the work.
 class SsdDetector {
  public:
   static Expected<std::unique_ptr<SsdDetector>> Load(const std::string& models_dir,
-                                                     nn::Precision precision);
+                                                     nn::Precision precision,
+                                                     bool small_input = false);
   ~SsdDetector();
   // Faces with score > min_score after NMS (IoU 0.5), highest score first, at most max_results.
   std::vector<Detection> Detect(const Image& image, double min_score, int max_results);
@@ -41,8 +44,11 @@ class SsdDetector {
  private:
   SsdDetector() = default;
   struct Layers;
-  std::unique_ptr<Layers> layers_;
-  std::vector<float> anchors_;  // 5118 × [ymin, xmin, ymax, xmax]
+  static Expected<std::unique_ptr<Layers>> Build(const nn::WeightMap& w, int size,
+                                                 nn::Precision precision,
+                                                 std::vector<nn::Shape>* grids);
+  std::unique_ptr<Layers> layers_;  // 512×512
+  std::unique_ptr<Layers> small_;   // 256×256, when loaded with small_input
 };
 
 // 68-point landmark net at 112×112. Returns points in image pixels for a detection box.

@@ -10,8 +10,9 @@ namespace facetrail::vision::internal {
 
 namespace {
 
-constexpr int kInput = 512;
-constexpr int kNumAnchors = 5118;
+constexpr int kInput = 512;  // the size the network was trained and published for
+constexpr int kSmallInput = 256;
+constexpr int kNumAnchors = 5118;                            // at 512×512
 constexpr float kBatchNormEpsilon = 0.0010000000474974513f;  // from the TF graph
 constexpr float kInputScale = 0.007843137718737125f;         // 2/255, Preprocessor/mul/x
 
@@ -29,7 +30,12 @@ double BoxIou(const Detection& a, const Detection& b) {
   return uni > 0 ? inter / uni : 0.0;
 }
 
+// The network built for one input size (its convolutions have fixed shapes), with the anchors
+// of that size's feature-map grids.
 struct SsdDetector::Layers {
+  int size = kInput;
+  int num_anchors = 0;
+  std::vector<float> anchors;  // num_anchors × [ymin, xmin, ymax, xmax], relative
   std::vector<std::unique_ptr<nn::Conv2d>> backbone;                // conv0, then dw/pw pairs 1..13
   std::vector<std::unique_ptr<nn::Conv2d>> extras;                  // 8
   std::vector<std::unique_ptr<nn::Conv2d>> box_heads, class_heads;  // 6 each
@@ -44,19 +50,20 @@ struct SsdDetector::Layers {
 
 SsdDetector::~SsdDetector() = default;
 
-Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& models_dir,
-                                                         nn::Precision precision) {
-  FT_ASSIGN_OR_RETURN(nn::WeightMap w, nn::WeightMap::Load(models_dir, "ssd_mobilenetv1_model"));
-  auto det = std::unique_ptr<SsdDetector>(new SsdDetector());
-  det->layers_ = std::make_unique<Layers>();
-  Layers& L = *det->layers_;
+// The network for a `size`×`size` input, with its per-layer feature-map shapes.
+Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::WeightMap& w, int size,
+                                                                  nn::Precision precision,
+                                                                  std::vector<nn::Shape>* grids) {
+  auto layers = std::make_unique<Layers>();
+  Layers& L = *layers;
+  L.size = size;
 
   auto add = [&](std::vector<std::unique_ptr<nn::Conv2d>>& list, const nn::ConvSpec& spec,
                  nn::Shape in, std::span<const float> weights, std::span<const float> bias,
                  std::span<const float> scale = {},
                  std::span<const float> shift = {}) -> Expected<nn::Shape> {
     // The image input of the first convolution is not a ReLU6 output.
-    const bool first = list.empty() && &list == &det->layers_->backbone;
+    const bool first = list.empty() && &list == &L.backbone;
     const nn::Precision p =
         first && precision == nn::Precision::kU8S8 ? nn::Precision::kBf16 : precision;
     FT_ASSIGN_OR_RETURN(auto conv, nn::Conv2d::Create(spec, in, weights, bias, scale, shift, p));
@@ -65,7 +72,7 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
     return out;
   };
 
-  nn::Shape shape{kInput, kInput, 3};
+  nn::Shape shape{size, size, 3};
   {
     FT_WEIGHT(wt, w, "MobilenetV1/Conv2d_0_pointwise/weights", {3, 3, 3, 32});
     FT_WEIGHT(bt, w, "MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset", {32});
@@ -132,17 +139,78 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
     (void)s1;
     (void)s2;
   }
-  if (total_anchors != kNumAnchors) {
-    return DataLoss(w.source() + ": the network yields " + std::to_string(total_anchors) +
-                    " anchors, expected 5118");
-  }
-  FT_WEIGHT(anchors, w, "Output/extra_dim", {1, kNumAnchors, 4});
-  det->anchors_ = anchors->values;
+  L.num_anchors = total_anchors;
   L.features.resize(8);
   L.qfeatures.resize(8);
   L.quantized = precision == nn::Precision::kU8S8;
-  L.box_codes.resize(kNumAnchors * 4);
-  L.class_logits.resize(kNumAnchors * 3);
+  L.box_codes.resize(static_cast<size_t>(total_anchors) * 4);
+  L.class_logits.resize(static_cast<size_t>(total_anchors) * 3);
+  *grids = feature_shapes;
+  return layers;
+}
+
+Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& models_dir,
+                                                         nn::Precision precision,
+                                                         bool small_input) {
+  FT_ASSIGN_OR_RETURN(nn::WeightMap w, nn::WeightMap::Load(models_dir, "ssd_mobilenetv1_model"));
+  auto det = std::unique_ptr<SsdDetector>(new SsdDetector());
+  std::vector<nn::Shape> grids;
+  FT_ASSIGN_OR_RETURN(det->layers_, Build(w, kInput, precision, &grids));
+  if (det->layers_->num_anchors != kNumAnchors) {
+    return DataLoss(w.source() + ": the network yields " +
+                    std::to_string(det->layers_->num_anchors) + " anchors, expected 5118");
+  }
+  FT_WEIGHT(anchors, w, "Output/extra_dim", {1, kNumAnchors, 4});
+  det->layers_->anchors = anchors->values;
+  if (small_input) {
+    // The published anchors belong to the 512 grids (32, 16, 8, 4, 2, 1 cells a side): each
+    // cell of a layer holds the same anchor sizes, centred on the cell. Take each layer's sizes
+    // from its first cell and check that the file really is such a grid. A layer responds to
+    // faces of a size in pixels (its receptive field and stride do not change with the input),
+    // so on the smaller input's grids (16, 8, 4, 2, 1, 1) its anchors keep their size in
+    // pixels: twice their size relative to the image.
+    constexpr double kPixelScale = static_cast<double>(kInput) / kSmallInput;
+    std::vector<nn::Shape> small_grids;
+    FT_ASSIGN_OR_RETURN(det->small_, Build(w, kSmallInput, precision, &small_grids));
+    Layers& S = *det->small_;
+    S.anchors.clear();
+    size_t at = 0;
+    for (size_t k = 0; k < grids.size(); ++k) {
+      const int per_cell = k == 0 ? 3 : 6;
+      const int g = grids[k].h;
+      const float* first = &anchors->values[at * 4];
+      for (int y = 0; y < g; ++y) {
+        for (int x = 0; x < g; ++x) {
+          for (int a = 0; a < per_cell; ++a, ++at) {
+            const float* v = &anchors->values[at * 4];
+            const double cy = (v[0] + v[2]) / 2, cx = (v[1] + v[3]) / 2;
+            const double h0 = first[a * 4 + 2] - first[a * 4],
+                         w0 = first[a * 4 + 3] - first[a * 4 + 1];
+            if (std::abs(cy - (y + 0.5) / g) > 1e-4 || std::abs(cx - (x + 0.5) / g) > 1e-4 ||
+                std::abs((v[2] - v[0]) - h0) > 1e-4 || std::abs((v[3] - v[1]) - w0) > 1e-4) {
+              return DataLoss(w.source() + ": the detector's anchors are not a regular grid");
+            }
+          }
+        }
+      }
+      const int sg = small_grids[k].h;
+      for (int y = 0; y < sg; ++y) {
+        for (int x = 0; x < sg; ++x) {
+          for (int a = 0; a < per_cell; ++a) {
+            const double h0 = (first[a * 4 + 2] - first[a * 4]) * kPixelScale,
+                         w0 = (first[a * 4 + 3] - first[a * 4 + 1]) * kPixelScale;
+            const double cy = (y + 0.5) / sg, cx = (x + 0.5) / sg;
+            for (double v : {cy - h0 / 2, cx - w0 / 2, cy + h0 / 2, cx + w0 / 2}) {
+              S.anchors.push_back(static_cast<float>(v));
+            }
+          }
+        }
+      }
+    }
+    if (static_cast<int>(S.anchors.size()) != S.num_anchors * 4) {
+      return Internal("small detector: anchors do not match its grids");
+    }
+  }
   return det;
 }
 
@@ -156,10 +224,14 @@ double SsdDetector::flops() const {
 }
 
 std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score, int max_results) {
-  Layers& L = *layers_;
-  // Pre-processing: pad to a square at the bottom/right, resize to 512, v·(2/255) − 1.
-  FloatImage square = CropPadResize(image, 0, 0, image.width, image.height, false, kInput);
-  L.input.Resize({kInput, kInput, 3});
+  // An image that fits the small input is not upsampled to 512 (docs/PIPELINE.md).
+  Layers& L = small_ && std::max(image.width, image.height) <= small_->size ? *small_ : *layers_;
+  const int size = L.size;
+  const int num_anchors = L.num_anchors;
+  // Pre-processing: pad to a square at the bottom/right, resize to the input size (512, or 256
+  // for a small image), v·(2/255) − 1.
+  FloatImage square = CropPadResize(image, 0, 0, image.width, image.height, false, size);
+  L.input.Resize({size, size, 3});
   for (size_t i = 0; i < square.data.size(); ++i) {
     L.input.data[i] = square.data[i] * kInputScale - 1.f;
   }
@@ -195,10 +267,10 @@ std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score,
   }
 
   // Decode (outputLayer.ts) and score = sigmoid(logit 1).
-  std::vector<std::array<double, 4>> boxes(kNumAnchors);
-  std::vector<double> scores(kNumAnchors);
-  for (int i = 0; i < kNumAnchors; ++i) {
-    const float* a = &anchors_[static_cast<size_t>(i) * 4];
+  std::vector<std::array<double, 4>> boxes(num_anchors);
+  std::vector<double> scores(num_anchors);
+  for (int i = 0; i < num_anchors; ++i) {
+    const float* a = &L.anchors[static_cast<size_t>(i) * 4];
     const float* e = &L.box_codes[static_cast<size_t>(i) * 4];
     const double ha = a[2] - a[0], wa = a[3] - a[1];
     const double cya = a[0] + ha / 2, cxa = a[1] + wa / 2;
@@ -211,7 +283,7 @@ std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score,
   }
   // NMS (nonMaxSuppression.ts): strict score threshold, stable sort by score, IoU ≤ 0.5 kept.
   std::vector<int> candidates;
-  for (int i = 0; i < kNumAnchors; ++i) {
+  for (int i = 0; i < num_anchors; ++i) {
     if (scores[static_cast<size_t>(i)] > min_score) candidates.push_back(i);
   }
   std::stable_sort(candidates.begin(), candidates.end(), [&](int p, int q) {
@@ -238,9 +310,9 @@ std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score,
     if (keep) selected.push_back(i);
   }
   // To pixels (locateFaces): note the rounding of the padded extent.
-  const double s = static_cast<double>(kInput) / std::max(image.width, image.height);
-  const double pad_x = kInput / std::round(image.width * s);
-  const double pad_y = kInput / std::round(image.height * s);
+  const double s = static_cast<double>(size) / std::max(image.width, image.height);
+  const double pad_x = size / std::round(image.width * s);
+  const double pad_y = size / std::round(image.height * s);
   std::vector<Detection> out;
   for (int i : selected) {
     const auto& b = boxes[static_cast<size_t>(i)];
