@@ -4,25 +4,7 @@
 
 namespace facetrail::service {
 
-namespace {
-
-// The first role of `roles` the actor may act in, or the refusal of the first one (audited as
-// `refused_action` and committed).
-Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<policy::Role> roles,
-                    const std::string& refused_action, const std::string& subject) {
-  return internal::RunRefusable(ctx, [&](std::optional<policy::Refusal>& refusal) -> Status {
-    std::optional<policy::Refusal> first;
-    for (policy::Role role : roles) {
-      FT_ASSIGN_OR_RETURN(internal::CheckedActor checked, internal::CheckRole(ctx, actor, role));
-      if (!checked.refusal) return Status::Ok();
-      if (!first) first = checked.refusal;
-    }
-    refusal = first;
-    return internal::AuditRefusal(ctx, actor.name, refused_action, subject, *first);
-  });
-}
-
-}  // namespace
+using internal::CheckAnyRole;
 
 Expected<policy::User> CurrentUser(Context& ctx, const Actor& actor) {
   auto user = ctx.store().GetUser(actor.user_id);

@@ -26,6 +26,20 @@ Status RunRefusable(Context& ctx,
   return Status::Ok();
 }
 
+Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<policy::Role> roles,
+                    const std::string& refused_action, const std::string& subject) {
+  return RunRefusable(ctx, [&](std::optional<policy::Refusal>& refusal) -> Status {
+    std::optional<policy::Refusal> first;
+    for (policy::Role role : roles) {
+      FT_ASSIGN_OR_RETURN(CheckedActor checked, CheckRole(ctx, actor, role));
+      if (!checked.refusal) return Status::Ok();
+      if (!first) first = checked.refusal;
+    }
+    refusal = first;
+    return AuditRefusal(ctx, actor.name, refused_action, subject, *first);
+  });
+}
+
 Status AuditRefusal(Context& ctx, const std::string& actor, const std::string& action,
                     const std::string& subject, const policy::Refusal& refusal,
                     nlohmann::json details) {

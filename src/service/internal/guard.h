@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,6 +20,11 @@ struct CheckedActor {
 // Reloads the actor's user record (never trusting a cached Actor) and applies CheckActor.
 // kUnauthenticated when the user no longer exists.
 Expected<CheckedActor> CheckRole(Context& ctx, const Actor& actor, policy::Role role);
+
+// OK when the actor may act in at least one of `roles`; otherwise the refusal for the first role,
+// audited as `refused_action` on `subject` and committed (kPermissionDenied "<code>: <reason>").
+Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<policy::Role> roles,
+                    const std::string& refused_action, const std::string& subject);
 
 // Runs fn inside a transaction. When fn returns OK with `refusal` set, the transaction (holding
 // the refusal's audit entry) is committed and refusal->ToStatus() is returned; any other error
