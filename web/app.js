@@ -25,9 +25,28 @@ function svgEl(tag, attrs, ...children) {
   return e;
 }
 const main = () => document.getElementById('main');
-function show(...nodes) { const m = main(); m.replaceChildren(...nodes); m.focus(); }
+function show(...nodes) { const m = main(); m.replaceChildren(...nodes.filter(n => n !== null && n !== undefined)); m.focus(); }
+// Every route() bumps routeSeq. A page that waits for the API first takes `const show = view();`:
+// its render is dropped when the user has gone to another page meanwhile (otherwise a slow page
+// could replace the one asked for later).
+let routeSeq = 0;
+function view() { const seq = routeSeq; return (...nodes) => { if (seq === routeSeq) show(...nodes); }; }
 function flash(kind, text) { const f = document.getElementById('flash'); f.replaceChildren(text ? el('div', { class: kind }, text) : ''); }
 function hasRole(r) { return state.user && state.user.roles.includes(r); }
+// A table in its own horizontal scroller (tablets: the page never scrolls sideways). While the
+// table is wider than its scroller, the scroller is a Tab stop so a keyboard can scroll it too.
+const scrollers = new ResizeObserver(entries => {
+  for (const { target: w } of entries) {
+    if (!w.isConnected) scrollers.unobserve(w);
+    else if (w.scrollWidth > w.clientWidth) w.setAttribute('tabindex', '0');
+    else w.removeAttribute('tabindex');
+  }
+});
+function scroller(label, table) {
+  const w = el('div', { class: 'table-wrap', role: 'region', 'aria-label': label }, table);
+  scrollers.observe(w);
+  return w;
+}
 
 // ---- API ----
 class ApiError extends Error { constructor(status, code, message) { super(message); this.status = status; this.code = code; } }
@@ -57,6 +76,7 @@ const pages = [
   { hash: '#/requests', label: 'My requests', role: 'searcher' },
   { hash: '#/reviews', label: 'Reviews', role: 'examiner' },
   { hash: '#/dashboard', label: 'Dashboard', roles: ['supervisor', 'auditor'] },
+  { hash: '#/supervision', label: 'Supervision', roles: ['supervisor', 'auditor'] },
   { hash: '#/admin', label: 'Users', role: 'admin' },
 ];
 function renderChrome() {
@@ -146,8 +166,12 @@ function searchPage() {
         el('br'), el('span', { class: 'muted' }, `eye distance ${q.eye_distance_px.toFixed(0)} px · sharpness ${q.sharpness.toFixed(0)} · yaw ${q.yaw_deg.toFixed(0)}° · detector ${q.detector_score.toFixed(2)}`),
         f.quality_problem ? el('div', { class: 'muted' }, f.quality_problem) : null));
     });
-    facesBox.replaceChildren(el('h2', {}, 'Pick the face to search'), ...items);
+    const hintBox = el('div', { id: 'quality-hint' });
+    const showHint = i => hintBox.replaceChildren(a.faces[i].quality_ok ? '' : qualityHint(a.probe_sha256, '', 'analysis-sha256'));
+    items.forEach((item, i) => item.querySelector('input').addEventListener('change', () => showHint(i)));
+    facesBox.replaceChildren(el('h2', {}, 'Pick the face to search'), ...items, hintBox);
     svg.querySelectorAll('rect')[best < 0 ? 0 : best].classList.add('face-chosen');
+    showHint(best < 0 ? 0 : best);
   }
 
   const caseIn = el('input', { type: 'text', id: 'case', required: true, placeholder: 'e.g. MPD-2026-0042', pattern: cfg.case_number_regex || null });
@@ -168,7 +192,10 @@ function searchPage() {
     try {
       state.lastSearch = await api('POST', '/searches', fd);
       location.hash = '#/request/' + state.lastSearch.request_id;
-    } catch (e) { result.replaceChildren(errorBox(e)); }
+    } catch (e) {
+      const sha = (state.analysis && state.analysis.probe_sha256) || (e.message.match(/[0-9a-f]{64}/) || [])[0];
+      result.replaceChildren(errorBox(e), e.code === 'probe_quality' && sha ? qualityHint(sha, caseIn.value, 'probe-sha256') : '');
+    }
   } }, el('label', { for: 'case' }, 'Case number'), caseIn, el('label', { for: 'purpose' }, 'Purpose'), purpose,
     el('label', { for: 'offense' }, 'Offence'), offense, el('label', { for: 'agency' }, 'Requesting agency'), agency,
     el('label', { for: 'justification' }, 'Justification'), just, el('p', {}, el('button', { type: 'submit', id: 'run-search' }, 'Run search')));
@@ -177,8 +204,18 @@ function searchPage() {
     el('div', { class: 'card' }, el('h2', {}, 'Request'), form, result)));
 }
 
+// What a searcher needs to ask a supervisor for a quality override: the probe's hash and the case.
+function qualityHint(sha, caseNumber, hashId) {
+  return el('div', { class: 'hint', id: hashId === 'probe-sha256' ? 'override-hint' : null },
+    el('strong', {}, 'Below the quality gate'),
+    el('p', {}, 'A search with this face is refused unless a supervisor approves a quality override for this probe and ' +
+      (caseNumber ? 'case ' + caseNumber : 'your case') + '. Give the supervisor the case number and the probe\'s SHA-256:'),
+    el('code', { class: 'hash', id: hashId }, sha));
+}
+
 // ---- One request: candidates beside the probe, review, outcome ----
 async function requestPage(id) {
+  const show = view();
   let lead;
   try { lead = await api('GET', '/searches/' + id); } catch (e) { show(el('h1', {}, 'Request ' + id), errorBox(e)); return; }
   const fresh = state.lastSearch && String(state.lastSearch.request_id) === String(id) ? state.lastSearch : null;
@@ -204,7 +241,7 @@ async function requestPage(id) {
   if (lead.status === 'released' && me === lead.requester && !lead.outcome) actions.append(outcomeForm(lead));
   if (lead.outcome) actions.append(el('p', {}, 'Outcome: ', el('strong', {}, lead.outcome)));
   show(el('h1', {}, 'Request ' + id), el('p', { class: 'notice', id: 'lead-notice' }, lead.notice),
-    el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, table), actions)));
+    el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, scroller('Candidates', table)), actions)));
 }
 function examineForm(lead, cands) {
   const msg = el('div');
@@ -246,23 +283,25 @@ function outcomeForm(lead) {
 
 // ---- Lists ----
 async function requestsPage() {
+  const show = view();
   try {
     const r = await api('GET', '/searches');
-    show(el('h1', {}, 'My requests'), el('div', { class: 'card' }, el('table', { id: 'my-requests' },
+    show(el('h1', {}, 'My requests'), el('div', { class: 'card' }, scroller('My requests', el('table', { id: 'my-requests' },
       el('thead', {}, el('tr', {}, ...['Request', 'Created', 'Case', 'Purpose', 'Candidates', 'Status', 'Outcome'].map(h => el('th', {}, h)))),
       el('tbody', {}, r.requests.length ? r.requests.map(q => el('tr', {}, el('td', {}, el('a', { href: '#/request/' + q.request_id }, '#' + q.request_id)),
         el('td', {}, q.created_at), el('td', {}, q.case), el('td', {}, q.purpose), el('td', {}, String(q.num_candidates)),
-        el('td', {}, el('span', { class: 'badge ' + q.status }, q.status)), el('td', {}, q.outcome || '—'))) : el('tr', {}, el('td', { colspan: '7' }, 'No requests yet.'))))));
+        el('td', {}, el('span', { class: 'badge ' + q.status }, q.status)), el('td', {}, q.outcome || '—'))) : el('tr', {}, el('td', { colspan: '7' }, 'No requests yet.')))))));
   } catch (e) { show(el('h1', {}, 'My requests'), errorBox(e)); }
 }
 async function reviewsPage() {
+  const show = view();
   try {
     const r = await api('GET', '/reviews');
-    show(el('h1', {}, 'Waiting for review'), el('div', { class: 'card' }, el('table', { id: 'reviews' },
+    show(el('h1', {}, 'Waiting for review'), el('div', { class: 'card' }, scroller('Waiting for review', el('table', { id: 'reviews' },
       el('thead', {}, el('tr', {}, ...['Request', 'Created', 'Case', 'Requester', 'Status', 'Examiner'].map(h => el('th', {}, h)))),
       el('tbody', {}, r.leads.length ? r.leads.map(l => el('tr', {}, el('td', {}, el('a', { href: '#/request/' + l.request_id }, '#' + l.request_id)),
         el('td', {}, l.created_at), el('td', {}, l.case), el('td', {}, l.requester), el('td', {}, el('span', { class: 'badge ' + l.status }, l.status)),
-        el('td', {}, l.examiner || '—'))) : el('tr', {}, el('td', { colspan: '6' }, 'Nothing to review.'))))));
+        el('td', {}, l.examiner || '—'))) : el('tr', {}, el('td', { colspan: '6' }, 'Nothing to review.')))))));
   } catch (e) { show(el('h1', {}, 'Reviews'), errorBox(e)); }
 }
 
@@ -282,6 +321,7 @@ function barChart(title, data, id, bad) {
   return el('div', { class: 'card chart', id }, el('h2', {}, title), svg);
 }
 async function dashboardPage() {
+  const show = view();
   const parts = [el('h1', {}, 'Dashboard')];
   try {
     const v = await api('GET', '/audit/verify');
@@ -299,17 +339,106 @@ async function dashboardPage() {
         barChart('Refusals per reason', refusals.per_code, 'chart-refusals', true),
         barChart('Released leads without an outcome', { 'without outcome': leads.length }, 'chart-leads', true)),
       el('div', { class: 'card', id: 'leads-without-outcome' }, el('h2', {}, 'Released leads without an outcome (' + leads.length + ')'),
-        el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Request'), el('th', {}, 'Case'), el('th', {}, 'Requester'), el('th', {}, 'Released'))),
-          el('tbody', {}, leads.map(l => el('tr', {}, el('td', {}, '#' + l.request_id), el('td', {}, l.case), el('td', {}, l.requester), el('td', {}, l.released_at)))))),
+        scroller('Released leads without an outcome', el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Request'), el('th', {}, 'Case'), el('th', {}, 'Requester'), el('th', {}, 'Released'))),
+          el('tbody', {}, leads.map(l => el('tr', {}, el('td', {}, '#' + l.request_id), el('td', {}, l.case), el('td', {}, l.requester), el('td', {}, l.released_at))))))),
       el('div', { class: 'card', id: 'refusal-list' }, el('h2', {}, 'Refusals'),
-        el('table', {}, el('thead', {}, el('tr', {}, ...['Time', 'User', 'Action', 'Code', 'Case', 'Reason'].map(h => el('th', {}, h)))),
-          el('tbody', {}, (refusals.list || []).map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.user), el('td', {}, x.action), el('td', {}, x.code), el('td', {}, x.case), el('td', {}, x.reason)))))));
+        scroller('Refusals', el('table', {}, el('thead', {}, el('tr', {}, ...['Time', 'User', 'Action', 'Code', 'Case', 'Reason'].map(h => el('th', {}, h)))),
+          el('tbody', {}, (refusals.list || []).map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.user), el('td', {}, x.action), el('td', {}, x.code), el('td', {}, x.case), el('td', { class: 'long' }, x.reason))))))),
+      supervisionReport(r.supervision || []));
   } catch (e) { parts.push(errorBox(e)); }
   show(...parts);
 }
 
+// ---- Supervision: quality overrides, case holds, purge (supervisors decide, auditors read) ----
+function supervisionReport(rows) {
+  return el('div', { class: 'card', id: 'supervision-report' }, el('h2', {}, 'Supervisor decisions (' + rows.length + ')'),
+    el('p', { class: 'muted' }, 'Quality overrides, case holds and releases, probe purges, from the audit log.'),
+    scroller('Supervisor decisions', el('table', {}, el('thead', {}, el('tr', {}, ...['Time', 'Supervisor', 'Action', 'Case', 'Reason', 'Detail'].map(h => el('th', {}, h)))),
+      el('tbody', {}, rows.length ? rows.map(x => el('tr', {}, el('td', {}, x.time), el('td', {}, x.user), el('td', {}, x.action), el('td', {}, x.case),
+        el('td', {}, x.reason), el('td', {}, el('span', { class: x.detail.startsWith('probe ') ? 'hash' : null }, x.detail))))
+        : el('tr', {}, el('td', { colspan: '6' }, 'None in this period.'))))));
+}
+async function supervisionPage() {
+  const show = view();
+  const decide = hasRole('supervisor');
+  let holds, overrides;
+  try {
+    [holds, overrides] = await Promise.all([api('GET', '/case-holds'), api('GET', '/quality-overrides')]);
+  } catch (e) { show(el('h1', {}, 'Supervision'), errorBox(e)); return; }
+  const cfg = state.config || {};
+  // Runs a decision, then redraws the page with `message` (or shows the error in `box`).
+  const act = (box, fn, message) => async ev => {
+    if (ev) ev.preventDefault();
+    try { await fn(); await supervisionPage(); flash('okmsg', message()); } catch (e) { box.replaceChildren(errorBox(e)); }
+  };
+  const field = (id, label, input) => el('div', {}, el('label', { for: id }, label), input);
+
+  // Case holds.
+  const holdsMsg = el('div', { id: 'hold-msg' });
+  const releaseBox = el('div', { id: 'release-box' });
+  function releaseForm(h) {
+    const reason = el('input', { type: 'text', id: 'release-reason', required: true });
+    const form = el('form', { class: 'hint', id: 'release-form', onsubmit: act(holdsMsg, () => api('POST', `/case-holds/${encodeURIComponent(h.case)}/release`, { reason: reason.value }),
+      () => 'Hold on case ' + h.case + ' lifted.') },
+      field('release-reason', 'Reason for lifting the hold on case ' + h.case, reason),
+      el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Lift the hold'),
+        el('button', { type: 'button', class: 'secondary', onclick: () => { releaseBox.replaceChildren(); document.getElementById('release-' + h.case).focus(); } }, 'Cancel')));
+    releaseBox.replaceChildren(form);
+    reason.focus();
+  }
+  const holdsTable = el('table', { id: 'holds' }, el('thead', {}, el('tr', {}, ...['Case', 'Set by', 'Set at', 'Reason', 'Requests'].map(h => el('th', {}, h)), decide ? el('th', {}, 'Action') : null)),
+    el('tbody', {}, holds.holds.length ? holds.holds.map(h => el('tr', {}, el('td', {}, h.case), el('td', {}, h.set_by), el('td', {}, h.set_at), el('td', {}, h.reason),
+      el('td', {}, String(h.num_requests)), decide ? el('td', {}, el('button', { type: 'button', class: 'secondary', id: 'release-' + h.case, onclick: () => releaseForm(h) }, 'Lift hold…')) : null))
+      : el('tr', {}, el('td', { colspan: decide ? '6' : '5' }, 'No case is on hold.'))));
+  const holdCase = el('input', { type: 'text', id: 'hold-case', required: true, placeholder: 'e.g. MPD-2026-0042', pattern: cfg.case_number_regex || null });
+  const holdReason = el('textarea', { id: 'hold-reason', required: true });
+  const holdForm = decide ? el('form', { id: 'hold-form', onsubmit: act(holdsMsg, () => api('POST', '/case-holds', { case: holdCase.value, reason: holdReason.value }),
+    () => 'Case ' + holdCase.value + ' is on hold: its probe images are kept.') },
+    el('h3', {}, 'Put a case on hold'), field('hold-case', 'Case number', holdCase), field('hold-reason', 'Reason', holdReason),
+    el('p', {}, el('button', { type: 'submit', id: 'hold-submit' }, 'Put on hold'))) : null;
+
+  // Quality overrides.
+  const ovMsg = el('div', { id: 'override-msg' });
+  const ovTable = el('table', { id: 'overrides' }, el('thead', {}, el('tr', {}, ...['#', 'Approved', 'Supervisor', 'Case', 'Probe SHA-256', 'Reason', 'Used by'].map(h => el('th', {}, h)))),
+    el('tbody', {}, overrides.overrides.length ? overrides.overrides.map(o => el('tr', {}, el('td', {}, String(o.override_id)), el('td', {}, o.created_at), el('td', {}, o.supervisor),
+      el('td', {}, o.case), el('td', {}, el('code', { class: 'hash' }, o.probe_sha256)), el('td', {}, o.reason),
+      el('td', {}, o.used_by_request ? 'request #' + o.used_by_request : 'not used yet')))
+      : el('tr', {}, el('td', { colspan: '7' }, 'No quality override yet.'))));
+  const ovSha = el('input', { type: 'text', id: 'override-sha', required: true, pattern: '[0-9a-f]{64}', autocomplete: 'off', spellcheck: 'false', class: 'hash',
+    title: '64 lower-case hexadecimal characters, as shown to the searcher' });
+  const ovCase = el('input', { type: 'text', id: 'override-case', required: true, placeholder: 'e.g. MPD-2026-0042', pattern: cfg.case_number_regex || null });
+  const ovReason = el('textarea', { id: 'override-reason', required: true });
+  const ovForm = decide ? el('form', { id: 'override-form', onsubmit: act(ovMsg, () => api('POST', '/quality-overrides', { probe_sha256: ovSha.value.trim(), case: ovCase.value, reason: ovReason.value }),
+    () => 'Quality override approved for case ' + ovCase.value + ': one search of this probe by another user.') },
+    el('h3', {}, 'Approve a quality override'),
+    el('p', { class: 'muted' }, 'For one search of one probe in one case, by a searcher other than you. The searcher sees the probe\'s SHA-256 when the quality gate refuses it.'),
+    field('override-sha', 'Probe SHA-256', ovSha), field('override-case', 'Case number', ovCase), field('override-reason', 'Reason', ovReason),
+    el('p', {}, el('button', { type: 'submit', id: 'override-submit' }, 'Approve override'))) : null;
+
+  // Retention.
+  const purgeMsg = el('div', { id: 'purge-msg', role: 'status' });
+  const purgeCard = decide ? el('div', { class: 'card', id: 'retention' }, el('h2', {}, 'Probe retention'),
+    el('p', { class: 'muted' }, 'Removes the images of probes past the retention period, except those of cases on hold. Hashes, requests and the audit log stay. A daily job normally does this.'),
+    el('p', {}, el('button', { type: 'button', class: 'secondary', id: 'purge', onclick: async () => {
+      try {
+        const r = await api('POST', '/probes/purge');
+        purgeMsg.replaceChildren(el('div', { class: 'okmsg' }, `Purged ${r.purged_sha256.length} probe image(s); ${r.kept_on_hold} kept for cases on hold.`));
+      } catch (e) { purgeMsg.replaceChildren(errorBox(e)); }
+    } }, 'Purge old probe images now')), purgeMsg) : null;
+
+  show(el('h1', {}, 'Supervision'),
+    decide ? null : el('p', { class: 'muted' }, 'Read-only: supervisors approve overrides and hold cases; every decision is in the audit log.'),
+    el('div', { class: 'card', id: 'case-holds' }, el('h2', {}, 'Cases on hold (' + holds.holds.length + ')'),
+      el('p', { class: 'muted' }, 'The probe images of a case on hold are kept past the retention period.'),
+      scroller('Cases on hold', holdsTable), releaseBox, holdForm, holdsMsg),
+    el('div', { class: 'card', id: 'quality-overrides' }, el('h2', {}, 'Quality overrides (' + overrides.overrides.length + ')'),
+      scroller('Quality overrides', ovTable), ovForm, ovMsg),
+    purgeCard);
+}
+
 // ---- User and certificate administration ----
 async function adminPage() {
+  const show = view();
   let users;
   try { users = (await api('GET', '/users')).users; } catch (e) { show(el('h1', {}, 'Users'), errorBox(e)); return; }
   const msg = el('div', { id: 'admin-msg' });
@@ -335,16 +464,18 @@ async function adminPage() {
   const addCert = el('form', { class: 'card', id: 'add-cert', onsubmit: act(() => api('POST', `/users/${certUser.value}/certificates`, { course: c.course.value, number: c.number.value, issued: c.issued.value, expires: c.expires.value })) },
     el('h2', {}, 'Record a training certificate'), el('div', { class: 'row' }, el('div', {}, el('label', { for: 'cert-user' }, 'User'), certUser),
       ...['course', 'number', 'issued', 'expires'].map(k => el('div', {}, el('label', { for: 'cert-' + k }, k), c[k]))), el('p', {}, el('button', { type: 'submit' }, 'Add certificate')));
-  show(el('h1', {}, 'Users and certificates'), msg, el('div', { class: 'card' }, table), addUser, addCert);
+  show(el('h1', {}, 'Users and certificates'), msg, el('div', { class: 'card' }, scroller('Users', table)), addUser, addCert);
 }
 
 // ---- Router ----
 async function route() {
+  const seq = ++routeSeq;
   flash('', '');
   const h = location.hash || '#/';
   if (!state.user) {
     try { const me = await api('GET', '/me'); state.user = me.user; state.csrf = me.csrf_token || ''; state.config = await api('GET', '/config'); }
     catch (e) { state.user = null; }
+    if (seq !== routeSeq) return undefined;  // another route() started meanwhile
   }
   renderChrome();
   if (!state.user) return loginPage();
@@ -355,6 +486,7 @@ async function route() {
     case '#/requests': return requestsPage();
     case '#/reviews': return reviewsPage();
     case '#/dashboard': return dashboardPage();
+    case '#/supervision': return supervisionPage();
     case '#/admin': return adminPage();
     default: location.hash = defaultPage(); return undefined;
   }

@@ -114,6 +114,19 @@ Expected<Report> BuildReport(const std::vector<Entry>& entries, const ReportOpti
       ++r.years[year].outcomes[Str(d, "outcome")];
       open_leads.erase(RequestId(e));
     }
+    if (e.action == "quality.override" || e.action == "case.hold" || e.action == "case.unhold") {
+      std::string detail = e.action == "quality.override" ? "probe " + Str(d, "probe_sha256") : "";
+      r.supervision.push_back(
+          {e.seq, e.time, e.actor, e.action, Str(d, "case"), Str(d, "reason"), detail});
+    }
+    if (e.action == "probe.purge") {
+      auto purged = d.find("purged_sha256");
+      size_t num_purged = purged != d.end() && purged->is_array() ? purged->size() : 0;
+      r.supervision.push_back({e.seq, e.time, e.actor, e.action, "", "",
+                               std::to_string(num_purged) + " purged, " +
+                                   d.value("kept_on_hold", nlohmann::json(0)).dump() +
+                                   " kept on hold"});
+    }
   }
   for (auto& [id, lead] : open_leads) r.leads_without_outcome.push_back(lead);
   for (const auto& [key, n] : per_user_day) {
@@ -189,6 +202,17 @@ std::string ReportJson(const Report& r) {
                 {"outcomes", s.outcomes}};
   }
   j["yearly"] = years;
+  nlohmann::json supervision = nlohmann::json::array();
+  for (const SupervisionRow& x : r.supervision) {
+    supervision.push_back({{"seq", x.seq},
+                           {"time", x.time},
+                           {"user", x.actor},
+                           {"action", x.action},
+                           {"case", x.case_number},
+                           {"reason", x.reason},
+                           {"detail", x.detail}});
+  }
+  j["supervision"] = supervision;
   return j.dump(2);
 }
 
@@ -220,6 +244,12 @@ std::string ReportCsv(const Report& r) {
     row("yearly", y + " refusals", s.refusals, "");
     row("yearly", y + " leads_released", s.leads_released, "");
     for (const auto& [k, v] : s.outcomes) row("yearly", y + " outcome " + k, v, "");
+  }
+  for (const SupervisionRow& x : r.supervision) {
+    row("supervision", x.action, x.seq,
+        x.time + " " + x.actor + (x.case_number.empty() ? "" : " case " + x.case_number) +
+            (x.reason.empty() ? "" : ": " + x.reason) +
+            (x.detail.empty() ? "" : " (" + x.detail + ")"));
   }
   return out.str();
 }

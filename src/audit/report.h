@@ -9,6 +9,8 @@
 //                  searches in off-hours; one probe hash searched `repeat_probe_threshold` or
 //                  more times, or searched without a valid case (refused missing/malformed case)
 //   yearly         per year: searches, refusals, leads released, outcomes by kind
+//   supervision    every "quality.override", "case.hold", "case.unhold" and "probe.purge",
+//                  in log order (who decided what, for which case, why)
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,12 @@ struct UnusualRow {
   int64_t count = 0;
 };
 
+struct SupervisionRow {
+  int64_t seq = 0;
+  std::string time, actor, action, case_number, reason;
+  std::string detail;  // the override's probe hash; the purge's counts
+};
+
 struct YearStats {
   int64_t searches = 0, refusals = 0, leads_released = 0;
   std::map<std::string, int64_t> outcomes;  // by outcome name
@@ -65,6 +73,7 @@ struct Report {
   std::vector<LeadRow> leads_without_outcome;
   std::vector<UnusualRow> unusual;
   std::map<std::string, YearStats> years;  // by YYYY
+  std::vector<SupervisionRow> supervision;
 };
 
 // kInvalidArgument for malformed dates or options; entries whose details are not JSON count

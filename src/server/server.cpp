@@ -17,12 +17,14 @@
 
 #include "audit/report.h"
 #include "common/file.h"
+#include "common/sha256.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "server/internal/http_common.h"
 #include "server/internal/json_views.h"
 #include "service/audit_access.h"
 #include "service/gallery_candidate_source.h"
+#include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
 #include "service/search_response_json.h"
@@ -308,6 +310,7 @@ class ServerImpl final : public Server {
   void AddReviewRoutes();
   void AddAdminRoutes();
   void AddAuditRoutes();
+  void AddSupervisorRoutes();
   void AddStaticRoutes();
   void OnResponse(const httplib::Request& req, httplib::Response& res);
   std::string MetricsText();
@@ -582,6 +585,7 @@ void ServerImpl::AddRoutes() {
   AddReviewRoutes();
   AddAdminRoutes();
   AddAuditRoutes();
+  AddSupervisorRoutes();
   AddStaticRoutes();
 }
 
@@ -684,7 +688,7 @@ void ServerImpl::AddSearchRoutes() {
         FT_ASSIGN_OR_RETURN(service::ProbeAnalysis analysis, analyzer.Analyze(bytes));
         FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, call.ctx.store().LoadConfig());
         ++metrics_.analyses;
-        return internal::AnalysisJson(analysis, config.quality);
+        return internal::AnalysisJson(analysis, config.quality, Sha256Hex(bytes));
       });
   Api("POST", "/api/v1/searches", "/api/v1/searches",
       [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
@@ -722,15 +726,6 @@ void ServerImpl::AddSearchRoutes() {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
         return internal::LeadJson(lead);
-      });
-  Api("POST", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
-      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
-        json body = ParseJsonBody(req);
-        FT_ASSIGN_OR_RETURN(int64_t id, service::ApproveQualityOverride(
-                                            call.ctx, call.actor, Field(body, "probe_sha256"),
-                                            Field(body, "case"), Field(body, "reason")));
-        res.status = 201;
-        return json{{"override_id", id}};
       });
   Api("GET", "/api/v1/bookings/{booking}", "/api/v1/bookings/([A-Za-z0-9._-]{1,64})",
       [this](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
@@ -863,6 +858,57 @@ void ServerImpl::AddAdminRoutes() {
         FT_RETURN_IF_ERROR(service::RevokeCertificate(call.ctx, call.actor, req.matches[1].str(),
                                                       req.matches[2].str(), Field(body, "reason")));
         return json{{"revoked", req.matches[2].str()}};
+      });
+}
+
+// Supervision: quality overrides, case holds (retention), the probe purge. Supervisors decide;
+// auditors read; the use cases check the roles and audit every decision and refusal.
+void ServerImpl::AddSupervisorRoutes() {
+  Api("GET", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto list, service::ListQualityOverrides(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& o : list) out.push_back(internal::QualityOverrideJson(o));
+        return json{{"overrides", out}};
+      });
+  Api("POST", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
+      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        FT_ASSIGN_OR_RETURN(int64_t id, service::ApproveQualityOverride(
+                                            call.ctx, call.actor, Field(body, "probe_sha256"),
+                                            Field(body, "case"), Field(body, "reason")));
+        res.status = 201;
+        return json{{"override_id", id}};
+      });
+  Api("GET", "/api/v1/case-holds", "/api/v1/case-holds",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto holds, service::ListCaseHolds(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& h : holds) out.push_back(internal::CaseHoldJson(h));
+        return json{{"holds", out}};
+      });
+  Api("POST", "/api/v1/case-holds", "/api/v1/case-holds",
+      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        std::string case_number = Field(body, "case");
+        FT_RETURN_IF_ERROR(service::SetCaseHold(call.ctx, call.actor, case_number, /*hold=*/true,
+                                                Field(body, "reason")));
+        res.status = 201;
+        return json{{"case", case_number}, {"on_hold", true}};
+      });
+  Api("POST", "/api/v1/case-holds/{case}/release",
+      "/api/v1/case-holds/([A-Za-z0-9._-]{1,64})/release",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        std::string case_number = req.matches[1].str();
+        FT_RETURN_IF_ERROR(service::SetCaseHold(call.ctx, call.actor, case_number, /*hold=*/false,
+                                                Field(body, "reason")));
+        return json{{"case", case_number}, {"on_hold", false}};
+      });
+  Api("POST", "/api/v1/probes/purge", "/api/v1/probes/purge",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(service::PurgeResult r, service::PurgeProbes(call.ctx, call.actor));
+        return json{{"purged_sha256", r.purged_sha256}, {"kept_on_hold", r.kept_on_hold}};
       });
 }
 

@@ -22,6 +22,15 @@ Status SetCaseHold(Context& ctx, const Actor& supervisor, const std::string& cas
       return AuditRefusal(ctx, supervisor.name, "case.refused", subject, *refusal,
                           {{"attempted", action}});
     }
+    if (hold) {
+      FT_ASSIGN_OR_RETURN(auto known, ctx.db().Prepare("SELECT EXISTS (SELECT 1 FROM "
+                                                       "search_requests WHERE case_number = ?)"));
+      known.Bind(1, case_number);
+      FT_RETURN_IF_ERROR(known.Step().status());
+      if (known.Int(0) == 0) {
+        return NotFound("no search request names case " + case_number + ": check the case number");
+      }
+    }
     FT_ASSIGN_OR_RETURN(auto stmt,
                         hold ? ctx.db().Prepare("INSERT INTO case_holds(case_number, set_by, "
                                                 "set_at, reason) VALUES (?, ?, ?, ?) ON "
@@ -38,6 +47,24 @@ Status SetCaseHold(Context& ctx, const Actor& supervisor, const std::string& cas
         .Append({supervisor.name, action, subject, {{"case", case_number}, {"reason", reason}}})
         .status();
   });
+}
+
+Expected<std::vector<CaseHold>> ListCaseHolds(Context& ctx, const Actor& actor) {
+  FT_RETURN_IF_ERROR(internal::CheckAnyRole(ctx, actor,
+                                            {policy::Role::kSupervisor, policy::Role::kAuditor},
+                                            "case.refused", "case_holds"));
+  FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT h.case_number, h.set_by, h.set_at, "
+                                                  "h.reason, (SELECT count(*) FROM "
+                                                  "search_requests r WHERE r.case_number = "
+                                                  "h.case_number) FROM case_holds h ORDER BY "
+                                                  "h.case_number"));
+  std::vector<CaseHold> out;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Int(4)});
+  }
+  return out;
 }
 
 Expected<PurgeResult> PurgeProbes(Context& ctx, const Actor& actor) {

@@ -11,9 +11,24 @@
 namespace facetrail::service {
 
 // A supervisor puts a case on hold (its probes are kept) or lifts the hold. kInvalidArgument
-// without a reason; kFailedPrecondition when the hold is already in that state.
+// without a case number or a reason; kNotFound when putting on hold a case no search request
+// names (a mistyped case number would otherwise protect nothing while looking protected);
+// kFailedPrecondition when the hold is already in that state. Wrong-role refusals are audited
+// "case.refused".
 Status SetCaseHold(Context& ctx, const Actor& supervisor, const std::string& case_number, bool hold,
                    const std::string& reason);
+
+struct CaseHold {
+  std::string case_number;
+  std::string set_by;  // the supervisor's user name
+  std::string set_at;  // UTC, audit::FormatUtc
+  std::string reason;
+  int64_t num_requests = 0;  // search requests of the case (their probes are kept)
+};
+
+// The cases on hold, by case number. Supervisors and auditors; refusals are audited
+// "case.refused" (kPermissionDenied "<code>: <reason>").
+Expected<std::vector<CaseHold>> ListCaseHolds(Context& ctx, const Actor& actor);
 
 struct PurgeResult {
   std::vector<std::string> purged_sha256;  // images removed now

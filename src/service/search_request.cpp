@@ -324,4 +324,24 @@ Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
   return id;
 }
 
+Expected<std::vector<QualityOverride>> ListQualityOverrides(Context& ctx, const Actor& actor) {
+  FT_RETURN_IF_ERROR(internal::CheckAnyRole(ctx, actor,
+                                            {policy::Role::kSupervisor, policy::Role::kAuditor},
+                                            "quality.override.refused", "quality_overrides"));
+  FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT id, probe_sha256, case_number, "
+                                                  "supervisor_name, reason, created_at, "
+                                                  "used_by_request FROM quality_overrides ORDER "
+                                                  "BY id DESC"));
+  std::vector<QualityOverride> out;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    QualityOverride o{stmt.Int(0),  stmt.Text(1), stmt.Text(2), stmt.Text(3),
+                      stmt.Text(4), stmt.Text(5), std::nullopt};
+    if (!stmt.IsNull(6)) o.used_by_request = stmt.Int(6);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 }  // namespace facetrail::service

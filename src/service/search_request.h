@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,6 +133,19 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor,
 Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
                                          std::string_view probe_sha256,
                                          std::string_view case_number, std::string_view reason);
+
+struct QualityOverride {
+  int64_t id = 0;
+  std::string probe_sha256, case_number;
+  std::string supervisor;  // who approved it
+  std::string reason;
+  std::string created_at;                  // UTC, audit::FormatUtc
+  std::optional<int64_t> used_by_request;  // the one request that used it, once used
+};
+
+// Every quality override, newest first. Supervisors and auditors; refusals are audited
+// "quality.override.refused" (kPermissionDenied "<code>: <reason>").
+Expected<std::vector<QualityOverride>> ListQualityOverrides(Context& ctx, const Actor& actor);
 
 // Container formats that hold moving pictures (MP4/MOV/3GP ftyp, AVI, Matroska/WebM, FLV,
 // ASF/WMV, MPEG-PS/ES, MPEG-TS, Ogg, RealMedia, animated GIF/PNG/WebP). Returns the format's

@@ -94,6 +94,43 @@ TEST(AuditReportTest, PeriodTimeZoneAndFormats) {
   EXPECT_EQ(BuildReport(Log(), o).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(AuditReportTest, SupervisorDecisionsAreListed) {
+  std::vector<Entry> log = Log();
+  int64_t seq = static_cast<int64_t>(log.size());
+  std::string sha(64, 'a');
+  log.push_back(E(++seq, "2026-02-03T09:00:00Z", "sue", "quality.override", "case:C-1",
+                  {{"probe_sha256", sha}, {"case", "C-1"}, {"reason", "only image"}}));
+  log.push_back(E(++seq, "2026-02-03T09:05:00Z", "sue", "case.hold", "case:C-1",
+                  {{"case", "C-1"}, {"reason", "trial pending"}}));
+  log.push_back(E(++seq, "2026-02-03T09:06:00Z", "sam", "case.refused", "case:C-1",
+                  {{"code", "wrong_role"}, {"reason", "not a supervisor"}}));
+  log.push_back(E(++seq, "2026-02-04T09:00:00Z", "admin", "probe.purge", "probes",
+                  {{"purged_sha256", {"bb", "cc"}}, {"kept_on_hold", 1}}));
+  log.push_back(E(++seq, "2026-03-01T09:00:00Z", "sue", "case.unhold", "case:C-1",
+                  {{"case", "C-1"}, {"reason", "trial over"}}));
+  auto r = BuildReport(log, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->supervision.size(), 4u);  // the refusal is listed with the refusals
+  EXPECT_EQ(r->supervision[0].action, "quality.override");
+  EXPECT_EQ(r->supervision[0].case_number, "C-1");
+  EXPECT_EQ(r->supervision[0].detail, "probe " + sha);
+  EXPECT_EQ(r->supervision[1].action, "case.hold");
+  EXPECT_EQ(r->supervision[1].reason, "trial pending");
+  EXPECT_EQ(r->supervision[2].detail, "2 purged, 1 kept on hold");
+  EXPECT_EQ(r->supervision[3].action, "case.unhold");
+  auto j = nlohmann::json::parse(ReportJson(*r));
+  ASSERT_EQ(j["supervision"].size(), 4u);
+  EXPECT_EQ(j["supervision"][1]["user"], "sue");
+  EXPECT_EQ(j["supervision"][1]["case"], "C-1");
+  std::string csv = ReportCsv(*r);
+  EXPECT_NE(csv.find("supervision,case.hold,14,2026-02-03T09:05:00Z sue case C-1: trial pending\n"),
+            std::string::npos)
+      << csv;
+  ReportOptions march;
+  march.from_date = "2026-03-01";
+  EXPECT_EQ(BuildReport(log, march)->supervision.size(), 1u);
+}
+
 TEST(AuditReportTest, DamagedDetailsAreDataLoss) {
   std::vector<Entry> log = Log();
   log[2].details = "{not json";

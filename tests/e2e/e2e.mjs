@@ -7,10 +7,17 @@
 // uncertified searcher (web forms); the searcher drops a probe, picks the face, runs the search
 // and sees the candidates beside the probe with the notice; an outside-agency request and the
 // uncertified searcher are refused on screen; the examiners examine and concur (lead released);
-// the searcher records the outcome; the auditor's dashboard shows the chain intact and the
-// refusals; `facetrail audit verify` passes and the audit log holds every step.
+// the searcher records the outcome; a blurred probe is refused by the quality gate with its
+// SHA-256 on screen; a supervisor puts the case on hold (by keyboard only) and approves a quality
+// override for that hash, and the searcher's next search goes through; the auditor's dashboard
+// shows the chain intact, the refusals and both supervisor decisions, and the read-only
+// supervision page; every page is checked at 1280x800, 768x1024 and 1024x768 (no sideways page
+// scroll, tap targets of 40 px or more; tablet screenshots `tablet-<page>.png`); the search form
+// is reachable with Tab alone and every focus is visibly outlined; the supervisor lifts the hold
+// by keyboard; `facetrail audit verify` passes and the audit log holds every step.
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here).
 import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -71,7 +78,7 @@ async function signIn(name, password) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('request', r => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) external.push(r.url()); });
-  page.on('console', m => { if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) console.log('browser console:', m.text()); });
+  page.on('console', m => { if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) console.log('browser console:', m.text()); });
   await page.goto(base + '/');
   await page.fill('#login-name', name);
   await page.fill('#login-password', password);
@@ -79,6 +86,46 @@ async function signIn(name, password) {
   await page.press('#login-password', 'Enter');
   await page.waitForSelector('#who button');
   return { context, page };
+}
+
+// The page at each size: no sideways scrolling of the page itself, every control at least 40 px
+// in both directions (a radio or checkbox counts with its label); tablet screenshots.
+const sizes = [['desktop', 1280, 800], ['tablet', 768, 1024], ['tablet-landscape', 1024, 768]];
+async function layoutCheck(page, name) {
+  for (const [label, width, height] of sizes) {
+    await page.setViewportSize({ width, height });
+    const m = await page.evaluate(() => {
+      const small = [];
+      // (A table's scroller is a Tab stop for the keyboard when it scrolls, not something to tap.)
+      for (const e of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"]):not([role=region])')) {
+        const target = (e.type === 'radio' || e.type === 'checkbox') && e.closest('label') ? e.closest('label') : e;
+        const r = target.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0 || r.right <= 0) continue;  // not shown, or the skip link off-screen
+        if (r.width < 40 || r.height < 40) small.push(`${e.tagName.toLowerCase()}#${e.id} "${(e.textContent || e.value || '').trim().slice(0, 24)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
+      return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, small };
+    });
+    check(m.scrollWidth <= m.innerWidth, `${name} at ${width}x${height}: the page does not scroll sideways (${m.scrollWidth} <= ${m.innerWidth})`);
+    check(m.small.length === 0, `${name} at ${width}x${height}: every control is at least 40x40 px ${m.small.join('; ')}`);
+    if (label !== 'desktop') await page.screenshot({ path: path.join(shots, `${label}-${name}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+// Presses Tab until `selector` has the focus (at most `max` times); every stop must show a focus
+// outline. Returns the number of presses.
+async function tabTo(page, selector, max = 40) {
+  for (let i = 1; i <= max; i++) {
+    await page.keyboard.press('Tab');
+    const f = await page.evaluate(sel => {
+      const a = document.activeElement;
+      const cs = getComputedStyle(a);
+      return { here: a.matches(sel), what: a.tagName.toLowerCase() + '#' + a.id, outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 };
+    }, selector);
+    if (!f.outline) throw new Error(`check failed: focus on ${f.what} is not outlined`);
+    if (f.here) return i;
+  }
+  throw new Error(`check failed: ${selector} not reached with ${max} Tab presses`);
 }
 
 async function searchAs(page, probe, fields) {
@@ -97,7 +144,7 @@ try {
   const admin = await signIn('admin', adminPw);
   await admin.page.goto(base + '/#/admin');
   await admin.page.waitForSelector('#add-user');
-  const people = [['sam', ['searcher'], true], ['eve', ['examiner'], true], ['ed', ['examiner'], true], ['al', ['auditor'], false], ['nick', ['searcher'], false]];
+  const people = [['sam', ['searcher'], true], ['eve', ['examiner'], true], ['ed', ['examiner'], true], ['al', ['auditor'], false], ['nick', ['searcher'], false], ['sue', ['supervisor'], false]];
   for (const [name, roles, certified] of people) {
     await admin.page.fill('#new-name', name);
     await admin.page.fill('#new-full_name', name[0].toUpperCase() + name.slice(1) + ' Example');
@@ -115,7 +162,7 @@ try {
     }
   }
   await shot(admin.page, 'admin-users');
-  check((await admin.page.locator('#users tbody tr').count()) === 6, 'admin created five users');
+  check((await admin.page.locator('#users tbody tr').count()) === 7, 'admin created six users');
 
   // Searcher: probe, face choice, search, candidates beside the probe.
   const sam = await signIn('sam', 'sam-password-1');
@@ -186,6 +233,64 @@ try {
   await sam.page.waitForSelector('#review-actions :text("confirmed_by_other_evidence")');
   await shot(sam.page, 'outcome');
 
+  // A blurred probe (a real LFW photo, sharpness about 3 against a limit of 15): the face list
+  // says why and shows the probe's SHA-256; the search is refused and names it again.
+  const blurred = path.join(lfw, 'Doris_Schroeder/Doris_Schroeder_0001.jpg');
+  const blurredSha = crypto.createHash('sha256').update(fs.readFileSync(blurred)).digest('hex');
+  await searchAs(sam.page, blurred, {});
+  check((await sam.page.textContent('#faces')).includes('below the quality gate'), 'the face list says the face is below the quality gate');
+  check((await sam.page.textContent('#analysis-sha256')).trim() === blurredSha, "the face list shows the probe's SHA-256");
+  await sam.page.waitForSelector('#search-result .refused');
+  check((await sam.page.getAttribute('#search-result .refused', 'data-code')) === 'probe_quality', 'the blurred probe is refused by the quality gate');
+  check((await sam.page.textContent('#override-hint')).includes('supervisor') && (await sam.page.textContent('#probe-sha256')).trim() === blurredSha,
+    'the refusal shows the SHA-256 and that a supervisor can approve an override');
+  await shot(sam.page, 'refused-quality');
+  await layoutCheck(sam.page, 'new-search');
+
+  // Keyboard: from the top of the search page, Tab alone reaches the submit button.
+  await sam.page.reload();
+  await sam.page.waitForSelector('#search-form');
+  const presses = await tabTo(sam.page, '#run-search');
+  check(true, `Tab reaches the search form's submit button (${presses} presses), every stop outlined`);
+
+  // Supervisor: an unknown case is refused on screen; the hold is placed with the keyboard only;
+  // the override is approved for the hash the searcher was shown.
+  const sue = await signIn('sue', 'sue-password-1');
+  await sue.page.goto(base + '/#/supervision');
+  await sue.page.waitForSelector('#hold-form');
+  await sue.page.fill('#hold-case', 'MPD-2026-0999');
+  await sue.page.fill('#hold-reason', 'typo');
+  await sue.page.click('#hold-submit');
+  await sue.page.waitForSelector('#hold-msg .error');
+  check((await sue.page.getAttribute('#hold-msg .error', 'data-code')) === 'not_found', 'a hold on a case no request names is refused on screen');
+  await sue.page.reload();
+  await sue.page.waitForSelector('#hold-form');
+  await tabTo(sue.page, '#hold-case');
+  await sue.page.keyboard.type('MPD-2026-0042');
+  await sue.page.keyboard.press('Tab');
+  await sue.page.keyboard.type('Trial set for 2027-02; keep the probe images');
+  await sue.page.keyboard.press('Tab');
+  check(await sue.page.evaluate(() => document.activeElement.id === 'hold-submit'), 'Tab moves from the reason to the hold button');
+  await sue.page.keyboard.press('Enter');
+  await sue.page.waitForSelector('#holds td:text-is("MPD-2026-0042")');
+  check((await sue.page.textContent('#holds')).includes('Trial set for 2027-02'), 'supervisor put the case on hold with the keyboard');
+  await sue.page.fill('#override-sha', blurredSha);
+  await sue.page.fill('#override-case', 'MPD-2026-0042');
+  await sue.page.fill('#override-reason', 'Only image of the suspect; examiners told it is blurred');
+  await sue.page.click('#override-submit');
+  await sue.page.waitForSelector(`#overrides code:text-is("${blurredSha}")`);
+  check((await sue.page.textContent('#overrides')).includes('not used yet'), 'supervisor approved the quality override on screen');
+  await shot(sue.page, 'supervision');
+
+  // The searcher's next search with the blurred probe goes through (the override is used).
+  await searchAs(sam.page, blurred, {});
+  await sam.page.waitForSelector('#candidates');
+  const overrideRequestId = sam.page.url().split('/').pop();
+  check(overrideRequestId !== requestId, 'the blurred probe was searched with the override');
+  await sue.page.reload();
+  await sue.page.waitForSelector('#overrides');
+  check((await sue.page.textContent('#overrides')).includes('request #' + overrideRequestId), 'the override list names the request that used it');
+
   // Auditor: dashboard.
   const al = await signIn('al', 'al-password-1');
   await al.page.goto(base + '/#/dashboard');
@@ -194,13 +299,61 @@ try {
   const refusals = await al.page.textContent('#refusal-list');
   check(refusals.includes('outside_agency') && refusals.includes('no_valid_certificate'), 'dashboard lists both refusals');
   check((await al.page.locator('#chart-month svg rect').count()) >= 1, 'searches-over-time chart drawn');
+  const decisions = await al.page.textContent('#supervision-report');
+  check(decisions.includes('case.hold') && decisions.includes('quality.override') && decisions.includes('MPD-2026-0042') && decisions.includes(blurredSha),
+    "the auditor's report lists the hold and the override");
   await shot(al.page, 'dashboard');
+  await al.page.goto(base + '/#/supervision');
+  await al.page.waitForSelector('#holds');
+  check((await al.page.textContent('#holds')).includes('MPD-2026-0042') && (await al.page.textContent('#overrides')).includes(blurredSha),
+    'the auditor sees the hold and the override');
+  check((await al.page.locator('#hold-form, #override-form, #purge').count()) === 0, 'the supervision page is read-only for the auditor');
+  await shot(al.page, 'supervision-auditor');
+
+  // Every page at desktop and tablet sizes.
+  const anon = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const anonPage = await anon.newPage();
+  await anonPage.goto(base + '/');
+  await anonPage.waitForSelector('#login-form');
+  await layoutCheck(anonPage, 'sign-in');
+  await admin.page.goto(base + '/#/admin');
+  await admin.page.waitForSelector('#users');
+  await layoutCheck(admin.page, 'admin-users');
+  await sam.page.goto(base + '/#/request/' + requestId);
+  await sam.page.waitForSelector('#candidates');
+  await layoutCheck(sam.page, 'candidates');
+  await sam.page.goto(base + '/#/requests');
+  await sam.page.waitForSelector('#my-requests a');
+  await layoutCheck(sam.page, 'my-requests');
+  await eve.page.goto(base + '/#/reviews');
+  await eve.page.waitForSelector('#reviews a');
+  await layoutCheck(eve.page, 'reviews');
+  await eve.page.goto(base + '/#/request/' + overrideRequestId);
+  await eve.page.waitForSelector('#examine-form');
+  await layoutCheck(eve.page, 'examination');
+  await layoutCheck(al.page, 'supervision-auditor');
+  await al.page.goto(base + '/#/dashboard');
+  await al.page.waitForSelector('#supervision-report');
+  await layoutCheck(al.page, 'dashboard');
+  await layoutCheck(sue.page, 'supervision');
+
+  // The supervisor lifts the hold, by keyboard: Tab to the row's button, Enter, the reason, Enter.
+  await sue.page.reload();
+  await sue.page.waitForSelector('#holds');
+  await tabTo(sue.page, '#release-MPD-2026-0042');
+  await sue.page.keyboard.press('Enter');
+  await sue.page.waitForSelector('#release-reason:focus');
+  await sue.page.keyboard.type('Trial over');
+  await sue.page.keyboard.press('Enter');
+  await sue.page.waitForSelector('#holds td:text-is("No case is on hold.")');
+  check(true, 'supervisor lifted the hold with the keyboard');
 
   check(external.length === 0, 'no request left the server (' + external.join(', ') + ')');
   const verify = run(['audit', 'verify', '--db', db]);
   check(verify.includes('intact'), 'facetrail audit verify passes');
   const exported = run(['audit', 'export', '--db', db, '--user', 'al'], { FACETRAIL_PASSWORD: 'al-password-1' });
-  for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.concur', 'lead.release', 'lead.outcome']) {
+  for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.concur', 'lead.release', 'lead.outcome',
+    'case.hold', 'case.unhold', 'quality.override']) {
     check(exported.includes(`"action":"${action}"`), 'audit log holds ' + action);
   }
 } catch (e) {

@@ -3,10 +3,13 @@
 // searches a probe against a gallery enrolled from LFW photos; the examiners review and concur;
 // the lead is released; the requester records the outcome; an uncertified searcher and an
 // outside-agency request are refused; the auditor's report and export show every step and the
-// audit chain verifies.
+// audit chain verifies. A second flow: a real probe below the quality gate is refused with its
+// hash, a supervisor approves an override (then it is used once), puts the case on hold, lifts
+// it and runs the purge; every failure case is answered and every decision is in the report.
 #include <fstream>
 
 #include "common/file.h"
+#include "common/sha256.h"
 #include "gallery/enroll.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_store.h"
@@ -177,6 +180,123 @@ TEST_F(ServerHappyPathTest, SearchReviewReleaseOutcomeAndAudit) {
   }
   Reply verify = Send("GET", "/api/v1/audit/verify", al);
   ASSERT_EQ(verify.status, 200);
+  EXPECT_TRUE(verify.body["ok"].get<bool>()) << verify.raw;
+}
+
+TEST_F(ServerHappyPathTest, SupervisorOverridesTheQualityGateAndHoldsTheCase) {
+  Caller admin = Login("admin", kAdminPassword);
+  MakeUser(admin, "sam", {"searcher"}, true);
+  MakeUser(admin, "sue", {"supervisor"}, false);
+  MakeUser(admin, "al", {"auditor"}, false);
+  Caller sam = Login("sam", "sam-password-1");
+  Caller sue = Login("sue", "sue-password-1");
+  Caller al = Login("al", "al-password-1");
+
+  // A real LFW photo whose one face is too blurred for the gate (sharpness about 3, limit 15).
+  std::string probe = ReadFile(kLfw + "/Doris_Schroeder/Doris_Schroeder_0001.jpg");
+  ASSERT_GT(probe.size(), 1000u);
+  const std::string sha = Sha256Hex(probe);
+  Reply analysis = Upload("/api/v1/probes/analyze", sam, probe);
+  ASSERT_EQ(analysis.status, 200) << analysis.raw;
+  EXPECT_EQ(analysis.body["probe_sha256"], sha);
+  ASSERT_EQ(analysis.body["faces"].size(), 1u) << analysis.raw;
+  EXPECT_FALSE(analysis.body["faces"][0]["quality_ok"].get<bool>());
+  EXPECT_NE(analysis.body["faces"][0]["quality_problem"].get<std::string>().find("sharpness"),
+            std::string::npos)
+      << analysis.raw;
+  Reply refused = Upload("/api/v1/searches", sam, probe, Fields());
+  EXPECT_EQ(refused.status, 403) << refused.raw;
+  EXPECT_EQ(refused.Code(), "probe_quality");
+  EXPECT_NE(refused.raw.find(sha), std::string::npos) << "the refusal names the probe's hash";
+
+  // Quality overrides: failures first, then the approval, then its single use.
+  Reply list = Send("GET", "/api/v1/quality-overrides", sue);
+  ASSERT_EQ(list.status, 200) << list.raw;
+  EXPECT_TRUE(list.body["overrides"].empty());
+  json approve{{"probe_sha256", sha}, {"case", kCase}, {"reason", "the only image of the suspect"}};
+  json no_reason = approve;
+  no_reason["reason"] = "";
+  EXPECT_EQ(Send("POST", "/api/v1/quality-overrides", sue, no_reason).status, 400);
+  json bad_sha = approve;
+  bad_sha["probe_sha256"] = "ABC";
+  EXPECT_EQ(Send("POST", "/api/v1/quality-overrides", sue, bad_sha).status, 400);
+  Reply by_auditor = Send("POST", "/api/v1/quality-overrides", al, approve);
+  EXPECT_EQ(by_auditor.status, 403);
+  EXPECT_EQ(by_auditor.Code(), "wrong_role");
+  Reply approved = Send("POST", "/api/v1/quality-overrides", sue, approve);
+  ASSERT_EQ(approved.status, 201) << approved.raw;
+  int64_t override_id = approved.body["override_id"].get<int64_t>();
+  Reply search = Upload("/api/v1/searches", sam, probe, Fields());
+  ASSERT_EQ(search.status, 201) << search.raw;
+  EXPECT_TRUE(search.body["quality_override_used"].get<bool>());
+  int64_t request_id = search.body["request_id"].get<int64_t>();
+  EXPECT_EQ(Upload("/api/v1/searches", sam, probe, Fields()).Code(), "probe_quality")
+      << "an override is used once";
+  list = Send("GET", "/api/v1/quality-overrides", al);
+  ASSERT_EQ(list.status, 200) << list.raw;
+  ASSERT_EQ(list.body["overrides"].size(), 1u);
+  const json& o = list.body["overrides"][0];
+  EXPECT_EQ(o["override_id"], override_id);
+  EXPECT_EQ(o["probe_sha256"], sha);
+  EXPECT_EQ(o["case"], kCase);
+  EXPECT_EQ(o["supervisor"], "sue");
+  EXPECT_EQ(o["used_by_request"], request_id);
+
+  // Case holds: failures, the hold, its list, the release.
+  const std::string release = std::string("/api/v1/case-holds/") + kCase + "/release";
+  Reply holds = Send("GET", "/api/v1/case-holds", al);
+  ASSERT_EQ(holds.status, 200) << holds.raw;
+  EXPECT_TRUE(holds.body["holds"].empty());
+  Reply unknown =
+      Send("POST", "/api/v1/case-holds", sue, {{"case", "MPD-2026-0999"}, {"reason", "trial"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.raw;
+  EXPECT_EQ(Send("POST", "/api/v1/case-holds", sue, {{"case", kCase}}).status, 400);
+  EXPECT_EQ(Send("POST", "/api/v1/case-holds", sue, {{"reason", "trial"}}).status, 400);
+  EXPECT_EQ(Send("POST", release, sue, {{"reason", "not held"}}).status, 409);
+  Reply held = Send("POST", "/api/v1/case-holds", sue, {{"case", kCase}, {"reason", "trial"}});
+  ASSERT_EQ(held.status, 201) << held.raw;
+  EXPECT_EQ(held.body["on_hold"], true);
+  Reply again = Send("POST", "/api/v1/case-holds", sue, {{"case", kCase}, {"reason", "again"}});
+  EXPECT_EQ(again.status, 409) << again.raw;
+  EXPECT_EQ(again.Code(), "failed_precondition");
+  holds = Send("GET", "/api/v1/case-holds", al);
+  ASSERT_EQ(holds.body["holds"].size(), 1u) << holds.raw;
+  EXPECT_EQ(holds.body["holds"][0]["case"], kCase);
+  EXPECT_EQ(holds.body["holds"][0]["set_by"], "sue");
+  EXPECT_EQ(holds.body["holds"][0]["reason"], "trial");
+  EXPECT_EQ(holds.body["holds"][0]["num_requests"], 1);
+  Reply purge = Send("POST", "/api/v1/probes/purge", sue);
+  ASSERT_EQ(purge.status, 200) << purge.raw;
+  EXPECT_TRUE(purge.body["purged_sha256"].empty()) << "within the retention period";
+  EXPECT_EQ(Send("POST", "/api/v1/probes/purge", sam).status, 403);
+  EXPECT_EQ(Send("POST", release, sue, json::object()).status, 400) << "a release needs a reason";
+  Reply released = Send("POST", release, sue, {{"reason", "trial over"}});
+  ASSERT_EQ(released.status, 200) << released.raw;
+  EXPECT_EQ(released.body["on_hold"], false);
+  EXPECT_TRUE(Send("GET", "/api/v1/case-holds", sue).body["holds"].empty());
+
+  // The auditor's report lists every decision; the export holds them and the refusals.
+  Reply report = Send("GET", "/api/v1/audit/report", al);
+  ASSERT_EQ(report.status, 200) << report.raw;
+  std::vector<std::string> decided;
+  for (const json& x : report.body["supervision"]) {
+    decided.push_back(x["action"].get<std::string>() + " " + x["case"].get<std::string>());
+  }
+  EXPECT_EQ(decided, (std::vector<std::string>{std::string("quality.override ") + kCase,
+                                               std::string("case.hold ") + kCase, "probe.purge ",
+                                               std::string("case.unhold ") + kCase}));
+  Reply exported = Send("GET", "/api/v1/audit/export", al);
+  ASSERT_EQ(exported.status, 200);
+  std::multiset<std::string> actions;
+  for (const json& e : exported.body["entries"]) actions.insert(e["action"].get<std::string>());
+  EXPECT_EQ(actions.count("quality.override"), 1u);
+  EXPECT_EQ(actions.count("quality.override.refused"), 1u);
+  EXPECT_EQ(actions.count("case.hold"), 1u);
+  EXPECT_EQ(actions.count("case.unhold"), 1u);
+  EXPECT_EQ(actions.count("probe.purge"), 1u);
+  EXPECT_EQ(actions.count("probe.purge.refused"), 1u);
+  EXPECT_EQ(actions.count("search.refused"), 2u);
+  Reply verify = Send("GET", "/api/v1/audit/verify", al);
   EXPECT_TRUE(verify.body["ok"].get<bool>()) << verify.raw;
 }
 

@@ -14,11 +14,9 @@ namespace {
 
 // A concrete path for a documented route ("{id}" → 1 ...).
 std::string Concrete(std::string path) {
-  static const std::vector<std::pair<std::string, std::string>> kParams = {{"{id}", "1"},
-                                                                           {"{name}", "someone"},
-                                                                           {"{booking}", "B-1"},
-                                                                           {"{photo_id}", "1"},
-                                                                           {"{number}", "FC-1"}};
+  static const std::vector<std::pair<std::string, std::string>> kParams = {
+      {"{id}", "1"},       {"{name}", "someone"}, {"{booking}", "B-1"},
+      {"{photo_id}", "1"}, {"{number}", "FC-1"},  {"{case}", kCase}};
   for (const auto& [from, to] : kParams) {
     for (size_t pos; (pos = path.find(from)) != std::string::npos;)
       path.replace(pos, from.size(), to);
@@ -134,6 +132,24 @@ TEST_F(ServerSecurityTest, WrongRolesAreRefused) {
        "POST",
        "/api/v1/quality-overrides",
        {{"probe_sha256", std::string(64, 'a')}, {"case", kCase}, {"reason", "r"}}},
+      {"sam", "GET", "/api/v1/quality-overrides", {}},
+      {"sam", "GET", "/api/v1/case-holds", {}},
+      {"sam", "POST", "/api/v1/case-holds", {{"case", kCase}, {"reason", "r"}}},
+      {"sam", "POST", std::string("/api/v1/case-holds/") + kCase + "/release", {{"reason", "r"}}},
+      {"sam", "POST", "/api/v1/probes/purge", {}},
+      {"eve", "GET", "/api/v1/quality-overrides", {}},
+      {"eve", "GET", "/api/v1/case-holds", {}},
+      {"eve", "POST", "/api/v1/case-holds", {{"case", kCase}, {"reason", "r"}}},
+      {"al",
+       "POST",
+       "/api/v1/quality-overrides",
+       {{"probe_sha256", std::string(64, 'a')}, {"case", kCase}, {"reason", "r"}}},
+      {"al", "POST", "/api/v1/case-holds", {{"case", kCase}, {"reason", "r"}}},
+      {"al", "POST", std::string("/api/v1/case-holds/") + kCase + "/release", {{"reason", "r"}}},
+      {"al", "POST", "/api/v1/probes/purge", {}},
+      {"admin", "GET", "/api/v1/quality-overrides", {}},
+      {"admin", "GET", "/api/v1/case-holds", {}},
+      {"admin", "POST", "/api/v1/case-holds", {{"case", kCase}, {"reason", "r"}}},
       {"eve", "GET", "/api/v1/users", {}},
       {"eve", "GET", "/api/v1/audit/export", {}},
       {"al", "GET", "/api/v1/users", {}},

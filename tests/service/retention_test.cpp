@@ -6,6 +6,7 @@
 namespace facetrail::service {
 namespace {
 
+using testing::kCase;
 using testing::ServiceTest;
 
 TEST_F(ServiceTest, ProbesArePurgedAfterRetentionUnlessCaseOnHold) {
@@ -44,6 +45,47 @@ TEST_F(ServiceTest, ProbesArePurgedAfterRetentionUnlessCaseOnHold) {
   // Lifting the hold lets the next purge take the held probe.
   ASSERT_TRUE(SetCaseHold(*ctx_, sue_, "MPD-2026-0100", false, "trial over").ok());
   EXPECT_EQ(PurgeProbes(*ctx_, sue_)->purged_sha256.size(), 1u);
+}
+
+TEST_F(ServiceTest, CaseHoldsAreListedForSupervisorsAndAuditors) {
+  ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
+  ASSERT_TRUE(Search(sam_, Request(Probe(8))).ok());
+  // Failure cases first: each leaves no hold and no "case.hold" entry.
+  EXPECT_EQ(SetCaseHold(*ctx_, sue_, kCase, true, "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SetCaseHold(*ctx_, sue_, "", true, "trial").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SetCaseHold(*ctx_, sue_, "MPD-2026-0999", true, "typo").code(), StatusCode::kNotFound);
+  EXPECT_EQ(SetCaseHold(*ctx_, sue_, kCase, false, "not held").code(),
+            StatusCode::kFailedPrecondition);
+  ExpectRefused(SetCaseHold(*ctx_, al_, kCase, true, "auditors only read"), "wrong_role");
+  EXPECT_TRUE(Entries("case.hold").empty());
+  EXPECT_EQ(Entries("case.refused").size(), 1u);
+  auto none = ListCaseHolds(*ctx_, sue_);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+
+  ASSERT_TRUE(SetCaseHold(*ctx_, sue_, kCase, true, "trial pending").ok());
+  EXPECT_EQ(SetCaseHold(*ctx_, sue_, kCase, true, "again").code(), StatusCode::kFailedPrecondition);
+  for (const Actor& reader : {sue_, al_}) {
+    auto holds = ListCaseHolds(*ctx_, reader);
+    ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+    ASSERT_EQ(holds->size(), 1u);
+    EXPECT_EQ((*holds)[0].case_number, kCase);
+    EXPECT_EQ((*holds)[0].set_by, "sue");
+    EXPECT_EQ((*holds)[0].reason, "trial pending");
+    EXPECT_EQ((*holds)[0].num_requests, 2);
+    EXPECT_EQ((*holds)[0].set_at.size(), 20u) << (*holds)[0].set_at;  // 2026-03-02T09:00:00Z
+  }
+  // Searchers, examiners and admins may not read the holds; each refusal is audited.
+  for (const Actor& other : {sam_, eve_, admin_}) {
+    ExpectRefused(ListCaseHolds(*ctx_, other).status(), "wrong_role");
+  }
+  EXPECT_EQ(Entries("case.refused").size(), 4u);
+
+  ASSERT_TRUE(SetCaseHold(*ctx_, sue_, kCase, false, "trial over").ok());
+  EXPECT_TRUE(ListCaseHolds(*ctx_, al_)->empty());
+  auto unhold = Entries("case.unhold");
+  ASSERT_EQ(unhold.size(), 1u);
+  EXPECT_NE(unhold[0].details.find("trial over"), std::string::npos);
 }
 
 }  // namespace

@@ -232,6 +232,35 @@ TEST_F(ServiceTest, QualityOverrideBySupervisorIsUsedOnce) {
   ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");  // used up
 }
 
+TEST_F(ServiceTest, QualityOverridesAreListedForSupervisorsAndAuditors) {
+  std::vector<uint8_t> small = Probe(13, {8, 0.9f, 80, 0, 0, 0});
+  auto first = ApproveQualityOverride(*ctx_, sue_, Sha256Hex(small), kCase, "only image");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second =
+      ApproveQualityOverride(*ctx_, sue_, std::string(64, 'b'), "MPD-2026-0043", "second camera");
+  ASSERT_TRUE(second.ok());
+  auto r = Search(sam_, Request(small));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const Actor& reader : {sue_, al_}) {
+    auto list = ListQualityOverrides(*ctx_, reader);
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    ASSERT_EQ(list->size(), 2u);
+    const QualityOverride& newest = (*list)[0];
+    EXPECT_EQ(newest.id, *second);
+    EXPECT_EQ(newest.case_number, "MPD-2026-0043");
+    EXPECT_FALSE(newest.used_by_request.has_value());
+    const QualityOverride& used = (*list)[1];
+    EXPECT_EQ(used.probe_sha256, Sha256Hex(small));
+    EXPECT_EQ(used.supervisor, "sue");
+    EXPECT_EQ(used.reason, "only image");
+    EXPECT_EQ(used.used_by_request, r->request_id);
+  }
+  for (const Actor& other : {sam_, eve_, admin_}) {
+    ExpectRefused(ListQualityOverrides(*ctx_, other).status(), "wrong_role");
+  }
+  EXPECT_EQ(Entries("quality.override.refused").size(), 3u);
+}
+
 TEST_F(ServiceTest, SupervisorCannotApproveOwnOverride) {
   Actor boss = MakeUser("boss", {policy::Role::kSearcher, policy::Role::kSupervisor}, true);
   std::vector<uint8_t> small = Probe(12, {8, 0.9f, 80, 0, 0, 0});

@@ -40,7 +40,8 @@ json UserJson(const policy::User& u) {
           {"roles", roles}, {"locked", u.locked},       {"certificates", certs}};
 }
 
-json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& gate) {
+json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& gate,
+                  const std::string& probe_sha256) {
   json faces = json::array();
   for (size_t i = 0; i < a.faces.size(); ++i) {
     const service::ProbeFace& f = a.faces[i];
@@ -59,7 +60,11 @@ json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& ga
          {"quality_ok", !refusal.has_value()},
          {"quality_problem", refusal ? json(refusal->reason) : json()}});
   }
-  return {{"format", a.format}, {"width", a.width}, {"height", a.height}, {"faces", faces}};
+  return {{"format", a.format},
+          {"width", a.width},
+          {"height", a.height},
+          {"probe_sha256", probe_sha256},
+          {"faces", faces}};
 }
 
 json RequestSummaryJson(const service::RequestSummary& s) {
@@ -135,6 +140,24 @@ json EntryJson(const audit::Entry& e) {
           {"details", json::parse(e.details, nullptr, false)},
           {"prev_hash", e.prev_hash},
           {"hash", e.hash}};
+}
+
+json CaseHoldJson(const service::CaseHold& h) {
+  return {{"case", h.case_number},
+          {"set_by", h.set_by},
+          {"set_at", h.set_at},
+          {"reason", h.reason},
+          {"num_requests", h.num_requests}};
+}
+
+json QualityOverrideJson(const service::QualityOverride& o) {
+  return {{"override_id", o.id},
+          {"probe_sha256", o.probe_sha256},
+          {"case", o.case_number},
+          {"supervisor", o.supervisor},
+          {"reason", o.reason},
+          {"created_at", o.created_at},
+          {"used_by_request", o.used_by_request ? json(*o.used_by_request) : json()}};
 }
 
 }  // namespace facetrail::server::internal

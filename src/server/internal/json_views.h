@@ -6,6 +6,7 @@
 
 #include "audit/audit.h"
 #include "policy/policy.h"
+#include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
 #include "service/server_queries.h"
@@ -15,12 +16,15 @@ namespace facetrail::server::internal {
 nlohmann::json UserJson(const policy::User& user);  // never a password hash
 nlohmann::json CertificateJson(const policy::Certificate& cert);
 // Faces with boxes, quality and the quality gate's verdict for each (feedback before a search).
-nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis,
-                            const policy::QualityGate& gate);
+// `probe_sha256` is the hash a supervisor names to approve a quality override.
+nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis, const policy::QualityGate& gate,
+                            const std::string& probe_sha256);
 nlohmann::json RequestSummaryJson(const service::RequestSummary& summary);
 nlohmann::json LeadJson(const service::Lead& lead);
 nlohmann::json BookingJson(const service::BookingView& view);
 nlohmann::json VerifyJson(const audit::VerifyReport& report);
 nlohmann::json EntryJson(const audit::Entry& entry);
+nlohmann::json CaseHoldJson(const service::CaseHold& hold);
+nlohmann::json QualityOverrideJson(const service::QualityOverride& override_);
 
 }  // namespace facetrail::server::internal

@@ -21,6 +21,11 @@ struct CheckedActor {
 // kUnauthenticated when the user no longer exists.
 Expected<CheckedActor> CheckRole(Context& ctx, const Actor& actor, policy::Role role);
 
+// OK when the actor may act in at least one of `roles`; otherwise the refusal for the first role,
+// audited as `refused_action` on `subject` and committed (kPermissionDenied "<code>: <reason>").
+Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<policy::Role> roles,
+                    const std::string& refused_action, const std::string& subject);
+
 // Runs fn inside a transaction. When fn returns OK with `refusal` set, the transaction (holding
 // the refusal's audit entry) is committed and refusal->ToStatus() is returned; any other error
 // rolls everything back.
