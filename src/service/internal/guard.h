@@ -32,12 +32,6 @@ Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<poli
 Status RunRefusable(Context& ctx,
                     const std::function<Status(std::optional<policy::Refusal>& refusal)>& fn);
 
-// The first role of `roles` the actor may act in: OK. Otherwise the refusal for the first role,
-// audited as `refused_action` on `subject` and committed in its own transaction (or joining the
-// caller's), returned as its kPermissionDenied status.
-Status CheckAnyRole(Context& ctx, const Actor& actor, std::initializer_list<policy::Role> roles,
-                    const std::string& refused_action, const std::string& subject);
-
 // Appends "<action>" with {"code", "reason"} merged into `details`.
 Status AuditRefusal(Context& ctx, const std::string& actor, const std::string& action,
                     const std::string& subject, const policy::Refusal& refusal,
