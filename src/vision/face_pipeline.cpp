@@ -98,21 +98,42 @@ class FacePipelineImpl final : public FacePipeline {
       if (k > 0 && !dets.empty()) break;
       const auto& at = kAttempts[k];
       const int pad = static_cast<int>(std::max(image.width, image.height) * at.pad_fraction);
+      const int framed_w = image.width + 2 * pad, framed_h = image.height + 2 * pad;
+      if (static_cast<uint64_t>(framed_w) * framed_h > options_.max_pixels) continue;
+      // A small image keeps to the small detector input: the frame is built at the scale that
+      // fits it (the frame adds no detail an upsampling could bring out).
+      const int small = internal::SsdDetector::kSmallInput;
+      const double f =
+          options_.small_image_detector && std::max(image.width, image.height) <= small
+              ? std::min(1.0, static_cast<double>(small) / std::max(framed_w, framed_h))
+              : 1.0;
       Image framed;
-      framed.width = image.width + 2 * pad;
-      framed.height = image.height + 2 * pad;
-      if (static_cast<uint64_t>(framed.width) * framed.height > options_.max_pixels) continue;
-      framed.rgb.assign(static_cast<size_t>(framed.width) * framed.height * 3, 0);
-      for (int y = 0; y < image.height; ++y) {
-        std::copy(image.row(y), image.row(y) + static_cast<size_t>(image.width) * 3,
-                  framed.row(y + pad) + static_cast<size_t>(pad) * 3);
+      if (f < 1.0) {
+        // Framed pixel c covers image pixels [c / f, (c + 1) / f) − pad: sample at the centre of
+        // that span (at f = 1/2, the bilinear weights average each 2×2 block).
+        internal::Affine m;
+        m.a = m.d = 1.0 / f;
+        m.tx = m.ty = 0.5 / f - 0.5 - pad;
+        framed = internal::WarpAffineToImage(
+            image, m, std::min(small, static_cast<int>(std::lround(framed_w * f))),
+            std::min(small, static_cast<int>(std::lround(framed_h * f))));
+      } else {
+        framed.width = framed_w;
+        framed.height = framed_h;
+        framed.rgb.assign(static_cast<size_t>(framed.width) * framed.height * 3, 0);
+        for (int y = 0; y < image.height; ++y) {
+          std::copy(image.row(y), image.row(y) + static_cast<size_t>(image.width) * 3,
+                    framed.row(y + pad) + static_cast<size_t>(pad) * 3);
+        }
       }
       for (Detection d :
            detector_->Detect(framed, options_.min_score * at.score_factor, options_.max_faces)) {
         // Back to image coordinates; the box may reach past the image edge (the landmark crop
         // reads black there, as in the framed pass).
-        d.x -= pad;
-        d.y -= pad;
+        d.x = d.x / f - pad;
+        d.y = d.y / f - pad;
+        d.width /= f;
+        d.height /= f;
         if (d.x + d.width <= 1 || d.y + d.height <= 1 || d.x >= image.width - 1 ||
             d.y >= image.height - 1) {
           continue;

@@ -2,6 +2,7 @@
 // faces in large stills (tiled, upscaled detection).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +43,46 @@ TEST(DetectionModesTest, FrameFillingFaceIsFoundByFramedPass) {
   EXPECT_GT(f.box.width, 80.f);
   EXPECT_NEAR(f.box.x + f.box.width / 2, 125.f, 40.f);
   EXPECT_NEAR(f.box.y + f.box.height / 2, 125.f, 50.f);
+}
+
+// Images no larger than 256×256 run the detector at 256×256 (anchors keep their size in pixels):
+// on LFW photos it finds the same face as the 512×512 pass face-api.js makes of them, and the
+// framed pass for a frame-filling face stays on the small input too.
+TEST(DetectionModesTest, SmallImagesAreDetectedAtTheirOwnScale) {
+  PipelineOptions o;
+  o.models_dir = FACETRAIL_MODELS_DIR;
+  o.templates = false;
+  auto small = FacePipeline::Create(o);
+  o.small_image_detector = false;
+  auto full = FacePipeline::Create(o);
+  ASSERT_TRUE(small.ok() && full.ok());
+  const std::string dir = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images/";
+  int compared = 0;
+  for (const char* name :
+       {"Aaron_Sorkin/Aaron_Sorkin_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0001.jpg",
+        "Abdullah_Gul/Abdullah_Gul_0001.jpg", "Aaron_Patterson/Aaron_Patterson_0001.jpg"}) {
+    SCOPED_TRACE(name);
+    auto img = LoadImageFile(dir + name);
+    ASSERT_TRUE(img.ok());
+    auto a = (*small)->Process(img->image);
+    auto b = (*full)->Process(img->image);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_FALSE(a->empty());
+    ASSERT_FALSE(b->empty());
+    const Box& p = a->front().box;
+    const Box& q = b->front().box;
+    const double ix = std::max(0.f, std::min(p.x + p.width, q.x + q.width) - std::max(p.x, q.x));
+    const double iy = std::max(0.f, std::min(p.y + p.height, q.y + q.height) - std::max(p.y, q.y));
+    const double iou = ix * iy / (p.width * p.height + q.width * q.height - ix * iy);
+    EXPECT_GT(iou, 0.6);
+    // The eyes agree within a few pixels: what the template's alignment uses.
+    for (int k : {36, 45}) {
+      EXPECT_NEAR(a->front().landmarks[k].x, b->front().landmarks[k].x, 4.f) << k;
+      EXPECT_NEAR(a->front().landmarks[k].y, b->front().landmarks[k].y, 4.f) << k;
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared, 4);
 }
 
 // A labelled group photo shrunk to 30 % and placed in a 1280×720 grey still: its faces are 11–33

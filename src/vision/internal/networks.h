@@ -33,6 +33,7 @@ double BoxIou(const Detection& a, const Detection& b);
 // 512 (the same weights; the anchors laid on the smaller grids): a quarter of the work.
 class SsdDetector {
  public:
+  static constexpr int kSmallInput = 256;
   static Expected<std::unique_ptr<SsdDetector>> Load(const std::string& models_dir,
                                                      nn::Precision precision,
                                                      bool small_input = false);

@@ -11,7 +11,7 @@ namespace facetrail::vision::internal {
 namespace {
 
 constexpr int kInput = 512;  // the size the network was trained and published for
-constexpr int kSmallInput = 256;
+constexpr int kSmallInput = SsdDetector::kSmallInput;
 constexpr int kNumAnchors = 5118;                            // at 512×512
 constexpr float kBatchNormEpsilon = 0.0010000000474974513f;  // from the TF graph
 constexpr float kInputScale = 0.007843137718737125f;         // 2/255, Preprocessor/mul/x
