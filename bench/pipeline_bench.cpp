@@ -176,7 +176,9 @@ int main(int argc, char** argv) {
   o.pipeline.reduced_precision = bf16;
   o.pipeline.int8_detector = int8;
   o.pipeline.small_image_detector = !detector_512;
-  facetrail::nn::SetThreadsForCurrentThread(threads);
+  // As vision::ProcessImageFiles does: with several workers, one OpenMP thread each (and none
+  // spinning beside them from the pipelines' creation here).
+  facetrail::nn::SetThreadsForCurrentThread(threads > 1 ? 1 : threads);
   size_t faces = 0, failed = 0;
   std::vector<std::unique_ptr<facetrail::vision::FacePipeline>> pipelines;
   for (int i = 0; i < threads; ++i) {

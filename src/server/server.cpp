@@ -291,6 +291,8 @@ class ServerImpl final : public Server {
     vision::PipelineOptions p;
     p.models_dir = o.models_dir;
     p.max_pixels = o.max_pixels;
+    // Requests run side by side, one pipeline each: one OpenMP thread apiece.
+    if (o.num_pipelines > 1) p.network_threads = 1;
     return p;
   }
 

@@ -32,6 +32,7 @@ class FacePipelineImpl final : public FacePipeline {
   }
 
   Expected<std::vector<Face>> Process(const Image& image) override {
+    if (options_.network_threads > 0) nn::SetThreadsForCurrentThread(options_.network_threads);
     if (image.empty()) return InvalidArgument("empty image");
     if (static_cast<uint64_t>(image.width) * image.height > options_.max_pixels) {
       return ResourceExhausted("image has " + std::to_string(image.width) + "x" +
