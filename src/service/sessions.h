@@ -44,8 +44,8 @@ enum class CredentialKind { kSession, kToken };
 std::string_view CredentialKindName(CredentialKind kind);  // "session", "token"
 
 struct SessionLimits {
-  int64_t session_lifetime_s = 8 * 3600;
-  int64_t session_idle_s = 30 * 60;
+  int64_t session_lifetime_s = int64_t{8} * 3600;
+  int64_t session_idle_s = int64_t{30} * 60;
   int token_default_days = 90;
   int token_max_days = 365;
   int64_t touch_interval_s = 60;  // last_used_at is written at most this often per credential
