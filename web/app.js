@@ -464,7 +464,66 @@ async function adminPage() {
   const addCert = el('form', { class: 'card', id: 'add-cert', onsubmit: act(() => api('POST', `/users/${certUser.value}/certificates`, { course: c.course.value, number: c.number.value, issued: c.issued.value, expires: c.expires.value })) },
     el('h2', {}, 'Record a training certificate'), el('div', { class: 'row' }, el('div', {}, el('label', { for: 'cert-user' }, 'User'), certUser),
       ...['course', 'number', 'issued', 'expires'].map(k => el('div', {}, el('label', { for: 'cert-' + k }, k), c[k]))), el('p', {}, el('button', { type: 'submit' }, 'Add certificate')));
-  show(el('h1', {}, 'Users and certificates'), msg, el('div', { class: 'card' }, scroller('Users', table)), addUser, addCert);
+  show(el('h1', {}, 'Users and certificates'), msg, el('div', { class: 'card' }, scroller('Users', table)), addUser, addCert, revokeSessionsForm(users));
+}
+
+// ---- API tokens (every signed-in user) and signing a user out everywhere (admin) ----
+pages.push({ hash: '#/tokens', label: 'API tokens', roles: ['searcher', 'examiner', 'supervisor', 'auditor', 'admin'] });
+function tokenStatus(t) {
+  if (t.revoked_at) return 'revoked ' + t.revoked_at + (t.revoked_by ? ' by ' + t.revoked_by : '') + (t.revoke_reason ? ' (' + t.revoke_reason + ')' : '');
+  return t.active ? 'active' : 'expired';
+}
+// `created`: the answer of POST /tokens, whose secret is shown once, above the list.
+async function tokensPage(created) {
+  const show = view();
+  let tokens;
+  try { tokens = (await api('GET', '/tokens')).tokens; } catch (e) { show(el('h1', {}, 'API tokens'), errorBox(e)); return; }
+  const msg = el('div', { id: 'tokens-msg' });
+  const parts = [el('h1', {}, 'API tokens'), el('p', { class: 'muted' }, 'A token lets a script call the API as you (header Authorization: Bearer <token>). Only its hash is kept: the token itself is shown once, when it is created. Revoke a token as soon as it is no longer needed.')];
+  if (created) {
+    const secret = el('input', { type: 'text', id: 'token-secret', readonly: true, value: created.token, 'aria-label': 'New API token ' + created.label, onfocus: ev => ev.target.select() });
+    const copy = el('button', { type: 'button', class: 'secondary', id: 'token-copy', onclick: async () => {
+      try { await navigator.clipboard.writeText(created.token); copy.textContent = 'Copied'; } catch (e) { secret.focus(); }
+    } }, 'Copy');
+    parts.push(el('div', { class: 'okmsg', id: 'token-created', role: 'status' },
+      el('strong', {}, 'Token "' + created.label + '" created, valid until ' + created.expires_at + '. Copy it now: it will not be shown again.'),
+      secret, el('p', {}, copy)));
+  }
+  const rows = tokens.map(t => el('tr', {}, el('td', {}, t.label), el('td', {}, t.created_at), el('td', {}, t.last_used_at || 'never'), el('td', {}, t.expires_at),
+    el('td', {}, tokenStatus(t)),
+    el('td', {}, t.revoked_at ? null : el('button', { type: 'button', class: 'secondary', 'aria-label': 'Revoke token ' + t.label, 'data-token-id': String(t.id), onclick: async () => {
+      if (!confirm('Revoke the API token "' + t.label + '"? Scripts using it stop working at once.')) return;
+      try { await api('DELETE', '/tokens/' + t.id); await tokensPage(); } catch (e) { msg.replaceChildren(errorBox(e)); }
+    } }, 'Revoke'))));
+  parts.push(msg, el('div', { class: 'card' }, scroller('API tokens', el('table', { id: 'tokens' },
+    el('thead', {}, el('tr', {}, ...['Label', 'Created', 'Last used', 'Expires', 'Status', ''].map(h => el('th', {}, h)))),
+    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: '6' }, 'No API tokens.')))))));
+  const label = el('input', { type: 'text', id: 'token-label', required: true, maxlength: '80', autocomplete: 'off' });
+  const days = el('select', { id: 'token-days' }, ...[7, 30, 90, 180, 365].map(d => el('option', { value: String(d), selected: d === 90 }, d + ' days')));
+  const form = el('form', { class: 'card', id: 'add-token', onsubmit: async ev => {
+    ev.preventDefault();
+    try { await tokensPage(await api('POST', '/tokens', { label: label.value, expires_days: Number(days.value) })); } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, el('h2', {}, 'New API token'), el('div', { class: 'row' }, el('div', {}, el('label', { for: 'token-label' }, 'Label (what it is for)'), label),
+    el('div', {}, el('label', { for: 'token-days' }, 'Expires after'), days)), el('p', {}, el('button', { type: 'submit' }, 'Create token')));
+  parts.push(form);
+  show(...parts);
+  if (created) document.getElementById('token-secret').focus();
+}
+// A card on the user admin page: revoke every session and API token of one user.
+function revokeSessionsForm(users) {
+  const who = el('select', { id: 'revoke-user' }, ...users.map(u => el('option', { value: u.name }, u.name)));
+  const reason = el('input', { type: 'text', id: 'revoke-reason', required: true, autocomplete: 'off' });
+  const msg = el('div', { id: 'revoke-msg' });
+  return el('form', { class: 'card', id: 'revoke-sessions', onsubmit: async ev => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', `/users/${encodeURIComponent(who.value)}/sessions/revoke`, { reason: reason.value });
+      msg.replaceChildren(el('div', { class: 'okmsg', role: 'status' }, `${r.name} is signed out everywhere: ${r.revoked_sessions} session(s) and ${r.revoked_tokens} API token(s) revoked.`));
+      reason.value = '';
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, el('h2', {}, 'Revoke sessions'), el('p', { class: 'muted' }, 'Signs the user out of every browser and revokes all their API tokens now (recorded in the audit log with the reason). Locking an account does this too.'),
+    el('div', { class: 'row' }, el('div', {}, el('label', { for: 'revoke-user' }, 'User'), who), el('div', {}, el('label', { for: 'revoke-reason' }, 'Reason'), reason)),
+    el('p', {}, el('button', { type: 'submit' }, 'Revoke sessions')), msg);
 }
 
 // ---- Router ----
@@ -481,6 +540,7 @@ async function route() {
   if (!state.user) return loginPage();
   const m = h.match(/^#\/request\/(\d+)$/);
   if (m) return requestPage(m[1]);
+  if (h === '#/tokens') return tokensPage();
   switch (h) {
     case '#/search': return searchPage();
     case '#/requests': return requestsPage();

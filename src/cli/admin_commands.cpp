@@ -1,6 +1,7 @@
 // facetrail admin init | user add | user role | cert add | cert revoke | lock | unlock |
-// config show | config set | purge-probes. Argument parsing and printing only; the rules and
-// the audit entries are in service/user_admin.h and service/retention.h.
+// sessions revoke | config show | config set | purge-probes. Argument parsing and printing only;
+// the rules and the audit entries are in service/user_admin.h, service/sessions.h and
+// service/retention.h.
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "service/retention.h"
+#include "service/sessions.h"
 #include "service/user_admin.h"
 
 namespace facetrail::cli {
@@ -97,6 +99,16 @@ int RunLock(const AdminArgs& a, bool lock) {
   Status st = service::SetLocked(*s->ctx, s->actor, a.name, lock, a.reason);
   if (st.ok()) std::cout << a.name << (lock ? ": locked\n" : ": unlocked\n");
   return Finish(st, a.json);
+}
+
+int RunSessionsRevoke(const AdminArgs& a) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto r = service::RevokeUserCredentials(*s->ctx, s->actor, a.name, a.reason);
+  if (!r.ok()) return Finish(r.status(), a.json);
+  std::cout << a.name << ": signed out everywhere (" << r->session_ids.size() << " session(s) and "
+            << r->token_ids.size() << " API token(s) revoked)\n";
+  return 0;
 }
 
 int RunConfigShow(const AdminArgs& a) {
@@ -196,6 +208,15 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
     cmd->add_option("--reason", a.reason, "Why")->required();
     cmd->callback([&result, lock] { result.exit_code = RunLock(a, lock); });
   }
+
+  auto* sessions = admin->add_subcommand("sessions", "Web sessions and API tokens");
+  sessions->require_subcommand(1);
+  auto* srevoke = sessions->add_subcommand(
+      "revoke", "Sign a user out everywhere: revoke every session and API token");
+  AddDbUser(srevoke, a);
+  srevoke->add_option("--name", a.name, "User to sign out")->required();
+  srevoke->add_option("--reason", a.reason, "Why")->required();
+  srevoke->callback([&result] { result.exit_code = RunSessionsRevoke(a); });
 
   auto* config = admin->add_subcommand("config", "Policy configuration (docs/POLICY.md)");
   config->require_subcommand(1);

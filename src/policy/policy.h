@@ -109,6 +109,8 @@ enum class RefusalCode {
   kProbeQuality,
   kSameExaminer,  // reviewer is the requester or the first examiner
   kNotRequester,
+  kNotOwner,         // an API token of another user
+  kSessionRequired,  // an API token may not create API tokens
 };
 std::string_view RefusalCodeName(RefusalCode code);  // stable snake_case, used in JSON
 

@@ -97,6 +97,8 @@ std::string_view RefusalCodeName(RefusalCode code) {
     case RefusalCode::kProbeQuality: return "probe_quality";
     case RefusalCode::kSameExaminer: return "same_examiner";
     case RefusalCode::kNotRequester: return "not_requester";
+    case RefusalCode::kNotOwner: return "not_owner";
+    case RefusalCode::kSessionRequired: return "session_required";
   }
   return "unknown";
 }

@@ -117,7 +117,7 @@ class FlatIndex {
   float max_quantization_error() const;
 
   // Test-only: the first pass's short list size of the last Search() on this thread.
-  static size_t TEST_last_num_candidates();
+  static size_t TEST_last_num_candidates();  // NOLINT(readability-identifier-naming): TEST_ hook
 
  private:
   FlatIndex(std::unique_ptr<internal::IndexData> data, const FlatIndexOptions& options);

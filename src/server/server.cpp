@@ -29,6 +29,7 @@
 #include "service/search_request.h"
 #include "service/search_response_json.h"
 #include "service/server_queries.h"
+#include "service/sessions.h"
 #include "service/user_admin.h"
 #include "vision/face_pipeline.h"
 
@@ -205,8 +206,7 @@ struct Metrics {
 struct Call {
   service::Context& ctx;
   service::Actor actor;
-  std::optional<internal::SessionInfo> session;  // unset for Bearer tokens
-  std::string session_id;
+  service::SignedIn credential;  // the session (cookie) or API token (Bearer) presented
 };
 
 bool IsStateChanging(const std::string& method) {
@@ -265,7 +265,7 @@ class ServerImpl final : public Server {
  public:
   explicit ServerImpl(ServerOptions options)
       : options_(std::move(options)),
-        sessions_(std::chrono::seconds(options_.session_ttl_s)),
+        limits_(MakeSessionLimits(options_)),
         limiter_(options_.search_burst, options_.searches_per_minute),
         contexts_(options_.db_path, MakeContextOptions(options_)),
         pipelines_(MakePipelineOptions(options_), std::max(1, options_.num_pipelines)),
@@ -287,6 +287,12 @@ class ServerImpl final : public Server {
     if (o.fast_password_hashing) c.password_cost = policy::PasswordCost::Minimum();
     return c;
   }
+  static service::SessionLimits MakeSessionLimits(const ServerOptions& o) {
+    service::SessionLimits l;
+    l.session_lifetime_s = o.session_ttl_s;
+    l.session_idle_s = o.session_idle_s;
+    return l;
+  }
   static vision::PipelineOptions MakePipelineOptions(const ServerOptions& o) {
     vision::PipelineOptions p;
     p.models_dir = o.models_dir;
@@ -304,10 +310,13 @@ class ServerImpl final : public Server {
            ApiFn fn);
   void RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
   Expected<json> RunApiCall(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
+  Expected<json> AuthenticateAndRun(const httplib::Request& req, httplib::Response& res,
+                                    const ApiFn& fn, service::Context& ctx);
   Status CheckOrigin(const httplib::Request& req) const;
   void SendError(httplib::Response& res, const Status& status);
   void AddRoutes();
   void AddSessionRoutes();
+  void AddTokenRoutes();
   void AddSearchRoutes();
   void AddReviewRoutes();
   void AddAdminRoutes();
@@ -325,7 +334,7 @@ class ServerImpl final : public Server {
   int port_ = 0;
   std::string openapi_text_;
   std::vector<std::string> routes_;  // constant after Init
-  internal::SessionStore sessions_;
+  const service::SessionLimits limits_;
   internal::RateLimiter limiter_;
   ContextPool contexts_;
   PipelinePool pipelines_;
@@ -496,43 +505,46 @@ void ServerImpl::RunApi(const httplib::Request& req, httplib::Response& res, con
   if (!out->is_null()) res.set_content(out->dump(), "application/json");
 }
 
-// Authenticates (Bearer token, else session cookie + CSRF token + Origin for state changes),
-// borrows a database context and runs the handler.
+// Borrows a database context and runs the handler through AuthenticateAndRun.
 Expected<json> ServerImpl::RunApiCall(const httplib::Request& req, httplib::Response& res,
                                       const ApiFn& fn) {
-  std::optional<service::Actor> actor;
-  std::optional<internal::SessionInfo> session;
-  std::string session_id;
-  std::string auth = req.get_header_value("Authorization");
-  if (!auth.empty()) {
-    if (auth.rfind("Bearer ", 0) != 0) {
-      return Unauthenticated("unauthenticated: Authorization must be 'Bearer <token>'");
-    }
-    actor = sessions_.FindToken(auth.substr(7));
-    if (!actor) return Unauthenticated("unauthenticated: unknown or revoked API token");
-  } else {
-    session_id = CookieValue(req, kSessionCookie);
-    if (!session_id.empty()) session = sessions_.Find(session_id);
-    if (!session) return Unauthenticated("unauthenticated: sign in first (no valid session)");
-    if (IsStateChanging(req.method)) {
-      FT_RETURN_IF_ERROR(CheckOrigin(req));
-      if (!internal::SameSecret(req.get_header_value("X-CSRF-Token"), session->csrf_token)) {
-        return PermissionDenied("csrf_token: missing or wrong X-CSRF-Token header");
-      }
-    }
-    actor = session->actor;
-  }
   FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
-  Call call{*entry->ctx, *actor, session, session_id};
   Expected<json> out = Internal("not run");
   try {
-    out = fn(req, res, call);
+    out = AuthenticateAndRun(req, res, fn, *entry->ctx);
   } catch (...) {
     contexts_.Release(std::move(entry));
     throw;
   }
   contexts_.Release(std::move(entry));
   return out;
+}
+
+// Authenticates (Bearer token, else session cookie + CSRF token + Origin for state changes)
+// through service::Authenticate and runs the handler.
+Expected<json> ServerImpl::AuthenticateAndRun(const httplib::Request& req, httplib::Response& res,
+                                              const ApiFn& fn, service::Context& ctx) {
+  service::CredentialKind kind = service::CredentialKind::kSession;
+  std::string secret;
+  std::string auth = req.get_header_value("Authorization");
+  if (!auth.empty()) {
+    if (auth.rfind("Bearer ", 0) != 0) {
+      return Unauthenticated("unauthenticated: Authorization must be 'Bearer <token>'");
+    }
+    kind = service::CredentialKind::kToken;
+    secret = auth.substr(7);
+  } else {
+    secret = CookieValue(req, kSessionCookie);
+  }
+  FT_ASSIGN_OR_RETURN(service::SignedIn who, service::Authenticate(ctx, kind, secret, limits_));
+  if (kind == service::CredentialKind::kSession && IsStateChanging(req.method)) {
+    FT_RETURN_IF_ERROR(CheckOrigin(req));
+    if (!internal::SameSecret(req.get_header_value("X-CSRF-Token"), who.csrf_token)) {
+      return PermissionDenied("csrf_token: missing or wrong X-CSRF-Token header");
+    }
+  }
+  Call call{ctx, who.actor, who};
+  return fn(req, res, call);
 }
 
 void ServerImpl::OnResponse(const httplib::Request& req, httplib::Response& res) {
@@ -583,6 +595,7 @@ void ServerImpl::AddRoutes() {
            return json();
          });
   AddSessionRoutes();
+  AddTokenRoutes();
   AddSearchRoutes();
   AddReviewRoutes();
   AddAdminRoutes();
@@ -611,8 +624,15 @@ std::string ServerImpl::MetricsText() {
   counter("facetrail_failed_logins_total", "Failed sign-ins.", metrics_.failed_logins);
   counter("facetrail_rate_limited_total", "Requests refused by the per-user rate limit.",
           metrics_.rate_limited);
-  out << "# HELP facetrail_sessions Active sessions.\n# TYPE facetrail_sessions gauge\n"
-      << "facetrail_sessions " << sessions_.num_sessions() << '\n';
+  // Sessions neither revoked, expired nor idle, counted in the database (every server process).
+  if (auto entry = contexts_.Acquire(); entry.ok()) {
+    Expected<int64_t> n = service::CountActiveSessions(*(*entry)->ctx, limits_);
+    contexts_.Release(std::move(*entry));
+    if (n.ok()) {
+      out << "# HELP facetrail_sessions Active sessions.\n# TYPE facetrail_sessions gauge\n"
+          << "facetrail_sessions " << *n << '\n';
+    }
+  }
   return out.str();
 }
 
@@ -625,23 +645,24 @@ void ServerImpl::AddSessionRoutes() {
            auto actor = service::Login(*entry->ctx, Field(body, "name"), Field(body, "password"));
            Expected<policy::User> user =
                actor.ok() ? service::CurrentUser(*entry->ctx, *actor) : actor.status();
+           Expected<service::IssuedCredential> session =
+               user.ok() ? service::CreateSession(*entry->ctx, *actor, limits_) : user.status();
            contexts_.Release(std::move(entry));
            if (!user.ok()) {
              ++metrics_.failed_logins;
              return user.status();
            }
+           FT_RETURN_IF_ERROR(session.status());
            ++metrics_.logins;
-           internal::SessionInfo info;
-           std::string id = sessions_.Create(*actor, info);
-           res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + id +
+           res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + session->secret +
                                             "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
                                             std::to_string(options_.session_ttl_s) +
                                             (tls_ ? "; Secure" : ""));
-           return json{{"user", internal::UserJson(*user)}, {"csrf_token", info.csrf_token}};
+           return json{{"user", internal::UserJson(*user)}, {"csrf_token", session->csrf_token}};
          });
   Api("POST", "/api/v1/logout", "/api/v1/logout",
       [this](const httplib::Request&, httplib::Response& res, Call& call) -> Expected<json> {
-        if (!call.session_id.empty()) sessions_.Remove(call.session_id);
+        FT_RETURN_IF_ERROR(service::Logout(call.ctx, call.credential));
         res.set_header("Set-Cookie", std::string(kSessionCookie) +
                                          "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" +
                                          (tls_ ? "; Secure" : ""));
@@ -651,18 +672,10 @@ void ServerImpl::AddSessionRoutes() {
       [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(policy::User user, service::CurrentUser(call.ctx, call.actor));
         json out{{"user", internal::UserJson(user)}};
-        if (call.session) out["csrf_token"] = call.session->csrf_token;
-        return out;
-      });
-  Api("POST", "/api/v1/tokens", "/api/v1/tokens",
-      [this](const httplib::Request&, httplib::Response& res, Call& call) -> Expected<json> {
-        if (!call.session) {
-          return PermissionDenied("wrong_role: API tokens are created from a signed-in session");
+        if (call.credential.kind == service::CredentialKind::kSession) {
+          out["csrf_token"] = call.credential.csrf_token;
         }
-        FT_RETURN_IF_ERROR(service::CurrentUser(call.ctx, call.actor).status());
-        res.status = 201;
-        return json{{"token", sessions_.CreateToken(call.actor)},
-                    {"note", "valid until the server restarts; send as 'Authorization: Bearer'"}};
+        return out;
       });
   Api("GET", "/api/v1/config", "/api/v1/config",
       [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
@@ -673,6 +686,62 @@ void ServerImpl::AddSessionRoutes() {
                     {"case_number_regex", config.case_number_regex},
                     {"max_top_k", config.max_top_k},
                     {"notice", service::kLeadNotice}};
+      });
+}
+
+json TokenJson(const service::TokenInfo& t) {
+  json j{{"id", t.id},
+         {"label", t.label},
+         {"created_at", t.created_at},
+         {"last_used_at", t.last_used_at ? json(*t.last_used_at) : json()},
+         {"expires_at", t.expires_at},
+         {"active", t.active}};
+  if (t.revoked_at) {
+    j["revoked_at"] = *t.revoked_at;
+    j["revoked_by"] = t.revoked_by.value_or("");
+    j["revoke_reason"] = t.revoke_reason.value_or("");
+  }
+  return j;
+}
+
+// API tokens of the caller, and an admin's "sign this user out everywhere".
+void ServerImpl::AddTokenRoutes() {
+  Api("GET", "/api/v1/tokens", "/api/v1/tokens",
+      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(auto tokens, service::ListMyTokens(call.ctx, call.actor));
+        json out = json::array();
+        for (const auto& t : tokens) out.push_back(TokenJson(t));
+        return json{{"tokens", out}};
+      });
+  Api("POST", "/api/v1/tokens", "/api/v1/tokens",
+      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        service::NewToken t{Field(body, "label"), body.value("expires_days", int64_t{0})};
+        FT_ASSIGN_OR_RETURN(service::IssuedCredential token,
+                            service::CreateToken(call.ctx, call.credential, t, limits_));
+        res.status = 201;
+        return json{{"id", token.id},
+                    {"token", token.secret},
+                    {"label", t.label},
+                    {"expires_at", token.expires_at},
+                    {"note", "shown once: keep it safe; send as 'Authorization: Bearer <token>'"}};
+      });
+  Api("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/([0-9]{1,18})",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_RETURN_IF_ERROR(service::RevokeMyToken(call.ctx, call.actor, id));
+        return json{{"revoked", id}};
+      });
+  Api("POST", "/api/v1/users/{name}/sessions/revoke",
+      "/api/v1/users/([a-z0-9._-]{2,64})/sessions/revoke",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        FT_ASSIGN_OR_RETURN(service::RevokedCredentials r,
+                            service::RevokeUserCredentials(
+                                call.ctx, call.actor, req.matches[1].str(), Field(body, "reason")));
+        return json{{"name", req.matches[1].str()},
+                    {"revoked_sessions", r.session_ids.size()},
+                    {"revoked_tokens", r.token_ids.size()}};
       });
 }
 

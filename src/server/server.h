@@ -4,7 +4,8 @@
 //
 // WHAT THIS OBJECT REPRESENTS
 //   One HTTP(S) server bound to one address and one database. Sessions (cookie) and API tokens
-//   (Bearer) live in memory, hashed (SHA-256); a restart signs everyone out.
+//   (Bearer) are rows of that database (service/sessions.h, only their SHA-256 kept): they
+//   survive a restart and can be revoked; several server processes on one file share them.
 //
 // THREAD SAFETY
 //   Create, then Bind, then Serve (blocks) on one thread; Stop() from any thread.
@@ -34,7 +35,9 @@ struct ServerOptions {
   // Token bucket per user for probe analyses and searches.
   double search_burst = 10;
   double searches_per_minute = 30;
+  // Sessions end this long after sign-in (also the cookie's Max-Age), or after this long unused.
   int session_ttl_s = 8 * 3600;
+  int session_idle_s = 30 * 60;
   int num_pipelines = 2;    // FacePipeline instances (each used by one request at a time)
   float min_score = 0.52f;  // candidate threshold (docs/EVAL.md)
   bool fast_password_hashing = false;  // tests only: minimum Argon2id cost for new passwords

@@ -1,6 +1,7 @@
 #include "service/context.h"
 
 #include "service/internal/requests_schema.h"
+#include "service/internal/sessions_schema.h"
 
 namespace facetrail::service {
 
@@ -9,6 +10,7 @@ Expected<std::unique_ptr<Context>> Context::Open(SqliteDb& db, const ContextOpti
   FT_ASSIGN_OR_RETURN(policy::PolicyStore store,
                       policy::PolicyStore::Open(db, options.password_cost));
   FT_RETURN_IF_ERROR(internal::MigrateRequests(db));
+  FT_RETURN_IF_ERROR(internal::MigrateSessions(db));
   return std::unique_ptr<Context>(
       new Context(db, audit::AuditLog(db, options.clock), std::move(store)));
 }

@@ -3,7 +3,7 @@
 // Actor who asks; the front ends (cli/, server/) never touch policy or audit tables themselves.
 //
 // HOW A FRONT END USES IT
-//   auto ctx = Context::Open(db);                 // migrates audit, policy and request tables
+//   auto ctx = Context::Open(db);                 // migrates audit, policy, requests, sessions
 //   auto actor = Login(*ctx, name, password);     // audited; kUnauthenticated on failure
 //   auto result = RequestSearch(*ctx, *actor, request, analyzer, source);
 //   A refusal is a kPermissionDenied status whose message is "<code>: <reason>"
@@ -45,7 +45,7 @@ class Context {
 
  private:
   Context(SqliteDb& db, audit::AuditLog log, policy::PolicyStore store)
-      : db_(db), log_(std::move(log)), store_(std::move(store)) {}
+      : db_(db), log_(std::move(log)), store_(store) {}
   SqliteDb& db_;
   audit::AuditLog log_;
   policy::PolicyStore store_;

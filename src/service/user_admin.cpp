@@ -2,6 +2,7 @@
 #include "service/user_admin.h"
 
 #include "service/internal/guard.h"
+#include "service/internal/sessions_schema.h"
 
 namespace facetrail::service {
 
@@ -146,7 +147,16 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
   return RunAdmin(ctx, admin, action, subject, [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
     FT_RETURN_IF_ERROR(ctx.store().SetLocked(target.id, locked));
-    return ctx.log().Append({admin.name, action, subject, {{"reason", reason}}}).status();
+    nlohmann::json details = {{"reason", reason}};
+    if (locked) {
+      // A locked account is signed out everywhere: its sessions and API tokens end now.
+      FT_ASSIGN_OR_RETURN(RevokedCredentials revoked,
+                          internal::RevokeAllCredentials(ctx, target.id, admin.name,
+                                                         "account locked: " + std::string(reason)));
+      details["session_ids"] = revoked.session_ids;
+      details["token_ids"] = revoked.token_ids;
+    }
+    return ctx.log().Append({admin.name, action, subject, details}).status();
   });
 }
 

@@ -31,6 +31,8 @@ Expected<policy::Certificate> AddCertificate(Context& ctx, const Actor& admin,
                                              const policy::NewCertificate& cert);
 Status RevokeCertificate(Context& ctx, const Actor& admin, std::string_view user_name,
                          std::string_view number, std::string_view reason);
+// Locking also revokes the user's live sessions and API tokens (service/sessions.h) in the same
+// transaction; the "user.lock" entry lists their ids. Unlocking restores none of them.
 Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, bool locked,
                  std::string_view reason);
 // Replaces the configuration (validated); the entry records old and new values.

@@ -348,6 +348,36 @@ try {
   await sue.page.waitForSelector('#holds td:text-is("No case is on hold.")');
   check(true, 'supervisor lifted the hold with the keyboard');
 
+  // API tokens and revocation (sessions and tokens live in the database and can be revoked).
+  await sam.page.click('nav a[href="#/tokens"]');
+  await sam.page.waitForSelector('#add-token');
+  await sam.page.fill('#token-label', 'e2e script');
+  await sam.page.click('#add-token button[type=submit]');
+  await sam.page.waitForSelector('#token-secret');
+  const secret = await sam.page.inputValue('#token-secret');
+  check(/^[0-9a-f]{64}$/.test(secret), 'API token shown once after creation');
+  await shot(sam.page, 'api-tokens');
+  const bearer = { headers: { Authorization: 'Bearer ' + secret } };
+  check((await fetch(base + '/api/v1/me', bearer)).status === 200, 'the API token works for a script');
+  sam.page.once('dialog', d => d.accept());
+  await sam.page.click('#tokens button[aria-label="Revoke token e2e script"]');
+  await sam.page.waitForSelector('#tokens td:text("revoked")');
+  check((await fetch(base + '/api/v1/me', bearer)).status === 401, 'a revoked API token is refused');
+  await admin.page.goto(base + '/#/admin');
+  await admin.page.waitForSelector('#revoke-sessions');
+  await admin.page.selectOption('#revoke-user', 'nick');
+  await admin.page.fill('#revoke-reason', 'e2e sign-out test');
+  await admin.page.click('#revoke-sessions button[type=submit]');
+  await admin.page.waitForSelector('#revoke-msg .okmsg');
+  await shot(admin.page, 'admin-revoke-sessions');
+  await nick.page.reload();
+  await nick.page.waitForSelector('#login-form');
+  check(true, 'an admin signed nick out everywhere');
+  const tokenLog = run(['audit', 'export', '--db', db, '--user', 'al'], { FACETRAIL_PASSWORD: 'al-password-1' });
+  for (const action of ['session.create', 'token.create', 'token.revoke', 'session.revoke']) {
+    check(tokenLog.includes(`"action":"${action}"`), 'audit log holds ' + action);
+  }
+
   check(external.length === 0, 'no request left the server (' + external.join(', ') + ')');
   const verify = run(['audit', 'verify', '--db', db]);
   check(verify.includes('intact'), 'facetrail audit verify passes');

@@ -240,14 +240,14 @@ TEST_F(ServerSecurityTest, SessionCookieIsHardenedAndLogoutEndsIt) {
 }
 
 TEST_F(ServerSecurityTest, ApiTokensWorkWithoutCsrfAndOnlyFromSessions) {
-  Reply t = Send("POST", "/api/v1/tokens", eve_);
+  Reply t = Send("POST", "/api/v1/tokens", eve_, {{"label", "review export"}});
   ASSERT_EQ(t.status, 201) << t.raw;
   Caller script{"", "", t.body["token"].get<std::string>()};
   Reply me = Send("GET", "/api/v1/me", script);
   ASSERT_EQ(me.status, 200);
   EXPECT_EQ(me.body["user"]["name"], "eve");
   EXPECT_FALSE(me.body.contains("csrf_token"));
-  EXPECT_EQ(Send("POST", "/api/v1/tokens", script).status, 403);
+  EXPECT_EQ(Send("POST", "/api/v1/tokens", script, {{"label", "x"}}).status, 403);
   EXPECT_EQ(Send("GET", "/api/v1/reviews", script).status, 200);
 }
 

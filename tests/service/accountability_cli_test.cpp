@@ -137,6 +137,24 @@ TEST_F(CliTest, RefusalsExitThreeWithJson) {
   EXPECT_EQ(j["searches"]["total"], 0);
 }
 
+TEST_F(CliTest, AdminSignsAUserOutEverywhere) {
+  CreateUsers();
+  CliRun ok = Ft("admin sessions revoke --db f.db --user admin --name sam --reason 'phone lost'",
+                 "admin-password-1");
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("sam: signed out everywhere (0 session(s) and 0 API token(s) revoked)"),
+            std::string::npos)
+      << ok.out;
+  CliRun refused = Ft("admin sessions revoke --db f.db --user sam --name eve --reason x --json",
+                      "sam-password-1");
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_EQ(Refused(refused)["code"], "wrong_role");
+  CliRun exported = Ft("audit export --db f.db --user al", "al-password-1");
+  ASSERT_EQ(exported.exit_code, 0);
+  EXPECT_NE(exported.out.find("\"action\":\"session.revoke\""), std::string::npos);
+  EXPECT_NE(exported.out.find("phone lost"), std::string::npos);
+}
+
 TEST_F(CliTest, InitOnceAndVerifyCatchesSqliteEdit) {
   CreateUsers();
   EXPECT_NE(Ft("admin init --db f.db --name root --agency X", "admin-password-1").exit_code, 0);

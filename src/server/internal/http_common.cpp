@@ -1,11 +1,8 @@
 #include "server/internal/http_common.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <iostream>
-
-#include "common/sha256.h"
 
 namespace facetrail::server::internal {
 
@@ -47,64 +44,8 @@ nlohmann::json ErrorBody(const Status& status) {
   return {{"error", {{"code", code}, {"message", message}}}};
 }
 
-std::string RandomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    std::cerr << "facetrail serve: RAND_bytes failed\n";
-    std::abort();
-  }
-  return ToHex(std::span<const uint8_t>(bytes, sizeof bytes));
-}
-
 bool SameSecret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string SessionStore::Create(const service::Actor& actor, SessionInfo& info) {
-  std::string id = RandomToken();
-  info.actor = actor;
-  info.csrf_token = RandomToken();
-  info.expires = std::chrono::steady_clock::now() + ttl_;
-  std::lock_guard lock(mu_);
-  auto now = std::chrono::steady_clock::now();
-  std::erase_if(sessions_, [now](const auto& kv) { return kv.second.expires < now; });
-  sessions_[Sha256Hex(id)] = info;
-  return id;
-}
-
-std::optional<SessionInfo> SessionStore::Find(const std::string& session_id) {
-  std::lock_guard lock(mu_);
-  auto it = sessions_.find(Sha256Hex(session_id));
-  if (it == sessions_.end()) return std::nullopt;
-  if (it->second.expires < std::chrono::steady_clock::now()) {
-    sessions_.erase(it);
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-void SessionStore::Remove(const std::string& session_id) {
-  std::lock_guard lock(mu_);
-  sessions_.erase(Sha256Hex(session_id));
-}
-
-std::string SessionStore::CreateToken(const service::Actor& actor) {
-  std::string token = RandomToken();
-  std::lock_guard lock(mu_);
-  tokens_[Sha256Hex(token)] = actor;
-  return token;
-}
-
-std::optional<service::Actor> SessionStore::FindToken(const std::string& token) {
-  std::lock_guard lock(mu_);
-  auto it = tokens_.find(Sha256Hex(token));
-  if (it == tokens_.end()) return std::nullopt;
-  return it->second;
-}
-
-size_t SessionStore::num_sessions() {
-  std::lock_guard lock(mu_);
-  return sessions_.size();
 }
 
 bool RateLimiter::Take(int64_t user_id) {

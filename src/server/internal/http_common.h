@@ -1,5 +1,6 @@
 // Helpers of the HTTP server that only server/ sees: the one Status → HTTP mapping, the JSON
-// error body, sessions and API tokens, the per-user rate limiter, and random tokens.
+// error body, the per-user rate limiter, and a constant-time comparison. Sessions and API tokens
+// are a use case (service/sessions.h).
 #pragma once
 
 #include <chrono>
@@ -7,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -26,38 +26,8 @@ int HttpStatusFor(const Status& status);
 // the server's log only, never into a response (no SQL, no paths).
 nlohmann::json ErrorBody(const Status& status);
 
-// 32 random bytes (OpenSSL RAND_bytes) as 64 hex characters.
-std::string RandomToken();
-
-// Constant-time comparison of two strings.
+// Constant-time comparison of two strings (CSRF tokens).
 bool SameSecret(const std::string& a, const std::string& b);
-
-struct SessionInfo {
-  service::Actor actor;
-  std::string csrf_token;
-  std::chrono::steady_clock::time_point expires;
-};
-
-// Sessions and API tokens, keyed by the SHA-256 of the secret (a memory dump or log never holds a
-// usable secret). Thread-safe.
-class SessionStore {
- public:
-  explicit SessionStore(std::chrono::seconds ttl) : ttl_(ttl) {}
-  // Returns the session id (the cookie value); info.csrf_token is set.
-  std::string Create(const service::Actor& actor, SessionInfo& info);
-  std::optional<SessionInfo> Find(const std::string& session_id);
-  void Remove(const std::string& session_id);
-  // A bearer token for scripts; valid until the server stops or the user signs it out.
-  std::string CreateToken(const service::Actor& actor);
-  std::optional<service::Actor> FindToken(const std::string& token);
-  size_t num_sessions();
-
- private:
-  std::chrono::seconds ttl_;
-  std::mutex mu_;
-  std::map<std::string, SessionInfo> sessions_;   // guarded by mu_
-  std::map<std::string, service::Actor> tokens_;  // guarded by mu_
-};
 
 // A token bucket per user id. Thread-safe.
 class RateLimiter {
