@@ -363,6 +363,7 @@ try {
   await sam.page.click('#tokens button[aria-label="Revoke token e2e script"]');
   await sam.page.waitForSelector('#tokens td:text("revoked")');
   check((await fetch(base + '/api/v1/me', bearer)).status === 401, 'a revoked API token is refused');
+  await layoutCheck(sam.page, 'api-tokens');
   await admin.page.goto(base + '/#/admin');
   await admin.page.waitForSelector('#revoke-sessions');
   await admin.page.selectOption('#revoke-user', 'nick');
