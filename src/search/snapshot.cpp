@@ -85,7 +85,7 @@ uint64_t Layout(uint64_t count, SectionEntry* sections) {
 }
 
 std::string Errno(const std::string& path, const char* what) {
-  return path + ": " + what + ": " + std::strerror(errno);
+  return path + ": " + what + ": " + ErrnoMessage(errno);
 }
 
 int Threads(int n) {
