@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -34,7 +33,7 @@ Status WriteNewFile(const std::string& path, const std::string& text, mode_t mod
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     if (errno == EEXIST) return AlreadyExists(path + ": file exists; refusing to overwrite a key");
-    return IoError(path + ": cannot create: " + std::strerror(errno));
+    return IoError(path + ": cannot create: " + ErrnoMessage(errno));
   }
   // The umask may have removed bits but never adds any; fchmod makes the mode exact.
   bool ok = ::fchmod(fd, mode) == 0 &&
@@ -42,7 +41,7 @@ Status WriteNewFile(const std::string& path, const std::string& text, mode_t mod
             ::fsync(fd) == 0;
   int err = errno;
   ::close(fd);
-  if (!ok) return IoError(path + ": cannot write: " + std::strerror(err));
+  if (!ok) return IoError(path + ": cannot write: " + ErrnoMessage(err));
   return Status::Ok();
 }
 
@@ -85,7 +84,7 @@ Expected<SigningKey> LoadSigningKey(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return NotFound(path + ": no such signing key file");
-    return IoError(path + ": " + std::strerror(errno));
+    return IoError(path + ": " + ErrnoMessage(errno));
   }
   if ((st.st_mode & 077) != 0) {
     return PermissionDenied(

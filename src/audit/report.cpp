@@ -243,7 +243,8 @@ std::string ReportCsv(const Report& r) {
     row("yearly", y + " searches", s.searches, "");
     row("yearly", y + " refusals", s.refusals, "");
     row("yearly", y + " leads_released", s.leads_released, "");
-    for (const auto& [k, v] : s.outcomes) row("yearly", y + " outcome " + k, v, "");
+    const std::string outcome_prefix = y + " outcome ";
+    for (const auto& [k, v] : s.outcomes) row("yearly", outcome_prefix + k, v, "");
   }
   for (const SupervisionRow& x : r.supervision) {
     row("supervision", x.action, x.seq,

@@ -124,6 +124,7 @@ void CheckCheckpoints(const std::vector<Entry>& entries, const std::vector<Check
   for (const auto& e : entries) by_seq[e.seq] = &e;
   int64_t last_good = 0;  // highest checkpointed seq whose hash matched
   std::vector<const CheckpointSource*> sorted;
+  sorted.reserve(cps.size());
   for (const auto& c : cps) sorted.push_back(&c);
   std::sort(sorted.begin(), sorted.end(),
             [](auto* a, auto* b) { return a->checkpoint.seq < b->checkpoint.seq; });
@@ -201,6 +202,7 @@ Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
 
   FT_ASSIGN_OR_RETURN(std::vector<Checkpoint> stored, ReadCheckpoints(db));
   std::vector<CheckpointSource> cps;
+  cps.reserve(stored.size() + options.external_checkpoints.size());
   auto same = [](const Checkpoint& a, const Checkpoint& b) {
     return a.seq == b.seq && a.head_hash == b.head_hash && a.signature == b.signature;
   };
@@ -218,10 +220,10 @@ Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
                    [](const Problem& a, const Problem& b) { return a.seq < b.seq; });
 
   if (!options.public_key && !cps.empty()) {
-    report.warnings.push_back("checkpoint signatures not checked: no public key given");
+    report.warnings.emplace_back("checkpoint signatures not checked: no public key given");
   }
   if (cps.empty() && !entries.empty()) {
-    report.warnings.push_back(
+    report.warnings.emplace_back(
         "no checkpoints: removal of the newest entries cannot be detected; run "
         "'facetrail audit checkpoint'");
   }

@@ -49,7 +49,7 @@ struct SearchArgs {
 
 std::string FormatSeconds(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<long>(s + 0.5);
+  const long t = std::lround(s);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
   return buf;
@@ -197,12 +197,13 @@ int RunShow(const GalleryArgs& a) {
     return 0;
   }
   for (const auto& [k, v] : j.items()) {
-    if (k != "photos")
+    if (k != "photos") {
       std::cout << k << ": "
                 << (v.is_null()     ? ""
                     : v.is_string() ? v.get<std::string>()
                                     : v.dump())
                 << '\n';
+    }
   }
   for (const auto& p : j["photos"]) {
     std::cout << "photo " << p["photo_id"] << ": " << p["source"].get<std::string>() << ", "

@@ -1,11 +1,14 @@
 // facetrail command-line program: one subcommand per use case; each lives in its own file and
 // registers itself here. Exit status: 0 success, 1 error, 2 usage error, 3 refusal (policy).
 #include <CLI/CLI.hpp>
+#include <exception>
 #include <iostream>
 
 #include "cli/commands.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"facetrail: in-house face identification with accountability"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("facetrail 0.1.0"));
@@ -21,4 +24,19 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   return result.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Commands report failures as a Status; an exception that still gets here (out of memory, a
+  // bug) is an error too: say so and exit 1 rather than abort in std::terminate.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "facetrail: error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "facetrail: error: unknown exception\n";
+  }
+  return 1;
 }

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 namespace facetrail {
@@ -17,7 +16,7 @@ bool FileExists(const std::string& path) {
 
 namespace {
 Status ErrnoStatus(const std::string& path, const char* what, int err) {
-  std::string m = path + ": " + what + ": " + std::strerror(err);
+  std::string m = path + ": " + what + ": " + ErrnoMessage(err);
   if (err == ENOENT) return NotFound(std::move(m));
   return IoError(std::move(m));
 }

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -36,7 +35,7 @@ std::string ToHex(std::span<const uint8_t> bytes) {
 Expected<std::string> Sha256FileHex(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) {
-    std::string why = std::strerror(errno);
+    std::string why = ErrnoMessage(errno);
     return errno == ENOENT ? NotFound(path + ": " + why) : IoError(path + ": " + why);
   }
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);

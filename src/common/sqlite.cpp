@@ -43,18 +43,20 @@ SqliteStmt& SqliteStmt::Bind(int index, double value) {
   return *this;
 }
 SqliteStmt& SqliteStmt::Bind(int index, std::string_view text) {
-  if (bind_error_.ok())
+  if (bind_error_.ok()) {
     bind_error_ = BindCheck(
         sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
         db_->handle(), index);
+  }
   return *this;
 }
 SqliteStmt& SqliteStmt::BindBlob(int index, std::span<const uint8_t> blob) {
-  if (bind_error_.ok())
+  if (bind_error_.ok()) {
     bind_error_ = BindCheck(
         sqlite3_bind_blob64(stmt_, index, blob.empty() ? "" : static_cast<const void*>(blob.data()),
                             blob.size(), SQLITE_TRANSIENT),
         db_->handle(), index);
+  }
   return *this;
 }
 SqliteStmt& SqliteStmt::BindNull(int index) {

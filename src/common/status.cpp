@@ -1,6 +1,14 @@
 #include "common/status.h"
 
+#include <cstring>
+
 namespace facetrail {
+
+std::string ErrnoMessage(int err) {
+  char buf[256];
+  // GNU strerror_r (C++ compilers define _GNU_SOURCE): returns the message, in buf or static.
+  return strerror_r(err, buf, sizeof buf);
+}
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {

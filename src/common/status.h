@@ -115,6 +115,10 @@ inline Status IoError(std::string m) {
   return {StatusCode::kIoError, std::move(m)};
 }
 
+// The C library's message for the errno value `err` ("No such file or directory"), as strerror
+// gives it, but thread-safe on any C library (strerror_r).
+std::string ErrnoMessage(int err);
+
 // A value of type T, or the Status that explains why there is none.
 template <typename T>
 class [[nodiscard]] Expected {

@@ -225,7 +225,9 @@ class TemplateCache {
     std::string image_path, model_id;
     uint64_t size = 0;
     int64_t mtime_ns = 0;
-    auto operator<=>(const Key&) const = default;
+    // clang-tidy 14 takes the literal 0 that the defaulted <=> compares with for a null pointer
+    // (llvm/llvm-project#53961, fixed in clang-tidy 18).
+    auto operator<=>(const Key&) const = default;  // NOLINT(modernize-use-nullptr)
   };
   static std::optional<Key> MakeKey(const std::string& image_path, const std::string& model_id);
 

@@ -28,6 +28,12 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
 
 constexpr const char* kFix = " (run scripts/fetch-models to fetch and verify the model files)";
 
+// "<source>: tensor <tensor>: <what> <value> is not supported"
+Status Unsupported(const std::string& source, const std::string& tensor, const char* what,
+                   const std::string& value) {
+  return DataLoss(source + ": tensor " + tensor + ": " + what + " " + value + " is not supported");
+}
+
 }  // namespace
 
 Expected<WeightMap> WeightMap::Load(const std::string& dir, const std::string& name) {
@@ -66,8 +72,7 @@ Expected<WeightMap> WeightMap::Load(const std::string& dir, const std::string& n
           const auto& q = w.at("quantization");
           std::string qdtype = q.at("dtype").get<std::string>();
           if (qdtype != "uint8") {
-            return DataLoss(map.source_ + ": tensor " + tname + ": quantization " + qdtype +
-                            " is not supported");
+            return Unsupported(map.source_, tname, "quantization", qdtype);
           }
           double scale = q.at("scale").get<double>();
           double min = q.at("min").get<double>();
@@ -83,8 +88,7 @@ Expected<WeightMap> WeightMap::Load(const std::string& dir, const std::string& n
           offset += static_cast<size_t>(n);
         } else {
           if (dtype != "float32" && dtype != "int32") {
-            return DataLoss(map.source_ + ": tensor " + tname + ": dtype " + dtype +
-                            " is not supported");
+            return Unsupported(map.source_, tname, "dtype", dtype);
           }
           size_t bytes = static_cast<size_t>(n) * 4;
           if (offset + bytes > blob.size()) {

@@ -63,7 +63,7 @@ uint64_t SectionBytes(Section s, uint64_t count) {
   switch (s) {
     case kIds: return count * 8;
     case kActive: return count;
-    case kScales: return count * 4;
+    case kScales:  // a float a row, 4 bytes like a CRC
     case kRowCrcs: return count * 4;
     case kCodes: return count * kDim;
     case kFloats: return count * kDim * 4;
@@ -85,7 +85,7 @@ uint64_t Layout(uint64_t count, SectionEntry* sections) {
 }
 
 std::string Errno(const std::string& path, const char* what) {
-  return path + ": " + what + ": " + std::strerror(errno);
+  return path + ": " + what + ": " + ErrnoMessage(errno);
 }
 
 int Threads(int n) {
@@ -163,8 +163,8 @@ Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> te
       internal::QuantizeTemplate(templ.data(), map_ + h.sections[kCodes].offset + r * kDim, &scale);
   max_error_ = std::max(max_error_, err);
   std::memcpy(map_ + h.sections[kScales].offset + r * 4, &scale, 4);
-  std::memcpy(map_ + h.sections[kFloats].offset + r * kDim * 4, templ.data(), kDim * 4);
-  uint32_t crc = internal::Crc32c(templ.data(), kDim * 4);
+  std::memcpy(map_ + h.sections[kFloats].offset + r * kDim * 4, templ.data(), kDim * sizeof(float));
+  uint32_t crc = internal::Crc32c(templ.data(), kDim * sizeof(float));
   std::memcpy(map_ + h.sections[kRowCrcs].offset + r * 4, &crc, 4);
   return Status::Ok();
 }
@@ -187,9 +187,8 @@ Status SnapshotWriter::Finish() {
   std::memset(h.gallery_id, 0, sizeof h.gallery_id);
   std::memcpy(h.model_id, info_.model_id.data(), info_.model_id.size());
   std::memcpy(h.gallery_id, info_.gallery_id.data(), info_.gallery_id.size());
-  for (int s = 0; s < kNumSections; ++s) {
-    h.sections[s].checksum =
-        internal::SectionChecksum(map_ + h.sections[s].offset, h.sections[s].size, Threads(0));
+  for (SectionEntry& section : h.sections) {
+    section.checksum = internal::SectionChecksum(map_ + section.offset, section.size, Threads(0));
   }
   std::memcpy(map_, &h, sizeof h);
   uint32_t header_crc = internal::Crc32c(map_, kHeaderCrcOffset);

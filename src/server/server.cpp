@@ -325,7 +325,7 @@ class ServerImpl final : public Server {
   void AddStaticRoutes();
   void OnResponse(const httplib::Request& req, httplib::Response& res);
   std::string MetricsText();
-  Expected<std::vector<uint8_t>> ProbeBytes(const httplib::Request& req);
+  Expected<std::vector<uint8_t>> ProbeBytes(const httplib::Request& req) const;
   Status TakeSearchToken(const service::Actor& actor);
 
   const ServerOptions options_;
@@ -376,7 +376,7 @@ Status ServerImpl::Init() {
     http_ = std::make_unique<httplib::Server>();
   }
   // Room for the multipart framing around a probe of max_upload_bytes.
-  http_->set_payload_max_length(options_.max_upload_bytes + 64 * 1024);
+  http_->set_payload_max_length(options_.max_upload_bytes + size_t{64} * 1024);
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
   http_->set_keep_alive_max_count(100);
@@ -399,7 +399,7 @@ Status ServerImpl::Init() {
       [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";
         try {
-          std::rethrow_exception(ep);
+          std::rethrow_exception(std::move(ep));
         } catch (const std::exception& e) {
           what = e.what();
         } catch (...) {
@@ -466,7 +466,7 @@ Status ServerImpl::CheckOrigin(const httplib::Request& req) const {
 void ServerImpl::Public(const std::string& method, const std::string& doc_path,
                         const std::string& regex, PublicFn fn) {
   Register(method, doc_path, regex,
-           [this, fn](const httplib::Request& req, httplib::Response& res) {
+           [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
              Expected<json> out = Internal("not run");
              try {
                out = fn(req, res);
@@ -480,9 +480,10 @@ void ServerImpl::Public(const std::string& method, const std::string& doc_path,
 
 void ServerImpl::Api(const std::string& method, const std::string& doc_path,
                      const std::string& regex, ApiFn fn) {
-  Register(
-      method, doc_path, regex,
-      [this, fn](const httplib::Request& req, httplib::Response& res) { RunApi(req, res, fn); });
+  Register(method, doc_path, regex,
+           [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+             RunApi(req, res, fn);
+           });
 }
 
 void ServerImpl::RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn) {
@@ -566,7 +567,7 @@ Status ServerImpl::TakeSearchToken(const service::Actor& actor) {
   return ResourceExhausted("rate_limited: too many searches in a short time; wait a minute");
 }
 
-Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const httplib::Request& req) {
+Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const httplib::Request& req) const {
   if (!req.is_multipart_form_data() || !req.has_file("probe")) {
     return InvalidArgument("send the probe as multipart/form-data field 'probe'");
   }
@@ -816,7 +817,7 @@ void ServerImpl::AddSearchRoutes() {
                                                       req.matches[1].str(), photo_id));
         std::string content(bytes.begin(), bytes.end());
         bool png = content.rfind("\x89PNG", 0) == 0;
-        res.set_content(std::move(content), png ? "image/png" : "image/jpeg");
+        res.set_content(content, png ? "image/png" : "image/jpeg");
         return json();
       });
 }

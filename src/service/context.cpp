@@ -11,8 +11,7 @@ Expected<std::unique_ptr<Context>> Context::Open(SqliteDb& db, const ContextOpti
                       policy::PolicyStore::Open(db, options.password_cost));
   FT_RETURN_IF_ERROR(internal::MigrateRequests(db));
   FT_RETURN_IF_ERROR(internal::MigrateSessions(db));
-  return std::unique_ptr<Context>(
-      new Context(db, audit::AuditLog(db, options.clock), std::move(store)));
+  return std::unique_ptr<Context>(new Context(db, audit::AuditLog(db, options.clock), store));
 }
 
 Expected<Actor> Login(Context& ctx, std::string_view name, std::string_view password) {

@@ -83,6 +83,7 @@ Status ProcessImageFiles(const std::vector<std::string>& paths,
     }
   };
   std::vector<std::thread> pool;
+  pool.reserve(pipelines.size());
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
   for (size_t i = 0; i < paths.size(); ++i) {
     ImageResult r;

@@ -342,6 +342,7 @@ std::vector<double> Shares(const std::vector<size_t>& counts) {
   double total = 0;
   for (size_t c : counts) total += double(c);
   std::vector<double> out;
+  out.reserve(counts.size());
   for (size_t c : counts) out.push_back(total > 0 ? double(c) / total : 0);
   return out;
 }

@@ -36,14 +36,14 @@ Expected<std::unique_ptr<LandmarkNet>> LandmarkNet::Load(const std::string& mode
   FT_ASSIGN_OR_RETURN(nn::WeightMap w, nn::WeightMap::Load(models_dir, "face_landmark_68_model"));
   auto net = std::unique_ptr<LandmarkNet>(new LandmarkNet());
   net->layers_ = std::make_unique<Layers>();
-  Layers& L = *net->layers_;
+  Layers& layers = *net->layers_;
   nn::Shape shape{kInput, kInput, 3};
   const int channels[4] = {32, 64, 128, 256};
   for (int b = 0; b < 4; ++b) {
     const std::string p = "dense" + std::to_string(b) + "/";
     const int cout = channels[b];
     const int cin = shape.c;
-    auto& blk = L.blocks[b];
+    auto& blk = layers.blocks[b];
     if (b == 0) {
       FT_ASSIGN_OR_RETURN(auto f, w.Get(p + "conv0/filters", {3, 3, cin, cout}));
       FT_ASSIGN_OR_RETURN(auto bias, w.Get(p + "conv0/bias", {cout}));
@@ -84,8 +84,8 @@ Expected<std::unique_ptr<LandmarkNet>> LandmarkNet::Load(const std::string& mode
   }
   FT_ASSIGN_OR_RETURN(auto fcw, w.Get("fc/weights", {256, 136}));
   FT_ASSIGN_OR_RETURN(auto fcb, w.Get("fc/bias", {136}));
-  L.fc_w = fcw->values;
-  L.fc_b = fcb->values;
+  layers.fc_w = fcw->values;
+  layers.fc_b = fcb->values;
   return net;
 }
 
@@ -110,35 +110,35 @@ std::vector<std::array<double, 2>> LandmarkNet::Run(const Image& image, const De
   const int w = static_cast<int>(std::floor(cw)), h = static_cast<int>(std::floor(ch));
   if (w <= 0 || h <= 0) return {};
   if (x >= image.width || y >= image.height || x + w <= 0 || y + h <= 0) return {};
-  Layers& L = *layers_;
-  L.x = NormalizeMean255(CropPadResize(image, x, y, w, h, true, kInput));
-  for (auto& blk : L.blocks) {
+  Layers& net = *layers_;
+  net.x = NormalizeMean255(CropPadResize(image, x, y, w, h, true, kInput));
+  for (auto& blk : net.blocks) {
     // a = relu(conv0(x)); acc = a
     if (blk.conv0_pw) {
-      blk.conv0->Forward(L.x, L.tmp);
-      blk.conv0_pw->Forward(L.tmp, L.acc);
+      blk.conv0->Forward(net.x, net.tmp);
+      blk.conv0_pw->Forward(net.tmp, net.acc);
     } else {
-      blk.conv0->Forward(L.x, L.acc);
+      blk.conv0->Forward(net.x, net.acc);
     }
     // b = sep(a); c = sep(relu(a+b)); d = sep(relu(a+b+c)); out = relu(a+b+c+d)
-    L.act = L.acc;  // a is already non-negative
+    net.act = net.acc;  // a is already non-negative
     for (int k = 0; k < 3; ++k) {
-      blk.dw[k]->Forward(L.act, L.tmp);
-      blk.pw[k]->Forward(L.tmp, L.acc);  // acc += sep(act)
-      nn::ReluInto(L.acc, L.act);
+      blk.dw[k]->Forward(net.act, net.tmp);
+      blk.pw[k]->Forward(net.tmp, net.acc);  // acc += sep(act)
+      nn::ReluInto(net.acc, net.act);
     }
-    std::swap(L.x, L.act);
+    std::swap(net.x, net.act);
   }
   // Average pool 7×7 (valid) = mean over the 7×7 map, then fc.
   std::vector<float> pooled(256, 0.f);
-  const nn::Shape s = L.x.shape;
+  const nn::Shape s = net.x.shape;
   for (int i = 0; i < s.h * s.w; ++i) {
     for (int c = 0; c < s.c; ++c)
-      pooled[static_cast<size_t>(c)] += L.x.data[static_cast<size_t>(i * s.c + c)];
+      pooled[static_cast<size_t>(c)] += net.x.data[static_cast<size_t>(i) * s.c + c];
   }
   for (float& v : pooled) v /= static_cast<float>(s.h * s.w);
   std::vector<float> out(136);
-  nn::Dense(pooled, L.fc_w, L.fc_b, out);
+  nn::Dense(pooled, net.fc_w, net.fc_b, out);
 
   // Back to image pixels (postProcess + extendWithFaceLandmarks), face-api's sub-pixel quirks:
   // exact-half padding and the unclipped, unfloored detector corner.

@@ -23,7 +23,7 @@ Expected<std::unique_ptr<RecognitionNet>> RecognitionNet::Load(const std::string
   FT_ASSIGN_OR_RETURN(nn::WeightMap w, nn::WeightMap::Load(models_dir, "face_recognition_model"));
   auto net = std::unique_ptr<RecognitionNet>(new RecognitionNet());
   net->layers_ = std::make_unique<Layers>();
-  Layers& L = *net->layers_;
+  Layers& layers = *net->layers_;
 
   // conv + bias, then dlib's per-channel scale layer, folded; `accumulate` adds into dst.
   auto conv = [&](const std::string& p, nn::Shape in, int k, int cout, int stride,
@@ -38,9 +38,9 @@ Expected<std::unique_ptr<RecognitionNet>> RecognitionNet::Load(const std::string
   };
 
   nn::Shape shape{kInputSize, kInputSize, 3};
-  FT_ASSIGN_OR_RETURN(L.stem, conv("conv32_down", shape, 7, 32, 2, nn::Padding::kValid,
-                                   nn::Activation::kRelu, false));
-  shape = L.stem->output_shape();  // 72×72×32
+  FT_ASSIGN_OR_RETURN(layers.stem, conv("conv32_down", shape, 7, 32, 2, nn::Padding::kValid,
+                                        nn::Activation::kRelu, false));
+  shape = layers.stem->output_shape();  // 72×72×32
   shape = {nn::OutputSize(shape.h, 3, 2, nn::Padding::kValid),
            nn::OutputSize(shape.w, 3, 2, nn::Padding::kValid), shape.c};  // max pool: 35×35×32
   const std::pair<const char*, int> plan[] = {
@@ -66,10 +66,10 @@ Expected<std::unique_ptr<RecognitionNet>> RecognitionNet::Load(const std::string
       FT_ASSIGN_OR_RETURN(blk.conv2, conv(p + "/conv2", shape, 3, cout, 1, nn::Padding::kSame,
                                           nn::Activation::kRelu, true));
     }
-    L.blocks.push_back(std::move(blk));
+    layers.blocks.push_back(std::move(blk));
   }
   FT_ASSIGN_OR_RETURN(auto fc, w.Get("fc", {256, 128}));
-  L.fc = fc->values;
+  layers.fc = fc->values;
   return net;
 }
 
@@ -80,29 +80,29 @@ double RecognitionNet::flops() const {
 }
 
 std::vector<float> RecognitionNet::Run(const FloatImage& chip) {
-  Layers& L = *layers_;
-  L.x = NormalizeMean255(chip);
-  L.stem->Forward(L.x, L.t);
-  nn::MaxPool(L.t, 3, 2, nn::Padding::kValid, L.x);
-  for (auto& blk : L.blocks) {
+  Layers& net = *layers_;
+  net.x = NormalizeMean255(chip);
+  net.stem->Forward(net.x, net.t);
+  nn::MaxPool(net.t, 3, 2, nn::Padding::kValid, net.x);
+  for (auto& blk : net.blocks) {
     if (!blk.down) {
-      blk.conv1->Forward(L.x, L.t);
-      blk.conv2->Forward(L.t, L.x);  // x = relu(x + conv2(t))
+      blk.conv1->Forward(net.x, net.t);
+      blk.conv2->Forward(net.t, net.x);  // x = relu(x + conv2(t))
       continue;
     }
-    blk.conv1->Forward(L.x, L.t);
-    blk.conv2->Forward(L.t, L.u);
+    blk.conv1->Forward(net.x, net.t);
+    blk.conv2->Forward(net.t, net.u);
     // Shortcut: 2×2 average pool, zero channels appended; the main path is zero-padded at the
     // bottom/right when smaller.
-    nn::AvgPool(L.x, 2, 2, nn::Padding::kValid, L.t);
-    const nn::Shape sc = L.t.shape, main = L.u.shape;
-    L.shortcut.Resize({sc.h, sc.w, main.c});
+    nn::AvgPool(net.x, 2, 2, nn::Padding::kValid, net.t);
+    const nn::Shape sc = net.t.shape, main = net.u.shape;
+    net.shortcut.Resize({sc.h, sc.w, main.c});
     for (int y = 0; y < sc.h; ++y) {
       for (int x = 0; x < sc.w; ++x) {
-        float* dst = L.shortcut.at(y, x);
-        const float* s = L.t.at(y, x);
+        float* dst = net.shortcut.at(y, x);
+        const float* s = net.t.at(y, x);
         const bool inside = y < main.h && x < main.w;
-        const float* m = inside ? L.u.at(y, x) : nullptr;
+        const float* m = inside ? net.u.at(y, x) : nullptr;
         for (int c = 0; c < main.c; ++c) {
           float v = c < sc.c ? s[c] : 0.f;
           if (m) v += m[c];
@@ -110,18 +110,18 @@ std::vector<float> RecognitionNet::Run(const FloatImage& chip) {
         }
       }
     }
-    std::swap(L.x, L.shortcut);
+    std::swap(net.x, net.shortcut);
   }
   // Mean over positions, then fc (no bias).
-  const nn::Shape s = L.x.shape;
+  const nn::Shape s = net.x.shape;
   std::vector<float> pooled(static_cast<size_t>(s.c), 0.f);
   for (int i = 0; i < s.h * s.w; ++i) {
     for (int c = 0; c < s.c; ++c)
-      pooled[static_cast<size_t>(c)] += L.x.data[static_cast<size_t>(i * s.c + c)];
+      pooled[static_cast<size_t>(c)] += net.x.data[static_cast<size_t>(i) * s.c + c];
   }
   for (float& v : pooled) v /= static_cast<float>(s.h * s.w);
   std::vector<float> out(128);
-  nn::Dense(pooled, L.fc, {}, out);
+  nn::Dense(pooled, net.fc, {}, out);
   return out;
 }
 

@@ -89,6 +89,10 @@ Image BoxDownsample(const Image& image, int factor) {
         }
       }
     }
+    // rows is 0 only for an empty image (or a factor below 1): otherwise oy < out.height keeps
+    // oy·factor below image.height. Return the black output then rather than divide by zero
+    // (WarpAffine reads zeros from an empty image anyway).
+    if (rows == 0) return out;
     uint8_t* dst = out.row(oy);
     const uint32_t n = static_cast<uint32_t>(rows * factor);
     for (size_t i = 0; i < acc.size(); ++i) dst[i] = static_cast<uint8_t>((acc[i] + n / 2) / n);

@@ -55,15 +55,15 @@ Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::Weig
                                                                   nn::Precision precision,
                                                                   std::vector<nn::Shape>* grids) {
   auto layers = std::make_unique<Layers>();
-  Layers& L = *layers;
-  L.size = size;
+  Layers& net = *layers;
+  net.size = size;
 
   auto add = [&](std::vector<std::unique_ptr<nn::Conv2d>>& list, const nn::ConvSpec& spec,
                  nn::Shape in, std::span<const float> weights, std::span<const float> bias,
                  std::span<const float> scale = {},
                  std::span<const float> shift = {}) -> Expected<nn::Shape> {
     // The image input of the first convolution is not a ReLU6 output.
-    const bool first = list.empty() && &list == &L.backbone;
+    const bool first = list.empty() && &list == &net.backbone;
     const nn::Precision p =
         first && precision == nn::Precision::kU8S8 ? nn::Precision::kBf16 : precision;
     FT_ASSIGN_OR_RETURN(auto conv, nn::Conv2d::Create(spec, in, weights, bias, scale, shift, p));
@@ -77,7 +77,7 @@ Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::Weig
     FT_WEIGHT(wt, w, "MobilenetV1/Conv2d_0_pointwise/weights", {3, 3, 3, 32});
     FT_WEIGHT(bt, w, "MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset", {32});
     nn::ConvSpec spec{3, 3, 3, 32, 2, nn::Padding::kSame, false, nn::Activation::kRelu6, false};
-    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, spec, shape, wt->values, bt->values));
+    FT_ASSIGN_OR_RETURN(shape, add(net.backbone, spec, shape, wt->values, bt->values));
   }
   const int channels[14] = {32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024};
   nn::Shape conv11_shape;
@@ -98,12 +98,12 @@ Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::Weig
     }
     nn::ConvSpec dspec{3,    3, cin, cin, stride, nn::Padding::kSame, true, nn::Activation::kRelu6,
                        false};
-    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, dspec, shape, dwt->values, {}, scale, shift));
+    FT_ASSIGN_OR_RETURN(shape, add(net.backbone, dspec, shape, dwt->values, {}, scale, shift));
     FT_WEIGHT(pwt, w, pw + "weights", {1, 1, cin, cout});
     FT_WEIGHT(pwb, w, pw + "convolution_bn_offset", {cout});
     nn::ConvSpec pspec{1,    1, cin, cout, 1, nn::Padding::kSame, false, nn::Activation::kRelu6,
                        false};
-    FT_ASSIGN_OR_RETURN(shape, add(L.backbone, pspec, shape, pwt->values, pwb->values));
+    FT_ASSIGN_OR_RETURN(shape, add(net.backbone, pspec, shape, pwt->values, pwb->values));
     if (i == 11) conv11_shape = shape;
   }
   const int extra_channels[8] = {256, 512, 128, 256, 128, 256, 64, 128};
@@ -116,7 +116,7 @@ Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::Weig
     FT_WEIGHT(bt, w, p + "convolution_bn_offset", {cout});
     nn::ConvSpec spec{k,    k, cin, cout, stride, nn::Padding::kSame, false, nn::Activation::kRelu6,
                       false};
-    FT_ASSIGN_OR_RETURN(shape, add(L.extras, spec, shape, wt->values, bt->values));
+    FT_ASSIGN_OR_RETURN(shape, add(net.extras, spec, shape, wt->values, bt->values));
     if (i % 2) feature_shapes.push_back(shape);
     cin = cout;
   }
@@ -125,26 +125,27 @@ Expected<std::unique_ptr<SsdDetector::Layers>> SsdDetector::Build(const nn::Weig
     const std::string p = "Prediction/BoxPredictor_" + std::to_string(k) + "/";
     const nn::Shape fs = feature_shapes[static_cast<size_t>(k)];
     const int per_cell = k == 0 ? 3 : 6;
+    const int box_channels = 4 * per_cell, class_channels = 3 * per_cell;
     total_anchors += fs.h * fs.w * per_cell;
-    FT_WEIGHT(bw, w, p + "BoxEncodingPredictor/weights", {1, 1, fs.c, 4 * per_cell});
-    FT_WEIGHT(bb, w, p + "BoxEncodingPredictor/biases", {4 * per_cell});
-    FT_WEIGHT(cw, w, p + "ClassPredictor/weights", {1, 1, fs.c, 3 * per_cell});
-    FT_WEIGHT(cb, w, p + "ClassPredictor/biases", {3 * per_cell});
+    FT_WEIGHT(bw, w, p + "BoxEncodingPredictor/weights", {1, 1, fs.c, box_channels});
+    FT_WEIGHT(bb, w, p + "BoxEncodingPredictor/biases", {box_channels});
+    FT_WEIGHT(cw, w, p + "ClassPredictor/weights", {1, 1, fs.c, class_channels});
+    FT_WEIGHT(cb, w, p + "ClassPredictor/biases", {class_channels});
     nn::ConvSpec bspec{
-        1, 1, fs.c, 4 * per_cell, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
+        1, 1, fs.c, box_channels, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
     nn::ConvSpec cspec{
-        1, 1, fs.c, 3 * per_cell, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
-    FT_ASSIGN_OR_RETURN(nn::Shape s1, add(L.box_heads, bspec, fs, bw->values, bb->values));
-    FT_ASSIGN_OR_RETURN(nn::Shape s2, add(L.class_heads, cspec, fs, cw->values, cb->values));
+        1, 1, fs.c, class_channels, 1, nn::Padding::kSame, false, nn::Activation::kNone, false};
+    FT_ASSIGN_OR_RETURN(nn::Shape s1, add(net.box_heads, bspec, fs, bw->values, bb->values));
+    FT_ASSIGN_OR_RETURN(nn::Shape s2, add(net.class_heads, cspec, fs, cw->values, cb->values));
     (void)s1;
     (void)s2;
   }
-  L.num_anchors = total_anchors;
-  L.features.resize(8);
-  L.qfeatures.resize(8);
-  L.quantized = precision == nn::Precision::kU8S8;
-  L.box_codes.resize(static_cast<size_t>(total_anchors) * 4);
-  L.class_logits.resize(static_cast<size_t>(total_anchors) * 3);
+  net.num_anchors = total_anchors;
+  net.features.resize(8);
+  net.qfeatures.resize(8);
+  net.quantized = precision == nn::Precision::kU8S8;
+  net.box_codes.resize(static_cast<size_t>(total_anchors) * 4);
+  net.class_logits.resize(static_cast<size_t>(total_anchors) * 3);
   *grids = feature_shapes;
   return layers;
 }
@@ -172,16 +173,16 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
     constexpr double kPixelScale = static_cast<double>(kInput) / kSmallInput;
     std::vector<nn::Shape> small_grids;
     FT_ASSIGN_OR_RETURN(det->small_, Build(w, kSmallInput, precision, &small_grids));
-    Layers& S = *det->small_;
-    S.anchors.clear();
+    Layers& small = *det->small_;
+    small.anchors.clear();
     size_t at = 0;
     for (size_t k = 0; k < grids.size(); ++k) {
-      const int per_cell = k == 0 ? 3 : 6;
+      const size_t per_cell = k == 0 ? 3 : 6;
       const int g = grids[k].h;
       const float* first = &anchors->values[at * 4];
       for (int y = 0; y < g; ++y) {
         for (int x = 0; x < g; ++x) {
-          for (int a = 0; a < per_cell; ++a, ++at) {
+          for (size_t a = 0; a < per_cell; ++a, ++at) {
             const float* v = &anchors->values[at * 4];
             const double cy = (v[0] + v[2]) / 2, cx = (v[1] + v[3]) / 2;
             const double h0 = first[a * 4 + 2] - first[a * 4],
@@ -196,18 +197,18 @@ Expected<std::unique_ptr<SsdDetector>> SsdDetector::Load(const std::string& mode
       const int sg = small_grids[k].h;
       for (int y = 0; y < sg; ++y) {
         for (int x = 0; x < sg; ++x) {
-          for (int a = 0; a < per_cell; ++a) {
+          for (size_t a = 0; a < per_cell; ++a) {
             const double h0 = (first[a * 4 + 2] - first[a * 4]) * kPixelScale,
                          w0 = (first[a * 4 + 3] - first[a * 4 + 1]) * kPixelScale;
             const double cy = (y + 0.5) / sg, cx = (x + 0.5) / sg;
             for (double v : {cy - h0 / 2, cx - w0 / 2, cy + h0 / 2, cx + w0 / 2}) {
-              S.anchors.push_back(static_cast<float>(v));
+              small.anchors.push_back(static_cast<float>(v));
             }
           }
         }
       }
     }
-    if (static_cast<int>(S.anchors.size()) != S.num_anchors * 4) {
+    if (static_cast<int>(small.anchors.size()) != small.num_anchors * 4) {
       return Internal("small detector: anchors do not match its grids");
     }
   }
@@ -225,53 +226,54 @@ double SsdDetector::flops() const {
 
 std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score, int max_results) {
   // An image that fits the small input is not upsampled to 512 (docs/PIPELINE.md).
-  Layers& L = small_ && std::max(image.width, image.height) <= small_->size ? *small_ : *layers_;
-  const int size = L.size;
-  const int num_anchors = L.num_anchors;
+  Layers& net = small_ && std::max(image.width, image.height) <= small_->size ? *small_ : *layers_;
+  const int size = net.size;
+  const int num_anchors = net.num_anchors;
   // Pre-processing: pad to a square at the bottom/right, resize to the input size (512, or 256
   // for a small image), v·(2/255) − 1.
   FloatImage square = CropPadResize(image, 0, 0, image.width, image.height, false, size);
-  L.input.Resize({size, size, 3});
+  net.input.Resize({size, size, 3});
   for (size_t i = 0; i < square.data.size(); ++i) {
-    L.input.data[i] = square.data[i] * kInputScale - 1.f;
+    net.input.data[i] = square.data[i] * kInputScale - 1.f;
   }
   // Backbone: conv0, then (depthwise, pointwise) × 13; extras; then the box and class heads on
   // six feature maps. The same chain on float or on uint8 activations.
   auto run = [&](auto& a, auto& b, auto& conv11, auto& features) {
-    for (int i = 1; i <= 13; ++i) {
-      L.backbone[static_cast<size_t>(2 * i - 1)]->Forward(a, b);
-      L.backbone[static_cast<size_t>(2 * i)]->Forward(b, a);
+    for (size_t i = 1; i <= 13; ++i) {
+      net.backbone[2 * i - 1]->Forward(a, b);
+      net.backbone[2 * i]->Forward(b, a);
       if (i == 11) conv11 = a;
     }
-    for (size_t i = 0; i < 8; ++i) L.extras[i]->Forward(i == 0 ? a : features[i - 1], features[i]);
+    for (size_t i = 0; i < 8; ++i)
+      net.extras[i]->Forward(i == 0 ? a : features[i - 1], features[i]);
     const std::remove_reference_t<decltype(a)>* feats[6] = {
         &conv11, &a, &features[1], &features[3], &features[5], &features[7]};
     size_t box_at = 0, class_at = 0;
     for (size_t k = 0; k < 6; ++k) {
-      L.box_heads[k]->Forward(*feats[k], L.head_out);
-      std::copy(L.head_out.data.begin(), L.head_out.data.end(),
-                L.box_codes.begin() + static_cast<long>(box_at));
-      box_at += L.head_out.data.size();
-      L.class_heads[k]->Forward(*feats[k], L.head_out);
-      std::copy(L.head_out.data.begin(), L.head_out.data.end(),
-                L.class_logits.begin() + static_cast<long>(class_at));
-      class_at += L.head_out.data.size();
+      net.box_heads[k]->Forward(*feats[k], net.head_out);
+      std::copy(net.head_out.data.begin(), net.head_out.data.end(),
+                net.box_codes.begin() + static_cast<long>(box_at));
+      box_at += net.head_out.data.size();
+      net.class_heads[k]->Forward(*feats[k], net.head_out);
+      std::copy(net.head_out.data.begin(), net.head_out.data.end(),
+                net.class_logits.begin() + static_cast<long>(class_at));
+      class_at += net.head_out.data.size();
     }
   };
-  L.backbone[0]->Forward(L.input, L.a);
-  if (L.quantized) {
-    nn::Quantize(L.a, L.qa);
-    run(L.qa, L.qb, L.qconv11, L.qfeatures);
+  net.backbone[0]->Forward(net.input, net.a);
+  if (net.quantized) {
+    nn::Quantize(net.a, net.qa);
+    run(net.qa, net.qb, net.qconv11, net.qfeatures);
   } else {
-    run(L.a, L.b, L.conv11, L.features);
+    run(net.a, net.b, net.conv11, net.features);
   }
 
   // Decode (outputLayer.ts) and score = sigmoid(logit 1).
   std::vector<std::array<double, 4>> boxes(num_anchors);
   std::vector<double> scores(num_anchors);
   for (int i = 0; i < num_anchors; ++i) {
-    const float* a = &L.anchors[static_cast<size_t>(i) * 4];
-    const float* e = &L.box_codes[static_cast<size_t>(i) * 4];
+    const float* a = &net.anchors[static_cast<size_t>(i) * 4];
+    const float* e = &net.box_codes[static_cast<size_t>(i) * 4];
     const double ha = a[2] - a[0], wa = a[3] - a[1];
     const double cya = a[0] + ha / 2, cxa = a[1] + wa / 2;
     const double cy = e[0] / 10.0 * ha + cya, cx = e[1] / 10.0 * wa + cxa;
@@ -279,7 +281,7 @@ std::vector<Detection> SsdDetector::Detect(const Image& image, double min_score,
     boxes[static_cast<size_t>(i)] = {cy - hh, cx - hw, cy + hh, cx + hw};
     scores[static_cast<size_t>(i)] =
         1.0 /
-        (1.0 + std::exp(-static_cast<double>(L.class_logits[static_cast<size_t>(i) * 3 + 1])));
+        (1.0 + std::exp(-static_cast<double>(net.class_logits[static_cast<size_t>(i) * 3 + 1])));
   }
   // NMS (nonMaxSuppression.ts): strict score threshold, stable sort by score, IoU ≤ 0.5 kept.
   std::vector<int> candidates;
