@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
   o.pipeline.small_image_detector = !detector_512;
   // As vision::ProcessImageFiles does: with several workers, one OpenMP thread each (and none
   // spinning beside them from the pipelines' creation here).
-  facetrail::nn::SetThreadsForCurrentThread(threads > 1 ? 1 : threads);
+  o.pipeline.network_threads = threads > 1 ? 1 : 0;
+  facetrail::nn::SetThreadsForCurrentThread(threads);
   size_t faces = 0, failed = 0;
   std::vector<std::unique_ptr<facetrail::vision::FacePipeline>> pipelines;
   for (int i = 0; i < threads; ++i) {

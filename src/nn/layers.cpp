@@ -365,4 +365,8 @@ void SetThreadsForCurrentThread(int threads) {
   omp_set_num_threads(std::max(threads, 1));
 }
 
+int ThreadsForCurrentThread() {
+  return omp_get_max_threads();
+}
+
 }  // namespace facetrail::nn

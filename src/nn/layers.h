@@ -105,5 +105,6 @@ void Dense(std::span<const float> in, std::span<const float> weights, std::span<
 
 // Limits the threads oneDNN uses for calls from the current thread (OpenMP runtime).
 void SetThreadsForCurrentThread(int threads);
+int ThreadsForCurrentThread();
 
 }  // namespace facetrail::nn

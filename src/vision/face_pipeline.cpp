@@ -288,6 +288,15 @@ Expected<AlignMode> ParseAlignMode(std::string_view name) {
 }
 
 Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptions& options) {
+  // Preparing the weights runs oneDNN reorders: with network_threads set, on that many threads,
+  // so no OpenMP team is started here that would then idle beside the pipelines.
+  struct ThreadsScope {
+    int saved;
+    explicit ThreadsScope(int threads) : saved(nn::ThreadsForCurrentThread()) {
+      if (threads > 0) nn::SetThreadsForCurrentThread(threads);
+    }
+    ~ThreadsScope() { nn::SetThreadsForCurrentThread(saved); }
+  } threads_scope(options.network_threads);
   const nn::Precision precision = options.reduced_precision && options.align != AlignMode::kFaceApi
                                       ? nn::Precision::kBf16
                                       : nn::Precision::kF32;

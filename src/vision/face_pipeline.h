@@ -97,9 +97,10 @@ struct PipelineOptions {
   // Images no larger than 256×256 are detected at 256×256 instead of being upsampled to 512×512
   // (a quarter of the detector's work; larger images are unaffected). Ignored in faceapi mode.
   bool small_image_detector = true;
-  // OpenMP threads the networks use on the thread that calls Process; 0 leaves the thread's
-  // setting alone (all cores by default). Several pipelines working side by side should each
-  // use 1: idle OpenMP threads of one spin beside the others (ProcessImageFiles does this).
+  // OpenMP threads the networks use: set on the thread that calls Process, and used (then
+  // restored) while Create prepares the weights; 0 leaves the thread's setting alone (all cores
+  // by default). Several pipelines working side by side should each use 1: idle OpenMP threads
+  // of one spin beside the others (ProcessImageFiles does this).
   int network_threads = 0;
 };
 
