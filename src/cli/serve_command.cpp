@@ -15,6 +15,7 @@ struct ServeArgs {
   std::string db, listen = "127.0.0.1:8080", models_dir = "models", tls_cert, tls_key, web_dir;
   int pipelines = 2;
   double searches_per_minute = 30, search_burst = 10;
+  int session_minutes = 8 * 60, idle_minutes = 30;
 };
 
 server::Server* g_server = nullptr;
@@ -44,6 +45,11 @@ Expected<std::pair<std::string, int>> SplitListen(const std::string& listen) {
 int RunServe(const ServeArgs& a) {
   auto hp = SplitListen(a.listen);
   if (!hp.ok()) return PrintError(hp.status());
+  if (a.idle_minutes > a.session_minutes) {
+    return PrintError(InvalidArgument("--idle-minutes (" + std::to_string(a.idle_minutes) +
+                                      ") must not exceed --session-minutes (" +
+                                      std::to_string(a.session_minutes) + ")"));
+  }
   server::ServerOptions o;
   o.db_path = a.db;
   o.models_dir = a.models_dir;
@@ -55,6 +61,8 @@ int RunServe(const ServeArgs& a) {
   o.num_pipelines = a.pipelines;
   o.searches_per_minute = a.searches_per_minute;
   o.search_burst = a.search_burst;
+  o.session_ttl_s = a.session_minutes * 60;
+  o.session_idle_s = a.idle_minutes * 60;
   auto s = server::Server::Create(o);
   if (!s.ok()) return PrintError(s.status());
   if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
@@ -92,6 +100,16 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
   serve->add_option("--search-burst", args.search_burst, "Per-user burst (token bucket size)")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
+  serve
+      ->add_option("--session-minutes", args.session_minutes,
+                   "A sign-in ends this long after it began (one shift by default)")
+      ->capture_default_str()
+      ->check(CLI::Range(5, 24 * 60));
+  serve
+      ->add_option("--idle-minutes", args.idle_minutes,
+                   "A sign-in ends after this long without a request (an unattended screen)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 60));
   serve->callback([&result] { result.exit_code = RunServe(args); });
 }
 
