@@ -129,10 +129,13 @@ int RunEnroll(const EnrollArgs& a) {
             << (s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0) << " rows/s)\n";
   if (s.rejected + s.flagged > 0) std::cout << "rejects: " << s.rejects_path << '\n';
   if (!a.no_snapshot) {
-    // Bring the search snapshot up to date now, so the first search opens fast.
+    // Rewrite the search snapshot with this run's templates now (an offline batch may take the
+    // time), so that searches start from the file rather than from an in-memory delta.
     auto extractor = factory();
     if (!extractor.ok()) return PrintError(extractor.status());
-    auto index = gallery::GalleryIndex::Open(**store, (*extractor)->model());
+    gallery::GalleryIndexOptions index_options;
+    index_options.max_delta_templates = 0;
+    auto index = gallery::GalleryIndex::Open(**store, (*extractor)->model(), index_options);
     if (!index.ok()) return PrintError(index.status().WithContext("updating the search snapshot"));
     std::cout << "snapshot: " << (*index)->num_active() << " searchable of " << (*index)->size()
               << " templates, " << (*index)->snapshot_path() << '\n';

@@ -1,5 +1,6 @@
 #include "gallery/gallery_index.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -61,8 +62,9 @@ Status GalleryIndex::LoadOrRebuild() {
     return Rebuild("snapshot of another model");
   }
   index_ = std::move(snap->index);
+  ClearDelta();
   counter_ = info.change_counter;
-  last_sync_ = {IndexSync::Action::kOpened, "", 0, Since(start)};
+  last_sync_ = {IndexSync::Action::kOpened, "", 0, 0, Since(start)};
   return Status::Ok();
 }
 
@@ -107,8 +109,9 @@ Status GalleryIndex::Rebuild(const std::string& reason) {
     index = std::move(snap.index);
   }
   index_ = std::move(index);
+  ClearDelta();
   counter_ = counter;
-  last_sync_ = {IndexSync::Action::kRebuilt, reason, 0, Since(start)};
+  last_sync_ = {IndexSync::Action::kRebuilt, reason, 0, 0, Since(start)};
   return Status::Ok();
 }
 
@@ -136,22 +139,76 @@ Status GalleryIndex::SyncOnce() {
   if (static_cast<int64_t>(changes.size()) > options_.max_patch_changes) {
     return Rebuild(std::to_string(changes.size()) + " changes since the snapshot");
   }
+  std::vector<int64_t> added;
   for (const TemplateChange& c : changes) {
-    if (c.kind == TemplateChange::Kind::kAdded) return Rebuild("templates added");
+    if (c.kind == TemplateChange::Kind::kAdded) added.push_back(c.template_id);
     // An expunged template must not linger in the file: rewrite it without the row.
     if (c.kind == TemplateChange::Kind::kDeleted && !snapshot_path_.empty()) {
       return Rebuild("templates expunged");
     }
   }
-  // Only flag changes: patch in memory, in order (the last change of a template wins).
+  if (!added.empty()) {
+    if (static_cast<int64_t>(delta_rows_.size() + added.size()) > options_.max_delta_templates) {
+      return Rebuild(std::to_string(delta_rows_.size() + added.size()) +
+                     " templates added since the snapshot");
+    }
+    FT_ASSIGN_OR_RETURN(bool fresh, AddToDelta(added));
+    if (!fresh) return Rebuild("a template id was reused");
+  }
+  // Flag changes in order (the last change of a template wins). An added template was read
+  // with its current flag; the changes after its addition bring it to the same state.
   for (const TemplateChange& c : changes) {
-    Status s = index_->SetActive(c.template_id, c.kind == TemplateChange::Kind::kActivated);
-    if (!s.ok()) return Rebuild("change " + std::to_string(c.seq) + " names an unknown template");
+    if (c.kind == TemplateChange::Kind::kAdded) continue;
+    if (!ApplyFlagChange(c)) {
+      return Rebuild("change " + std::to_string(c.seq) + " names an unknown template");
+    }
   }
   counter_ = now;
   last_sync_ = {IndexSync::Action::kPatched, "", static_cast<int64_t>(changes.size()),
-                Since(start)};
+                static_cast<int64_t>(added.size()), Since(start)};
   return Status::Ok();
+}
+
+Expected<bool> GalleryIndex::AddToDelta(std::span<const int64_t> ids) {
+  bool fresh = true;
+  FT_RETURN_IF_ERROR(
+      store_.ReadTemplates(model_, ids, [&](int64_t id, bool active, std::span<const float> t) {
+        if (index_->RowOf(id) >= 0 || delta_rows_.contains(id)) fresh = false;
+        delta_rows_[id] = {active, std::vector<float>(t.begin(), t.end())};
+        return Status::Ok();
+      }));
+  if (!fresh) return false;
+  std::vector<int64_t> all_ids;
+  std::vector<float> templ;
+  std::vector<uint8_t> active;
+  all_ids.reserve(delta_rows_.size());
+  templ.reserve(delta_rows_.size() * search::kDim);
+  for (const auto& [id, row] : delta_rows_) {  // ascending ids, as Build requires
+    all_ids.push_back(id);
+    active.push_back(row.active ? 1 : 0);
+    templ.insert(templ.end(), row.templ.begin(), row.templ.end());
+  }
+  delta_.reset();
+  if (!all_ids.empty()) {
+    FT_ASSIGN_OR_RETURN(delta_, search::FlatIndex::Build(all_ids, templ, active, options_.index));
+  }
+  return true;
+}
+
+bool GalleryIndex::ApplyFlagChange(const TemplateChange& c) {
+  const bool active = c.kind == TemplateChange::Kind::kActivated;
+  if (index_->SetActive(c.template_id, active).ok()) return true;
+  if (auto it = delta_rows_.find(c.template_id); it != delta_rows_.end()) {
+    it->second.active = active;
+    return delta_ != nullptr && delta_->SetActive(c.template_id, active).ok();
+  }
+  // Neither holds it: added and expunged before this index read it. Nothing to hide.
+  return c.kind == TemplateChange::Kind::kDeleted;
+}
+
+void GalleryIndex::ClearDelta() {
+  delta_rows_.clear();
+  delta_.reset();
 }
 
 Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> probe,
@@ -163,6 +220,18 @@ Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> pro
     }
     std::shared_lock lock(mu_);
     auto hits = index_->Search(probe, options);
+    if (hits.ok() && delta_ != nullptr) {
+      // Both lists are exact over disjoint templates: their merge is the exact list.
+      auto more = delta_->Search(probe, options);
+      if (!more.ok()) return more.status();
+      hits->insert(hits->end(), more->begin(), more->end());
+      std::sort(hits->begin(), hits->end(), [](const search::Hit& a, const search::Hit& b) {
+        return a.score != b.score ? a.score > b.score : a.id < b.id;
+      });
+      if (hits->size() > static_cast<size_t>(std::max(options.k, 0))) {
+        hits->resize(static_cast<size_t>(std::max(options.k, 0)));
+      }
+    }
     if (!hits.ok()) {
       if (hits.status().code() != StatusCode::kDataLoss || attempt > 0) return hits.status();
       lock.unlock();
@@ -213,11 +282,15 @@ Status RemoveSnapshots(const GalleryStore& store) {
 
 size_t GalleryIndex::size() const {
   std::shared_lock lock(mu_);
-  return index_->size();
+  return index_->size() + delta_rows_.size();
 }
 size_t GalleryIndex::num_active() const {
   std::shared_lock lock(mu_);
-  return index_->num_active();
+  return index_->num_active() + (delta_ != nullptr ? delta_->num_active() : 0);
+}
+size_t GalleryIndex::delta_size() const {
+  std::shared_lock lock(mu_);
+  return delta_rows_.size();
 }
 
 }  // namespace facetrail::gallery

@@ -182,6 +182,11 @@ class GalleryStore {
   virtual Status ScanTemplates(
       const ModelRef& model, const std::function<Status(int64_t count, int64_t counter)>& begin,
       const std::function<Status(int64_t id, bool active, std::span<const float> templ)>& row) = 0;
+  // The templates of `model` among `ids`, in the order given, with active = booking is active;
+  // an id that is gone (expunged) or of another model is skipped. One consistent read.
+  virtual Status ReadTemplates(
+      const ModelRef& model, std::span<const int64_t> ids,
+      const std::function<Status(int64_t id, bool active, std::span<const float> templ)>& row) = 0;
   // Changes of `model`'s templates with seq > after_counter, in order.
   virtual Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& model,
                                                              int64_t after_counter) = 0;

@@ -38,6 +38,11 @@ class FailingStore final : public GalleryStore {
       const std::function<Status(int64_t, bool, std::span<const float>)>& row) override {
     return inner_.ScanTemplates(m, begin, row);
   }
+  Status ReadTemplates(
+      const ModelRef& m, std::span<const int64_t> ids,
+      const std::function<Status(int64_t, bool, std::span<const float>)>& row) override {
+    return inner_.ReadTemplates(m, ids, row);
+  }
   Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& m, int64_t c) override {
     return inner_.ChangesSince(m, c);
   }

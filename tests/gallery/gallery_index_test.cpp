@@ -1,8 +1,9 @@
-// GalleryIndex: never stale (patch on seal/unseal/expunge, rebuild on enrolment), refuses and
-// rebuilds damaged or foreign snapshots.
+// GalleryIndex: never stale (patch on seal/unseal, an in-memory delta for enrolments, rebuild on
+// expunge or a full delta), refuses and rebuilds damaged or foreign snapshots.
 #include "gallery/gallery_index.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -87,15 +88,99 @@ TEST_F(GalleryIndexTest, SealLeavesSearchAtOnceAndUnsealReturns) {
   EXPECT_TRUE(MustSearch(*other, 500).empty());
 }
 
-TEST_F(GalleryIndexTest, EnrolmentAfterOpenIsSeenByTheNextSearch) {
+ino_t InodeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(GalleryIndexTest, EnrolmentAfterOpenIsSeenByTheNextSearchWithoutRewritingTheSnapshot) {
   auto g = MustOpen();
+  const ino_t inode = InodeOf(g->snapshot_path());
+  ASSERT_NE(inode, 0u);
   EXPECT_TRUE(MustSearch(*g, 9900).empty());
   AddBooking(*store_, 99, 1);
   auto hits = MustSearch(*g, 9900);
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].owner.booking_number, "B-99");
-  EXPECT_EQ(g->last_sync().action, IndexSync::Action::kRebuilt);
-  EXPECT_EQ(g->last_sync().reason, "templates added");
+  EXPECT_EQ(g->last_sync().action, IndexSync::Action::kPatched);
+  EXPECT_EQ(g->last_sync().added_templates, 1);
+  EXPECT_EQ(g->delta_size(), 1u);
+  EXPECT_EQ(g->size(), 61u);
+  EXPECT_EQ(InodeOf(g->snapshot_path()), inode);  // the file was not rewritten
+  // Another process opens the older snapshot and reads the new rows into its own delta.
+  auto other = MustOpen();
+  EXPECT_EQ(other->delta_size(), 1u);
+  ASSERT_EQ(MustSearch(*other, 9900).size(), 1u);
+}
+
+TEST_F(GalleryIndexTest, SnapshotPlusDeltaRanksExactlyAsAFreshBuild) {
+  auto g = MustOpen();
+  for (int b = 31; b <= 45; ++b) AddBooking(*store_, b, 2);  // 30 templates into the delta
+  ASSERT_TRUE(store_->SetStatus("B-33", RecordStatus::kSealed).ok());  // a delta one
+  ASSERT_TRUE(store_->SetStatus("B-3", RecordStatus::kSealed).ok());   // a snapshot one
+  ASSERT_TRUE(g->Refresh().ok());
+  EXPECT_EQ(g->delta_size(), 30u);
+  EXPECT_EQ(g->num_active(), 86u);
+  ASSERT_TRUE(RemoveSnapshots(*store_).ok());
+  auto fresh = MustOpen();
+  ASSERT_EQ(fresh->last_sync().action, IndexSync::Action::kRebuilt);
+  EXPECT_EQ(fresh->delta_size(), 0u);
+  for (uint64_t seed : {100u, 301u, 3300u, 3401u, 4501u, 777u, 12345u}) {
+    for (int k : {1, 5, 90}) {
+      auto a = g->Search(SeedTemplate(seed), {k, -1.0f});
+      auto b = fresh->Search(SeedTemplate(seed), {k, -1.0f});
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->size(), b->size()) << seed << " k=" << k;
+      for (size_t i = 0; i < a->size(); ++i) {
+        EXPECT_EQ((*a)[i].owner.template_id, (*b)[i].owner.template_id) << seed << " " << i;
+        EXPECT_EQ((*a)[i].score, (*b)[i].score) << seed << " " << i;
+        EXPECT_EQ((*a)[i].rank, static_cast<int>(i + 1));
+      }
+    }
+  }
+}
+
+TEST_F(GalleryIndexTest, SealAndExpungeReachTemplatesInTheDelta) {
+  auto g = MustOpen();
+  AddBooking(*store_, 99, 1);
+  ASSERT_EQ(MustSearch(*g, 9900).size(), 1u);
+  ASSERT_TRUE(store_->SetStatus("B-99", RecordStatus::kSealed).ok());
+  EXPECT_TRUE(MustSearch(*g, 9900).empty());
+  EXPECT_EQ(g->last_sync().action, IndexSync::Action::kPatched);
+  ASSERT_TRUE(store_->SetStatus("B-99", RecordStatus::kActive).ok());
+  EXPECT_EQ(MustSearch(*g, 9900).size(), 1u);
+  // Added and sealed before the index reads it: it joins the delta already sealed.
+  AddBooking(*store_, 98, 1);
+  ASSERT_TRUE(store_->SetStatus("B-98", RecordStatus::kSealed).ok());
+  EXPECT_TRUE(MustSearch(*g, 9800).empty());
+  ASSERT_TRUE(store_->Expunge("B-99").ok());
+  EXPECT_TRUE(MustSearch(*g, 9900).empty());
+  EXPECT_EQ(g->last_sync().reason, "templates expunged");
+  EXPECT_EQ(g->delta_size(), 0u);  // the rebuilt snapshot holds B-98, not B-99
+  EXPECT_EQ(g->size(), 61u);
+}
+
+TEST_F(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
+  GalleryIndexOptions o;
+  o.max_delta_templates = 2;
+  auto opened = GalleryIndex::Open(*store_, kModel, o);
+  ASSERT_TRUE(opened.ok());
+  auto& g = **opened;
+  AddBooking(*store_, 99, 2);
+  ASSERT_EQ(MustSearch(g, 9901).size(), 1u);
+  EXPECT_EQ(g.delta_size(), 2u);
+  AddBooking(*store_, 98, 1);
+  ASSERT_EQ(MustSearch(g, 9800).size(), 1u);
+  EXPECT_EQ(g.last_sync().action, IndexSync::Action::kRebuilt);
+  EXPECT_EQ(g.last_sync().reason, "3 templates added since the snapshot");
+  EXPECT_EQ(g.delta_size(), 0u);
+  EXPECT_EQ(g.size(), 63u);
+  o.max_delta_templates = 0;  // every enrolment rebuilds
+  auto strict = GalleryIndex::Open(*store_, kModel, o);
+  ASSERT_TRUE(strict.ok());
+  AddBooking(*store_, 97, 1);
+  ASSERT_EQ(MustSearch(**strict, 9700).size(), 1u);
+  EXPECT_EQ((*strict)->last_sync().action, IndexSync::Action::kRebuilt);
 }
 
 TEST_F(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
@@ -158,6 +243,31 @@ TEST(GalleryIndexMemory, InMemoryStoreBuildsInRam) {
   auto empty_model = GalleryIndex::Open(**store, {"other-model", 1});
   ASSERT_TRUE(empty_model.ok());
   EXPECT_EQ((*empty_model)->size(), 0u);
+}
+
+TEST(GalleryIndexMemory, AReusedTemplateIdRebuilds) {
+  // SQLite gives a new row the largest id + 1: expunging the newest booking frees its ids.
+  auto store = GalleryStore::Open(":memory:");
+  ASSERT_TRUE(store.ok());
+  AddBooking(**store, 1, 1);
+  auto g = GalleryIndex::Open(**store, kModel);
+  ASSERT_TRUE(g.ok());
+  AddBooking(**store, 2, 1);
+  ASSERT_TRUE((*g)->Refresh().ok());
+  EXPECT_EQ((*g)->delta_size(), 1u);
+  ASSERT_TRUE((*store)->Expunge("B-2").ok());
+  ASSERT_TRUE((*g)->Refresh().ok());  // in memory: the expunged row is only hidden
+  EXPECT_EQ((*g)->last_sync().action, IndexSync::Action::kPatched);
+  AddBooking(**store, 3, 1);
+  auto hits = (*g)->Search(SeedTemplate(300), {5, 0.5f});
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].owner.booking_number, "B-3");
+  EXPECT_EQ((*g)->last_sync().reason, "a template id was reused");
+  EXPECT_EQ((*g)->size(), 2u);
+  auto gone = (*g)->Search(SeedTemplate(200), {5, 0.5f});
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->empty());
 }
 
 }  // namespace

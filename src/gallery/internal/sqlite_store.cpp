@@ -303,6 +303,37 @@ class SqliteGalleryStore final : public GalleryStore {
     return s;
   }
 
+  Status ReadTemplates(
+      const ModelRef& model, std::span<const int64_t> ids,
+      const std::function<Status(int64_t, bool, std::span<const float>)>& row_fn) override {
+    std::lock_guard lock(mu_);
+    FT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status s = [&]() -> Status {
+      FT_ASSIGN_OR_RETURN(
+          auto st,
+          Prepare("SELECT b.status = 'active', t.templ FROM templates t "
+                  "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
+                  "WHERE t.id = ? AND t.model_id = ? AND t.model_version = ?"));
+      float templ[search::kDim];
+      for (int64_t id : ids) {
+        st.Reset();
+        st.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+        FT_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) continue;
+        auto blob = st.BlobView(1);
+        if (blob.size() != kTemplateBytes) {
+          return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
+                          std::to_string(blob.size()) + " bytes");
+        }
+        std::memcpy(templ, blob.data(), kTemplateBytes);
+        FT_RETURN_IF_ERROR(row_fn(id, st.Int(0) != 0, templ));
+      }
+      return Status::Ok();
+    }();
+    (void)db_.Exec("COMMIT");
+    return s;
+  }
+
   Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& model,
                                                      int64_t after_counter) override {
     std::lock_guard lock(mu_);
