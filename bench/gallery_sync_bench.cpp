@@ -1,0 +1,164 @@
+// facetrail-bench-gallery-sync: what an enrollment costs the searches of a running index.
+//
+// WORKLOAD
+//   A SQLite gallery of N bookings with one random unit template each (written in batches of
+//   10,000 per transaction), its search snapshot, then M new bookings enrolled while an index is
+//   open. Figures:
+//     open_rebuild_s   GalleryIndex::Open on the fresh gallery (SQLite scan + snapshot write)
+//     delta_sync_s     the next Refresh after the M enrollments with the default options: the
+//                      new rows join the in-memory delta (docs/SNAPSHOT.md)
+//     rebuild_sync_s   the same Refresh with max_delta_templates = 0 (the file rewritten: what
+//                      every enrollment cost before the delta)
+//     search_*_ms_p50  search latency with the delta and after the rebuild (top 20)
+//     same_results     both indexes return the same ranked lists for every query
+//   Prints one JSON object.
+//
+// Usage: facetrail-bench-gallery-sync [--templates N] [--added M] [--queries Q] [--dir DIR]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "gallery/gallery_index.h"
+#include "gallery/gallery_store.h"
+
+namespace {
+
+using facetrail::Status;
+using namespace facetrail::gallery;  // NOLINT(google-build-using-namespace): a benchmark main
+
+const ModelRef kModel{"bench-random", 1};
+
+std::vector<float> RandomUnit(std::mt19937_64& rng) {
+  std::normal_distribution<float> n(0.f, 1.f);
+  std::vector<float> v(facetrail::search::kDim);
+  double norm = 0;
+  for (float& x : v) {
+    x = n(rng);
+    norm += static_cast<double>(x) * x;
+  }
+  for (float& x : v) x = static_cast<float>(x / std::sqrt(norm));
+  return v;
+}
+
+Status AddBookings(GalleryStore& store, int first, int count, std::mt19937_64& rng) {
+  for (int b = first; b < first + count; ++b) {
+    BookingRecord r;
+    r.booking_number = "BENCH-" + std::to_string(b);
+    r.name = "Synthetic " + std::to_string(b);
+    const std::string text = "photo " + std::to_string(b);
+    std::vector<NewTemplate> t = {{0, {}, {}, RandomUnit(rng)}};
+    auto added = store.AddPhoto(r, {{text.begin(), text.end()}, {}, text, ""}, kModel, t);
+    if (!added.ok()) return added.status();
+  }
+  return Status::Ok();
+}
+
+double Seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int Fail(const Status& s) {
+  std::cerr << "facetrail-bench-gallery-sync: " << s.ToString() << '\n';
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int templates = 200000, added = 100, queries = 20;
+  std::string dir = std::filesystem::temp_directory_path() / "ft_bench_gallery_sync";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--templates")
+      templates = std::stoi(argv[i + 1]);
+    else if (flag == "--added")
+      added = std::stoi(argv[i + 1]);
+    else if (flag == "--queries")
+      queries = std::stoi(argv[i + 1]);
+    else if (flag == "--dir")
+      dir = argv[i + 1];
+    else
+      return Fail(facetrail::InvalidArgument("unknown flag " + flag));
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string db_path = dir + "/gallery.db";
+  std::mt19937_64 rng(42);
+
+  {  // Populate in large transactions (one per photo would be fsync-bound).
+    auto db = facetrail::SqliteDb::Open(db_path, true);
+    if (!db.ok()) return Fail(db.status());
+    auto store = GalleryStore::OpenOn(*db);
+    if (!store.ok()) return Fail(store.status());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int first = 0; first < templates; first += 10000) {
+      Status s = db->InTransaction(
+          [&] { return AddBookings(**store, first, std::min(10000, templates - first), rng); });
+      if (!s.ok()) return Fail(s);
+    }
+    std::cerr << "populated " << templates << " templates in " << Seconds(t0) << " s\n";
+  }
+  auto store = GalleryStore::Open(db_path);
+  if (!store.ok()) return Fail(store.status());
+  auto t = std::chrono::steady_clock::now();
+  auto with_delta = GalleryIndex::Open(**store, kModel);
+  if (!with_delta.ok()) return Fail(with_delta.status());
+  const double open_rebuild_s = Seconds(t);
+  GalleryIndexOptions rebuild_options;
+  rebuild_options.max_delta_templates = 0;
+  auto rebuilding = GalleryIndex::Open(**store, kModel, rebuild_options);
+  if (!rebuilding.ok()) return Fail(rebuilding.status());
+
+  if (Status s = AddBookings(**store, templates, added, rng); !s.ok()) return Fail(s);
+  t = std::chrono::steady_clock::now();
+  if (Status s = (*with_delta)->Refresh(); !s.ok()) return Fail(s);
+  const double delta_sync_s = Seconds(t);
+  t = std::chrono::steady_clock::now();
+  if (Status s = (*rebuilding)->Refresh(); !s.ok()) return Fail(s);
+  const double rebuild_sync_s = Seconds(t);
+
+  std::vector<double> delta_ms, rebuilt_ms;
+  bool same = true;
+  for (int q = 0; q < queries; ++q) {
+    const std::vector<float> probe = RandomUnit(rng);
+    t = std::chrono::steady_clock::now();
+    auto a = (*with_delta)->Search(probe, {20, -1.f});
+    delta_ms.push_back(Seconds(t) * 1e3);
+    t = std::chrono::steady_clock::now();
+    auto b = (*rebuilding)->Search(probe, {20, -1.f});
+    rebuilt_ms.push_back(Seconds(t) * 1e3);
+    if (!a.ok()) return Fail(a.status());
+    if (!b.ok()) return Fail(b.status());
+    same = same && a->size() == b->size();
+    for (size_t i = 0; same && i < a->size(); ++i) {
+      same =
+          (*a)[i].owner.template_id == (*b)[i].owner.template_id && (*a)[i].score == (*b)[i].score;
+    }
+  }
+  auto p50 = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  nlohmann::json j = {{"templates", templates},
+                      {"added", added},
+                      {"open_rebuild_s", open_rebuild_s},
+                      {"delta_sync_s", delta_sync_s},
+                      {"rebuild_sync_s", rebuild_sync_s},
+                      {"rebuild_over_delta", rebuild_sync_s / delta_sync_s},
+                      {"search_delta_ms_p50", p50(delta_ms)},
+                      {"search_rebuilt_ms_p50", p50(rebuilt_ms)},
+                      {"delta_size", (*with_delta)->delta_size()},
+                      {"same_results", same}};
+  std::cout << j.dump(2) << '\n';
+  std::filesystem::remove_all(dir);
+  return same ? 0 : 1;
+}
