@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include "common/command.h"
 
 namespace {
 
@@ -18,21 +18,10 @@ const std::string kLfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunn
 const std::string kDistances =
     std::string(FACETRAIL_SHARED_DIR) + "/peers/faceapi/reference/lfw-dev-pairs-distances.csv";
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
+using facetrail::testing::CommandRun;
 
 CommandRun Facetrail(const std::string& args) {
-  CommandRun r;
-  FILE* p = popen((kBinary + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return facetrail::testing::RunCommand(kBinary + " " + args + " 2>&1");
 }
 
 class EvalCliTest : public ::testing::Test {

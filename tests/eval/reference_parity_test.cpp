@@ -3,13 +3,12 @@
 // reader → Evaluate).
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/command.h"
 #include "eval/evaluation.h"
 
 namespace facetrail::eval {
@@ -69,14 +68,7 @@ TEST(ReferenceParityTest, LfwDevPairDistancesMatchRunMjs) {
 
 // Runs `cmd` and returns its standard output.
 std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
+  return facetrail::testing::RunCommand(cmd).out;
 }
 
 // The JSON-lines reader (faces[0], −Euclidean distance) against run.mjs's own `score` mode on

@@ -1,32 +1,20 @@
 // `facetrail serve` option checks as an operator meets them: refused before anything is opened,
 // with the reason. Skipped when build/facetrail has not been built.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include "common/command.h"
 
 namespace {
 
 const std::string kBinary = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
+using facetrail::testing::CommandRun;
 
 CommandRun Facetrail(const std::string& args) {
-  CommandRun r;
-  FILE* p = popen((kBinary + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return facetrail::testing::RunCommand(kBinary + " " + args + " 2>&1");
 }
 
 class ServeCliTest : public ::testing::Test {

@@ -2,22 +2,19 @@
 // refusals (exit status 3, {"refused": …} under --json), review, reports, and audit verify
 // catching an edit made with the sqlite3 program.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "common/command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-};
+using CliRun = facetrail::testing::CommandRun;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -34,14 +31,7 @@ class CliTest : public ::testing::Test {
     std::string cmd = "cd '" + dir_ + "' && FACETRAIL_PASSWORD='" + password +
                       "' FACETRAIL_NEW_PASSWORD='" + new_password + "' '" +
                       FACETRAIL_BINARY_DIR "/facetrail' " + args + " 2>/dev/null </dev/null";
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return facetrail::testing::RunCommand(cmd);
   }
 
   void CreateUsers() {
@@ -268,18 +258,11 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
       0);
 
   // What the log says, read with the sqlite3 program.
-  std::string out;
-  {
-    FILE* p = ::popen(("sqlite3 '" + db_ +
-                       "' \"SELECT actor || ' ' || action FROM audit_entries WHERE action LIKE "
-                       "'gallery.%' ORDER BY seq\"")
-                          .c_str(),
-                      "r");
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
+  const std::string out =
+      facetrail::testing::RunCommand("sqlite3 '" + db_ +
+                                     "' \"SELECT actor || ' ' || action FROM audit_entries WHERE "
+                                     "action LIKE 'gallery.%' ORDER BY seq\"")
+          .out;
   EXPECT_EQ(out,
             "unknown gallery.refused\n"  // seal without --user
             "eve gallery.refused\n"      // wrong role
