@@ -289,12 +289,7 @@ class SqliteGalleryStore final : public GalleryStore {
       for (;;) {
         FT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
-        auto blob = st.BlobView(2);
-        if (blob.size() != kTemplateBytes) {
-          return DataLoss(path_ + ": template " + std::to_string(st.Int(0)) + " has " +
-                          std::to_string(blob.size()) + " bytes");
-        }
-        std::memcpy(templ, blob.data(), kTemplateBytes);
+        FT_RETURN_IF_ERROR(CopyTemplate(st, 2, st.Int(0), templ));
         FT_RETURN_IF_ERROR(row_fn(st.Int(0), st.Int(1) != 0, templ));
       }
       return Status::Ok();
@@ -320,12 +315,7 @@ class SqliteGalleryStore final : public GalleryStore {
         st.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
         FT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) continue;
-        auto blob = st.BlobView(1);
-        if (blob.size() != kTemplateBytes) {
-          return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
-                          std::to_string(blob.size()) + " bytes");
-        }
-        std::memcpy(templ, blob.data(), kTemplateBytes);
+        FT_RETURN_IF_ERROR(CopyTemplate(st, 1, id, templ));
         FT_RETURN_IF_ERROR(row_fn(id, st.Int(0) != 0, templ));
       }
       return Status::Ok();
@@ -382,6 +372,18 @@ class SqliteGalleryStore final : public GalleryStore {
       "FROM photos p JOIN bookings b ON b.id = p.booking_id";
 
   Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
+
+  // Template `id`'s blob in column `col` of the current row into `out` (kDim floats); kDataLoss
+  // when it has another size.
+  Status CopyTemplate(const SqliteStmt& st, int col, int64_t id, float* out) const {
+    auto blob = st.BlobView(col);
+    if (blob.size() != kTemplateBytes) {
+      return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
+                      std::to_string(blob.size()) + " bytes");
+    }
+    std::memcpy(out, blob.data(), kTemplateBytes);
+    return Status::Ok();
+  }
 
   static PhotoInfo ReadPhotoInfo(const SqliteStmt& st) {
     PhotoInfo p;
