@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/sqlite.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_test_util.h"
 #include "search/snapshot.h"
@@ -181,6 +182,33 @@ TEST_F(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
   AddBooking(*store_, 97, 1);
   ASSERT_EQ(MustSearch(**strict, 9700).size(), 1u);
   EXPECT_EQ((*strict)->last_sync().action, IndexSync::Action::kRebuilt);
+}
+
+TEST_F(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {
+  auto g = MustOpen();
+  AddBooking(*store_, 99, 1);  // template 61, read into the delta at the next search
+  auto corrupt = [&](int64_t id) {
+    auto db = SqliteDb::Open(dir_ / "gallery.db", false);
+    ASSERT_TRUE(db.ok());
+    // The schema's CHECK refuses such a row; another tool may ignore it.
+    ASSERT_TRUE(db->Exec("PRAGMA ignore_check_constraints = ON").ok());
+    const Status s =
+        db->Exec("UPDATE templates SET templ = x'0102' WHERE id = " + std::to_string(id));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  };
+  corrupt(61);
+  auto r = g->Search(SeedTemplate(9900), {5, 0.5f});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("template 61 has 2 bytes"), std::string::npos)
+      << r.status().ToString();
+  // The full scan of a rebuild says the same.
+  ASSERT_TRUE(RemoveSnapshots(*store_).ok());
+  auto reopened = GalleryIndex::Open(*store_, kModel);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(reopened.status().message().find("template 61 has 2 bytes"), std::string::npos)
+      << reopened.status().ToString();
 }
 
 TEST_F(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
