@@ -13,6 +13,8 @@ struct CommandResult {
 
 // detect, template, compare
 void RegisterVisionCommands(CLI::App& app, CommandResult& result);
+// models list|show|register. cli/model_commands.cpp.
+void RegisterModelCommands(CLI::App& app, CommandResult& result);
 // eval verify|identify|report
 void RegisterEvalCommands(CLI::App& app, CommandResult& result);
 // enroll, gallery show|seal|unseal|expunge|stats, search

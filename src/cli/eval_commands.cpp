@@ -7,18 +7,22 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/file.h"
 #include "eval/evaluation.h"
 #include "vision/batch.h"
+#include "vision/models.h"
 
 namespace facetrail::cli {
 namespace {
 
 struct EvalArgs {
   std::string data_dir;
+  std::string model = std::string(vision::kDefaultModelName);
   std::string align = "similarity";
   std::vector<std::string> references;
   std::string groups_csv;
@@ -34,6 +38,9 @@ struct EvalArgs {
   bool no_cache = false;
   bool reference_only = false;
   bool no_all_pairs = false;
+  bool calibrate = false;
+  std::optional<double> gate_eye_distance, gate_sharpness;  // default: the model's calibration
+  double gate_max_fnir = std::nan("");
 };
 
 // Progress on stderr: a self-overwriting line on a terminal, a line every 10 % otherwise.
@@ -64,10 +71,12 @@ class Progress {
 };
 
 // Our pipeline's vectors for every dataset image, from the cache or computed on every core.
-Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs& a) {
+Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs& a,
+                                          const vision::ModelManifest& manifest) {
   vision::BatchOptions options;
   options.threads = a.threads;
   options.pipeline.models_dir = a.models_dir;
+  options.pipeline.model = manifest.name;
   FT_ASSIGN_OR_RETURN(options.pipeline.align, vision::ParseAlignMode(a.align));
   options.pipeline.min_score = a.min_score;
   options.pipeline.flip_average = !a.no_flip;
@@ -97,11 +106,12 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     if (!warning.empty()) std::cerr << "facetrail: " << warning << "\n";
   }
   eval::SystemResults ours;
-  ours.name = "facetrail " + a.align;
+  ours.name = "facetrail " + manifest.name + (a.align == "faceapi" ? " (faceapi parity)" : "");
   ours.description = "template " + model_id + ", face = " + a.pick + ", min score " + min_score;
   ours.kind = eval::ScoreKind::kDotProduct;
-  ours.fixed_threshold = kDefaultSimilarityThreshold;
+  if (manifest.calibration) ours.fixed_threshold = manifest.calibration->compare.score;
   ours.image_vectors.assign(d.images.size(), {});
+  ours.image_quality.assign(d.images.size(), {});
   std::vector<std::string> pending;
   std::vector<size_t> pending_index;
   for (size_t i = 0; i < d.images.size(); ++i) {
@@ -110,7 +120,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     std::string path = std::filesystem::weakly_canonical(d.AbsolutePath(i), ec).string();
     if (ec) path = d.AbsolutePath(i);
     if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, cache_id)) {
-      if (e->has_face) ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
+      if (e->has_face) {
+        ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
+        ours.image_quality[i] = {e->eye_distance_px, e->sharpness};
+      }
     } else {
       pending.push_back(path);
       pending_index.push_back(i);
@@ -129,7 +142,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
       if (face && !face->templ.empty()) {
         entry.has_face = true;
         entry.templ = face->templ;
+        entry.eye_distance_px = face->quality.eye_distance_px;
+        entry.sharpness = face->quality.sharpness;
         ours.image_vectors[pending_index[k]].assign(face->templ.begin(), face->templ.end());
+        ours.image_quality[pending_index[k]] = {entry.eye_distance_px, entry.sharpness};
       }
       cache.Put(pending[k], cache_id, std::move(entry));  // failed images are retried next time
     } else {
@@ -172,9 +188,15 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   std::filesystem::create_directories(a.out_dir, ec);
   if (ec) return PrintError(IoError(a.out_dir + ": cannot create: " + ec.message()));
 
+  auto manifest = vision::FindModel(a.models_dir, a.model);
+  if (!manifest.ok()) return PrintError(manifest.status().WithContext("eval"));
+  if (a.calibrate && (a.reference_only || mode != "report")) {
+    return PrintError(InvalidArgument(
+        "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
+  }
   std::vector<eval::SystemResults> systems;
   if (!a.reference_only) {
-    Expected<eval::SystemResults> ours = ComputeOurs(*d, a);
+    Expected<eval::SystemResults> ours = ComputeOurs(*d, a, *manifest);
     if (!ours.ok()) return PrintError(ours.status().WithContext("eval"));
     systems.push_back(std::move(ours).value());
   }
@@ -193,6 +215,18 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   options.all_pairs = !a.no_all_pairs;
   options.verification = mode != "identify";
   options.identification = mode != "verify";
+  options.gate_max_fnir = a.gate_max_fnir;
+  // The gate whose effect is reported: the one given, else the model's calibrated one.
+  if (a.gate_eye_distance || a.gate_sharpness || manifest->calibration) {
+    eval::QualityGate gate;
+    if (manifest->calibration) {
+      gate.min_eye_distance_px = manifest->calibration->min_eye_distance_px;
+      gate.min_sharpness = manifest->calibration->min_sharpness;
+    }
+    if (a.gate_eye_distance) gate.min_eye_distance_px = *a.gate_eye_distance;
+    if (a.gate_sharpness) gate.min_sharpness = *a.gate_sharpness;
+    options.gate = gate;
+  }
   Expected<eval::Report> report = eval::Evaluate(*d, systems, options);
   if (!report.ok()) return PrintError(report.status().WithContext("eval"));
   report->command_line = command_line;
@@ -201,6 +235,36 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   if (!w.ok()) return PrintError(w.WithContext("eval"));
   std::cout << eval::TextSummary(*report) << "\nreport: " << a.out_dir << "/report.html ("
             << "report.json and CSVs beside it)\n";
+  if (a.calibrate) {
+    auto derived = eval::DeriveCalibration(*report, report->systems.front());
+    if (!derived.ok()) return PrintError(derived.status().WithContext("eval --calibrate"));
+    vision::Calibration calibration;
+    calibration.source = derived->source;
+    calibration.command = command_line;
+    calibration.created = report->created_utc;
+    calibration.candidate = {derived->candidate_score, derived->candidate_fpir,
+                             derived->candidate_fnir, derived->gallery_size};
+    calibration.compare = {derived->compare_score, derived->compare_far, derived->compare_fnmr, 0};
+    calibration.min_eye_distance_px = static_cast<float>(derived->min_eye_distance_px);
+    calibration.min_sharpness = static_cast<float>(derived->min_sharpness);
+    calibration.quality_basis = derived->quality_basis;
+    vision::ModelManifest updated = *manifest;
+    updated.calibration = calibration;
+    const std::string json = vision::ModelManifestJson(updated);
+    const Status s = WriteFileAtomically(
+        manifest->manifest_path,
+        std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+    if (!s.ok()) return PrintError(s.WithContext("eval --calibrate"));
+    const auto& c = calibration;
+    std::cout << "calibration of '" << manifest->name << "' written to "
+              << manifest->manifest_path << ":\n  candidate threshold " << c.candidate.score
+              << " (FPIR " << FormatRate(c.candidate.false_rate) << ", gallery "
+              << c.candidate.gallery_size << ", FNIR " << FormatRate(c.candidate.miss_rate)
+              << ")\n  compare threshold " << c.compare.score << " (FAR "
+              << FormatRate(c.compare.false_rate) << ", FNMR " << FormatRate(c.compare.miss_rate)
+              << ")\n  quality gate: eye distance >= " << c.min_eye_distance_px
+              << " px, sharpness >= " << c.min_sharpness << "\n";
+  }
   return 0;
 }
 
@@ -222,7 +286,11 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                     "Labelled folder: identities.csv (path,identity); optional pairs.csv, "
                     "folds.csv")
         ->required();
-    cmd->add_option("--align", args.align, "Alignment mode of our pipeline")
+    cmd->add_option("--model", args.model, "Recognition model (facetrail models list)")
+        ->envname("FACETRAIL_MODEL")
+        ->capture_default_str();
+    cmd->add_option("--align", args.align,
+                    "similarity, or faceapi (the face-api ResNet's parity mode)")
         ->check(CLI::IsMember({"similarity", "faceapi"}))
         ->capture_default_str();
     cmd->add_option("--reference", args.references,
@@ -256,6 +324,18 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                   "Do not run our pipeline; evaluate the --reference results only");
     cmd->add_flag("--no-all-pairs", args.no_all_pairs,
                   "Skip 1:1 over every pair of images (official pairs only)");
+    cmd->add_option("--gate-eye-distance", args.gate_eye_distance,
+                    "Quality gate to report on: min eye distance in px (default: the model's)");
+    cmd->add_option("--gate-sharpness", args.gate_sharpness,
+                    "Quality gate to report on: min sharpness (default: the model's)");
+    cmd->add_option("--gate-max-fnir", args.gate_max_fnir,
+                    "FNIR above which a quality band is unacceptable (default: 2 x FNIR + 0.05)")
+        ->check(CLI::Range(0.0, 1.0));
+    if (m == "report") {
+      cmd->add_flag("--calibrate", args.calibrate,
+                    "Write the thresholds and quality limits derived here into the model's "
+                    "manifest (certifies it for activation; docs/MODELS.md)");
+    }
     cmd->callback([&result, m, cmd]() {
       std::ostringstream line;
       line << "facetrail eval " << m;

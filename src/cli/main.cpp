@@ -14,6 +14,7 @@ int Run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("facetrail 0.1.0"));
   facetrail::cli::CommandResult result;
   facetrail::cli::RegisterVisionCommands(app, result);
+  facetrail::cli::RegisterModelCommands(app, result);
   facetrail::cli::RegisterEvalCommands(app, result);
   facetrail::cli::RegisterGalleryCommands(app, result);
   facetrail::cli::RegisterAccountabilityCommands(app, result);

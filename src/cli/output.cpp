@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace facetrail::cli {
 
@@ -46,7 +47,8 @@ nlohmann::json FaceJson(const vision::Face& face, bool with_template) {
   return j;
 }
 
-nlohmann::json ImageResultJson(const vision::ImageResult& r, bool with_templates) {
+nlohmann::json ImageResultJson(const vision::ImageResult& r, const vision::TemplateModel* model) {
+  const bool with_templates = model != nullptr;
   nlohmann::json j = {{"path", r.path}};
   if (!r.status.ok()) {
     j["error"] = r.status.ToString();
@@ -56,13 +58,16 @@ nlohmann::json ImageResultJson(const vision::ImageResult& r, bool with_templates
   j["width"] = r.width;
   j["height"] = r.height;
   if (r.exif_orientation != 1) j["exif_orientation"] = r.exif_orientation;
+  if (model) j["model"] = {{"id", model->id}, {"version", model->version}, {"dim", model->dim}};
   nlohmann::json faces = nlohmann::json::array();
   for (const auto& f : r.faces) faces.push_back(FaceJson(f, with_templates));
   j["faces"] = std::move(faces);
   return j;
 }
 
-void PrintImageResultText(std::ostream& out, const vision::ImageResult& r, bool with_templates) {
+void PrintImageResultText(std::ostream& out, const vision::ImageResult& r,
+                          const vision::TemplateModel* model) {
+  const bool with_templates = model != nullptr;
   if (!r.status.ok()) {
     out << r.path << ": error: " << r.status.ToString() << '\n';
     return;
@@ -76,10 +81,22 @@ void PrintImageResultText(std::ostream& out, const vision::ImageResult& r, bool 
         << f.box.height << " score " << std::setprecision(3) << f.score << std::setprecision(1)
         << "  eyes " << f.quality.eye_distance_px << " px, yaw " << f.quality.yaw_deg << ", roll "
         << f.quality.roll_deg << ", sharpness " << f.quality.sharpness;
-    if (with_templates && !f.templ.empty()) out << "  template " << f.templ.size() << " floats";
+    if (with_templates && !f.templ.empty()) {
+      out << "  template " << f.templ.size() << " floats (" << model->id << ")";
+    }
     out << '\n';
   }
   out.unsetf(std::ios::floatfield);
+}
+
+std::string FormatRate(double rate) {
+  std::ostringstream s;
+  if (rate >= 1e-3) {
+    s << rate * 100 << "%";
+  } else {
+    s << rate;
+  }
+  return s.str();
 }
 
 const vision::Face* PickFace(const vision::ImageResult& r, const std::string& rule) {

@@ -1,6 +1,7 @@
 // facetrail detect | template | compare: the face pipeline on image files.
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -15,6 +16,7 @@ struct VisionArgs {
   std::vector<std::string> images;
   std::string list_file;
   std::string models_dir = "models";
+  std::string model = std::string(vision::kDefaultModelName);
   std::string align = "similarity";
   bool json = false;
   int threads = 0;
@@ -33,7 +35,11 @@ void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_option("--models", a.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS")
       ->capture_default_str();
-  cmd->add_option("--align", a.align, "Alignment mode: similarity (default) or faceapi (parity)")
+  cmd->add_option("--model", a.model, "Recognition model (facetrail models list)")
+      ->envname("FACETRAIL_MODEL")
+      ->capture_default_str();
+  cmd->add_option("--align", a.align,
+                  "similarity (default), or faceapi: the face-api ResNet's parity mode")
       ->check(CLI::IsMember({"similarity", "faceapi"}))
       ->capture_default_str();
   cmd->add_flag("--json", a.json, "One JSON object per line per image");
@@ -74,6 +80,7 @@ Expected<vision::BatchOptions> MakeBatchOptions(const VisionArgs& a, bool templa
   vision::BatchOptions o;
   o.threads = a.threads;
   o.pipeline.models_dir = a.models_dir;
+  o.pipeline.model = a.model;
   FT_ASSIGN_OR_RETURN(o.pipeline.align, vision::ParseAlignMode(a.align));
   o.pipeline.templates = templates;
   o.pipeline.min_score = a.min_score;
@@ -91,13 +98,19 @@ int RunBatch(const VisionArgs& a, bool templates) {
   if (!paths.ok()) return PrintError(paths.status());
   auto options = MakeBatchOptions(a, templates);
   if (!options.ok()) return PrintError(options.status());
+  std::optional<vision::TemplateModel> model;
+  if (templates) {
+    auto m = vision::TemplateModelFor(options->pipeline);
+    if (!m.ok()) return PrintError(m.status());
+    model = *m;
+  }
   int failures = 0;
   Status s = vision::ProcessImageFiles(*paths, *options, [&](size_t, vision::ImageResult&& r) {
     if (!r.status.ok()) ++failures;
     if (a.json) {
-      std::cout << ImageResultJson(r, templates).dump() << '\n';
+      std::cout << ImageResultJson(r, model ? &*model : nullptr).dump() << '\n';
     } else {
-      PrintImageResultText(std::cout, r, templates);
+      PrintImageResultText(std::cout, r, model ? &*model : nullptr);
     }
     std::cout.flush();
   });
@@ -108,18 +121,39 @@ int RunBatch(const VisionArgs& a, bool templates) {
 struct CompareArgs {
   std::string a, b;
   std::string models_dir = "models";
+  std::string model = std::string(vision::kDefaultModelName);
   std::string align = "similarity";
   std::string pick = "largest";
-  float threshold = kDefaultSimilarityThreshold;
+  std::optional<float> threshold;  // default: the model's calibrated 1:1 threshold
   bool json = false;
 };
 
 int RunCompare(const CompareArgs& c) {
   vision::BatchOptions o;
   o.pipeline.models_dir = c.models_dir;
+  o.pipeline.model = c.model;
   auto align = vision::ParseAlignMode(c.align);
   if (!align.ok()) return PrintError(align.status());
   o.pipeline.align = *align;
+  auto manifest = vision::FindModel(c.models_dir, c.model);
+  if (!manifest.ok()) return PrintError(manifest.status());
+  float threshold = 0;
+  std::string threshold_basis;
+  if (c.threshold) {
+    threshold = *c.threshold;
+    threshold_basis = "--threshold";
+  } else if (manifest->calibration) {
+    const auto& t = manifest->calibration->compare;
+    threshold = static_cast<float>(t.score);
+    threshold_basis = "calibrated: FAR " + FormatRate(t.false_rate) + " on " +
+                      manifest->calibration->source;
+  } else {
+    return PrintError(FailedPrecondition(
+        "model '" + manifest->name +
+        "' has no calibration: give --threshold, or calibrate it with facetrail eval report "
+        "--calibrate (docs/MODELS.md)"));
+  }
+  const vision::TemplateModel model = vision::TemplateModelFor(*manifest, o.pipeline);
   std::vector<vision::ImageResult> results(2);
   Status s = vision::ProcessImageFiles(
       {c.a, c.b}, o, [&](size_t i, vision::ImageResult&& r) { results[i] = std::move(r); });
@@ -135,20 +169,23 @@ int RunCompare(const CompareArgs& c) {
   }
   const float sim = vision::TemplateSimilarity(faces[0]->templ, faces[1]->templ);
   const double dist = std::sqrt(std::max(0.0, 2.0 - 2.0 * sim));
-  const bool match = sim >= c.threshold;
+  const bool match = sim >= threshold;
   if (c.json) {
     out = {{"a", c.a},
            {"b", c.b},
            {"similarity", sim},
            {"distance", dist},
-           {"threshold", c.threshold},
+           {"threshold", threshold},
+           {"threshold_basis", threshold_basis},
            {"passes_threshold", match},
-           {"model", vision::TemplateModelFor(o.pipeline).id},
+           {"model", model.id},
+           {"model_version", model.version},
+           {"dim", model.dim},
            {"pick", c.pick}};
     std::cout << out.dump() << '\n';
   } else {
-    std::cout << "similarity " << sim << " (distance " << dist << "), threshold " << c.threshold
-              << ": "
+    std::cout << "model " << model.id << "; similarity " << sim << " (distance " << dist
+              << "), threshold " << threshold << " (" << threshold_basis << "): "
               << (match
                       ? "passes the threshold (possible same person; a lead, not an identification)"
                       : "below the threshold")
@@ -166,7 +203,7 @@ void RegisterVisionCommands(CLI::App& app, CommandResult& result) {
   AddCommon(detect, detect_args);
   detect->callback([&result] { result.exit_code = RunBatch(detect_args, false); });
 
-  auto* templ = app.add_subcommand("template", "Faces plus their 128-number templates");
+  auto* templ = app.add_subcommand("template", "Faces plus their templates (the model's numbers)");
   AddCommon(templ, template_args);
   templ->callback([&result] { result.exit_code = RunBatch(template_args, true); });
 
@@ -175,14 +212,17 @@ void RegisterVisionCommands(CLI::App& app, CommandResult& result) {
   compare->add_option("b", compare_args.b, "Second image")->required();
   compare->add_option("--models", compare_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");
+  compare->add_option("--model", compare_args.model, "Recognition model (facetrail models list)")
+      ->envname("FACETRAIL_MODEL")
+      ->capture_default_str();
   compare->add_option("--align", compare_args.align, "similarity or faceapi")
       ->check(CLI::IsMember({"similarity", "faceapi"}));
   compare
       ->add_option("--pick", compare_args.pick, "Which face of each image: largest, score, center")
       ->check(CLI::IsMember({"largest", "score", "center"}))
       ->capture_default_str();
-  compare->add_option("--threshold", compare_args.threshold, "Similarity threshold")
-      ->capture_default_str();
+  compare->add_option("--threshold", compare_args.threshold,
+                      "Similarity threshold (default: the model's calibrated 1:1 threshold)");
   compare->add_flag("--json", compare_args.json, "JSON output");
   compare->callback([&result] { result.exit_code = RunCompare(compare_args); });
 }

@@ -168,6 +168,76 @@ IdentificationFigures MakeIdentification(const IdentificationRun& run,
   return f;
 }
 
+// Error versus discard for one quality figure (`quality(probe)`, NaN unknown) at threshold `t`.
+ErrorVsDiscard MakeErrorVsDiscard(const IdentificationRun& run, const std::string& measure,
+                                  const std::function<double(size_t)>& quality, double t,
+                                  double overall_fnir, const EvalOptions& o) {
+  ErrorVsDiscard e;
+  e.measure = measure;
+  // Probes with a known figure, lowest first; probes without one (no face) are never discarded
+  // and count as what they are (misses, never false positives).
+  std::vector<size_t> order;
+  for (size_t k = 0; k < run.outcomes.size(); ++k) {
+    if (!std::isnan(quality(run.outcomes[k].probe))) order.push_back(k);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return quality(run.outcomes[a].probe) < quality(run.outcomes[b].probe);
+  });
+  std::vector<bool> discarded(run.outcomes.size(), false);
+  size_t next = 0;
+  for (double fraction : o.discard_fractions) {
+    const auto target = static_cast<size_t>(std::floor(fraction * static_cast<double>(order.size())));
+    while (next < target && next < order.size()) discarded[order[next++]] = true;
+    // Ties: every probe with the same figure as the last discarded one goes too (a gate cannot
+    // tell them apart).
+    const double limit = next > 0 ? quality(run.outcomes[order[next - 1]].probe) : -std::numeric_limits<double>::infinity();
+    while (next < order.size() && quality(run.outcomes[order[next]].probe) <= limit) {
+      discarded[order[next++]] = true;
+    }
+    std::vector<MatedSearch> mated;
+    std::vector<double> non_mated;
+    for (size_t k = 0; k < run.outcomes.size(); ++k) {
+      if (discarded[k]) continue;
+      mated.push_back(run.outcomes[k].mated);
+      non_mated.push_back(run.outcomes[k].non_mated_top);
+    }
+    DiscardPoint p;
+    p.fraction = static_cast<double>(run.outcomes.size() - mated.size()) /
+                 static_cast<double>(std::max<size_t>(1, run.outcomes.size()));
+    p.limit = next > 0 ? limit : (order.empty() ? 0 : quality(run.outcomes[order[0]].probe));
+    p.kept = mated.size();
+    p.fnir = Fnir(mated, t, o.fnir_rank);
+    p.fpir = Fpir(non_mated, t);
+    e.points.push_back(p);
+  }
+  // Suggested limit: scan bands of mated probes from the lowest quality up.
+  e.max_fnir = std::isnan(o.gate_max_fnir) ? std::min(1.0, 2 * overall_fnir + 0.05)
+                                           : o.gate_max_fnir;
+  e.band = std::max<size_t>(50, order.size() / 20);
+  e.suggested_limit = order.empty() ? 0 : quality(run.outcomes[order[0]].probe);
+  if (order.size() >= e.band) {
+    size_t misses = 0;
+    auto miss = [&](size_t k) {
+      const MatedSearch& m = run.outcomes[order[k]].mated;
+      return m.mate_rank == kMateNotFound || m.mate_rank > o.fnir_rank || m.mate_score < t;
+    };
+    for (size_t k = 0; k < e.band; ++k) misses += miss(k) ? 1 : 0;
+    for (size_t start = 0;; ++start) {
+      const double fnir = static_cast<double>(misses) / static_cast<double>(e.band);
+      e.worst_band_fnir = std::max(e.worst_band_fnir, fnir);
+      const size_t end = start + e.band;  // one past the band
+      if (fnir > e.max_fnir) {
+        e.suggested_limit = end < order.size() ? quality(run.outcomes[order[end]].probe)
+                                               : quality(run.outcomes[order[end - 1]].probe);
+      }
+      if (end >= order.size()) break;
+      misses += (miss(end) ? 1 : 0);
+      misses -= (miss(start) ? 1 : 0);
+    }
+  }
+  return e;
+}
+
 // The threshold of `v` at target FAR `far` (computed afresh when `far` is not in the list).
 double ThresholdAtFar(const VerificationFigures& v, const std::vector<double>& genuine,
                       const std::vector<double>& impostor, double far, const EvalOptions& o) {
@@ -273,6 +343,41 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
     run = RunIdentification(d, s);
     r.identification = MakeIdentification(
         *run, [](size_t) { return true; }, s.fixed_threshold, o);
+    if (s.image_quality.size() == d.images.size()) {
+      const double t = r.identification->recommendation.point.threshold;
+      const double fnir = r.identification->recommendation.fnir;
+      r.identification->error_vs_discard.push_back(MakeErrorVsDiscard(
+          *run, "eye_distance_px", [&](size_t p) { return s.image_quality[p].eye_distance_px; },
+          t, fnir, o));
+      r.identification->error_vs_discard.push_back(MakeErrorVsDiscard(
+          *run, "sharpness", [&](size_t p) { return s.image_quality[p].sharpness; }, t, fnir, o));
+      if (o.gate) {
+        GateEffect g;
+        g.gate = *o.gate;
+        std::vector<MatedSearch> mated, mated_passed;
+        std::vector<double> non_mated, non_mated_passed;
+        for (const SearchOutcome& so : run->outcomes) {
+          const ImageQuality& q = s.image_quality[so.probe];
+          const bool has_face = !std::isnan(q.eye_distance_px);
+          // A probe without a face never reaches the gate (it is refused as "no face").
+          const bool passes = !has_face || (q.eye_distance_px >= o.gate->min_eye_distance_px &&
+                                            q.sharpness >= o.gate->min_sharpness);
+          g.probes += has_face ? 1 : 0;
+          g.refused += passes ? 0 : 1;
+          mated.push_back(so.mated);
+          non_mated.push_back(so.non_mated_top);
+          if (passes) {
+            mated_passed.push_back(so.mated);
+            non_mated_passed.push_back(so.non_mated_top);
+          }
+        }
+        g.fnir_all = Fnir(mated, t, o.fnir_rank);
+        g.fnir_passed = Fnir(mated_passed, t, o.fnir_rank);
+        g.fpir_all = Fpir(non_mated, t);
+        g.fpir_passed = Fpir(non_mated_passed, t);
+        r.identification->gate = g;
+      }
+    }
   }
 
   // Groups: each figure within the group; rates at the global thresholds.

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -73,6 +74,12 @@ enum class ScoreKind {
   kNegativeEuclidean,  // raw descriptors (face-api.js): score = −‖a − b‖₂
 };
 
+// The quality figures of the face that represents an image (vision::FaceQuality); NaN unknown.
+struct ImageQuality {
+  double eye_distance_px = std::numeric_limits<double>::quiet_NaN();
+  double sharpness = std::numeric_limits<double>::quiet_NaN();
+};
+
 struct SystemResults {
   std::string name;  // shown in the report, e.g. "facetrail similarity"
   std::string description;
@@ -82,6 +89,8 @@ struct SystemResults {
   std::vector<std::vector<double>> image_vectors;
   // Per Dataset::pairs entry, used only when image_vectors is empty: the score, NaN = missing.
   std::vector<double> pair_scores;
+  // Per dataset image (or empty: unknown): quality figures for the error-versus-discard curves.
+  std::vector<ImageQuality> image_quality;
   // A threshold the system ships with, in score units (face-api.js: distance 0.6 → −0.6); the
   // report adds accuracy at it on scored pairs (run.mjs's "accuracy_at_threshold").
   std::optional<double> fixed_threshold;
@@ -108,6 +117,12 @@ double CompareVectors(const std::vector<double>& a, const std::vector<double>& b
 
 // --------------------------------------------------------------------------------- protocols
 
+// A probe quality gate: probes below either limit are refused (policy::QualityGate's figures).
+struct QualityGate {
+  double min_eye_distance_px = 0;
+  double min_sharpness = 0;
+};
+
 struct EvalOptions {
   std::vector<double> target_fars = {1e-2, 1e-3, 1e-4};
   std::vector<double> target_fpirs = {0.1, 0.01};
@@ -119,6 +134,16 @@ struct EvalOptions {
   bool verification = true;    // 1:1 figures (official pairs, and all pairs when enabled)
   bool all_pairs = true;       // 1:1 over every pair of images (needs image vectors)
   bool identification = true;  // 1:N figures (needs image vectors)
+  // Error versus discard: the fractions of lowest-quality probes discarded (1:N; needs
+  // SystemResults::image_quality).
+  std::vector<double> discard_fractions = {0,    0.01, 0.02, 0.05, 0.1, 0.15,
+                                           0.2,  0.3,  0.4,  0.5};
+  // The gate whose effect the report shows (refusals and the FNIR/FPIR they buy), if any.
+  std::optional<QualityGate> gate;
+  // Suggested gate limits: a band of probes (a sliding window of mated probes sorted by one
+  // quality figure) is unacceptable when its FNIR exceeds this; NaN = 2 × the overall FNIR +
+  // 0.05 (at the recommended threshold). docs/EVAL.md, "Error versus discard".
+  double gate_max_fnir = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Score distributions of the positive (genuine / mate) and negative (impostor / non-mated top)
@@ -138,6 +163,37 @@ struct VerificationFigures {
   ScoreHistogram histogram;
 };
 
+// One point of an error-versus-discard curve (ISO/IEC 29794-1): the `fraction` of probes with
+// the lowest quality figure discarded (those below `limit`), and the 1:N error rates of the rest
+// at the recommended threshold of all probes (FNIR at rank EvalOptions::fnir_rank).
+struct DiscardPoint {
+  double fraction = 0;
+  double limit = 0;  // the quality value below which probes were discarded
+  size_t kept = 0;   // probes (searches) kept
+  double fnir = 0, fpir = 0;
+};
+
+struct ErrorVsDiscard {
+  std::string measure;  // "eye_distance_px" or "sharpness"
+  std::vector<DiscardPoint> points;
+  // The suggested gate limit: just above the highest-quality band of mated probes whose FNIR
+  // exceeds max_fnir, or the lowest value measured when no band does (below it accuracy was not
+  // measured). `band` mated probes a band.
+  double suggested_limit = 0;
+  double max_fnir = 0;
+  size_t band = 0;
+  double worst_band_fnir = 0;  // the highest band FNIR seen
+};
+
+// What EvalOptions::gate does on this data: the probes it refuses and the error rates of the
+// rest, at the recommended threshold.
+struct GateEffect {
+  QualityGate gate;
+  size_t probes = 0, refused = 0;  // probes with a face, and of them refused by the gate
+  double fnir_all = 0, fnir_passed = 0;
+  double fpir_all = 0, fpir_passed = 0;
+};
+
 struct IdentificationFigures {
   size_t gallery_size = 0, gallery_without_template = 0;
   size_t num_mated = 0, num_non_mated = 0, probes_without_template = 0;
@@ -148,6 +204,8 @@ struct IdentificationFigures {
   double fpir_at_fixed = std::numeric_limits<double>::quiet_NaN();
   double fnir_at_fixed = std::numeric_limits<double>::quiet_NaN();
   ScoreHistogram histogram;  // mate scores vs non-mated top scores
+  std::vector<ErrorVsDiscard> error_vs_discard;  // with image quality: one per figure
+  std::optional<GateEffect> gate;                // with EvalOptions::gate
 };
 
 struct GroupFigures {
@@ -190,6 +248,26 @@ struct Report {
 Expected<Report> Evaluate(const Dataset& dataset, const std::vector<SystemResults>& systems,
                           const EvalOptions& options);
 
+// ------------------------------------------------------------------------------ calibration
+
+// The thresholds and quality limits one system's figures support (what `eval report
+// --calibrate` writes into a model's manifest; vision::Calibration holds the same numbers).
+struct DerivedCalibration {
+  std::string source;  // the data and protocol, in words
+  // Candidate lists: the recommended threshold (EvalOptions::recommend_fpir) and its cost.
+  double candidate_score = 0, candidate_fpir = 0, candidate_fnir = 0;
+  int64_t gallery_size = 0;
+  // 1:1: the threshold at FAR = EvalOptions::group_far over all pairs (official pairs when
+  // all pairs were not computed) and its FNMR.
+  double compare_score = 0, compare_far = 0, compare_fnmr = 0;
+  // Quality gate: the error-versus-discard suggestions.
+  double min_eye_distance_px = 0, min_sharpness = 0;
+  std::string quality_basis;
+};
+// kFailedPrecondition when the report lacks what a calibration needs (1:N figures, 1:1
+// figures, error-versus-discard curves), naming what is missing.
+Expected<DerivedCalibration> DeriveCalibration(const Report& report, const SystemReport& system);
+
 // Writes OUT/report.html (self-contained: inline SVG and CSS, no script, no network asset),
 // OUT/report.json, and CSVs (lfw_folds.csv, operating_points.csv, roc.csv, cmc.csv, groups.csv).
 // Creates OUT. kIoError names the file.
@@ -199,15 +277,18 @@ std::string TextSummary(const Report& report);
 
 // ------------------------------------------------------------------------------ template cache
 
-// A file of per-image vectors keyed by (image path, file size, mtime in ns, model id, align
-// mode): a re-run with other thresholds or targets skips the pipeline. Format: magic
+// A file of per-image vectors and quality figures keyed by (image path, file size, mtime in ns,
+// model id, options): a re-run with other thresholds or targets skips the pipeline. Format: magic
 // "FTEVCACHE", version, records (docs/EVAL.md). A damaged or foreign file is ignored (Open
 // reports it in `warning`) and rewritten by Save.
 class TemplateCache {
  public:
   struct Entry {
     bool has_face = false;
-    std::vector<float> templ;  // the chosen face's unit template, kTemplateDim floats
+    // The chosen face's quality figures (NaN when unknown).
+    float eye_distance_px = std::numeric_limits<float>::quiet_NaN();
+    float sharpness = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> templ;  // the chosen face's unit template (the model's dimension)
   };
   explicit TemplateCache(std::string path) : path_(std::move(path)) {}
 

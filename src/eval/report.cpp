@@ -69,6 +69,32 @@ json ToJson(const IdentificationFigures& f) {
   j["fnir_at_fixed_threshold"] = Num(f.fnir_at_fixed);
   j["recommendation"] = ToJson(f.recommendation.point);
   j["recommendation"]["fnir"] = Num(f.recommendation.fnir);
+  for (const ErrorVsDiscard& e : f.error_vs_discard) {
+    json ej = {{"measure", e.measure},
+               {"suggested_limit", Num(e.suggested_limit)},
+               {"band", e.band},
+               {"max_fnir", Num(e.max_fnir)},
+               {"worst_band_fnir", Num(e.worst_band_fnir)}};
+    for (const DiscardPoint& p : e.points) {
+      ej["points"].push_back({{"fraction", Num(p.fraction)},
+                              {"limit", Num(p.limit)},
+                              {"kept", p.kept},
+                              {"fnir", Num(p.fnir)},
+                              {"fpir", Num(p.fpir)}});
+    }
+    j["error_vs_discard"].push_back(ej);
+  }
+  if (f.gate) {
+    const GateEffect& g = *f.gate;
+    j["quality_gate"] = {{"min_eye_distance_px", Num(g.gate.min_eye_distance_px)},
+                         {"min_sharpness", Num(g.gate.min_sharpness)},
+                         {"probes", g.probes},
+                         {"refused", g.refused},
+                         {"fnir_all", Num(g.fnir_all)},
+                         {"fnir_passed", Num(g.fnir_passed)},
+                         {"fpir_all", Num(g.fpir_all)},
+                         {"fpir_passed", Num(g.fpir_passed)}};
+  }
   return j;
 }
 
@@ -189,6 +215,17 @@ std::string CsvFiles(const Report& r, const std::string& which) {
         o << Quote(s.name) << ',' << k + 1 << ',' << Csv(s.identification->cmc[k]) << '\n';
       }
     }
+  } else if (which == "error_vs_discard") {
+    o << "system,measure,discarded_fraction,limit,kept,fnir,fpir\n";
+    for (const SystemReport& s : r.systems) {
+      if (!s.identification) continue;
+      for (const ErrorVsDiscard& e : s.identification->error_vs_discard) {
+        for (const DiscardPoint& p : e.points) {
+          o << Quote(s.name) << ',' << e.measure << ',' << Csv(p.fraction) << ',' << Csv(p.limit)
+            << ',' << p.kept << ',' << Csv(p.fnir) << ',' << Csv(p.fpir) << '\n';
+        }
+      }
+    }
   } else if (which == "groups") {
     o << "system,column,value,images,genuine,impostor,fmr_at_global,fnmr_at_global,eer,"
          "mated,non_mated,rank1,fpir_at_global,fnir_at_global\n";
@@ -238,7 +275,8 @@ Status WriteReport(const Report& report, const std::string& out_dir) {
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return IoError(out_dir + ": cannot create the report folder: " + ec.message());
   FT_RETURN_IF_ERROR(WriteText(out_dir + "/report.json", internal::ReportJson(report)));
-  for (const char* name : {"lfw_folds", "operating_points", "roc", "cmc", "groups"}) {
+  for (const char* name :
+       {"lfw_folds", "operating_points", "roc", "cmc", "groups", "error_vs_discard"}) {
     FT_RETURN_IF_ERROR(WriteText(out_dir + "/" + name + ".csv", CsvFiles(report, name)));
   }
   return WriteText(out_dir + "/report.html", internal::ReportHtml(report));

@@ -1,7 +1,8 @@
 // TemplateCache file format (little-endian, as written by x86-64; docs/EVAL.md):
-//   "FTEVCACHE" (9 bytes), u32 version (= 1), u64 number of records, then per record:
+//   "FTEVCACHE" (9 bytes), u32 version (= 2), u64 number of records, then per record:
 //   u32 length + image path bytes, u32 length + model id bytes, u64 file size, i64 mtime (ns),
-//   u8 has_face, u32 number of floats, floats.
+//   u8 has_face, f32 eye distance (px), f32 sharpness, u32 number of floats, floats.
+//   Version 1 (no quality figures) is ignored like any other unknown version.
 // Any inconsistency (bad magic, unknown version, truncation, absurd lengths) makes Open ignore
 // the whole file: a cache is only an optimisation, and recomputing is always correct.
 #include <cstring>
@@ -16,7 +17,7 @@ namespace {
 
 constexpr char kMagic[] = "FTEVCACHE";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr uint32_t kMaxString = 1 << 16;
 constexpr uint32_t kMaxFloats = 1 << 16;
 
@@ -116,7 +117,8 @@ void TemplateCache::Open(std::string* warning) {
     uint8_t has_face = 0;
     uint32_t n = 0;
     if (!r.GetString(k.image_path) || !r.GetString(k.model_id) || !r.Get(k.size) ||
-        !r.Get(k.mtime_ns) || !r.Get(has_face) || !r.Get(n) || n > kMaxFloats) {
+        !r.Get(k.mtime_ns) || !r.Get(has_face) || !r.Get(e.eye_distance_px) ||
+        !r.Get(e.sharpness) || !r.Get(n) || n > kMaxFloats) {
       return ignore("truncated or damaged record " + std::to_string(i));
     }
     e.has_face = has_face != 0;
@@ -154,6 +156,8 @@ Status TemplateCache::Save() const {
     w.Put(k.size);
     w.Put(k.mtime_ns);
     w.Put(static_cast<uint8_t>(e.has_face ? 1 : 0));
+    w.Put(e.eye_distance_px);
+    w.Put(e.sharpness);
     w.Put(static_cast<uint32_t>(e.templ.size()));
     w.PutRaw(e.templ.data(), e.templ.size() * sizeof(float));
   }

@@ -7,6 +7,7 @@
 
 #include "vision/internal/alignment.h"
 #include "vision/internal/networks.h"
+#include "vision/internal/recognizer.h"
 
 namespace facetrail::vision {
 
@@ -15,20 +16,24 @@ namespace {
 using internal::Detection;
 using internal::Landmarks;
 
-// Chip geometry of dlib's dnn_face_recognition_ex: get_face_chip_details(shape, 150, 0.25).
+// Geometry of the quality chip (and the face-api ResNet's input): dlib's dnn_face_recognition_ex,
+// get_face_chip_details(shape, 150, 0.25). The quality figures use it whatever the model, so a
+// quality gate means the same for every model.
 constexpr int kChipSize = 150;
 constexpr double kChipPadding = 0.25;
 
 class FacePipelineImpl final : public FacePipeline {
  public:
-  FacePipelineImpl(PipelineOptions options, std::unique_ptr<internal::SsdDetector> detector,
+  FacePipelineImpl(PipelineOptions options, ModelManifest manifest,
+                   std::unique_ptr<internal::SsdDetector> detector,
                    std::unique_ptr<internal::LandmarkNet> landmarks,
-                   std::unique_ptr<internal::RecognitionNet> recognition)
+                   std::unique_ptr<internal::Recognizer> recognizer)
       : options_(std::move(options)),
+        manifest_(std::move(manifest)),
         detector_(std::move(detector)),
         landmarks_(std::move(landmarks)),
-        recognition_(std::move(recognition)) {
-    model_ = TemplateModelFor(options_);
+        recognizer_(std::move(recognizer)) {
+    model_ = TemplateModelFor(manifest_, options_);
   }
 
   Expected<std::vector<Face>> Process(const Image& image) override {
@@ -58,11 +63,7 @@ class FacePipelineImpl final : public FacePipeline {
             image, internal::SimilarityChipTransform(pts, kChipSize, kChipPadding), kChipSize);
         face.quality = internal::EstimateQuality(pts, det.score, chip);
         if (options_.templates) {
-          if (options_.align == AlignMode::kFaceApi) {
-            face.descriptor = FaceApiDescriptor(image, det, pts);
-          } else {
-            face.descriptor = SimilarityDescriptor(image, det, pts, chip);
-          }
+          face.descriptor = recognizer_->Describe(image, det, pts, chip);
           if (face.descriptor.empty()) continue;
           face.templ = Normalize(face.descriptor);
         }
@@ -73,6 +74,7 @@ class FacePipelineImpl final : public FacePipeline {
   }
 
   const TemplateModel& template_model() const override { return model_; }
+  const ModelManifest& model_manifest() const override { return manifest_; }
   const PipelineOptions& options() const override { return options_; }
 
  private:
@@ -208,56 +210,6 @@ class FacePipelineImpl final : public FacePipeline {
     dets.push_back(d);
   }
 
-  // Mean of the descriptors of the views the options ask for: the similarity chip, its mirror,
-  // face-api's crop and its mirror.
-  std::vector<float> SimilarityDescriptor(const Image& image, const Detection& det,
-                                          const Landmarks& pts, internal::FloatImage& chip) {
-    std::vector<float> sum = recognition_->Run(chip);
-    int views = 1;
-    auto add = [&](const std::vector<float>& v) {
-      for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
-      ++views;
-    };
-    if (options_.flip_average) {
-      internal::FlipHorizontal(chip);
-      add(recognition_->Run(chip));
-      internal::FlipHorizontal(chip);  // the chip goes on to the quality figures unchanged
-    }
-    if (options_.two_crops) {
-      internal::IntRect r = FaceApiRect(image, det, pts);
-      if (r.width > 0 && r.height > 0) {
-        internal::FloatImage crop = internal::CropPadResize(
-            image, r.x, r.y, r.width, r.height, true, internal::RecognitionNet::kInputSize);
-        add(recognition_->Run(crop));
-        if (options_.flip_average) {
-          internal::FlipHorizontal(crop);
-          add(recognition_->Run(crop));
-        }
-      }
-    }
-    for (float& v : sum) v /= static_cast<float>(views);
-    return sum;
-  }
-
-  static internal::IntRect FaceApiRect(const Image& image, const Detection& det,
-                                       const Landmarks& pts) {
-    // The landmark crop's size enters face-api's rectangle (an upstream quirk).
-    const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
-    const int crop_w =
-        static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
-    const int crop_h =
-        static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
-    return internal::FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
-  }
-
-  std::vector<float> FaceApiDescriptor(const Image& image, const Detection& det,
-                                       const Landmarks& pts) {
-    internal::IntRect r = FaceApiRect(image, det, pts);
-    if (r.width <= 0 || r.height <= 0) return {};
-    return recognition_->Run(internal::CropPadResize(image, r.x, r.y, r.width, r.height, true,
-                                                     internal::RecognitionNet::kInputSize));
-  }
-
   static std::vector<float> Normalize(const std::vector<float>& v) {
     double norm = 0;
     for (float x : v) norm += static_cast<double>(x) * x;
@@ -268,10 +220,11 @@ class FacePipelineImpl final : public FacePipeline {
   }
 
   PipelineOptions options_;
+  ModelManifest manifest_;
   TemplateModel model_;
   std::unique_ptr<internal::SsdDetector> detector_;
   std::unique_ptr<internal::LandmarkNet> landmarks_;
-  std::unique_ptr<internal::RecognitionNet> recognition_;
+  std::unique_ptr<internal::Recognizer> recognizer_;
 };
 
 }  // namespace
@@ -297,6 +250,12 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
     }
     ~ThreadsScope() { nn::SetThreadsForCurrentThread(saved); }
   } threads_scope(options.network_threads);
+  FT_ASSIGN_OR_RETURN(auto manifest, FindModel(options.models_dir, options.model));
+  if (options.align == AlignMode::kFaceApi && manifest.kind != ModelKind::kFaceApiResnet29) {
+    return InvalidArgument("--align faceapi is the face-api ResNet's parity mode (--model "
+                           "faceapi-resnet); model '" +
+                           manifest.name + "' aligns on five points");
+  }
   const nn::Precision precision = options.reduced_precision && options.align != AlignMode::kFaceApi
                                       ? nn::Precision::kBf16
                                       : nn::Precision::kF32;
@@ -307,25 +266,44 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
                           options.models_dir, detector_precision,
                           options.small_image_detector && options.align != AlignMode::kFaceApi));
   FT_ASSIGN_OR_RETURN(auto landmarks, internal::LandmarkNet::Load(options.models_dir, precision));
-  FT_ASSIGN_OR_RETURN(auto recognition,
-                      internal::RecognitionNet::Load(options.models_dir, precision));
+  std::unique_ptr<internal::Recognizer> recognizer;
+  if (options.templates) {
+    internal::RecognizerOptions ro;
+    ro.align = options.align;
+    ro.flip_average = options.flip_average;
+    ro.two_crops = options.two_crops;
+    ro.precision = precision;
+    FT_ASSIGN_OR_RETURN(recognizer, internal::MakeRecognizer(manifest, ro));
+  }
   return std::unique_ptr<FacePipeline>(new FacePipelineImpl(
-      options, std::move(detector), std::move(landmarks), std::move(recognition)));
+      options, std::move(manifest), std::move(detector), std::move(landmarks),
+      std::move(recognizer)));
 }
 
-TemplateModel TemplateModelFor(const PipelineOptions& options) {
+TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOptions& options) {
   const bool similarity = options.align == AlignMode::kSimilarity;
   TemplateModel m;
-  m.id = std::string("faceapi-1.7.15-resnet29/") + std::string(AlignModeName(options.align)) +
-         (similarity && options.flip_average ? "-flip" : "") +
-         (similarity && options.two_crops ? "-2crop" : "");
-  m.version = 1;
+  if (manifest.kind == ModelKind::kFaceApiResnet29) {
+    m.id = manifest.id + "/" + std::string(AlignModeName(options.align)) +
+           (similarity && options.flip_average ? "-flip" : "") +
+           (similarity && options.two_crops ? "-2crop" : "");
+  } else {
+    m.id = manifest.id + "/5point" + (options.flip_average ? "-flip" : "");
+  }
+  m.version = manifest.version;
+  m.dim = manifest.dim;
   return m;
 }
 
+Expected<TemplateModel> TemplateModelFor(const PipelineOptions& options) {
+  FT_ASSIGN_OR_RETURN(auto manifest, FindModel(options.models_dir, options.model));
+  return TemplateModelFor(manifest, options);
+}
+
 float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return 0;
   double dot = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) dot += static_cast<double>(a[i]) * b[i];
+  for (size_t i = 0; i < a.size(); ++i) dot += static_cast<double>(a[i]) * b[i];
   return static_cast<float>(dot);
 }
 

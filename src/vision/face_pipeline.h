@@ -1,19 +1,21 @@
-// The face pipeline: image → faces (box, score, 68 landmarks, quality) → 128-number templates.
+// The face pipeline: image → faces (box, score, 68 landmarks, quality) → templates.
 //
 // WHAT THIS REPRESENTS
-//   A loaded set of the three face-api.js networks (SSD MobileNetV1 detector, 68-point landmark
-//   net, dlib ResNet-29 recognition net; weights from @vladmandic/face-api 1.7.15, verified by
-//   scripts/fetch-models) plus the pre- and post-processing around them.
+//   A loaded detector and landmark net (face-api.js's SSD MobileNetV1 and 68-point net, weights
+//   from @vladmandic/face-api 1.7.15) and one recognition model chosen by name (vision/models.h:
+//   `fr_feature` by default, an ONNX network aligned on five points; or `faceapi-resnet`, the
+//   face-api.js dlib ResNet-29 with its parity mode), plus the pre- and post-processing around
+//   them. Every model file is checked against the SHA-256 its manifest pins before it is used.
 //   All coordinates are in pixels of the upright (EXIF-corrected) image.
 //
 // TEMPLATES
-//   A template is the recognition net's 128-d output scaled to unit L2 norm; two templates are
-//   compared by cosine similarity (their dot product, in [-1, 1]; higher is more alike).
-//   `descriptor` keeps the raw network output, as face-api.js reports it. The unit templates of
-//   this network lie in a narrow cone: on LFW, different people score 0.84 on average and the
-//   leave-one-fold-out verification threshold is 0.91 (docs/ACCURACY.md). A template is only
-//   comparable with templates of the
-//   same TemplateModel::id; gallery and search refuse to mix ids.
+//   A template is the recognition model's output (TemplateModel::dim numbers) scaled to unit L2
+//   norm; two templates are compared by cosine similarity (their dot product, in [-1, 1]; higher
+//   is more alike). `descriptor` keeps the raw network output (for the face-api ResNet, as
+//   face-api.js reports it). Scores mean different things for different models (docs/MODELS.md:
+//   the face-api ResNet puts different people at 0.84 on average, fr_feature near 0.0), so
+//   thresholds are per model (ModelManifest::calibration). A template is only comparable with
+//   templates of the same TemplateModel id and version; gallery and search refuse to mix them.
 //
 // THREAD SAFETY
 //   Process() is not thread-safe (it reuses scratch buffers); give each thread its own pipeline
@@ -27,15 +29,16 @@
 
 #include "common/status.h"
 #include "vision/image.h"
+#include "vision/models.h"
 
 namespace facetrail::vision {
 
-inline constexpr int kTemplateDim = 128;
 inline constexpr int kNumLandmarks = 68;
 
+// How the face-api ResNet's input is cut out (other models align on their manifest's points).
 enum class AlignMode {
   kFaceApi,     // face-api.js's axis-aligned crop, reproduced exactly (parity proof)
-  kSimilarity,  // similarity transform to a canonical 150×150 chip, as dlib aligns (default)
+  kSimilarity,  // similarity transform: a model's own geometry (the default for every model)
 };
 std::string_view AlignModeName(AlignMode mode);
 Expected<AlignMode> ParseAlignMode(std::string_view name);
@@ -61,18 +64,25 @@ struct Face {
   float score = 0;
   std::array<Point, kNumLandmarks> landmarks{};
   FaceQuality quality;
-  std::vector<float> descriptor;  // raw recognition output, kTemplateDim floats (or empty)
-  std::vector<float> templ;       // unit-norm template, kTemplateDim floats (or empty)
+  std::vector<float> descriptor;  // raw recognition output, TemplateModel::dim floats (or empty)
+  std::vector<float> templ;       // unit-norm template, TemplateModel::dim floats (or empty)
 };
 
 // Identifies what produced a template; stored with every template.
 struct TemplateModel {
-  std::string id;  // e.g. "faceapi-1.7.15-resnet29/similarity-flip-v1"
+  // The manifest's id and the alignment variant, e.g. "faceplugin-0.0.1-fr_feature/5point-flip",
+  // "faceapi-1.7.15-resnet29/similarity-flip".
+  std::string id;
   int version = 1;
+  int dim = 0;  // numbers per template
+  friend bool operator==(const TemplateModel&, const TemplateModel&) = default;
 };
 
 struct PipelineOptions {
   std::string models_dir = "models";
+  // The recognition model: a manifest's name or id in models_dir (vision/models.h).
+  std::string model = std::string(kDefaultModelName);
+  // face-api ResNet only: kFaceApi is its parity mode. Other models refuse kFaceApi.
   AlignMode align = AlignMode::kSimilarity;
   float min_score = 0.5f;  // detector threshold (strict >), face-api's default
   int max_faces = 100;
@@ -80,10 +90,11 @@ struct PipelineOptions {
   bool landmarks = true;  // run the landmark net (needed for templates)
   // Detection at several scales/tiles for small faces in large stills (costs more time).
   bool small_faces = false;
-  // Add the template of the horizontally mirrored chip before normalising (similarity mode).
+  // Add the network's output for the horizontally mirrored face before normalising (similarity
+  // mode, every model).
   bool flip_average = true;
-  // Also add the descriptors of face-api's axis-aligned crop (and its mirror, with flip_average):
-  // two differently framed views of the face (similarity mode; docs/ACCURACY.md).
+  // face-api ResNet only: also add the descriptors of face-api's axis-aligned crop (and its
+  // mirror, with flip_average): two differently framed views of the face (docs/ACCURACY.md).
   bool two_crops = false;
   uint64_t max_pixels = 64'000'000;
   // Convolutions in bfloat16 (AVX512-BF16 or AMX; accumulation stays float32): 1.7× faster
@@ -106,7 +117,8 @@ struct PipelineOptions {
 
 class FacePipeline {
  public:
-  // Loads and checks the model files. kNotFound/kDataLoss name the bad file and the fix.
+  // Loads and checks the model files. kNotFound/kDataLoss name the bad file and the fix;
+  // kInvalidArgument for options the model does not take (--align faceapi on an ONNX model).
   static Expected<std::unique_ptr<FacePipeline>> Create(const PipelineOptions& options);
   virtual ~FacePipeline() = default;
 
@@ -114,13 +126,17 @@ class FacePipeline {
   virtual Expected<std::vector<Face>> Process(const Image& image) = 0;
 
   virtual const TemplateModel& template_model() const = 0;
+  virtual const ModelManifest& model_manifest() const = 0;
   virtual const PipelineOptions& options() const = 0;
 };
 
-// The template model a pipeline with these options produces (no models are loaded).
-TemplateModel TemplateModelFor(const PipelineOptions& options);
+// The template model a pipeline with these options produces (reads the model's manifest; loads
+// no network). Errors as FindModel.
+Expected<TemplateModel> TemplateModelFor(const PipelineOptions& options);
+// The same for a manifest already read.
+TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOptions& options);
 
-// Cosine similarity of two unit templates (kTemplateDim floats each).
+// Cosine similarity of two unit templates of one model (0 when the sizes differ).
 float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace facetrail::vision

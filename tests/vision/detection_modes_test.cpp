@@ -15,6 +15,7 @@ namespace {
 std::unique_ptr<FacePipeline> Make(AlignMode mode, bool small_faces) {
   PipelineOptions o;
   o.models_dir = FACETRAIL_MODELS_DIR;
+  o.model = "faceapi-resnet";  // the parity mode is this model's (templates are off anyway)
   o.align = mode;
   o.small_faces = small_faces;
   o.templates = false;

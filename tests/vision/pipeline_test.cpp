@@ -18,9 +18,11 @@ std::string Lfw(const std::string& rel) {
   return std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images/" + rel;
 }
 
-std::unique_ptr<FacePipeline> MakePipeline(AlignMode mode) {
+std::unique_ptr<FacePipeline> MakePipeline(const std::string& model,
+                                           AlignMode mode = AlignMode::kSimilarity) {
   PipelineOptions o;
   o.models_dir = FACETRAIL_MODELS_DIR;
+  o.model = model;
   o.align = mode;
   auto p = FacePipeline::Create(o);
   EXPECT_TRUE(p.ok()) << p.status().ToString();
@@ -42,16 +44,43 @@ std::vector<float> MainTemplate(FacePipeline& p, const std::string& path) {
   return best->templ;
 }
 
-TEST(PipelineTest, SimilarityTemplatesSeparateSameFromDifferent) {
-  auto p = MakePipeline(AlignMode::kSimilarity);
+TEST(PipelineTest, DefaultModelSeparatesSameFromDifferent) {
+  auto p = MakePipeline(std::string(kDefaultModelName));
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->template_model().id, "faceapi-1.7.15-resnet29/similarity-flip");
+  EXPECT_EQ(p->template_model().id, "faceplugin-0.0.1-fr_feature/5point-flip");
+  EXPECT_EQ(p->template_model().dim, 512);
   auto a1 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
   auto a2 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0002.jpg"));
   auto b1 = MainTemplate(*p, Lfw("Tony_Blair/Tony_Blair_0001.jpg"));
-  ASSERT_EQ(a1.size(), static_cast<size_t>(kTemplateDim));
-  ASSERT_EQ(a2.size(), static_cast<size_t>(kTemplateDim));
-  ASSERT_EQ(b1.size(), static_cast<size_t>(kTemplateDim));
+  auto b2 = MainTemplate(*p, Lfw("Tony_Blair/Tony_Blair_0002.jpg"));
+  ASSERT_EQ(a1.size(), 512u);
+  ASSERT_EQ(a2.size(), 512u);
+  ASSERT_EQ(b1.size(), 512u);
+  ASSERT_EQ(b2.size(), 512u);
+  double norm = 0;
+  for (float v : a1) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  // This network spreads people apart: different people score near 0, the same person well
+  // above its calibrated thresholds (docs/MODELS.md).
+  for (auto [x, y] : {std::pair{&a1, &a2}, std::pair{&b1, &b2}}) {
+    EXPECT_GT(TemplateSimilarity(*x, *y), 0.45f);
+  }
+  for (auto [x, y] : {std::pair{&a1, &b1}, std::pair{&a2, &b2}, std::pair{&a1, &b2}}) {
+    EXPECT_LT(TemplateSimilarity(*x, *y), 0.25f);
+  }
+}
+
+TEST(PipelineTest, FaceApiResnetTemplatesSeparateSameFromDifferent) {
+  auto p = MakePipeline("faceapi-resnet");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->template_model().id, "faceapi-1.7.15-resnet29/similarity-flip");
+  EXPECT_EQ(p->template_model().dim, 128);
+  auto a1 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
+  auto a2 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0002.jpg"));
+  auto b1 = MainTemplate(*p, Lfw("Tony_Blair/Tony_Blair_0001.jpg"));
+  ASSERT_EQ(a1.size(), 128u);
+  ASSERT_EQ(a2.size(), 128u);
+  ASSERT_EQ(b1.size(), 128u);
   double norm = 0;
   for (float v : a1) norm += v * v;
   EXPECT_NEAR(norm, 1.0, 1e-5);
@@ -64,7 +93,7 @@ TEST(PipelineTest, SimilarityTemplatesSeparateSameFromDifferent) {
 }
 
 TEST(PipelineTest, QualityFiguresArePlausible) {
-  auto p = MakePipeline(AlignMode::kSimilarity);
+  auto p = MakePipeline(std::string(kDefaultModelName));
   ASSERT_TRUE(p);
   auto img = LoadImageFile(Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
   ASSERT_TRUE(img.ok());
@@ -81,7 +110,7 @@ TEST(PipelineTest, QualityFiguresArePlausible) {
 }
 
 TEST(PipelineTest, BlankImageHasNoFaces) {
-  auto p = MakePipeline(AlignMode::kSimilarity);
+  auto p = MakePipeline(std::string(kDefaultModelName));
   ASSERT_TRUE(p);
   Image blank;
   blank.width = 320;
@@ -93,7 +122,7 @@ TEST(PipelineTest, BlankImageHasNoFaces) {
 }
 
 TEST(PipelineTest, EmptyAndOversizedImagesAreRefused) {
-  auto p = MakePipeline(AlignMode::kSimilarity);
+  auto p = MakePipeline(std::string(kDefaultModelName));
   ASSERT_TRUE(p);
   EXPECT_EQ(p->Process(Image{}).status().code(), StatusCode::kInvalidArgument);
   PipelineOptions o;
@@ -108,32 +137,71 @@ TEST(PipelineTest, EmptyAndOversizedImagesAreRefused) {
   EXPECT_EQ((*small)->Process(img).status().code(), StatusCode::kResourceExhausted);
 }
 
-TEST(PipelineTest, MissingModelFolderNamesFileAndFix) {
+TEST(PipelineTest, MissingModelFolderNamesFolderAndFix) {
   PipelineOptions o;
   o.models_dir = "/nonexistent/models";
   auto p = FacePipeline::Create(o);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(p.status().message().find("ssd_mobilenetv1_model-weights_manifest.json"),
-            std::string::npos);
+  EXPECT_NE(p.status().message().find("/nonexistent/models"), std::string::npos);
   EXPECT_NE(p.status().message().find("scripts/fetch-models"), std::string::npos);
 }
 
-TEST(PipelineTest, TruncatedModelFileIsDataLoss) {
-  fs::path dir = fs::temp_directory_path() / "facetrail_truncated_models";
+// A copy of the models folder to damage.
+fs::path CopyModels(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const auto& e : fs::directory_iterator(FACETRAIL_MODELS_DIR)) {
     if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename());
   }
-  fs::resize_file(dir / "face_recognition_model.bin", 1000);
+  return dir;
+}
+
+TEST(PipelineTest, DamagedOrMissingModelFilesAreNamed) {
+  const fs::path dir = CopyModels("facetrail_damaged_models");
   PipelineOptions o;
   o.models_dir = dir.string();
+  // Any change to a pinned file is refused before it is used: here one byte of the ONNX weights.
+  {
+    std::fstream f(dir / "fr_feature.onnx", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    f.put('\x7f');
+  }
   auto p = FacePipeline::Create(o);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(p.status().message().find("face_recognition_model"), std::string::npos);
+  EXPECT_NE(p.status().message().find("fr_feature.onnx"), std::string::npos);
+  EXPECT_NE(p.status().message().find("SHA-256"), std::string::npos);
+  // A truncated face-api ResNet file, and a missing one.
+  o.model = "faceapi-resnet";
+  fs::resize_file(dir / "face_recognition_model.bin", 1000);
+  p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(p.status().message().find("face_recognition_model.bin"), std::string::npos);
+  fs::remove(dir / "face_recognition_model.bin");
+  p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("scripts/fetch-models"), std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST(PipelineTest, UnknownModelAndWrongOptionsAreRefused) {
+  PipelineOptions o;
+  o.models_dir = FACETRAIL_MODELS_DIR;
+  o.model = "no-such-model";
+  auto p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("fr_feature"), std::string::npos);  // lists the models
+  o.model = std::string(kDefaultModelName);
+  o.align = AlignMode::kFaceApi;  // the face-api ResNet's parity mode only
+  p = FacePipeline::Create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("faceapi-resnet"), std::string::npos);
 }
 
 TEST(PipelineTest, BatchKeepsOrderAndReportsBadFiles) {

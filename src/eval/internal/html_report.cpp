@@ -338,6 +338,80 @@ void Identification(std::ostringstream& o, const Report& r) {
   o << "<div class=\"plots\">" << LinePlot("CMC", rank_axis, rate_axis, cmc) << "</div>";
 }
 
+// Error versus discard (quality): FNIR as the lowest-quality probes are discarded, per figure,
+// and what the configured quality gate refuses and buys.
+void ErrorVsDiscardSection(std::ostringstream& o, const Report& r) {
+  const bool any = std::any_of(r.systems.begin(), r.systems.end(), [](const SystemReport& s) {
+    return s.identification && !s.identification->error_vs_discard.empty();
+  });
+  if (!any) return;
+  o << "<h2>Error versus discard (probe quality)</h2><p class=\"note\">Probes sorted by one "
+       "quality figure; the lowest fraction is discarded (as a quality gate would refuse them) "
+       "and FNIR is measured on the rest at each system's recommended threshold. A curve that "
+       "falls steeply means the figure predicts failures and a gate on it pays; a flat curve "
+       "means refusals cost searches and buy nothing. The suggested limit is just above the "
+       "highest band of probes whose FNIR exceeds the stated maximum (docs/EVAL.md).</p>";
+  std::vector<std::string> measures = {"eye_distance_px", "sharpness"};
+  o << "<div class=\"plots\">";
+  for (const std::string& m : measures) {
+    std::vector<Series> series;
+    double top = 0.05;
+    for (size_t k = 0; k < r.systems.size(); ++k) {
+      const SystemReport& s = r.systems[k];
+      if (!s.identification) continue;
+      for (const ErrorVsDiscard& e : s.identification->error_vs_discard) {
+        if (e.measure != m) continue;
+        Series c{s.name, Color(k), false, {}};
+        for (const DiscardPoint& p : e.points) {
+          if (std::isnan(p.fnir)) continue;
+          c.points.emplace_back(p.fraction, p.fnir);
+          top = std::max(top, p.fnir);
+        }
+        series.push_back(std::move(c));
+      }
+    }
+    const double y_max = std::min(1.0, std::ceil(top * 10 + 0.5) / 10);
+    std::vector<double> y_ticks;
+    for (double v = 0; v <= y_max + 1e-9; v += y_max / 5) y_ticks.push_back(v);
+    Axis x{"fraction of probes discarded (lowest " + m + ")", 0, 0.5, AxisScale::kLinear,
+           {0, 0.1, 0.2, 0.3, 0.4, 0.5}, [](double v) { return Percent(v, 0); }};
+    Axis y{"FNIR", 0, y_max, AxisScale::kLinear, y_ticks, [](double v) { return Percent(v, 0); }};
+    o << LinePlot("Error versus discard: " + m, x, y, series);
+  }
+  o << "</div><table>" << Header(r, "figure");
+  for (const std::string& m : measures) {
+    o << Row(r, "suggested limit: " + m, [&m](const SystemReport& s) {
+      if (!s.identification) return Cell("n/a");
+      for (const ErrorVsDiscard& e : s.identification->error_vs_discard) {
+        if (e.measure != m) continue;
+        return "<td>" + Number(e.suggested_limit) + "<br><span class=\"note\">bands of " +
+               std::to_string(e.band) + " mated probes, max FNIR " + Percent(e.max_fnir) +
+               ", worst band " + Percent(e.worst_band_fnir) + "</span></td>";
+      }
+      return Cell("n/a");
+    });
+  }
+  o << Row(r, "quality gate: probes refused", [](const SystemReport& s) {
+    if (!s.identification || !s.identification->gate) return Cell("n/a");
+    const GateEffect& g = *s.identification->gate;
+    return "<td>" + std::to_string(g.refused) + " of " + std::to_string(g.probes) + " (" +
+           Percent(g.probes ? double(g.refused) / double(g.probes) : 0) +
+           ")<br><span class=\"note\">eye distance &ge; " + Number(g.gate.min_eye_distance_px) +
+           " px, sharpness &ge; " + Number(g.gate.min_sharpness) + "</span></td>";
+  });
+  o << Row(r, "FNIR without / with the gate", [](const SystemReport& s) {
+    if (!s.identification || !s.identification->gate) return Cell("n/a");
+    const GateEffect& g = *s.identification->gate;
+    return Cell(Percent(g.fnir_all) + " / " + Percent(g.fnir_passed));
+  });
+  o << Row(r, "FPIR without / with the gate", [](const SystemReport& s) {
+    if (!s.identification || !s.identification->gate) return Cell("n/a");
+    const GateEffect& g = *s.identification->gate;
+    return Cell(Percent(g.fpir_all) + " / " + Percent(g.fpir_passed));
+  });
+  o << "</table>";
+}
+
 std::vector<double> Shares(const std::vector<size_t>& counts) {
   double total = 0;
   for (size_t c : counts) total += double(c);
@@ -457,6 +531,7 @@ std::string ReportHtml(const Report& r) {
   Verification(o, r);
   VerificationPlots(o, r);
   Identification(o, r);
+  ErrorVsDiscardSection(o, r);
   Groups(o, r);
   Histograms(o, r);
   Definitions(o);

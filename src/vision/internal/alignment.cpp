@@ -56,14 +56,8 @@ IntRect FaceApiRecognitionRect(const Landmarks& pts, int detection_crop_w, int d
           static_cast<int>(std::floor(w0)), static_cast<int>(std::floor(h0))};
 }
 
-Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding) {
-  std::vector<std::array<double, 2>> from, to;
-  for (size_t i = 17; i < 68; ++i) {
-    if ((55 <= i && i <= 59) || (65 <= i && i <= 67) || i <= 26) continue;  // lips, brows
-    from.push_back({(padding + kMeanFaceX[i - 17]) / (2 * padding + 1) * size,
-                    (padding + kMeanFaceY[i - 17]) / (2 * padding + 1) * size});
-    to.push_back(pts[i]);
-  }
+Affine FitSimilarity(std::span<const std::array<double, 2>> from,
+                     std::span<const std::array<double, 2>> to) {
   // Closed-form least squares for y ≈ [[a, −b], [b, a]]·x + t.
   const double n = static_cast<double>(from.size());
   double mfx = 0, mfy = 0, mtx = 0, mty = 0;
@@ -82,12 +76,23 @@ Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding) {
     dot += fx * tx + fy * ty;
     cross += fx * ty - fy * tx;
   }
-  const double a = dot / sxx, b = cross / sxx;
+  const double a = sxx > 0 ? dot / sxx : 1, b = sxx > 0 ? cross / sxx : 0;
   Affine m;
   m.a = a, m.b = -b, m.c = b, m.d = a;
   m.tx = mtx - (a * mfx - b * mfy);
   m.ty = mty - (b * mfx + a * mfy);
   return m;
+}
+
+Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding) {
+  std::vector<std::array<double, 2>> from, to;
+  for (size_t i = 17; i < 68; ++i) {
+    if ((55 <= i && i <= 59) || (65 <= i && i <= 67) || i <= 26) continue;  // lips, brows
+    from.push_back({(padding + kMeanFaceX[i - 17]) / (2 * padding + 1) * size,
+                    (padding + kMeanFaceY[i - 17]) / (2 * padding + 1) * size});
+    to.push_back(pts[i]);
+  }
+  return FitSimilarity(from, to);
 }
 
 FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip) {

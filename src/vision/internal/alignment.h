@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <span>
 #include <vector>
 
 #include "vision/face_pipeline.h"
@@ -20,6 +21,12 @@ struct IntRect {
 // Width or height ≤ 0 when the face lies outside the image.
 IntRect FaceApiRecognitionRect(const Landmarks& pts, int detection_crop_w, int detection_crop_h,
                                int image_width, int image_height);
+
+// The least-squares similarity transform (rotation, uniform scale, translation; no reflection)
+// taking `from[i]` onto `to[i]`. requires: from.size() == to.size() >= 2. Coincident `from`
+// points give the identity's scale (a = 1).
+Affine FitSimilarity(std::span<const std::array<double, 2>> from,
+                     std::span<const std::array<double, 2>> to);
 
 // Least-squares similarity transform (rotation, uniform scale, translation; no reflection) that
 // maps the chip's canonical landmark positions onto `pts`, for a size × size chip with dlib's

@@ -1,0 +1,229 @@
+#include "vision/internal/recognizer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "nn/onnx.h"
+
+namespace facetrail::vision::internal {
+
+namespace {
+
+// The face-api.js dlib ResNet-29: a 150×150 similarity chip (dlib's geometry) with its mirror,
+// optionally face-api's axis-aligned crop too; or face-api's crop alone (parity mode).
+class FaceApiResnetRecognizer final : public Recognizer {
+ public:
+  FaceApiResnetRecognizer(std::unique_ptr<RecognitionNet> net, RecognizerOptions options)
+      : net_(std::move(net)), options_(options) {}
+
+  std::vector<float> Describe(const Image& image, const Detection& det, const Landmarks& pts,
+                              const FloatImage& quality_chip) override {
+    if (options_.align == AlignMode::kFaceApi) {
+      IntRect r = FaceApiRect(image, det, pts);
+      if (r.width <= 0 || r.height <= 0) return {};
+      return net_->Run(
+          CropPadResize(image, r.x, r.y, r.width, r.height, true, RecognitionNet::kInputSize));
+    }
+    // Mean of the views the options ask for: the chip, its mirror, face-api's crop and its mirror.
+    FloatImage chip = quality_chip;
+    std::vector<float> sum = net_->Run(chip);
+    int views = 1;
+    auto add = [&](const std::vector<float>& v) {
+      for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
+      ++views;
+    };
+    if (options_.flip_average) {
+      FlipHorizontal(chip);
+      add(net_->Run(chip));
+    }
+    if (options_.two_crops) {
+      IntRect r = FaceApiRect(image, det, pts);
+      if (r.width > 0 && r.height > 0) {
+        FloatImage crop =
+            CropPadResize(image, r.x, r.y, r.width, r.height, true, RecognitionNet::kInputSize);
+        add(net_->Run(crop));
+        if (options_.flip_average) {
+          FlipHorizontal(crop);
+          add(net_->Run(crop));
+        }
+      }
+    }
+    for (float& v : sum) v /= static_cast<float>(views);
+    return sum;
+  }
+
+  double flops() const override { return net_->flops(); }
+
+ private:
+  static IntRect FaceApiRect(const Image& image, const Detection& det, const Landmarks& pts) {
+    // The landmark crop's size enters face-api's rectangle (an upstream quirk).
+    const double cx = std::max(det.x, 0.0), cy = std::max(det.y, 0.0);
+    const int crop_w =
+        static_cast<int>(std::floor(std::min(det.x + det.width - cx, image.width - cx)));
+    const int crop_h =
+        static_cast<int>(std::floor(std::min(det.y + det.height - cy, image.height - cy)));
+    return FaceApiRecognitionRect(pts, crop_w, crop_h, image.width, image.height);
+  }
+
+  std::unique_ptr<RecognitionNet> net_;
+  RecognizerOptions options_;
+};
+
+// Any ONNX network described by a manifest: five-point similarity alignment onto the manifest's
+// template, the input made in its colour order and normalisation, and the mirrored face's
+// output added in (flip_average).
+class OnnxRecognizer final : public Recognizer {
+ public:
+  OnnxRecognizer(std::unique_ptr<nn::OnnxNetwork> net, ModelManifest manifest,
+                 RecognizerOptions options)
+      : net_(std::move(net)), manifest_(std::move(manifest)), options_(options) {}
+
+  std::vector<float> Describe(const Image& image, const Detection& /*det*/, const Landmarks& pts,
+                              const FloatImage& /*quality_chip*/) override {
+    const int size = manifest_.input.width;
+    FloatImage chip =
+        WarpAffine(image, FivePointChipTransform(FivePoints(pts), manifest_.alignment), size);
+    std::vector<float> sum;
+    if (!Run(chip, sum)) return {};
+    if (options_.flip_average) {
+      FlipHorizontal(chip);
+      std::vector<float> mirrored;
+      if (!Run(chip, mirrored)) return {};
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += mirrored[i];
+    }
+    return sum;
+  }
+
+  double flops() const override { return net_->flops(); }
+
+ private:
+  bool Run(const FloatImage& chip, std::vector<float>& out) {
+    const ModelInput& in = manifest_.input;
+    input_.Resize({chip.height, chip.width, 3});
+    const bool bgr = in.color == ColorOrder::kBgr;
+    const size_t pixels = static_cast<size_t>(chip.width) * chip.height;
+    for (size_t p = 0; p < pixels; ++p) {
+      const float* rgb = &chip.data[p * 3];
+      float* dst = &input_.data[p * 3];
+      for (int c = 0; c < 3; ++c) {
+        const float v = rgb[bgr ? 2 - c : c];
+        dst[c] = (v - in.mean[static_cast<size_t>(c)]) * in.scale[static_cast<size_t>(c)];
+      }
+    }
+    return net_->Run(input_, out).ok() && out.size() == static_cast<size_t>(manifest_.dim);
+  }
+
+  std::unique_ptr<nn::OnnxNetwork> net_;
+  ModelManifest manifest_;
+  RecognizerOptions options_;
+  nn::Tensor input_;
+};
+
+}  // namespace
+
+std::array<std::array<double, 2>, 5> FivePoints(const Landmarks& pts) {
+  auto mean = [&](size_t begin, size_t end) {
+    double x = 0, y = 0;
+    for (size_t i = begin; i < end; ++i) {
+      x += pts[i][0];
+      y += pts[i][1];
+    }
+    const auto n = static_cast<double>(end - begin);
+    return std::array<double, 2>{x / n, y / n};
+  };
+  return {mean(36, 42), mean(42, 48), pts[30], pts[48], pts[54]};
+}
+
+Affine FivePointChipTransform(const std::array<std::array<double, 2>, 5>& face,
+                              const AlignmentTemplate& chip_template) {
+  return FitSimilarity(chip_template.points, face);
+}
+
+Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manifest,
+                                                     const RecognizerOptions& options) {
+  FT_RETURN_IF_ERROR(VerifyModelFile(manifest));
+  if (manifest.kind == ModelKind::kFaceApiResnet29) {
+    FT_ASSIGN_OR_RETURN(auto net, RecognitionNet::Load(manifest.dir(), options.precision));
+    return std::unique_ptr<Recognizer>(new FaceApiResnetRecognizer(std::move(net), options));
+  }
+  if (options.align != AlignMode::kSimilarity || options.two_crops) {
+    return InvalidArgument("model '" + manifest.name +
+                           "': --align faceapi and --two-crops belong to the face-api ResNet "
+                           "(--model faceapi-resnet); this model aligns on five points");
+  }
+  nn::OnnxLoadOptions load;
+  load.precision = options.precision == nn::Precision::kU8S8 ? nn::Precision::kBf16
+                                                             : options.precision;
+  load.input_height = manifest.input.height;
+  load.input_width = manifest.input.width;
+  auto net = nn::OnnxNetwork::Load(manifest.file_path(), load);
+  if (!net.ok()) return net.status().WithContext("model '" + manifest.name + "'");
+  const nn::Shape in = (*net)->input_shape();
+  if (in.c != 3 || in.h != manifest.input.height || in.w != manifest.input.width) {
+    return InvalidArgument(manifest.file_path() + ": the network takes " + std::to_string(in.c) +
+                           "×" + std::to_string(in.h) + "×" + std::to_string(in.w) +
+                           ", its manifest says 3×" + std::to_string(manifest.input.height) +
+                           "×" + std::to_string(manifest.input.width));
+  }
+  if ((*net)->output_size() != static_cast<size_t>(manifest.dim)) {
+    return InvalidArgument(manifest.file_path() + ": the network gives " +
+                           std::to_string((*net)->output_size()) + " numbers, its manifest says " +
+                           std::to_string(manifest.dim));
+  }
+  return std::unique_ptr<Recognizer>(
+      new OnnxRecognizer(std::move(*net), manifest, options));
+}
+
+}  // namespace facetrail::vision::internal
+
+namespace facetrail::vision {
+
+Expected<ModelCheck> CheckModel(const ModelManifest& manifest) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  const auto t0 = Clock::now();
+  internal::RecognizerOptions options;
+  options.flip_average = false;
+  FT_ASSIGN_OR_RETURN(auto recognizer, internal::MakeRecognizer(manifest, options));
+  const auto t1 = Clock::now();
+  // A grey image with two darker eye spots and a mouth, at the template's positions.
+  Image image;
+  image.width = image.height = 200;
+  image.rgb.assign(static_cast<size_t>(200) * 200 * 3, 150);
+  internal::Landmarks pts(kNumLandmarks, {100.0, 100.0});
+  auto put = [&](size_t begin, size_t end, double x, double y) {
+    for (size_t i = begin; i < end; ++i) pts[i] = {x + static_cast<double>(i - begin) * 0.5, y};
+  };
+  put(36, 42, 70, 80);
+  put(42, 48, 125, 80);
+  pts[30] = {100, 110};
+  pts[48] = {75, 140};
+  pts[54] = {125, 140};
+  internal::Detection det{50, 40, 100, 130, 0.99};
+  const internal::FloatImage chip =
+      internal::WarpAffine(image, internal::SimilarityChipTransform(pts, 150, 0.25), 150);
+  const auto t2 = Clock::now();
+  std::vector<float> out = recognizer->Describe(image, det, pts, chip);
+  const auto t3 = Clock::now();
+  if (out.size() != static_cast<size_t>(manifest.dim)) {
+    return InvalidArgument(manifest.file_path() + ": gave " + std::to_string(out.size()) +
+                           " numbers, the manifest says dim " + std::to_string(manifest.dim));
+  }
+  bool all_equal = true;
+  for (float v : out) {
+    if (!std::isfinite(v)) {
+      return InvalidArgument(manifest.file_path() + ": gave a value that is not finite");
+    }
+    all_equal = all_equal && v == out[0];
+  }
+  if (all_equal) {
+    return InvalidArgument(manifest.file_path() + ": gave " + std::to_string(out.size()) +
+                           " equal numbers (a broken or wrongly fed network)");
+  }
+  return ModelCheck{ms(t0, t1), ms(t2, t3), recognizer->flops() / 1e9};
+}
+
+}  // namespace facetrail::vision

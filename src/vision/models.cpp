@@ -1,0 +1,363 @@
+#include "vision/models.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/file.h"
+#include "common/sha256.h"
+
+namespace facetrail::vision {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxManifestBytes = 1 << 20;
+constexpr std::string_view kManifestSuffix = ".model.json";
+
+// Reads fields of one JSON object, refusing unknown ones and wrong types with the field's path.
+class Fields {
+ public:
+  Fields(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+
+  Status CheckObject() const {
+    if (!obj_.is_object()) return Bad(path_.empty() ? "(top level)" : path_, "expected an object");
+    return Status::Ok();
+  }
+  // Refuses every key not in `known`.
+  Status OnlyKnown(std::initializer_list<std::string_view> known) const {
+    for (const auto& [key, value] : obj_.items()) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        return Bad(Name(key), "unknown field");
+      }
+    }
+    return Status::Ok();
+  }
+  bool Has(const std::string& key) const { return obj_.contains(key); }
+
+  Status Text(const std::string& key, std::string& out, bool required, size_t max_len = 4096) const {
+    if (!obj_.contains(key)) return required ? Bad(Name(key), "missing") : Status::Ok();
+    const json& v = obj_.at(key);
+    if (!v.is_string()) return Bad(Name(key), "expected a string");
+    out = v.get<std::string>();
+    if (required && out.empty()) return Bad(Name(key), "must not be empty");
+    if (out.size() > max_len) return Bad(Name(key), "longer than " + std::to_string(max_len));
+    return Status::Ok();
+  }
+  Status Int(const std::string& key, int64_t& out, int64_t lo, int64_t hi, bool required) const {
+    if (!obj_.contains(key)) return required ? Bad(Name(key), "missing") : Status::Ok();
+    const json& v = obj_.at(key);
+    if (!v.is_number_integer()) return Bad(Name(key), "expected an integer");
+    const auto x = v.get<int64_t>();
+    if (x < lo || x > hi) {
+      return Bad(Name(key), "expected " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                ", got " + std::to_string(x));
+    }
+    out = x;
+    return Status::Ok();
+  }
+  Status Number(const std::string& key, double& out, double lo, double hi, bool required) const {
+    if (!obj_.contains(key)) return required ? Bad(Name(key), "missing") : Status::Ok();
+    const json& v = obj_.at(key);
+    if (!v.is_number()) return Bad(Name(key), "expected a number");
+    const auto x = v.get<double>();
+    if (!std::isfinite(x) || x < lo || x > hi) {
+      return Bad(Name(key), "expected a number in [" + Fmt(lo) + ", " + Fmt(hi) + "]");
+    }
+    out = x;
+    return Status::Ok();
+  }
+  Fields Child(const std::string& key) const { return {obj_.at(key), Name(key)}; }
+  std::string Name(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  const json& at(const std::string& key) const { return obj_.at(key); }
+
+  static Status Bad(const std::string& field, const std::string& what) {
+    return InvalidArgument(field + ": " + what);
+  }
+  static std::string Fmt(double x) {
+    std::ostringstream s;
+    s << x;
+    return s.str();
+  }
+
+ private:
+  const json& obj_;
+  std::string path_;
+};
+
+Status ParseTriple(const Fields& f, const std::string& key, std::array<float, 3>& out, double lo,
+                   double hi) {
+  if (!f.Has(key)) return Status::Ok();
+  const json& v = f.at(key);
+  if (!v.is_array() || v.size() != 3) return Fields::Bad(f.Name(key), "expected 3 numbers");
+  for (size_t i = 0; i < 3; ++i) {
+    if (!v[i].is_number()) return Fields::Bad(f.Name(key), "expected 3 numbers");
+    const auto x = v[i].get<double>();
+    if (!std::isfinite(x) || x < lo || x > hi) {
+      return Fields::Bad(f.Name(key) + "[" + std::to_string(i) + "]", "out of range");
+    }
+    out[i] = static_cast<float>(x);
+  }
+  return Status::Ok();
+}
+
+Status ParseThreshold(const Fields& parent, const std::string& key, CalibratedThreshold& t) {
+  if (!parent.Has(key)) return Fields::Bad(parent.Name(key), "missing");
+  Fields f = parent.Child(key);
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(f.OnlyKnown({"score", "false_rate", "miss_rate", "gallery_size"}));
+  FT_RETURN_IF_ERROR(f.Number("score", t.score, -1, 1, true));
+  FT_RETURN_IF_ERROR(f.Number("false_rate", t.false_rate, 0, 1, true));
+  FT_RETURN_IF_ERROR(f.Number("miss_rate", t.miss_rate, 0, 1, true));
+  return f.Int("gallery_size", t.gallery_size, 0, int64_t{1} << 40, false);
+}
+
+Status ParseCalibration(const Fields& f, Calibration& c) {
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(f.OnlyKnown({"source", "command", "created", "candidate", "compare",
+                                  "min_eye_distance_px", "min_sharpness", "quality_basis"}));
+  FT_RETURN_IF_ERROR(f.Text("source", c.source, true));
+  FT_RETURN_IF_ERROR(f.Text("command", c.command, false));
+  FT_RETURN_IF_ERROR(f.Text("created", c.created, false, 64));
+  FT_RETURN_IF_ERROR(ParseThreshold(f, "candidate", c.candidate));
+  FT_RETURN_IF_ERROR(ParseThreshold(f, "compare", c.compare));
+  double eye = 0, sharp = 0;
+  FT_RETURN_IF_ERROR(f.Number("min_eye_distance_px", eye, 0, 1000, true));
+  FT_RETURN_IF_ERROR(f.Number("min_sharpness", sharp, 0, 1e6, true));
+  c.min_eye_distance_px = static_cast<float>(eye);
+  c.min_sharpness = static_cast<float>(sharp);
+  return f.Text("quality_basis", c.quality_basis, false);
+}
+
+Status ParseManifestObject(const json& doc, ModelManifest& m) {
+  Fields f(doc, "");
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256",
+                                  "input", "alignment", "calibration", "source",
+                                  "licence", "training_data", "card"}));
+  FT_RETURN_IF_ERROR(f.Text("name", m.name, true, 64));
+  for (char ch : m.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) {
+      return Fields::Bad("name", "only letters, digits, '_', '-' and '.' are allowed");
+    }
+  }
+  FT_RETURN_IF_ERROR(f.Text("id", m.id, true, 100));
+  int64_t version = 1, dim = 0;
+  FT_RETURN_IF_ERROR(f.Int("version", version, 1, 1 << 20, true));
+  FT_RETURN_IF_ERROR(f.Int("dim", dim, 16, 4096, true));
+  if (dim % 16 != 0) return Fields::Bad("dim", "must be a multiple of 16");
+  m.version = static_cast<int>(version);
+  m.dim = static_cast<int>(dim);
+  std::string kind;
+  FT_RETURN_IF_ERROR(f.Text("kind", kind, true));
+  if (kind == "onnx") {
+    m.kind = ModelKind::kOnnx;
+  } else if (kind == "faceapi-resnet29") {
+    m.kind = ModelKind::kFaceApiResnet29;
+    if (m.dim != 128) return Fields::Bad("dim", "a faceapi-resnet29 model has 128");
+  } else {
+    return Fields::Bad("kind", "expected \"onnx\" or \"faceapi-resnet29\", got \"" + kind + "\"");
+  }
+  FT_RETURN_IF_ERROR(f.Text("file", m.file, true, 255));
+  if (m.file.find('/') != std::string::npos || m.file == "." || m.file == "..") {
+    return Fields::Bad("file", "a file name beside the manifest (no folders)");
+  }
+  FT_RETURN_IF_ERROR(f.Text("sha256", m.sha256, true, 64));
+  if (m.sha256.size() != 64 ||
+      !std::all_of(m.sha256.begin(), m.sha256.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return Fields::Bad("sha256", "expected 64 lower-case hex digits");
+  }
+  if (m.kind == ModelKind::kOnnx) {
+    if (!f.Has("input")) return Fields::Bad("input", "missing (an onnx model needs it)");
+    Fields in = f.Child("input");
+    FT_RETURN_IF_ERROR(in.CheckObject());
+    FT_RETURN_IF_ERROR(in.OnlyKnown({"width", "height", "color", "mean", "scale"}));
+    int64_t w = 0, h = 0;
+    FT_RETURN_IF_ERROR(in.Int("width", w, 16, 1024, true));
+    FT_RETURN_IF_ERROR(in.Int("height", h, 16, 1024, true));
+    if (w != h) return Fields::Bad("input", "only square inputs are supported (width = height)");
+    m.input.width = static_cast<int>(w);
+    m.input.height = static_cast<int>(h);
+    std::string color;
+    FT_RETURN_IF_ERROR(in.Text("color", color, true));
+    if (color == "rgb") {
+      m.input.color = ColorOrder::kRgb;
+    } else if (color == "bgr") {
+      m.input.color = ColorOrder::kBgr;
+    } else {
+      return Fields::Bad("input.color", "expected \"rgb\" or \"bgr\", got \"" + color + "\"");
+    }
+    FT_RETURN_IF_ERROR(ParseTriple(in, "mean", m.input.mean, -1000, 1000));
+    FT_RETURN_IF_ERROR(ParseTriple(in, "scale", m.input.scale, -1000, 1000));
+    if (!f.Has("alignment")) return Fields::Bad("alignment", "missing (an onnx model needs it)");
+    const json& a = f.at("alignment");
+    if (!a.is_array() || a.size() != 5) {
+      return Fields::Bad("alignment", "expected 5 points [x, y] in input pixels");
+    }
+    for (size_t i = 0; i < 5; ++i) {
+      if (!a[i].is_array() || a[i].size() != 2 || !a[i][0].is_number() || !a[i][1].is_number()) {
+        return Fields::Bad("alignment[" + std::to_string(i) + "]", "expected [x, y]");
+      }
+      const double x = a[i][0].get<double>(), y = a[i][1].get<double>();
+      if (!(x >= 0 && x <= m.input.width && y >= 0 && y <= m.input.height)) {
+        return Fields::Bad("alignment[" + std::to_string(i) + "]", "outside the input");
+      }
+      m.alignment.points[i] = {x, y};
+    }
+    const auto& p = m.alignment.points;
+    if (!(p[0][0] < p[1][0] && p[3][0] < p[4][0])) {
+      return Fields::Bad("alignment", "eyes and mouth corners must be given image-left first");
+    }
+  } else if (f.Has("input") || f.Has("alignment")) {
+    return Fields::Bad(f.Has("input") ? "input" : "alignment",
+                       "only for onnx models (faceapi-resnet29 has its own geometry)");
+  }
+  if (f.Has("calibration")) {
+    Calibration c;
+    FT_RETURN_IF_ERROR(ParseCalibration(f.Child("calibration"), c));
+    m.calibration = std::move(c);
+  }
+  FT_RETURN_IF_ERROR(f.Text("source", m.source, false));
+  FT_RETURN_IF_ERROR(f.Text("licence", m.licence, false));
+  FT_RETURN_IF_ERROR(f.Text("training_data", m.training_data, false));
+  return f.Text("card", m.card, false);
+}
+
+json ThresholdJson(const CalibratedThreshold& t) {
+  json j = {{"score", t.score}, {"false_rate", t.false_rate}, {"miss_rate", t.miss_rate}};
+  if (t.gallery_size > 0) j["gallery_size"] = t.gallery_size;
+  return j;
+}
+
+}  // namespace
+
+std::string_view ModelKindName(ModelKind kind) {
+  return kind == ModelKind::kOnnx ? "onnx" : "faceapi-resnet29";
+}
+
+std::string ModelManifest::dir() const {
+  const std::filesystem::path p(manifest_path);
+  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+}
+
+Expected<ModelManifest> ParseModelManifest(std::string_view text, const std::string& origin) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return InvalidArgument(origin + ": not valid JSON");
+  ModelManifest m;
+  Status s = ParseManifestObject(doc, m);
+  if (!s.ok()) return s.WithContext(origin);
+  return m;
+}
+
+std::string ModelManifestJson(const ModelManifest& m) {
+  json j;
+  j["name"] = m.name;
+  j["id"] = m.id;
+  j["version"] = m.version;
+  j["dim"] = m.dim;
+  j["kind"] = std::string(ModelKindName(m.kind));
+  j["file"] = m.file;
+  j["sha256"] = m.sha256;
+  if (m.kind == ModelKind::kOnnx) {
+    j["input"] = {{"width", m.input.width},
+                  {"height", m.input.height},
+                  {"color", m.input.color == ColorOrder::kBgr ? "bgr" : "rgb"},
+                  {"mean", m.input.mean},
+                  {"scale", m.input.scale}};
+    json pts = json::array();
+    for (const auto& p : m.alignment.points) pts.push_back({p[0], p[1]});
+    j["alignment"] = pts;
+  }
+  if (m.calibration) {
+    const Calibration& c = *m.calibration;
+    j["calibration"] = {{"source", c.source},
+                        {"command", c.command},
+                        {"created", c.created},
+                        {"candidate", ThresholdJson(c.candidate)},
+                        {"compare", ThresholdJson(c.compare)},
+                        {"min_eye_distance_px", c.min_eye_distance_px},
+                        {"min_sharpness", c.min_sharpness},
+                        {"quality_basis", c.quality_basis}};
+  }
+  j["source"] = m.source;
+  j["licence"] = m.licence;
+  j["training_data"] = m.training_data;
+  j["card"] = m.card;
+  return j.dump(2) + "\n";
+}
+
+Expected<ModelManifest> LoadModelManifest(const std::string& path) {
+  FT_ASSIGN_OR_RETURN(auto bytes, ReadFileBytes(path, kMaxManifestBytes));
+  FT_ASSIGN_OR_RETURN(
+      auto m, ParseModelManifest(
+                  std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                  path));
+  m.manifest_path = path;
+  return m;
+}
+
+Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(models_dir, ec)) {
+    return NotFound("models folder " + models_dir +
+                    " does not exist (run scripts/fetch-models, or give --models)");
+  }
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::directory_iterator(models_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > kManifestSuffix.size() && name.ends_with(kManifestSuffix)) {
+      paths.push_back(e.path().string());
+    }
+  }
+  if (ec) return IoError(models_dir + ": " + ec.message());
+  std::sort(paths.begin(), paths.end());
+  std::vector<ModelManifest> out;
+  std::set<std::string> names, ids;
+  for (const auto& p : paths) {
+    FT_ASSIGN_OR_RETURN(auto m, LoadModelManifest(p));
+    if (!names.insert(m.name).second || !ids.insert(m.id).second) {
+      return InvalidArgument(p + ": a second model named '" + m.name + "' or with id '" + m.id +
+                             "' in " + models_dir);
+    }
+    out.push_back(std::move(m));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ModelManifest& a, const ModelManifest& b) { return a.name < b.name; });
+  return out;
+}
+
+Expected<ModelManifest> FindModel(const std::string& models_dir, std::string_view name_or_id) {
+  FT_ASSIGN_OR_RETURN(auto models, ListModels(models_dir));
+  std::string known;
+  for (auto& m : models) {
+    if (m.name == name_or_id || m.id == name_or_id) return std::move(m);
+    known += (known.empty() ? "" : ", ") + m.name;
+  }
+  return NotFound("no model '" + std::string(name_or_id) + "' in " + models_dir +
+                  (known.empty() ? " (no *.model.json there)" : " (models: " + known + ")"));
+}
+
+Status VerifyModelFile(const ModelManifest& m) {
+  const std::string path = m.file_path();
+  auto hash = Sha256FileHex(path);
+  if (!hash.ok()) {
+    if (hash.status().code() == StatusCode::kNotFound) {
+      return NotFound(path + ": model file of '" + m.name +
+                      "' is missing (run scripts/fetch-models, or copy it beside its manifest)");
+    }
+    return hash.status();
+  }
+  if (*hash != m.sha256) {
+    return DataLoss(path + ": SHA-256 " + *hash + " is not the " + m.sha256 +
+                    " its manifest pins (a different or damaged file; fetch it again)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace facetrail::vision

@@ -1,0 +1,129 @@
+// Recognition models as data: each model is a file of weights plus a small manifest
+// (`<models dir>/<name>.model.json`) that says how to feed it and what its templates are.
+// docs/MODELS.md describes the manifest fields and carries each shipped model's card.
+//
+// WHAT THIS REPRESENTS
+//   A ModelManifest names a recognition model (`--model NAME`), the template model id stored with
+//   every template it makes, the template dimension, the weights file and its pinned SHA-256,
+//   the input geometry (size, colour order, normalisation), the five-point alignment template,
+//   and optionally a Calibration: the thresholds and
+//   quality limits that `facetrail eval` derived for it, with the data and protocol they came
+//   from. A model without a calibration can make templates but cannot be activated for search
+//   (service/models.h): a department certifies a model with its own evaluation first.
+//
+//   Two kinds: "onnx" (any ONNX network with one [1, 3, H, W] input and one output of `dim`
+//   numbers, run on nn::OnnxNetwork) and "faceapi-resnet29" (the face-api.js dlib ResNet in its
+//   TF.js weight files, with its own alignment modes and the faceapi parity mode).
+//
+// THREAD SAFETY
+//   Plain data and reentrant functions.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace facetrail::vision {
+
+// The model `facetrail` uses when none is named.
+inline constexpr std::string_view kDefaultModelName = "fr_feature";
+
+enum class ModelKind { kOnnx, kFaceApiResnet29 };
+std::string_view ModelKindName(ModelKind kind);  // "onnx", "faceapi-resnet29"
+
+enum class ColorOrder { kRgb, kBgr };
+
+// How an aligned face becomes the network's input tensor (ONNX models): channel c of the input
+// holds (v − mean[c]) · scale[c], v the 0..255 value of colour channel c in `color` order.
+struct ModelInput {
+  int width = 112, height = 112;
+  ColorOrder color = ColorOrder::kBgr;
+  std::array<float, 3> mean{127.f, 127.f, 127.f};
+  std::array<float, 3> scale{1 / 128.f, 1 / 128.f, 1 / 128.f};
+};
+
+// Where five landmarks go in the network's input (pixels, centres at integer coordinates): the
+// centres of the subject's right and left eye (image left, image right), the nose tip, the mouth
+// corners (image left, image right). The face is aligned by the least-squares similarity
+// transform from the five detected points (landmark means 36–41, 42–47, point 30, 48, 54).
+struct AlignmentTemplate {
+  std::array<std::array<double, 2>, 5> points{};
+};
+
+// One threshold with what it gives on the data it was derived from.
+struct CalibratedThreshold {
+  double score = 0;          // cosine similarity
+  double false_rate = 0;     // FPIR (candidate lists) or FAR (1:1)
+  double miss_rate = 0;      // FNIR at rank 1 (candidate lists) or FNMR (1:1) there
+  int64_t gallery_size = 0;  // candidate lists: the gallery size the FPIR was measured with
+};
+
+// Thresholds and quality limits derived by `facetrail eval report --calibrate`.
+struct Calibration {
+  std::string source;   // data set and protocol, e.g. "LFW dev folds 1-5, facetrail eval"
+  std::string command;  // the command line that produced it
+  std::string created;  // UTC, ISO 8601
+  CalibratedThreshold candidate;  // lowest score a candidate list shows
+  CalibratedThreshold compare;    // the 1:1 `compare` threshold
+  // Quality gate: below these a probe is refused unless a supervisor overrides.
+  float min_eye_distance_px = 0;
+  float min_sharpness = 0;
+  std::string quality_basis;  // how the limits were chosen, with the FNIR they give
+};
+
+struct ModelManifest {
+  std::string name;     // what --model takes, e.g. "fr_feature"
+  std::string id;       // template model id prefix, e.g. "faceplugin-0.0.1-fr_feature"
+  int version = 1;      // template model version
+  int dim = 0;          // numbers per template
+  ModelKind kind = ModelKind::kOnnx;
+  std::string file;     // weights, relative to the manifest's folder
+  std::string sha256;   // of `file`, lower-case hex
+  ModelInput input;                 // kOnnx
+  AlignmentTemplate alignment;      // kOnnx
+  std::optional<Calibration> calibration;
+  // Model card, short fields (docs/MODELS.md has the whole card).
+  std::string source;          // where the weights come from (package, version, path)
+  std::string licence;         // as the source states it
+  std::string training_data;   // as far as known
+  std::string card;            // pointer to the full card, e.g. "docs/MODELS.md#fr_feature"
+
+  std::string manifest_path;   // where it was read from (set by LoadModelManifest)
+  // The folder holding the manifest: `file` is relative to it.
+  std::string dir() const;
+  std::string file_path() const { return dir() + "/" + file; }
+};
+
+// Parses a manifest. kInvalidArgument names `origin` and the field ("fr_feature.model.json:
+// input.color: expected \"rgb\" or \"bgr\", got \"hsv\""). Unknown fields are refused too (a
+// misspelt field must not be silently ignored).
+Expected<ModelManifest> ParseModelManifest(std::string_view json, const std::string& origin);
+// The manifest as JSON (the format ParseModelManifest reads).
+std::string ModelManifestJson(const ModelManifest& manifest);
+
+Expected<ModelManifest> LoadModelManifest(const std::string& path);
+// Every `*.model.json` in `models_dir`, sorted by name. kNotFound when the folder is missing;
+// a malformed manifest fails the listing, naming the file.
+Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir);
+// The manifest whose name or id is `name_or_id`. kNotFound lists the models there are.
+Expected<ModelManifest> FindModel(const std::string& models_dir, std::string_view name_or_id);
+// Checks the weights file against the pinned SHA-256: kNotFound (missing: run
+// scripts/fetch-models) or kDataLoss (different bytes).
+Status VerifyModelFile(const ModelManifest& manifest);
+
+// What CheckModel found.
+struct ModelCheck {
+  double load_ms = 0;     // building the network
+  double forward_ms = 0;  // one pass
+  double gflops = 0;      // of one pass (multiply-adds × 2 / 1e9)
+};
+// Loads the model's network as the pipeline would and runs one pass on a grey face-sized input:
+// the file matches its hash, the network loads (every operator supported), takes the manifest's
+// input and gives `dim` finite numbers that are not all equal. Errors name what failed.
+Expected<ModelCheck> CheckModel(const ModelManifest& manifest);
+
+}  // namespace facetrail::vision
