@@ -6,10 +6,12 @@
 
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "common/file.h"
+#include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "service/gallery_candidate_source.h"
@@ -22,45 +24,82 @@ namespace {
 
 constexpr size_t kMaxProbeBytes = size_t{64} << 20;
 
+// The gallery, opened at the first use (after the policy checks passed).
+class LazyGallery {
+ public:
+  explicit LazyGallery(std::string db) : db_(std::move(db)) {}
+  Expected<gallery::GalleryStore*> store() {
+    if (!store_) {
+      gallery::StoreOptions options;
+      options.create_if_missing = false;
+      FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(db_, options));
+    }
+    return store_.get();
+  }
+  gallery::GalleryStore* opened() { return store_.get(); }
+
+ private:
+  std::string db_;
+  std::unique_ptr<gallery::GalleryStore> store_;
+};
+
+// The pipeline of the gallery's active model.
 class LazyAnalyzer final : public service::ProbeAnalyzer {
  public:
-  explicit LazyAnalyzer(std::string models_dir) : models_dir_(std::move(models_dir)) {}
+  LazyAnalyzer(std::string models_dir, LazyGallery& gallery)
+      : models_dir_(std::move(models_dir)), gallery_(gallery) {}
   Expected<service::ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) override {
     if (!inner_) {
-      vision::PipelineOptions options;
-      options.models_dir = models_dir_;
+      FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.store());
+      vision::PipelineOptions base;
+      base.models_dir = models_dir_;
+      FT_ASSIGN_OR_RETURN(auto options, gallery::ActiveModelPipeline(*store, base));
       FT_ASSIGN_OR_RETURN(pipeline_, vision::FacePipeline::Create(options));
       inner_ = service::MakeVisionProbeAnalyzer(*pipeline_);
     }
     return inner_->Analyze(bytes);
   }
+  const vision::FacePipeline* pipeline() const { return pipeline_.get(); }
 
  private:
   std::string models_dir_;
+  LazyGallery& gallery_;
   std::unique_ptr<vision::FacePipeline> pipeline_;
   std::unique_ptr<service::ProbeAnalyzer> inner_;
 };
 
+// Candidates above the threshold given, else the one `facetrail eval` calibrated for the model.
 class LazyGallerySource final : public service::CandidateSource {
  public:
-  LazyGallerySource(std::string db, float min_score) : db_(std::move(db)), min_score_(min_score) {}
+  LazyGallerySource(LazyGallery& gallery, const LazyAnalyzer& analyzer,
+                    std::optional<float> min_score)
+      : gallery_(gallery), analyzer_(analyzer), min_score_(min_score) {}
   Expected<service::CandidateList> Search(std::span<const float> templ,
                                           const vision::TemplateModel& model, int top_k) override {
     if (!inner_) {
-      gallery::StoreOptions options;
-      options.create_if_missing = false;
-      FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(db_, options));
-      FT_ASSIGN_OR_RETURN(index_, gallery::GalleryIndex::Open(*store_, {model.id, model.version}));
-      inner_ = service::MakeGalleryCandidateSource(*store_, *index_, min_score_);
+      float min_score = 0;
+      if (min_score_) {
+        min_score = *min_score_;
+      } else if (const vision::FacePipeline* p = analyzer_.pipeline();
+                 p && p->model_manifest().calibration) {
+        min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
+      } else {
+        return FailedPrecondition("the model has no calibrated candidate threshold: give "
+                                  "--min-score, or calibrate it (docs/MODELS.md)");
+      }
+      FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.store());
+      FT_ASSIGN_OR_RETURN(index_,
+                          gallery::GalleryIndex::Open(*store, {model.id, model.version, model.dim}));
+      inner_ = service::MakeGalleryCandidateSource(*store, *index_, min_score);
     }
     return inner_->Search(templ, model, top_k);
   }
-  gallery::GalleryStore* store() { return store_.get(); }
+  gallery::GalleryStore* store() { return gallery_.opened(); }
 
  private:
-  std::string db_;
-  float min_score_;
-  std::unique_ptr<gallery::GalleryStore> store_;
+  LazyGallery& gallery_;
+  const LazyAnalyzer& analyzer_;
+  std::optional<float> min_score_;
   std::unique_ptr<gallery::GalleryIndex> index_;
   std::unique_ptr<service::CandidateSource> inner_;
 };
@@ -120,8 +159,9 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
     if (!bytes.ok()) return Finish(bytes.status(), in.json);
     request.probe_bytes = std::move(*bytes);
   }
-  LazyAnalyzer analyzer(in.models_dir);
-  LazyGallerySource source(in.db, in.min_score);
+  LazyGallery gallery(in.db);
+  LazyAnalyzer analyzer(in.models_dir, gallery);
+  LazyGallerySource source(gallery, analyzer, in.min_score);
   auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);
   if (!r.ok()) return Finish(r.status(), in.json);
   if (in.json) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 namespace facetrail::cli {
@@ -15,6 +16,9 @@ struct CommandResult {
 void RegisterVisionCommands(CLI::App& app, CommandResult& result);
 // models list|show|register. cli/model_commands.cpp.
 void RegisterModelCommands(CLI::App& app, CommandResult& result);
+// gallery retemplate|prune-templates, admin model activate (after the gallery and admin
+// commands are registered). cli/model_commands.cpp.
+void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result);
 // eval verify|identify|report
 void RegisterEvalCommands(CLI::App& app, CommandResult& result);
 // enroll, gallery show|seal|unseal|expunge|stats, search
@@ -32,7 +36,7 @@ struct AccountableSearchArgs {
 struct SearchInputs {
   std::string db, probe, models_dir;
   int top = 20;
-  float min_score = 0;
+  std::optional<float> min_score;  // default: the active model's calibrated threshold
   bool json = false;
   int face = -1;  // -1: the largest face
 };

@@ -30,6 +30,7 @@ using gallery::GalleryStore;
 
 struct EnrollArgs {
   std::string db, manifest, images, rejects, models_dir = "models", user;
+  std::string model;  // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
 };
@@ -43,7 +44,7 @@ struct SearchArgs {
   std::string db, probe, models_dir = "models";
   int face = -1;
   int top = 20;
-  float min_score = kDefaultSimilarityThreshold;
+  std::optional<float> min_score;  // default: the active model's calibrated candidate threshold
   bool json = false;
 };
 
@@ -103,15 +104,31 @@ int RunEnroll(const EnrollArgs& a) {
   }
   auto store = session ? GalleryStore::OpenOn(*session->db) : GalleryStore::Open(a.db);
   if (!store.ok()) return PrintError(store.status());
-  vision::PipelineOptions po;
-  po.models_dir = a.models_dir;
+  // The gallery's active model; --model only chooses the model of a new gallery (another model
+  // joins an existing gallery through `gallery retemplate` and `admin model activate`).
+  vision::PipelineOptions requested;
+  requested.models_dir = a.models_dir;
+  if (!a.model.empty()) requested.model = a.model;
+  auto po = gallery::ActiveModelPipeline(**store, requested);
+  if (!po.ok()) return PrintError(po.status());
+  if (!a.model.empty() && po->model != requested.model) {
+    auto want = vision::FindModel(a.models_dir, a.model);
+    if (!want.ok()) return PrintError(want.status());
+    if (want->name != po->model) {
+      return PrintError(FailedPrecondition(
+          "the gallery searches with model '" + po->model + "', not '" + want->name +
+          "': enrol with it (omit --model), or migrate the gallery with `facetrail gallery "
+          "retemplate --model " +
+          want->name + "` and `facetrail admin model activate " + want->name + "`"));
+    }
+  }
   gallery::EnrollOptions o;
   o.manifest_path = a.manifest;
   o.images_dir = a.images;
   o.rejects_path = a.rejects;
   o.num_workers = a.threads;
   o.on_progress = ProgressPrinter();
-  auto factory = gallery::PipelineExtractorFactory(po);
+  auto factory = gallery::PipelineExtractorFactory(*po);
   auto summary = session ? service::EnrollBookings(*session->ctx, session->actor, factory, o)
                          : gallery::Enroll(**store, factory, o);
   if (!summary.ok()) {
@@ -266,7 +283,11 @@ int RunStats(const GalleryArgs& a) {
   if (!s.ok()) return PrintError(s.status());
   nlohmann::json models = nlohmann::json::array();
   for (const auto& [m, n] : s->templates_per_model) {
-    models.push_back({{"model_id", m.id}, {"model_version", m.version}, {"templates", n}});
+    models.push_back({{"model_id", m.id},
+                      {"model_version", m.version},
+                      {"dim", m.dim},
+                      {"templates", n},
+                      {"active", s->active_model && *s->active_model == m}});
   }
   nlohmann::json j = {{"bookings_active", s->bookings_active},
                       {"bookings_sealed", s->bookings_sealed},
@@ -285,7 +306,8 @@ int RunStats(const GalleryArgs& a) {
     }
     for (const auto& m : models) {
       std::cout << "model " << m["model_id"].get<std::string>() << " v" << m["model_version"]
-                << ": " << m["templates"] << " templates\n";
+                << " (" << m["dim"] << " numbers): " << m["templates"] << " templates"
+                << (m["active"].get<bool>() ? ", active (searches use it)" : "") << '\n';
     }
   }
   return 0;
@@ -296,28 +318,30 @@ int RunSearch(const SearchArgs& a) {
   if (!store.ok()) return PrintError(store.status());
   auto bytes = ReadFileBytes(a.probe);
   if (!bytes.ok()) return PrintError(bytes.status());
-  vision::PipelineOptions po;
-  po.models_dir = a.models_dir;
-  auto pipeline = vision::FacePipeline::Create(po);
+  auto active = (*store)->ActiveModel();
+  if (!active.ok()) return PrintError(active.status());
+  if (!*active) return PrintError(FailedPrecondition(a.db + ": the gallery holds no photos yet"));
+  vision::PipelineOptions base;
+  base.models_dir = a.models_dir;
+  auto po = gallery::ActiveModelPipeline(**store, base);
+  if (!po.ok()) return PrintError(po.status());
+  auto pipeline = vision::FacePipeline::Create(*po);
   if (!pipeline.ok()) return PrintError(pipeline.status());
+  // The candidate threshold: given, else the one `facetrail eval` calibrated for this model.
+  const auto& calibration = (*pipeline)->model_manifest().calibration;
+  if (!a.min_score && !calibration) {
+    return PrintError(FailedPrecondition(
+        "model '" + (*pipeline)->model_manifest().name +
+        "' has no calibrated candidate threshold: give --min-score, or calibrate it"));
+  }
+  const float min_score =
+      a.min_score ? *a.min_score : static_cast<float>(calibration->candidate.score);
   auto index = gallery::GalleryIndex::Open(**store, gallery::ModelOf(**pipeline));
   if (!index.ok()) return PrintError(index.status());
-  if ((*index)->size() == 0) {
-    // Not an error, but almost always a mistake: say which models the gallery does hold.
-    auto stats = (*store)->Stats();
-    if (stats.ok() && !stats->templates_per_model.empty()) {
-      std::cerr << "facetrail: note: the gallery has no templates of model " << (*index)->model().id
-                << "; it holds";
-      for (const auto& [m, n] : stats->templates_per_model) {
-        std::cerr << " " << n << " of " << m.id << " v" << m.version;
-      }
-      std::cerr << " (enroll again with matching pipeline options)\n";
-    }
-  }
   gallery::ProbeSearchOptions o;
   o.face = a.face;
   o.search.k = a.top;
-  o.search.min_score = a.min_score;
+  o.search.min_score = min_score;
   auto r = gallery::SearchProbe(**pipeline, **index, *bytes, o);
   if (!r.ok()) return PrintError(r.status().WithContext("search " + a.probe));
   if (a.json) {
@@ -339,7 +363,8 @@ int RunSearch(const SearchArgs& a) {
         {"box",
          {{"x", r->box.x}, {"y", r->box.y}, {"width", r->box.width}, {"height", r->box.height}}},
         {"top", a.top},
-        {"min_score", a.min_score},
+        {"min_score", min_score},
+        {"model", {{"id", (*index)->model().id}, {"version", (*index)->model().version}}},
         {"gallery_templates", (*index)->num_active()},
         {"candidates", c}};
     std::cout << j.dump() << '\n';
@@ -348,7 +373,7 @@ int RunSearch(const SearchArgs& a) {
   std::cout << "probe " << a.probe << ": " << r->num_faces << " face(s), searched face " << r->face
             << " against " << (*index)->num_active() << " templates\n";
   if (r->candidates.empty()) {
-    std::cout << "no candidate above the threshold (" << a.min_score << ")\n";
+    std::cout << "no candidate above the threshold (" << min_score << ")\n";
     return 0;
   }
   std::cout
@@ -385,6 +410,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(0, 256));
   enroll->add_option("--models", enroll_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");
+  enroll->add_option("--model", enroll_args.model,
+                     "Recognition model of a new gallery (default fr_feature); an existing "
+                     "gallery enrols with its active model");
   enroll->add_option("--user", enroll_args.user,
                      "Enrol as this user (a supervisor or admin); required once 'admin init' "
                      "ran. Password from FACETRAIL_PASSWORD or the terminal");
@@ -437,9 +465,10 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   search->add_option("--top", search_args.top, "Candidates to list")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  search->add_option("--min-score", search_args.min_score, "Lowest similarity listed")
-      ->check(CLI::Range(-1.0, 1.0))
-      ->capture_default_str();
+  search
+      ->add_option("--min-score", search_args.min_score,
+                   "Lowest similarity listed (default: the model's calibrated threshold)")
+      ->check(CLI::Range(-1.0, 1.0));
   search->add_option("--models", search_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");
   search->add_flag("--json", search_args.json, "JSON output");

@@ -18,6 +18,7 @@ int Run(int argc, char** argv) {
   facetrail::cli::RegisterEvalCommands(app, result);
   facetrail::cli::RegisterGalleryCommands(app, result);
   facetrail::cli::RegisterAccountabilityCommands(app, result);
+  facetrail::cli::RegisterModelMigrationCommands(app, result);
   facetrail::cli::RegisterServeCommand(app, result);
   try {
     app.parse(argc, argv);

@@ -1,13 +1,23 @@
 // facetrail models list | show | register: the recognition models this installation has
-// (vision/models.h; docs/MODELS.md).
+// (vision/models.h; docs/MODELS.md); and moving a gallery to another model: gallery retemplate,
+// admin model activate, gallery prune-templates (service/models.h).
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
+#include "gallery/face_search.h"
+#include "gallery/gallery_index.h"
+#include "gallery/retemplate.h"
+#include "service/models.h"
+#include "vision/face_pipeline.h"
 #include "vision/models.h"
 
 namespace facetrail::cli {
@@ -183,6 +193,222 @@ void RegisterModelCommands(CLI::App& app, CommandResult& result) {
   reg->add_option("manifest", args.manifest, "The model's NAME.model.json (docs/MODELS.md)")
       ->required();
   reg->callback([&result] { result.exit_code = RunRegister(args); });
+}
+
+}  // namespace facetrail::cli
+
+// ---- Migrating a gallery: gallery retemplate, admin model activate, gallery prune-templates ----
+
+namespace facetrail::cli {
+
+namespace {
+
+struct MigrationArgs {
+  std::string db, model, models_dir = "models", user, reason;
+  int workers = 1;
+  int64_t max_photos = 0;
+  bool json = false;
+};
+
+std::atomic<bool> g_stop_retemplate{false};
+
+extern "C" void StopRetemplate(int /*signal*/) {
+  g_stop_retemplate.store(true);
+}
+
+// The manifest and the template model `--model` names (with default pipeline options).
+Expected<std::pair<vision::ModelManifest, vision::TemplateModel>> ModelFromArgs(
+    const MigrationArgs& a, vision::PipelineOptions& options) {
+  options.models_dir = a.models_dir;
+  FT_ASSIGN_OR_RETURN(auto manifest, vision::FindModel(a.models_dir, a.model));
+  options.model = manifest.name;
+  vision::TemplateModel model = vision::TemplateModelFor(manifest, options);
+  return std::pair{std::move(manifest), std::move(model)};
+}
+
+// Opens the gallery, as `a.user` under accountability (a development gallery: directly).
+struct MigrationContext {
+  std::optional<Session> session;
+  std::unique_ptr<gallery::GalleryStore> store;
+};
+
+Expected<MigrationContext> OpenForMigration(const MigrationArgs& a, const std::string& what,
+                                            const gallery::ModelRef& model) {
+  if (!FileExists(a.db)) return NotFound(a.db + ": no gallery database");
+  FT_ASSIGN_OR_RETURN(bool under, a.user.empty() ? UnderAccountability(a.db) : true);
+  MigrationContext c;
+  if (under && a.user.empty()) {
+    return RefuseWithoutUser(a.db, "model.refused",
+                             "model:" + model.id + "/v" + std::to_string(model.version), what,
+                             "this database is under accountability ('admin init' ran): " + what +
+                                 " needs --user (a supervisor or an admin) and --reason");
+  }
+  if (under) {
+    FT_ASSIGN_OR_RETURN(Session s, OpenAndLogin(a.db, a.user));
+    FT_ASSIGN_OR_RETURN(c.store, gallery::GalleryStore::OpenOn(*s.db));
+    c.session = std::move(s);
+  } else {
+    FT_ASSIGN_OR_RETURN(c.store, gallery::GalleryStore::Open(a.db, {.create_if_missing = false}));
+  }
+  return c;
+}
+
+int RunRetemplate(const MigrationArgs& a) {
+  vision::PipelineOptions po;
+  auto m = ModelFromArgs(a, po);
+  if (!m.ok()) return PrintError(m.status());
+  const gallery::ModelRef ref = service::ToModelRef(m->second);
+  auto c = OpenForMigration(a, "retemplate", ref);
+  if (!c.ok()) return Finish(c.status(), a.json);
+  gallery::RetemplateOptions o;
+  o.num_workers = a.workers;
+  o.max_photos = a.max_photos;
+  o.stop = &g_stop_retemplate;
+  std::signal(SIGINT, StopRetemplate);
+  std::signal(SIGTERM, StopRetemplate);
+  o.on_progress = [](const gallery::RetemplateProgress& p) {
+    std::cerr << "retemplate: " << p.photos_done << "/" << p.photos_total << " photos, "
+              << std::fixed << std::setprecision(1) << p.photos_per_second << " photos/s, ETA "
+              << std::setprecision(0) << p.eta_seconds << " s" << (p.finished ? " (done)" : "")
+              << '\n';
+  };
+  auto factory = gallery::PipelineExtractorFactory(po);
+  auto summary = c->session ? service::RetemplateGallery(*c->session->ctx, c->session->actor,
+                                                         factory, ref, a.reason, o)
+                            : gallery::Retemplate(*c->store, factory, ref, o);
+  if (!summary.ok()) return Finish(summary.status(), a.json);
+  const auto& s = *summary;
+  if (a.json) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& f : s.failures) {
+      failures.push_back(
+          {{"photo_id", f.photo_id}, {"booking", f.booking_number}, {"reason", f.reason}});
+    }
+    std::cout << nlohmann::json{{"model", ref.id},   {"photos", s.photos},
+                                {"added", s.added},  {"already", s.already},
+                                {"failures", failures}, {"remaining", s.remaining},
+                                {"stopped", s.stopped}, {"seconds", s.seconds}}
+                     .dump()
+              << '\n';
+    return 0;
+  }
+  std::cout << "model " << ref.id << ": " << s.added << " photos got their template, " << s.already
+            << " had one, " << s.failures.size() << " failed, " << s.remaining
+            << " still without one (" << std::fixed << std::setprecision(1) << s.seconds
+            << " s)\n";
+  for (const auto& f : s.failures) {
+    std::cout << "  photo " << f.photo_id << " (booking " << f.booking_number << "): " << f.reason
+              << '\n';
+  }
+  if (s.remaining == 0) {
+    std::cout << "every photo has a template of this model: `facetrail admin model activate "
+              << m->first.name << "` switches searches to it\n";
+  } else if (s.stopped) {
+    std::cout << "stopped; run the same command again to go on\n";
+  }
+  return 0;
+}
+
+int RunActivate(const MigrationArgs& a) {
+  vision::PipelineOptions po;
+  auto m = ModelFromArgs(a, po);
+  if (!m.ok()) return PrintError(m.status());
+  const gallery::ModelRef ref = service::ToModelRef(m->second);
+  auto c = OpenForMigration(a, "model activation", ref);
+  if (!c.ok()) return Finish(c.status(), a.json);
+  Status s;
+  if (c->session) {
+    s = service::ActivateModel(*c->session->ctx, c->session->actor, m->first, m->second, a.reason)
+            .status();
+  } else if (!m->first.calibration) {
+    s = FailedPrecondition("model '" + m->first.name +
+                           "' is not certified: run facetrail eval report --model " +
+                           m->first.name + " --calibrate first");
+  } else {
+    s = c->store->SetActiveModel(ref);
+  }
+  if (!s.ok()) return Finish(s, a.json);
+  std::cout << "searches now use " << ref.id << " v" << ref.version << " (" << ref.dim
+            << " numbers a template)\n";
+  return 0;
+}
+
+int RunPrune(const MigrationArgs& a) {
+  vision::PipelineOptions po;
+  auto m = ModelFromArgs(a, po);
+  if (!m.ok()) return PrintError(m.status());
+  const gallery::ModelRef ref = service::ToModelRef(m->second);
+  auto c = OpenForMigration(a, "pruning templates", ref);
+  if (!c.ok()) return Finish(c.status(), a.json);
+  Expected<int64_t> deleted = int64_t{0};
+  if (c->session) {
+    deleted = service::PruneModelTemplates(*c->session->ctx, c->session->actor, ref, a.reason);
+  } else {
+    int64_t total = 0;
+    for (;;) {
+      auto n = c->store->DeleteModelTemplates(ref, 10000);
+      if (!n.ok()) {
+        deleted = n.status();
+        break;
+      }
+      if (*n == 0) break;
+      total += *n;
+      deleted = total;
+    }
+    if (deleted.ok()) {
+      Status r = gallery::RemoveSnapshot(*c->store, ref);
+      if (!r.ok()) deleted = r;
+    }
+  }
+  if (!deleted.ok()) return Finish(deleted.status(), a.json);
+  std::cout << "deleted " << *deleted << " templates of " << ref.id << '\n';
+  return 0;
+}
+
+}  // namespace
+
+void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
+  static MigrationArgs args;
+  auto common = [](CLI::App* cmd, bool positional_model) {
+    cmd->add_option("--db", args.db, "Gallery database")->required();
+    if (positional_model) {
+      cmd->add_option("model", args.model, "Model name or id (facetrail models list)")->required();
+    } else {
+      cmd->add_option("--model", args.model, "Model name or id (facetrail models list)")
+          ->required();
+    }
+    cmd->add_option("--models", args.models_dir, "Folder with the model files")
+        ->envname("FACETRAIL_MODELS");
+    cmd->add_option("--user", args.user,
+                    "Act as this user (a supervisor or an admin); required once 'admin init' "
+                    "ran. Password from FACETRAIL_PASSWORD or the terminal");
+    cmd->add_option("--reason", args.reason, "The decision behind it (required with --user)");
+    cmd->add_flag("--json", args.json, "JSON output");
+  };
+  CLI::App* gallery = app.get_subcommand("gallery");
+  CLI::App* re = gallery->add_subcommand(
+      "retemplate",
+      "Compute a model's templates from the stored photos while searches go on (resumable)");
+  common(re, false);
+  re->add_option("--workers", args.workers,
+                 "Worker threads (default 1: the other cores keep serving searches; 0 = all)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  re->add_option("--max-photos", args.max_photos, "Stop after this many photos (0 = all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  re->callback([&result] { result.exit_code = RunRetemplate(args); });
+  CLI::App* prune = gallery->add_subcommand(
+      "prune-templates", "Delete the templates of a model that searches no longer use");
+  common(prune, false);
+  prune->callback([&result] { result.exit_code = RunPrune(args); });
+
+  CLI::App* admin = app.get_subcommand("admin");
+  CLI::App* model = admin->add_subcommand("model", "The model searches use");
+  model->require_subcommand(1);
+  CLI::App* activate = model->add_subcommand(
+      "activate", "Switch searches to a certified model once every photo has its template");
+  common(activate, true);
+  activate->callback([&result] { result.exit_code = RunActivate(args); });
 }
 
 }  // namespace facetrail::cli

@@ -21,7 +21,7 @@ Expected<std::vector<ExtractedFace>> ExtractWith(vision::FacePipeline& pipeline,
   FT_ASSIGN_OR_RETURN(auto faces, pipeline.Process(decoded.image));
   std::vector<ExtractedFace> out;
   for (auto& f : faces) {
-    if (f.templ.size() != static_cast<size_t>(search::kDim)) {
+    if (f.templ.size() != static_cast<size_t>(pipeline.template_model().dim)) {
       return Internal("the pipeline returned a face without a template");
     }
     out.push_back(ToExtracted(std::move(f)));
@@ -44,7 +44,17 @@ class PipelineExtractor final : public FaceExtractor {
 }  // namespace
 
 ModelRef ModelOf(const vision::FacePipeline& pipeline) {
-  return {pipeline.template_model().id, pipeline.template_model().version};
+  const vision::TemplateModel& m = pipeline.template_model();
+  return {m.id, m.version, m.dim};
+}
+
+Expected<vision::PipelineOptions> ActiveModelPipeline(GalleryStore& store,
+                                                      const vision::PipelineOptions& base) {
+  FT_ASSIGN_OR_RETURN(std::optional<ModelRef> active, store.ActiveModel());
+  if (!active) return base;
+  auto options = vision::PipelineOptionsFor({active->id, active->version, active->dim}, base);
+  if (!options.ok()) return options.status().WithContext("the gallery's active model");
+  return options;
 }
 
 FaceExtractorFactory PipelineExtractorFactory(const vision::PipelineOptions& options) {

@@ -19,6 +19,12 @@ namespace facetrail::gallery {
 // The gallery's name for a pipeline's template model.
 ModelRef ModelOf(const vision::FacePipeline& pipeline);
 
+// The pipeline options that make the gallery's active model's templates (`base` gives the models
+// folder and everything else). For a gallery without an active model (nothing enrolled yet):
+// `base` as it is. kNotFound when no model in the folder makes the active model's templates.
+Expected<vision::PipelineOptions> ActiveModelPipeline(GalleryStore& store,
+                                                      const vision::PipelineOptions& base);
+
 // Each call makes a FacePipeline with `options` (decode: vision::DecodeImage with defaults).
 FaceExtractorFactory PipelineExtractorFactory(const vision::PipelineOptions& options);
 

@@ -280,6 +280,15 @@ Status RemoveSnapshots(const GalleryStore& store) {
   return Status::Ok();
 }
 
+Status RemoveSnapshot(const GalleryStore& store, const ModelRef& model) {
+  const std::string path = DefaultSnapshotPath(store, model);
+  if (path.empty()) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) return IoError(path + ": cannot remove snapshot: " + ec.message());
+  return Status::Ok();
+}
+
 size_t GalleryIndex::size() const {
   std::shared_lock lock(mu_);
   return index_->size() + delta_rows_.size();

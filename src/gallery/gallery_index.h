@@ -116,5 +116,7 @@ class GalleryIndex {
 // GalleryIndex of this process will rebuild them: a snapshot still holds the expunged
 // templates' numbers until it is rewritten. Snapshots are derived data; the next open rebuilds.
 Status RemoveSnapshots(const GalleryStore& store);
+// Deletes the snapshot file of one model (after its templates were pruned). Missing is fine.
+Status RemoveSnapshot(const GalleryStore& store, const ModelRef& model);
 
 }  // namespace facetrail::gallery

@@ -49,10 +49,12 @@ struct BookingRecord {
   friend bool operator==(const BookingRecord&, const BookingRecord&) = default;
 };
 
-// Which recognition model made a template (vision::TemplateModel, as numbers and text).
+// Which recognition model made a template (vision::TemplateModel, as numbers and text). One
+// (id, version) has one dimension in a gallery.
 struct ModelRef {
   std::string id;
   int version = 1;
+  int dim = 0;  // numbers per template
   friend bool operator==(const ModelRef&, const ModelRef&) = default;
 };
 
@@ -73,7 +75,7 @@ struct NewTemplate {
   int face_index = 0;  // position in the pipeline's face list for this photo
   FaceBox box;
   TemplateQuality quality;
-  std::vector<float> templ;  // search::kDim floats, finite, unit norm
+  std::vector<float> templ;  // ModelRef::dim floats, finite, unit norm
 };
 
 struct NewPhoto {
@@ -103,6 +105,15 @@ struct TemplateChange {
   enum class Kind { kAdded, kActivated, kDeactivated, kDeleted } kind = Kind::kAdded;
 };
 
+// A stored photo that has no template of some model yet (gallery retemplate), with the face the
+// gallery already holds for it (from a template of another model), so the same face is chosen.
+struct PhotoToRetemplate {
+  int64_t photo_id = 0;
+  std::string booking_number;
+  int face_index = -1;          // -1: no template of any model (choose as enrolment does)
+  std::optional<FaceBox> box;   // that template's box
+};
+
 // What a search hit refers to.
 struct TemplateOwner {
   int64_t template_id = 0;
@@ -121,6 +132,7 @@ struct GalleryStats {
   int64_t searchable_templates = 0;  // of active bookings
   int64_t change_counter = 0;
   std::vector<std::pair<ModelRef, int64_t>> templates_per_model;
+  std::optional<ModelRef> active_model;  // the model searches use
 };
 
 struct StoreOptions {
@@ -149,13 +161,15 @@ class GalleryStore {
   virtual std::string path() const = 0;
 
   // Adds one photo of `booking` with its templates, creating the booking if new — atomically.
+  // The first photo of a gallery without an active model makes `model` the active one.
   //   kAdded           stored.
   //   kAlreadyPresent  this photo (same SHA-256) is already stored for this booking from the same
   //                    source: nothing changes (re-running an import is harmless).
   // Errors (nothing stored): kAlreadyExists (the photo is stored under another booking or
   // source: "duplicate of photo 12 (booking B-1)"), kFailedPrecondition (the booking or the
-  // photo was expunged), kInvalidArgument (bad template, empty booking number, fields that
-  // contradict the stored booking).
+  // photo was expunged; `model` is not the gallery's active model, so the photo would be left
+  // out of searches), kInvalidArgument (bad template, a dimension other than the model's,
+  // empty booking number, fields that contradict the stored booking).
   virtual Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
                                             const ModelRef& model,
                                             std::span<const NewTemplate> templates) = 0;
@@ -192,6 +206,30 @@ class GalleryStore {
                                                              int64_t after_counter) = 0;
   // Owners of the given templates, in the same order; kNotFound if one is gone.
   virtual Expected<std::vector<TemplateOwner>> DescribeTemplates(std::span<const int64_t> ids) = 0;
+
+  // ---- Models: which one searches use, and moving a gallery from one to another ----
+  // The model searches use; nullopt for a gallery that never had one (no photo yet).
+  virtual Expected<std::optional<ModelRef>> ActiveModel() = 0;
+  // Makes `model` the one searches use, atomically. kFailedPrecondition when a photo of a
+  // booking that is not expunged (active or sealed: a sealed booking can be unsealed) has no
+  // template of `model`: the message says how many and names the first. kInvalidArgument when
+  // the gallery holds `model`'s templates with another dimension.
+  virtual Status SetActiveModel(const ModelRef& model) = 0;
+  // Photos of bookings that are not expunged without a template of `model`.
+  virtual Expected<int64_t> CountPhotosWithout(const ModelRef& model) = 0;
+  // Up to `limit` of them with id > after_photo_id, ascending.
+  virtual Expected<std::vector<PhotoToRetemplate>> PhotosWithout(const ModelRef& model,
+                                                                 int64_t after_photo_id,
+                                                                 int limit) = 0;
+  // Adds templates of `model` to a stored photo, atomically, logged as added (searchable when
+  // its booking is active). kAlreadyPresent when the photo already has templates of `model`
+  // (nothing changes); kNotFound when the photo is gone (expunged meanwhile);
+  // kInvalidArgument for a bad template or dimension.
+  virtual Expected<AddPhotoResult> AddTemplates(int64_t photo_id, const ModelRef& model,
+                                                std::span<const NewTemplate> templates) = 0;
+  // Deletes up to `limit` templates of `model` in one transaction, logged as deleted, and
+  // returns how many (0: none left). kFailedPrecondition for the active model.
+  virtual Expected<int64_t> DeleteModelTemplates(const ModelRef& model, int64_t limit) = 0;
 };
 
 }  // namespace facetrail::gallery

@@ -63,14 +63,40 @@ struct User {
 
 // ---- Configuration ----
 
+// A complete quality gate: what CheckProbeQuality applies to a probe's face.
 struct QualityGate {
-  float min_eye_distance_px = 20;  // below this the template is unreliable (too small a face)
+  float min_eye_distance_px = 0;  // below this the template is unreliable (too small a face)
   float min_detector_score = 0.6f;
-  float min_sharpness = 15;  // variance of the Laplacian of the aligned grey chip
+  float min_sharpness = 0;  // variance of the Laplacian of the aligned grey chip
   float max_abs_yaw_deg = 35;
   float max_abs_pitch_deg = 30;
   float max_abs_roll_deg = 35;
 };
+
+// The department's quality policy. The eye-distance and sharpness limits depend on the
+// recognition model (how much each model loses on small or blurred faces): unset, they are the
+// limits `facetrail eval` calibrated for the gallery's active model (docs/MODELS.md); set, the
+// department's own. The angle and detector limits are the department's.
+struct QualityPolicy {
+  std::optional<float> min_eye_distance_px;
+  float min_detector_score = 0.6f;
+  std::optional<float> min_sharpness;
+  float max_abs_yaw_deg = 35;
+  float max_abs_pitch_deg = 30;
+  float max_abs_roll_deg = 35;
+};
+
+// The calibrated limits of the model that made a probe's template (from its manifest).
+struct ModelQualityLimits {
+  std::optional<float> min_eye_distance_px;
+  std::optional<float> min_sharpness;
+  std::string model;  // the model's name, for messages
+};
+
+// The gate for a probe made by `model`: the policy's limits, the model's where the policy has
+// none. kFailedPrecondition when a limit is in neither (an uncertified model: docs/MODELS.md).
+Expected<QualityGate> ResolveQualityGate(const QualityPolicy& policy,
+                                         const ModelQualityLimits& model);
 
 struct PolicyConfig {
   std::string home_agency;  // the only agency searches may be made for; set by admin init
@@ -79,7 +105,7 @@ struct PolicyConfig {
   std::vector<std::string> purposes = {"criminal investigation", "imminent threat to life",
                                        "identifying a person unable to identify themselves"};
   int max_failed_logins = 5;  // the account locks on this many consecutive failures
-  QualityGate quality;
+  QualityPolicy quality;
   int probe_retention_days = 365;  // probe images purged after this, unless the case is on hold
   int max_top_k = 50;              // candidate list length limit
 };

@@ -186,6 +186,36 @@ std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestF
   return std::nullopt;
 }
 
+Expected<QualityGate> ResolveQualityGate(const QualityPolicy& policy,
+                                         const ModelQualityLimits& model) {
+  QualityGate g;
+  g.min_detector_score = policy.min_detector_score;
+  g.max_abs_yaw_deg = policy.max_abs_yaw_deg;
+  g.max_abs_pitch_deg = policy.max_abs_pitch_deg;
+  g.max_abs_roll_deg = policy.max_abs_roll_deg;
+  auto pick = [&](const std::optional<float>& mine, const std::optional<float>& theirs,
+                  const char* what, float& out) -> Status {
+    if (mine) {
+      out = *mine;
+    } else if (theirs) {
+      out = *theirs;
+    } else {
+      return FailedPrecondition(
+          std::string("no ") + what + " limit for the probe: model '" + model.model +
+          "' has no calibration and the quality policy sets none (certify the model with "
+          "facetrail eval report --calibrate, or set quality." +
+          what + " with admin config set)");
+    }
+    return Status::Ok();
+  };
+  FT_RETURN_IF_ERROR(
+      pick(policy.min_eye_distance_px, model.min_eye_distance_px, "min_eye_distance_px",
+           g.min_eye_distance_px));
+  FT_RETURN_IF_ERROR(pick(policy.min_sharpness, model.min_sharpness, "min_sharpness",
+                          g.min_sharpness));
+  return g;
+}
+
 std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& q, const QualityGate& gate) {
   std::string why;
   auto add = [&why](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };

@@ -49,18 +49,27 @@ bool IsDate(const std::string& s) {
   return std::regex_match(s, kDate);
 }
 
+// The stored configuration's format: 2 made the eye-distance and sharpness limits optional
+// (unset: the active model's calibrated limits).
+constexpr int kConfigFormat = 2;
+
+nlohmann::json OptionalNumber(const std::optional<float>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
 nlohmann::json ConfigToJson(const PolicyConfig& c) {
-  const QualityGate& q = c.quality;
-  return {{"home_agency", c.home_agency},
+  const QualityPolicy& q = c.quality;
+  return {{"format", kConfigFormat},
+          {"home_agency", c.home_agency},
           {"case_number_regex", c.case_number_regex},
           {"purposes", c.purposes},
           {"max_failed_logins", c.max_failed_logins},
           {"probe_retention_days", c.probe_retention_days},
           {"max_top_k", c.max_top_k},
           {"quality",
-           {{"min_eye_distance_px", q.min_eye_distance_px},
+           {{"min_eye_distance_px", OptionalNumber(q.min_eye_distance_px)},
             {"min_detector_score", q.min_detector_score},
-            {"min_sharpness", q.min_sharpness},
+            {"min_sharpness", OptionalNumber(q.min_sharpness)},
             {"max_abs_yaw_deg", q.max_abs_yaw_deg},
             {"max_abs_pitch_deg", q.max_abs_pitch_deg},
             {"max_abs_roll_deg", q.max_abs_roll_deg}}}};
@@ -76,10 +85,20 @@ PolicyConfig ConfigFromJson(const nlohmann::json& j) {
   c.max_top_k = j.value("max_top_k", c.max_top_k);
   if (j.contains("quality")) {
     const auto& q = j["quality"];
-    QualityGate& g = c.quality;
-    g.min_eye_distance_px = q.value("min_eye_distance_px", g.min_eye_distance_px);
+    QualityPolicy& g = c.quality;
+    auto optional = [&](const char* key) -> std::optional<float> {
+      if (!q.contains(key) || q[key].is_null()) return std::nullopt;
+      return q[key].get<float>();
+    };
+    g.min_eye_distance_px = optional("min_eye_distance_px");
+    g.min_sharpness = optional("min_sharpness");
+    // Format 1 stored the fixed defaults (20 px, 15) whether or not anyone chose them: those
+    // become unset, so the model's calibrated limits apply.
+    if (j.value("format", 1) < 2) {
+      if (g.min_eye_distance_px == 20.f) g.min_eye_distance_px.reset();
+      if (g.min_sharpness == 15.f) g.min_sharpness.reset();
+    }
     g.min_detector_score = q.value("min_detector_score", g.min_detector_score);
-    g.min_sharpness = q.value("min_sharpness", g.min_sharpness);
     g.max_abs_yaw_deg = q.value("max_abs_yaw_deg", g.max_abs_yaw_deg);
     g.max_abs_pitch_deg = q.value("max_abs_pitch_deg", g.max_abs_pitch_deg);
     g.max_abs_roll_deg = q.value("max_abs_roll_deg", g.max_abs_roll_deg);

@@ -10,20 +10,24 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 
 #include "audit/report.h"
 #include "common/file.h"
 #include "common/sha256.h"
+#include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "server/internal/http_common.h"
 #include "server/internal/json_views.h"
 #include "service/audit_access.h"
 #include "service/gallery_candidate_source.h"
+#include "service/models.h"
 #include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
@@ -85,69 +89,70 @@ class ContextPool {
   std::vector<std::unique_ptr<Entry>> free_;  // guarded by mu_
 };
 
-// At most `max` FacePipelines (not thread-safe: one request uses one at a time), created on first
-// use.
+// At most `max` FacePipelines in all (not thread-safe: one request uses one at a time), created on
+// first use for the model a request needs. When the gallery switches to another model, idle
+// pipelines of the old one make room for the new one.
 class PipelinePool {
  public:
-  PipelinePool(vision::PipelineOptions options, int max)
-      : options_(std::move(options)), max_(max) {}
+  explicit PipelinePool(int max) : max_(max) {}
 
-  Expected<std::unique_ptr<vision::FacePipeline>> Acquire() {
+  Expected<std::unique_ptr<vision::FacePipeline>> Acquire(const vision::PipelineOptions& options) {
+    const std::string key = Key(options);
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty() || created_ < max_; });
-    if (!free_.empty()) {
-      auto p = std::move(free_.back());
-      free_.pop_back();
+    cv_.wait(lock, [&] { return !free_[key].empty() || created_ < max_ || AnyOtherFree(key); });
+    if (auto& mine = free_[key]; !mine.empty()) {
+      auto p = std::move(mine.back());
+      mine.pop_back();
       return p;
+    }
+    std::unique_ptr<vision::FacePipeline> dropped;  // destroyed outside the lock
+    if (created_ >= max_) {
+      for (auto& [k, list] : free_) {
+        if (k != key && !list.empty()) {
+          dropped = std::move(list.back());
+          list.pop_back();
+          --created_;
+          break;
+        }
+      }
     }
     ++created_;
     lock.unlock();
-    auto p = vision::FacePipeline::Create(options_);
+    dropped.reset();
+    auto p = vision::FacePipeline::Create(options);
     if (!p.ok()) {
       std::lock_guard relock(mu_);
       --created_;
-      cv_.notify_one();
+      cv_.notify_all();
     }
     return p;
   }
   void Release(std::unique_ptr<vision::FacePipeline> p) {
     std::lock_guard lock(mu_);
-    free_.push_back(std::move(p));
-    cv_.notify_one();
+    free_[Key(p->options())].push_back(std::move(p));
+    cv_.notify_all();
   }
 
  private:
-  vision::PipelineOptions options_;
+  static std::string Key(const vision::PipelineOptions& o) {
+    return o.model + "/" + std::string(vision::AlignModeName(o.align)) +
+           (o.flip_average ? "/flip" : "") + (o.two_crops ? "/2crop" : "");
+  }
+  bool AnyOtherFree(const std::string& key) const {
+    for (const auto& [k, list] : free_) {
+      if (k != key && !list.empty()) return true;
+    }
+    return false;
+  }
   int max_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<vision::FacePipeline>> free_;  // guarded by mu_
-  int created_ = 0;                                          // guarded by mu_
+  // Idle pipelines by model (guarded by mu_).
+  std::map<std::string, std::vector<std::unique_ptr<vision::FacePipeline>>> free_;
+  int created_ = 0;  // guarded by mu_
 };
 
-// Borrows a pipeline only when the use case asks for an analysis (a refused request loads
-// nothing), and gives it back when the request ends.
-class PooledAnalyzer final : public service::ProbeAnalyzer {
- public:
-  explicit PooledAnalyzer(PipelinePool& pool) : pool_(pool) {}
-  ~PooledAnalyzer() override {
-    if (pipeline_) pool_.Release(std::move(pipeline_));
-  }
-  Expected<service::ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) override {
-    if (!pipeline_) {
-      FT_ASSIGN_OR_RETURN(pipeline_, pool_.Acquire());
-      inner_ = service::MakeVisionProbeAnalyzer(*pipeline_);
-    }
-    return inner_->Analyze(bytes);
-  }
-
- private:
-  PipelinePool& pool_;
-  std::unique_ptr<vision::FacePipeline> pipeline_;
-  std::unique_ptr<service::ProbeAnalyzer> inner_;
-};
-
-// The gallery store and its index, opened once (both are thread-safe).
+// The gallery store and its indexes, opened once (both are thread-safe).
 class Gallery {
  public:
   explicit Gallery(std::string path) : path_(std::move(path)) {}
@@ -160,7 +165,7 @@ class Gallery {
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, StoreLocked());
     auto& slot = indexes_[model.id + "@" + std::to_string(model.version)];
     if (!slot) {
-      FT_ASSIGN_OR_RETURN(slot, gallery::GalleryIndex::Open(*store, {model.id, model.version}));
+      FT_ASSIGN_OR_RETURN(slot, gallery::GalleryIndex::Open(*store, service::ToModelRef(model)));
     }
     return slot.get();
   }
@@ -180,20 +185,64 @@ class Gallery {
   std::map<std::string, std::unique_ptr<gallery::GalleryIndex>> indexes_;  // guarded by mu_
 };
 
+// Reads the gallery's active model when the use case asks for an analysis (a refused request
+// loads nothing; a model switch takes effect at the next search), borrows a pipeline of that
+// model, and gives it back when the request ends.
+class PooledAnalyzer final : public service::ProbeAnalyzer {
+ public:
+  PooledAnalyzer(PipelinePool& pool, Gallery& gallery, const vision::PipelineOptions& base)
+      : pool_(pool), gallery_(gallery), base_(base) {}
+  ~PooledAnalyzer() override {
+    if (pipeline_) pool_.Release(std::move(pipeline_));
+  }
+  Expected<service::ProbeAnalysis> Analyze(std::span<const uint8_t> bytes) override {
+    if (!pipeline_) {
+      FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+      FT_ASSIGN_OR_RETURN(vision::PipelineOptions options,
+                          gallery::ActiveModelPipeline(*store, base_));
+      FT_ASSIGN_OR_RETURN(pipeline_, pool_.Acquire(options));
+      inner_ = service::MakeVisionProbeAnalyzer(*pipeline_);
+    }
+    return inner_->Analyze(bytes);
+  }
+  const vision::FacePipeline* pipeline() const { return pipeline_.get(); }
+
+ private:
+  PipelinePool& pool_;
+  Gallery& gallery_;
+  const vision::PipelineOptions& base_;
+  std::unique_ptr<vision::FacePipeline> pipeline_;
+  std::unique_ptr<service::ProbeAnalyzer> inner_;
+};
+
+// Candidates above ServerOptions::min_score, else above the threshold `facetrail eval`
+// calibrated for the model that made the probe's template.
 class GallerySource final : public service::CandidateSource {
  public:
-  GallerySource(Gallery& gallery, float min_score) : gallery_(gallery), min_score_(min_score) {}
+  GallerySource(Gallery& gallery, std::optional<float> min_score, const PooledAnalyzer& analyzer)
+      : gallery_(gallery), min_score_(min_score), analyzer_(analyzer) {}
   Expected<service::CandidateList> Search(std::span<const float> templ,
                                           const vision::TemplateModel& model, int top_k) override {
+    float min_score = 0;
+    if (min_score_) {
+      min_score = *min_score_;
+    } else if (const vision::FacePipeline* p = analyzer_.pipeline();
+               p && p->model_manifest().calibration) {
+      min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
+    } else {
+      return FailedPrecondition("the active model has no calibrated candidate threshold "
+                                "(docs/MODELS.md: certify it with facetrail eval)");
+    }
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
     FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));
-    auto source = service::MakeGalleryCandidateSource(*store, *index, min_score_);
+    auto source = service::MakeGalleryCandidateSource(*store, *index, min_score);
     return source->Search(templ, model, top_k);
   }
 
  private:
   Gallery& gallery_;
-  float min_score_;
+  std::optional<float> min_score_;
+  const PooledAnalyzer& analyzer_;
 };
 
 struct Metrics {
@@ -268,7 +317,8 @@ class ServerImpl final : public Server {
         limits_(MakeSessionLimits(options_)),
         limiter_(options_.search_burst, options_.searches_per_minute),
         contexts_(options_.db_path, MakeContextOptions(options_)),
-        pipelines_(MakePipelineOptions(options_), std::max(1, options_.num_pipelines)),
+        pipeline_options_(MakePipelineOptions(options_)),
+        pipelines_(std::max(1, options_.num_pipelines)),
         gallery_(options_.db_path) {}
 
   Status Init();
@@ -337,6 +387,7 @@ class ServerImpl final : public Server {
   const service::SessionLimits limits_;
   internal::RateLimiter limiter_;
   ContextPool contexts_;
+  vision::PipelineOptions pipeline_options_;  // models folder, limits; the model: the gallery's
   PipelinePool pipelines_;
   Gallery gallery_;
   Metrics metrics_;
@@ -756,11 +807,13 @@ void ServerImpl::AddSearchRoutes() {
         if (!video.empty()) {
           return InvalidArgument("the probe is a " + video + ": send one still image");
         }
-        PooledAnalyzer analyzer(pipelines_);
+        PooledAnalyzer analyzer(pipelines_, gallery_, pipeline_options_);
         FT_ASSIGN_OR_RETURN(service::ProbeAnalysis analysis, analyzer.Analyze(bytes));
         FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, call.ctx.store().LoadConfig());
         ++metrics_.analyses;
-        return internal::AnalysisJson(analysis, config.quality, Sha256Hex(bytes));
+        FT_ASSIGN_OR_RETURN(policy::QualityGate gate,
+                            policy::ResolveQualityGate(config.quality, analysis.model_limits));
+        return internal::AnalysisJson(analysis, gate, Sha256Hex(bytes));
       });
   Api("POST", "/api/v1/searches", "/api/v1/searches",
       [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
@@ -777,8 +830,8 @@ void ServerImpl::AddSearchRoutes() {
         if (std::string top = FormField(req, "top_k"); !top.empty()) {
           request.top_k = std::stoi(top);
         }
-        PooledAnalyzer analyzer(pipelines_);
-        GallerySource source(gallery_, options_.min_score);
+        PooledAnalyzer analyzer(pipelines_, gallery_, pipeline_options_);
+        GallerySource source(gallery_, options_.min_score, analyzer);
         FT_ASSIGN_OR_RETURN(
             service::SearchResponse r,
             service::RequestSearch(call.ctx, call.actor, request, analyzer, source));

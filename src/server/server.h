@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,9 @@ struct ServerOptions {
   int session_ttl_s = 8 * 3600;
   int session_idle_s = 30 * 60;
   int num_pipelines = 2;    // FacePipeline instances (each used by one request at a time)
-  float min_score = 0.52f;  // candidate threshold (docs/EVAL.md)
+  // Candidate threshold; default: the one `facetrail eval` calibrated for the gallery's active
+  // model (docs/MODELS.md).
+  std::optional<float> min_score;
   bool fast_password_hashing = false;  // tests only: minimum Argon2id cost for new passwords
 };
 

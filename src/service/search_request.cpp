@@ -251,8 +251,12 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
   const ProbeFace& chosen = analysis->faces[face];
   details["quality"] = QualityJson(chosen.quality);
 
+  FT_ASSIGN_OR_RETURN(policy::QualityGate gate,
+                      policy::ResolveQualityGate(config.quality, analysis->model_limits));
+  details["quality_gate"] = {{"min_eye_distance_px", gate.min_eye_distance_px},
+                             {"min_sharpness", gate.min_sharpness}};
   std::optional<int64_t> override_id;
-  if (auto q = policy::CheckProbeQuality(chosen.quality, config.quality)) {
+  if (auto q = policy::CheckProbeQuality(chosen.quality, gate)) {
     FT_ASSIGN_OR_RETURN(override_id,
                         FindOverride(ctx, resp.probe_sha256, r.fields.case_number, actor.user_id));
     if (!override_id) {

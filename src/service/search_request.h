@@ -42,7 +42,7 @@ inline constexpr std::string_view kLeadNotice =
 struct ProbeFace {
   vision::Box box;
   vision::FaceQuality quality;
-  std::vector<float> templ;  // vision::kTemplateDim floats, unit norm
+  std::vector<float> templ;  // model.dim floats, unit norm
 };
 
 struct ProbeAnalysis {
@@ -51,6 +51,8 @@ struct ProbeAnalysis {
   int exif_orientation = 1;  // 1 = none; otherwise the image was rotated upright (a step)
   std::vector<ProbeFace> faces;
   vision::TemplateModel model;
+  // The quality limits the model's calibration states (policy::ResolveQualityGate).
+  policy::ModelQualityLimits model_limits;
 };
 
 class ProbeAnalyzer {
@@ -82,7 +84,7 @@ struct CandidateList {
 class CandidateSource {
  public:
   virtual ~CandidateSource() = default;
-  // The best top_k gallery candidates for `templ` (kTemplateDim floats). Must refuse a model
+  // The best top_k gallery candidates for `templ` (model.dim floats). Must refuse a model
   // other than its own (kFailedPrecondition).
   virtual Expected<CandidateList> Search(std::span<const float> templ,
                                          const vision::TemplateModel& model, int top_k) = 0;

@@ -21,6 +21,12 @@ class VisionProbeAnalyzer final : public ProbeAnalyzer {
     out.height = decoded.image.height;
     out.exif_orientation = decoded.exif_orientation;
     out.model = pipeline_.template_model();
+    const vision::ModelManifest& manifest = pipeline_.model_manifest();
+    out.model_limits.model = manifest.name;
+    if (manifest.calibration) {
+      out.model_limits.min_eye_distance_px = manifest.calibration->min_eye_distance_px;
+      out.model_limits.min_sharpness = manifest.calibration->min_sharpness;
+    }
     for (vision::Face& f : faces) {
       out.faces.push_back({f.box, f.quality, std::move(f.templ)});
     }

@@ -300,6 +300,30 @@ Expected<TemplateModel> TemplateModelFor(const PipelineOptions& options) {
   return TemplateModelFor(manifest, options);
 }
 
+Expected<PipelineOptions> PipelineOptionsFor(const TemplateModel& model,
+                                             const PipelineOptions& base) {
+  FT_ASSIGN_OR_RETURN(auto manifests, ListModels(base.models_dir));
+  std::string known;
+  for (const ModelManifest& m : manifests) {
+    known += (known.empty() ? "" : ", ") + m.name;
+    for (AlignMode align : {AlignMode::kSimilarity, AlignMode::kFaceApi}) {
+      for (bool flip : {true, false}) {
+        for (bool two_crops : {false, true}) {
+          PipelineOptions o = base;
+          o.model = m.name;
+          o.align = align;
+          o.flip_average = flip;
+          o.two_crops = two_crops;
+          if (TemplateModelFor(m, o) == model) return o;
+        }
+      }
+    }
+  }
+  return NotFound("no model in " + base.models_dir + " makes templates " + model.id + " v" +
+                  std::to_string(model.version) + " (" + std::to_string(model.dim) +
+                  " numbers); models there: " + known);
+}
+
 float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return 0;
   double dot = 0;

@@ -136,6 +136,12 @@ Expected<TemplateModel> TemplateModelFor(const PipelineOptions& options);
 // The same for a manifest already read.
 TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOptions& options);
 
+// The pipeline options (model name and alignment variant, the rest from `base`) whose templates
+// are `model`: how a gallery's stored model id becomes a pipeline again. kNotFound when no
+// manifest in base.models_dir makes them (the message names the id and the models there are).
+Expected<PipelineOptions> PipelineOptionsFor(const TemplateModel& model,
+                                             const PipelineOptions& base);
+
 // Cosine similarity of two unit templates of one model (0 when the sizes differ).
 float TemplateSimilarity(const std::vector<float>& a, const std::vector<float>& b);
 

@@ -92,7 +92,7 @@ TEST(Enroll, RejectsAreListedWithLineAndReason) {
             std::string::npos)
       << rejects;
   // The group photo enrolled its largest frontal face (seed 9: 90 px; 120 px is turned 60°).
-  auto g = GalleryIndex::Open(**store, {"fake-model", 1});
+  auto g = GalleryIndex::Open(**store, testing::FakeModel());
   ASSERT_TRUE(g.ok());
   auto hits = (*g)->Search(SeedTemplate(9), {1, 0.99f});
   ASSERT_EQ(hits->size(), 1u);
@@ -192,7 +192,7 @@ TEST(Enroll, EnrollSearchSealSearch) {
   auto store = GalleryStore::Open(dir / "g.db");
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(Enroll(**store, FakeFactory(), Options(dir)).ok());
-  auto g = GalleryIndex::Open(**store, {"fake-model", 1});
+  auto g = GalleryIndex::Open(**store, testing::FakeModel());
   ASSERT_TRUE(g.ok());
   auto probe = SeedTemplate(1000 + 7);  // img7 → booking B-3
   auto before = (*g)->Search(probe, {3, 0.5f});

@@ -5,19 +5,20 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "gallery/enroll.h"
-#include "search/flat_index.h"
 
 namespace facetrail::gallery::testing {
 
-inline std::vector<float> SeedTemplate(uint64_t seed) {
+inline std::vector<float> SeedTemplate(uint64_t seed, int dim = 128) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g;
-  std::vector<float> t(search::kDim);
+  std::vector<float> t(static_cast<size_t>(dim));
   double s = 0;
   for (float& v : t) {
     v = g(rng);
@@ -27,9 +28,17 @@ inline std::vector<float> SeedTemplate(uint64_t seed) {
   return t;
 }
 
+// The fake model of the tests that do not name one.
+inline ModelRef FakeModel() {
+  return {"fake-model", 1, 128};
+}
+
+// `model` decides the numbers: another model gives the same face other numbers (and its own
+// dimension), as a second recognition network would.
 class FakeExtractor : public FaceExtractor {
  public:
-  explicit FakeExtractor(int delay_ms = 0) : delay_ms_(delay_ms) {}
+  explicit FakeExtractor(int delay_ms = 0, ModelRef model = FakeModel())
+      : delay_ms_(delay_ms), model_(std::move(model)) {}
   Expected<std::vector<ExtractedFace>> Extract(std::span<const uint8_t> bytes) override {
     if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     std::string text(bytes.begin(), bytes.end());
@@ -38,21 +47,23 @@ class FakeExtractor : public FaceExtractor {
     std::vector<ExtractedFace> faces;
     ExtractedFace f;
     uint64_t seed = 0;
+    const uint64_t salt = model_ == FakeModel() ? 0 : std::hash<std::string>()(model_.id);
     while (in >> f.box.x >> f.box.y >> f.box.width >> f.box.height >> f.quality.yaw_deg >> seed) {
-      f.templ = SeedTemplate(seed);
+      f.templ = SeedTemplate(seed ^ salt, model_.dim);
       faces.push_back(f);
     }
     return faces;
   }
-  ModelRef model() const override { return {"fake-model", 1}; }
+  ModelRef model() const override { return model_; }
 
  private:
   int delay_ms_;
+  ModelRef model_;
 };
 
-inline FaceExtractorFactory FakeFactory(int delay_ms = 0) {
-  return [delay_ms]() -> Expected<std::unique_ptr<FaceExtractor>> {
-    return std::unique_ptr<FaceExtractor>(new FakeExtractor(delay_ms));
+inline FaceExtractorFactory FakeFactory(int delay_ms = 0, ModelRef model = FakeModel()) {
+  return [delay_ms, model]() -> Expected<std::unique_ptr<FaceExtractor>> {
+    return std::unique_ptr<FaceExtractor>(new FakeExtractor(delay_ms, model));
   };
 }
 

@@ -18,7 +18,7 @@ namespace {
 
 using testing::SeedTemplate;
 
-const ModelRef kModel{"fake-model", 1};
+const ModelRef kModel = testing::FakeModel();
 
 void AddBooking(GalleryStore& store, int b, int num_photos) {
   BookingRecord r;

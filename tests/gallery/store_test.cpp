@@ -111,7 +111,7 @@ void ExpectSameState(GalleryStore& store, const Model& model) {
   int64_t prev_id = 0;
   ASSERT_TRUE(store
                   .ScanTemplates(
-                      {"fake-model", 1}, [](int64_t, int64_t) { return Status::Ok(); },
+                      testing::FakeModel(), [](int64_t, int64_t) { return Status::Ok(); },
                       [&](int64_t id, bool active, std::span<const float> t) {
                         EXPECT_GT(id, prev_id);
                         prev_id = id;
@@ -161,7 +161,7 @@ TEST(GalleryStore, AgreesWithAnInMemoryModel) {
         AddPhotoResult want_r{}, got_r{};
         StatusCode want = model.AddPhoto(rec, Sha256Hex(bytes), source, tmpl, &want_r);
         auto got =
-            (*store)->AddPhoto(rec, {bytes, std::nullopt, source, ""}, {"fake-model", 1}, nts);
+            (*store)->AddPhoto(rec, {bytes, std::nullopt, source, ""}, testing::FakeModel(), nts);
         ASSERT_EQ(got.status().code(), want) << "step " << step << ": " << got.status().ToString();
         if (got.ok()) {
           got_r = *got;
@@ -182,7 +182,7 @@ TEST(GalleryStore, AgreesWithAnInMemoryModel) {
 TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
   auto store = GalleryStore::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  std::vector<float> nan(search::kDim, std::nanf(""));
+  std::vector<float> nan(128, std::nanf(""));
   std::vector<NewTemplate> t = {{0, {}, {}, nan}};
   std::vector<uint8_t> bytes = {1, 2, 3};
   auto r = (*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1}, t);

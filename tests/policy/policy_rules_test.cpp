@@ -238,6 +238,8 @@ TEST(PolicyRulesTest, AdminRoleIsExclusive) {
 
 TEST(PolicyRulesTest, QualityGateBothSidesOfEachLimit) {
   QualityGate gate;
+  gate.min_eye_distance_px = 20;
+  gate.min_sharpness = 15;
   vision::FaceQuality good{40, 0.9f, 100, 0, 0, 0};
   EXPECT_FALSE(CheckProbeQuality(good, gate));
   vision::FaceQuality edge{gate.min_eye_distance_px, gate.min_detector_score,
@@ -277,6 +279,26 @@ TEST(PolicyRulesTest, ConfigValidation) {
   EXPECT_EQ(parsed->purposes, Config().purposes);
   EXPECT_EQ(parsed->home_agency, "Metro PD");
   EXPECT_FALSE(ParseConfigJson(R"({"max_failed_logins": "five"})").ok());
+}
+
+// The eye-distance and sharpness limits come from the model's calibration unless the
+// department set its own; neither is an error, not a gate that lets everything through.
+TEST(PolicyRulesTest, QualityGateLimitsComeFromTheModelUnlessSet) {
+  QualityPolicy policy;
+  ModelQualityLimits model{18.f, 40.f, "fr_feature"};
+  auto g = ResolveQualityGate(policy, model);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->min_eye_distance_px, 18.f);
+  EXPECT_EQ(g->min_sharpness, 40.f);
+  EXPECT_EQ(g->max_abs_yaw_deg, policy.max_abs_yaw_deg);
+  policy.min_sharpness = 25.f;
+  g = ResolveQualityGate(policy, model);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->min_sharpness, 25.f);
+  auto none = ResolveQualityGate(QualityPolicy{}, ModelQualityLimits{{}, {}, "dept_net"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(none.status().message().find("dept_net"), std::string::npos);
 }
 
 }  // namespace

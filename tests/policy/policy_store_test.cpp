@@ -116,8 +116,27 @@ TEST_F(PolicyStoreTest, ConfigRoundTrip) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->purposes, c.purposes);
   EXPECT_EQ(loaded->quality.min_sharpness, 42);
+  EXPECT_FALSE(loaded->quality.min_eye_distance_px.has_value());  // unset: the model's
   c.home_agency = "";
   EXPECT_FALSE(store_->SaveConfig(c).ok());
+}
+
+// A configuration stored before the limits became the model's (format 1) held the old fixed
+// defaults 20 px / 15 whether or not anyone chose them: they read as unset. Other values stay.
+TEST(PolicyConfigFormat, OldDefaultsBecomeTheModelsLimits) {
+  auto old = ParseConfigJson(
+      R"({"home_agency":"Metro PD","quality":{"min_eye_distance_px":20,"min_sharpness":15}})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->quality.min_eye_distance_px.has_value());
+  EXPECT_FALSE(old->quality.min_sharpness.has_value());
+  auto chosen = ParseConfigJson(
+      R"({"home_agency":"Metro PD","quality":{"min_eye_distance_px":24,"min_sharpness":15}})");
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(chosen->quality.min_eye_distance_px, 24.f);
+  auto now = ParseConfigJson(ConfigToJsonText(*chosen));
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->quality.min_eye_distance_px, 24.f);
+  EXPECT_FALSE(now->quality.min_sharpness.has_value());
 }
 
 }  // namespace

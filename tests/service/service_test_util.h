@@ -23,11 +23,11 @@ namespace facetrail::service::testing {
 
 inline constexpr const char* kCase = "MPD-2026-0042";
 inline constexpr const char* kAgency = "Metro PD";
-inline const vision::TemplateModel kModel{"test-model", 1};
+inline const vision::TemplateModel kModel{"test-model", 1, 128};
 
 inline std::vector<float> RandomTemplate(std::mt19937& rng) {
   std::normal_distribution<float> n;
-  std::vector<float> t(vision::kTemplateDim);
+  std::vector<float> t(static_cast<size_t>(kModel.dim));
   double norm = 0;
   for (float& v : t) {
     v = n(rng);
@@ -128,10 +128,10 @@ class ServiceTest : public ::testing::Test {
       photo.source = "test";
       gallery::NewTemplate nt;
       nt.templ = t;
-      auto added = gallery_->AddPhoto(b, photo, {kModel.id, kModel.version}, {&nt, 1});
+      auto added = gallery_->AddPhoto(b, photo, {kModel.id, kModel.version, kModel.dim}, {&nt, 1});
       ASSERT_TRUE(added.ok()) << added.status().ToString();
     }
-    auto index = gallery::GalleryIndex::Open(*gallery_, {kModel.id, kModel.version});
+    auto index = gallery::GalleryIndex::Open(*gallery_, {kModel.id, kModel.version, kModel.dim});
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     index_ = std::move(*index);
     source_ = MakeGalleryCandidateSource(*gallery_, *index_, 0.3f);
@@ -157,6 +157,7 @@ class ServiceTest : public ::testing::Test {
     a.height = 480;
     a.faces.push_back({{100, 100, 120, 120}, quality, t});
     a.model = kModel;
+    a.model_limits = {20.f, 15.f, "test-model"};  // the test model's "calibration"
     analyzer_.Set(bytes, a);
     return bytes;
   }

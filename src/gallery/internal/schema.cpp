@@ -60,6 +60,38 @@ CREATE TABLE expunged_photos (
 ALTER TABLE photos ADD COLUMN note TEXT NOT NULL DEFAULT '';
 CREATE INDEX photos_by_booking ON photos(booking_id);
 )sql"},
+      // v3: templates of any dimension (one per model: dim), and the model searches use. A
+      // gallery made before holds 128-number templates of one model, which becomes the active one.
+      {3, R"sql(
+CREATE TABLE templates_v3 (
+  id            INTEGER PRIMARY KEY,
+  photo_id      INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+  face_index    INTEGER NOT NULL,
+  model_id      TEXT NOT NULL,
+  model_version INTEGER NOT NULL,
+  dim           INTEGER NOT NULL CHECK (dim BETWEEN 16 AND 4096 AND dim % 16 = 0),
+  templ         BLOB NOT NULL CHECK (length(templ) = 4 * dim),
+  box_x REAL, box_y REAL, box_w REAL, box_h REAL,
+  detector_score REAL, eye_distance_px REAL, sharpness REAL,
+  yaw_deg REAL, roll_deg REAL, pitch_deg REAL
+);
+INSERT INTO templates_v3
+  SELECT id, photo_id, face_index, model_id, model_version, 128, templ, box_x, box_y, box_w, box_h,
+         detector_score, eye_distance_px, sharpness, yaw_deg, roll_deg, pitch_deg
+  FROM templates;
+DROP TABLE templates;
+ALTER TABLE templates_v3 RENAME TO templates;
+CREATE INDEX templates_by_model ON templates(model_id, model_version, id);
+CREATE INDEX templates_by_photo ON templates(photo_id);
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_id', model_id FROM templates
+  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_version', model_version FROM templates
+  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_dim', 128 FROM templates LIMIT 1;
+)sql"},
   };
   return kMigrations;
 }

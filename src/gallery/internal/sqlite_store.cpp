@@ -15,8 +15,6 @@
 namespace facetrail::gallery::internal {
 namespace {
 
-constexpr size_t kTemplateBytes = search::kDim * sizeof(float);
-
 std::string RandomId() {
   std::random_device rd;
   uint8_t bytes[16];
@@ -86,14 +84,19 @@ class SqliteGalleryStore final : public GalleryStore {
                                     std::span<const NewTemplate> templates) override {
     if (booking.booking_number.empty()) return InvalidArgument("empty booking number");
     if (photo.bytes.empty()) return InvalidArgument("empty photo");
-    for (const NewTemplate& t : templates) {
-      Status s = search::ValidateTemplate(t.templ);
-      if (!s.ok()) return s.WithContext("face " + std::to_string(t.face_index));
-    }
+    FT_RETURN_IF_ERROR(ValidateTemplates(model, templates));
     const std::string sha = Sha256Hex(photo.bytes);
     std::lock_guard lock(mu_);
     AddPhotoResult result = AddPhotoResult::kAdded;
     Status s = db_.InTransaction([&]() -> Status {
+      FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
+      if (active && !(*active == model)) {
+        return FailedPrecondition("the gallery searches with model " + active->id + " v" +
+                                  std::to_string(active->version) + "; a photo enrolled with " +
+                                  model.id + " would be left out of searches (enrol with the "
+                                  "active model; `gallery retemplate` migrates a gallery)");
+      }
+      FT_RETURN_IF_ERROR(CheckModelDim(model));
       FT_ASSIGN_OR_RETURN(auto expunged, Prepare("SELECT 1 FROM expunged_photos WHERE sha256 = ?"));
       expunged.Bind(1, sha);
       FT_ASSIGN_OR_RETURN(bool was_expunged, expunged.Step());
@@ -122,6 +125,7 @@ class SqliteGalleryStore final : public GalleryStore {
       for (const NewTemplate& t : templates) {
         FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t, status == RecordStatus::kActive));
       }
+      if (!active) FT_RETURN_IF_ERROR(SetActiveModelLocked(model));
       return Status::Ok();
     });
     if (!s.ok()) return s.WithContext("booking " + booking.booking_number);
@@ -245,18 +249,20 @@ class SqliteGalleryStore final : public GalleryStore {
     s.photo_bytes = p.Int(1);
     FT_ASSIGN_OR_RETURN(
         auto t,
-        Prepare("SELECT t.model_id, t.model_version, count(*), sum(b.status = 'active') FROM "
-                "templates t "
+        Prepare("SELECT t.model_id, t.model_version, count(*), sum(b.status = 'active'), "
+                "max(t.dim) FROM templates t "
                 "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                 "GROUP BY t.model_id, t.model_version ORDER BY t.model_id, t.model_version"));
     for (;;) {
       FT_ASSIGN_OR_RETURN(bool row, t.Step());
       if (!row) break;
-      s.templates_per_model.push_back({{t.Text(0), static_cast<int>(t.Int(1))}, t.Int(2)});
+      s.templates_per_model.push_back(
+          {{t.Text(0), static_cast<int>(t.Int(1)), static_cast<int>(t.Int(4))}, t.Int(2)});
       s.templates += t.Int(2);
       s.searchable_templates += t.Int(3);
     }
     FT_ASSIGN_OR_RETURN(s.change_counter, ChangeCounterLocked());
+    FT_ASSIGN_OR_RETURN(s.active_model, ActiveModelLocked());
     return s;
   }
 
@@ -285,7 +291,7 @@ class SqliteGalleryStore final : public GalleryStore {
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
       st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
-      float templ[search::kDim];
+      std::vector<float> templ(static_cast<size_t>(model.dim));
       for (;;) {
         FT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
@@ -309,7 +315,7 @@ class SqliteGalleryStore final : public GalleryStore {
           Prepare("SELECT b.status = 'active', t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.id = ? AND t.model_id = ? AND t.model_version = ?"));
-      float templ[search::kDim];
+      std::vector<float> templ(static_cast<size_t>(model.dim));
       for (int64_t id : ids) {
         st.Reset();
         st.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
@@ -365,6 +371,141 @@ class SqliteGalleryStore final : public GalleryStore {
     return out;
   }
 
+  Expected<std::optional<ModelRef>> ActiveModel() override {
+    std::lock_guard lock(mu_);
+    return ActiveModelLocked();
+  }
+
+  Status SetActiveModel(const ModelRef& model) override {
+    if (model.id.empty() || model.dim <= 0) return InvalidArgument("no model given");
+    std::lock_guard lock(mu_);
+    return db_.InTransaction([&]() -> Status {
+      FT_RETURN_IF_ERROR(CheckModelDim(model));
+      FT_ASSIGN_OR_RETURN(int64_t missing, CountPhotosWithoutLocked(model));
+      if (missing > 0) {
+        FT_ASSIGN_OR_RETURN(auto first,
+                            Prepare(std::string("SELECT p.id, b.booking_number ") +
+                                    kPhotosWithout + " ORDER BY p.id LIMIT 1"));
+        first.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+        FT_RETURN_IF_ERROR(first.Step().status());
+        return FailedPrecondition(
+            std::to_string(missing) + " photo(s) have no template of " + model.id + " v" +
+            std::to_string(model.version) + " (the first: photo " +
+            std::to_string(first.Int(0)) + ", booking " + first.Text(1) +
+            "); run `facetrail gallery retemplate` to the end first");
+      }
+      return SetActiveModelLocked(model);
+    });
+  }
+
+  Expected<int64_t> CountPhotosWithout(const ModelRef& model) override {
+    std::lock_guard lock(mu_);
+    return CountPhotosWithoutLocked(model);
+  }
+
+  Expected<std::vector<PhotoToRetemplate>> PhotosWithout(const ModelRef& model,
+                                                         int64_t after_photo_id,
+                                                         int limit) override {
+    std::lock_guard lock(mu_);
+    // The face: the active model's template of the photo, else any template's (lowest id).
+    FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
+    FT_ASSIGN_OR_RETURN(
+        auto st, Prepare(std::string("SELECT p.id, b.booking_number, "
+                                     "(SELECT t.id FROM templates t WHERE t.photo_id = p.id "
+                                     "ORDER BY (t.model_id = ?3 AND t.model_version = ?4) DESC, "
+                                     "t.id LIMIT 1) ") +
+                         kPhotosWithout + " AND p.id > ?5 ORDER BY p.id LIMIT ?6"));
+    st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+    st.Bind(3, active ? active->id : std::string());
+    st.Bind(4, static_cast<int64_t>(active ? active->version : 0));
+    st.Bind(5, after_photo_id).Bind(6, static_cast<int64_t>(limit));
+    std::vector<PhotoToRetemplate> out;
+    std::vector<std::optional<int64_t>> face_template;
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      PhotoToRetemplate p;
+      p.photo_id = st.Int(0);
+      p.booking_number = st.Text(1);
+      face_template.push_back(st.IsNull(2) ? std::nullopt : std::optional<int64_t>(st.Int(2)));
+      out.push_back(std::move(p));
+    }
+    FT_ASSIGN_OR_RETURN(auto face, Prepare("SELECT face_index, box_x, box_y, box_w, box_h FROM "
+                                           "templates WHERE id = ?"));
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!face_template[i]) continue;
+      face.Reset();
+      face.Bind(1, *face_template[i]);
+      FT_RETURN_IF_ERROR(face.Step().status());
+      out[i].face_index = static_cast<int>(face.Int(0));
+      out[i].box = FaceBox{static_cast<float>(face.Double(1)), static_cast<float>(face.Double(2)),
+                           static_cast<float>(face.Double(3)), static_cast<float>(face.Double(4))};
+    }
+    return out;
+  }
+
+  Expected<AddPhotoResult> AddTemplates(int64_t photo_id, const ModelRef& model,
+                                        std::span<const NewTemplate> templates) override {
+    FT_RETURN_IF_ERROR(ValidateTemplates(model, templates));
+    std::lock_guard lock(mu_);
+    AddPhotoResult result = AddPhotoResult::kAdded;
+    Status s = db_.InTransaction([&]() -> Status {
+      FT_RETURN_IF_ERROR(CheckModelDim(model));
+      FT_ASSIGN_OR_RETURN(auto photo, Prepare("SELECT b.status FROM photos p JOIN bookings b ON "
+                                              "b.id = p.booking_id WHERE p.id = ?"));
+      photo.Bind(1, photo_id);
+      FT_ASSIGN_OR_RETURN(bool found, photo.Step());
+      if (!found) return NotFound("photo " + std::to_string(photo_id) + " is not in the gallery");
+      FT_ASSIGN_OR_RETURN(RecordStatus status, ParseRecordStatus(photo.Text(0)));
+      FT_ASSIGN_OR_RETURN(auto has, Prepare("SELECT 1 FROM templates WHERE photo_id = ? AND "
+                                            "model_id = ? AND model_version = ? LIMIT 1"));
+      has.Bind(1, photo_id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+      FT_ASSIGN_OR_RETURN(bool present, has.Step());
+      if (present) {
+        result = AddPhotoResult::kAlreadyPresent;
+        return Status::Ok();
+      }
+      for (const NewTemplate& t : templates) {
+        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t, status == RecordStatus::kActive));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s.WithContext("photo " + std::to_string(photo_id));
+    return result;
+  }
+
+  Expected<int64_t> DeleteModelTemplates(const ModelRef& model, int64_t limit) override {
+    std::lock_guard lock(mu_);
+    int64_t deleted = 0;
+    Status s = db_.InTransaction([&]() -> Status {
+      FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
+      if (active && active->id == model.id && active->version == model.version) {
+        return FailedPrecondition("model " + model.id + " v" + std::to_string(model.version) +
+                                  " is the one searches use; activate another model first");
+      }
+      FT_ASSIGN_OR_RETURN(auto pick, Prepare("SELECT id FROM templates WHERE model_id = ? AND "
+                                             "model_version = ? ORDER BY id LIMIT ?"));
+      pick.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version)).Bind(3, limit);
+      std::vector<int64_t> ids;
+      for (;;) {
+        FT_ASSIGN_OR_RETURN(bool row, pick.Step());
+        if (!row) break;
+        ids.push_back(pick.Int(0));
+      }
+      FT_ASSIGN_OR_RETURN(auto del, Prepare("DELETE FROM templates WHERE id = ?"));
+      for (int64_t id : ids) {
+        FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kDeleted));
+        del.Reset();
+        del.Bind(1, id);
+        FT_RETURN_IF_ERROR(del.Run());
+      }
+      deleted = static_cast<int64_t>(ids.size());
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return deleted;
+  }
+
  private:
   static constexpr const char* kPhotoSelect =
       "SELECT p.id, b.booking_number, p.sha256, p.size_bytes, p.capture_date, p.source, p.note, "
@@ -373,16 +514,94 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
 
-  // Template `id`'s blob in column `col` of the current row into `out` (kDim floats); kDataLoss
-  // when it has another size.
-  Status CopyTemplate(const SqliteStmt& st, int col, int64_t id, float* out) const {
+  // Template `id`'s blob in column `col` of the current row into `out` (its size: the model's
+  // dimension); kDataLoss when the blob has another size.
+  Status CopyTemplate(const SqliteStmt& st, int col, int64_t id, std::span<float> out) const {
     auto blob = st.BlobView(col);
-    if (blob.size() != kTemplateBytes) {
+    if (blob.size() != out.size_bytes()) {
       return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
-                      std::to_string(blob.size()) + " bytes");
+                      std::to_string(blob.size()) + " bytes, its model " +
+                      std::to_string(out.size_bytes()));
     }
-    std::memcpy(out, blob.data(), kTemplateBytes);
+    std::memcpy(out.data(), blob.data(), out.size_bytes());
     return Status::Ok();
+  }
+
+  static Status ValidateTemplates(const ModelRef& model, std::span<const NewTemplate> templates) {
+    if (model.id.empty() || model.dim <= 0) {
+      return InvalidArgument("template model '" + model.id + "' without a dimension");
+    }
+    for (const NewTemplate& t : templates) {
+      Status s = search::ValidateTemplate(t.templ, model.dim);
+      if (!s.ok()) return s.WithContext("face " + std::to_string(t.face_index));
+    }
+    return Status::Ok();
+  }
+
+  // kInvalidArgument when the gallery holds templates of model (id, version) of another dimension.
+  Status CheckModelDim(const ModelRef& model) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT dim FROM templates WHERE model_id = ? AND "
+                                         "model_version = ? LIMIT 1"));
+    st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && st.Int(0) != model.dim) {
+      return InvalidArgument("model " + model.id + " v" + std::to_string(model.version) +
+                             " has " + std::to_string(st.Int(0)) +
+                             "-number templates in this gallery, not " +
+                             std::to_string(model.dim));
+    }
+    return Status::Ok();
+  }
+
+  Expected<std::optional<std::string>> Meta(std::string_view key) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("SELECT value FROM gallery_meta WHERE key = ?"));
+    st.Bind(1, key);
+    FT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(st.Text(0));
+  }
+
+  Status PutMeta(std::string_view key, const std::string& value) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare("INSERT INTO gallery_meta(key, value) VALUES (?, ?) "
+                                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+    st.Bind(1, key).Bind(2, value);
+    return st.Run();
+  }
+
+  Expected<std::optional<ModelRef>> ActiveModelLocked() {
+    FT_ASSIGN_OR_RETURN(auto id, Meta("active_model_id"));
+    FT_ASSIGN_OR_RETURN(auto version, Meta("active_model_version"));
+    FT_ASSIGN_OR_RETURN(auto dim, Meta("active_model_dim"));
+    if (!id) return std::optional<ModelRef>();
+    if (!version || !dim) return DataLoss(path_ + ": the active model is recorded incompletely");
+    ModelRef m;
+    m.id = *id;
+    try {
+      m.version = std::stoi(*version);
+      m.dim = std::stoi(*dim);
+    } catch (const std::exception&) {
+      return DataLoss(path_ + ": the active model's version or dimension is not a number");
+    }
+    return std::optional<ModelRef>(m);
+  }
+
+  Status SetActiveModelLocked(const ModelRef& model) {
+    FT_RETURN_IF_ERROR(PutMeta("active_model_id", model.id));
+    FT_RETURN_IF_ERROR(PutMeta("active_model_version", std::to_string(model.version)));
+    return PutMeta("active_model_dim", std::to_string(model.dim));
+  }
+
+  // Photos of bookings that are not expunged, without a template of the model (?1, ?2).
+  static constexpr const char* kPhotosWithout =
+      "FROM photos p JOIN bookings b ON b.id = p.booking_id WHERE b.status <> 'expunged' AND "
+      "NOT EXISTS (SELECT 1 FROM templates t WHERE t.photo_id = p.id AND t.model_id = ?1 AND "
+      "t.model_version = ?2)";
+
+  Expected<int64_t> CountPhotosWithoutLocked(const ModelRef& model) {
+    FT_ASSIGN_OR_RETURN(auto st, Prepare(std::string("SELECT count(*) ") + kPhotosWithout));
+    st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+    FT_RETURN_IF_ERROR(st.Step().status());
+    return st.Int(0);
   }
 
   static PhotoInfo ReadPhotoInfo(const SqliteStmt& st) {
@@ -452,14 +671,17 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
                         bool active) {
-    FT_ASSIGN_OR_RETURN(auto ins, Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
-                                          "model_version, templ, box_x, box_y, "
-                                          "box_w, box_h, detector_score, eye_distance_px, "
-                                          "sharpness, yaw_deg, roll_deg, pitch_deg) "
-                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    FT_ASSIGN_OR_RETURN(auto ins,
+                        Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
+                                "model_version, templ, box_x, box_y, "
+                                "box_w, box_h, detector_score, eye_distance_px, "
+                                "sharpness, yaw_deg, roll_deg, pitch_deg, dim) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     ins.Bind(1, photo_id).Bind(2, static_cast<int64_t>(t.face_index)).Bind(3, model.id);
     ins.Bind(4, static_cast<int64_t>(model.version));
-    ins.BindBlob(5, {reinterpret_cast<const uint8_t*>(t.templ.data()), kTemplateBytes});
+    ins.BindBlob(5, {reinterpret_cast<const uint8_t*>(t.templ.data()),
+                     t.templ.size() * sizeof(float)});
+    ins.Bind(16, static_cast<int64_t>(model.dim));
     const float reals[] = {t.box.x,
                            t.box.y,
                            t.box.width,
@@ -473,23 +695,20 @@ class SqliteGalleryStore final : public GalleryStore {
     for (int i = 0; i < 10; ++i) ins.Bind(6 + i, static_cast<double>(reals[i]));
     FT_RETURN_IF_ERROR(ins.Run());
     const int64_t id = db_.LastInsertRowId();
+    // An added template of a sealed booking is in the snapshot, inactive.
+    FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kAdded));
+    if (!active) FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kDeactivated));
+    return Status::Ok();
+  }
+
+  Status LogTemplate(int64_t template_id, const ModelRef& model, TemplateChange::Kind kind) {
     FT_ASSIGN_OR_RETURN(
         auto log,
         Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
                 "VALUES (?, ?, ?, ?)"));
-    log.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
-    // An added template of a sealed booking is in the snapshot, inactive.
-    log.Bind(4, "added");
-    FT_RETURN_IF_ERROR(log.Run());
-    if (!active) {
-      FT_ASSIGN_OR_RETURN(
-          auto off,
-          Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
-                  "VALUES (?, ?, ?, 'deactivated')"));
-      off.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
-      FT_RETURN_IF_ERROR(off.Run());
-    }
-    return Status::Ok();
+    log.Bind(1, template_id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
+    log.Bind(4, ChangeKindName(kind));
+    return log.Run();
   }
 
   Status LogBookingTemplates(int64_t booking_id, TemplateChange::Kind kind) {

@@ -1,0 +1,173 @@
+// A live gallery moves from the face-api ResNet to fr_feature with the real binary and the real
+// networks: searches keep answering with the old model while `gallery retemplate` runs, the
+// switch is refused until every photo has a template and for the wrong roles, every search
+// after it uses the new model, and the old templates are pruned — all of it in the audit log.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "common/command.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using facetrail::testing::CommandRun;
+using facetrail::testing::RunCommand;
+
+const fs::path kImages = fs::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
+
+// Identities with several LFW images: the first image is the booking photo.
+const char* const kPeople[] = {"Colin_Powell",  "Tony_Blair",   "Donald_Rumsfeld",
+                               "George_W_Bush", "Gerhard_Schroeder", "Ariel_Sharon",
+                               "Hugo_Chavez",   "Jean_Chretien", "John_Ashcroft",
+                               "Jacques_Chirac", "Serena_Williams", "Junichiro_Koizumi"};
+
+class ModelMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "ft-migrate-XXXXXX").string();
+    dir_ = ::mkdtemp(templ.data());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  CommandRun Ft(const std::string& args, const std::string& password = "",
+                const std::string& new_password = "") const {
+    return RunCommand("cd '" + dir_ + "' && FACETRAIL_PASSWORD='" + password +
+                      "' FACETRAIL_NEW_PASSWORD='" + new_password + "' FACETRAIL_MODELS='" +
+                      FACETRAIL_MODELS_DIR "' '" FACETRAIL_BINARY_DIR "/facetrail' " + args +
+                      " 2>&1 </dev/null");
+  }
+
+  // An accountable search for `person`'s second photo; the list's model and top candidate.
+  std::pair<std::string, std::string> Search(const std::string& person) const {
+    const std::string probe = (kImages / person / (person + "_0002.jpg")).string();
+    CommandRun r = Ft("search --db f.db --user sam --case MPD-2026-0042 --purpose 'criminal "
+                      "investigation' --offense robbery --justification 'CCTV still' --agency "
+                      "'Metro PD' --top 3 --json --probe '" +
+                          probe + "' 2>/dev/null",
+                      "sam-password-1");
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || !j.is_object() || !j.contains("candidates")) {
+      return {"error", r.out};
+    }
+    return {j["model"]["id"].get<std::string>(),
+            j["candidates"].empty() ? std::string("none")
+                                    : j["candidates"][0]["booking_number"].get<std::string>()};
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
+  if (!fs::exists(kImages / "Colin_Powell")) GTEST_SKIP() << "LFW images missing";
+  const std::string admin = "admin-password-1", sup = "sue-password-1";
+  ASSERT_EQ(Ft("admin init --db f.db --name admin --agency 'Metro PD'", admin).exit_code, 0);
+  for (auto [name, roles] : {std::pair{"sam", "searcher"}, {"sue", "supervisor"}}) {
+    ASSERT_EQ(Ft(std::string("admin user add --db f.db --user admin --name ") + name +
+                     " --agency 'Metro PD' --roles " + roles,
+                 admin, std::string(name) + "-password-1")
+                  .exit_code,
+              0);
+  }
+  ASSERT_EQ(Ft("admin cert add --db f.db --user admin --name sam --course FC --number FC-1 "
+               "--issued 2020-01-01 --expires 2099-12-31 --issued-by Academy",
+               admin)
+                .exit_code,
+            0);
+  {
+    std::ofstream m(dir_ + "/m.csv");
+    m << "booking_number,photo,name\n";
+    for (const char* p : kPeople) m << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
+  }
+  // A new gallery takes the model it is enrolled with: here the old one.
+  CommandRun e = Ft("enroll --db f.db --manifest m.csv --images '" + kImages.string() +
+                        "' --model faceapi-resnet --threads 1 --user sue",
+                    sup);
+  ASSERT_EQ(e.exit_code, 0) << e.out;
+  const std::string old_id = "faceapi-1.7.15-resnet29/similarity-flip";
+  const std::string new_id = "faceplugin-0.0.1-fr_feature/5point-flip";
+  auto before = Search("Colin_Powell");
+  ASSERT_EQ(before.first, old_id) << before.second;
+  EXPECT_EQ(before.second, "B-Colin_Powell");
+
+  // Activation before the new templates exist, and by a searcher, is refused.
+  EXPECT_EQ(Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup)
+                .exit_code,
+            1);
+  EXPECT_EQ(Ft("admin model activate fr_feature --db f.db --user sam --reason x", "sam-password-1")
+                .exit_code,
+            3);
+
+  // Retemplate in the background; search all the while.
+  auto migration = std::async(std::launch::async, [&] {
+    return Ft("gallery retemplate --db f.db --model fr_feature --user sue --reason 'issue 12' "
+              "--workers 1",
+              sup);
+  });
+  int during = 0;
+  while (migration.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+    for (const char* p : {"Tony_Blair", "Colin_Powell"}) {
+      auto r = Search(p);
+      ASSERT_EQ(r.first, old_id) << r.second;
+      EXPECT_EQ(r.second, std::string("B-") + p);
+      ++during;
+    }
+  }
+  const CommandRun done = migration.get();
+  ASSERT_EQ(done.exit_code, 0) << done.out;
+  EXPECT_NE(done.out.find("every photo has a template"), std::string::npos) << done.out;
+  EXPECT_GT(during, 0);
+  // Idempotent: a second run finds nothing to do.
+  CommandRun again = Ft("gallery retemplate --db f.db --model fr_feature --user sue --reason "
+                        "'again' --json 2>/dev/null",
+                        sup);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["photos"], 0);
+
+  // The switch, then every search uses the new model and finds the same people.
+  CommandRun a = Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  for (const char* p : {"Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Serena_Williams"}) {
+    auto r = Search(p);
+    EXPECT_EQ(r.first, new_id) << r.second;
+    EXPECT_EQ(r.second, std::string("B-") + p);
+  }
+  // The old model cannot be pruned while active; the new one cannot be pruned now.
+  EXPECT_EQ(Ft("gallery prune-templates --db f.db --model fr_feature --user sue --reason x", sup)
+                .exit_code,
+            1);
+  CommandRun prune = Ft(
+      "gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated'",
+      sup);
+  ASSERT_EQ(prune.exit_code, 0) << prune.out;
+  EXPECT_NE(prune.out.find("deleted 12 templates"), std::string::npos) << prune.out;
+  CommandRun stats = Ft("gallery stats --db f.db --json 2>/dev/null");
+  auto sj = nlohmann::json::parse(stats.out);
+  ASSERT_EQ(sj["models"].size(), 1u);
+  EXPECT_EQ(sj["models"][0]["model_id"], new_id);
+  EXPECT_EQ(sj["models"][0]["dim"], 512);
+  EXPECT_EQ(sj["models"][0]["active"], true);
+
+  // The log: who moved the gallery, when and why, with the refusal of the searcher.
+  const std::string log =
+      RunCommand("sqlite3 '" + dir_ +
+                 "/f.db' \"SELECT actor || ' ' || action FROM audit_entries WHERE action LIKE "
+                 "'model.%' ORDER BY seq\"")
+          .out;
+  EXPECT_EQ(log,
+            "sam model.refused\n"
+            "sue model.retemplate.start\n"
+            "sue model.retemplate\n"
+            "sue model.retemplate.start\n"
+            "sue model.retemplate\n"
+            "sue model.activate\n"
+            "sue model.prune.start\n"
+            "sue model.prune\n");
+  EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
+}
+
+}  // namespace

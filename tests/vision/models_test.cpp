@@ -1,0 +1,176 @@
+// Model manifests: the shipped ones load and check out; malformed ones are refused naming the
+// field; a department's manifest round-trips; CheckModel runs the real networks.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vision/face_pipeline.h"
+#include "vision/models.h"
+
+namespace facetrail::vision {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kGoodOnnx = R"({
+  "name": "dept_net", "id": "dept-net-1", "version": 2, "dim": 256, "kind": "onnx",
+  "file": "dept.onnx",
+  "sha256": "0000000000000000000000000000000000000000000000000000000000000000",
+  "input": {"width": 112, "height": 112, "color": "rgb", "mean": [127.5, 127.5, 127.5],
+            "scale": [0.0078125, 0.0078125, 0.0078125]},
+  "alignment": [[38.3, 51.7], [73.5, 51.5], [56.0, 71.7], [41.5, 92.4], [70.7, 92.2]]
+})";
+
+TEST(ModelsTest, ShippedModelsLoadAndMatchTheirFiles) {
+  auto models = ListModels(FACETRAIL_MODELS_DIR);
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  ASSERT_GE(models->size(), 2u);
+  auto fr = FindModel(FACETRAIL_MODELS_DIR, kDefaultModelName);
+  ASSERT_TRUE(fr.ok()) << fr.status().ToString();
+  EXPECT_EQ(fr->dim, 512);
+  EXPECT_EQ(fr->kind, ModelKind::kOnnx);
+  EXPECT_EQ(fr->input.color, ColorOrder::kBgr);
+  EXPECT_TRUE(VerifyModelFile(*fr).ok());
+  auto by_id = FindModel(FACETRAIL_MODELS_DIR, "faceapi-1.7.15-resnet29");
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->name, "faceapi-resnet");
+  EXPECT_EQ(by_id->dim, 128);
+  EXPECT_TRUE(VerifyModelFile(*by_id).ok());
+  // Every shipped model carries its certification (thresholds from facetrail eval).
+  for (const auto& m : *models) {
+    EXPECT_TRUE(m.calibration.has_value()) << m.name;
+    if (!m.calibration) continue;
+    EXPECT_FALSE(m.calibration->source.empty());
+    EXPECT_GT(m.calibration->candidate.gallery_size, 0) << m.name;
+    EXPECT_LE(m.calibration->candidate.false_rate, 0.011) << m.name;
+    EXPECT_GT(m.calibration->min_eye_distance_px, 0.f) << m.name;
+  }
+}
+
+TEST(ModelsTest, ManifestRoundTrips) {
+  auto m = ParseModelManifest(kGoodOnnx, "dept.model.json");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->version, 2);
+  EXPECT_EQ(m->input.color, ColorOrder::kRgb);
+  EXPECT_FLOAT_EQ(m->input.mean[1], 127.5f);
+  EXPECT_DOUBLE_EQ(m->alignment.points[4][1], 92.2);
+  auto again = ParseModelManifest(ModelManifestJson(*m), "again");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ModelManifestJson(*again), ModelManifestJson(*m));
+}
+
+TEST(ModelsTest, BadManifestsNameTheField) {
+  struct Case {
+    std::string from, to, field;
+  };
+  const Case cases[] = {
+      {R"("color": "rgb")", R"("color": "hsv")", "input.color"},
+      {R"("dim": 256)", R"("dim": 250)", "dim"},
+      {R"("dim": 256)", R"("dim": "256")", "dim"},
+      {R"("version": 2,)", R"("version": 2, "versoin": 3,)", "versoin"},
+      {R"("file": "dept.onnx")", R"("file": "../../etc/passwd")", "file"},
+      {R"("sha256": "0000)", R"("sha256": "zz00)", "sha256"},
+      {R"([38.3, 51.7], [73.5, 51.5])", R"([73.5, 51.5], [38.3, 51.7])", "alignment"},
+      {R"([70.7, 92.2]])", R"([70.7, 292.2]])", "alignment[4]"},
+      {R"("width": 112)", R"("width": 96)", "input"},
+      {R"("kind": "onnx")", R"("kind": "tflite")", "kind"},
+  };
+  for (const Case& c : cases) {
+    std::string text = kGoodOnnx;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto m = ParseModelManifest(text, "dept.model.json");
+    ASSERT_FALSE(m.ok()) << c.to;
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find(c.field), std::string::npos)
+        << c.field << " not in: " << m.status().message();
+    EXPECT_NE(m.status().message().find("dept.model.json"), std::string::npos);
+  }
+  EXPECT_FALSE(ParseModelManifest("{not json", "x").ok());
+  EXPECT_FALSE(ParseModelManifest("[]", "x").ok());
+}
+
+TEST(ModelsTest, FolderProblemsAreClear) {
+  const fs::path dir = fs::temp_directory_path() / "facetrail_models_test";
+  fs::remove_all(dir);
+  EXPECT_EQ(ListModels(dir.string()).status().code(), StatusCode::kNotFound);
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "a.model.json") << kGoodOnnx;
+    std::string twin = kGoodOnnx;
+    twin.replace(twin.find("dept-net-1"), 10, "dept-net-9");  // same name, other id
+    std::ofstream(dir / "b.model.json") << twin;
+  }
+  auto twice = ListModels(dir.string());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("dept_net"), std::string::npos);
+  fs::remove(dir / "b.model.json");
+  auto missing = FindModel(dir.string(), "nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("dept_net"), std::string::npos);  // lists the models
+  auto m = FindModel(dir.string(), "dept_net");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(VerifyModelFile(*m).code(), StatusCode::kNotFound);
+  {
+    std::ofstream(dir / "dept.onnx") << "not the pinned bytes";
+  }
+  EXPECT_EQ(VerifyModelFile(*m).code(), StatusCode::kDataLoss);
+  fs::remove_all(dir);
+}
+
+TEST(ModelsTest, CheckModelRunsTheRealNetworks) {
+  for (const char* name : {"fr_feature", "faceapi-resnet"}) {
+    auto m = FindModel(FACETRAIL_MODELS_DIR, name);
+    ASSERT_TRUE(m.ok());
+    auto check = CheckModel(*m);
+    ASSERT_TRUE(check.ok()) << name << ": " << check.status().ToString();
+    EXPECT_GT(check->gflops, 0.1) << name;
+  }
+}
+
+// A manifest that feeds the network the wrong size is caught when the network is built.
+TEST(ModelsTest, ManifestThatContradictsTheNetworkIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / "facetrail_models_contradict";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(FACETRAIL_MODELS_DIR) / "fr_feature.onnx", dir / "fr_feature.onnx");
+  auto m = FindModel(FACETRAIL_MODELS_DIR, "fr_feature");
+  ASSERT_TRUE(m.ok());
+  ModelManifest wrong = *m;
+  wrong.calibration.reset();
+  wrong.dim = 256;
+  wrong.manifest_path = (dir / "fr_feature.model.json").string();
+  auto check = CheckModel(wrong);
+  ASSERT_FALSE(check.ok());
+  EXPECT_NE(check.status().message().find("512"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(ModelsTest, StoredModelIdsFindTheirPipelineAgain) {
+  for (const char* name : {"fr_feature", "faceapi-resnet"}) {
+    for (bool flip : {true, false}) {
+      PipelineOptions o;
+      o.models_dir = FACETRAIL_MODELS_DIR;
+      o.model = name;
+      o.flip_average = flip;
+      auto model = TemplateModelFor(o);
+      ASSERT_TRUE(model.ok());
+      PipelineOptions base;
+      base.models_dir = FACETRAIL_MODELS_DIR;
+      auto found = PipelineOptionsFor(*model, base);
+      ASSERT_TRUE(found.ok()) << model->id;
+      EXPECT_EQ(found->model, name);
+      EXPECT_EQ(found->flip_average, flip);
+    }
+  }
+  PipelineOptions base;
+  base.models_dir = FACETRAIL_MODELS_DIR;
+  auto unknown = PipelineOptionsFor({"someone-else/5point", 1, 512}, base);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace facetrail::vision
