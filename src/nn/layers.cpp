@@ -32,7 +32,24 @@ memory::desc ActivationDesc(Shape s) {
   return memory::desc({1, s.c, s.h, s.w}, Dt::f32, Tag::nhwc);
 }
 
+// x < 0 → x·slope[c] over `pixels` rows of slopes.size() channels (NHWC), in place: a loop the
+// compiler vectorises (masked multiply), split across the OpenMP threads when it is large.
+void PRelu(float* data, size_t pixels, std::span<const float> slopes) {
+  const size_t c = slopes.size();
+  const float* s = slopes.data();
+#pragma omp parallel for schedule(static) if (pixels * c >= (size_t{1} << 16))
+  for (size_t p = 0; p < pixels; ++p) {
+    float* row = data + p * c;
+    for (size_t i = 0; i < c; ++i) row[i] = row[i] < 0.f ? row[i] * s[i] : row[i];
+  }
+}
+
 }  // namespace
+
+int OutputSize(int in, int kernel, int stride, int pad_before, int pad_after) {
+  const int span = in + pad_before + pad_after - kernel;
+  return span < 0 ? 0 : span / stride + 1;
+}
 
 int OutputSize(int in, int kernel, int stride, Padding padding) {
   if (padding == Padding::kSame) return (in + stride - 1) / stride;
@@ -62,6 +79,7 @@ struct Conv2d::Impl {
   dnnl::reorder to_u8, from_u8;
   std::vector<uint8_t> src_u8, dst_u8;
   memory weights, bias;
+  std::vector<float> prelu_slopes;  // kPRelu: one per output channel (float output)
   std::vector<uint8_t> scratchpad_bytes;
   memory scratchpad;
 };
@@ -69,21 +87,55 @@ struct Conv2d::Impl {
 Conv2d::~Conv2d() = default;
 
 double Conv2d::flops() const {
-  double per_out = static_cast<double>(spec_.kernel_h) * spec_.kernel_w *
-                   (spec_.depthwise ? 1 : spec_.in_channels);
+  const int groups = spec_.depthwise ? spec_.in_channels : spec_.groups;
+  const int in_per_group = spec_.in_channels / groups;  // Create checked it divides
+  double per_out = static_cast<double>(spec_.kernel_h) * spec_.kernel_w * in_per_group;
   return 2.0 * per_out * output_.h * output_.w * output_.c;
 }
+
+namespace {
+
+// The geometry checks Create makes before touching oneDNN (which would throw or abort).
+Status CheckSpec(const ConvSpec& spec, int groups, int cout) {
+  const int cin = spec.in_channels;
+  if (spec.kernel_h < 1 || spec.kernel_w < 1 || cin < 1 || cout < 1 || spec.stride < 1 ||
+      spec.stride_w < 0 || groups < 1) {
+    return InvalidArgument("conv: kernel, channels, strides and groups must be positive");
+  }
+  if (cin % groups != 0 || cout % groups != 0) {
+    return InvalidArgument("conv: " + std::to_string(cin) + " input and " + std::to_string(cout) +
+                           " output channels do not split into " + std::to_string(groups) +
+                           " groups");
+  }
+  if (spec.pads && (spec.pads->top < 0 || spec.pads->left < 0 || spec.pads->bottom < 0 ||
+                    spec.pads->right < 0)) {
+    return InvalidArgument("conv: negative padding");
+  }
+  const size_t num_slopes = spec.prelu_slopes.size();
+  if (spec.activation == Activation::kPRelu
+          ? num_slopes != 1 && num_slopes != static_cast<size_t>(cout)
+          : num_slopes != 0) {
+    return InvalidArgument("conv: PReLU takes one slope or one per output channel (" +
+                           std::to_string(num_slopes) + " given)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     const ConvSpec& spec, Shape input, std::span<const float> weights, std::span<const float> bias,
     std::span<const float> scale, std::span<const float> shift, Precision precision) {
   const int kh = spec.kernel_h, kw = spec.kernel_w, cin = spec.in_channels;
   const int cout = spec.depthwise ? spec.in_channels : spec.out_channels;
+  const int groups = spec.depthwise ? cin : spec.groups;
+  FT_RETURN_IF_ERROR(CheckSpec(spec, groups, cout));
   if (input.c != cin) {
     return InvalidArgument("conv: input has " + std::to_string(input.c) +
                            " channels, layer expects " + std::to_string(cin));
   }
-  const size_t num_weights = static_cast<size_t>(kh) * kw * (spec.depthwise ? cin : cin * cout);
+  const size_t num_weights =
+      static_cast<size_t>(kh) * kw * static_cast<size_t>(cin / groups) * cout;
   if (weights.size() != num_weights ||
       (!bias.empty() && bias.size() != static_cast<size_t>(cout)) ||
       (!scale.empty() && scale.size() != static_cast<size_t>(cout)) ||
@@ -93,10 +145,24 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
   auto conv = std::unique_ptr<Conv2d>(new Conv2d());
   conv->spec_ = spec;
   conv->input_ = input;
-  conv->output_ = {OutputSize(input.h, kh, spec.stride, spec.padding),
-                   OutputSize(input.w, kw, spec.stride, spec.padding), cout};
+  const int stride_h = spec.stride, stride_w = spec.stride_w > 0 ? spec.stride_w : spec.stride;
+  Pads pads;
+  if (spec.pads) {
+    pads = *spec.pads;
+    conv->output_ = {OutputSize(input.h, kh, stride_h, pads.top, pads.bottom),
+                     OutputSize(input.w, kw, stride_w, pads.left, pads.right), cout};
+  } else {
+    conv->output_ = {OutputSize(input.h, kh, stride_h, spec.padding),
+                     OutputSize(input.w, kw, stride_w, spec.padding), cout};
+  }
   if (conv->output_.h <= 0 || conv->output_.w <= 0) {
     return InvalidArgument("conv: input too small for the kernel");
+  }
+  if (!spec.pads) {
+    pads.top = PaddingBefore(input.h, kh, stride_h, spec.padding);
+    pads.left = PaddingBefore(input.w, kw, stride_w, spec.padding);
+    pads.bottom = std::max((conv->output_.h - 1) * stride_h + kh - input.h - pads.top, 0);
+    pads.right = std::max((conv->output_.w - 1) * stride_w + kw - input.w - pads.left, 0);
   }
 
   // Fold the affine into weights (last axis = output channel in both TF layouts) and bias.
@@ -112,29 +178,49 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[i % static_cast<size_t>(cout)];
   }
 
-  const int pad_t = PaddingBefore(input.h, kh, spec.stride, spec.padding);
-  const int pad_l = PaddingBefore(input.w, kw, spec.stride, spec.padding);
-  const int pad_b = std::max((conv->output_.h - 1) * spec.stride + kh - input.h - pad_t, 0);
-  const int pad_r = std::max((conv->output_.w - 1) * spec.stride + kw - input.w - pad_l, 0);
-
   try {
     auto& engine = CpuEngine();
     auto impl = std::make_unique<Impl>();
     impl->src_md = ActivationDesc(input);
     impl->dst_md = ActivationDesc(conv->output_);
-    memory::dims wdims =
-        spec.depthwise ? memory::dims{cin, 1, 1, kh, kw} : memory::dims{cout, cin, kh, kw};
-    memory::desc user_w_md(wdims, Dt::f32, spec.depthwise ? Tag::hwigo : Tag::hwio);
+    // TF layouts: [kh][kw][cin][cout] is hwio; grouped [kh][kw][cin/g][g·(cout/g)] is hwigo.
+    const bool grouped = groups > 1;
+    memory::dims wdims = grouped ? memory::dims{groups, cout / groups, cin / groups, kh, kw}
+                                 : memory::dims{cout, cin, kh, kw};
+    memory::desc user_w_md(wdims, Dt::f32, grouped ? Tag::hwigo : Tag::hwio);
     memory::desc any_w_md(wdims, Dt::f32, Tag::any);
     memory::desc b_md({cout}, Dt::f32, Tag::x);
 
     dnnl::post_ops ops;
     if (spec.accumulate) ops.append_sum(1.f);
-    if (spec.activation == Activation::kRelu) {
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-    } else if (spec.activation == Activation::kRelu6 && precision != Precision::kU8S8) {
-      // (kU8S8: ReLU6 is the saturation of the uint8 output.)
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+    switch (spec.activation) {
+      case Activation::kNone: break;
+      case Activation::kRelu:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        break;
+      case Activation::kRelu6:
+        // (kU8S8: ReLU6 is the saturation of the uint8 output.)
+        if (precision != Precision::kU8S8) {
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        }
+        break;
+      case Activation::kLeakyRelu:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, spec.alpha, 0.f);
+        break;
+      case Activation::kClip:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, spec.alpha, spec.beta);
+        break;
+      case Activation::kSigmoid:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
+        break;
+      case Activation::kPRelu:
+        // Not oneDNN's PReLU post-op: with it, oneDNN 2.6 drops to its reference convolution
+        // (ref:any, ~100× slower) for NHWC. A loop over the fresh output instead (Run).
+        impl->prelu_slopes.resize(static_cast<size_t>(cout));
+        for (size_t o = 0; o < impl->prelu_slopes.size(); ++o) {
+          impl->prelu_slopes[o] = spec.prelu_slopes[spec.prelu_slopes.size() == 1 ? 0 : o];
+        }
+        break;
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
@@ -193,8 +279,8 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     }
     dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, conv_src_md,
-        any_w_md, b_md, impl->u8 ? impl->dst_q_md : impl->dst_md, {spec.stride, spec.stride},
-        {pad_t, pad_l}, {pad_b, pad_r});
+        any_w_md, b_md, impl->u8 ? impl->dst_q_md : impl->dst_md, {stride_h, stride_w},
+        {pads.top, pads.left}, {pads.bottom, pads.right});
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     impl->primitive = dnnl::convolution_forward(pd);
 
@@ -226,52 +312,67 @@ void Conv2d::Run(void* src, void* dst) {
                                             {DNNL_ARG_DST, dst_mem},
                                             {DNNL_ARG_SCRATCHPAD, impl_->scratchpad}});
   ThreadStream().wait();
+  if (!impl_->prelu_slopes.empty()) {
+    PRelu(static_cast<float*>(dst), output_.size() / static_cast<size_t>(output_.c),
+          impl_->prelu_slopes);
+  }
 }
+
+namespace {
+// A mismatched call would read or write outside the buffers, or the wrong element type: a
+// programming error.
+void RequireForForward(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "facetrail: nn::Conv2d::Forward: %s\n", what);
+    std::abort();
+  }
+}
+}  // namespace
 
 void Conv2d::Forward(const Tensor& src, Tensor& dst) {
   if (!spec_.accumulate) dst.Resize(output_);
+  RequireForForward(src.shape == input_ && dst.shape == output_, "tensor shapes do not match");
+  Forward(std::span<const float>(src.data), std::span<float>(dst.data));
+}
+
+void Conv2d::Forward(std::span<const float> src, std::span<float> dst) {
+  RequireForForward(src.size() == input_.size() && dst.size() == output_.size(),
+                    "buffer sizes do not match the layer");
   auto& engine = CpuEngine();
   auto& stream = ThreadStream();
-  memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data.data()));
+  // oneDNN takes a non-const handle for every memory; it only reads a source.
+  memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data()));
   if (impl_->bf16) {
     memory half(impl_->src_bf16_md, engine, impl_->src_bf16.data());
     impl_->to_bf16.execute(stream, src_mem, half);
-    Run(impl_->src_bf16.data(), dst.data.data());
+    Run(impl_->src_bf16.data(), dst.data());
   } else if (impl_->u8) {
     memory q(impl_->src_q_md, engine, impl_->src_u8.data());
     impl_->to_u8.execute(stream, src_mem, q);
     if (impl_->u8_out) {
       Run(impl_->src_u8.data(), impl_->dst_u8.data());
       memory qd(impl_->dst_q_md, engine, impl_->dst_u8.data());
-      memory fd(impl_->dst_md, engine, dst.data.data());
+      memory fd(impl_->dst_md, engine, dst.data());
       impl_->from_u8.execute(stream, qd, fd);
       stream.wait();
     } else {
-      Run(impl_->src_u8.data(), dst.data.data());
+      Run(impl_->src_u8.data(), dst.data());
     }
   } else {
-    Run(const_cast<float*>(src.data.data()), dst.data.data());
+    Run(const_cast<float*>(src.data()), dst.data());
   }
 }
-
-namespace {
-// A mismatched call would write the wrong element type into dst: a programming error.
-void RequireLayerKind(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "facetrail: nn::Conv2d::Forward(%s) on the wrong kind of layer\n", what);
-    std::abort();
-  }
-}
-}  // namespace
 
 void Conv2d::Forward(const QTensor& src, QTensor& dst) {
-  RequireLayerKind(impl_->u8 && impl_->u8_out && src.shape == input_, "QTensor, QTensor");
+  RequireForForward(impl_->u8 && impl_->u8_out && src.shape == input_,
+                    "(QTensor, QTensor) on the wrong kind of layer");
   dst.Resize(output_);
   Run(const_cast<uint8_t*>(src.data.data()), dst.data.data());
 }
 
 void Conv2d::Forward(const QTensor& src, Tensor& dst) {
-  RequireLayerKind(impl_->u8 && !impl_->u8_out && src.shape == input_, "QTensor, Tensor");
+  RequireForForward(impl_->u8 && !impl_->u8_out && src.shape == input_,
+                    "(QTensor, Tensor) on the wrong kind of layer");
   dst.Resize(output_);
   Run(const_cast<uint8_t*>(src.data.data()), dst.data.data());
 }

@@ -7,7 +7,10 @@
 //   follows a convolution in these networks (batch norm, dlib's scale layer) into its weights and
 //   bias, and fuses the activation, and optionally accumulation into the output (dst += conv).
 //   Padding follows TensorFlow: "same" gives out = ceil(in / stride) with floor(pad/2) before and
-//   the rest after; "valid" gives out = floor((in − k) / stride) + 1.
+//   the rest after; "valid" gives out = floor((in − k) / stride) + 1. Graphs that state their
+//   geometry (ONNX) give explicit pads instead, out = floor((in + before + after − k) / stride) +
+//   1, and may use separate strides along y and x, grouped convolutions and a parametric
+//   activation.
 //
 // THREAD SAFETY
 //   A Conv2d may be run from one thread at a time (it owns scratch memory). Give each worker its
@@ -15,6 +18,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,7 +28,17 @@
 namespace facetrail::nn {
 
 enum class Padding { kSame, kValid };
-enum class Activation { kNone, kRelu, kRelu6 };
+// kLeakyRelu: x < 0 → alpha·x. kClip: clamp to [alpha, beta]. kSigmoid: 1 / (1 + e^−x).
+// kPRelu: x < 0 → slope·x, one slope per output channel or one for all (ConvSpec::prelu_slopes);
+// applied by a vectorised loop over the fresh output, as oneDNN 2.6's PReLU post-op makes it fall
+// back to its reference convolution for NHWC. The others are oneDNN post-ops.
+enum class Activation { kNone, kRelu, kRelu6, kLeakyRelu, kClip, kSigmoid, kPRelu };
+
+// Zeros added around the input, in pixels.
+struct Pads {
+  int top = 0, left = 0, bottom = 0, right = 0;
+  friend bool operator==(const Pads&, const Pads&) = default;
+};
 
 // Numeric precision of the convolution arithmetic. kF32 is exact IEEE float (parity mode);
 // kBf16 rounds inputs and weights to bfloat16 and runs oneDNN's bf16 kernels (AVX512-BF16 or
@@ -45,8 +59,16 @@ struct ConvSpec {
   bool depthwise = false;  // groups = in_channels, one filter per channel (out == in)
   Activation activation = Activation::kNone;
   bool accumulate = false;  // dst = act(dst + conv(src)) instead of dst = act(conv(src))
+  // What graphs with explicit geometry (ONNX) need besides; the defaults change nothing above.
+  int stride_w = 0;  // horizontal stride; 0 = `stride` (then the vertical stride only)
+  int groups = 1;    // in and out channels split into this many independent groups
+  std::optional<Pads> pads = std::nullopt;  // explicit padding; replaces `padding`
+  float alpha = 0.f, beta = 0.f;            // kLeakyRelu, kClip parameters (see Activation)
+  std::vector<float> prelu_slopes = {};     // kPRelu: out_channels values, or one for all
 };
 
+// Output size of a convolution or pooling along one axis, explicit padding (floor).
+int OutputSize(int in, int kernel, int stride, int pad_before, int pad_after);
 // Output size of a convolution or pooling along one axis, TensorFlow rules.
 int OutputSize(int in, int kernel, int stride, Padding padding);
 // Padding before (top/left) along one axis, TensorFlow rules; the rest goes after.
@@ -54,7 +76,8 @@ int PaddingBefore(int in, int kernel, int stride, Padding padding);
 
 class Conv2d {
  public:
-  // weights: TensorFlow layout [kh][kw][cin][cout] (depthwise: [kh][kw][c][1]); bias: cout
+  // weights: TensorFlow layout [kh][kw][cin][cout] (depthwise: [kh][kw][c][1]; grouped:
+  // [kh][kw][cin / groups][cout], output channel o in group o / (cout / groups)); bias: cout
   // floats or empty (zero). scale/shift (optional, cout floats each): a per-output-channel
   // affine y·scale + shift applied after the bias and before the activation, folded in.
   static Expected<std::unique_ptr<Conv2d>> Create(const ConvSpec& spec, Shape input,
@@ -74,6 +97,9 @@ class Conv2d {
   // requires: src.shape == input_shape(). ensures: dst.shape == output_shape() (resized when not
   // accumulating; when accumulating dst must already have that shape).
   void Forward(const Tensor& src, Tensor& dst);
+  // The same on memory the caller manages: src holds input_shape().size() floats, dst
+  // output_shape().size() floats, both NHWC float32 (for any precision).
+  void Forward(std::span<const float> src, std::span<float> dst);
   // kU8S8 layers on quantized activations, without conversions: uint8 → uint8 for a ReLU6
   // layer, uint8 → float32 for any other. requires: the matching kind of layer.
   void Forward(const QTensor& src, QTensor& dst);
