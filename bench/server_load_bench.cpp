@@ -52,9 +52,9 @@ std::string CpuModel() {
   return "unknown";
 }
 
-std::vector<float> RandomUnit(std::mt19937& rng) {
+std::vector<float> RandomUnit(std::mt19937& rng, int dim) {
   std::normal_distribution<float> n;
-  std::vector<float> t(ft::vision::kTemplateDim);
+  std::vector<float> t(static_cast<size_t>(dim));
   double norm = 0;
   for (float& v : t) {
     v = n(rng);
@@ -93,8 +93,8 @@ void BuildDatabase(const std::string& db_path, int gallery, int clients, const s
   po.models_dir = FACETRAIL_MODELS_DIR;
   auto pipeline = ft::vision::FacePipeline::Create(po);
   if (!pipeline.ok()) Die(pipeline.status().ToString());
-  ft::gallery::ModelRef model{(*pipeline)->template_model().id,
-                              (*pipeline)->template_model().version};
+  const ft::vision::TemplateModel& tm = (*pipeline)->template_model();
+  const ft::gallery::ModelRef model{tm.id, tm.version, tm.dim};
   auto store = ft::gallery::GalleryStore::Open(db_path);
   if (!store.ok()) Die(store.status().ToString());
   auto mate_bytes = ft::ReadFileBytes(mate, size_t{64} << 20);
@@ -119,7 +119,7 @@ void BuildDatabase(const std::string& db_path, int gallery, int clients, const s
       b.name = "synthetic " + std::to_string(i);
       std::string bytes = "synthetic photo " + std::to_string(i);
       p.bytes.assign(bytes.begin(), bytes.end());
-      t.templ = RandomUnit(rng);
+      t.templ = RandomUnit(rng, model.dim);
     }
     p.source = "server_load_bench";
     auto added = (*store)->AddPhoto(b, p, model, {&t, 1});

@@ -29,7 +29,7 @@ struct EvalArgs {
   std::string out_dir = "out/eval";
   double target_fpir = 0.01;
   std::string models_dir = "models";
-  std::string pick = "score";
+  std::string pick = "center";
   int threads = 0;
   float min_score = 0.5f;
   bool no_flip = false;
