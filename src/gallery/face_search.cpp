@@ -21,7 +21,7 @@ Expected<std::vector<ExtractedFace>> ExtractWith(vision::FacePipeline& pipeline,
   FT_ASSIGN_OR_RETURN(auto faces, pipeline.Process(decoded.image));
   std::vector<ExtractedFace> out;
   for (auto& f : faces) {
-    if (f.templ.size() != static_cast<size_t>(search::kDim)) {
+    if (f.templ.size() != static_cast<size_t>(kTemplateDim)) {
       return Internal("the pipeline returned a face without a template");
     }
     out.push_back(ToExtracted(std::move(f)));

@@ -56,6 +56,11 @@ struct ModelRef {
   friend bool operator==(const ModelRef&, const ModelRef&) = default;
 };
 
+// Floats per template of every model the gallery holds today (the face-api ResNet's 128). The
+// search layer takes the dimension from its caller; TODO(new recognition network): carry it per
+// model (ModelRef, the templates table) once the gallery holds 512-d templates too.
+inline constexpr int kTemplateDim = 128;
+
 struct FaceBox {
   float x = 0, y = 0, width = 0, height = 0;  // pixels of the upright image
 };
@@ -73,7 +78,7 @@ struct NewTemplate {
   int face_index = 0;  // position in the pipeline's face list for this photo
   FaceBox box;
   TemplateQuality quality;
-  std::vector<float> templ;  // search::kDim floats, finite, unit norm
+  std::vector<float> templ;  // kTemplateDim floats, finite, unit norm
 };
 
 struct NewPhoto {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "search/internal/crc32c.h"
 #include "search/internal/index_data.h"
@@ -25,10 +26,30 @@ constexpr size_t kHeaderSize = 4096;
 constexpr size_t kAlign = 4096;
 constexpr size_t kModelIdSize = 128;
 constexpr size_t kGalleryIdSize = 64;
+// Block size of section checksums (internal::SectionChecksum).
+constexpr size_t kChecksumBlock = size_t{1} << 20;
 
-enum Section { kIds, kActive, kScales, kRowCrcs, kCodes, kFloats, kNumSections };
-constexpr const char* kSectionNames[kNumSections] = {"ids",           "active", "scales",
-                                                     "row checksums", "codes",  "floats"};
+enum SectionId {
+  kIds,
+  kActive,
+  kScales,
+  kErr1,
+  kErr2,
+  kRowCrcs,
+  kCodesHi,
+  kCodesLo,
+  kFloats,
+  kNumSections
+};
+constexpr const char* kSectionNames[kNumSections] = {"ids",
+                                                     "active",
+                                                     "scales",
+                                                     "first-pass errors",
+                                                     "int8 errors",
+                                                     "row checksums",
+                                                     "codes (high nibbles)",
+                                                     "codes (low nibbles)",
+                                                     "floats"};
 
 struct SectionEntry {
   uint64_t offset;
@@ -37,7 +58,7 @@ struct SectionEntry {
   uint32_t reserved;
 };
 
-// Little-endian on disk; x86-64 only, like the kernels.
+// Little-endian on disk; x86-64 only, like the kernels. Offsets in docs/SNAPSHOT.md.
 struct Header {
   uint8_t magic[8];
   uint32_t format_version;
@@ -45,38 +66,41 @@ struct Header {
   uint64_t count;
   int64_t change_counter;
   int32_t model_version;
-  float max_error;
+  float max_err1;
+  float max_err2;
   uint32_t flags;
-  uint32_t reserved;
   char model_id[kModelIdSize];
   char gallery_id[kGalleryIdSize];
   SectionEntry sections[kNumSections];
 };
-static_assert(sizeof(Header) == 384);
+static_assert(sizeof(Header) == 456);
 constexpr size_t kHeaderCrcOffset = kHeaderSize - 4;
 
 size_t AlignUp(size_t v) {
   return (v + kAlign - 1) / kAlign * kAlign;
 }
 
-uint64_t SectionBytes(Section s, uint64_t count) {
+uint64_t BytesPerRow(SectionId s, uint64_t dim) {
   switch (s) {
-    case kIds: return count * 8;
-    case kActive: return count;
-    case kScales:  // a float a row, 4 bytes like a CRC
-    case kRowCrcs: return count * 4;
-    case kCodes: return count * kDim;
-    case kFloats: return count * kDim * 4;
+    case kIds: return 8;
+    case kActive: return 1;
+    case kScales:
+    case kErr1:
+    case kErr2:
+    case kRowCrcs: return 4;
+    case kCodesHi:
+    case kCodesLo: return dim / 2;
+    case kFloats: return dim * 4;
     default: return 0;
   }
 }
 
 // Fills offsets and sizes; returns the file size.
-uint64_t Layout(uint64_t count, SectionEntry* sections) {
+uint64_t Layout(uint64_t count, uint64_t dim, SectionEntry* sections) {
   uint64_t off = kHeaderSize;
   for (int s = 0; s < kNumSections; ++s) {
     sections[s].offset = off;
-    sections[s].size = SectionBytes(static_cast<Section>(s), count);
+    sections[s].size = count * BytesPerRow(static_cast<SectionId>(s), dim);
     sections[s].checksum = 0;
     sections[s].reserved = 0;
     off = AlignUp(off + sections[s].size);
@@ -104,8 +128,17 @@ struct Mapping {
 
 // ---- SnapshotWriter ----
 
+// One section of the file being written, and the CRCs of its completed checksum blocks.
+struct SnapshotWriter::Section {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  uint64_t bytes_per_row = 0;
+  std::vector<uint32_t> block_crcs;
+};
+
 Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::string& path,
                                                                  const SnapshotInfo& info) {
+  FT_RETURN_IF_ERROR(ValidateDim(info.dim).WithContext(path));
   if (info.model_id.size() >= kModelIdSize || info.gallery_id.size() >= kGalleryIdSize) {
     return InvalidArgument(path + ": model id or gallery id too long for the snapshot header");
   }
@@ -115,19 +148,27 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::stri
   w->tmp_path_ = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(next_tmp++);
   w->info_ = info;
   SectionEntry sections[kNumSections];
-  w->map_size_ = Layout(info.count, sections);
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const auto dim = static_cast<uint64_t>(info.dim);
+  w->map_size_ = Layout(info.count, dim, sections);
+  w->sections_ = std::make_unique<Section[]>(kNumSections);
+  for (int s = 0; s < kNumSections; ++s) {
+    w->sections_[s].offset = sections[s].offset;
+    w->sections_[s].size = sections[s].size;
+    w->sections_[s].bytes_per_row = BytesPerRow(static_cast<SectionId>(s), dim);
+  }
+  // Owner-only: the file holds every template of the gallery. fchmod too, for a leftover
+  // temporary of a crashed process that reused this pid (open's mode applies only to new files).
+  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w->fd_ < 0) return IoError(Errno(w->tmp_path_, "cannot create snapshot"));
+  if (fchmod(w->fd_, 0600) != 0) return IoError(Errno(w->tmp_path_, "cannot restrict snapshot"));
   if (ftruncate(w->fd_, static_cast<off_t>(w->map_size_)) != 0) {
     return IoError(Errno(w->tmp_path_, "cannot size snapshot"));
   }
   void* m = mmap(nullptr, w->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd_, 0);
   if (m == MAP_FAILED) return IoError(Errno(w->tmp_path_, "cannot map snapshot"));
   w->map_ = static_cast<uint8_t*>(m);
-  Header h{};
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  std::memcpy(h.sections, sections, sizeof sections);
-  std::memcpy(w->map_, &h, sizeof h);  // offsets now, the rest at Finish()
+  // Rows are written once, front to back: no need to read ahead what is about to be overwritten.
+  (void)madvise(m, w->map_size_, MADV_SEQUENTIAL);
   return w;
 }
 
@@ -137,35 +178,53 @@ SnapshotWriter::~SnapshotWriter() {
   if (!finished_) unlink(tmp_path_.c_str());
 }
 
+void SnapshotWriter::ChecksumCompletedBlocks(bool final) {
+  for (int s = 0; s < kNumSections; ++s) {
+    Section& sec = sections_[s];
+    const uint64_t written = rows_ * sec.bytes_per_row;
+    for (;;) {
+      const uint64_t begin = sec.block_crcs.size() * kChecksumBlock;
+      const uint64_t end = std::min<uint64_t>(begin + kChecksumBlock, sec.size);
+      if (begin >= sec.size || end > written || (end - begin < kChecksumBlock && !final)) break;
+      sec.block_crcs.push_back(internal::Crc32c(map_ + sec.offset + begin, end - begin));
+    }
+  }
+}
+
 Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> templ) {
-  if (failed_) return FailedPrecondition(path_ + ": snapshot writer failed earlier");
+  if (failed_ || finished_) return FailedPrecondition(path_ + ": snapshot writer not usable");
   if (rows_ >= info_.count) {
     return FailedPrecondition(path_ + ": more rows than the " + std::to_string(info_.count) +
                               " announced");
   }
-  Status s = ValidateTemplate(templ);
-  Header h;
-  std::memcpy(&h, map_, sizeof h);
-  if (s.ok() && rows_ > 0) {
-    int64_t prev;
-    std::memcpy(&prev, map_ + h.sections[kIds].offset + (rows_ - 1) * 8, 8);
-    if (id <= prev) s = InvalidArgument("ids must be strictly increasing");
+  Status s = ValidateTemplate(templ, info_.dim);
+  if (s.ok() && rows_ > 0 && id <= last_id_) {
+    s = InvalidArgument("ids must be strictly increasing (after " + std::to_string(last_id_) + ")");
   }
   if (!s.ok()) {
     failed_ = true;
     return s.WithContext(path_ + ": template " + std::to_string(id));
   }
-  const uint64_t r = rows_++;
-  std::memcpy(map_ + h.sections[kIds].offset + r * 8, &id, 8);
-  map_[h.sections[kActive].offset + r] = active ? 1 : 0;
-  float scale = 0;
-  float err =
-      internal::QuantizeTemplate(templ.data(), map_ + h.sections[kCodes].offset + r * kDim, &scale);
-  max_error_ = std::max(max_error_, err);
-  std::memcpy(map_ + h.sections[kScales].offset + r * 4, &scale, 4);
-  std::memcpy(map_ + h.sections[kFloats].offset + r * kDim * 4, templ.data(), kDim * sizeof(float));
-  uint32_t crc = internal::Crc32c(templ.data(), kDim * sizeof(float));
-  std::memcpy(map_ + h.sections[kRowCrcs].offset + r * 4, &crc, 4);
+  const uint64_t r = rows_;
+  const auto dim = static_cast<size_t>(info_.dim);
+  auto at = [&](SectionId sec) {
+    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
+  };
+  std::memcpy(at(kIds), &id, 8);
+  *at(kActive) = active ? 1 : 0;
+  const internal::TemplateCode code =
+      internal::QuantizeTemplate(templ.data(), info_.dim, at(kCodesHi), at(kCodesLo));
+  max_err1_ = std::max(max_err1_, code.err1);
+  max_err2_ = std::max(max_err2_, code.err2);
+  std::memcpy(at(kScales), &code.scale, 4);
+  std::memcpy(at(kErr1), &code.err1, 4);
+  std::memcpy(at(kErr2), &code.err2, 4);
+  std::memcpy(at(kFloats), templ.data(), dim * sizeof(float));
+  const uint32_t crc = internal::Crc32c(templ.data(), dim * sizeof(float));
+  std::memcpy(at(kRowCrcs), &crc, 4);
+  last_id_ = id;
+  ++rows_;
+  ChecksumCompletedBlocks(false);
   return Status::Ok();
 }
 
@@ -175,20 +234,22 @@ Status SnapshotWriter::Finish() {
     return FailedPrecondition(path_ + ": " + std::to_string(rows_) + " rows appended, " +
                               std::to_string(info_.count) + " announced");
   }
-  Header h;
-  std::memcpy(&h, map_, sizeof h);
+  ChecksumCompletedBlocks(true);
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kSnapshotFormatVersion;
-  h.dim = kDim;
+  h.dim = static_cast<uint32_t>(info_.dim);
   h.count = info_.count;
   h.change_counter = info_.change_counter;
   h.model_version = info_.model_version;
-  h.max_error = max_error_;
-  std::memset(h.model_id, 0, sizeof h.model_id);
-  std::memset(h.gallery_id, 0, sizeof h.gallery_id);
+  h.max_err1 = max_err1_;
+  h.max_err2 = max_err2_;
   std::memcpy(h.model_id, info_.model_id.data(), info_.model_id.size());
   std::memcpy(h.gallery_id, info_.gallery_id.data(), info_.gallery_id.size());
-  for (SectionEntry& section : h.sections) {
-    section.checksum = internal::SectionChecksum(map_ + section.offset, section.size, Threads(0));
+  for (int s = 0; s < kNumSections; ++s) {
+    const Section& sec = sections_[s];
+    h.sections[s] = {sec.offset, sec.size,
+                     internal::Crc32c(sec.block_crcs.data(), sec.block_crcs.size() * 4), 0};
   }
   std::memcpy(map_, &h, sizeof h);
   uint32_t header_crc = internal::Crc32c(map_, kHeaderCrcOffset);
@@ -212,6 +273,38 @@ Status SnapshotWriter::Finish() {
 }
 
 // ---- OpenSnapshot ----
+
+namespace {
+
+// The header's own checks, in the order that names the most specific problem.
+Status CheckHeader(const std::string& path, const uint8_t* base, const Header& h) {
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
+    return DataLoss(path + ": not a facetrail snapshot (bad magic number)");
+  }
+  uint32_t header_crc;
+  std::memcpy(&header_crc, base + kHeaderCrcOffset, 4);
+  if (internal::Crc32c(base, kHeaderCrcOffset) != header_crc) {
+    return DataLoss(path + ": snapshot header checksum mismatch");
+  }
+  if (h.format_version == 1) {
+    return DataLoss(path +
+                    ": snapshot format version 1 (128-d, single int8 pass) is no longer read; "
+                    "rebuild the snapshot from the database (version " +
+                    std::to_string(kSnapshotFormatVersion) + ")");
+  }
+  if (h.format_version != kSnapshotFormatVersion) {
+    return DataLoss(path + ": snapshot format version " + std::to_string(h.format_version) +
+                    ", this program reads version " + std::to_string(kSnapshotFormatVersion) +
+                    "; rebuild the snapshot");
+  }
+  if (h.dim > static_cast<uint32_t>(kMaxDim) || !ValidateDim(static_cast<int>(h.dim)).ok()) {
+    return DataLoss(path + ": snapshot dimension " + std::to_string(h.dim) + " is not supported");
+  }
+  if (h.count > (uint64_t{1} << 40)) return DataLoss(path + ": implausible template count");
+  return Status::Ok();
+}
+
+}  // namespace
 
 Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpenOptions& options) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -241,24 +334,9 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   const auto* base = static_cast<const uint8_t*>(mapping->addr);
   Header h;
   std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
-    return DataLoss(path + ": not a facetrail snapshot (bad magic number)");
-  }
-  uint32_t header_crc;
-  std::memcpy(&header_crc, base + kHeaderCrcOffset, 4);
-  if (internal::Crc32c(base, kHeaderCrcOffset) != header_crc) {
-    return DataLoss(path + ": snapshot header checksum mismatch");
-  }
-  if (h.format_version != kSnapshotFormatVersion) {
-    return DataLoss(path + ": snapshot format version " + std::to_string(h.format_version) +
-                    ", this program reads version " + std::to_string(kSnapshotFormatVersion));
-  }
-  if (h.dim != static_cast<uint32_t>(kDim)) {
-    return DataLoss(path + ": snapshot dimension " + std::to_string(h.dim));
-  }
-  if (h.count > (uint64_t{1} << 40)) return DataLoss(path + ": implausible template count");
+  FT_RETURN_IF_ERROR(CheckHeader(path, base, h));
   SectionEntry expected[kNumSections];
-  const uint64_t expected_size = Layout(h.count, expected);
+  const uint64_t expected_size = Layout(h.count, h.dim, expected);
   for (int s = 0; s < kNumSections; ++s) {
     if (h.sections[s].offset != expected[s].offset || h.sections[s].size != expected[s].size) {
       return DataLoss(path + ": snapshot " + kSectionNames[s] + " section misplaced");
@@ -268,11 +346,12 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     return DataLoss(path + ": truncated or padded snapshot (" + std::to_string(file_size) +
                     " bytes, expected " + std::to_string(expected_size) + ")");
   }
-  // Everything a search reads at every query is checked now; the float32 rows by their own CRC.
-  const uint8_t* hot_begin = base + h.sections[kIds].offset;
-  const uint8_t* hot_end = base + h.sections[kCodes].offset + h.sections[kCodes].size;
-  (void)madvise(const_cast<uint8_t*>(hot_begin), static_cast<size_t>(hot_end - hot_begin),
-                MADV_WILLNEED);
+  // Everything but the float32 rows is checked now (the pass data every search reads, and the
+  // low-nibble plane it refines from); the float32 rows by their own CRC when re-scored.
+  const uint8_t* checked_begin = base + h.sections[kIds].offset;
+  const uint8_t* checked_end = base + h.sections[kFloats].offset;
+  (void)madvise(const_cast<uint8_t*>(checked_begin),
+                static_cast<size_t>(checked_end - checked_begin), MADV_WILLNEED);
   (void)madvise(const_cast<uint8_t*>(base + h.sections[kFloats].offset),
                 AlignUp(h.sections[kFloats].size), MADV_RANDOM);
   const int threads = Threads(options.num_threads);
@@ -284,15 +363,20 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     }
   }
   auto data = std::make_unique<internal::IndexData>();
+  auto section = [&](SectionId s) { return base + h.sections[s].offset; };
+  data->dim = static_cast<int>(h.dim);
   data->n = h.count;
-  data->ids = reinterpret_cast<const int64_t*>(base + h.sections[kIds].offset);
-  data->scales = reinterpret_cast<const float*>(base + h.sections[kScales].offset);
-  data->row_crcs = reinterpret_cast<const uint32_t*>(base + h.sections[kRowCrcs].offset);
-  data->codes = base + h.sections[kCodes].offset;
-  data->floats = reinterpret_cast<const float*>(base + h.sections[kFloats].offset);
-  const uint8_t* active = base + h.sections[kActive].offset;
-  data->active.assign(active, active + h.count);
-  data->max_error = h.max_error;
+  data->ids = reinterpret_cast<const int64_t*>(section(kIds));
+  data->scales = reinterpret_cast<const float*>(section(kScales));
+  data->err1 = reinterpret_cast<const float*>(section(kErr1));
+  data->err2 = reinterpret_cast<const float*>(section(kErr2));
+  data->row_crcs = reinterpret_cast<const uint32_t*>(section(kRowCrcs));
+  data->codes_hi = section(kCodesHi);
+  data->codes_lo = section(kCodesLo);
+  data->floats = reinterpret_cast<const float*>(section(kFloats));
+  data->active.assign(section(kActive), section(kActive) + h.count);
+  data->max_err1 = h.max_err1;
+  data->max_err2 = h.max_err2;
   data->keepalive = mapping;
   for (uint64_t r = 1; r < h.count; ++r) {
     if (data->ids[r] <= data->ids[r - 1]) return DataLoss(path + ": snapshot ids out of order");
@@ -303,6 +387,7 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   out.info.model_version = h.model_version;
   out.info.change_counter = h.change_counter;
   out.info.count = h.count;
+  out.info.dim = static_cast<int>(h.dim);
   FT_ASSIGN_OR_RETURN(out.index, FlatIndex::FromData(std::move(data), options.index));
   return out;
 }

@@ -1,7 +1,11 @@
-// The search snapshot: a memory-mappable file holding a FlatIndex's arrays, so a 10-million
-// template gallery opens in about a second instead of re-reading and re-quantising the database.
-// Format: docs/SNAPSHOT.md. A snapshot is derived data, never the source of truth: whoever owns
-// the database (gallery/gallery_index.h) rebuilds it whenever it is missing, damaged or stale.
+// The search snapshot: a memory-mappable file holding a FlatIndex's arrays for templates of one
+// dimension, so a 10-million-template gallery opens in seconds instead of re-reading and
+// re-quantising the database. Format: docs/SNAPSHOT.md. A snapshot is derived data, never the
+// source of truth: whoever owns the database (gallery/gallery_index.h) rebuilds it whenever it
+// is missing, damaged, stale or of another format version.
+//
+// Files (the snapshot and its temporary) are created readable and writable by the owner only
+// (0600): they hold every template of the gallery.
 //
 // THREAD SAFETY
 //   A SnapshotWriter is used by one thread. OpenSnapshot is reentrant.
@@ -17,7 +21,10 @@
 
 namespace facetrail::search {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// Version 2: templates of any supported dimension, int8 codes split into two nibble planes with
+// per-row error norms (docs/SNAPSHOT.md). Version 1 files (128-d, one int8 pass) are refused
+// with kDataLoss and a "rebuild" message; their owner rebuilds them.
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
 
 // What a snapshot was derived from; stored in its header and checked by the owner.
 struct SnapshotInfo {
@@ -26,27 +33,34 @@ struct SnapshotInfo {
   std::string gallery_id;      // the database's identity (at most 63 bytes)
   int64_t change_counter = 0;  // the database's change counter when the snapshot was built
   uint64_t count = 0;          // number of templates
+  int dim = 0;                 // floats per template; must pass ValidateDim()
 };
 
-// Writes a snapshot row by row into a temporary file beside `path`, then publishes it
-// atomically (fsync + rename): a crash leaves the old snapshot or the new one, never a mix.
+// Writes a snapshot row by row (streaming: nothing but the current row is held in memory) into
+// a temporary file beside `path`, then publishes it atomically (fsync + rename): a crash leaves
+// the old snapshot or the new one, never a mix. Section checksums are computed as the rows
+// arrive, so Finish() does not read the file back.
 class SnapshotWriter {
  public:
-  // Reserves room for info.count rows. kIoError if the file cannot be created or sized.
+  // Reserves room for info.count rows of info.dim floats. kInvalidArgument for an unsupported
+  // dimension or over-long ids; kIoError if the file cannot be created, sized or mapped.
   static Expected<std::unique_ptr<SnapshotWriter>> Create(const std::string& path,
                                                           const SnapshotInfo& info);
   ~SnapshotWriter();  // removes the temporary file unless Finish() succeeded
   SnapshotWriter(const SnapshotWriter&) = delete;
   SnapshotWriter& operator=(const SnapshotWriter&) = delete;
 
-  // Appends the next row. requires: ids strictly increasing; templ passes ValidateTemplate().
-  // kInvalidArgument otherwise (the writer is then unusable), kFailedPrecondition when full.
+  // Appends the next row. requires: ids strictly increasing; templ passes
+  // ValidateTemplate(templ, info.dim). kInvalidArgument otherwise (the writer is then unusable),
+  // kFailedPrecondition when full.
   Status Append(int64_t id, bool active, std::span<const float> templ);
-  // requires: exactly info.count rows appended. Writes checksums and header, syncs, renames.
+  // requires: exactly info.count rows appended. Writes the header, syncs, renames.
   Status Finish();
 
  private:
+  struct Section;
   SnapshotWriter() = default;
+  void ChecksumCompletedBlocks(bool final);
   std::string path_;
   std::string tmp_path_;
   SnapshotInfo info_;
@@ -54,9 +68,12 @@ class SnapshotWriter {
   uint8_t* map_ = nullptr;
   size_t map_size_ = 0;
   uint64_t rows_ = 0;
-  float max_error_ = 0;
+  int64_t last_id_ = 0;
+  float max_err1_ = 0;
+  float max_err2_ = 0;
   bool failed_ = false;
   bool finished_ = false;
+  std::unique_ptr<Section[]> sections_;
 };
 
 struct SnapshotOpenOptions {
@@ -72,10 +89,11 @@ struct OpenedSnapshot {
   std::unique_ptr<FlatIndex> index;
 };
 
-// Maps and checks a snapshot: magic number, format version, header checksum, exact file size
-// (a truncated file is refused), section checksums of everything a search reads at every query.
-// kNotFound if absent; kDataLoss naming the failed check otherwise ("bad magic number",
-// "truncated: 1000 bytes, expected 9000", "codes section checksum mismatch").
+// Maps and checks a snapshot: magic number, format version, header checksum, dimension, exact
+// file size (a truncated file is refused), section checksums of everything a search may read
+// besides the float32 rows. kNotFound if absent; kDataLoss naming the failed check otherwise
+// ("bad magic number", "truncated: 1000 bytes, expected 9000", "codes (high nibbles) section
+// checksum mismatch", "format version 1 … rebuild").
 Expected<OpenedSnapshot> OpenSnapshot(const std::string& path,
                                       const SnapshotOpenOptions& options = {});
 

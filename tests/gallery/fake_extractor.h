@@ -17,7 +17,7 @@ namespace facetrail::gallery::testing {
 inline std::vector<float> SeedTemplate(uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g;
-  std::vector<float> t(search::kDim);
+  std::vector<float> t(kTemplateDim);
   double s = 0;
   for (float& v : t) {
     v = g(rng);

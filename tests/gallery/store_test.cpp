@@ -182,7 +182,7 @@ TEST(GalleryStore, AgreesWithAnInMemoryModel) {
 TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
   auto store = GalleryStore::Open(":memory:");
   ASSERT_TRUE(store.ok());
-  std::vector<float> nan(search::kDim, std::nanf(""));
+  std::vector<float> nan(kTemplateDim, std::nanf(""));
   std::vector<NewTemplate> t = {{0, {}, {}, nan}};
   std::vector<uint8_t> bytes = {1, 2, 3};
   auto r = (*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1}, t);

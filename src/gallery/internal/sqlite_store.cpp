@@ -15,7 +15,7 @@
 namespace facetrail::gallery::internal {
 namespace {
 
-constexpr size_t kTemplateBytes = search::kDim * sizeof(float);
+constexpr size_t kTemplateBytes = kTemplateDim * sizeof(float);
 
 std::string RandomId() {
   std::random_device rd;
@@ -87,7 +87,7 @@ class SqliteGalleryStore final : public GalleryStore {
     if (booking.booking_number.empty()) return InvalidArgument("empty booking number");
     if (photo.bytes.empty()) return InvalidArgument("empty photo");
     for (const NewTemplate& t : templates) {
-      Status s = search::ValidateTemplate(t.templ);
+      Status s = search::ValidateTemplate(t.templ, kTemplateDim);
       if (!s.ok()) return s.WithContext("face " + std::to_string(t.face_index));
     }
     const std::string sha = Sha256Hex(photo.bytes);
@@ -285,7 +285,7 @@ class SqliteGalleryStore final : public GalleryStore {
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
       st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
-      float templ[search::kDim];
+      float templ[kTemplateDim];
       for (;;) {
         FT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
@@ -309,7 +309,7 @@ class SqliteGalleryStore final : public GalleryStore {
           Prepare("SELECT b.status = 'active', t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.id = ? AND t.model_id = ? AND t.model_version = ?"));
-      float templ[search::kDim];
+      float templ[kTemplateDim];
       for (int64_t id : ids) {
         st.Reset();
         st.Bind(1, id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
@@ -373,8 +373,8 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
 
-  // Template `id`'s blob in column `col` of the current row into `out` (kDim floats); kDataLoss
-  // when it has another size.
+  // Template `id`'s blob in column `col` of the current row into `out` (kTemplateDim floats);
+  // kDataLoss when it has another size.
   Status CopyTemplate(const SqliteStmt& st, int col, int64_t id, float* out) const {
     auto blob = st.BlobView(col);
     if (blob.size() != kTemplateBytes) {
