@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "search/basis.h"
 #include "search/internal/crc32c.h"
 #include "search/internal/dot_kernels.h"
 #include "search/internal/index_data.h"
@@ -95,7 +96,7 @@ class Collector {
 // bound reaches the floor; those (when active) are refined at once from the low-nibble plane.
 void ScanRange(const IndexData& d, const internal::Kernels& kernels, const Query& q, size_t begin,
                size_t end, SharedFloor& shared, Collector& collector) {
-  const size_t rb = static_cast<size_t>(d.dim) / 2;
+  const size_t rb = static_cast<size_t>(d.head_dim) / 2;
   internal::FirstPassParams params;
   params.probe = q.code.data();
   params.row_bytes = rb;
@@ -159,6 +160,9 @@ namespace internal {
 Kernels KernelsFor(SimdLevel level) {
   if (level == SimdLevel::kAvx512Vnni) return {&FirstPassAvx512Vnni, &GatherDotAvx512Vnni};
   return {&FirstPassScalar, &GatherDotScalar};
+}
+ProjectFn ProjectKernel(SimdLevel level) {
+  return level == SimdLevel::kAvx512Vnni ? &ProjectAvx512 : &ProjectScalar;
 }
 }  // namespace internal
 
@@ -227,6 +231,15 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(int dim, std::span<const i
                                                       std::span<const uint8_t> active,
                                                       const FlatIndexOptions& options) {
   FT_RETURN_IF_ERROR(ValidateDim(dim).WithContext("FlatIndex::Build"));
+  return Build(Basis::Identity(dim), ids, templates, active, options);
+}
+
+Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(const Basis& basis,
+                                                      std::span<const int64_t> ids,
+                                                      std::span<const float> templates,
+                                                      std::span<const uint8_t> active,
+                                                      const FlatIndexOptions& options) {
+  const int dim = basis.dim();
   const size_t n = ids.size();
   const auto d = static_cast<size_t>(dim);
   if (templates.size() != n * d) {
@@ -255,12 +268,15 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(int dim, std::span<const i
   arrays->scales.resize(n);
   arrays->err1.resize(n);
   arrays->err2.resize(n);
-  arrays->codes_hi.resize(n * d / 2);
-  arrays->codes_lo.resize(n * d / 2);
+  const auto half = static_cast<size_t>(basis.head_dim()) / 2;
+  arrays->codes_hi.resize(n * half);
+  arrays->codes_lo.resize(n * half);
   auto data = std::make_unique<IndexData>();
+  // (A level this CPU lacks is refused by FromData below; encode with what it has.)
+  const SimdLevel level = DetectSimdLevel() == options.simd ? options.simd : SimdLevel::kScalar;
   for (size_t r = 0; r < n; ++r) {
-    const internal::TemplateCode c = internal::QuantizeTemplate(
-        &templates[r * d], dim, &arrays->codes_hi[r * d / 2], &arrays->codes_lo[r * d / 2]);
+    const internal::TemplateCode c = internal::EncodeTemplate(
+        basis, &templates[r * d], &arrays->codes_hi[r * half], &arrays->codes_lo[r * half], level);
     arrays->scales[r] = c.scale;
     arrays->err1[r] = c.err1;
     arrays->err2[r] = c.err2;
@@ -268,6 +284,8 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(int dim, std::span<const i
     data->max_err2 = std::max(data->max_err2, c.err2);
   }
   data->dim = dim;
+  data->head_dim = basis.head_dim();
+  data->basis = std::make_shared<const Basis>(basis);
   data->n = n;
   data->ids = arrays->ids.data();
   data->scales = arrays->scales.data();
@@ -290,8 +308,10 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::FromData(std::unique_ptr<IndexDa
     return FailedPrecondition("this CPU cannot run the " +
                               std::string(SimdLevelName(options.simd)) + " kernel");
   }
-  if (!ValidateDim(data->dim).ok()) {
-    return Internal("FlatIndex: unsupported dimension " + std::to_string(data->dim));
+  if (!ValidateDim(data->dim).ok() || data->basis == nullptr || data->basis->dim() != data->dim ||
+      data->basis->head_dim() != data->head_dim) {
+    return Internal("FlatIndex: dimension " + std::to_string(data->dim) + " / head " +
+                    std::to_string(data->head_dim) + " does not match its basis");
   }
   if (data->active.size() != data->n) return Internal("FlatIndex: active flags size mismatch");
   return std::unique_ptr<FlatIndex>(new FlatIndex(std::move(data), options));
@@ -299,6 +319,18 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::FromData(std::unique_ptr<IndexDa
 
 int FlatIndex::dim() const {
   return data_->dim;
+}
+int FlatIndex::head_dim() const {
+  return data_->head_dim;
+}
+const Basis& FlatIndex::basis() const {
+  return *data_->basis;
+}
+size_t FlatIndex::first_pass_bytes_per_template() const {
+  return static_cast<size_t>(data_->head_dim) / 2 + 9;
+}
+size_t FlatIndex::resident_bytes_per_template() const {
+  return static_cast<size_t>(data_->head_dim) + 25;
 }
 size_t FlatIndex::size() const {
   return data_->n;
@@ -349,9 +381,9 @@ Expected<std::vector<Hit>> FlatIndex::Search(std::span<const float> probe,
   if (options.k == 0 || d.n == 0) return std::vector<Hit>{};
 
   Query q;
-  q.code.resize(static_cast<size_t>(d.dim));
-  q.probe = internal::QuantizeProbe(probe.data(), d.dim, q.code.data());
-  q.bound = internal::BoundTermsFor(q.probe);
+  q.code.resize(static_cast<size_t>(d.head_dim));
+  q.probe = internal::EncodeProbe(*d.basis, probe.data(), q.code.data(), options_.simd);
+  q.bound = internal::BoundTermsFor(q.probe, d.basis->orthonormality_error());
   const size_t k = std::min(static_cast<size_t>(options.k), d.n);
 
   const size_t threads = std::clamp<size_t>(d.n / std::max<size_t>(1, options_.min_rows_per_thread),

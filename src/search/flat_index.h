@@ -7,17 +7,20 @@
 //   (score = ExactScore(), ties broken by ascending id). It is never approximate.
 //
 //   How (docs/SNAPSHOT.md, "Why the first pass never loses a candidate"): each template is kept
-//   as an int8 code split into two 4-bit planes. The first pass reads only the high-nibble plane
-//   (dim/2 bytes a template) and a scale and error norm per row, with AVX-512 VNNI when the CPU
-//   has it, split across threads; each row's score is bounded by a proven per-row error bound.
-//   A row whose upper bound reaches the running floor is refined at once with its low-nibble
-//   plane (the full int8 code, a bound ~16× tighter); the floor is the k-th best refined lower
-//   bound, so it sits just under the k-th best exact score. The rows whose refined upper bound
-//   reaches the final floor are re-scored in float32.
+//   as the int8 code of its head coordinates in a basis (search/basis.h: the identity, or the
+//   ~190 principal directions real 512-d face templates use), split into two 4-bit planes. The
+//   first pass reads only the high-nibble plane (head_dim/2 bytes a template) and a scale and
+//   error norm per row, with AVX-512 VNNI when the CPU has it, split across threads; each row's
+//   score is bounded by a proven per-row error bound (quantisation plus what the head leaves
+//   out). A row whose upper bound reaches the running floor is refined at once with its
+//   low-nibble plane (the full int8 code, a bound ~16× tighter); the floor is the k-th best
+//   refined lower bound, so it sits just under the k-th best exact score. The rows whose refined
+//   upper bound reaches the final floor are re-scored in float32.
 //
 //   Templates come either from Build() (copied and quantised in RAM) or from a memory-mapped
-//   snapshot (search/snapshot.h), where every search reads dim/2 + 9 bytes a template, refines a
-//   few percent of rows from the low plane, and reads the float32 rows only for the short list.
+//   snapshot (search/snapshot.h), where every search reads head_dim/2 + 9 bytes a template,
+//   refines a small fraction of rows from the low plane, and reads the float32 rows only for
+//   the short list.
 //
 // THREAD SAFETY
 //   Search() is const and may run concurrently from many threads. SetActive() must not run
@@ -87,6 +90,7 @@ float ExactScore(const float* a, const float* b, int dim);
 // kUnitNormTolerance of 1. kInvalidArgument names the offending position ("value 17 is NaN").
 Status ValidateTemplate(std::span<const float> templ, int dim);
 
+class Basis;
 namespace internal {
 struct IndexData;
 }
@@ -100,7 +104,14 @@ class FlatIndex {
   //             would silently vanish from every result list, so it is refused)
   //   active    n flags (non-zero = searchable) or empty for all active
   // kInvalidArgument names the first bad row (or the bad dim); nothing is built then.
+  // The passes run in the identity basis.
   static Expected<std::unique_ptr<FlatIndex>> Build(int dim, std::span<const int64_t> ids,
+                                                    std::span<const float> templates,
+                                                    std::span<const uint8_t> active,
+                                                    const FlatIndexOptions& options = {});
+  // The same in `basis` (dim = basis.dim()), e.g. one fitted to a sample (Basis::Fit).
+  static Expected<std::unique_ptr<FlatIndex>> Build(const Basis& basis,
+                                                    std::span<const int64_t> ids,
                                                     std::span<const float> templates,
                                                     std::span<const uint8_t> active,
                                                     const FlatIndexOptions& options = {});
@@ -125,16 +136,19 @@ class FlatIndex {
   int64_t RowOf(int64_t id) const;
 
   int dim() const;
+  // Coordinates per template the passes read (the basis's head; dim() for the identity).
+  int head_dim() const;
+  const Basis& basis() const;
   size_t size() const;
   size_t num_active() const;
   SimdLevel simd_level() const { return options_.simd; }
-  // Bytes the first pass reads per template at every search: the high-nibble plane (dim/2),
-  // scale (4), first-pass error norm (4) and active flag (1).
-  static size_t FirstPassBytesPerTemplate(int dim) { return static_cast<size_t>(dim) / 2 + 9; }
+  // Bytes the first pass reads per template at every search: the high-nibble plane
+  // (head_dim/2), scale (4), first-pass error norm (4) and active flag (1).
+  size_t first_pass_bytes_per_template() const;
   // Bytes per template a search may touch besides the float32 rows (kept in RAM or the page
-  // cache): the first-pass data plus id (8), low-nibble plane (dim/2), int8 error norm (4) and
-  // row checksum (4).
-  static size_t ResidentBytesPerTemplate(int dim) { return static_cast<size_t>(dim) + 25; }
+  // cache): the first-pass data plus id (8), low-nibble plane (head_dim/2), int8 error norm (4)
+  // and row checksum (4).
+  size_t resident_bytes_per_template() const;
   // Largest per-row error norms over the gallery: of the first pass (high nibbles) and of the
   // full int8 code (docs/SNAPSHOT.md). 0 for an empty index.
   float max_first_pass_error() const;

@@ -29,27 +29,33 @@ constexpr size_t kGalleryIdSize = 64;
 // Block size of section checksums (internal::SectionChecksum).
 constexpr size_t kChecksumBlock = size_t{1} << 20;
 
+// File order. The sections before kBasis depend only on the templates; those from kBasis on
+// depend on the basis, whose head size a writer may learn only after its fit sample.
 enum SectionId {
   kIds,
   kActive,
+  kRowCrcs,
+  kFloats,
+  kBasisRows,
   kScales,
   kErr1,
   kErr2,
-  kRowCrcs,
   kCodesHi,
   kCodesLo,
-  kFloats,
   kNumSections
 };
 constexpr const char* kSectionNames[kNumSections] = {"ids",
                                                      "active",
+                                                     "row checksums",
+                                                     "floats",
+                                                     "basis",
                                                      "scales",
                                                      "first-pass errors",
                                                      "int8 errors",
-                                                     "row checksums",
                                                      "codes (high nibbles)",
-                                                     "codes (low nibbles)",
-                                                     "floats"};
+                                                     "codes (low nibbles)"};
+
+enum BasisKind : uint32_t { kIdentityBasis = 0, kStoredBasis = 1 };
 
 struct SectionEntry {
   uint64_t offset;
@@ -66,41 +72,46 @@ struct Header {
   uint64_t count;
   int64_t change_counter;
   int32_t model_version;
+  uint32_t head_dim;
   float max_err1;
   float max_err2;
+  uint32_t basis_kind;
   uint32_t flags;
   char model_id[kModelIdSize];
   char gallery_id[kGalleryIdSize];
   SectionEntry sections[kNumSections];
 };
-static_assert(sizeof(Header) == 456);
+static_assert(sizeof(Header) == 488);
 constexpr size_t kHeaderCrcOffset = kHeaderSize - 4;
 
 size_t AlignUp(size_t v) {
   return (v + kAlign - 1) / kAlign * kAlign;
 }
 
-uint64_t BytesPerRow(SectionId s, uint64_t dim) {
+uint64_t BytesPerRow(SectionId s, uint64_t dim, uint64_t head) {
   switch (s) {
     case kIds: return 8;
     case kActive: return 1;
+    case kRowCrcs:
     case kScales:
     case kErr1:
-    case kErr2:
-    case kRowCrcs: return 4;
-    case kCodesHi:
-    case kCodesLo: return dim / 2;
+    case kErr2: return 4;
     case kFloats: return dim * 4;
+    case kCodesHi:
+    case kCodesLo: return head / 2;
     default: return 0;
   }
 }
 
-// Fills offsets and sizes; returns the file size.
-uint64_t Layout(uint64_t count, uint64_t dim, SectionEntry* sections) {
+// Fills offsets and sizes; returns the file size. `stored_basis`: a head × dim basis section.
+uint64_t Layout(uint64_t count, uint64_t dim, uint64_t head, bool stored_basis,
+                SectionEntry* sections) {
   uint64_t off = kHeaderSize;
   for (int s = 0; s < kNumSections; ++s) {
+    const auto id = static_cast<SectionId>(s);
     sections[s].offset = off;
-    sections[s].size = count * BytesPerRow(static_cast<SectionId>(s), dim);
+    sections[s].size =
+        id == kBasisRows ? (stored_basis ? head * dim * 8 : 0) : count * BytesPerRow(id, dim, head);
     sections[s].checksum = 0;
     sections[s].reserved = 0;
     off = AlignUp(off + sections[s].size);
@@ -133,28 +144,37 @@ struct SnapshotWriter::Section {
   uint64_t offset = 0;
   uint64_t size = 0;
   uint64_t bytes_per_row = 0;
+  bool per_encoded_row = false;  // filled by Encode() rather than Append()
   std::vector<uint32_t> block_crcs;
 };
 
-Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::string& path,
-                                                                 const SnapshotInfo& info) {
+Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
+    const std::string& path, const SnapshotInfo& info, const SnapshotWriterOptions& options) {
   FT_RETURN_IF_ERROR(ValidateDim(info.dim).WithContext(path));
   if (info.model_id.size() >= kModelIdSize || info.gallery_id.size() >= kGalleryIdSize) {
     return InvalidArgument(path + ": model id or gallery id too long for the snapshot header");
+  }
+  if (options.basis && options.basis->dim() != info.dim) {
+    return InvalidArgument(path + ": basis of dimension " + std::to_string(options.basis->dim()) +
+                           " for templates of " + std::to_string(info.dim));
   }
   std::unique_ptr<SnapshotWriter> w(new SnapshotWriter());
   w->path_ = path;
   static std::atomic<uint64_t> next_tmp{0};
   w->tmp_path_ = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(next_tmp++);
   w->info_ = info;
+  w->options_ = options;
+  w->sections_ = std::make_unique<Section[]>(kNumSections);
+  // Sized for the largest head (the dimension) until a fit tells; Finish() trims the file.
   SectionEntry sections[kNumSections];
   const auto dim = static_cast<uint64_t>(info.dim);
-  w->map_size_ = Layout(info.count, dim, sections);
-  w->sections_ = std::make_unique<Section[]>(kNumSections);
+  w->map_size_ = Layout(info.count, dim, dim, true, sections);
   for (int s = 0; s < kNumSections; ++s) {
+    const auto id = static_cast<SectionId>(s);
     w->sections_[s].offset = sections[s].offset;
     w->sections_[s].size = sections[s].size;
-    w->sections_[s].bytes_per_row = BytesPerRow(static_cast<SectionId>(s), dim);
+    w->sections_[s].bytes_per_row = BytesPerRow(id, dim, dim);
+    w->sections_[s].per_encoded_row = id >= kBasisRows;
   }
   // Owner-only: the file holds every template of the gallery. fchmod too, for a leftover
   // temporary of a crashed process that reused this pid (open's mode applies only to new files).
@@ -167,8 +187,13 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::stri
   void* m = mmap(nullptr, w->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd_, 0);
   if (m == MAP_FAILED) return IoError(Errno(w->tmp_path_, "cannot map snapshot"));
   w->map_ = static_cast<uint8_t*>(m);
-  // Rows are written once, front to back: no need to read ahead what is about to be overwritten.
-  (void)madvise(m, w->map_size_, MADV_SEQUENTIAL);
+  if (options.basis) {
+    FT_RETURN_IF_ERROR(w->UseBasis(*options.basis));
+  } else if (info.count >= options.min_rows_to_fit && info.count > 0) {
+    w->fit_rows_ = std::clamp<uint64_t>(options.fit_sample_rows, 1, info.count);
+  } else {
+    FT_RETURN_IF_ERROR(w->UseBasis(Basis::Identity(info.dim)));
+  }
   return w;
 }
 
@@ -178,10 +203,50 @@ SnapshotWriter::~SnapshotWriter() {
   if (!finished_) unlink(tmp_path_.c_str());
 }
 
+Status SnapshotWriter::UseBasis(Basis basis) {
+  // Lay the basis-dependent sections out again for the basis's head, then encode the rows
+  // appended so far.
+  SectionEntry sections[kNumSections];
+  file_size_ = Layout(info_.count, static_cast<uint64_t>(info_.dim),
+                      static_cast<uint64_t>(basis.head_dim()), !basis.is_identity(), sections);
+  for (int s = kBasisRows; s < kNumSections; ++s) {
+    sections_[s].offset = sections[s].offset;
+    sections_[s].size = sections[s].size;
+    sections_[s].bytes_per_row =
+        BytesPerRow(static_cast<SectionId>(s), static_cast<uint64_t>(info_.dim),
+                    static_cast<uint64_t>(basis.head_dim()));
+  }
+  if (!basis.rows().empty()) {
+    std::memcpy(map_ + sections_[kBasisRows].offset, basis.rows().data(),
+                basis.rows().size() * sizeof(double));
+  }
+  basis_ = std::move(basis);
+  fit_rows_ = 0;
+  for (uint64_t r = encoded_rows_; r < rows_; ++r) Encode(r);
+  ChecksumCompletedBlocks(false);
+  return Status::Ok();
+}
+
+void SnapshotWriter::Encode(uint64_t r) {
+  auto at = [&](SectionId sec) {
+    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
+  };
+  const internal::TemplateCode code = internal::EncodeTemplate(
+      *basis_, reinterpret_cast<const float*>(at(kFloats)), at(kCodesHi), at(kCodesLo));
+  max_err1_ = std::max(max_err1_, code.err1);
+  max_err2_ = std::max(max_err2_, code.err2);
+  std::memcpy(at(kScales), &code.scale, 4);
+  std::memcpy(at(kErr1), &code.err1, 4);
+  std::memcpy(at(kErr2), &code.err2, 4);
+  encoded_rows_ = r + 1;
+}
+
 void SnapshotWriter::ChecksumCompletedBlocks(bool final) {
   for (int s = 0; s < kNumSections; ++s) {
     Section& sec = sections_[s];
-    const uint64_t written = rows_ * sec.bytes_per_row;
+    if (s == kBasisRows) continue;                 // written whole, checksummed at Finish()
+    if (sec.per_encoded_row && !basis_) continue;  // laid out once the basis is known
+    const uint64_t written = (sec.per_encoded_row ? encoded_rows_ : rows_) * sec.bytes_per_row;
     for (;;) {
       const uint64_t begin = sec.block_crcs.size() * kChecksumBlock;
       const uint64_t end = std::min<uint64_t>(begin + kChecksumBlock, sec.size);
@@ -212,18 +277,23 @@ Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> te
   };
   std::memcpy(at(kIds), &id, 8);
   *at(kActive) = active ? 1 : 0;
-  const internal::TemplateCode code =
-      internal::QuantizeTemplate(templ.data(), info_.dim, at(kCodesHi), at(kCodesLo));
-  max_err1_ = std::max(max_err1_, code.err1);
-  max_err2_ = std::max(max_err2_, code.err2);
-  std::memcpy(at(kScales), &code.scale, 4);
-  std::memcpy(at(kErr1), &code.err1, 4);
-  std::memcpy(at(kErr2), &code.err2, 4);
   std::memcpy(at(kFloats), templ.data(), dim * sizeof(float));
   const uint32_t crc = internal::Crc32c(templ.data(), dim * sizeof(float));
   std::memcpy(at(kRowCrcs), &crc, 4);
   last_id_ = id;
   ++rows_;
+  if (basis_) {
+    Encode(r);
+  } else if (rows_ == fit_rows_) {
+    // The fit sample is complete: it is the float rows just written.
+    const auto* sample = reinterpret_cast<const float*>(map_ + sections_[kFloats].offset);
+    auto basis = Basis::Fit(info_.dim, std::span(sample, rows_ * dim), options_.fit);
+    if (!basis.ok()) {
+      failed_ = true;
+      return basis.status().WithContext(path_ + ": fitting the basis");
+    }
+    FT_RETURN_IF_ERROR(UseBasis(std::move(basis).value()));
+  }
   ChecksumCompletedBlocks(false);
   return Status::Ok();
 }
@@ -234,6 +304,7 @@ Status SnapshotWriter::Finish() {
     return FailedPrecondition(path_ + ": " + std::to_string(rows_) + " rows appended, " +
                               std::to_string(info_.count) + " announced");
   }
+  if (!basis_) FT_RETURN_IF_ERROR(UseBasis(Basis::Identity(info_.dim)));
   ChecksumCompletedBlocks(true);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
@@ -242,19 +313,30 @@ Status SnapshotWriter::Finish() {
   h.count = info_.count;
   h.change_counter = info_.change_counter;
   h.model_version = info_.model_version;
+  h.head_dim = static_cast<uint32_t>(basis_->head_dim());
   h.max_err1 = max_err1_;
   h.max_err2 = max_err2_;
+  h.basis_kind = basis_->is_identity() ? kIdentityBasis : kStoredBasis;
   std::memcpy(h.model_id, info_.model_id.data(), info_.model_id.size());
   std::memcpy(h.gallery_id, info_.gallery_id.data(), info_.gallery_id.size());
   for (int s = 0; s < kNumSections; ++s) {
     const Section& sec = sections_[s];
-    h.sections[s] = {sec.offset, sec.size,
-                     internal::Crc32c(sec.block_crcs.data(), sec.block_crcs.size() * 4), 0};
+    const uint32_t checksum =
+        s == kBasisRows
+            ? internal::SectionChecksum(map_ + sec.offset, sec.size, 1)
+            : internal::Crc32c(sec.block_crcs.data(), sec.block_crcs.size() * sizeof(uint32_t));
+    h.sections[s] = {sec.offset, sec.size, checksum, 0};
   }
   std::memcpy(map_, &h, sizeof h);
   uint32_t header_crc = internal::Crc32c(map_, kHeaderCrcOffset);
   std::memcpy(map_ + kHeaderCrcOffset, &header_crc, 4);
   if (msync(map_, map_size_, MS_SYNC) != 0) return IoError(Errno(tmp_path_, "msync"));
+  munmap(map_, map_size_);
+  map_ = nullptr;
+  // Drop the room reserved for a head the fit did not need.
+  if (ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
+    return IoError(Errno(tmp_path_, "cannot trim snapshot"));
+  }
   if (fsync(fd_) != 0) return IoError(Errno(tmp_path_, "fsync"));
   if (rename(tmp_path_.c_str(), path_.c_str()) != 0) {
     return IoError(Errno(path_, "cannot publish snapshot (rename)"));
@@ -300,6 +382,14 @@ Status CheckHeader(const std::string& path, const uint8_t* base, const Header& h
   if (h.dim > static_cast<uint32_t>(kMaxDim) || !ValidateDim(static_cast<int>(h.dim)).ok()) {
     return DataLoss(path + ": snapshot dimension " + std::to_string(h.dim) + " is not supported");
   }
+  const bool identity = h.basis_kind == kIdentityBasis;
+  if ((h.basis_kind != kIdentityBasis && h.basis_kind != kStoredBasis) ||
+      (identity && h.head_dim != h.dim) ||
+      (!identity && (h.head_dim >= h.dim || !ValidateDim(static_cast<int>(h.head_dim)).ok()))) {
+    return DataLoss(path + ": snapshot basis (kind " + std::to_string(h.basis_kind) + ", head " +
+                    std::to_string(h.head_dim) + " of " + std::to_string(h.dim) +
+                    ") is not supported");
+  }
   if (h.count > (uint64_t{1} << 40)) return DataLoss(path + ": implausible template count");
   return Status::Ok();
 }
@@ -335,8 +425,9 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   Header h;
   std::memcpy(&h, base, sizeof h);
   FT_RETURN_IF_ERROR(CheckHeader(path, base, h));
+  const bool stored_basis = h.basis_kind == kStoredBasis;
   SectionEntry expected[kNumSections];
-  const uint64_t expected_size = Layout(h.count, h.dim, expected);
+  const uint64_t expected_size = Layout(h.count, h.dim, h.head_dim, stored_basis, expected);
   for (int s = 0; s < kNumSections; ++s) {
     if (h.sections[s].offset != expected[s].offset || h.sections[s].size != expected[s].size) {
       return DataLoss(path + ": snapshot " + kSectionNames[s] + " section misplaced");
@@ -348,12 +439,13 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   }
   // Everything but the float32 rows is checked now (the pass data every search reads, and the
   // low-nibble plane it refines from); the float32 rows by their own CRC when re-scored.
-  const uint8_t* checked_begin = base + h.sections[kIds].offset;
-  const uint8_t* checked_end = base + h.sections[kFloats].offset;
-  (void)madvise(const_cast<uint8_t*>(checked_begin),
-                static_cast<size_t>(checked_end - checked_begin), MADV_WILLNEED);
-  (void)madvise(const_cast<uint8_t*>(base + h.sections[kFloats].offset),
-                AlignUp(h.sections[kFloats].size), MADV_RANDOM);
+  auto section = [&](SectionId s) { return base + h.sections[s].offset; };
+  (void)madvise(const_cast<uint8_t*>(section(kIds)),
+                static_cast<size_t>(section(kFloats) - section(kIds)), MADV_WILLNEED);
+  (void)madvise(const_cast<uint8_t*>(section(kBasisRows)),
+                static_cast<size_t>(base + file_size - section(kBasisRows)), MADV_WILLNEED);
+  (void)madvise(const_cast<uint8_t*>(section(kFloats)), AlignUp(h.sections[kFloats].size),
+                MADV_RANDOM);
   const int threads = Threads(options.num_threads);
   for (int s = 0; s < kNumSections; ++s) {
     if (s == kFloats && !options.verify_floats) continue;
@@ -363,8 +455,17 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     }
   }
   auto data = std::make_unique<internal::IndexData>();
-  auto section = [&](SectionId s) { return base + h.sections[s].offset; };
+  if (stored_basis) {
+    const auto* rows = reinterpret_cast<const double*>(section(kBasisRows));
+    auto basis = Basis::FromRows(static_cast<int>(h.dim), static_cast<int>(h.head_dim),
+                                 std::vector<double>(rows, rows + h.sections[kBasisRows].size / 8));
+    if (!basis.ok()) return basis.status().WithContext(path + ": snapshot");
+    data->basis = std::make_shared<const Basis>(std::move(basis).value());
+  } else {
+    data->basis = std::make_shared<const Basis>(Basis::Identity(static_cast<int>(h.dim)));
+  }
   data->dim = static_cast<int>(h.dim);
+  data->head_dim = static_cast<int>(h.head_dim);
   data->n = h.count;
   data->ids = reinterpret_cast<const int64_t*>(section(kIds));
   data->scales = reinterpret_cast<const float*>(section(kScales));

@@ -13,17 +13,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "common/status.h"
+#include "search/basis.h"
 #include "search/flat_index.h"
 
 namespace facetrail::search {
 
-// Version 2: templates of any supported dimension, int8 codes split into two nibble planes with
-// per-row error norms (docs/SNAPSHOT.md). Version 1 files (128-d, one int8 pass) are refused
-// with kDataLoss and a "rebuild" message; their owner rebuilds them.
+// Version 2: templates of any supported dimension, a stored basis, int8 codes of the head
+// coordinates split into two nibble planes with per-row error norms (docs/SNAPSHOT.md).
+// Version 1 files (128-d, one int8 pass) are refused with kDataLoss and a "rebuild" message;
+// their owner rebuilds them.
 inline constexpr uint32_t kSnapshotFormatVersion = 2;
 
 // What a snapshot was derived from; stored in its header and checked by the owner.
@@ -36,16 +39,28 @@ struct SnapshotInfo {
   int dim = 0;                 // floats per template; must pass ValidateDim()
 };
 
-// Writes a snapshot row by row (streaming: nothing but the current row is held in memory) into
-// a temporary file beside `path`, then publishes it atomically (fsync + rename): a crash leaves
-// the old snapshot or the new one, never a mix. Section checksums are computed as the rows
-// arrive, so Finish() does not read the file back.
+struct SnapshotWriterOptions {
+  // The basis of the passes (search/basis.h). Unset: the writer fits one (Basis::Fit with `fit`)
+  // to the first fit_sample_rows rows when the snapshot holds at least min_rows_to_fit rows, and
+  // uses the identity otherwise (a small gallery scans fast either way, and a fit costs ~1 s at
+  // 512-d). Any basis keeps searches exact; a sample that represents the gallery keeps them fast.
+  std::optional<Basis> basis;
+  size_t fit_sample_rows = 8192;
+  uint64_t min_rows_to_fit = 50000;
+  BasisOptions fit;
+};
+
+// Writes a snapshot row by row (streaming: nothing but the current row, or the sample a basis is
+// fitted to, is held in memory) into a temporary file beside `path`, then publishes it
+// atomically (fsync + rename): a crash leaves the old snapshot or the new one, never a mix.
+// Section checksums are computed as the rows arrive, so Finish() does not read the file back.
 class SnapshotWriter {
  public:
   // Reserves room for info.count rows of info.dim floats. kInvalidArgument for an unsupported
-  // dimension or over-long ids; kIoError if the file cannot be created, sized or mapped.
-  static Expected<std::unique_ptr<SnapshotWriter>> Create(const std::string& path,
-                                                          const SnapshotInfo& info);
+  // dimension, a basis of another dimension or over-long ids; kIoError if the file cannot be
+  // created, sized or mapped.
+  static Expected<std::unique_ptr<SnapshotWriter>> Create(
+      const std::string& path, const SnapshotInfo& info, const SnapshotWriterOptions& options = {});
   ~SnapshotWriter();  // removes the temporary file unless Finish() succeeded
   SnapshotWriter(const SnapshotWriter&) = delete;
   SnapshotWriter& operator=(const SnapshotWriter&) = delete;
@@ -57,17 +72,28 @@ class SnapshotWriter {
   // requires: exactly info.count rows appended. Writes the header, syncs, renames.
   Status Finish();
 
+  // The basis rows are encoded in: the given one, the identity, or the fitted one once the
+  // first fit_sample_rows rows are in (null until then).
+  const Basis* basis() const { return basis_ ? &*basis_ : nullptr; }
+
  private:
   struct Section;
   SnapshotWriter() = default;
+  Status UseBasis(Basis basis);
+  void Encode(uint64_t row);
   void ChecksumCompletedBlocks(bool final);
   std::string path_;
   std::string tmp_path_;
   SnapshotInfo info_;
+  SnapshotWriterOptions options_;
+  std::optional<Basis> basis_;
+  uint64_t fit_rows_ = 0;  // rows to fit a basis to; 0 when none is due
   int fd_ = -1;
   uint8_t* map_ = nullptr;
   size_t map_size_ = 0;
+  uint64_t file_size_ = 0;
   uint64_t rows_ = 0;
+  uint64_t encoded_rows_ = 0;
   int64_t last_id_ = 0;
   float max_err1_ = 0;
   float max_err2_ = 0;

@@ -95,12 +95,13 @@ TEST(Kernels, NibbleDotsRebuildTheInt8Dot) {
     const auto d = static_cast<size_t>(dim);
     auto t = testing::RandomTemplates(20, dim, 3);
     auto q = testing::RandomTemplates(1, dim, 4);
+    const Basis identity = Basis::Identity(dim);
     std::vector<int8_t> code(d);
-    const ProbeCode pc = QuantizeProbe(q.data(), dim, code.data());
+    const ProbeCode pc = EncodeProbe(identity, q.data(), code.data());
     std::vector<uint8_t> hi(20 * d / 2), lo(20 * d / 2);
     std::vector<uint32_t> rows(20);
     for (size_t r = 0; r < 20; ++r) {
-      QuantizeTemplate(&t[r * d], dim, &hi[r * d / 2], &lo[r * d / 2]);
+      EncodeTemplate(identity, &t[r * d], &hi[r * d / 2], &lo[r * d / 2]);
       rows[r] = static_cast<uint32_t>(r);
     }
     for (SimdLevel level : SupportedSimdLevels()) {
@@ -110,7 +111,7 @@ TEST(Kernels, NibbleDotsRebuildTheInt8Dot) {
       for (size_t r = 0; r < 20; ++r) {
         // The int8 codes, recomputed the plain way.
         std::vector<uint8_t> one_hi(d / 2), one_lo(d / 2);
-        const TemplateCode tc = QuantizeTemplate(&t[r * d], dim, one_hi.data(), one_lo.data());
+        const TemplateCode tc = EncodeTemplate(identity, &t[r * d], one_hi.data(), one_lo.data());
         int64_t want = 0;
         for (size_t i = 0; i < d; ++i) {
           long c = std::lround(t[r * d + i] / tc.scale);
@@ -129,7 +130,7 @@ TEST(Quantize, ErrorNormsAreUpperBoundsAndCodesStayInRange) {
     auto t = testing::RandomTemplates(50, dim, 5);
     for (size_t r = 0; r < 50; ++r) {
       std::vector<uint8_t> hi(d / 2), lo(d / 2);
-      const TemplateCode c = QuantizeTemplate(&t[r * d], dim, hi.data(), lo.data());
+      const TemplateCode c = EncodeTemplate(Basis::Identity(dim), &t[r * d], hi.data(), lo.data());
       double e1 = 0, e2 = 0;
       for (size_t i = 0; i < d; ++i) {
         const size_t b = i % (d / 2);
@@ -144,6 +145,26 @@ TEST(Quantize, ErrorNormsAreUpperBoundsAndCodesStayInRange) {
       EXPECT_GE(c.err1, std::sqrt(e1));
       EXPECT_GE(c.err2, std::sqrt(e2));
       EXPECT_LT(c.err2, c.err1);
+    }
+  }
+}
+
+TEST(Kernels, ProjectionsAgreeAcrossLevels) {
+  // Summation order may differ in the last bits (the tail bound covers 1e-10); not more.
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> g;
+  for (size_t dim : {16u, 48u, 512u}) {
+    for (size_t m : {1u, 3u, 4u, 16u, 192u}) {
+      std::vector<double> rows(m * dim), x(dim), want(m), got(m);
+      for (double& v : rows) v = g(rng) / std::sqrt(static_cast<double>(dim));
+      for (double& v : x) v = g(rng) / std::sqrt(static_cast<double>(dim));
+      ProjectScalar(rows.data(), m, dim, x.data(), want.data());
+      for (SimdLevel level : SupportedSimdLevels()) {
+        ProjectKernel(level)(rows.data(), m, dim, x.data(), got.data());
+        for (size_t j = 0; j < m; ++j) {
+          EXPECT_NEAR(got[j], want[j], 1e-13) << SimdLevelName(level) << " dim=" << dim;
+        }
+      }
     }
   }
 }

@@ -29,10 +29,12 @@ uint64_t AlignUp(uint64_t v) {
   return (v + 4095) / 4096 * 4096;
 }
 
-// Section offsets of docs/SNAPSHOT.md for n rows of dim floats.
+// Section offsets of docs/SNAPSHOT.md for n rows of dim floats and a head of `head`
+// coordinates (head == dim: the identity basis, no basis section).
 struct Layout {
-  uint64_t ids, active, scales, err1, err2, row_crcs, codes_hi, codes_lo, floats, end;
-  Layout(uint64_t n, uint64_t dim) {
+  uint64_t ids, active, row_crcs, floats, basis, scales, err1, err2, codes_hi, codes_lo, end;
+  Layout(uint64_t n, uint64_t dim, uint64_t head = 0) {
+    if (head == 0) head = dim;
     uint64_t off = 4096;
     auto next = [&](uint64_t bytes) {
       const uint64_t at = off;
@@ -41,13 +43,14 @@ struct Layout {
     };
     ids = next(8 * n);
     active = next(n);
+    row_crcs = next(4 * n);
+    floats = next(4 * n * dim);
+    basis = next(head == dim ? 0 : head * dim * 8);
     scales = next(4 * n);
     err1 = next(4 * n);
     err2 = next(4 * n);
-    row_crcs = next(4 * n);
-    codes_hi = next(n * dim / 2);
-    codes_lo = next(n * dim / 2);
-    floats = next(4 * n * dim);
+    codes_hi = next(n * head / 2);
+    codes_lo = next(n * head / 2);
     end = off;
   }
 };
@@ -74,8 +77,8 @@ class SnapshotTest : public ::testing::TestWithParam<int> {
   std::span<const float> Row(size_t r) const {
     return std::span(&t_[r * static_cast<size_t>(dim_)], static_cast<size_t>(dim_));
   }
-  void Write() {
-    auto w = SnapshotWriter::Create(path_, Info());
+  void Write(const SnapshotWriterOptions& options = {}) {
+    auto w = SnapshotWriter::Create(path_, Info(), options);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     for (size_t r = 0; r < kRows; ++r) {
       ASSERT_TRUE((*w)->Append(ids_[r], active_[r] != 0, Row(r)).ok());
@@ -146,6 +149,60 @@ TEST_P(SnapshotTest, RoundTripSearchesLikeBuild) {
     EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
     EXPECT_EQ(*got, *(*built)->Search(probe, {25, -2}));
   }
+}
+
+// Low-rank face-like templates (rank 3/8 of dim) and a basis fitted to them.
+TEST_P(SnapshotTest, RoundTripWithAFittedBasis) {
+  t_ = testing::FaceLikeTemplates(kRows, dim_, 21, 2, dim_ * 3 / 8);
+  auto basis = Basis::Fit(dim_, std::span(t_).first(2000 * static_cast<size_t>(dim_)));
+  ASSERT_TRUE(basis.ok()) << basis.status().ToString();
+  ASSERT_LT(basis->head_dim(), dim_);
+  SnapshotWriterOptions o;
+  o.basis = *basis;
+  Write(o);
+  EXPECT_EQ(fs::file_size(path_), Layout(kRows, dim_, basis->head_dim()).end);
+  auto s = OpenSnapshot(path_, VerifyAll());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->index->head_dim(), basis->head_dim());
+  EXPECT_EQ(s->index->basis().rows(), basis->rows());
+  auto built = FlatIndex::Build(*basis, ids_, t_, active_);
+  ASSERT_TRUE(built.ok());
+  for (int q = 0; q < 6; ++q) {
+    auto probe = q < 4 ? testing::NoisyCopy(t_, dim_, q * 17, 0.02f, q)
+                       : testing::RandomTemplates(1, dim_, 100 + q);
+    auto got = s->index->Search(probe, {25, -2});
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
+    EXPECT_EQ(*got, *(*built)->Search(probe, {25, -2}));
+  }
+  // A damaged basis is refused like any other checked section.
+  FlipByte(Layout(kRows, dim_, basis->head_dim()).basis + 8 * 33 + 3);
+  ExpectRefused("basis section checksum mismatch");
+}
+
+TEST_P(SnapshotTest, WriterFitsABasisToItsFirstRows) {
+  t_ = testing::FaceLikeTemplates(kRows, dim_, 22, 2, dim_ * 3 / 8);
+  SnapshotWriterOptions o;
+  o.min_rows_to_fit = 1000;
+  o.fit_sample_rows = 1500;
+  Write(o);
+  auto s = OpenSnapshot(path_, VerifyAll());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_LT(s->index->head_dim(), dim_);
+  EXPECT_EQ(fs::file_size(path_), Layout(kRows, dim_, s->index->head_dim()).end);
+  for (int q = 0; q < 4; ++q) {
+    auto probe = testing::NoisyCopy(t_, dim_, 2000 + q * 100, 0.02f, q);  // beyond the sample
+    auto got = s->index->Search(probe, {25, -2});
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
+  }
+  // Below min_rows_to_fit, or for isotropic templates, the identity.
+  t_ = testing::RandomTemplates(kRows, dim_, 23);
+  Write(o);
+  auto iso = OpenSnapshot(path_);
+  ASSERT_TRUE(iso.ok());
+  EXPECT_EQ(iso->index->head_dim(), dim_);
+  EXPECT_TRUE(iso->index->basis().is_identity());
 }
 
 TEST_P(SnapshotTest, FilesAreOwnerOnly) {
@@ -241,16 +298,23 @@ TEST_P(SnapshotTest, OtherVersionsAndDimensionsAreRefusedWithRebuild) {
     PatchHeader(12, dim);
     ExpectRefused("dimension " + std::to_string(dim) + " is not supported");
   }
-  // A supported dimension that does not match the sections is refused by the layout check.
+  // A supported dimension that does not match the identity basis's head, or the sections.
   Write();
   PatchHeader(12, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));
+  ExpectRefused("basis (kind 0, head " + std::to_string(dim_));
+  Write();
+  PatchHeader(12, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));
+  PatchHeader(36, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));  // head_dim
   ExpectRefused("misplaced");
+  Write();
+  PatchHeader(48, 7);  // basis kind
+  ExpectRefused("basis (kind 7");
 }
 
 TEST_P(SnapshotTest, DamagedFloatRowFailsFullVerifyAndTheSearchThatReadsIt) {
   Write();
-  const uint64_t floats_offset = Layout(kRows, dim_).floats;
-  const size_t row = 7;  // active (7 % 5 != 0)
+  const uint64_t floats_offset = Layout(kRows, dim_).floats;  // identity basis: 3000 rows
+  const size_t row = 7;                                       // active (7 % 5 != 0)
   FlipByte(floats_offset + row * dim_ * 4 + 9);
   ExpectRefused("floats section checksum mismatch", VerifyAll());
   auto s = OpenSnapshot(path_);

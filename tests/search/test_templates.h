@@ -37,13 +37,18 @@ inline std::vector<float> RandomTemplates(size_t n, int dim, uint64_t seed) {
 // template is its identity's centre plus noise of the same shape (same-identity cosine ≈ 0.7),
 // normalised; then every template is turned by the same random orthogonal map (a product of
 // Householder reflections) so the anisotropy is not aligned with the axes.
+// With rank < dim, directions from `rank` on carry only a 1e-4 share of each template (real
+// 512-d templates use ~190 directions): a fitted basis then keeps a head shorter than dim.
 inline std::vector<float> FaceLikeTemplates(size_t n, int dim, uint64_t seed,
-                                            size_t per_identity = 2) {
+                                            size_t per_identity = 2, int rank = 0) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g;
   const auto d = static_cast<size_t>(dim);
   std::vector<float> sd(d);
-  for (size_t j = 0; j < d; ++j) sd[j] = std::pow(static_cast<float>(j + 1), -0.3f);
+  for (size_t j = 0; j < d; ++j) {
+    sd[j] = rank > 0 && j >= static_cast<size_t>(rank) ? 1e-4f
+                                                       : std::pow(static_cast<float>(j + 1), -0.3f);
+  }
   std::vector<std::vector<float>> reflections(4, std::vector<float>(d));
   for (auto& v : reflections) {
     for (float& x : v) x = g(rng);

@@ -47,6 +47,14 @@ size_t FirstPassAvx512Vnni(const uint8_t* codes, const float* scales, const floa
 void GatherDotAvx512Vnni(const uint8_t* plane, size_t row_bytes, const uint32_t* rows, size_t n,
                          const int8_t* probe, int32_t* out);
 
+// y[j] = sum_i rows[j * dim + i] * x[i] for j in [0, m), accumulated in double (the basis
+// projection, search/basis.h). Levels may differ in the last bits (summation order); every
+// caller's error bound covers that.
+using ProjectFn = void (*)(const double* rows, size_t m, size_t dim, const double* x, double* y);
+void ProjectScalar(const double* rows, size_t m, size_t dim, const double* x, double* y);
+void ProjectAvx512(const double* rows, size_t m, size_t dim, const double* x, double* y);
+ProjectFn ProjectKernel(SimdLevel level);
+
 struct Kernels {
   FirstPassFn first_pass;
   GatherDotFn gather_dot;
