@@ -39,7 +39,7 @@ const ModelRef kModel{"bench-random", 1};
 
 std::vector<float> RandomUnit(std::mt19937_64& rng) {
   std::normal_distribution<float> n(0.f, 1.f);
-  std::vector<float> v(facetrail::search::kDim);
+  std::vector<float> v(facetrail::gallery::kTemplateDim);
   double norm = 0;
   for (float& x : v) {
     x = n(rng);

@@ -41,7 +41,7 @@ namespace {
 
 using facetrail::search::FlatIndex;
 using facetrail::search::Hit;
-using facetrail::search::kDim;
+constexpr int kDim = 128;
 
 constexpr size_t kBlock = 4096;  // rows generated from one seed
 
@@ -143,7 +143,7 @@ class BruteForce {
   void FinishBlock() {
     for (auto& c : cand_) {
       if (!c.exact_done) {
-        c.exact = facetrail::search::ExactScore(q_.data(), c.row);
+        c.exact = facetrail::search::ExactScore(q_.data(), c.row, kDim);
         c.exact_done = true;
         c.row = nullptr;
       }
@@ -299,7 +299,7 @@ int main(int argc, char** argv) {
   // 1. Write the snapshot (ids 1..n, all active).
   double t0 = Now();
   {
-    facetrail::search::SnapshotInfo info{"bench-random-unit", 1, "bench", 0, n};
+    facetrail::search::SnapshotInfo info{"bench-random-unit", 1, "bench", 0, n, kDim};
     auto w = facetrail::search::SnapshotWriter::Create(a.snapshot, info);
     if (!w.ok()) {
       std::cerr << w.status().ToString() << '\n';
@@ -449,7 +449,7 @@ int main(int argc, char** argv) {
       {"load_average_1min", LoadAverage()},
       {"faiss_queries", a.faiss_queries},
       {"faiss_same_ids_as_ours", faiss_same_ids},
-      {"bytes_per_template", FlatIndex::kHotBytesPerTemplate},
+      {"bytes_per_template", FlatIndex::FirstPassBytesPerTemplate(kDim)},
       {"rss_bytes_per_template",
        static_cast<double>(rss_after - rss_before) / static_cast<double>(n)},
       {"snapshot_bytes_per_template", static_cast<double>(snapshot_bytes) / static_cast<double>(n)},

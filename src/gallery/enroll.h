@@ -34,7 +34,7 @@ namespace facetrail::gallery {
 struct ExtractedFace {
   FaceBox box;
   TemplateQuality quality;
-  std::vector<float> templ;  // unit-norm, search::kDim floats
+  std::vector<float> templ;  // unit-norm, the model's dimension
 };
 
 // Turns image bytes into faces. One instance per thread (not required to be thread-safe).

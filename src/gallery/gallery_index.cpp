@@ -61,6 +61,7 @@ Status GalleryIndex::LoadOrRebuild() {
   if (info.model_id != model_.id || info.model_version != model_.version) {
     return Rebuild("snapshot of another model");
   }
+  if (info.dim != model_.dim) return Rebuild("snapshot of another template dimension");
   index_ = std::move(snap->index);
   ClearDelta();
   counter_ = info.change_counter;
@@ -89,15 +90,17 @@ Status GalleryIndex::Rebuild(const std::string& reason) {
           templ.insert(templ.end(), t.begin(), t.end());
           return Status::Ok();
         }));
-    FT_ASSIGN_OR_RETURN(index, search::FlatIndex::Build(ids, templ, active, options_.index));
+    FT_ASSIGN_OR_RETURN(index,
+                        search::FlatIndex::Build(model_.dim, ids, templ, active, options_.index));
   } else {
     std::unique_ptr<search::SnapshotWriter> writer;
     FT_RETURN_IF_ERROR(store_.ScanTemplates(
         model_,
         [&](int64_t count, int64_t c) -> Status {
           counter = c;
-          search::SnapshotInfo info{model_.id, model_.version, store_.gallery_id(), c,
-                                    static_cast<uint64_t>(count)};
+          search::SnapshotInfo info{
+              model_.id,   model_.version, store_.gallery_id(), c, static_cast<uint64_t>(count),
+              model_.dim};
           FT_ASSIGN_OR_RETURN(writer, search::SnapshotWriter::Create(snapshot_path_, info));
           return Status::Ok();
         },
@@ -182,7 +185,7 @@ Expected<bool> GalleryIndex::AddToDelta(std::span<const int64_t> ids) {
   std::vector<float> templ;
   std::vector<uint8_t> active;
   all_ids.reserve(delta_rows_.size());
-  templ.reserve(delta_rows_.size() * search::kDim);
+  templ.reserve(delta_rows_.size() * model_.dim);
   for (const auto& [id, row] : delta_rows_) {  // ascending ids, as Build requires
     all_ids.push_back(id);
     active.push_back(row.active ? 1 : 0);
@@ -190,7 +193,8 @@ Expected<bool> GalleryIndex::AddToDelta(std::span<const int64_t> ids) {
   }
   delta_.reset();
   if (!all_ids.empty()) {
-    FT_ASSIGN_OR_RETURN(delta_, search::FlatIndex::Build(all_ids, templ, active, options_.index));
+    FT_ASSIGN_OR_RETURN(
+        delta_, search::FlatIndex::Build(model_.dim, all_ids, templ, active, options_.index));
   }
   return true;
 }

@@ -35,8 +35,8 @@ struct GalleryIndexOptions {
   std::string snapshot_path;
   // More pending seal/unseal/expunge changes than this → rebuild instead of patching.
   int64_t max_patch_changes = 100000;
-  // Templates added since the snapshot are held in memory (kDim floats each) up to this many;
-  // one more rebuilds the snapshot with them. 0: every enrollment rebuilds.
+  // Templates added since the snapshot are held in memory (the model's dimension each) up to this
+  // many; one more rebuilds the snapshot with them. 0: every enrollment rebuilds.
   int64_t max_delta_templates = 50000;
   // Check every float32 row checksum when opening (reads the whole file; slower).
   bool verify_floats = false;
@@ -66,7 +66,7 @@ class GalleryIndex {
   // Brings the index to the store's current change counter.
   Status Refresh();
 
-  // The ranked candidates for `probe` (search::kDim floats, unit norm) among active bookings:
+  // The ranked candidates for `probe` (model().dim floats, unit norm) among active bookings:
   // refreshes first, searches exactly, then names each hit's booking. An empty list ("no
   // candidate above the threshold") is a normal answer. kDataLoss if the snapshot turned out
   // damaged (it is rebuilt and the search retried once before giving up).

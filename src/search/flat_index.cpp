@@ -1,10 +1,13 @@
 #include "search/flat_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <thread>
 
+#include "search/basis.h"
 #include "search/internal/crc32c.h"
 #include "search/internal/dot_kernels.h"
 #include "search/internal/index_data.h"
@@ -16,80 +19,115 @@ using internal::IndexData;
 
 namespace {
 
-// Rows per kernel call: the int32 output stays in L1.
+// Rows per first-pass kernel call: the per-block arrays stay on the stack and in L1/L2.
 constexpr size_t kBlockRows = 2048;
-// Covers float rounding in the first-pass score (two float products of values <= 1, relative
-// error 2^-23 each), the final rounding of exact scores to float (half an ulp <= 2^-24 near 1),
-// with a wide margin. See docs/SNAPSHOT.md.
-constexpr float kRoundingSlack = 1e-5f;
-
+thread_local size_t t_last_num_refined = 0;
 thread_local size_t t_last_num_candidates = 0;
 
 struct Candidate {
-  float approx;
+  float upper;  // refined upper bound of the exact score
   size_t row;
 };
 
-// What one thread's first pass keeps: every active row whose first-pass score is >= floor(),
-// where floor() only rises; the top-k first-pass scores seen so far decide it.
-class FirstPassCollector {
+// The probe's int8 code and the per-query terms of both passes' bounds.
+struct Query {
+  std::vector<int8_t> code;
+  internal::ProbeCode probe;
+  internal::BoundTerms bound;
+};
+
+// The largest of the floors the threads have proven so far (each is <= the k-th best exact
+// score, so their maximum is too).
+class SharedFloor {
  public:
-  FirstPassCollector(size_t k, float window, float min_approx)
-      : k_(k), window_(window), min_approx_(min_approx) {
-    top_.reserve(k);
-  }
-  float floor() const { return floor_; }
-  void Add(float approx, size_t row) {
-    candidates_.push_back({approx, row});
-    if (top_.size() < k_) {
-      top_.push_back(approx);
-      std::push_heap(top_.begin(), top_.end(), std::greater<>());
-    } else if (approx > top_.front()) {
-      std::pop_heap(top_.begin(), top_.end(), std::greater<>());
-      top_.back() = approx;
-      std::push_heap(top_.begin(), top_.end(), std::greater<>());
+  explicit SharedFloor(float initial) : value_(initial) {}
+  float Get() const { return value_.load(std::memory_order_relaxed); }
+  void Raise(float v) {
+    float cur = value_.load(std::memory_order_relaxed);
+    while (v > cur && !value_.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
     }
-    if (top_.size() == k_) floor_ = std::max(min_approx_, top_.front() - window_);
-    if (candidates_.size() >= next_prune_) Prune();
-  }
-  std::vector<float>& top() { return top_; }
-  std::vector<Candidate>& candidates() { return candidates_; }
-  void Prune() {
-    std::erase_if(candidates_, [&](const Candidate& c) { return c.approx < floor_; });
-    next_prune_ = std::max<size_t>(2 * candidates_.size(), 4 * k_ + 1024);
   }
 
  private:
-  size_t k_;
-  float window_;
-  float min_approx_;
-  float floor_ = min_approx_;
-  std::vector<float> top_;  // min-heap of the best k first-pass scores
-  std::vector<Candidate> candidates_;
-  size_t next_prune_ = 4 * k_ + 1024;
+  std::atomic<float> value_;
 };
 
-void ScanRange(const IndexData& d, internal::DotU8S8Fn kernel, const int8_t* probe_code,
-               float probe_scale, int32_t probe_code_sum, size_t begin, size_t end,
-               FirstPassCollector& collector) {
-  int32_t dots[kBlockRows];
-  float approx[kBlockRows];
+// One thread's state: the k best refined lower bounds seen (their minimum, once there are k,
+// is a floor under the k-th best exact score), and every refined row whose upper bound reached
+// the floor of its time.
+class Collector {
+ public:
+  Collector(size_t k, float min_floor) : k_(k), floor_(min_floor) { lowers_.reserve(k); }
+  float floor() const { return floor_; }
+  void Refined(float lower, float upper, size_t row) {
+    ++num_refined_;
+    if (upper < floor_) return;
+    candidates_.push_back({upper, row});
+    if (lowers_.size() < k_) {
+      lowers_.push_back(lower);
+      std::push_heap(lowers_.begin(), lowers_.end(), std::greater<>());
+    } else if (lower > lowers_.front()) {
+      std::pop_heap(lowers_.begin(), lowers_.end(), std::greater<>());
+      lowers_.back() = lower;
+      std::push_heap(lowers_.begin(), lowers_.end(), std::greater<>());
+    }
+    if (lowers_.size() == k_) floor_ = std::max(floor_, lowers_.front());
+    if (candidates_.size() >= next_prune_) Prune();
+  }
+  void RaiseFloor(float f) { floor_ = std::max(floor_, f); }
+  void Prune() {
+    std::erase_if(candidates_, [&](const Candidate& c) { return c.upper < floor_; });
+    next_prune_ = std::max<size_t>(2 * candidates_.size(), 4 * k_ + 1024);
+  }
+  const std::vector<float>& lowers() const { return lowers_; }
+  const std::vector<Candidate>& candidates() const { return candidates_; }
+  size_t num_refined() const { return num_refined_; }
+
+ private:
+  size_t k_;
+  float floor_;
+  std::vector<float> lowers_;  // min-heap
+  std::vector<Candidate> candidates_;
+  size_t next_prune_ = 4 * k_ + 1024;
+  size_t num_refined_ = 0;
+};
+
+// Both passes over rows [begin, end), block by block: the first pass keeps the rows whose upper
+// bound reaches the floor; those (when active) are refined at once from the low-nibble plane.
+void ScanRange(const IndexData& d, const internal::Kernels& kernels, const Query& q, size_t begin,
+               size_t end, SharedFloor& shared, Collector& collector) {
+  const size_t rb = static_cast<size_t>(d.head_dim) / 2;
+  internal::FirstPassParams params;
+  params.probe = q.code.data();
+  params.row_bytes = rb;
+  params.offset = 241 * q.probe.sum;
+  params.half_scale = q.probe.scale * 0.5f;
+  params.alpha = q.bound.alpha;
+  params.beta = q.bound.beta;
+  uint32_t rows[kBlockRows];
+  int32_t hi_dots[kBlockRows];
+  int32_t lo_dots[kBlockRows];
   for (size_t b = begin; b < end; b += kBlockRows) {
     const size_t n = std::min(kBlockRows, end - b);
-    kernel(d.codes + b * kDim, n, probe_code, dots);
-    // codes are stored +128, so dot = sum((c + 128) * p) = sum(c * p) + 128 * sum(p).
-    const int32_t offset = 128 * probe_code_sum;
-    const float* scales = d.scales + b;
-    for (size_t j = 0; j < n; ++j) {
-      approx[j] = scales[j] * probe_scale * static_cast<float>(dots[j] - offset);
+    collector.RaiseFloor(shared.Get());
+    size_t m = kernels.first_pass(d.codes_hi + b * rb, d.scales + b, d.err1 + b, n, params,
+                                  collector.floor(), rows, hi_dots);
+    size_t kept = 0;
+    for (size_t i = 0; i < m; ++i) {
+      if (d.active[b + rows[i]] == 0) continue;
+      rows[kept] = rows[i];
+      hi_dots[kept] = hi_dots[i];
+      ++kept;
     }
-    float floor = collector.floor();
-    for (size_t j = 0; j < n; ++j) {
-      if (approx[j] >= floor && d.active[b + j]) {
-        collector.Add(approx[j], b + j);
-        floor = collector.floor();
-      }
+    m = kept;
+    kernels.gather_dot(d.codes_lo + b * rb, rb, rows, m, q.code.data(), lo_dots);
+    for (size_t i = 0; i < m; ++i) {
+      const size_t row = b + rows[i];
+      const float approx = internal::RefinedApprox(d.scales[row], q.probe, hi_dots[i], lo_dots[i]);
+      const float bound = d.err2[row] * q.bound.alpha + q.bound.beta;
+      collector.Refined(approx - bound, approx + bound, row);
     }
+    shared.Raise(collector.floor());
   }
 }
 
@@ -119,21 +157,36 @@ std::vector<SimdLevel> SupportedSimdLevels() {
 }
 
 namespace internal {
-DotU8S8Fn DotKernel(SimdLevel level) {
-  return level == SimdLevel::kAvx512Vnni ? &DotU8S8Avx512Vnni : &DotU8S8Scalar;
+Kernels KernelsFor(SimdLevel level) {
+  if (level == SimdLevel::kAvx512Vnni) return {&FirstPassAvx512Vnni, &GatherDotAvx512Vnni};
+  return {&FirstPassScalar, &GatherDotScalar};
+}
+ProjectFn ProjectKernel(SimdLevel level) {
+  return level == SimdLevel::kAvx512Vnni ? &ProjectAvx512 : &ProjectScalar;
 }
 }  // namespace internal
 
-float ExactScore(const float* a, const float* b) {
+Status ValidateDim(int dim) {
+  if (dim < kMinDim || dim > kMaxDim || dim % kDimMultiple != 0) {
+    return InvalidArgument("template dimension " + std::to_string(dim) +
+                           " is not supported (a multiple of " + std::to_string(kDimMultiple) +
+                           " from " + std::to_string(kMinDim) + " to " + std::to_string(kMaxDim) +
+                           ")");
+  }
+  return Status::Ok();
+}
+
+float ExactScore(const float* a, const float* b, int dim) {
   double sum = 0;
-  for (int i = 0; i < kDim; ++i) sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  for (int i = 0; i < dim; ++i) sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
   return static_cast<float>(sum);
 }
 
-Status ValidateTemplate(std::span<const float> templ) {
-  if (templ.size() != static_cast<size_t>(kDim)) {
+Status ValidateTemplate(std::span<const float> templ, int dim) {
+  FT_RETURN_IF_ERROR(ValidateDim(dim));
+  if (templ.size() != static_cast<size_t>(dim)) {
     return InvalidArgument("template has " + std::to_string(templ.size()) + " values, expected " +
-                           std::to_string(kDim));
+                           std::to_string(dim));
   }
   double sum = 0;
   for (size_t i = 0; i < templ.size(); ++i) {
@@ -165,20 +218,34 @@ namespace {
 struct OwnedArrays {
   std::vector<int64_t> ids;
   std::vector<float> scales;
-  std::vector<uint8_t> codes;
+  std::vector<float> err1;
+  std::vector<float> err2;
+  std::vector<uint8_t> codes_hi;
+  std::vector<uint8_t> codes_lo;
   std::vector<float> floats;
 };
 }  // namespace
 
-Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(std::span<const int64_t> ids,
+Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(int dim, std::span<const int64_t> ids,
                                                       std::span<const float> templates,
                                                       std::span<const uint8_t> active,
                                                       const FlatIndexOptions& options) {
+  FT_RETURN_IF_ERROR(ValidateDim(dim).WithContext("FlatIndex::Build"));
+  return Build(Basis::Identity(dim), ids, templates, active, options);
+}
+
+Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(const Basis& basis,
+                                                      std::span<const int64_t> ids,
+                                                      std::span<const float> templates,
+                                                      std::span<const uint8_t> active,
+                                                      const FlatIndexOptions& options) {
+  const int dim = basis.dim();
   const size_t n = ids.size();
-  if (templates.size() != n * kDim) {
+  const auto d = static_cast<size_t>(dim);
+  if (templates.size() != n * d) {
     return InvalidArgument("FlatIndex::Build: " + std::to_string(n) + " ids but " +
                            std::to_string(templates.size()) + " floats (expected n × " +
-                           std::to_string(kDim) + ")");
+                           std::to_string(dim) + ")");
   }
   if (!active.empty() && active.size() != n) {
     return InvalidArgument("FlatIndex::Build: " + std::to_string(active.size()) +
@@ -189,7 +256,7 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(std::span<const int64_t> i
       return InvalidArgument("FlatIndex::Build: ids must be strictly increasing (row " +
                              std::to_string(r) + ", id " + std::to_string(ids[r]) + ")");
     }
-    Status s = ValidateTemplate(templates.subspan(r * kDim, kDim));
+    Status s = ValidateTemplate(templates.subspan(r * d, d), dim);
     if (!s.ok()) {
       return s.WithContext("FlatIndex::Build: row " + std::to_string(r) + " (id " +
                            std::to_string(ids[r]) + ")");
@@ -199,17 +266,33 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::Build(std::span<const int64_t> i
   arrays->ids.assign(ids.begin(), ids.end());
   arrays->floats.assign(templates.begin(), templates.end());
   arrays->scales.resize(n);
-  arrays->codes.resize(n * kDim);
+  arrays->err1.resize(n);
+  arrays->err2.resize(n);
+  const auto half = static_cast<size_t>(basis.head_dim()) / 2;
+  arrays->codes_hi.resize(n * half);
+  arrays->codes_lo.resize(n * half);
   auto data = std::make_unique<IndexData>();
+  // (A level this CPU lacks is refused by FromData below; encode with what it has.)
+  const SimdLevel level = DetectSimdLevel() == options.simd ? options.simd : SimdLevel::kScalar;
   for (size_t r = 0; r < n; ++r) {
-    float err = internal::QuantizeTemplate(&templates[r * kDim], &arrays->codes[r * kDim],
-                                           &arrays->scales[r]);
-    data->max_error = std::max(data->max_error, err);
+    const internal::TemplateCode c = internal::EncodeTemplate(
+        basis, &templates[r * d], &arrays->codes_hi[r * half], &arrays->codes_lo[r * half], level);
+    arrays->scales[r] = c.scale;
+    arrays->err1[r] = c.err1;
+    arrays->err2[r] = c.err2;
+    data->max_err1 = std::max(data->max_err1, c.err1);
+    data->max_err2 = std::max(data->max_err2, c.err2);
   }
+  data->dim = dim;
+  data->head_dim = basis.head_dim();
+  data->basis = std::make_shared<const Basis>(basis);
   data->n = n;
   data->ids = arrays->ids.data();
   data->scales = arrays->scales.data();
-  data->codes = arrays->codes.data();
+  data->err1 = arrays->err1.data();
+  data->err2 = arrays->err2.data();
+  data->codes_hi = arrays->codes_hi.data();
+  data->codes_lo = arrays->codes_lo.data();
   data->floats = arrays->floats.data();
   data->active.assign(n, 1);
   if (!active.empty()) {
@@ -225,18 +308,44 @@ Expected<std::unique_ptr<FlatIndex>> FlatIndex::FromData(std::unique_ptr<IndexDa
     return FailedPrecondition("this CPU cannot run the " +
                               std::string(SimdLevelName(options.simd)) + " kernel");
   }
+  if (!ValidateDim(data->dim).ok() || data->basis == nullptr || data->basis->dim() != data->dim ||
+      data->basis->head_dim() != data->head_dim) {
+    return Internal("FlatIndex: dimension " + std::to_string(data->dim) + " / head " +
+                    std::to_string(data->head_dim) + " does not match its basis");
+  }
   if (data->active.size() != data->n) return Internal("FlatIndex: active flags size mismatch");
   return std::unique_ptr<FlatIndex>(new FlatIndex(std::move(data), options));
 }
 
+int FlatIndex::dim() const {
+  return data_->dim;
+}
+int FlatIndex::head_dim() const {
+  return data_->head_dim;
+}
+const Basis& FlatIndex::basis() const {
+  return *data_->basis;
+}
+size_t FlatIndex::first_pass_bytes_per_template() const {
+  return static_cast<size_t>(data_->head_dim) / 2 + 9;
+}
+size_t FlatIndex::resident_bytes_per_template() const {
+  return static_cast<size_t>(data_->head_dim) + 25;
+}
 size_t FlatIndex::size() const {
   return data_->n;
 }
 size_t FlatIndex::num_active() const {
   return num_active_;
 }
+float FlatIndex::max_first_pass_error() const {
+  return data_->max_err1;
+}
 float FlatIndex::max_quantization_error() const {
-  return data_->max_error;
+  return data_->max_err2;
+}
+size_t FlatIndex::TEST_last_num_refined() {
+  return t_last_num_refined;
 }
 size_t FlatIndex::TEST_last_num_candidates() {
   return t_last_num_candidates;
@@ -261,72 +370,70 @@ Status FlatIndex::SetActive(int64_t id, bool active) {
 
 Expected<std::vector<Hit>> FlatIndex::Search(std::span<const float> probe,
                                              const SearchOptions& options) const {
+  t_last_num_refined = 0;
   t_last_num_candidates = 0;
-  Status valid = ValidateTemplate(probe);
+  const IndexData& d = *data_;
+  Status valid = ValidateTemplate(probe, d.dim);
   if (!valid.ok()) return valid.WithContext("search probe");
   if (options.k < 0)
     return InvalidArgument("search: k must be >= 0, got " + std::to_string(options.k));
   if (std::isnan(options.min_score)) return InvalidArgument("search: min_score is NaN");
-  const IndexData& d = *data_;
   if (options.k == 0 || d.n == 0) return std::vector<Hit>{};
 
-  int8_t probe_code[kDim];
-  float probe_scale = 0;
-  int32_t probe_code_sum = 0;
-  const float probe_error =
-      internal::QuantizeProbe(probe.data(), probe_code, &probe_scale, &probe_code_sum);
-  double probe_norm_sq = 0;
-  for (float v : probe) probe_norm_sq += static_cast<double>(v) * v;
-  // |x·q - x̂·q̂| <= ||x - x̂||·||q|| + ||x̂||·||q - q̂||, with ||x̂|| <= ||x|| + ||x - x̂||.
-  const float gallery_norm = 1.0f + kUnitNormTolerance + d.max_error;
-  const float bound = d.max_error * static_cast<float>(std::sqrt(probe_norm_sq) * 1.0001) +
-                      gallery_norm * probe_error + kRoundingSlack;
+  Query q;
+  q.code.resize(static_cast<size_t>(d.head_dim));
+  q.probe = internal::EncodeProbe(*d.basis, probe.data(), q.code.data(), options_.simd);
+  q.bound = internal::BoundTermsFor(q.probe, d.basis->orthonormality_error());
   const size_t k = std::min(static_cast<size_t>(options.k), d.n);
-  // A row scoring >= min_score exactly has a first-pass score >= min_score - bound.
-  const float min_approx = options.min_score - bound;
 
   const size_t threads = std::clamp<size_t>(d.n / std::max<size_t>(1, options_.min_rows_per_thread),
                                             1, static_cast<size_t>(options_.num_threads));
-  std::vector<FirstPassCollector> collectors;
+  // A row scoring >= min_score has an upper bound >= min_score: that is the first floor.
+  SharedFloor shared(options.min_score);
+  std::vector<Collector> collectors;
   collectors.reserve(threads);
-  for (size_t t = 0; t < threads; ++t) collectors.emplace_back(k, 2 * bound, min_approx);
-  const internal::DotU8S8Fn kernel = internal::DotKernel(options_.simd);
+  for (size_t t = 0; t < threads; ++t) collectors.emplace_back(k, options.min_score);
+  const internal::Kernels kernels = internal::KernelsFor(options_.simd);
   auto run = [&](size_t t) {
     // Chunks aligned to kBlockRows so every thread's kernel calls see whole blocks.
     size_t per = (d.n / threads + kBlockRows - 1) / kBlockRows * kBlockRows;
     size_t begin = std::min(d.n, t * per);
     size_t end = t + 1 == threads ? d.n : std::min(d.n, begin + per);
-    ScanRange(d, kernel, probe_code, probe_scale, probe_code_sum, begin, end, collectors[t]);
+    ScanRange(d, kernels, q, begin, end, shared, collectors[t]);
   };
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
   run(0);
   for (auto& th : pool) th.join();
 
-  // Global k-th best first-pass score over every thread's top-k, then the final window.
-  std::vector<float> tops;
-  for (auto& c : collectors) tops.insert(tops.end(), c.top().begin(), c.top().end());
-  float floor = min_approx;
-  if (tops.size() >= k) {
-    std::nth_element(tops.begin(), tops.begin() + static_cast<ptrdiff_t>(k - 1), tops.end(),
-                     std::greater<>());
-    floor = std::max(floor, tops[k - 1] - 2 * bound);
+  // The final floor: the k-th best refined lower bound over every thread's best k.
+  std::vector<float> lowers;
+  for (const Collector& c : collectors) {
+    lowers.insert(lowers.end(), c.lowers().begin(), c.lowers().end());
+    t_last_num_refined += c.num_refined();
   }
+  float floor = std::max(options.min_score, shared.Get());
+  if (lowers.size() >= k) {
+    std::nth_element(lowers.begin(), lowers.begin() + static_cast<ptrdiff_t>(k - 1), lowers.end(),
+                     std::greater<>());
+    floor = std::max(floor, lowers[k - 1]);
+  }
+  const auto dim = static_cast<size_t>(d.dim);
   std::vector<Hit> hits;
-  for (auto& c : collectors) {
+  for (const Collector& c : collectors) {
     for (const Candidate& cand : c.candidates()) {
-      if (cand.approx < floor) continue;
-      const float* row = d.floats + cand.row * kDim;
-      if (d.row_crcs && internal::Crc32c(row, kDim * sizeof(float)) != d.row_crcs[cand.row]) {
+      if (cand.upper < floor) continue;
+      const float* row = d.floats + cand.row * dim;
+      if (d.row_crcs && internal::Crc32c(row, dim * sizeof(float)) != d.row_crcs[cand.row]) {
         return DataLoss("snapshot row " + std::to_string(cand.row) + " (template " +
                         std::to_string(d.ids[cand.row]) +
                         "): float32 data fails its checksum; rebuild the snapshot");
       }
-      float score = ExactScore(probe.data(), row);
+      ++t_last_num_candidates;
+      float score = ExactScore(probe.data(), row, d.dim);
       if (score >= options.min_score) hits.push_back({d.ids[cand.row], score});
     }
   }
-  t_last_num_candidates = hits.size();
   auto better = [](const Hit& a, const Hit& b) {
     return a.score != b.score ? a.score > b.score : a.id < b.id;
   };

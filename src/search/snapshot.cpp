@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "search/internal/crc32c.h"
 #include "search/internal/index_data.h"
@@ -25,10 +26,36 @@ constexpr size_t kHeaderSize = 4096;
 constexpr size_t kAlign = 4096;
 constexpr size_t kModelIdSize = 128;
 constexpr size_t kGalleryIdSize = 64;
+// Block size of section checksums (internal::SectionChecksum).
+constexpr size_t kChecksumBlock = size_t{1} << 20;
 
-enum Section { kIds, kActive, kScales, kRowCrcs, kCodes, kFloats, kNumSections };
-constexpr const char* kSectionNames[kNumSections] = {"ids",           "active", "scales",
-                                                     "row checksums", "codes",  "floats"};
+// File order. The sections before kBasis depend only on the templates; those from kBasis on
+// depend on the basis, whose head size a writer may learn only after its fit sample.
+enum SectionId {
+  kIds,
+  kActive,
+  kRowCrcs,
+  kFloats,
+  kBasisRows,
+  kScales,
+  kErr1,
+  kErr2,
+  kCodesHi,
+  kCodesLo,
+  kNumSections
+};
+constexpr const char* kSectionNames[kNumSections] = {"ids",
+                                                     "active",
+                                                     "row checksums",
+                                                     "floats",
+                                                     "basis",
+                                                     "scales",
+                                                     "first-pass errors",
+                                                     "int8 errors",
+                                                     "codes (high nibbles)",
+                                                     "codes (low nibbles)"};
+
+enum BasisKind : uint32_t { kIdentityBasis = 0, kStoredBasis = 1 };
 
 struct SectionEntry {
   uint64_t offset;
@@ -37,7 +64,7 @@ struct SectionEntry {
   uint32_t reserved;
 };
 
-// Little-endian on disk; x86-64 only, like the kernels.
+// Little-endian on disk; x86-64 only, like the kernels. Offsets in docs/SNAPSHOT.md.
 struct Header {
   uint8_t magic[8];
   uint32_t format_version;
@@ -45,38 +72,46 @@ struct Header {
   uint64_t count;
   int64_t change_counter;
   int32_t model_version;
-  float max_error;
+  uint32_t head_dim;
+  float max_err1;
+  float max_err2;
+  uint32_t basis_kind;
   uint32_t flags;
-  uint32_t reserved;
   char model_id[kModelIdSize];
   char gallery_id[kGalleryIdSize];
   SectionEntry sections[kNumSections];
 };
-static_assert(sizeof(Header) == 384);
+static_assert(sizeof(Header) == 488);
 constexpr size_t kHeaderCrcOffset = kHeaderSize - 4;
 
 size_t AlignUp(size_t v) {
   return (v + kAlign - 1) / kAlign * kAlign;
 }
 
-uint64_t SectionBytes(Section s, uint64_t count) {
+uint64_t BytesPerRow(SectionId s, uint64_t dim, uint64_t head) {
   switch (s) {
-    case kIds: return count * 8;
-    case kActive: return count;
-    case kScales:  // a float a row, 4 bytes like a CRC
-    case kRowCrcs: return count * 4;
-    case kCodes: return count * kDim;
-    case kFloats: return count * kDim * 4;
+    case kIds: return 8;
+    case kActive: return 1;
+    case kRowCrcs:
+    case kScales:
+    case kErr1:
+    case kErr2: return 4;
+    case kFloats: return dim * 4;
+    case kCodesHi:
+    case kCodesLo: return head / 2;
     default: return 0;
   }
 }
 
-// Fills offsets and sizes; returns the file size.
-uint64_t Layout(uint64_t count, SectionEntry* sections) {
+// Fills offsets and sizes; returns the file size. `stored_basis`: a head × dim basis section.
+uint64_t Layout(uint64_t count, uint64_t dim, uint64_t head, bool stored_basis,
+                SectionEntry* sections) {
   uint64_t off = kHeaderSize;
   for (int s = 0; s < kNumSections; ++s) {
+    const auto id = static_cast<SectionId>(s);
     sections[s].offset = off;
-    sections[s].size = SectionBytes(static_cast<Section>(s), count);
+    sections[s].size =
+        id == kBasisRows ? (stored_basis ? head * dim * 8 : 0) : count * BytesPerRow(id, dim, head);
     sections[s].checksum = 0;
     sections[s].reserved = 0;
     off = AlignUp(off + sections[s].size);
@@ -104,30 +139,61 @@ struct Mapping {
 
 // ---- SnapshotWriter ----
 
-Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::string& path,
-                                                                 const SnapshotInfo& info) {
+// One section of the file being written, and the CRCs of its completed checksum blocks.
+struct SnapshotWriter::Section {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  uint64_t bytes_per_row = 0;
+  bool per_encoded_row = false;  // filled by Encode() rather than Append()
+  std::vector<uint32_t> block_crcs;
+};
+
+Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
+    const std::string& path, const SnapshotInfo& info, const SnapshotWriterOptions& options) {
+  FT_RETURN_IF_ERROR(ValidateDim(info.dim).WithContext(path));
   if (info.model_id.size() >= kModelIdSize || info.gallery_id.size() >= kGalleryIdSize) {
     return InvalidArgument(path + ": model id or gallery id too long for the snapshot header");
+  }
+  if (options.basis && options.basis->dim() != info.dim) {
+    return InvalidArgument(path + ": basis of dimension " + std::to_string(options.basis->dim()) +
+                           " for templates of " + std::to_string(info.dim));
   }
   std::unique_ptr<SnapshotWriter> w(new SnapshotWriter());
   w->path_ = path;
   static std::atomic<uint64_t> next_tmp{0};
   w->tmp_path_ = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(next_tmp++);
   w->info_ = info;
+  w->options_ = options;
+  w->sections_ = std::make_unique<Section[]>(kNumSections);
+  // Sized for the largest head (the dimension) until a fit tells; Finish() trims the file.
   SectionEntry sections[kNumSections];
-  w->map_size_ = Layout(info.count, sections);
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const auto dim = static_cast<uint64_t>(info.dim);
+  w->map_size_ = Layout(info.count, dim, dim, true, sections);
+  for (int s = 0; s < kNumSections; ++s) {
+    const auto id = static_cast<SectionId>(s);
+    w->sections_[s].offset = sections[s].offset;
+    w->sections_[s].size = sections[s].size;
+    w->sections_[s].bytes_per_row = BytesPerRow(id, dim, dim);
+    w->sections_[s].per_encoded_row = id >= kBasisRows;
+  }
+  // Owner-only: the file holds every template of the gallery. fchmod too, for a leftover
+  // temporary of a crashed process that reused this pid (open's mode applies only to new files).
+  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w->fd_ < 0) return IoError(Errno(w->tmp_path_, "cannot create snapshot"));
+  if (fchmod(w->fd_, 0600) != 0) return IoError(Errno(w->tmp_path_, "cannot restrict snapshot"));
   if (ftruncate(w->fd_, static_cast<off_t>(w->map_size_)) != 0) {
     return IoError(Errno(w->tmp_path_, "cannot size snapshot"));
   }
   void* m = mmap(nullptr, w->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd_, 0);
   if (m == MAP_FAILED) return IoError(Errno(w->tmp_path_, "cannot map snapshot"));
   w->map_ = static_cast<uint8_t*>(m);
-  Header h{};
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  std::memcpy(h.sections, sections, sizeof sections);
-  std::memcpy(w->map_, &h, sizeof h);  // offsets now, the rest at Finish()
+  if (options.basis) {
+    FT_RETURN_IF_ERROR(w->UseBasis(*options.basis));
+  } else if (info.count >= options.min_rows_to_fit && info.count > 0) {
+    w->fit_rows_ = std::clamp<uint64_t>(options.fit_sample_rows, 1, info.count);
+  } else {
+    FT_RETURN_IF_ERROR(w->UseBasis(Basis::Identity(info.dim)));
+  }
   return w;
 }
 
@@ -137,35 +203,98 @@ SnapshotWriter::~SnapshotWriter() {
   if (!finished_) unlink(tmp_path_.c_str());
 }
 
+Status SnapshotWriter::UseBasis(Basis basis) {
+  // Lay the basis-dependent sections out again for the basis's head, then encode the rows
+  // appended so far.
+  SectionEntry sections[kNumSections];
+  file_size_ = Layout(info_.count, static_cast<uint64_t>(info_.dim),
+                      static_cast<uint64_t>(basis.head_dim()), !basis.is_identity(), sections);
+  for (int s = kBasisRows; s < kNumSections; ++s) {
+    sections_[s].offset = sections[s].offset;
+    sections_[s].size = sections[s].size;
+    sections_[s].bytes_per_row =
+        BytesPerRow(static_cast<SectionId>(s), static_cast<uint64_t>(info_.dim),
+                    static_cast<uint64_t>(basis.head_dim()));
+  }
+  if (!basis.rows().empty()) {
+    std::memcpy(map_ + sections_[kBasisRows].offset, basis.rows().data(),
+                basis.rows().size() * sizeof(double));
+  }
+  basis_ = std::move(basis);
+  fit_rows_ = 0;
+  for (uint64_t r = encoded_rows_; r < rows_; ++r) Encode(r);
+  ChecksumCompletedBlocks(false);
+  return Status::Ok();
+}
+
+void SnapshotWriter::Encode(uint64_t r) {
+  auto at = [&](SectionId sec) {
+    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
+  };
+  const internal::TemplateCode code = internal::EncodeTemplate(
+      *basis_, reinterpret_cast<const float*>(at(kFloats)), at(kCodesHi), at(kCodesLo));
+  max_err1_ = std::max(max_err1_, code.err1);
+  max_err2_ = std::max(max_err2_, code.err2);
+  std::memcpy(at(kScales), &code.scale, 4);
+  std::memcpy(at(kErr1), &code.err1, 4);
+  std::memcpy(at(kErr2), &code.err2, 4);
+  encoded_rows_ = r + 1;
+}
+
+void SnapshotWriter::ChecksumCompletedBlocks(bool final) {
+  for (int s = 0; s < kNumSections; ++s) {
+    Section& sec = sections_[s];
+    if (s == kBasisRows) continue;                 // written whole, checksummed at Finish()
+    if (sec.per_encoded_row && !basis_) continue;  // laid out once the basis is known
+    const uint64_t written = (sec.per_encoded_row ? encoded_rows_ : rows_) * sec.bytes_per_row;
+    for (;;) {
+      const uint64_t begin = sec.block_crcs.size() * kChecksumBlock;
+      const uint64_t end = std::min<uint64_t>(begin + kChecksumBlock, sec.size);
+      if (begin >= sec.size || end > written || (end - begin < kChecksumBlock && !final)) break;
+      sec.block_crcs.push_back(internal::Crc32c(map_ + sec.offset + begin, end - begin));
+    }
+  }
+}
+
 Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> templ) {
-  if (failed_) return FailedPrecondition(path_ + ": snapshot writer failed earlier");
+  if (failed_ || finished_) return FailedPrecondition(path_ + ": snapshot writer not usable");
   if (rows_ >= info_.count) {
     return FailedPrecondition(path_ + ": more rows than the " + std::to_string(info_.count) +
                               " announced");
   }
-  Status s = ValidateTemplate(templ);
-  Header h;
-  std::memcpy(&h, map_, sizeof h);
-  if (s.ok() && rows_ > 0) {
-    int64_t prev;
-    std::memcpy(&prev, map_ + h.sections[kIds].offset + (rows_ - 1) * 8, 8);
-    if (id <= prev) s = InvalidArgument("ids must be strictly increasing");
+  Status s = ValidateTemplate(templ, info_.dim);
+  if (s.ok() && rows_ > 0 && id <= last_id_) {
+    s = InvalidArgument("ids must be strictly increasing (after " + std::to_string(last_id_) + ")");
   }
   if (!s.ok()) {
     failed_ = true;
     return s.WithContext(path_ + ": template " + std::to_string(id));
   }
-  const uint64_t r = rows_++;
-  std::memcpy(map_ + h.sections[kIds].offset + r * 8, &id, 8);
-  map_[h.sections[kActive].offset + r] = active ? 1 : 0;
-  float scale = 0;
-  float err =
-      internal::QuantizeTemplate(templ.data(), map_ + h.sections[kCodes].offset + r * kDim, &scale);
-  max_error_ = std::max(max_error_, err);
-  std::memcpy(map_ + h.sections[kScales].offset + r * 4, &scale, 4);
-  std::memcpy(map_ + h.sections[kFloats].offset + r * kDim * 4, templ.data(), kDim * sizeof(float));
-  uint32_t crc = internal::Crc32c(templ.data(), kDim * sizeof(float));
-  std::memcpy(map_ + h.sections[kRowCrcs].offset + r * 4, &crc, 4);
+  const uint64_t r = rows_;
+  const auto dim = static_cast<size_t>(info_.dim);
+  auto at = [&](SectionId sec) {
+    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
+  };
+  std::memcpy(at(kIds), &id, 8);
+  *at(kActive) = active ? 1 : 0;
+  std::memcpy(at(kFloats), templ.data(), dim * sizeof(float));
+  const uint32_t crc = internal::Crc32c(templ.data(), dim * sizeof(float));
+  std::memcpy(at(kRowCrcs), &crc, 4);
+  last_id_ = id;
+  ++rows_;
+  if (basis_) {
+    Encode(r);
+  } else if (rows_ == fit_rows_) {
+    // The fit sample is complete: it is the float rows just written.
+    const auto* sample = reinterpret_cast<const float*>(map_ + sections_[kFloats].offset);
+    auto basis = Basis::Fit(info_.dim, std::span(sample, rows_ * dim), options_.fit);
+    if (!basis.ok()) {
+      failed_ = true;
+      return basis.status().WithContext(path_ + ": fitting the basis");
+    }
+    FT_RETURN_IF_ERROR(UseBasis(std::move(basis).value()));
+  }
+  ChecksumCompletedBlocks(false);
   return Status::Ok();
 }
 
@@ -175,25 +304,39 @@ Status SnapshotWriter::Finish() {
     return FailedPrecondition(path_ + ": " + std::to_string(rows_) + " rows appended, " +
                               std::to_string(info_.count) + " announced");
   }
-  Header h;
-  std::memcpy(&h, map_, sizeof h);
+  if (!basis_) FT_RETURN_IF_ERROR(UseBasis(Basis::Identity(info_.dim)));
+  ChecksumCompletedBlocks(true);
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kSnapshotFormatVersion;
-  h.dim = kDim;
+  h.dim = static_cast<uint32_t>(info_.dim);
   h.count = info_.count;
   h.change_counter = info_.change_counter;
   h.model_version = info_.model_version;
-  h.max_error = max_error_;
-  std::memset(h.model_id, 0, sizeof h.model_id);
-  std::memset(h.gallery_id, 0, sizeof h.gallery_id);
+  h.head_dim = static_cast<uint32_t>(basis_->head_dim());
+  h.max_err1 = max_err1_;
+  h.max_err2 = max_err2_;
+  h.basis_kind = basis_->is_identity() ? kIdentityBasis : kStoredBasis;
   std::memcpy(h.model_id, info_.model_id.data(), info_.model_id.size());
   std::memcpy(h.gallery_id, info_.gallery_id.data(), info_.gallery_id.size());
-  for (SectionEntry& section : h.sections) {
-    section.checksum = internal::SectionChecksum(map_ + section.offset, section.size, Threads(0));
+  for (int s = 0; s < kNumSections; ++s) {
+    const Section& sec = sections_[s];
+    const uint32_t checksum =
+        s == kBasisRows
+            ? internal::SectionChecksum(map_ + sec.offset, sec.size, 1)
+            : internal::Crc32c(sec.block_crcs.data(), sec.block_crcs.size() * sizeof(uint32_t));
+    h.sections[s] = {sec.offset, sec.size, checksum, 0};
   }
   std::memcpy(map_, &h, sizeof h);
   uint32_t header_crc = internal::Crc32c(map_, kHeaderCrcOffset);
   std::memcpy(map_ + kHeaderCrcOffset, &header_crc, 4);
   if (msync(map_, map_size_, MS_SYNC) != 0) return IoError(Errno(tmp_path_, "msync"));
+  munmap(map_, map_size_);
+  map_ = nullptr;
+  // Drop the room reserved for a head the fit did not need.
+  if (ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
+    return IoError(Errno(tmp_path_, "cannot trim snapshot"));
+  }
   if (fsync(fd_) != 0) return IoError(Errno(tmp_path_, "fsync"));
   if (rename(tmp_path_.c_str(), path_.c_str()) != 0) {
     return IoError(Errno(path_, "cannot publish snapshot (rename)"));
@@ -212,6 +355,46 @@ Status SnapshotWriter::Finish() {
 }
 
 // ---- OpenSnapshot ----
+
+namespace {
+
+// The header's own checks, in the order that names the most specific problem.
+Status CheckHeader(const std::string& path, const uint8_t* base, const Header& h) {
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
+    return DataLoss(path + ": not a facetrail snapshot (bad magic number)");
+  }
+  uint32_t header_crc;
+  std::memcpy(&header_crc, base + kHeaderCrcOffset, 4);
+  if (internal::Crc32c(base, kHeaderCrcOffset) != header_crc) {
+    return DataLoss(path + ": snapshot header checksum mismatch");
+  }
+  if (h.format_version == 1) {
+    return DataLoss(path +
+                    ": snapshot format version 1 (128-d, single int8 pass) is no longer read; "
+                    "rebuild the snapshot from the database (version " +
+                    std::to_string(kSnapshotFormatVersion) + ")");
+  }
+  if (h.format_version != kSnapshotFormatVersion) {
+    return DataLoss(path + ": snapshot format version " + std::to_string(h.format_version) +
+                    ", this program reads version " + std::to_string(kSnapshotFormatVersion) +
+                    "; rebuild the snapshot");
+  }
+  if (h.dim > static_cast<uint32_t>(kMaxDim) || !ValidateDim(static_cast<int>(h.dim)).ok()) {
+    return DataLoss(path + ": snapshot dimension " + std::to_string(h.dim) + " is not supported");
+  }
+  const bool identity = h.basis_kind == kIdentityBasis;
+  if ((h.basis_kind != kIdentityBasis && h.basis_kind != kStoredBasis) ||
+      (identity && h.head_dim != h.dim) ||
+      (!identity && (h.head_dim >= h.dim || !ValidateDim(static_cast<int>(h.head_dim)).ok()))) {
+    return DataLoss(path + ": snapshot basis (kind " + std::to_string(h.basis_kind) + ", head " +
+                    std::to_string(h.head_dim) + " of " + std::to_string(h.dim) +
+                    ") is not supported");
+  }
+  if (h.count > (uint64_t{1} << 40)) return DataLoss(path + ": implausible template count");
+  return Status::Ok();
+}
+
+}  // namespace
 
 Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpenOptions& options) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -241,24 +424,10 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   const auto* base = static_cast<const uint8_t*>(mapping->addr);
   Header h;
   std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
-    return DataLoss(path + ": not a facetrail snapshot (bad magic number)");
-  }
-  uint32_t header_crc;
-  std::memcpy(&header_crc, base + kHeaderCrcOffset, 4);
-  if (internal::Crc32c(base, kHeaderCrcOffset) != header_crc) {
-    return DataLoss(path + ": snapshot header checksum mismatch");
-  }
-  if (h.format_version != kSnapshotFormatVersion) {
-    return DataLoss(path + ": snapshot format version " + std::to_string(h.format_version) +
-                    ", this program reads version " + std::to_string(kSnapshotFormatVersion));
-  }
-  if (h.dim != static_cast<uint32_t>(kDim)) {
-    return DataLoss(path + ": snapshot dimension " + std::to_string(h.dim));
-  }
-  if (h.count > (uint64_t{1} << 40)) return DataLoss(path + ": implausible template count");
+  FT_RETURN_IF_ERROR(CheckHeader(path, base, h));
+  const bool stored_basis = h.basis_kind == kStoredBasis;
   SectionEntry expected[kNumSections];
-  const uint64_t expected_size = Layout(h.count, expected);
+  const uint64_t expected_size = Layout(h.count, h.dim, h.head_dim, stored_basis, expected);
   for (int s = 0; s < kNumSections; ++s) {
     if (h.sections[s].offset != expected[s].offset || h.sections[s].size != expected[s].size) {
       return DataLoss(path + ": snapshot " + kSectionNames[s] + " section misplaced");
@@ -268,13 +437,15 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     return DataLoss(path + ": truncated or padded snapshot (" + std::to_string(file_size) +
                     " bytes, expected " + std::to_string(expected_size) + ")");
   }
-  // Everything a search reads at every query is checked now; the float32 rows by their own CRC.
-  const uint8_t* hot_begin = base + h.sections[kIds].offset;
-  const uint8_t* hot_end = base + h.sections[kCodes].offset + h.sections[kCodes].size;
-  (void)madvise(const_cast<uint8_t*>(hot_begin), static_cast<size_t>(hot_end - hot_begin),
-                MADV_WILLNEED);
-  (void)madvise(const_cast<uint8_t*>(base + h.sections[kFloats].offset),
-                AlignUp(h.sections[kFloats].size), MADV_RANDOM);
+  // Everything but the float32 rows is checked now (the pass data every search reads, and the
+  // low-nibble plane it refines from); the float32 rows by their own CRC when re-scored.
+  auto section = [&](SectionId s) { return base + h.sections[s].offset; };
+  (void)madvise(const_cast<uint8_t*>(section(kIds)),
+                static_cast<size_t>(section(kFloats) - section(kIds)), MADV_WILLNEED);
+  (void)madvise(const_cast<uint8_t*>(section(kBasisRows)),
+                static_cast<size_t>(base + file_size - section(kBasisRows)), MADV_WILLNEED);
+  (void)madvise(const_cast<uint8_t*>(section(kFloats)), AlignUp(h.sections[kFloats].size),
+                MADV_RANDOM);
   const int threads = Threads(options.num_threads);
   for (int s = 0; s < kNumSections; ++s) {
     if (s == kFloats && !options.verify_floats) continue;
@@ -284,15 +455,29 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     }
   }
   auto data = std::make_unique<internal::IndexData>();
+  if (stored_basis) {
+    const auto* rows = reinterpret_cast<const double*>(section(kBasisRows));
+    auto basis = Basis::FromRows(static_cast<int>(h.dim), static_cast<int>(h.head_dim),
+                                 std::vector<double>(rows, rows + h.sections[kBasisRows].size / 8));
+    if (!basis.ok()) return basis.status().WithContext(path + ": snapshot");
+    data->basis = std::make_shared<const Basis>(std::move(basis).value());
+  } else {
+    data->basis = std::make_shared<const Basis>(Basis::Identity(static_cast<int>(h.dim)));
+  }
+  data->dim = static_cast<int>(h.dim);
+  data->head_dim = static_cast<int>(h.head_dim);
   data->n = h.count;
-  data->ids = reinterpret_cast<const int64_t*>(base + h.sections[kIds].offset);
-  data->scales = reinterpret_cast<const float*>(base + h.sections[kScales].offset);
-  data->row_crcs = reinterpret_cast<const uint32_t*>(base + h.sections[kRowCrcs].offset);
-  data->codes = base + h.sections[kCodes].offset;
-  data->floats = reinterpret_cast<const float*>(base + h.sections[kFloats].offset);
-  const uint8_t* active = base + h.sections[kActive].offset;
-  data->active.assign(active, active + h.count);
-  data->max_error = h.max_error;
+  data->ids = reinterpret_cast<const int64_t*>(section(kIds));
+  data->scales = reinterpret_cast<const float*>(section(kScales));
+  data->err1 = reinterpret_cast<const float*>(section(kErr1));
+  data->err2 = reinterpret_cast<const float*>(section(kErr2));
+  data->row_crcs = reinterpret_cast<const uint32_t*>(section(kRowCrcs));
+  data->codes_hi = section(kCodesHi);
+  data->codes_lo = section(kCodesLo);
+  data->floats = reinterpret_cast<const float*>(section(kFloats));
+  data->active.assign(section(kActive), section(kActive) + h.count);
+  data->max_err1 = h.max_err1;
+  data->max_err2 = h.max_err2;
   data->keepalive = mapping;
   for (uint64_t r = 1; r < h.count; ++r) {
     if (data->ids[r] <= data->ids[r - 1]) return DataLoss(path + ": snapshot ids out of order");
@@ -303,6 +488,7 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   out.info.model_version = h.model_version;
   out.info.change_counter = h.change_counter;
   out.info.count = h.count;
+  out.info.dim = static_cast<int>(h.dim);
   FT_ASSIGN_OR_RETURN(out.index, FlatIndex::FromData(std::move(data), options.index));
   return out;
 }

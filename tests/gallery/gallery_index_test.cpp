@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -251,13 +252,63 @@ TEST_F(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
 TEST_F(GalleryIndexTest, ForeignSnapshotIsRebuilt) {
   std::string path = MustOpen()->snapshot_path();
   {
-    auto w = search::SnapshotWriter::Create(path, {kModel.id, kModel.version, "other", 999, 0});
+    auto w = search::SnapshotWriter::Create(
+        path, {kModel.id, kModel.version, "other", 999, 0, kTemplateDim});
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->Finish().ok());
   }
   auto g = MustOpen();
   EXPECT_EQ(g->last_sync().reason, "snapshot of another gallery");
   EXPECT_EQ(g->size(), 60u);
+}
+
+TEST_F(GalleryIndexTest, SnapshotOfAnotherDimensionIsRebuilt) {
+  std::string path = MustOpen()->snapshot_path();
+  {
+    auto w = search::SnapshotWriter::Create(
+        path, {kModel.id, kModel.version, store_->gallery_id(), 1 << 30, 0, 512});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Finish().ok());
+  }
+  auto g = MustOpen();
+  EXPECT_EQ(g->last_sync().action, IndexSync::Action::kRebuilt);
+  EXPECT_EQ(g->last_sync().reason, "snapshot of another template dimension");
+  EXPECT_EQ(g->size(), 60u);
+  ASSERT_EQ(MustSearch(*g, 701).size(), 1u);
+}
+
+// CRC-32C (Castagnoli), bit by bit: to re-seal a header patched below.
+uint32_t Crc32c(const char* p, size_t n) {
+  uint32_t crc = ~0u;
+  for (size_t i = 0; i < n; ++i) {
+    crc ^= static_cast<uint8_t>(p[i]);
+    for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+  }
+  return ~crc;
+}
+
+TEST_F(GalleryIndexTest, AVersion1SnapshotIsRebuilt) {
+  // A snapshot written before the format carried the dimension (version 1, 128-d) is refused
+  // with kDataLoss by search/ and rebuilt here, with searches exact afterwards.
+  std::string path = MustOpen()->snapshot_path();
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<char> header(4096);
+    f.read(header.data(), 4096);
+    const uint32_t version = 1;
+    std::memcpy(&header[8], &version, 4);
+    const uint32_t crc = Crc32c(header.data(), 4092);
+    std::memcpy(&header[4092], &crc, 4);
+    f.seekp(0);
+    f.write(header.data(), 4096);
+  }
+  auto g = MustOpen();
+  EXPECT_EQ(g->last_sync().action, IndexSync::Action::kRebuilt);
+  EXPECT_NE(g->last_sync().reason.find("format version 1"), std::string::npos)
+      << g->last_sync().reason;
+  EXPECT_NE(g->last_sync().reason.find("rebuild"), std::string::npos);
+  ASSERT_EQ(MustSearch(*g, 701).size(), 1u);
+  EXPECT_EQ(MustOpen()->last_sync().action, IndexSync::Action::kOpened);
 }
 
 TEST(GalleryIndexMemory, InMemoryStoreBuildsInRam) {

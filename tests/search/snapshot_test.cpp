@@ -1,13 +1,17 @@
-// Snapshot round trip, and what a damaged file must do: be refused with kDataLoss, naming the
-// check that fired (LevelDB corruption_test style: flip bytes in a real file).
+// Snapshot round trip at several dimensions, and what a damaged or foreign file must do: be
+// refused with kDataLoss, naming the check that fired (LevelDB corruption_test style: flip bytes
+// in a real file).
 #include "search/snapshot.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "search/internal/crc32c.h"
 #include "search/test_templates.h"
 
 namespace facetrail::search {
@@ -21,13 +25,45 @@ SnapshotOpenOptions VerifyAll() {
   return o;
 }
 
-class SnapshotTest : public ::testing::Test {
+uint64_t AlignUp(uint64_t v) {
+  return (v + 4095) / 4096 * 4096;
+}
+
+// Section offsets of docs/SNAPSHOT.md for n rows of dim floats and a head of `head`
+// coordinates (head == dim: the identity basis, no basis section).
+struct Layout {
+  uint64_t ids, active, row_crcs, floats, basis, scales, err1, err2, codes_hi, codes_lo, end;
+  Layout(uint64_t n, uint64_t dim, uint64_t head = 0) {
+    if (head == 0) head = dim;
+    uint64_t off = 4096;
+    auto next = [&](uint64_t bytes) {
+      const uint64_t at = off;
+      off = AlignUp(off + bytes);
+      return at;
+    };
+    ids = next(8 * n);
+    active = next(n);
+    row_crcs = next(4 * n);
+    floats = next(4 * n * dim);
+    basis = next(head == dim ? 0 : head * dim * 8);
+    scales = next(4 * n);
+    err1 = next(4 * n);
+    err2 = next(4 * n);
+    codes_hi = next(n * head / 2);
+    codes_lo = next(n * head / 2);
+    end = off;
+  }
+};
+
+class SnapshotTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ft_snapshot_" + std::to_string(getpid()));
+    dim_ = GetParam();
+    dir_ = fs::temp_directory_path() /
+           ("ft_snapshot_" + std::to_string(getpid()) + "_" + std::to_string(dim_));
     fs::create_directories(dir_);
     path_ = (dir_ / "gallery.snapshot").string();
-    t_ = testing::RandomTemplates(kRows, 11);
+    t_ = testing::RandomTemplates(kRows, dim_, 11);
     for (size_t r = 0; r < kRows; ++r) {
       ids_.push_back(static_cast<int64_t>(r * 2 + 1));
       active_.push_back(r % 5 == 0 ? 0 : 1);
@@ -36,13 +72,16 @@ class SnapshotTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   SnapshotInfo Info() const {
-    return {"test-model/v1", 3, "gallery-uuid-1", 42, static_cast<uint64_t>(kRows)};
+    return {"test-model/v1", 3, "gallery-uuid-1", 42, static_cast<uint64_t>(kRows), dim_};
   }
-  void Write() {
-    auto w = SnapshotWriter::Create(path_, Info());
+  std::span<const float> Row(size_t r) const {
+    return std::span(&t_[r * static_cast<size_t>(dim_)], static_cast<size_t>(dim_));
+  }
+  void Write(const SnapshotWriterOptions& options = {}) {
+    auto w = SnapshotWriter::Create(path_, Info(), options);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     for (size_t r = 0; r < kRows; ++r) {
-      ASSERT_TRUE((*w)->Append(ids_[r], active_[r] != 0, std::span(&t_[r * kDim], kDim)).ok());
+      ASSERT_TRUE((*w)->Append(ids_[r], active_[r] != 0, Row(r)).ok());
     }
     ASSERT_TRUE((*w)->Finish().ok());
   }
@@ -55,6 +94,18 @@ class SnapshotTest : public ::testing::Test {
     f.seekp(static_cast<std::streamoff>(offset));
     f.write(&c, 1);
   }
+  // Overwrites 4 header bytes and re-seals the header checksum, as a writer of another version
+  // (or a lying one) would have.
+  void PatchHeader(uint64_t offset, uint32_t value) {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<char> header(4096);
+    f.read(header.data(), 4096);
+    std::memcpy(&header[offset], &value, 4);
+    const uint32_t crc = internal::Crc32c(header.data(), 4092);
+    std::memcpy(&header[4092], &crc, 4);
+    f.seekp(0);
+    f.write(header.data(), 4096);
+  }
   void ExpectRefused(const std::string& words, const SnapshotOpenOptions& o = {}) {
     auto s = OpenSnapshot(path_, o);
     ASSERT_FALSE(s.ok());
@@ -63,6 +114,7 @@ class SnapshotTest : public ::testing::Test {
   }
 
   static constexpr size_t kRows = 3000;
+  int dim_ = 0;
   fs::path dir_;
   std::string path_;
   std::vector<float> t_;
@@ -70,11 +122,12 @@ class SnapshotTest : public ::testing::Test {
   std::vector<uint8_t> active_;
 };
 
-TEST_F(SnapshotTest, RoundTripSearchesLikeBuild) {
+TEST_P(SnapshotTest, RoundTripSearchesLikeBuild) {
   Write();
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().string(), path_) << "temporary file left behind";
   }
+  EXPECT_EQ(fs::file_size(path_), Layout(kRows, dim_).end);
   auto s = OpenSnapshot(path_, VerifyAll());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->info.model_id, "test-model/v1");
@@ -82,87 +135,239 @@ TEST_F(SnapshotTest, RoundTripSearchesLikeBuild) {
   EXPECT_EQ(s->info.gallery_id, "gallery-uuid-1");
   EXPECT_EQ(s->info.change_counter, 42);
   EXPECT_EQ(s->info.count, kRows);
+  EXPECT_EQ(s->info.dim, dim_);
+  EXPECT_EQ(s->index->dim(), dim_);
   EXPECT_EQ(s->index->num_active(), kRows - kRows / 5);
+  auto built = FlatIndex::Build(dim_, ids_, t_, active_);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(s->index->max_quantization_error(), (*built)->max_quantization_error());
+  EXPECT_EQ(s->index->max_first_pass_error(), (*built)->max_first_pass_error());
   for (int q = 0; q < 5; ++q) {
-    auto probe = testing::NoisyCopy(t_, q * 17, 0.05f, q);
+    auto probe = testing::NoisyCopy(t_, dim_, q * 17, 0.05f, q);
     auto got = s->index->Search(probe, {25, -2});
     ASSERT_TRUE(got.ok());
-    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, active_, probe, 25, -2));
+    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
+    EXPECT_EQ(*got, *(*built)->Search(probe, {25, -2}));
   }
 }
 
-TEST_F(SnapshotTest, EmptySnapshot) {
-  auto w = SnapshotWriter::Create(path_, {"m", 1, "g", 0, 0});
+// Low-rank face-like templates (rank 3/8 of dim) and a basis fitted to them.
+TEST_P(SnapshotTest, RoundTripWithAFittedBasis) {
+  t_ = testing::FaceLikeTemplates(kRows, dim_, 21, 2, dim_ * 3 / 8);
+  auto basis = Basis::Fit(dim_, std::span(t_).first(2000 * static_cast<size_t>(dim_)));
+  ASSERT_TRUE(basis.ok()) << basis.status().ToString();
+  ASSERT_LT(basis->head_dim(), dim_);
+  SnapshotWriterOptions o;
+  o.basis = *basis;
+  Write(o);
+  EXPECT_EQ(fs::file_size(path_), Layout(kRows, dim_, basis->head_dim()).end);
+  auto s = OpenSnapshot(path_, VerifyAll());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->index->head_dim(), basis->head_dim());
+  EXPECT_EQ(s->index->basis().rows(), basis->rows());
+  auto built = FlatIndex::Build(*basis, ids_, t_, active_);
+  ASSERT_TRUE(built.ok());
+  for (int q = 0; q < 6; ++q) {
+    auto probe = q < 4 ? testing::NoisyCopy(t_, dim_, q * 17, 0.02f, q)
+                       : testing::RandomTemplates(1, dim_, 100 + q);
+    auto got = s->index->Search(probe, {25, -2});
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
+    EXPECT_EQ(*got, *(*built)->Search(probe, {25, -2}));
+  }
+  // A damaged basis is refused like any other checked section.
+  FlipByte(Layout(kRows, dim_, basis->head_dim()).basis + 8 * 33 + 3);
+  ExpectRefused("basis section checksum mismatch");
+}
+
+TEST_P(SnapshotTest, WriterFitsABasisToItsFirstRows) {
+  t_ = testing::FaceLikeTemplates(kRows, dim_, 22, 2, dim_ * 3 / 8);
+  SnapshotWriterOptions o;
+  o.min_rows_to_fit = 1000;
+  o.fit_sample_rows = 1500;
+  Write(o);
+  auto s = OpenSnapshot(path_, VerifyAll());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_LT(s->index->head_dim(), dim_);
+  EXPECT_EQ(fs::file_size(path_), Layout(kRows, dim_, s->index->head_dim()).end);
+  for (int q = 0; q < 4; ++q) {
+    auto probe = testing::NoisyCopy(t_, dim_, 2000 + q * 100, 0.02f, q);  // beyond the sample
+    auto got = s->index->Search(probe, {25, -2});
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, testing::BruteForce(ids_, t_, dim_, active_, probe, 25, -2));
+  }
+  // Below min_rows_to_fit, or for isotropic templates, the identity.
+  t_ = testing::RandomTemplates(kRows, dim_, 23);
+  Write(o);
+  auto iso = OpenSnapshot(path_);
+  ASSERT_TRUE(iso.ok());
+  EXPECT_EQ(iso->index->head_dim(), dim_);
+  EXPECT_TRUE(iso->index->basis().is_identity());
+}
+
+TEST_P(SnapshotTest, FilesAreOwnerOnly) {
+  ::umask(0);  // even with a permissive umask
+  auto w = SnapshotWriter::Create(path_, Info());
+  ASSERT_TRUE(w.ok());
+  int seen = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    struct stat st {};
+    ASSERT_EQ(stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << "temporary " << e.path();
+    ++seen;
+  }
+  EXPECT_EQ(seen, 1);
+  for (size_t r = 0; r < kRows; ++r) ASSERT_TRUE((*w)->Append(ids_[r], true, Row(r)).ok());
+  ASSERT_TRUE((*w)->Finish().ok());
+  ::umask(022);
+  struct stat st {};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_P(SnapshotTest, EmptySnapshot) {
+  auto w = SnapshotWriter::Create(path_, {"m", 1, "g", 0, 0, dim_});
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->Finish().ok());
   auto s = OpenSnapshot(path_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_TRUE(s->index->Search(std::span(t_).first(kDim), {5, -2})->empty());
+  EXPECT_EQ(s->index->dim(), dim_);
+  EXPECT_TRUE(s->index->Search(Row(0), {5, -2})->empty());
 }
 
-TEST_F(SnapshotTest, MissingIsNotFound) {
+TEST_P(SnapshotTest, MissingIsNotFound) {
   EXPECT_EQ(OpenSnapshot(path_).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(SnapshotTest, UnfinishedWriterLeavesNothing) {
+TEST_P(SnapshotTest, UnfinishedWriterLeavesNothing) {
   {
     auto w = SnapshotWriter::Create(path_, Info());
     ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->Append(1, true, std::span(t_).first(kDim)).ok());
+    ASSERT_TRUE((*w)->Append(1, true, Row(0)).ok());
     EXPECT_FALSE((*w)->Finish().ok());  // too few rows
   }
   EXPECT_TRUE(fs::is_empty(dir_));
 }
 
-TEST_F(SnapshotTest, TruncatedIsRefused) {
+TEST_P(SnapshotTest, TruncatedIsRefused) {
   Write();
   const auto size = fs::file_size(path_);
   for (uint64_t keep : {uint64_t{0}, uint64_t{100}, uint64_t{4096}, size / 2, size - 1}) {
     Write();
     fs::resize_file(path_, keep);
     SCOPED_TRACE(keep);
-    ExpectRefused(keep < 4096 ? "truncated" : "truncated");
+    ExpectRefused("truncated");
   }
 }
 
-TEST_F(SnapshotTest, DamagedHeaderOrHotSectionIsRefused) {
+TEST_P(SnapshotTest, DamagedHeaderOrCheckedSectionIsRefused) {
+  const Layout l(kRows, dim_);
   Write();
   FlipByte(0);
   ExpectRefused("bad magic number");
   Write();
   FlipByte(20);  // count
   ExpectRefused("header checksum mismatch");
-  // Sections: ids at 4096, each section aligned to 4096 (docs/SNAPSHOT.md).
-  Write();
-  FlipByte(4096 + 8 * 10);
-  ExpectRefused("ids section checksum mismatch");
-  Write();
-  FlipByte(fs::file_size(path_) - kRows * kDim * 4 - 4096 - 5);  // inside codes (aligned end)
-  auto s = OpenSnapshot(path_);
-  EXPECT_FALSE(s.ok());
+  const std::pair<uint64_t, const char*> sections[] = {
+      {l.ids + 8 * 10, "ids section checksum mismatch"},
+      {l.active + 7, "active section checksum mismatch"},
+      {l.scales + 4 * 3 + 1, "scales section checksum mismatch"},
+      {l.err1 + 4 * 5, "first-pass errors section checksum mismatch"},
+      {l.err2 + 4 * 6, "int8 errors section checksum mismatch"},
+      {l.row_crcs + 4 * 9, "row checksums section checksum mismatch"},
+      {l.codes_hi + 1234, "codes (high nibbles) section checksum mismatch"},
+      {l.codes_lo + 4321, "codes (low nibbles) section checksum mismatch"},
+  };
+  for (const auto& [offset, words] : sections) {
+    Write();
+    FlipByte(offset);
+    ExpectRefused(words);
+  }
 }
 
-TEST_F(SnapshotTest, DamagedFloatRowFailsFullVerifyAndTheSearchThatReadsIt) {
+TEST_P(SnapshotTest, OtherVersionsAndDimensionsAreRefusedWithRebuild) {
   Write();
-  const uint64_t floats_offset = fs::file_size(path_) - kRows * kDim * 4;
-  const size_t row = 7;  // active (7 % 5 != 0)
-  FlipByte(floats_offset + row * kDim * 4 + 9);
+  PatchHeader(8, 1);  // format version 1: the 128-d single int8 pass layout
+  ExpectRefused("format version 1");
+  ExpectRefused("rebuild");
+  Write();
+  PatchHeader(8, 3);
+  ExpectRefused("version 3");
+  for (uint32_t dim : {0u, 100u, 8192u, 0x80000000u}) {
+    Write();
+    PatchHeader(12, dim);
+    ExpectRefused("dimension " + std::to_string(dim) + " is not supported");
+  }
+  // A supported dimension that does not match the identity basis's head, or the sections.
+  Write();
+  PatchHeader(12, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));
+  ExpectRefused("basis (kind 0, head " + std::to_string(dim_));
+  Write();
+  PatchHeader(12, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));
+  PatchHeader(36, static_cast<uint32_t>(dim_ == 512 ? 128 : 512));  // head_dim
+  ExpectRefused("misplaced");
+  Write();
+  PatchHeader(48, 7);  // basis kind
+  ExpectRefused("basis (kind 7");
+}
+
+TEST_P(SnapshotTest, DamagedFloatRowFailsFullVerifyAndTheSearchThatReadsIt) {
+  Write();
+  const uint64_t floats_offset = Layout(kRows, dim_).floats;  // identity basis: 3000 rows
+  const size_t row = 7;                                       // active (7 % 5 != 0)
+  FlipByte(floats_offset + row * dim_ * 4 + 9);
   ExpectRefused("floats section checksum mismatch", VerifyAll());
   auto s = OpenSnapshot(path_);
   ASSERT_TRUE(s.ok());
-  auto probe = std::vector<float>(t_.begin() + row * kDim, t_.begin() + (row + 1) * kDim);
+  auto probe = std::vector<float>(Row(row).begin(), Row(row).end());
   auto got = s->index->Search(probe, {5, -2});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), StatusCode::kDataLoss);
 }
 
-TEST_F(SnapshotTest, WriterRejectsBadRows) {
+TEST_P(SnapshotTest, WriterRejectsBadRowsAndDimensions) {
   auto w = SnapshotWriter::Create(path_, Info());
   ASSERT_TRUE(w.ok());
-  std::vector<float> nan(kDim, std::nanf(""));
+  std::vector<float> nan(static_cast<size_t>(dim_), std::nanf(""));
   EXPECT_EQ((*w)->Append(1, true, nan).code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE((*w)->Finish().ok());
+  auto w2 = SnapshotWriter::Create(path_, Info());
+  ASSERT_TRUE(w2.ok());
+  auto other = testing::RandomTemplates(1, dim_ + 16, 1);
+  auto s = (*w2)->Append(1, true, other);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("expected " + std::to_string(dim_)), std::string::npos) << s.message();
+  for (int dim : {0, 100, kMaxDim + 16}) {
+    auto bad = SnapshotWriter::Create(path_, {"m", 1, "g", 0, 1, dim});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bad.status().message().find("dimension"), std::string::npos);
+  }
 }
+
+TEST_P(SnapshotTest, ChecksumsSpanManyBlocks) {
+  // More than one 1 MiB checksum block in the larger sections: the writer's running checksums
+  // must match the reader's.
+  const size_t n = (size_t{3} << 20) / (static_cast<size_t>(dim_) * 4) + 123;
+  auto t = testing::RandomTemplates(n, dim_, 13);
+  auto w = SnapshotWriter::Create(path_, {"m", 1, "g", 0, n, dim_});
+  ASSERT_TRUE(w.ok());
+  for (size_t r = 0; r < n; ++r) {
+    ASSERT_TRUE(
+        (*w)->Append(static_cast<int64_t>(r), true,
+                     std::span(&t[r * static_cast<size_t>(dim_)], static_cast<size_t>(dim_)))
+            .ok());
+  }
+  ASSERT_TRUE((*w)->Finish().ok());
+  auto s = OpenSnapshot(path_, VerifyAll());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->index->size(), n);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, SnapshotTest, ::testing::Values(48, 128, 512),
+                         [](const auto& param_info) {
+                           return "dim" + std::to_string(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace facetrail::search
