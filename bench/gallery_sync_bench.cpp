@@ -35,11 +35,11 @@ namespace {
 using facetrail::Status;
 using namespace facetrail::gallery;  // NOLINT(google-build-using-namespace): a benchmark main
 
-const ModelRef kModel{"bench-random", 1};
+const ModelRef kModel{"bench-random", 1, 128};
 
 std::vector<float> RandomUnit(std::mt19937_64& rng) {
   std::normal_distribution<float> n(0.f, 1.f);
-  std::vector<float> v(facetrail::gallery::kTemplateDim);
+  std::vector<float> v(static_cast<size_t>(kModel.dim));
   double norm = 0;
   for (float& x : v) {
     x = n(rng);

@@ -188,8 +188,13 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   std::filesystem::create_directories(a.out_dir, ec);
   if (ec) return PrintError(IoError(a.out_dir + ": cannot create: " + ec.message()));
 
-  auto manifest = vision::FindModel(a.models_dir, a.model);
-  if (!manifest.ok()) return PrintError(manifest.status().WithContext("eval"));
+  // Our model's manifest (not needed to evaluate references alone).
+  std::optional<vision::ModelManifest> manifest;
+  if (!a.reference_only) {
+    auto m = vision::FindModel(a.models_dir, a.model);
+    if (!m.ok()) return PrintError(m.status().WithContext("eval"));
+    manifest = std::move(*m);
+  }
   if (a.calibrate && (a.reference_only || mode != "report")) {
     return PrintError(InvalidArgument(
         "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
@@ -217,9 +222,9 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   options.identification = mode != "verify";
   options.gate_max_fnir = a.gate_max_fnir;
   // The gate whose effect is reported: the one given, else the model's calibrated one.
-  if (a.gate_eye_distance || a.gate_sharpness || manifest->calibration) {
+  if (a.gate_eye_distance || a.gate_sharpness || (manifest && manifest->calibration)) {
     eval::QualityGate gate;
-    if (manifest->calibration) {
+    if (manifest && manifest->calibration) {
       gate.min_eye_distance_px = manifest->calibration->min_eye_distance_px;
       gate.min_sharpness = manifest->calibration->min_sharpness;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 namespace facetrail::gallery {
@@ -20,16 +21,17 @@ double Iou(const FaceBox& a, const FaceBox& b) {
   return uni > 0 ? inter / uni : 0;
 }
 
-// What one photo came to.
-struct Outcome {
-  enum class Kind { kAdded, kAlready, kFailed } kind = Kind::kFailed;
+// What a worker made of one photo: its new template, or why there is none (or a store error
+// that stops the run).
+struct Extracted {
+  std::optional<NewTemplate> templ;
   std::string reason;
-  Status fatal;  // a store error that stops the run
+  Status fatal;
 };
 
-Outcome ProcessPhoto(GalleryStore& store, FaceExtractor& extractor, const ModelRef& model,
-                     const PhotoToRetemplate& photo) {
-  Outcome out;
+Extracted ExtractPhoto(GalleryStore& store, FaceExtractor& extractor,
+                       const PhotoToRetemplate& photo) {
+  Extracted out;
   auto bytes = store.ReadPhoto(photo.photo_id);
   if (!bytes.ok()) {
     if (bytes.status().code() == StatusCode::kNotFound) {
@@ -59,31 +61,15 @@ Outcome ProcessPhoto(GalleryStore& store, FaceExtractor& extractor, const ModelR
       }
     }
     if (best < 0.5) {
-      out.reason = "the enrolled face was not found again (best overlap " +
-                   std::to_string(best) + ")";
+      out.reason =
+          "the enrolled face was not found again (best overlap " + std::to_string(best) + ")";
       return out;
     }
   } else {
     chosen = ChooseEnrollFace(*faces);
   }
   const ExtractedFace& f = (*faces)[chosen];
-  NewTemplate t;
-  t.face_index = static_cast<int>(chosen);
-  t.box = f.box;
-  t.quality = f.quality;
-  t.templ = f.templ;
-  auto added = store.AddTemplates(photo.photo_id, model, std::span(&t, 1));
-  if (!added.ok()) {
-    if (added.status().code() == StatusCode::kNotFound) {
-      out.reason = "photo gone (expunged meanwhile)";
-    } else if (added.status().code() == StatusCode::kInvalidArgument) {
-      out.reason = added.status().message();
-    } else {
-      out.fatal = added.status();
-    }
-    return out;
-  }
-  out.kind = *added == AddPhotoResult::kAdded ? Outcome::Kind::kAdded : Outcome::Kind::kAlready;
+  out.templ = NewTemplate{static_cast<int>(chosen), f.box, f.quality, f.templ};
   return out;
 }
 
@@ -150,11 +136,13 @@ Expected<RetemplateSummary> Retemplate(GalleryStore& store,
     FT_ASSIGN_OR_RETURN(auto batch, store.PhotosWithout(model, after, limit));
     if (batch.empty()) break;
     after = batch.back().photo_id;
-    std::vector<Outcome> outcomes(batch.size());
+    // Workers run the networks; this thread commits in photo id order, so a run stopped by an
+    // error and run again assigns the same template ids as one that never stopped.
+    std::vector<Extracted> extracted(batch.size());
     std::atomic<size_t> next{0};
     auto work = [&](size_t w) {
       for (size_t i = next++; i < batch.size(); i = next++) {
-        outcomes[i] = ProcessPhoto(store, *extractors[w], model, batch[i]);
+        extracted[i] = ExtractPhoto(store, *extractors[w], batch[i]);
       }
     };
     std::vector<std::thread> threads;
@@ -162,17 +150,26 @@ Expected<RetemplateSummary> Retemplate(GalleryStore& store,
     work(0);
     for (auto& t : threads) t.join();
     for (size_t i = 0; i < batch.size(); ++i) {
-      const Outcome& o = outcomes[i];
-      if (!o.fatal.ok()) return o.fatal.WithContext("retemplate photo " +
-                                                    std::to_string(batch[i].photo_id));
-      ++summary.photos;
-      switch (o.kind) {
-        case Outcome::Kind::kAdded: ++summary.added; break;
-        case Outcome::Kind::kAlready: ++summary.already; break;
-        case Outcome::Kind::kFailed:
-          summary.failures.push_back({batch[i].photo_id, batch[i].booking_number, o.reason});
-          break;
+      const PhotoToRetemplate& photo = batch[i];
+      Extracted& e = extracted[i];
+      auto fatal = [&](const Status& s) {
+        return s.WithContext("retemplate photo " + std::to_string(photo.photo_id));
+      };
+      if (!e.fatal.ok()) return fatal(e.fatal);
+      if (e.templ) {
+        auto added = store.AddTemplates(photo.photo_id, model, std::span(&*e.templ, 1));
+        if (added.ok()) {
+          ++(*added == AddPhotoResult::kAdded ? summary.added : summary.already);
+        } else if (added.status().code() == StatusCode::kNotFound) {
+          e.reason = "photo gone (expunged meanwhile)";
+        } else if (added.status().code() == StatusCode::kInvalidArgument) {
+          e.reason = added.status().message();
+        } else {
+          return fatal(added.status());
+        }
       }
+      if (!e.reason.empty()) summary.failures.push_back({photo.photo_id, photo.booking_number, e.reason});
+      ++summary.photos;
     }
     report(false);
   }

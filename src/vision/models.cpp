@@ -229,8 +229,10 @@ Status ParseManifestObject(const json& doc, ModelManifest& m) {
   return f.Text("card", m.card, false);
 }
 
-json ThresholdJson(const CalibratedThreshold& t) {
-  json j = {{"score", t.score}, {"false_rate", t.false_rate}, {"miss_rate", t.miss_rate}};
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json ThresholdJson(const CalibratedThreshold& t) {
+  ordered_json j = {{"score", t.score}, {"false_rate", t.false_rate}, {"miss_rate", t.miss_rate}};
   if (t.gallery_size > 0) j["gallery_size"] = t.gallery_size;
   return j;
 }
@@ -256,7 +258,7 @@ Expected<ModelManifest> ParseModelManifest(std::string_view text, const std::str
 }
 
 std::string ModelManifestJson(const ModelManifest& m) {
-  json j;
+  ordered_json j;  // fields in the documented order (docs/MODELS.md)
   j["name"] = m.name;
   j["id"] = m.id;
   j["version"] = m.version;
@@ -270,7 +272,7 @@ std::string ModelManifestJson(const ModelManifest& m) {
                   {"color", m.input.color == ColorOrder::kBgr ? "bgr" : "rgb"},
                   {"mean", m.input.mean},
                   {"scale", m.input.scale}};
-    json pts = json::array();
+    ordered_json pts = ordered_json::array();
     for (const auto& p : m.alignment.points) pts.push_back({p[0], p[1]});
     j["alignment"] = pts;
   }

@@ -349,7 +349,7 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
     c.Open(&warning);
     EXPECT_TRUE(warning.empty());
     EXPECT_FALSE(c.Find(img, "m1").has_value());
-    c.Put(img, "m1", {true, {0.5f, -0.25f}});
+    c.Put(img, "m1", {true, 41.5f, 12.25f, {0.5f, -0.25f}});
     ASSERT_TRUE(c.Save().ok());
   }
   TemplateCache c(cache_path);
@@ -360,6 +360,8 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
   ASSERT_TRUE(e.has_value());
   EXPECT_TRUE(e->has_face);
   EXPECT_EQ(e->templ, (std::vector<float>{0.5f, -0.25f}));
+  EXPECT_EQ(e->eye_distance_px, 41.5f);  // the quality figures travel with the template
+  EXPECT_EQ(e->sharpness, 12.25f);
   EXPECT_FALSE(c.Find(img, "m2").has_value());  // another model or align mode
   dir.Write("img.jpg", "a changed image, longer");
   EXPECT_FALSE(c.Find(img, "m1").has_value());  // size/mtime changed
@@ -370,7 +372,7 @@ TEST(TemplateCacheTest, DamagedFileIsIgnoredWithAWarning) {
   const std::string img = dir.Write("img.jpg", "x");
   const std::string cache_path = dir.str() + "/templates.cache";
   TemplateCache c(cache_path);
-  c.Put(img, "m", {true, std::vector<float>(128, 0.1f)});
+  c.Put(img, "m", {true, 40.f, 20.f, std::vector<float>(128, 0.1f)});
   ASSERT_TRUE(c.Save().ok());
   Expected<std::vector<uint8_t>> raw = ReadFileBytes(cache_path);
   ASSERT_TRUE(raw.ok());

@@ -5,12 +5,14 @@
 
 #include "gallery/enroll.h"
 #include "gallery/fake_extractor.h"
+#include "gallery/retemplate.h"
 #include "gallery/gallery_test_util.h"
 
 namespace facetrail::gallery {
 namespace {
 
-// Forwards to a real store; the Nth AddPhoto (1-based) fails with kIoError before writing.
+// Forwards to a real store; the Nth AddPhoto or AddTemplates (1-based) fails with kIoError
+// before writing.
 class FailingStore final : public GalleryStore {
  public:
   FailingStore(GalleryStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
@@ -48,6 +50,23 @@ class FailingStore final : public GalleryStore {
   }
   Expected<std::vector<TemplateOwner>> DescribeTemplates(std::span<const int64_t> ids) override {
     return inner_.DescribeTemplates(ids);
+  }
+  Expected<std::optional<ModelRef>> ActiveModel() override { return inner_.ActiveModel(); }
+  Status SetActiveModel(const ModelRef& m) override { return inner_.SetActiveModel(m); }
+  Expected<int64_t> CountPhotosWithout(const ModelRef& m) override {
+    return inner_.CountPhotosWithout(m);
+  }
+  Expected<std::vector<PhotoToRetemplate>> PhotosWithout(const ModelRef& m, int64_t after,
+                                                         int limit) override {
+    return inner_.PhotosWithout(m, after, limit);
+  }
+  Expected<AddPhotoResult> AddTemplates(int64_t photo, const ModelRef& m,
+                                        std::span<const NewTemplate> t) override {
+    if (++calls_ == fail_at_) return IoError("injected failure of write " + std::to_string(calls_));
+    return inner_.AddTemplates(photo, m, t);
+  }
+  Expected<int64_t> DeleteModelTemplates(const ModelRef& m, int64_t limit) override {
+    return inner_.DeleteModelTemplates(m, limit);
   }
   int calls() const { return calls_; }
 
@@ -102,6 +121,51 @@ TEST(EnrollFaults, FailingTheNthWriteThenRerunningEqualsACleanImport) {
     }
     EXPECT_EQ(testing::DumpGallery(db), want);
     EXPECT_EQ(testing::ReadText(dir / "rejects.csv"), testing::ReadText(dir / "clean_rejects.csv"));
+  }
+}
+
+// The same for a migration: the Nth template write of a retemplate run fails; running it again
+// ends with exactly the gallery of a run that never failed.
+TEST(EnrollFaults, FailingARetemplateWriteThenRerunningEqualsACleanRun) {
+  testing::TempDir dir("retemplate_fault");
+  std::string manifest = "booking_number,photo,name\n";
+  for (int i = 0; i < 6; ++i) {
+    dir.Write(std::string("p") + std::to_string(i) + ".txt",
+              "FACES\n10 10 100 100 0 " + std::to_string(700 + i) + "\n");
+    manifest += "B-" + std::to_string(i) + ",p" + std::to_string(i) + ".txt,Person\n";
+  }
+  dir.Write("manifest.csv", manifest);
+  EnrollOptions o;
+  o.manifest_path = dir / "manifest.csv";
+  o.rejects_path = dir / "rejects.csv";
+  const ModelRef next{"fake-model-two", 1, 256};
+  RetemplateOptions ro;
+  ro.batch = 2;
+  auto make = [&](const std::string& name) {
+    auto store = GalleryStore::Open(dir / name);
+    EXPECT_TRUE(store.ok());
+    EXPECT_TRUE(Enroll(**store, testing::FakeFactory(), o).ok());
+    return std::move(*store);
+  };
+  {
+    auto clean = make("clean.db");
+    ASSERT_TRUE(Retemplate(*clean, testing::FakeFactory(0, next), next, ro).ok());
+  }
+  const std::string want = testing::DumpGallery(dir / "clean.db");
+  for (int n = 1; n <= 6; ++n) {
+    SCOPED_TRACE(n);
+    const std::string db = std::string("r") + std::to_string(n) + ".db";
+    {
+      auto store = make(db);
+      FailingStore failing(*store, n);
+      auto r = Retemplate(failing, testing::FakeFactory(0, next), next, ro);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+      auto again = Retemplate(*store, testing::FakeFactory(0, next), next, ro);
+      ASSERT_TRUE(again.ok()) << again.status().ToString();
+      EXPECT_EQ(again->remaining, 0);
+    }
+    EXPECT_EQ(testing::DumpGallery(dir / db), want);
   }
 }
 

@@ -253,7 +253,7 @@ TEST_F(GalleryIndexTest, ForeignSnapshotIsRebuilt) {
   std::string path = MustOpen()->snapshot_path();
   {
     auto w = search::SnapshotWriter::Create(
-        path, {kModel.id, kModel.version, "other", 999, 0, kTemplateDim});
+        path, {kModel.id, kModel.version, "other", 999, 0, kModel.dim});
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->Finish().ok());
   }
@@ -319,7 +319,7 @@ TEST(GalleryIndexMemory, InMemoryStoreBuildsInRam) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ((*g)->snapshot_path(), "");
   EXPECT_EQ((*g)->size(), 3u);
-  auto empty_model = GalleryIndex::Open(**store, {"other-model", 1});
+  auto empty_model = GalleryIndex::Open(**store, {"other-model", 1, 128});
   ASSERT_TRUE(empty_model.ok());
   EXPECT_EQ((*empty_model)->size(), 0u);
 }

@@ -53,7 +53,7 @@ inline std::string DumpGallery(const std::string& db_path) {
        "charge, status"},
       {"photos", "id, booking_id, sha256, size_bytes, capture_date, source, image, note"},
       {"templates",
-       "id, photo_id, face_index, model_id, model_version, templ, box_x, box_y, "
+       "id, photo_id, face_index, model_id, model_version, dim, templ, box_x, box_y, "
        "box_w, box_h, detector_score, eye_distance_px, sharpness, yaw_deg, "
        "roll_deg, pitch_deg"},
       {"template_changes", "seq, template_id, model_id, model_version, kind"},

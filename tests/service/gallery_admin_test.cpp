@@ -142,6 +142,12 @@ TEST_F(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
                           << "L-3,No_Such_Person/No_Such_Person_0001.jpg,Nobody\n";
   vision::PipelineOptions po;
   po.models_dir = FACETRAIL_MODELS_DIR;
+  // The fixture's gallery holds synthetic templates of a test model, which is its active model:
+  // photos of the real pipeline's model would be refused (they would not be searched). Empty it,
+  // so that this enrolment starts a gallery of the real model.
+  ASSERT_TRUE(db_->Exec("DELETE FROM templates; DELETE FROM photos; DELETE FROM bookings; "
+                        "DELETE FROM gallery_meta WHERE key LIKE 'active_model%'")
+                  .ok());
   gallery::EnrollOptions options;
   options.manifest_path = manifest;
   options.images_dir = images.string();

@@ -297,7 +297,7 @@ TEST_F(ServiceTest, CertificateRevokedDuringSearchStopsIt) {
 TEST_F(ServiceTest, ModelMismatchIsAnErrorNotASearch) {
   std::vector<uint8_t> probe = Probe(7);
   ProbeAnalysis a = *analyzer_.Analyze(probe);
-  a.model = {"other-model", 2};
+  a.model = {"other-model", 2, 128};
   analyzer_.Set(probe, a);
   auto r = Search(sam_, Request(probe));
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
