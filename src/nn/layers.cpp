@@ -10,6 +10,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 
+#include "nn/internal/prelu_kernels.h"
+
 namespace facetrail::nn {
 
 namespace {
@@ -32,15 +34,16 @@ memory::desc ActivationDesc(Shape s) {
   return memory::desc({1, s.c, s.h, s.w}, Dt::f32, Tag::nhwc);
 }
 
-// x < 0 → x·slope[c] over `pixels` rows of slopes.size() channels (NHWC), in place: a loop the
-// compiler vectorises (masked multiply), split across the OpenMP threads when it is large.
+// x < 0 → x·slope[c] over `pixels` rows of slopes.size() channels (NHWC), in place, in blocks
+// of rows spread over the OpenMP threads (nn/internal/prelu_kernels.h).
 void PRelu(float* data, size_t pixels, std::span<const float> slopes) {
-  const size_t c = slopes.size();
-  const float* s = slopes.data();
+  constexpr size_t kRowsPerBlock = 64;
+  const internal::PReluFn kernel = internal::PReluKernel();
+  const size_t c = slopes.size(), blocks = (pixels + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(static) if (pixels * c >= (size_t{1} << 16))
-  for (size_t p = 0; p < pixels; ++p) {
-    float* row = data + p * c;
-    for (size_t i = 0; i < c; ++i) row[i] = row[i] < 0.f ? row[i] * s[i] : row[i];
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t first = b * kRowsPerBlock;
+    kernel(data + first * c, std::min(kRowsPerBlock, pixels - first), slopes.data(), c);
   }
 }
 
@@ -165,8 +168,14 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     pads.right = std::max((conv->output_.w - 1) * stride_w + kw - input.w - pads.left, 0);
   }
 
-  // Fold the affine into weights (last axis = output channel in both TF layouts) and bias.
-  std::vector<float> w(weights.begin(), weights.end());
+  // The output channel of weight i: the last axis in the TF layouts, the first in OIHW.
+  const size_t per_out = num_weights / static_cast<size_t>(cout);
+  const bool oihw = spec.weight_layout == WeightLayout::kOihw;
+  auto out_channel = [&](size_t i) { return oihw ? i / per_out : i % static_cast<size_t>(cout); };
+  // Fold the affine into weights and bias. The weights are copied only when they change.
+  const bool copy = !scale.empty() || precision == Precision::kU8S8;
+  std::vector<float> w;
+  if (copy) w.assign(weights.begin(), weights.end());
   std::vector<float> b(static_cast<size_t>(cout), 0.f);
   for (int o = 0; o < cout; ++o) {
     float bo = bias.empty() ? 0.f : bias[static_cast<size_t>(o)];
@@ -175,7 +184,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     b[static_cast<size_t>(o)] = bo;
   }
   if (!scale.empty()) {
-    for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[i % static_cast<size_t>(cout)];
+    for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[out_channel(i)];
   }
 
   try {
@@ -187,7 +196,10 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     const bool grouped = groups > 1;
     memory::dims wdims = grouped ? memory::dims{groups, cout / groups, cin / groups, kh, kw}
                                  : memory::dims{cout, cin, kh, kw};
-    memory::desc user_w_md(wdims, Dt::f32, grouped ? Tag::hwigo : Tag::hwio);
+    // OIHW: [o][i][kh][kw] is oihw; grouped [g·(cout/g)][cin/g][kh][kw] is goihw.
+    const Tag user_tag =
+        oihw ? (grouped ? Tag::goihw : Tag::oihw) : (grouped ? Tag::hwigo : Tag::hwio);
+    memory::desc user_w_md(wdims, Dt::f32, user_tag);
     memory::desc any_w_md(wdims, Dt::f32, Tag::any);
     memory::desc b_md({cout}, Dt::f32, Tag::x);
 
@@ -262,7 +274,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
       std::vector<float> w_scales(static_cast<size_t>(cout), 1.f);
       std::vector<float> max_abs(static_cast<size_t>(cout), 0.f);
       for (size_t i = 0; i < w.size(); ++i) {
-        float& m = max_abs[i % static_cast<size_t>(cout)];
+        float& m = max_abs[out_channel(i)];
         m = std::max(m, std::fabs(w[i]));
       }
       std::vector<float> out_scales(static_cast<size_t>(cout));
@@ -272,9 +284,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
         b[o] /= acc_unit;
         out_scales[o] = impl->u8_out ? acc_unit / kU8Step : acc_unit;
       }
-      for (size_t i = 0; i < w.size(); ++i) {
-        w[i] = std::nearbyint(w[i] * w_scales[i % static_cast<size_t>(cout)]);
-      }
+      for (size_t i = 0; i < w.size(); ++i) w[i] = std::nearbyint(w[i] * w_scales[out_channel(i)]);
       attr.set_output_scales(2, out_scales);
     }
     dnnl::convolution_forward::desc desc(
@@ -284,7 +294,8 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     impl->primitive = dnnl::convolution_forward(pd);
 
-    memory user_w(user_w_md, engine, w.data());
+    // oneDNN's memory takes a non-const handle; the reorder only reads it.
+    memory user_w(user_w_md, engine, copy ? w.data() : const_cast<float*>(weights.data()));
     impl->weights = memory(pd.weights_desc(), engine);
     dnnl::reorder(user_w, impl->weights).execute(ThreadStream(), user_w, impl->weights);
     impl->bias = memory(b_md, engine);

@@ -377,6 +377,37 @@ TEST(Conv2dTest, ExplicitPadsStridesGroupsAndActivationsMatchDirectLoop) {
     for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], expected.data[i], 1e-4) << i;
     const double macs = static_cast<double>(c.kh) * c.kw * (c.cin / c.groups);
     EXPECT_DOUBLE_EQ((*conv)->flops(), 2 * macs * expected.shape.size());
+
+    // The same weights in ONNX's OIHW layout, with a folded per-channel scale and shift.
+    const int cpg = c.cin / c.groups;
+    std::vector<float> oihw(w.size()), scale(static_cast<size_t>(c.cout)),
+        shift(static_cast<size_t>(c.cout));
+    for (int o = 0; o < c.cout; ++o) {
+      for (int i = 0; i < cpg; ++i) {
+        for (int y = 0; y < c.kh; ++y) {
+          for (int x = 0; x < c.kw; ++x) {
+            oihw[static_cast<size_t>(((o * cpg + i) * c.kh + y) * c.kw + x)] =
+                w[static_cast<size_t>(((y * c.kw + x) * cpg + i) * c.cout + o)];
+          }
+        }
+      }
+    }
+    for (auto& v : scale) v = dist(rng);
+    for (auto& v : shift) v = dist(rng);
+    std::vector<float> folded_w = w, folded_b = b;
+    for (size_t i = 0; i < w.size(); ++i) folded_w[i] *= scale[i % scale.size()];
+    for (size_t o = 0; o < b.size(); ++o) folded_b[o] = b[o] * scale[o] + shift[o];
+    const Tensor expected_folded =
+        ReferenceExplicitConv(spec, in, folded_w, folded_b, c.accumulate ? &acc : nullptr);
+    ConvSpec onnx = spec;
+    onnx.weight_layout = WeightLayout::kOihw;
+    auto conv_oihw = Conv2d::Create(onnx, in.shape, oihw, b, scale, shift);
+    ASSERT_TRUE(conv_oihw.ok()) << conv_oihw.status().ToString();
+    out = acc.data;
+    (*conv_oihw)->Forward(std::span<const float>(in.data), std::span<float>(out));
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], expected_folded.data[i], 1e-4) << "OIHW " << i;
+    }
   }
 }
 

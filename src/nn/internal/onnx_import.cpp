@@ -137,7 +137,7 @@ bool Importer::Supports(std::string_view op_type) {
   return Operators().contains(op_type);
 }
 
-Expected<Graph> ImportGraph(const onnx::ModelProto& model, const OnnxLoadOptions& options) {
+Expected<Graph> ImportGraph(onnx::ModelProto& model, const OnnxLoadOptions& options) {
   return Importer(model, options).Import();
 }
 
@@ -185,13 +185,13 @@ Expected<Graph> Importer::Import() {
 }
 
 Status Importer::ImportInitializers() {
-  for (const auto& t : model_.graph().initializer()) {
+  for (auto& t : *model_.mutable_graph()->mutable_initializer()) {
     const std::string what = "initializer '" + t.name() + "'";
     if (t.name().empty()) return DataLoss("an initializer has no name");
     if (producer_.contains(t.name())) {
       return DataLoss(what + " is also the output of a node");
     }
-    FT_ASSIGN_OR_RETURN(Constant c, DecodeTensor(t, what));
+    FT_ASSIGN_OR_RETURN(Constant c, TakeTensor(t, what));
     Value v;
     v.name = t.name();
     v.dims = c.dims;

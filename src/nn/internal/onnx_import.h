@@ -17,7 +17,7 @@ namespace facetrail::nn::internal {
 
 class Importer {
  public:
-  Importer(const onnx::ModelProto& model, const OnnxLoadOptions& options)
+  Importer(onnx::ModelProto& model, const OnnxLoadOptions& options)
       : model_(model), options_(options) {}
   Expected<Graph> Import();
 
@@ -89,7 +89,7 @@ class Importer {
   // Concat of constant inputs (all float or all integer) along `axis`, giving `dims`.
   Expected<Constant> FoldConcat(const Node& node, int axis, const std::vector<int64_t>& dims) const;
 
-  const onnx::ModelProto& model_;
+  onnx::ModelProto& model_;
   const OnnxLoadOptions& options_;
   int64_t opset_ = 0;
   Graph graph_;

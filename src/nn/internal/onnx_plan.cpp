@@ -10,10 +10,11 @@ namespace facetrail::nn::internal {
 
 struct Plan::PlanValue {
   std::vector<int64_t> dims;
-  bool nhwc = false;        // stored NHWC (else ONNX row-major order)
-  size_t size = 0;          // floats
-  bool constant = false;    // read from constants_, never written
-  int constant_index = -1;  // constants_[constant_index]
+  bool nhwc = false;                    // stored NHWC (else ONNX row-major order)
+  size_t size = 0;                      // floats
+  bool constant = false;                // read from constants_, never written
+  int constant_index = -1;              // constants_[constant_index], once a step reads it
+  std::span<const float> graph_floats;  // a graph constant's data (valid during Build)
   int slot = -1;
   int last_use = -1;    // index of the last step reading it
   bool pinned = false;  // the graph output: its slot is never given back
@@ -169,12 +170,20 @@ struct Plan::Builder {
     return id;
   }
   // A per-channel vector (1 or dims[1] values) as an operand over `dims`: [C, 1, ..., 1].
-  int ChannelConstant(const std::vector<int64_t>& dims, const std::vector<float>& v) {
+  int ChannelConstant(std::vector<int64_t> dims, const std::vector<float>& v) {
     std::vector<int64_t> cdims(dims.size() > 1 ? dims.size() - 1 : 1, 1);
     if (v.size() > 1) cdims[0] = static_cast<int64_t>(v.size());
     return NewConstant(std::move(cdims), v);
   }
   const PlanValue& value(int id) const { return plan.values_[static_cast<size_t>(id)]; }
+  // A graph constant a step reads is copied into the plan (the graph does not outlive Build);
+  // the rest (weights, shape arithmetic) are not.
+  void Materialize(int id) {
+    PlanValue& v = plan.values_[static_cast<size_t>(id)];
+    if (!v.constant || v.constant_index >= 0) return;
+    v.constant_index = static_cast<int>(plan.constants_.size());
+    plan.constants_.emplace_back(v.graph_floats.begin(), v.graph_floats.end());
+  }
 
   void Add(std::unique_ptr<Step> step, const Op& op, std::vector<int> reads, int write,
            int in_place) {
@@ -194,6 +203,7 @@ struct Plan::Builder {
         strides.emplace_back(o.dims.size(), 0);
         continue;
       }
+      Materialize(id);
       strides.push_back(BroadcastOperandStrides(value(id).dims, value(id).strides(), o.dims));
     }
     MapStep::Part part;
@@ -261,7 +271,7 @@ struct Plan::Builder {
 
   void LowerAffine(const Op& op, const AffineOp& affine) {
     const int x = op.inputs[0];
-    const auto& dims = value(x).dims;
+    const std::vector<int64_t> dims = value(x).dims;  // (NewConstant grows values_)
     const int scale = affine.scale.empty() ? -1 : ChannelConstant(dims, affine.scale);
     const int shift = affine.shift.empty() ? -1 : ChannelConstant(dims, affine.shift);
     MapStep::Part part = scale >= 0 && shift >= 0
@@ -340,6 +350,7 @@ struct Plan::Builder {
     std::vector<int> reads;
     int64_t position = 0;
     for (int id : op.inputs) {
+      Materialize(id);
       const PlanValue& in = value(id);
       MapStep::Part part;
       part.nest =
@@ -449,8 +460,7 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
     if (!run_time && v.constant->is_float) {
       PlanValue& pv = plan->values_[static_cast<size_t>(id)];
       pv.constant = true;
-      pv.constant_index = static_cast<int>(plan->constants_.size());
-      plan->constants_.push_back(v.constant->floats);
+      pv.graph_floats = v.constant->floats();
     }
   }
   plan->input_ = graph.input;
@@ -487,7 +497,7 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
     const PlanValue& v = plan->values_[i];
     if (v.slot >= 0) {
       plan->pointers_[i] = plan->slots_[static_cast<size_t>(v.slot)].data();
-    } else if (v.constant) {
+    } else if (v.constant && v.constant_index >= 0) {
       // Constants are only read (steps take const views of their operands a, b, c).
       plan->pointers_[i] = plan->constants_[static_cast<size_t>(v.constant_index)].data();
     }
