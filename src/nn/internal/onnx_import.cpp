@@ -65,13 +65,8 @@ Expected<OnnxModelInfo> ReadModelInfo(const onnx::ModelProto& model) {
   std::set<std::string, std::less<>> initializers;
   for (const auto& t : graph.initializer()) {
     initializers.insert(t.name());
-    int64_t n = 1;
-    for (int64_t d : t.dims()) {
-      if (d < 0 || (d > 0 && n > kMaxTensorElements / d)) {
-        return DataLoss("initializer '" + t.name() + "': bad dims");
-      }
-      n *= d;
-    }
+    const std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+    FT_ASSIGN_OR_RETURN(const int64_t n, NumElements(dims, "initializer '" + t.name() + "'"));
     info.num_parameters += n;
   }
   for (const auto& in : graph.input()) {
