@@ -276,6 +276,28 @@ TEST(OnnxHostileTest, OpsetsAndShapesOutsideTheSupportedRange) {
               {"node 'conv_0' (Conv)", "input 1x8 is smaller than the kernel [3,3]"});
 }
 
+// Shape arithmetic is folded at load time; a small file must not make it compute gigabytes.
+TEST(OnnxHostileTest, FoldedConstantsAreBounded) {
+  for (const char* op : {"Gather", "Add"}) {
+    SCOPED_TRACE(op);
+    ModelBuilder m(13);
+    m.Input("x", {1, 3, 4, 4});
+    if (std::string(op) == "Gather") {  // rows of [1, 4096] picked 8192 times: 2^25 elements
+      m.Initializer("data", {1, 4096}, std::vector<float>(4096, 1.f));
+      m.IntInitializer("indices", {8192}, std::vector<int64_t>(8192, 0));
+      m.Node("Gather", {"data", "indices"}, {"k"}, "fold");
+    } else {  // [4096, 1] + [1, 8192] broadcasts to 2^25 elements
+      m.IntInitializer("a", {4096, 1}, std::vector<int64_t>(4096, 1));
+      m.IntInitializer("b", {1, 8192}, std::vector<int64_t>(8192, 2));
+      m.Node("Add", {"a", "b"}, {"k"}, "fold");
+    }
+    m.Node("Relu", {"x"}, {"y"});
+    m.Output("y");
+    ExpectError(LoadStatus(m), StatusCode::kResourceExhausted,
+                {"node 'fold'", "constants computed at load time exceed 16777216 elements"});
+  }
+}
+
 TEST(OnnxHostileTest, RunTimeInputsWhereConstantsAreNeeded) {
   ModelBuilder m(13);
   m.Input("x", {1, 3, 4, 4});

@@ -351,6 +351,16 @@ Status Importer::CheckOutputName(const Node& node, int index) const {
   return Status::Ok();
 }
 
+Status Importer::ReserveFolded(const std::vector<int64_t>& dims) {
+  FT_ASSIGN_OR_RETURN(const int64_t n, NumElements(dims, "a constant computed at load time"));
+  folded_elements_ += n;
+  if (folded_elements_ > kMaxFoldedElements) {
+    return ResourceExhausted("the constants computed at load time exceed " +
+                             std::to_string(kMaxFoldedElements) + " elements");
+  }
+  return Status::Ok();
+}
+
 Status Importer::DefineConstant(const Node& node, int index, Constant c) {
   FT_RETURN_IF_ERROR(CheckOutputName(node, index));
   const std::string& name = node.proto.output(index);

@@ -301,6 +301,8 @@ Status Importer::Arithmetic(const Node& node) {
                                           : BinaryKind::kDiv;
   const int ia = node.inputs[0], ib = node.inputs[1];
   if (IsConstant(ia) && IsConstant(ib)) {
+    FT_ASSIGN_OR_RETURN(const auto dims, BroadcastDims(value(ia).dims, value(ib).dims));
+    FT_RETURN_IF_ERROR(ReserveFolded(dims));
     FT_ASSIGN_OR_RETURN(Constant c, FoldArithmetic(kind, *value(ia).constant, *value(ib).constant));
     return DefineConstant(node, 0, std::move(c));
   }
@@ -488,6 +490,7 @@ Status Importer::Concat(const Node& node) {
     any_int = any_int || (v.constant && !v.constant->is_float);
   }
   if (all_constant) {
+    FT_RETURN_IF_ERROR(ReserveFolded(dims));
     FT_ASSIGN_OR_RETURN(Constant c, FoldConcat(node, static_cast<int>(axis), dims));
     return DefineConstant(node, 0, std::move(c));
   }

@@ -243,7 +243,7 @@ Status Importer::Gather(const Node& node) {
   c.dims.assign(data.dims.begin(), data.dims.begin() + axis);
   c.dims.insert(c.dims.end(), indices->dims.begin(), indices->dims.end());
   c.dims.insert(c.dims.end(), data.dims.begin() + axis + 1, data.dims.end());
-  FT_RETURN_IF_ERROR(NumElements(c.dims, "output").status());
+  FT_RETURN_IF_ERROR(ReserveFolded(c.dims));
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j : indices->ints) {
       if (j < -n || j >= n) {

@@ -23,9 +23,13 @@ namespace facetrail::nn::internal {
 // Largest model file accepted (protobuf's own limit is 2 GiB; bigger ONNX models keep their
 // weights in external files, which this loader refuses anyway).
 inline constexpr size_t kMaxModelBytes = size_t{1} << 30;
-// Largest number of elements of one tensor, constant or computed (2^31: sizes stay in int range
-// for the layers, which index with int).
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+// Largest number of elements of one tensor, constant or computed (2^31 − 1: every dimension and
+// size stays in int range for the layers, which index with int).
+inline constexpr int64_t kMaxTensorElements = (int64_t{1} << 31) - 1;
+// Largest number of elements all constants computed at load time may hold together (shape
+// arithmetic is a few dozen numbers; Gather or broadcasting could otherwise make gigabytes
+// from a small file).
+inline constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
 // Largest rank of any tensor.
 inline constexpr size_t kMaxRank = 6;
 // Largest input height or width.

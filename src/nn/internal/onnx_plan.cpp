@@ -470,6 +470,17 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
   plan->output_dims_ = graph.values[static_cast<size_t>(graph.output)].dims;
   plan->output_size_ = Count(plan->output_dims_);
 
+  // Every run-time value must fit the limit on its own: checked before any layer is built
+  // (a layer allocates buffers the size of its input and output).
+  for (const Value& v : graph.values) {
+    if (!v.constant &&
+        static_cast<size_t>(v.size()) * sizeof(float) > options.max_activation_bytes) {
+      return ResourceExhausted("value '" + v.name + "' " + DimsToString(v.dims) + " needs " +
+                               std::to_string(static_cast<size_t>(v.size()) * sizeof(float)) +
+                               " bytes, more than max_activation_bytes (" +
+                               std::to_string(options.max_activation_bytes) + ")");
+    }
+  }
   // Only ops whose results reach the output run.
   std::vector<bool> needed(graph.values.size(), false), live(graph.ops.size(), false);
   needed[static_cast<size_t>(graph.output)] = true;
