@@ -22,9 +22,10 @@ std::vector<float> Values(size_t n) {
   return v;
 }
 
-void Conv(ModelBuilder& m, const std::string& in, const std::string& out, int64_t cin,
-          int64_t cout, int64_t k, int64_t group, int64_t stride, int64_t pad) {
-  m.Initializer(out + "_w", {cout, cin / group, k, k}, Values(static_cast<size_t>(cout * cin / group * k * k)));
+void Conv(ModelBuilder& m, const std::string& in, const std::string& out, int64_t cin, int64_t cout,
+          int64_t k, int64_t group, int64_t stride, int64_t pad) {
+  m.Initializer(out + "_w", {cout, cin / group, k, k},
+                Values(static_cast<size_t>(cout * cin / group * k * k)));
   m.Initializer(out + "_b", {cout}, Values(static_cast<size_t>(cout)));
   auto& n = m.Node("Conv", {in, out + "_w", out + "_b"}, {out});
   SetAttr(n, "kernel_shape", std::vector<int64_t>{k, k});

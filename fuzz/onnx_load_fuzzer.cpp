@@ -34,8 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.input_height = 9;
     options.input_width = 7;
   }
-  auto net = OnnxNetwork::LoadFromBytes(std::span<const uint8_t>(data, size), "fuzz.onnx",
-                                        options);
+  auto net = OnnxNetwork::LoadFromBytes(std::span<const uint8_t>(data, size), "fuzz.onnx", options);
   if (!net.ok()) {
     Check(!net.status().message().empty());
     return 0;

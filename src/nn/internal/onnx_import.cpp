@@ -234,8 +234,8 @@ Status Importer::ImportInput() {
   std::vector<int64_t> dims = {1, declared[1], 0, 0};
   const int wanted[2] = {options_.input_height, options_.input_width};
   const char* axis[2] = {"height", "width"};
-  for (int i = 0; i < 2; ++i) {
-    const int64_t d = declared[static_cast<size_t>(2 + i)];
+  for (size_t i = 0; i < 2; ++i) {
+    const int64_t d = declared[2 + i];
     if (wanted[i] < 0) return InvalidArgument(std::string("negative input ") + axis[i]);
     if (d >= 1 && wanted[i] != 0 && wanted[i] != d) {
       return InvalidArgument(what + " has a fixed " + axis[i] + " of " + std::to_string(d) +
@@ -245,7 +245,7 @@ Status Importer::ImportInput() {
       return InvalidArgument(what + " has a symbolic " + axis[i] +
                              ": give it in OnnxLoadOptions (input_height, input_width)");
     }
-    dims[static_cast<size_t>(2 + i)] = d >= 1 ? d : wanted[i];
+    dims[2 + i] = d >= 1 ? d : wanted[i];
   }
   if (dims[2] > kMaxInputSide || dims[3] > kMaxInputSide) {
     return ResourceExhausted(what + ": " + DimsToString(dims) + " is larger than " +

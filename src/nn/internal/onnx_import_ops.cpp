@@ -59,14 +59,12 @@ Expected<Window> ReadWindow(const Attributes& a, int64_t kh, int64_t kw, int64_t
     pads = {0, 0, 0, 0};
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     const int64_t in[2] = {in_h, in_w}, k[2] = {kh, kw};
-    for (int i = 0; i < 2; ++i) {
-      const int64_t out =
-          (in[i] + strides[static_cast<size_t>(i)] - 1) / strides[static_cast<size_t>(i)];
-      const int64_t total =
-          std::max<int64_t>((out - 1) * strides[static_cast<size_t>(i)] + k[i] - in[i], 0);
+    for (size_t i = 0; i < 2; ++i) {
+      const int64_t out = (in[i] + strides[i] - 1) / strides[i];
+      const int64_t total = std::max<int64_t>((out - 1) * strides[i] + k[i] - in[i], 0);
       const int64_t before = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[static_cast<size_t>(i)] = before;
-      pads[static_cast<size_t>(i + 2)] = total - before;
+      pads[i] = before;
+      pads[i + 2] = total - before;
     }
   } else if (auto_pad != "NOTSET") {
     return DataLoss("auto_pad '" + auto_pad + "' is not an ONNX value");

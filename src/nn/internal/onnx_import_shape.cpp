@@ -288,11 +288,10 @@ Status Importer::Reshape(const Node& node) {
   for (size_t i = 0; i < shape.size(); ++i) {
     int64_t d = shape[i];
     if (d == 0 && allow_zero == 0) {
-      if (i >= in.size())
-        return DataLoss("shape " + DimsToString(shape) +
-                        " copies a dimension "
-                        "the input " +
+      if (i >= in.size()) {
+        return DataLoss("shape " + DimsToString(shape) + " copies a dimension the input " +
                         DimsToString(in) + " does not have");
+      }
       d = in[i];
     } else if (d == -1) {
       if (infer >= 0) return DataLoss("shape " + DimsToString(shape) + " has two -1");
@@ -346,7 +345,7 @@ Status Importer::Squeeze(const Node& node) {
   std::vector<int64_t> dims;
   if (unsqueeze) {
     size_t next = 0;
-    for (size_t i = 0; i < marked.size(); ++i) dims.push_back(marked[i] ? 1 : in[next++]);
+    for (const bool inserted : marked) dims.push_back(inserted ? 1 : in[next++]);
   } else {
     for (size_t i = 0; i < in.size(); ++i) {
       const bool drop = axes.empty() ? in[i] == 1 : marked[i];

@@ -109,7 +109,7 @@ class MapStep : public Step {
 
 class ActivationStep : public Step {
  public:
-  ActivationStep(const ActivationOp& op, size_t n) : op_(op), n_(n) {}
+  ActivationStep(ActivationOp op, size_t n) : op_(std::move(op)), n_(n) {}
   void Run(const std::vector<float*>& p) override {
     ApplyActivation(op_.kind, op_.alpha, op_.beta, p[static_cast<size_t>(reads[0])],
                     p[static_cast<size_t>(write)], n_);
@@ -169,9 +169,10 @@ struct Plan::Builder {
     plan.constants_.push_back(std::move(data));
     return id;
   }
-  // A per-channel vector (1 or dims[1] values) as an operand over `dims`: [C, 1, ..., 1].
-  int ChannelConstant(std::vector<int64_t> dims, const std::vector<float>& v) {
-    std::vector<int64_t> cdims(dims.size() > 1 ? dims.size() - 1 : 1, 1);
+  // A per-channel vector (1 or dims[1] values) as an operand over a value of rank `rank`:
+  // dims [C, 1, ..., 1], aligned right to the value's axes 1 and up.
+  int ChannelConstant(size_t rank, const std::vector<float>& v) {
+    std::vector<int64_t> cdims(rank > 1 ? rank - 1 : 1, 1);
     if (v.size() > 1) cdims[0] = static_cast<int64_t>(v.size());
     return NewConstant(std::move(cdims), v);
   }
@@ -271,9 +272,9 @@ struct Plan::Builder {
 
   void LowerAffine(const Op& op, const AffineOp& affine) {
     const int x = op.inputs[0];
-    const std::vector<int64_t> dims = value(x).dims;  // (NewConstant grows values_)
-    const int scale = affine.scale.empty() ? -1 : ChannelConstant(dims, affine.scale);
-    const int shift = affine.shift.empty() ? -1 : ChannelConstant(dims, affine.shift);
+    const size_t rank = value(x).dims.size();
+    const int scale = affine.scale.empty() ? -1 : ChannelConstant(rank, affine.scale);
+    const int shift = affine.shift.empty() ? -1 : ChannelConstant(rank, affine.shift);
     MapStep::Part part = scale >= 0 && shift >= 0
                              ? MapPart(MapKind::kMulAdd, op.output, x, scale, shift)
                          : scale >= 0 ? MapPart(MapKind::kMul, op.output, x, scale)
@@ -286,7 +287,7 @@ struct Plan::Builder {
   void LowerActivation(const Op& op, const ActivationOp& act) {
     const int x = op.inputs[0];
     if (act.kind == Activation::kPRelu) {
-      const int slopes = ChannelConstant(value(x).dims, act.slopes);
+      const int slopes = ChannelConstant(value(x).dims.size(), act.slopes);
       std::vector<MapStep::Part> parts = {MapPart(MapKind::kPRelu, op.output, x, slopes)};
       Add(std::make_unique<MapStep>(std::move(parts), op.op_type), op, {x}, op.output, x);
       return;
