@@ -461,6 +461,25 @@ TEST(Conv2dTest, RejectsMismatchedShapes) {
   EXPECT_EQ(Conv2d::Create(big, {5, 5, 4}, wb, {}).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(MemoryArenaTest, AlignedZeroedDisjointAndLarge) {
+  MemoryArena arena;
+  std::vector<std::pair<uint8_t*, size_t>> blocks;
+  for (size_t bytes : std::initializer_list<size_t>{1, 63, 64, 100, 5000, 3 << 20, 7, 1 << 20}) {
+    auto* p = static_cast<uint8_t*>(arena.Allocate(bytes));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u) << bytes;
+    for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(p[i], 0) << bytes;
+    std::fill(p, p + bytes, static_cast<uint8_t>(blocks.size() + 1));
+    blocks.emplace_back(p, bytes);
+  }
+  // Nothing written later overlapped an earlier allocation.
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    for (size_t i = 0; i < blocks[b].second; ++i) ASSERT_EQ(blocks[b].first[i], b + 1);
+  }
+  EXPECT_GE(arena.bytes_mapped(), (size_t{4} << 20));
+  EXPECT_EQ(arena.bytes_mapped() % (size_t{2} << 20), 0u);
+}
+
 TEST(PaddingTest, TensorFlowSameRules) {
   EXPECT_EQ(OutputSize(512, 3, 2, Padding::kSame), 256);
   EXPECT_EQ(PaddingBefore(512, 3, 2, Padding::kSame), 0);  // 0 before, 1 after on even sizes

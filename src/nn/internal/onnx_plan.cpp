@@ -255,7 +255,7 @@ struct Plan::Builder {
     int src = op.inputs[0];
     if (conv.is_dense) src = InOnnxOrderValue(op, src);
     FT_ASSIGN_OR_RETURN(auto layer, Conv2d::Create(conv.spec, conv.input, conv.weights, conv.bias,
-                                                   {}, {}, ConvPrecision(op, conv)));
+                                                   {}, {}, ConvPrecision(op, conv), &plan.arena_));
     plan.flops_ += layer->flops();
     const bool direct = !conv.is_dense || OnnxOrdered(value(op.output));
     const int dst = direct ? op.output : NewValue(value(op.output).dims, false);
@@ -503,12 +503,16 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
                              std::to_string(options.max_activation_bytes) + ")");
   }
   // Sized once: slots never reallocate, so the pointers below stay valid.
-  for (size_t size : b.slot_sizes) plan->slots_.emplace_back(size);
+  for (size_t size : b.slot_sizes) {
+    auto* slot = static_cast<float*>(plan->arena_.Allocate(size * sizeof(float)));
+    if (slot == nullptr) slot = plan->fallback_slots_.emplace_back(size).data();
+    plan->slots_.push_back(slot);
+  }
   plan->pointers_.resize(plan->values_.size(), nullptr);
   for (size_t i = 0; i < plan->values_.size(); ++i) {
     const PlanValue& v = plan->values_[i];
     if (v.slot >= 0) {
-      plan->pointers_[i] = plan->slots_[static_cast<size_t>(v.slot)].data();
+      plan->pointers_[i] = plan->slots_[static_cast<size_t>(v.slot)];
     } else if (v.constant && v.constant_index >= 0) {
       // Constants are only read (steps take const views of their operands a, b, c).
       plan->pointers_[i] = plan->constants_[static_cast<size_t>(v.constant_index)].data();
