@@ -254,8 +254,9 @@ struct Plan::Builder {
   Status LowerConv(const Op& op, const ConvOp& conv) {
     int src = op.inputs[0];
     if (conv.is_dense) src = InOnnxOrderValue(op, src);
+    const Precision precision = ConvPrecision(op, conv);
     FT_ASSIGN_OR_RETURN(auto layer, Conv2d::Create(conv.spec, conv.input, conv.weights, conv.bias,
-                                                   {}, {}, ConvPrecision(op, conv), &plan.arena_));
+                                                   {}, {}, precision, &plan.arena_));
     plan.flops_ += layer->flops();
     const bool direct = !conv.is_dense || OnnxOrdered(value(op.output));
     const int dst = direct ? op.output : NewValue(value(op.output).dims, false);
@@ -264,7 +265,10 @@ struct Plan::Builder {
     if (shortcut >= 0) reads.push_back(shortcut);
     // Accumulating over the shortcut's own memory saves a copy, unless it is also the input.
     const int in_place = shortcut >= 0 && shortcut != src ? shortcut : -1;
-    Add(std::make_unique<ConvStep>(std::move(layer), src, dst, shortcut, op.op_type), op,
+    const std::string type = op.op_type + (precision == Precision::kBf16   ? " [bf16]"
+                                           : precision == Precision::kU8S8 ? " [u8s8]"
+                                                                           : "");
+    Add(std::make_unique<ConvStep>(std::move(layer), src, dst, shortcut, type), op,
         std::move(reads), dst, in_place);
     if (!direct) Reorder(op, dst, op.output);
     return Status::Ok();
