@@ -1,14 +1,18 @@
 #include "nn/layers.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+
+#include "nn/internal/prelu_kernels.h"
 
 namespace facetrail::nn {
 
@@ -32,15 +36,16 @@ memory::desc ActivationDesc(Shape s) {
   return memory::desc({1, s.c, s.h, s.w}, Dt::f32, Tag::nhwc);
 }
 
-// x < 0 → x·slope[c] over `pixels` rows of slopes.size() channels (NHWC), in place: a loop the
-// compiler vectorises (masked multiply), split across the OpenMP threads when it is large.
+// x < 0 → x·slope[c] over `pixels` rows of slopes.size() channels (NHWC), in place, in blocks
+// of rows spread over the OpenMP threads (nn/internal/prelu_kernels.h).
 void PRelu(float* data, size_t pixels, std::span<const float> slopes) {
-  const size_t c = slopes.size();
-  const float* s = slopes.data();
+  constexpr size_t kRowsPerBlock = 64;
+  const internal::PReluFn kernel = internal::PReluKernel();
+  const size_t c = slopes.size(), blocks = (pixels + kRowsPerBlock - 1) / kRowsPerBlock;
 #pragma omp parallel for schedule(static) if (pixels * c >= (size_t{1} << 16))
-  for (size_t p = 0; p < pixels; ++p) {
-    float* row = data + p * c;
-    for (size_t i = 0; i < c; ++i) row[i] = row[i] < 0.f ? row[i] * s[i] : row[i];
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t first = b * kRowsPerBlock;
+    kernel(data + first * c, std::min(kRowsPerBlock, pixels - first), slopes.data(), c);
   }
 }
 
@@ -73,14 +78,15 @@ struct Conv2d::Impl {
   bool bf16 = false, u8 = false;
   memory::desc src_bf16_md;
   dnnl::reorder to_bf16;
-  std::vector<uint16_t> src_bf16;
+  std::vector<uint16_t> src_bf16_storage;  // unless in the arena
+  uint16_t* src_bf16 = nullptr;
   memory::desc src_q_md, dst_q_md;
   bool u8_out = false;
   dnnl::reorder to_u8, from_u8;
   std::vector<uint8_t> src_u8, dst_u8;
   memory weights, bias;
-  std::vector<float> prelu_slopes;  // kPRelu: one per output channel (float output)
-  std::vector<uint8_t> scratchpad_bytes;
+  std::vector<float> prelu_slopes;        // kPRelu: one per output channel (float output)
+  std::vector<uint8_t> scratchpad_bytes;  // unless in the arena
   memory scratchpad;
 };
 
@@ -123,9 +129,12 @@ Status CheckSpec(const ConvSpec& spec, int groups, int cout) {
 
 }  // namespace
 
-Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
-    const ConvSpec& spec, Shape input, std::span<const float> weights, std::span<const float> bias,
-    std::span<const float> scale, std::span<const float> shift, Precision precision) {
+Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape input,
+                                                 std::span<const float> weights,
+                                                 std::span<const float> bias,
+                                                 std::span<const float> scale,
+                                                 std::span<const float> shift, Precision precision,
+                                                 MemoryArena* arena) {
   const int kh = spec.kernel_h, kw = spec.kernel_w, cin = spec.in_channels;
   const int cout = spec.depthwise ? spec.in_channels : spec.out_channels;
   const int groups = spec.depthwise ? cin : spec.groups;
@@ -165,8 +174,14 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     pads.right = std::max((conv->output_.w - 1) * stride_w + kw - input.w - pads.left, 0);
   }
 
-  // Fold the affine into weights (last axis = output channel in both TF layouts) and bias.
-  std::vector<float> w(weights.begin(), weights.end());
+  // The output channel of weight i: the last axis in the TF layouts, the first in OIHW.
+  const size_t per_out = num_weights / static_cast<size_t>(cout);
+  const bool oihw = spec.weight_layout == WeightLayout::kOihw;
+  auto out_channel = [&](size_t i) { return oihw ? i / per_out : i % static_cast<size_t>(cout); };
+  // Fold the affine into weights and bias. The weights are copied only when they change.
+  const bool copy = !scale.empty() || precision == Precision::kU8S8;
+  std::vector<float> w;
+  if (copy) w.assign(weights.begin(), weights.end());
   std::vector<float> b(static_cast<size_t>(cout), 0.f);
   for (int o = 0; o < cout; ++o) {
     float bo = bias.empty() ? 0.f : bias[static_cast<size_t>(o)];
@@ -175,7 +190,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     b[static_cast<size_t>(o)] = bo;
   }
   if (!scale.empty()) {
-    for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[i % static_cast<size_t>(cout)];
+    for (size_t i = 0; i < w.size(); ++i) w[i] *= scale[out_channel(i)];
   }
 
   try {
@@ -187,7 +202,10 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     const bool grouped = groups > 1;
     memory::dims wdims = grouped ? memory::dims{groups, cout / groups, cin / groups, kh, kw}
                                  : memory::dims{cout, cin, kh, kw};
-    memory::desc user_w_md(wdims, Dt::f32, grouped ? Tag::hwigo : Tag::hwio);
+    // OIHW: [o][i][kh][kw] is oihw; grouped [g·(cout/g)][cin/g][kh][kw] is goihw.
+    const Tag user_tag =
+        oihw ? (grouped ? Tag::goihw : Tag::oihw) : (grouped ? Tag::hwigo : Tag::hwio);
+    memory::desc user_w_md(wdims, Dt::f32, user_tag);
     memory::desc any_w_md(wdims, Dt::f32, Tag::any);
     memory::desc b_md({cout}, Dt::f32, Tag::x);
 
@@ -233,7 +251,12 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
       impl->src_bf16_md = memory::desc({1, input.c, input.h, input.w}, Dt::bf16, Tag::nhwc);
       conv_src_md = impl->src_bf16_md;
       any_w_md = memory::desc(wdims, Dt::bf16, Tag::any);
-      impl->src_bf16.resize(input.size());
+      void* half = arena != nullptr ? arena->Allocate(input.size() * sizeof(uint16_t)) : nullptr;
+      if (half == nullptr) {
+        impl->src_bf16_storage.resize(input.size());
+        half = impl->src_bf16_storage.data();
+      }
+      impl->src_bf16 = static_cast<uint16_t*>(half);
       impl->to_bf16 = dnnl::reorder(
           dnnl::reorder::primitive_desc(engine, impl->src_md, engine, impl->src_bf16_md));
     } else if (impl->u8) {
@@ -262,7 +285,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
       std::vector<float> w_scales(static_cast<size_t>(cout), 1.f);
       std::vector<float> max_abs(static_cast<size_t>(cout), 0.f);
       for (size_t i = 0; i < w.size(); ++i) {
-        float& m = max_abs[i % static_cast<size_t>(cout)];
+        float& m = max_abs[out_channel(i)];
         m = std::max(m, std::fabs(w[i]));
       }
       std::vector<float> out_scales(static_cast<size_t>(cout));
@@ -272,9 +295,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
         b[o] /= acc_unit;
         out_scales[o] = impl->u8_out ? acc_unit / kU8Step : acc_unit;
       }
-      for (size_t i = 0; i < w.size(); ++i) {
-        w[i] = std::nearbyint(w[i] * w_scales[i % static_cast<size_t>(cout)]);
-      }
+      for (size_t i = 0; i < w.size(); ++i) w[i] = std::nearbyint(w[i] * w_scales[out_channel(i)]);
       attr.set_output_scales(2, out_scales);
     }
     dnnl::convolution_forward::desc desc(
@@ -284,14 +305,21 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     impl->primitive = dnnl::convolution_forward(pd);
 
-    memory user_w(user_w_md, engine, w.data());
-    impl->weights = memory(pd.weights_desc(), engine);
+    // oneDNN's memory takes a non-const handle; the reorder only reads it.
+    memory user_w(user_w_md, engine, copy ? w.data() : const_cast<float*>(weights.data()));
+    void* in_arena = arena != nullptr ? arena->Allocate(pd.weights_desc().get_size()) : nullptr;
+    impl->weights = in_arena != nullptr ? memory(pd.weights_desc(), engine, in_arena)
+                                        : memory(pd.weights_desc(), engine);
     dnnl::reorder(user_w, impl->weights).execute(ThreadStream(), user_w, impl->weights);
     impl->bias = memory(b_md, engine);
     std::copy(b.begin(), b.end(), static_cast<float*>(impl->bias.get_data_handle()));
     ThreadStream().wait();
-    impl->scratchpad_bytes.resize(pd.scratchpad_desc().get_size() + 64);
-    impl->scratchpad = memory(pd.scratchpad_desc(), engine, impl->scratchpad_bytes.data());
+    void* scratch = arena != nullptr ? arena->Allocate(pd.scratchpad_desc().get_size()) : nullptr;
+    if (scratch == nullptr) {
+      impl->scratchpad_bytes.resize(pd.scratchpad_desc().get_size() + 64);
+      scratch = impl->scratchpad_bytes.data();
+    }
+    impl->scratchpad = memory(pd.scratchpad_desc(), engine, scratch);
     conv->impl_ = std::move(impl);
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN could not build a convolution: ") + e.what());
@@ -343,9 +371,9 @@ void Conv2d::Forward(std::span<const float> src, std::span<float> dst) {
   // oneDNN takes a non-const handle for every memory; it only reads a source.
   memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data()));
   if (impl_->bf16) {
-    memory half(impl_->src_bf16_md, engine, impl_->src_bf16.data());
+    memory half(impl_->src_bf16_md, engine, impl_->src_bf16);
     impl_->to_bf16.execute(stream, src_mem, half);
-    Run(impl_->src_bf16.data(), dst.data());
+    Run(impl_->src_bf16, dst.data());
   } else if (impl_->u8) {
     memory q(impl_->src_q_md, engine, impl_->src_u8.data());
     impl_->to_u8.execute(stream, src_mem, q);
@@ -468,6 +496,34 @@ void SetThreadsForCurrentThread(int threads) {
 
 int ThreadsForCurrentThread() {
   return omp_get_max_threads();
+}
+
+MemoryArena::~MemoryArena() {
+  for (const Block& b : blocks_) ::munmap(b.base, b.size);
+}
+
+void* MemoryArena::Allocate(size_t bytes) {
+  constexpr size_t kAlign = 64, kHugePage = size_t{2} << 20;
+  bytes = std::max<size_t>((bytes + kAlign - 1) / kAlign * kAlign, kAlign);
+  if (blocks_.empty() || used_ + bytes > blocks_.back().size) {
+    // A new block of whole huge pages, aligned to one (mapped a page larger, then trimmed).
+    const size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    auto* first = static_cast<uint8_t*>(raw);
+    const size_t lead = (kHugePage - reinterpret_cast<uintptr_t>(raw) % kHugePage) % kHugePage;
+    uint8_t* base = first + lead;
+    if (lead > 0) ::munmap(first, lead);
+    if (kHugePage - lead > 0) ::munmap(base + size, kHugePage - lead);
+    ::madvise(base, size, MADV_HUGEPAGE);  // advice only: ordinary pages when not taken
+    blocks_.push_back({base, size});
+    mapped_ += size;
+    used_ = 0;
+  }
+  void* p = static_cast<uint8_t*>(blocks_.back().base) + used_;
+  used_ += bytes;
+  return p;
 }
 
 }  // namespace facetrail::nn

@@ -34,6 +34,13 @@ enum class Padding { kSame, kValid };
 // back to its reference convolution for NHWC. The others are oneDNN post-ops.
 enum class Activation { kNone, kRelu, kRelu6, kLeakyRelu, kClip, kSigmoid, kPRelu };
 
+// How the weights given to Conv2d::Create are laid out (o: output channel; i: input channel
+// within its group).
+enum class WeightLayout {
+  kTensorFlow,  // [kh][kw][i][o] (depthwise: [kh][kw][c][1]; grouped: o over all groups)
+  kOihw,        // ONNX and PyTorch: [o][i][kh][kw]
+};
+
 // Zeros added around the input, in pixels.
 struct Pads {
   int top = 0, left = 0, bottom = 0, right = 0;
@@ -64,7 +71,8 @@ struct ConvSpec {
   int groups = 1;    // in and out channels split into this many independent groups
   std::optional<Pads> pads = std::nullopt;  // explicit padding; replaces `padding`
   float alpha = 0.f, beta = 0.f;            // kLeakyRelu, kClip parameters (see Activation)
-  std::vector<float> prelu_slopes = {};     // kPRelu: out_channels values, or one for all
+  WeightLayout weight_layout = WeightLayout::kTensorFlow;
+  std::vector<float> prelu_slopes = {};  // kPRelu: out_channels values, or one for all
 };
 
 // Output size of a convolution or pooling along one axis, explicit padding (floor).
@@ -74,18 +82,50 @@ int OutputSize(int in, int kernel, int stride, Padding padding);
 // Padding before (top/left) along one axis, TensorFlow rules; the rest goes after.
 int PaddingBefore(int in, int kernel, int stride, Padding padding);
 
+// Memory for buffers that live as long as a network (reordered weights, activations), mapped in
+// 2 MiB-aligned blocks advised MADV_HUGEPAGE: the first touch then costs one page fault per
+// 2 MiB instead of one per 4 KiB, where the kernel has huge pages to give (ordinary pages
+// otherwise). On the target VMs a fault costs ~12 µs (2026-12), which made page faults most of
+// the time to load a network. Blocks are given back when the arena is destroyed, not before.
+// Not thread-safe: one builder at a time.
+class MemoryArena {
+ public:
+  MemoryArena() = default;
+  ~MemoryArena();
+  MemoryArena(const MemoryArena&) = delete;
+  MemoryArena& operator=(const MemoryArena&) = delete;
+
+  // `bytes` of zero-filled memory aligned to 64 bytes, valid until the arena is destroyed;
+  // null when the system refuses the mapping.
+  void* Allocate(size_t bytes);
+  size_t bytes_mapped() const { return mapped_; }
+
+ private:
+  struct Block {
+    void* base;
+    size_t size;
+  };
+  std::vector<Block> blocks_;
+  size_t used_ = 0;    // bytes handed out of blocks_.back()
+  size_t mapped_ = 0;  // sum of the blocks' sizes
+};
+
 class Conv2d {
  public:
-  // weights: TensorFlow layout [kh][kw][cin][cout] (depthwise: [kh][kw][c][1]; grouped:
-  // [kh][kw][cin / groups][cout], output channel o in group o / (cout / groups)); bias: cout
-  // floats or empty (zero). scale/shift (optional, cout floats each): a per-output-channel
-  // affine y·scale + shift applied after the bias and before the activation, folded in.
+  // weights: spec.weight_layout, TensorFlow [kh][kw][cin][cout] by default (depthwise:
+  // [kh][kw][c][1]; grouped: [kh][kw][cin / groups][cout], output channel o in group
+  // o / (cout / groups)), or ONNX [cout][cin / groups][kh][kw]; read during Create only (no
+  // copy is kept; none is made without scale in kF32/kBf16); bias: cout floats or empty (zero).
+  // scale/shift (optional, cout floats each): a per-output-channel affine y·scale + shift applied
+  // after the bias and before the activation, folded in. arena (optional): where the
+  // reordered weights and the layer's buffers go; it must outlive the layer.
   static Expected<std::unique_ptr<Conv2d>> Create(const ConvSpec& spec, Shape input,
                                                   std::span<const float> weights,
                                                   std::span<const float> bias,
                                                   std::span<const float> scale = {},
                                                   std::span<const float> shift = {},
-                                                  Precision precision = Precision::kF32);
+                                                  Precision precision = Precision::kF32,
+                                                  MemoryArena* arena = nullptr);
   ~Conv2d();
   Conv2d(const Conv2d&) = delete;
   Conv2d& operator=(const Conv2d&) = delete;

@@ -1,8 +1,13 @@
 #include "nn/onnx.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
-#include "common/file.h"
 #include "nn/internal/onnx_graph.h"
 #include "nn/internal/onnx_model.h"
 #include "nn/internal/onnx_plan.h"
@@ -16,14 +21,60 @@ struct OnnxNetwork::Impl {
 
 namespace {
 
-Expected<std::vector<uint8_t>> ReadModelFile(const std::string& path) {
-  auto bytes = ReadFileBytes(path, internal::kMaxModelBytes);
-  if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) {
-    return Status(StatusCode::kNotFound,
-                  bytes.status().message() + " (scripts/fetch-models fetches the models)");
+// A model file mapped read-only, its pages populated in one call from the page cache: reading it
+// into fresh memory instead costs a page fault per 4 KiB, which dominates loading on the target
+// VMs (~12 µs each, 2026-12).
+class MappedFile {
+ public:
+  static Expected<std::unique_ptr<MappedFile>> Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      const std::string message = path + ": " + ErrnoMessage(err);
+      if (err == ENOENT) {
+        return NotFound(message + " (scripts/fetch-models fetches the models)");
+      }
+      return IoError(message);
+    }
+    auto file = std::unique_ptr<MappedFile>(new MappedFile());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return IoError(path + ": not a regular file");
+    }
+    file->size_ = static_cast<size_t>(st.st_size);
+    if (file->size_ > internal::kMaxModelBytes) {
+      ::close(fd);
+      return ResourceExhausted(path + ": " + std::to_string(file->size_) +
+                               " bytes, more than the limit of " +
+                               std::to_string(internal::kMaxModelBytes));
+    }
+    if (file->size_ > 0) {
+      void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p == MAP_FAILED) {
+        const int err = errno;
+        ::close(fd);
+        return IoError(path + ": mmap: " + ErrnoMessage(err));
+      }
+      file->data_ = p;
+    }
+    ::close(fd);
+    return file;
   }
-  return bytes;
-}
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::span<const uint8_t> bytes() const {
+    return {static_cast<const uint8_t*>(data_), data_ != nullptr ? size_ : 0};
+  }
+
+ private:
+  MappedFile() = default;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 std::string FileName(const std::string& path) {
   return std::filesystem::path(path).filename().string();
@@ -32,9 +83,9 @@ std::string FileName(const std::string& path) {
 }  // namespace
 
 Expected<OnnxModelInfo> InspectOnnx(const std::string& path) {
-  FT_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadModelFile(path));
+  FT_ASSIGN_OR_RETURN(const auto file, MappedFile::Open(path));
   onnx::ModelProto model;
-  Status parsed = internal::ParseModel(bytes, model);
+  Status parsed = internal::ParseModel(file->bytes(), model);
   if (!parsed.ok()) return parsed.WithContext(FileName(path));
   auto info = internal::ReadModelInfo(model);
   if (!info.ok()) return info.status().WithContext(FileName(path));
@@ -46,8 +97,8 @@ OnnxNetwork::~OnnxNetwork() = default;
 
 Expected<std::unique_ptr<OnnxNetwork>> OnnxNetwork::Load(const std::string& path,
                                                          const OnnxLoadOptions& options) {
-  FT_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadModelFile(path));
-  return LoadFromBytes(bytes, FileName(path), options);
+  FT_ASSIGN_OR_RETURN(const auto file, MappedFile::Open(path));
+  return LoadFromBytes(file->bytes(), FileName(path), options);
 }
 
 Expected<std::unique_ptr<OnnxNetwork>> OnnxNetwork::LoadFromBytes(std::span<const uint8_t> bytes,

@@ -108,8 +108,9 @@ class OnnxNetwork {
   double flops() const;
   // Bytes of the activation buffers (reused across layers).
   size_t activation_bytes() const;
-  // What runs, one line per step: the operators fused into it, the node, the shapes
-  // ("Conv+PRelu 'Conv_0': [1,3,112,112] -> [1,64,56,56]").
+  // What runs, one line per step: the operators fused into it, a convolution's precision
+  // when not fp32, the node, the shapes ("Conv+PRelu 'Conv_0': [1,3,112,112] -> [1,64,56,56]",
+  // "Conv+PRelu [bf16] 'Conv_0': …").
   std::string Summary() const;
 
   // requires: input.shape == input_shape(). Fills `output` with output_size() floats in ONNX

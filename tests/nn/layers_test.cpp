@@ -377,6 +377,37 @@ TEST(Conv2dTest, ExplicitPadsStridesGroupsAndActivationsMatchDirectLoop) {
     for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], expected.data[i], 1e-4) << i;
     const double macs = static_cast<double>(c.kh) * c.kw * (c.cin / c.groups);
     EXPECT_DOUBLE_EQ((*conv)->flops(), 2 * macs * expected.shape.size());
+
+    // The same weights in ONNX's OIHW layout, with a folded per-channel scale and shift.
+    const int cpg = c.cin / c.groups;
+    std::vector<float> oihw(w.size()), scale(static_cast<size_t>(c.cout)),
+        shift(static_cast<size_t>(c.cout));
+    for (int o = 0; o < c.cout; ++o) {
+      for (int i = 0; i < cpg; ++i) {
+        for (int y = 0; y < c.kh; ++y) {
+          for (int x = 0; x < c.kw; ++x) {
+            oihw[static_cast<size_t>(((o * cpg + i) * c.kh + y) * c.kw + x)] =
+                w[static_cast<size_t>(((y * c.kw + x) * cpg + i) * c.cout + o)];
+          }
+        }
+      }
+    }
+    for (auto& v : scale) v = dist(rng);
+    for (auto& v : shift) v = dist(rng);
+    std::vector<float> folded_w = w, folded_b = b;
+    for (size_t i = 0; i < w.size(); ++i) folded_w[i] *= scale[i % scale.size()];
+    for (size_t o = 0; o < b.size(); ++o) folded_b[o] = b[o] * scale[o] + shift[o];
+    const Tensor expected_folded =
+        ReferenceExplicitConv(spec, in, folded_w, folded_b, c.accumulate ? &acc : nullptr);
+    ConvSpec onnx = spec;
+    onnx.weight_layout = WeightLayout::kOihw;
+    auto conv_oihw = Conv2d::Create(onnx, in.shape, oihw, b, scale, shift);
+    ASSERT_TRUE(conv_oihw.ok()) << conv_oihw.status().ToString();
+    out = acc.data;
+    (*conv_oihw)->Forward(std::span<const float>(in.data), std::span<float>(out));
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], expected_folded.data[i], 1e-4) << "OIHW " << i;
+    }
   }
 }
 
@@ -428,6 +459,25 @@ TEST(Conv2dTest, RejectsMismatchedShapes) {
   ConvSpec big{7, 7, 4, 8, 1, Padding::kValid, false, Activation::kNone, false};
   std::vector<float> wb(7 * 7 * 4 * 8);
   EXPECT_EQ(Conv2d::Create(big, {5, 5, 4}, wb, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(MemoryArenaTest, AlignedZeroedDisjointAndLarge) {
+  MemoryArena arena;
+  std::vector<std::pair<uint8_t*, size_t>> blocks;
+  for (size_t bytes : std::initializer_list<size_t>{1, 63, 64, 100, 5000, 3 << 20, 7, 1 << 20}) {
+    auto* p = static_cast<uint8_t*>(arena.Allocate(bytes));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u) << bytes;
+    for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(p[i], 0) << bytes;
+    std::fill(p, p + bytes, static_cast<uint8_t>(blocks.size() + 1));
+    blocks.emplace_back(p, bytes);
+  }
+  // Nothing written later overlapped an earlier allocation.
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    for (size_t i = 0; i < blocks[b].second; ++i) ASSERT_EQ(blocks[b].first[i], b + 1);
+  }
+  EXPECT_GE(arena.bytes_mapped(), (size_t{4} << 20));
+  EXPECT_EQ(arena.bytes_mapped() % (size_t{2} << 20), 0u);
 }
 
 TEST(PaddingTest, TensorFlowSameRules) {

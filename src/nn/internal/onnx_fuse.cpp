@@ -31,9 +31,16 @@ void FoldAffine(ConvOp& conv, const AffineOp& affine) {
   const std::vector<float> shift = Expand(affine.shift, n, 0.f);
   if (conv.bias.empty()) conv.bias.assign(static_cast<size_t>(n), 0.f);
   for (size_t o = 0; o < conv.bias.size(); ++o) conv.bias[o] = conv.bias[o] * scale[o] + shift[o];
-  // Output channel is the last axis of the TF weight layout.
-  for (size_t i = 0; i < conv.weights.size(); ++i) {
-    conv.weights[i] *= scale[i % static_cast<size_t>(n)];
+  if (affine.scale.empty()) return;
+  if (conv.owned_weights.empty()) {
+    conv.owned_weights.assign(conv.weights.begin(), conv.weights.end());
+    conv.weights = conv.owned_weights;
+  }
+  // The output channel is the first axis of OIHW weights, the last of TF ones.
+  const size_t per_out = conv.owned_weights.size() / static_cast<size_t>(n);
+  const bool oihw = conv.spec.weight_layout == WeightLayout::kOihw;
+  for (size_t i = 0; i < conv.owned_weights.size(); ++i) {
+    conv.owned_weights[i] *= scale[oihw ? i / per_out : i % static_cast<size_t>(n)];
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -50,13 +51,16 @@ inline bool InOnnxOrder(const std::vector<int64_t>& dims) {
 
 // Conv, and Gemm/MatMul with constant weights as a 1×1 convolution, with what was folded or
 // fused into it (batch norm and constant affines, an activation, a residual Add).
+// The weights are a view of the model's constant (no copy) until something is folded into them,
+// then of `owned_weights`: move a ConvOp, never copy it (the view would point into the original).
 struct ConvOp {
-  ConvSpec spec;               // spec.activation, spec.accumulate: what got fused
-  Shape input;                 // NHWC; a [P, K] matrix input is {1, P, K}
-  std::vector<float> weights;  // TF layout (nn/layers.h)
-  std::vector<float> bias;     // out_channels values
-  bool is_dense = false;       // from Gemm/MatMul: input and output in ONNX order
-  int accumulate_into = -1;    // spec.accumulate: the value added (dst = act(it + conv))
+  ConvSpec spec;                     // activation, accumulate: what got fused; weight_layout
+  Shape input;                       // NHWC; a [P, K] matrix input is {1, P, K}
+  std::span<const float> weights;    // spec.weight_layout (nn/layers.h)
+  std::vector<float> owned_weights;  // weights after a fold, else empty
+  std::vector<float> bias;           // out_channels values, or empty
+  bool is_dense = false;             // from Gemm/MatMul: input and output in ONNX order
+  int accumulate_into = -1;          // spec.accumulate: the value added (dst = act(it + conv))
 };
 
 // y = x·scale[c] + shift[c] along axis 1 (batch norm, or Add/Sub/Mul/Div by a per-channel or
@@ -111,8 +115,9 @@ struct Graph {
 
 // Builds the graph of `model` for the options' input size. Messages name the node
 // ("node 'Conv_12' (Conv): dilations [2,2] not supported"); the caller prefixes the file name.
-// Fills `info`'s fields that ONNX states (producer, opset, input, output, parameters, operators).
-Expected<Graph> ImportGraph(const onnx::ModelProto& model, const OnnxLoadOptions& options);
+// Each initializer's bytes are released from `model` once decoded (the decoded copy can then
+// reuse that memory: page faults dominate loading on the target VMs).
+Expected<Graph> ImportGraph(onnx::ModelProto& model, const OnnxLoadOptions& options);
 
 // The header facts of `model` (OnnxModelInfo), with the same checks of input and output.
 Expected<OnnxModelInfo> ReadModelInfo(const onnx::ModelProto& model);

@@ -65,13 +65,8 @@ Expected<OnnxModelInfo> ReadModelInfo(const onnx::ModelProto& model) {
   std::set<std::string, std::less<>> initializers;
   for (const auto& t : graph.initializer()) {
     initializers.insert(t.name());
-    int64_t n = 1;
-    for (int64_t d : t.dims()) {
-      if (d < 0 || (d > 0 && n > kMaxTensorElements / d)) {
-        return DataLoss("initializer '" + t.name() + "': bad dims");
-      }
-      n *= d;
-    }
+    const std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+    FT_ASSIGN_OR_RETURN(const int64_t n, NumElements(dims, "initializer '" + t.name() + "'"));
     info.num_parameters += n;
   }
   for (const auto& in : graph.input()) {
@@ -137,7 +132,7 @@ bool Importer::Supports(std::string_view op_type) {
   return Operators().contains(op_type);
 }
 
-Expected<Graph> ImportGraph(const onnx::ModelProto& model, const OnnxLoadOptions& options) {
+Expected<Graph> ImportGraph(onnx::ModelProto& model, const OnnxLoadOptions& options) {
   return Importer(model, options).Import();
 }
 
@@ -185,13 +180,13 @@ Expected<Graph> Importer::Import() {
 }
 
 Status Importer::ImportInitializers() {
-  for (const auto& t : model_.graph().initializer()) {
+  for (auto& t : *model_.mutable_graph()->mutable_initializer()) {
     const std::string what = "initializer '" + t.name() + "'";
     if (t.name().empty()) return DataLoss("an initializer has no name");
     if (producer_.contains(t.name())) {
       return DataLoss(what + " is also the output of a node");
     }
-    FT_ASSIGN_OR_RETURN(Constant c, DecodeTensor(t, what));
+    FT_ASSIGN_OR_RETURN(Constant c, TakeTensor(t, what));
     Value v;
     v.name = t.name();
     v.dims = c.dims;
@@ -239,8 +234,8 @@ Status Importer::ImportInput() {
   std::vector<int64_t> dims = {1, declared[1], 0, 0};
   const int wanted[2] = {options_.input_height, options_.input_width};
   const char* axis[2] = {"height", "width"};
-  for (int i = 0; i < 2; ++i) {
-    const int64_t d = declared[static_cast<size_t>(2 + i)];
+  for (size_t i = 0; i < 2; ++i) {
+    const int64_t d = declared[2 + i];
     if (wanted[i] < 0) return InvalidArgument(std::string("negative input ") + axis[i]);
     if (d >= 1 && wanted[i] != 0 && wanted[i] != d) {
       return InvalidArgument(what + " has a fixed " + axis[i] + " of " + std::to_string(d) +
@@ -250,7 +245,7 @@ Status Importer::ImportInput() {
       return InvalidArgument(what + " has a symbolic " + axis[i] +
                              ": give it in OnnxLoadOptions (input_height, input_width)");
     }
-    dims[static_cast<size_t>(2 + i)] = d >= 1 ? d : wanted[i];
+    dims[2 + i] = d >= 1 ? d : wanted[i];
   }
   if (dims[2] > kMaxInputSide || dims[3] > kMaxInputSide) {
     return ResourceExhausted(what + ": " + DimsToString(dims) + " is larger than " +
@@ -353,6 +348,16 @@ Status Importer::CheckOutputName(const Node& node, int index) const {
   }
   const std::string& name = node.proto.output(index);
   if (ids_.contains(name)) return DataLoss("output '" + name + "' is defined twice");
+  return Status::Ok();
+}
+
+Status Importer::ReserveFolded(const std::vector<int64_t>& dims) {
+  FT_ASSIGN_OR_RETURN(const int64_t n, NumElements(dims, "a constant computed at load time"));
+  folded_elements_ += n;
+  if (folded_elements_ > kMaxFoldedElements) {
+    return ResourceExhausted("the constants computed at load time exceed " +
+                             std::to_string(kMaxFoldedElements) + " elements");
+  }
   return Status::Ok();
 }
 

@@ -17,7 +17,7 @@ namespace facetrail::nn::internal {
 
 class Importer {
  public:
-  Importer(const onnx::ModelProto& model, const OnnxLoadOptions& options)
+  Importer(onnx::ModelProto& model, const OnnxLoadOptions& options)
       : model_(model), options_(options) {}
   Expected<Graph> Import();
 
@@ -86,10 +86,12 @@ class Importer {
   Status Squeeze(const Node& node);  // Squeeze, Unsqueeze
   // Output 0 of `node` is input 0 under `dims` (folded when constant).
   Status DefineReshape(const Node& node, std::vector<int64_t> dims);
+  // Counts `dims`' elements against kMaxFoldedElements before a fold computes them.
+  Status ReserveFolded(const std::vector<int64_t>& dims);
   // Concat of constant inputs (all float or all integer) along `axis`, giving `dims`.
   Expected<Constant> FoldConcat(const Node& node, int axis, const std::vector<int64_t>& dims) const;
 
-  const onnx::ModelProto& model_;
+  onnx::ModelProto& model_;
   const OnnxLoadOptions& options_;
   int64_t opset_ = 0;
   Graph graph_;
@@ -97,6 +99,7 @@ class Importer {
   std::map<std::string, int, std::less<>> producer_;  // value name → index of the node making it
   std::set<std::string, std::less<>> read_;           // names some node or the graph reads
   std::set<std::string, std::less<>> initializer_names_;
+  int64_t folded_elements_ = 0;  // elements of the constants computed so far
 };
 
 // NumPy broadcasting of two shapes; kDataLoss when they do not broadcast.

@@ -59,14 +59,12 @@ Expected<Window> ReadWindow(const Attributes& a, int64_t kh, int64_t kw, int64_t
     pads = {0, 0, 0, 0};
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     const int64_t in[2] = {in_h, in_w}, k[2] = {kh, kw};
-    for (int i = 0; i < 2; ++i) {
-      const int64_t out =
-          (in[i] + strides[static_cast<size_t>(i)] - 1) / strides[static_cast<size_t>(i)];
-      const int64_t total =
-          std::max<int64_t>((out - 1) * strides[static_cast<size_t>(i)] + k[i] - in[i], 0);
+    for (size_t i = 0; i < 2; ++i) {
+      const int64_t out = (in[i] + strides[i] - 1) / strides[i];
+      const int64_t total = std::max<int64_t>((out - 1) * strides[i] + k[i] - in[i], 0);
       const int64_t before = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[static_cast<size_t>(i)] = before;
-      pads[static_cast<size_t>(i + 2)] = total - before;
+      pads[i] = before;
+      pads[i + 2] = total - before;
     }
   } else if (auto_pad != "NOTSET") {
     return DataLoss("auto_pad '" + auto_pad + "' is not an ONNX value");
@@ -107,7 +105,7 @@ std::optional<std::vector<float>> PerChannel(const Constant& c, const std::vecto
     const size_t axis = offset + j;
     if (c.dims[j] != 1 && !(axis == 1 && c.dims[j] == dims[1])) return std::nullopt;
   }
-  return c.floats;
+  return std::vector<float>(c.floats().begin(), c.floats().end());
 }
 
 // A constant float vector input of `n` values ("scale", "B", ...) for a node.
@@ -150,7 +148,7 @@ Status Importer::Conv(const Node& node) {
   if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
     FT_ASSIGN_OR_RETURN(const Constant* b, RequireConstant(node, 2));
     FT_RETURN_IF_ERROR(CheckVector(*b, m, "bias '" + InputName(node, 2) + "'"));
-    bias = b->floats;
+    bias.assign(b->floats().begin(), b->floats().end());
   }
   FT_ASSIGN_OR_RETURN(const Window win,
                       ReadWindow(node.attributes, kh, kw, x.dims[2], x.dims[3], false));
@@ -164,18 +162,8 @@ Status Importer::Conv(const Node& node) {
   op.spec.stride_w = win.stride_w;
   op.spec.groups = static_cast<int>(group);
   op.spec.pads = win.pads;
-  // OIHW → TF [kh][kw][cin/group][cout].
-  op.weights.resize(w->floats.size());
-  for (int64_t o = 0; o < m; ++o) {
-    for (int64_t i = 0; i < cpg; ++i) {
-      for (int64_t y = 0; y < kh; ++y) {
-        for (int64_t xx = 0; xx < kw; ++xx) {
-          op.weights[static_cast<size_t>(((y * kw + xx) * cpg + i) * m + o)] =
-              w->floats[static_cast<size_t>(((o * cpg + i) * kh + y) * kw + xx)];
-        }
-      }
-    }
-  }
+  op.spec.weight_layout = WeightLayout::kOihw;  // ONNX's own: oneDNN reorders it directly
+  op.weights = w->floats();
   op.bias = std::move(bias);
   return DefineOp(node, std::move(op), {node.inputs[0]}, {1, m, win.out_h, win.out_w});
 }
@@ -209,12 +197,13 @@ Status Importer::Gemm(const Node& node) {
   op.input = {1, static_cast<int>(m), static_cast<int>(k)};
   op.spec.in_channels = static_cast<int>(k);
   op.spec.out_channels = static_cast<int>(n);
-  op.weights.resize(static_cast<size_t>(k * n));
-  for (int64_t i = 0; i < k; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      const float v = b->floats[static_cast<size_t>(trans_b != 0 ? j * k + i : i * n + j)];
-      op.weights[static_cast<size_t>(i * n + j)] = alpha * v;
-    }
+  // B is [K][N] (a 1×1 convolution's TF layout) or, transposed, [N][K] (its OIHW layout).
+  op.spec.weight_layout = trans_b != 0 ? WeightLayout::kOihw : WeightLayout::kTensorFlow;
+  op.weights = b->floats();
+  if (alpha != 1.f) {
+    op.owned_weights.assign(b->floats().begin(), b->floats().end());
+    for (float& v : op.owned_weights) v *= alpha;
+    op.weights = op.owned_weights;
   }
   if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
     FT_ASSIGN_OR_RETURN(const Constant* c, RequireConstant(node, 2));
@@ -229,7 +218,7 @@ Status Importer::Gemm(const Node& node) {
     op.bias.resize(static_cast<size_t>(n));
     const bool one = c->dims.empty() || c->dims.back() == 1;
     for (int64_t j = 0; j < n; ++j) {
-      op.bias[static_cast<size_t>(j)] = beta * c->floats[static_cast<size_t>(one ? 0 : j)];
+      op.bias[static_cast<size_t>(j)] = beta * c->floats()[static_cast<size_t>(one ? 0 : j)];
     }
   }
   return DefineOp(node, std::move(op), {node.inputs[0]}, {m, n});
@@ -259,7 +248,7 @@ Status Importer::MatMul(const Node& node) {
   op.input = {1, static_cast<int>(rows), static_cast<int>(k)};
   op.spec.in_channels = static_cast<int>(k);
   op.spec.out_channels = static_cast<int>(n);
-  op.weights = b->floats;  // [K][N] is the TF layout of a 1×1 convolution
+  op.weights = b->floats();  // [K][N]: the TF layout of a 1×1 convolution (the default)
   std::vector<int64_t> dims = a.dims;
   dims.back() = n;
   return DefineOp(node, std::move(op), {node.inputs[0]}, std::move(dims));
@@ -290,13 +279,13 @@ Status Importer::BatchNormalization(const Node& node) {
   op.scale.resize(static_cast<size_t>(c));
   op.shift.resize(static_cast<size_t>(c));
   for (size_t i = 0; i < op.scale.size(); ++i) {
-    const double var = static_cast<double>(p[3]->floats[i]) + epsilon;
+    const double var = static_cast<double>(p[3]->floats()[i]) + epsilon;
     if (!(var > 0)) {
       return DataLoss("var + epsilon is not positive for channel " + std::to_string(i));
     }
-    const double s = p[0]->floats[i] / std::sqrt(var);
+    const double s = p[0]->floats()[i] / std::sqrt(var);
     op.scale[i] = static_cast<float>(s);
-    op.shift[i] = static_cast<float>(p[1]->floats[i] - p[2]->floats[i] * s);
+    op.shift[i] = static_cast<float>(p[1]->floats()[i] - p[2]->floats()[i] * s);
   }
   return DefineOp(node, std::move(op), {node.inputs[0]}, x.dims);
 }
@@ -310,6 +299,8 @@ Status Importer::Arithmetic(const Node& node) {
                                           : BinaryKind::kDiv;
   const int ia = node.inputs[0], ib = node.inputs[1];
   if (IsConstant(ia) && IsConstant(ib)) {
+    FT_ASSIGN_OR_RETURN(const auto dims, BroadcastDims(value(ia).dims, value(ib).dims));
+    FT_RETURN_IF_ERROR(ReserveFolded(dims));
     FT_ASSIGN_OR_RETURN(Constant c, FoldArithmetic(kind, *value(ia).constant, *value(ib).constant));
     return DefineConstant(node, 0, std::move(c));
   }
@@ -407,7 +398,7 @@ Status Importer::Activation(const Node& node) {
         if (!c->is_float || c->size() != 1) {
           return DataLoss("bound '" + InputName(node, i) + "' is not one float");
         }
-        *bound[i - 1] = c->floats[0];
+        *bound[i - 1] = c->floats()[0];
       }
     }
     if (!(lo <= hi)) return DataLoss("min " + std::to_string(lo) + " > max " + std::to_string(hi));
@@ -497,6 +488,7 @@ Status Importer::Concat(const Node& node) {
     any_int = any_int || (v.constant && !v.constant->is_float);
   }
   if (all_constant) {
+    FT_RETURN_IF_ERROR(ReserveFolded(dims));
     FT_ASSIGN_OR_RETURN(Constant c, FoldConcat(node, static_cast<int>(axis), dims));
     return DefineConstant(node, 0, std::move(c));
   }

@@ -80,8 +80,8 @@ Expected<Constant> FoldArithmetic(BinaryKind kind, const Constant& a, const Cons
   int64_t ia = 0, ib = 0;
   for (int64_t i = 0; i < n; ++i) {
     if (out.is_float) {
-      out.floats.push_back(
-          FloatOp(kind, a.floats[static_cast<size_t>(ia)], b.floats[static_cast<size_t>(ib)]));
+      out.float_values.push_back(
+          FloatOp(kind, a.floats()[static_cast<size_t>(ia)], b.floats()[static_cast<size_t>(ib)]));
     } else {
       FT_ASSIGN_OR_RETURN(const int64_t r, IntOp(kind, a.ints[static_cast<size_t>(ia)],
                                                  b.ints[static_cast<size_t>(ib)]));
@@ -118,8 +118,8 @@ Expected<Constant> Importer::FoldConcat(const Node& node, int axis,
       const int64_t chunk = c.dims[a] * inner;
       const auto begin = static_cast<size_t>(o * chunk), end = static_cast<size_t>((o + 1) * chunk);
       if (out.is_float) {
-        out.floats.insert(out.floats.end(), c.floats.begin() + static_cast<ptrdiff_t>(begin),
-                          c.floats.begin() + static_cast<ptrdiff_t>(end));
+        const std::span<const float> f = c.floats().subspan(begin, end - begin);
+        out.float_values.insert(out.float_values.end(), f.begin(), f.end());
       } else {
         out.ints.insert(out.ints.end(), c.ints.begin() + static_cast<ptrdiff_t>(begin),
                         c.ints.begin() + static_cast<ptrdiff_t>(end));
@@ -143,10 +143,10 @@ Status Importer::ConstantNode(const Node& node) {
     FT_ASSIGN_OR_RETURN(c, DecodeTensor(*t, "value"));
   } else if (a.has("value_float")) {
     FT_ASSIGN_OR_RETURN(const float f, a.Float("value_float", 0.f));
-    c.floats = {f};
+    c.float_values = {f};
   } else if (a.has("value_floats")) {
-    FT_ASSIGN_OR_RETURN(c.floats, a.Floats("value_floats"));
-    c.dims = {static_cast<int64_t>(c.floats.size())};
+    FT_ASSIGN_OR_RETURN(c.float_values, a.Floats("value_floats"));
+    c.dims = {static_cast<int64_t>(c.float_values.size())};
   } else if (a.has("value_int")) {
     FT_ASSIGN_OR_RETURN(const int64_t i, a.Int("value_int", 0));
     c.is_float = false;
@@ -193,7 +193,7 @@ Status Importer::Cast(const Node& node) {
   for (int64_t i = 0; i < in.size(); ++i) {
     const double v = in.at(i);
     if (to_float) {
-      c.floats.push_back(static_cast<float>(v));
+      c.float_values.push_back(static_cast<float>(v));
     } else {
       // Integers round toward zero; a float outside int64 (or NaN) has no integer value.
       if (!(std::fabs(v) < 9.2e18)) return DataLoss("cast of " + std::to_string(v) + " to int64");
@@ -243,7 +243,7 @@ Status Importer::Gather(const Node& node) {
   c.dims.assign(data.dims.begin(), data.dims.begin() + axis);
   c.dims.insert(c.dims.end(), indices->dims.begin(), indices->dims.end());
   c.dims.insert(c.dims.end(), data.dims.begin() + axis + 1, data.dims.end());
-  FT_RETURN_IF_ERROR(NumElements(c.dims, "output").status());
+  FT_RETURN_IF_ERROR(ReserveFolded(c.dims));
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j : indices->ints) {
       if (j < -n || j >= n) {
@@ -254,7 +254,7 @@ Status Importer::Gather(const Node& node) {
       for (int64_t i = 0; i < inner; ++i) {
         const auto at = static_cast<size_t>((o * n + row) * inner + i);
         if (c.is_float) {
-          c.floats.push_back(data.floats[at]);
+          c.float_values.push_back(data.floats()[at]);
         } else {
           c.ints.push_back(data.ints[at]);
         }
@@ -288,11 +288,10 @@ Status Importer::Reshape(const Node& node) {
   for (size_t i = 0; i < shape.size(); ++i) {
     int64_t d = shape[i];
     if (d == 0 && allow_zero == 0) {
-      if (i >= in.size())
-        return DataLoss("shape " + DimsToString(shape) +
-                        " copies a dimension "
-                        "the input " +
+      if (i >= in.size()) {
+        return DataLoss("shape " + DimsToString(shape) + " copies a dimension the input " +
                         DimsToString(in) + " does not have");
+      }
       d = in[i];
     } else if (d == -1) {
       if (infer >= 0) return DataLoss("shape " + DimsToString(shape) + " has two -1");
@@ -346,7 +345,7 @@ Status Importer::Squeeze(const Node& node) {
   std::vector<int64_t> dims;
   if (unsqueeze) {
     size_t next = 0;
-    for (size_t i = 0; i < marked.size(); ++i) dims.push_back(marked[i] ? 1 : in[next++]);
+    for (const bool inserted : marked) dims.push_back(inserted ? 1 : in[next++]);
   } else {
     for (size_t i = 0; i < in.size(); ++i) {
       const bool drop = axes.empty() ? in[i] == 1 : marked[i];

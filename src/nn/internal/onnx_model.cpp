@@ -79,7 +79,11 @@ Expected<int64_t> NumElements(std::span<const int64_t> dims, const std::string& 
   return n;
 }
 
-Expected<Constant> DecodeTensor(const onnx::TensorProto& tensor, const std::string& what) {
+namespace {
+
+// DecodeTensor, taking raw_data from `take` (== tensor's) where it may.
+Expected<Constant> Decode(const onnx::TensorProto& tensor, const std::string& what,
+                          std::string* take) {
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL || tensor.external_data_size() > 0) {
     return InvalidArgument(what + ": external data (weights in a separate file) not supported");
   }
@@ -116,8 +120,11 @@ Expected<Constant> DecodeTensor(const onnx::TensorProto& tensor, const std::stri
                       " bytes, dims " + DimsToString(c.dims) + " of " + DataTypeName(type) +
                       " need " + std::to_string(need));
     }
-    if (type == onnx::TensorProto::FLOAT) {
-      CopyRaw(tensor.raw_data(), c.floats, n);
+    if (type == onnx::TensorProto::FLOAT && need >= 64 && take != nullptr) {
+      c.raw_floats = std::move(*take);
+      std::string().swap(*take);
+    } else if (type == onnx::TensorProto::FLOAT) {
+      CopyRaw(tensor.raw_data(), c.float_values, n);
     } else if (type == onnx::TensorProto::INT64) {
       CopyRaw(tensor.raw_data(), c.ints, n);
     } else {
@@ -132,13 +139,24 @@ Expected<Constant> DecodeTensor(const onnx::TensorProto& tensor, const std::stri
                     DimsToString(c.dims) + " need " + std::to_string(n));
   }
   if (type == onnx::TensorProto::FLOAT) {
-    c.floats.assign(tensor.float_data().begin(), tensor.float_data().end());
+    c.float_values.assign(tensor.float_data().begin(), tensor.float_data().end());
   } else if (type == onnx::TensorProto::INT64) {
     c.ints.assign(tensor.int64_data().begin(), tensor.int64_data().end());
   } else {
     c.ints.assign(tensor.int32_data().begin(), tensor.int32_data().end());
   }
   return c;
+}
+
+}  // namespace
+
+Expected<Constant> DecodeTensor(const onnx::TensorProto& tensor, const std::string& what) {
+  return Decode(tensor, what, nullptr);
+}
+
+Expected<Constant> TakeTensor(onnx::TensorProto& tensor, const std::string& what) {
+  std::string* raw = tensor.has_raw_data() ? tensor.mutable_raw_data() : nullptr;
+  return Decode(tensor, what, raw);
 }
 
 Expected<Attributes> Attributes::Read(const onnx::NodeProto& node,

@@ -10,10 +10,11 @@ namespace facetrail::nn::internal {
 
 struct Plan::PlanValue {
   std::vector<int64_t> dims;
-  bool nhwc = false;        // stored NHWC (else ONNX row-major order)
-  size_t size = 0;          // floats
-  bool constant = false;    // read from constants_, never written
-  int constant_index = -1;  // constants_[constant_index]
+  bool nhwc = false;                    // stored NHWC (else ONNX row-major order)
+  size_t size = 0;                      // floats
+  bool constant = false;                // read from constants_, never written
+  int constant_index = -1;              // constants_[constant_index], once a step reads it
+  std::span<const float> graph_floats;  // a graph constant's data (valid during Build)
   int slot = -1;
   int last_use = -1;    // index of the last step reading it
   bool pinned = false;  // the graph output: its slot is never given back
@@ -108,7 +109,7 @@ class MapStep : public Step {
 
 class ActivationStep : public Step {
  public:
-  ActivationStep(const ActivationOp& op, size_t n) : op_(op), n_(n) {}
+  ActivationStep(ActivationOp op, size_t n) : op_(std::move(op)), n_(n) {}
   void Run(const std::vector<float*>& p) override {
     ApplyActivation(op_.kind, op_.alpha, op_.beta, p[static_cast<size_t>(reads[0])],
                     p[static_cast<size_t>(write)], n_);
@@ -168,13 +169,22 @@ struct Plan::Builder {
     plan.constants_.push_back(std::move(data));
     return id;
   }
-  // A per-channel vector (1 or dims[1] values) as an operand over `dims`: [C, 1, ..., 1].
-  int ChannelConstant(const std::vector<int64_t>& dims, const std::vector<float>& v) {
-    std::vector<int64_t> cdims(dims.size() > 1 ? dims.size() - 1 : 1, 1);
+  // A per-channel vector (1 or dims[1] values) as an operand over a value of rank `rank`:
+  // dims [C, 1, ..., 1], aligned right to the value's axes 1 and up.
+  int ChannelConstant(size_t rank, const std::vector<float>& v) {
+    std::vector<int64_t> cdims(rank > 1 ? rank - 1 : 1, 1);
     if (v.size() > 1) cdims[0] = static_cast<int64_t>(v.size());
     return NewConstant(std::move(cdims), v);
   }
   const PlanValue& value(int id) const { return plan.values_[static_cast<size_t>(id)]; }
+  // A graph constant a step reads is copied into the plan (the graph does not outlive Build);
+  // the rest (weights, shape arithmetic) are not.
+  void Materialize(int id) {
+    PlanValue& v = plan.values_[static_cast<size_t>(id)];
+    if (!v.constant || v.constant_index >= 0) return;
+    v.constant_index = static_cast<int>(plan.constants_.size());
+    plan.constants_.emplace_back(v.graph_floats.begin(), v.graph_floats.end());
+  }
 
   void Add(std::unique_ptr<Step> step, const Op& op, std::vector<int> reads, int write,
            int in_place) {
@@ -194,6 +204,7 @@ struct Plan::Builder {
         strides.emplace_back(o.dims.size(), 0);
         continue;
       }
+      Materialize(id);
       strides.push_back(BroadcastOperandStrides(value(id).dims, value(id).strides(), o.dims));
     }
     MapStep::Part part;
@@ -243,8 +254,9 @@ struct Plan::Builder {
   Status LowerConv(const Op& op, const ConvOp& conv) {
     int src = op.inputs[0];
     if (conv.is_dense) src = InOnnxOrderValue(op, src);
+    const Precision precision = ConvPrecision(op, conv);
     FT_ASSIGN_OR_RETURN(auto layer, Conv2d::Create(conv.spec, conv.input, conv.weights, conv.bias,
-                                                   {}, {}, ConvPrecision(op, conv)));
+                                                   {}, {}, precision, &plan.arena_));
     plan.flops_ += layer->flops();
     const bool direct = !conv.is_dense || OnnxOrdered(value(op.output));
     const int dst = direct ? op.output : NewValue(value(op.output).dims, false);
@@ -253,7 +265,10 @@ struct Plan::Builder {
     if (shortcut >= 0) reads.push_back(shortcut);
     // Accumulating over the shortcut's own memory saves a copy, unless it is also the input.
     const int in_place = shortcut >= 0 && shortcut != src ? shortcut : -1;
-    Add(std::make_unique<ConvStep>(std::move(layer), src, dst, shortcut, op.op_type), op,
+    const std::string type = op.op_type + (precision == Precision::kBf16   ? " [bf16]"
+                                           : precision == Precision::kU8S8 ? " [u8s8]"
+                                                                           : "");
+    Add(std::make_unique<ConvStep>(std::move(layer), src, dst, shortcut, type), op,
         std::move(reads), dst, in_place);
     if (!direct) Reorder(op, dst, op.output);
     return Status::Ok();
@@ -261,9 +276,9 @@ struct Plan::Builder {
 
   void LowerAffine(const Op& op, const AffineOp& affine) {
     const int x = op.inputs[0];
-    const auto& dims = value(x).dims;
-    const int scale = affine.scale.empty() ? -1 : ChannelConstant(dims, affine.scale);
-    const int shift = affine.shift.empty() ? -1 : ChannelConstant(dims, affine.shift);
+    const size_t rank = value(x).dims.size();
+    const int scale = affine.scale.empty() ? -1 : ChannelConstant(rank, affine.scale);
+    const int shift = affine.shift.empty() ? -1 : ChannelConstant(rank, affine.shift);
     MapStep::Part part = scale >= 0 && shift >= 0
                              ? MapPart(MapKind::kMulAdd, op.output, x, scale, shift)
                          : scale >= 0 ? MapPart(MapKind::kMul, op.output, x, scale)
@@ -276,7 +291,7 @@ struct Plan::Builder {
   void LowerActivation(const Op& op, const ActivationOp& act) {
     const int x = op.inputs[0];
     if (act.kind == Activation::kPRelu) {
-      const int slopes = ChannelConstant(value(x).dims, act.slopes);
+      const int slopes = ChannelConstant(value(x).dims.size(), act.slopes);
       std::vector<MapStep::Part> parts = {MapPart(MapKind::kPRelu, op.output, x, slopes)};
       Add(std::make_unique<MapStep>(std::move(parts), op.op_type), op, {x}, op.output, x);
       return;
@@ -340,6 +355,7 @@ struct Plan::Builder {
     std::vector<int> reads;
     int64_t position = 0;
     for (int id : op.inputs) {
+      Materialize(id);
       const PlanValue& in = value(id);
       MapStep::Part part;
       part.nest =
@@ -449,8 +465,7 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
     if (!run_time && v.constant->is_float) {
       PlanValue& pv = plan->values_[static_cast<size_t>(id)];
       pv.constant = true;
-      pv.constant_index = static_cast<int>(plan->constants_.size());
-      plan->constants_.push_back(v.constant->floats);
+      pv.graph_floats = v.constant->floats();
     }
   }
   plan->input_ = graph.input;
@@ -460,6 +475,17 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
   plan->output_dims_ = graph.values[static_cast<size_t>(graph.output)].dims;
   plan->output_size_ = Count(plan->output_dims_);
 
+  // Every run-time value must fit the limit on its own: checked before any layer is built
+  // (a layer allocates buffers the size of its input and output).
+  for (const Value& v : graph.values) {
+    if (!v.constant &&
+        static_cast<size_t>(v.size()) * sizeof(float) > options.max_activation_bytes) {
+      return ResourceExhausted("value '" + v.name + "' " + DimsToString(v.dims) + " needs " +
+                               std::to_string(static_cast<size_t>(v.size()) * sizeof(float)) +
+                               " bytes, more than max_activation_bytes (" +
+                               std::to_string(options.max_activation_bytes) + ")");
+    }
+  }
   // Only ops whose results reach the output run.
   std::vector<bool> needed(graph.values.size(), false), live(graph.ops.size(), false);
   needed[static_cast<size_t>(graph.output)] = true;
@@ -481,13 +507,17 @@ Expected<std::unique_ptr<Plan>> Plan::Build(const Graph& graph, const OnnxLoadOp
                              std::to_string(options.max_activation_bytes) + ")");
   }
   // Sized once: slots never reallocate, so the pointers below stay valid.
-  for (size_t size : b.slot_sizes) plan->slots_.emplace_back(size);
+  for (size_t size : b.slot_sizes) {
+    auto* slot = static_cast<float*>(plan->arena_.Allocate(size * sizeof(float)));
+    if (slot == nullptr) slot = plan->fallback_slots_.emplace_back(size).data();
+    plan->slots_.push_back(slot);
+  }
   plan->pointers_.resize(plan->values_.size(), nullptr);
   for (size_t i = 0; i < plan->values_.size(); ++i) {
     const PlanValue& v = plan->values_[i];
     if (v.slot >= 0) {
-      plan->pointers_[i] = plan->slots_[static_cast<size_t>(v.slot)].data();
-    } else if (v.constant) {
+      plan->pointers_[i] = plan->slots_[static_cast<size_t>(v.slot)];
+    } else if (v.constant && v.constant_index >= 0) {
       // Constants are only read (steps take const views of their operands a, b, c).
       plan->pointers_[i] = plan->constants_[static_cast<size_t>(v.constant_index)].data();
     }

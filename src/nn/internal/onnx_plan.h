@@ -32,6 +32,8 @@ class Plan {
   size_t output_size() const { return output_size_; }
   double flops() const { return flops_; }
   size_t activation_bytes() const { return activation_bytes_; }
+  // Bytes mapped for weights, layer buffers and activations.
+  size_t arena_bytes() const { return arena_.bytes_mapped(); }
   // One line per step ("Conv+PRelu 'Conv_0': [1,3,112,112] -> [1,64,56,56]"), for tests and docs.
   std::string Describe() const;
 
@@ -52,9 +54,13 @@ class Plan {
   size_t activation_bytes_ = 0;
   int input_ = -1, output_ = -1;
   std::vector<PlanValue> values_;
+  // The layers' weights and buffers and the slots, in huge pages (nn/layers.h); declared before
+  // steps_ so that it outlives the layers that point into it.
+  MemoryArena arena_;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<std::vector<float>> constants_;  // floats the steps read, owned here
-  std::vector<std::vector<float>> slots_;
+  std::vector<float*> slots_;                  // in arena_, or in fallback_slots_
+  std::vector<std::vector<float>> fallback_slots_;
   std::vector<float*> pointers_;  // per value: its slot's memory or its constant's
 };
 
