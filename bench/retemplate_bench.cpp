@@ -74,7 +74,8 @@ void BuildDatabase(const std::string& dir, const std::string& db_path, int photo
     for (int i = 0; i < clients; ++i) {
       std::string name = "sam" + std::to_string(i);
       auto u = ft::service::AddUser(
-          **ctx, *admin, {name, name, kAgency, {ft::policy::Role::kSearcher}, name + "-password-1"});
+          **ctx, *admin,
+          {name, name, kAgency, {ft::policy::Role::kSearcher}, name + "-password-1"});
       if (!u.ok()) Die(u.status().ToString());
       auto c = ft::service::AddCertificate(
           **ctx, *admin, name, {"FC", "FC-" + name, "2026-01-01", "2030-12-31", "Academy"});
@@ -180,8 +181,8 @@ int main(int argc, char** argv) {
       const std::string csrf = json::parse(login->body)["csrf_token"];
       httplib::Headers h{{"Cookie", cookie}, {"X-CSRF-Token", csrf}};
       httplib::MultipartFormDataItems items = {
-          {"probe", probe_text, "probe.jpg", "image/jpeg"}, {"case", "MPD-2026-0042", "", ""},
-          {"purpose", "criminal investigation", "", ""},    {"offense", "robbery", "", ""},
+          {"probe", probe_text, "probe.jpg", "image/jpeg"},  {"case", "MPD-2026-0042", "", ""},
+          {"purpose", "criminal investigation", "", ""},     {"offense", "robbery", "", ""},
           {"justification", "retemplate benchmark", "", ""}, {"agency", kAgency, "", ""}};
       while (!stop) {
         const bool during = migrating;

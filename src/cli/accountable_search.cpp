@@ -84,12 +84,13 @@ class LazyGallerySource final : public service::CandidateSource {
                  p && p->model_manifest().calibration) {
         min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
       } else {
-        return FailedPrecondition("the model has no calibrated candidate threshold: give "
-                                  "--min-score, or calibrate it (docs/MODELS.md)");
+        return FailedPrecondition(
+            "the model has no calibrated candidate threshold: give "
+            "--min-score, or calibrate it (docs/MODELS.md)");
       }
       FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.store());
-      FT_ASSIGN_OR_RETURN(index_,
-                          gallery::GalleryIndex::Open(*store, {model.id, model.version, model.dim}));
+      FT_ASSIGN_OR_RETURN(
+          index_, gallery::GalleryIndex::Open(*store, {model.id, model.version, model.dim}));
       inner_ = service::MakeGalleryCandidateSource(*store, *index_, min_score);
     }
     return inner_->Search(templ, model, top_k);

@@ -256,17 +256,17 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     vision::ModelManifest updated = *manifest;
     updated.calibration = calibration;
     const std::string json = vision::ModelManifestJson(updated);
-    const Status s = WriteFileAtomically(
-        manifest->manifest_path,
-        std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+    const Status s =
+        WriteFileAtomically(manifest->manifest_path,
+                            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
     if (!s.ok()) return PrintError(s.WithContext("eval --calibrate"));
     const auto& c = calibration;
-    std::cout << "calibration of '" << manifest->name << "' written to "
-              << manifest->manifest_path << ":\n  candidate threshold " << c.candidate.score
-              << " (FPIR " << FormatRate(c.candidate.false_rate) << ", gallery "
-              << c.candidate.gallery_size << ", FNIR " << FormatRate(c.candidate.miss_rate)
-              << ")\n  compare threshold " << c.compare.score << " (FAR "
-              << FormatRate(c.compare.false_rate) << ", FNMR " << FormatRate(c.compare.miss_rate)
+    std::cout << "calibration of '" << manifest->name << "' written to " << manifest->manifest_path
+              << ":\n  candidate threshold " << c.candidate.score << " (FPIR "
+              << FormatRate(c.candidate.false_rate) << ", gallery " << c.candidate.gallery_size
+              << ", FNIR " << FormatRate(c.candidate.miss_rate) << ")\n  compare threshold "
+              << c.compare.score << " (FAR " << FormatRate(c.compare.false_rate) << ", FNMR "
+              << FormatRate(c.compare.miss_rate)
               << ")\n  quality gate: eye distance >= " << c.min_eye_distance_px
               << " px, sharpness >= " << c.min_sharpness << "\n";
   }

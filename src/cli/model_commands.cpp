@@ -82,12 +82,12 @@ int RunShow(const ModelArgs& a) {
     std::cout << ModelJson(*m, file).dump() << '\n';
     return 0;
   }
-  std::cout << "name          " << m->name << (m->name == vision::kDefaultModelName ? " (default)" : "")
-            << "\nid            " << m->id << "\nversion       " << m->version
-            << "\ndimension     " << m->dim << "\nkind          " << vision::ModelKindName(m->kind)
-            << "\nfile          " << m->file_path() << " ("
-            << (file.ok() ? "matches its SHA-256" : file.ToString()) << ")\nsha256        "
-            << m->sha256;
+  std::cout << "name          " << m->name
+            << (m->name == vision::kDefaultModelName ? " (default)" : "") << "\nid            "
+            << m->id << "\nversion       " << m->version << "\ndimension     " << m->dim
+            << "\nkind          " << vision::ModelKindName(m->kind) << "\nfile          "
+            << m->file_path() << " (" << (file.ok() ? "matches its SHA-256" : file.ToString())
+            << ")\nsha256        " << m->sha256;
   if (m->kind == vision::ModelKind::kOnnx) {
     std::cout << "\ninput         " << m->input.width << "x" << m->input.height << ", "
               << (m->input.color == vision::ColorOrder::kBgr ? "BGR" : "RGB") << ", (v - "
@@ -108,14 +108,15 @@ int RunShow(const ModelArgs& a) {
   const auto& c = *m->calibration;
   std::cout << "calibration   " << c.source << " (" << c.created << ")\n"
             << "  candidate list threshold " << c.candidate.score << ": FPIR "
-            << FormatRate(c.candidate.false_rate) << " with a gallery of " << c.candidate.gallery_size
-            << ", FNIR " << FormatRate(c.candidate.miss_rate) << "\n"
+            << FormatRate(c.candidate.false_rate) << " with a gallery of "
+            << c.candidate.gallery_size << ", FNIR " << FormatRate(c.candidate.miss_rate) << "\n"
             << "  1:1 compare threshold    " << c.compare.score << ": FAR "
             << FormatRate(c.compare.false_rate) << ", FNMR " << FormatRate(c.compare.miss_rate)
             << "\n"
             << "  quality gate             eye distance >= " << c.min_eye_distance_px
             << " px, sharpness >= " << c.min_sharpness << "\n";
-  if (!c.quality_basis.empty()) std::cout << "                           " << c.quality_basis << '\n';
+  if (!c.quality_basis.empty())
+    std::cout << "                           " << c.quality_basis << '\n';
   if (!c.command.empty()) std::cout << "  made by: " << c.command << '\n';
   return 0;
 }
@@ -143,9 +144,9 @@ int RunRegister(const ModelArgs& a) {
   const fs::path target_manifest = fs::path(a.models_dir) / (m->name + ".model.json");
   std::error_code ec;
   if (fs::exists(target_file, ec) || fs::exists(target_manifest, ec)) {
-    return PrintError(AlreadyExists((fs::exists(target_file) ? target_file : target_manifest)
-                                        .string() +
-                                    " exists: rename the model's file or name"));
+    return PrintError(
+        AlreadyExists((fs::exists(target_file) ? target_file : target_manifest).string() +
+                      " exists: rename the model's file or name"));
   }
   auto bytes = ReadFileBytes(m->file_path());
   if (!bytes.ok()) return PrintError(bytes.status());
@@ -160,8 +161,7 @@ int RunRegister(const ModelArgs& a) {
             << " dimensions): loads in " << check->load_ms << " ms, one pass " << check->forward_ms
             << " ms (" << check->gflops << " GFLOP)\n";
   if (!m->calibration) {
-    std::cout << "next: certify it on labelled data with facetrail eval report --model "
-              << m->name
+    std::cout << "next: certify it on labelled data with facetrail eval report --model " << m->name
               << " --calibrate; a model without a calibration cannot be activated for search\n";
   }
   return 0;
@@ -284,8 +284,8 @@ int RunRetemplate(const MigrationArgs& a) {
       failures.push_back(
           {{"photo_id", f.photo_id}, {"booking", f.booking_number}, {"reason", f.reason}});
     }
-    std::cout << nlohmann::json{{"model", ref.id},   {"photos", s.photos},
-                                {"added", s.added},  {"already", s.already},
+    std::cout << nlohmann::json{{"model", ref.id},      {"photos", s.photos},
+                                {"added", s.added},     {"already", s.already},
                                 {"failures", failures}, {"remaining", s.remaining},
                                 {"stopped", s.stopped}, {"seconds", s.seconds}}
                      .dump()
@@ -294,8 +294,7 @@ int RunRetemplate(const MigrationArgs& a) {
   }
   std::cout << "model " << ref.id << ": " << s.added << " photos got their template, " << s.already
             << " had one, " << s.failures.size() << " failed, " << s.remaining
-            << " still without one (" << std::fixed << std::setprecision(1) << s.seconds
-            << " s)\n";
+            << " still without one (" << std::fixed << std::setprecision(1) << s.seconds << " s)\n";
   for (const auto& f : s.failures) {
     std::cout << "  photo " << f.photo_id << " (booking " << f.booking_number << "): " << f.reason
               << '\n';

@@ -1,8 +1,8 @@
 // facetrail detect | template | compare: the face pipeline on image files.
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -145,8 +145,8 @@ int RunCompare(const CompareArgs& c) {
   } else if (manifest->calibration) {
     const auto& t = manifest->calibration->compare;
     threshold = static_cast<float>(t.score);
-    threshold_basis = "calibrated: FAR " + FormatRate(t.false_rate) + " on " +
-                      manifest->calibration->source;
+    threshold_basis =
+        "calibrated: FAR " + FormatRate(t.false_rate) + " on " + manifest->calibration->source;
   } else {
     return PrintError(FailedPrecondition(
         "model '" + manifest->name +

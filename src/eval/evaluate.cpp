@@ -186,11 +186,13 @@ ErrorVsDiscard MakeErrorVsDiscard(const IdentificationRun& run, const std::strin
   std::vector<bool> discarded(run.outcomes.size(), false);
   size_t next = 0;
   for (double fraction : o.discard_fractions) {
-    const auto target = static_cast<size_t>(std::floor(fraction * static_cast<double>(order.size())));
+    const auto target =
+        static_cast<size_t>(std::floor(fraction * static_cast<double>(order.size())));
     while (next < target && next < order.size()) discarded[order[next++]] = true;
     // Ties: every probe with the same figure as the last discarded one goes too (a gate cannot
     // tell them apart).
-    const double limit = next > 0 ? quality(run.outcomes[order[next - 1]].probe) : -std::numeric_limits<double>::infinity();
+    const double limit = next > 0 ? quality(run.outcomes[order[next - 1]].probe)
+                                  : -std::numeric_limits<double>::infinity();
     while (next < order.size() && quality(run.outcomes[order[next]].probe) <= limit) {
       discarded[order[next++]] = true;
     }
@@ -211,8 +213,8 @@ ErrorVsDiscard MakeErrorVsDiscard(const IdentificationRun& run, const std::strin
     e.points.push_back(p);
   }
   // Suggested limit: scan bands of mated probes from the lowest quality up.
-  e.max_fnir = std::isnan(o.gate_max_fnir) ? std::min(1.0, 2 * overall_fnir + 0.05)
-                                           : o.gate_max_fnir;
+  e.max_fnir =
+      std::isnan(o.gate_max_fnir) ? std::min(1.0, 2 * overall_fnir + 0.05) : o.gate_max_fnir;
   e.band = std::max<size_t>(50, order.size() / 20);
   e.suggested_limit = order.empty() ? 0 : quality(run.outcomes[order[0]].probe);
   if (order.size() >= e.band) {
@@ -347,8 +349,8 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
       const double t = r.identification->recommendation.point.threshold;
       const double fnir = r.identification->recommendation.fnir;
       r.identification->error_vs_discard.push_back(MakeErrorVsDiscard(
-          *run, "eye_distance_px", [&](size_t p) { return s.image_quality[p].eye_distance_px; },
-          t, fnir, o));
+          *run, "eye_distance_px", [&](size_t p) { return s.image_quality[p].eye_distance_px; }, t,
+          fnir, o));
       r.identification->error_vs_discard.push_back(MakeErrorVsDiscard(
           *run, "sharpness", [&](size_t p) { return s.image_quality[p].sharpness; }, t, fnir, o));
       if (o.gate) {

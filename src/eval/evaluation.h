@@ -136,8 +136,7 @@ struct EvalOptions {
   bool identification = true;  // 1:N figures (needs image vectors)
   // Error versus discard: the fractions of lowest-quality probes discarded (1:N; needs
   // SystemResults::image_quality).
-  std::vector<double> discard_fractions = {0,    0.01, 0.02, 0.05, 0.1, 0.15,
-                                           0.2,  0.3,  0.4,  0.5};
+  std::vector<double> discard_fractions = {0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5};
   // The gate whose effect the report shows (refusals and the FNIR/FPIR they buy), if any.
   std::optional<QualityGate> gate;
   // Suggested gate limits: a band of probes (a sliding window of mated probes sorted by one
@@ -203,7 +202,7 @@ struct IdentificationFigures {
   // FPIR and FNIR(·, R) at SystemResults::fixed_threshold; NaN without one.
   double fpir_at_fixed = std::numeric_limits<double>::quiet_NaN();
   double fnir_at_fixed = std::numeric_limits<double>::quiet_NaN();
-  ScoreHistogram histogram;  // mate scores vs non-mated top scores
+  ScoreHistogram histogram;                      // mate scores vs non-mated top scores
   std::vector<ErrorVsDiscard> error_vs_discard;  // with image quality: one per figure
   std::optional<GateEffect> gate;                // with EvalOptions::gate
 };

@@ -99,7 +99,7 @@ Status GalleryIndex::Rebuild(const std::string& reason) {
         [&](int64_t count, int64_t c) -> Status {
           counter = c;
           search::SnapshotInfo info{
-              model_.id,   model_.version, store_.gallery_id(), c, static_cast<uint64_t>(count),
+              model_.id, model_.version, store_.gallery_id(), c, static_cast<uint64_t>(count),
               model_.dim};
           FT_ASSIGN_OR_RETURN(writer, search::SnapshotWriter::Create(snapshot_path_, info));
           return Status::Ok();

@@ -110,8 +110,8 @@ struct TemplateChange {
 struct PhotoToRetemplate {
   int64_t photo_id = 0;
   std::string booking_number;
-  int face_index = -1;          // -1: no template of any model (choose as enrolment does)
-  std::optional<FaceBox> box;   // that template's box
+  int face_index = -1;         // -1: no template of any model (choose as enrolment does)
+  std::optional<FaceBox> box;  // that template's box
 };
 
 // What a search hit refers to.

@@ -12,10 +12,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Iou(const FaceBox& a, const FaceBox& b) {
-  const double ix = std::max(0.0, double(std::min(a.x + a.width, b.x + b.width)) -
-                                      double(std::max(a.x, b.x)));
-  const double iy = std::max(0.0, double(std::min(a.y + a.height, b.y + b.height)) -
-                                      double(std::max(a.y, b.y)));
+  const double ix =
+      std::max(0.0, double(std::min(a.x + a.width, b.x + b.width)) - double(std::max(a.x, b.x)));
+  const double iy =
+      std::max(0.0, double(std::min(a.y + a.height, b.y + b.height)) - double(std::max(a.y, b.y)));
   const double inter = ix * iy;
   const double uni = double(a.width) * a.height + double(b.width) * b.height - inter;
   return uni > 0 ? inter / uni : 0;
@@ -109,11 +109,10 @@ Expected<RetemplateSummary> Retemplate(GalleryStore& store,
     progress.photos_total = std::max(progress.photos_total, summary.photos);
     progress.photos_per_second =
         progress.seconds > 0 ? static_cast<double>(summary.photos) / progress.seconds : 0;
-    progress.eta_seconds =
-        progress.photos_per_second > 0
-            ? static_cast<double>(progress.photos_total - summary.photos) /
-                  progress.photos_per_second
-            : 0;
+    progress.eta_seconds = progress.photos_per_second > 0
+                               ? static_cast<double>(progress.photos_total - summary.photos) /
+                                     progress.photos_per_second
+                               : 0;
     progress.finished = finished;
     options.on_progress(progress);
   };
@@ -146,7 +145,8 @@ Expected<RetemplateSummary> Retemplate(GalleryStore& store,
       }
     };
     std::vector<std::thread> threads;
-    for (size_t w = 1; w < extractors.size() && w < batch.size(); ++w) threads.emplace_back(work, w);
+    for (size_t w = 1; w < extractors.size() && w < batch.size(); ++w)
+      threads.emplace_back(work, w);
     work(0);
     for (auto& t : threads) t.join();
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -168,7 +168,8 @@ Expected<RetemplateSummary> Retemplate(GalleryStore& store,
           return fatal(added.status());
         }
       }
-      if (!e.reason.empty()) summary.failures.push_back({photo.photo_id, photo.booking_number, e.reason});
+      if (!e.reason.empty())
+        summary.failures.push_back({photo.photo_id, photo.booking_number, e.reason});
       ++summary.photos;
     }
     report(false);

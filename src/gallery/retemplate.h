@@ -63,13 +63,13 @@ struct RetemplateFailure {
 };
 
 struct RetemplateSummary {
-  int64_t photos = 0;     // photos looked at
-  int64_t added = 0;      // photos that got their template
-  int64_t already = 0;    // got one from another run meanwhile
+  int64_t photos = 0;   // photos looked at
+  int64_t added = 0;    // photos that got their template
+  int64_t already = 0;  // got one from another run meanwhile
   std::vector<RetemplateFailure> failures;
   int64_t remaining = 0;  // photos still without a template of the model at the end
   double seconds = 0;
-  bool stopped = false;   // by max_photos or stop
+  bool stopped = false;  // by max_photos or stop
 };
 
 // Fails only when the run cannot go on (store or extractor factory errors, an extractor of

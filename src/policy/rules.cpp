@@ -208,11 +208,10 @@ Expected<QualityGate> ResolveQualityGate(const QualityPolicy& policy,
     }
     return Status::Ok();
   };
+  FT_RETURN_IF_ERROR(pick(policy.min_eye_distance_px, model.min_eye_distance_px,
+                          "min_eye_distance_px", g.min_eye_distance_px));
   FT_RETURN_IF_ERROR(
-      pick(policy.min_eye_distance_px, model.min_eye_distance_px, "min_eye_distance_px",
-           g.min_eye_distance_px));
-  FT_RETURN_IF_ERROR(pick(policy.min_sharpness, model.min_sharpness, "min_sharpness",
-                          g.min_sharpness));
+      pick(policy.min_sharpness, model.min_sharpness, "min_sharpness", g.min_sharpness));
   return g;
 }
 

@@ -230,8 +230,9 @@ class GallerySource final : public service::CandidateSource {
                p && p->model_manifest().calibration) {
       min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
     } else {
-      return FailedPrecondition("the active model has no calibrated candidate threshold "
-                                "(docs/MODELS.md: certify it with facetrail eval)");
+      return FailedPrecondition(
+          "the active model has no calibrated candidate threshold "
+          "(docs/MODELS.md: certify it with facetrail eval)");
     }
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
     FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));

@@ -39,7 +39,7 @@ struct ServerOptions {
   // Sessions end this long after sign-in (also the cookie's Max-Age), or after this long unused.
   int session_ttl_s = 8 * 3600;
   int session_idle_s = 30 * 60;
-  int num_pipelines = 2;    // FacePipeline instances (each used by one request at a time)
+  int num_pipelines = 2;  // FacePipeline instances (each used by one request at a time)
   // Candidate threshold; default: the one `facetrail eval` calibrated for the gallery's active
   // model (docs/MODELS.md).
   std::optional<float> min_score;

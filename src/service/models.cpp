@@ -69,7 +69,8 @@ Expected<gallery::RetemplateSummary> RetemplateGallery(
   nlohmann::json failures = nlohmann::json::array();
   for (size_t i = 0; i < summary->failures.size() && i < 100; ++i) {
     const auto& f = summary->failures[i];
-    failures.push_back({{"photo_id", f.photo_id}, {"booking", f.booking_number}, {"reason", f.reason}});
+    failures.push_back(
+        {{"photo_id", f.photo_id}, {"booking", f.booking_number}, {"reason", f.reason}});
   }
   end["failures"] = failures;  // the first 100; the command prints them all
   FT_RETURN_IF_ERROR(
@@ -142,14 +143,18 @@ Expected<int64_t> PruneModelTemplates(Context& ctx, const Actor& actor,
                               " is the one searches use; activate another model first");
   }
   FT_RETURN_IF_ERROR(ctx.log().AppendInOwnTransaction(
-      {actor.name, "model.prune.start", subject,
+      {actor.name,
+       "model.prune.start",
+       subject,
        {{"model", ModelJson(model)}, {"reason", reason}, {"gallery_id", store->gallery_id()}}}));
   int64_t deleted = 0;
   for (;;) {
     auto n = store->DeleteModelTemplates(model, kPruneBatch);
     if (!n.ok()) {
       FT_RETURN_IF_ERROR(ctx.log().AppendInOwnTransaction(
-          {actor.name, "model.prune.failed", subject,
+          {actor.name,
+           "model.prune.failed",
+           subject,
            {{"model", ModelJson(model)}, {"deleted", deleted}, {"error", n.status().ToString()}}}));
       return n.status();
     }

@@ -252,9 +252,10 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
   } threads_scope(options.network_threads);
   FT_ASSIGN_OR_RETURN(auto manifest, FindModel(options.models_dir, options.model));
   if (options.align == AlignMode::kFaceApi && manifest.kind != ModelKind::kFaceApiResnet29) {
-    return InvalidArgument("--align faceapi is the face-api ResNet's parity mode (--model "
-                           "faceapi-resnet); model '" +
-                           manifest.name + "' aligns on five points");
+    return InvalidArgument(
+        "--align faceapi is the face-api ResNet's parity mode (--model "
+        "faceapi-resnet); model '" +
+        manifest.name + "' aligns on five points");
   }
   const nn::Precision precision = options.reduced_precision && options.align != AlignMode::kFaceApi
                                       ? nn::Precision::kBf16
@@ -275,9 +276,9 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
     ro.precision = precision;
     FT_ASSIGN_OR_RETURN(recognizer, internal::MakeRecognizer(manifest, ro));
   }
-  return std::unique_ptr<FacePipeline>(new FacePipelineImpl(
-      options, std::move(manifest), std::move(detector), std::move(landmarks),
-      std::move(recognizer)));
+  return std::unique_ptr<FacePipeline>(
+      new FacePipelineImpl(options, std::move(manifest), std::move(detector), std::move(landmarks),
+                           std::move(recognizer)));
 }
 
 TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOptions& options) {

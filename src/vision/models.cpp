@@ -38,7 +38,8 @@ class Fields {
   }
   bool Has(const std::string& key) const { return obj_.contains(key); }
 
-  Status Text(const std::string& key, std::string& out, bool required, size_t max_len = 4096) const {
+  Status Text(const std::string& key, std::string& out, bool required,
+              size_t max_len = 4096) const {
     if (!obj_.contains(key)) return required ? Bad(Name(key), "missing") : Status::Ok();
     const json& v = obj_.at(key);
     if (!v.is_string()) return Bad(Name(key), "expected a string");
@@ -137,9 +138,9 @@ Status ParseCalibration(const Fields& f, Calibration& c) {
 Status ParseManifestObject(const json& doc, ModelManifest& m) {
   Fields f(doc, "");
   FT_RETURN_IF_ERROR(f.CheckObject());
-  FT_RETURN_IF_ERROR(f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256",
-                                  "input", "alignment", "calibration", "source",
-                                  "licence", "training_data", "card"}));
+  FT_RETURN_IF_ERROR(
+      f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256", "input", "alignment",
+                   "calibration", "source", "licence", "training_data", "card"}));
   FT_RETURN_IF_ERROR(f.Text("name", m.name, true, 64));
   for (char ch : m.name) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) {
@@ -168,9 +169,9 @@ Status ParseManifestObject(const json& doc, ModelManifest& m) {
     return Fields::Bad("file", "a file name beside the manifest (no folders)");
   }
   FT_RETURN_IF_ERROR(f.Text("sha256", m.sha256, true, 64));
-  if (m.sha256.size() != 64 ||
-      !std::all_of(m.sha256.begin(), m.sha256.end(),
-                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+  if (m.sha256.size() != 64 || !std::all_of(m.sha256.begin(), m.sha256.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      })) {
     return Fields::Bad("sha256", "expected 64 lower-case hex digits");
   }
   if (m.kind == ModelKind::kOnnx) {
@@ -297,9 +298,9 @@ std::string ModelManifestJson(const ModelManifest& m) {
 Expected<ModelManifest> LoadModelManifest(const std::string& path) {
   FT_ASSIGN_OR_RETURN(auto bytes, ReadFileBytes(path, kMaxManifestBytes));
   FT_ASSIGN_OR_RETURN(
-      auto m, ParseModelManifest(
-                  std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                  path));
+      auto m,
+      ParseModelManifest(
+          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path));
   m.manifest_path = path;
   return m;
 }

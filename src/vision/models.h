@@ -64,9 +64,9 @@ struct CalibratedThreshold {
 
 // Thresholds and quality limits derived by `facetrail eval report --calibrate`.
 struct Calibration {
-  std::string source;   // data set and protocol, e.g. "LFW dev folds 1-5, facetrail eval"
-  std::string command;  // the command line that produced it
-  std::string created;  // UTC, ISO 8601
+  std::string source;             // data set and protocol, e.g. "LFW dev folds 1-5, facetrail eval"
+  std::string command;            // the command line that produced it
+  std::string created;            // UTC, ISO 8601
   CalibratedThreshold candidate;  // lowest score a candidate list shows
   CalibratedThreshold compare;    // the 1:1 `compare` threshold
   // Quality gate: below these a probe is refused unless a supervisor overrides.
@@ -76,23 +76,23 @@ struct Calibration {
 };
 
 struct ModelManifest {
-  std::string name;     // what --model takes, e.g. "fr_feature"
-  std::string id;       // template model id prefix, e.g. "faceplugin-0.0.1-fr_feature"
-  int version = 1;      // template model version
-  int dim = 0;          // numbers per template
+  std::string name;  // what --model takes, e.g. "fr_feature"
+  std::string id;    // template model id prefix, e.g. "faceplugin-0.0.1-fr_feature"
+  int version = 1;   // template model version
+  int dim = 0;       // numbers per template
   ModelKind kind = ModelKind::kOnnx;
-  std::string file;     // weights, relative to the manifest's folder
-  std::string sha256;   // of `file`, lower-case hex
-  ModelInput input;                 // kOnnx
-  AlignmentTemplate alignment;      // kOnnx
+  std::string file;             // weights, relative to the manifest's folder
+  std::string sha256;           // of `file`, lower-case hex
+  ModelInput input;             // kOnnx
+  AlignmentTemplate alignment;  // kOnnx
   std::optional<Calibration> calibration;
   // Model card, short fields (docs/MODELS.md has the whole card).
-  std::string source;          // where the weights come from (package, version, path)
-  std::string licence;         // as the source states it
-  std::string training_data;   // as far as known
-  std::string card;            // pointer to the full card, e.g. "docs/MODELS.md#fr_feature"
+  std::string source;         // where the weights come from (package, version, path)
+  std::string licence;        // as the source states it
+  std::string training_data;  // as far as known
+  std::string card;           // pointer to the full card, e.g. "docs/MODELS.md#fr_feature"
 
-  std::string manifest_path;   // where it was read from (set by LoadModelManifest)
+  std::string manifest_path;  // where it was read from (set by LoadModelManifest)
   // The folder holding the manifest: `file` is relative to it.
   std::string dir() const;
   std::string file_path() const { return dir() + "/" + file; }

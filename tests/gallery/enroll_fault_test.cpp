@@ -5,8 +5,8 @@
 
 #include "gallery/enroll.h"
 #include "gallery/fake_extractor.h"
-#include "gallery/retemplate.h"
 #include "gallery/gallery_test_util.h"
+#include "gallery/retemplate.h"
 
 namespace facetrail::gallery {
 namespace {

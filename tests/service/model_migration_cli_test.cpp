@@ -21,10 +21,10 @@ using facetrail::testing::RunCommand;
 const fs::path kImages = fs::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
 
 // Identities with several LFW images: the first image is the booking photo.
-const char* const kPeople[] = {
-    "Colin_Powell",     "Tony_Blair",   "Hugo_Chavez",       "Jacques_Chirac",
-    "Jennifer_Capriati", "Laura_Bush",   "Nestor_Kirchner",   "Andre_Agassi",
-    "Tom_Ridge",        "Vicente_Fox",  "Silvio_Berlusconi", "Megawati_Sukarnoputri"};
+const char* const kPeople[] = {"Colin_Powell",    "Tony_Blair",        "Hugo_Chavez",
+                               "Jacques_Chirac",  "Jennifer_Capriati", "Laura_Bush",
+                               "Nestor_Kirchner", "Andre_Agassi",      "Tom_Ridge",
+                               "Vicente_Fox",     "Silvio_Berlusconi", "Megawati_Sukarnoputri"};
 
 class ModelMigrationTest : public ::testing::Test {
  protected:
@@ -47,11 +47,12 @@ class ModelMigrationTest : public ::testing::Test {
   // list is not cut by a threshold (--min-score 0): what is checked is the ranking.
   std::pair<std::string, std::string> Search(const std::string& person) const {
     const std::string probe = (kImages / person / (person + "_0002.jpg")).string();
-    CommandRun r = Ft("search --db f.db --user sam --case MPD-2026-0042 --purpose 'criminal "
-                      "investigation' --offense robbery --justification 'CCTV still' --agency "
-                      "'Metro PD' --top 3 --min-score 0 --json --probe '" +
-                          probe + "'",
-                      "sam-password-1", true);
+    CommandRun r =
+        Ft("search --db f.db --user sam --case MPD-2026-0042 --purpose 'criminal "
+           "investigation' --offense robbery --justification 'CCTV still' --agency "
+           "'Metro PD' --top 3 --min-score 0 --json --probe '" +
+               probe + "'",
+           "sam-password-1", true);
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     if (r.exit_code != 0 || !j.is_object() || !j.contains("candidates")) {
       return {"error", r.out};
@@ -83,7 +84,8 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   {
     std::ofstream m(dir_ + "/m.csv");
     m << "booking_number,photo,name\n";
-    for (const char* p : kPeople) m << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
+    for (const char* p : kPeople)
+      m << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
   }
   // A new gallery takes the model it is enrolled with: here the old one.
   CommandRun e = Ft("enroll --db f.db --manifest m.csv --images '" + kImages.string() +
@@ -97,18 +99,19 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_EQ(before.second, "B-Colin_Powell");
 
   // Activation before the new templates exist, and by a searcher, is refused.
-  EXPECT_EQ(Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup)
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup).exit_code,
+      1);
   EXPECT_EQ(Ft("admin model activate fr_feature --db f.db --user sam --reason x", "sam-password-1")
                 .exit_code,
             3);
 
   // Retemplate in the background; search all the while.
   auto migration = std::async(std::launch::async, [&] {
-    return Ft("gallery retemplate --db f.db --model fr_feature --user sue --reason 'issue 12' "
-              "--workers 1",
-              sup);
+    return Ft(
+        "gallery retemplate --db f.db --model fr_feature --user sue --reason 'issue 12' "
+        "--workers 1",
+        sup);
   });
   int during = 0;
   while (migration.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
@@ -124,14 +127,15 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_NE(done.out.find("every photo has a template"), std::string::npos) << done.out;
   EXPECT_GT(during, 0);
   // Idempotent: a second run finds nothing to do.
-  CommandRun again = Ft(
-      "gallery retemplate --db f.db --model fr_feature --user sue --reason 'again' --json", sup,
-      true);
+  CommandRun again =
+      Ft("gallery retemplate --db f.db --model fr_feature --user sue --reason 'again' --json", sup,
+         true);
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(nlohmann::json::parse(again.out)["photos"], 0);
 
   // The switch, then every search uses the new model and finds the same people.
-  CommandRun a = Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup);
+  CommandRun a =
+      Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup);
   ASSERT_EQ(a.exit_code, 0) << a.out;
   for (const char* p : {"Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Andre_Agassi"}) {
     auto r = Search(p);
@@ -142,9 +146,9 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_EQ(Ft("gallery prune-templates --db f.db --model fr_feature --user sue --reason x", sup)
                 .exit_code,
             1);
-  CommandRun prune = Ft(
-      "gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated'",
-      sup);
+  CommandRun prune =
+      Ft("gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated'",
+         sup);
   ASSERT_EQ(prune.exit_code, 0) << prune.out;
   EXPECT_NE(prune.out.find("deleted 12 templates"), std::string::npos) << prune.out;
   CommandRun stats = Ft("gallery stats --db f.db --json", "", true);

@@ -1,12 +1,13 @@
 // Model manifests: the shipped ones load and check out; malformed ones are refused naming the
 // field; a department's manifest round-trips; CheckModel runs the real networks.
+#include "vision/models.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "vision/face_pipeline.h"
-#include "vision/models.h"
 
 namespace facetrail::vision {
 namespace {
@@ -113,9 +114,7 @@ TEST(ModelsTest, FolderProblemsAreClear) {
   auto m = FindModel(dir.string(), "dept_net");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(VerifyModelFile(*m).code(), StatusCode::kNotFound);
-  {
-    std::ofstream(dir / "dept.onnx") << "not the pinned bytes";
-  }
+  { std::ofstream(dir / "dept.onnx") << "not the pinned bytes"; }
   EXPECT_EQ(VerifyModelFile(*m).code(), StatusCode::kDataLoss);
   fs::remove_all(dir);
 }

@@ -373,8 +373,12 @@ void ErrorVsDiscardSection(std::ostringstream& o, const Report& r) {
     const double y_max = std::min(1.0, std::ceil(top * 10 + 0.5) / 10);
     std::vector<double> y_ticks;
     for (double v = 0; v <= y_max + 1e-9; v += y_max / 5) y_ticks.push_back(v);
-    Axis x{"fraction of probes discarded (lowest " + m + ")", 0, 0.5, AxisScale::kLinear,
-           {0, 0.1, 0.2, 0.3, 0.4, 0.5}, [](double v) { return Percent(v, 0); }};
+    Axis x{"fraction of probes discarded (lowest " + m + ")",
+           0,
+           0.5,
+           AxisScale::kLinear,
+           {0, 0.1, 0.2, 0.3, 0.4, 0.5},
+           [](double v) { return Percent(v, 0); }};
     Axis y{"FNIR", 0, y_max, AxisScale::kLinear, y_ticks, [](double v) { return Percent(v, 0); }};
     o << LinePlot("Error versus discard: " + m, x, y, series);
   }

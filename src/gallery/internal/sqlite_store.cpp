@@ -93,7 +93,8 @@ class SqliteGalleryStore final : public GalleryStore {
       if (active && !(*active == model)) {
         return FailedPrecondition("the gallery searches with model " + active->id + " v" +
                                   std::to_string(active->version) + "; a photo enrolled with " +
-                                  model.id + " would be left out of searches (enrol with the "
+                                  model.id +
+                                  " would be left out of searches (enrol with the "
                                   "active model; `gallery retemplate` migrates a gallery)");
       }
       FT_RETURN_IF_ERROR(CheckModelDim(model));
@@ -383,16 +384,15 @@ class SqliteGalleryStore final : public GalleryStore {
       FT_RETURN_IF_ERROR(CheckModelDim(model));
       FT_ASSIGN_OR_RETURN(int64_t missing, CountPhotosWithoutLocked(model));
       if (missing > 0) {
-        FT_ASSIGN_OR_RETURN(auto first,
-                            Prepare(std::string("SELECT p.id, b.booking_number ") +
-                                    kPhotosWithout + " ORDER BY p.id LIMIT 1"));
+        FT_ASSIGN_OR_RETURN(auto first, Prepare(std::string("SELECT p.id, b.booking_number ") +
+                                                kPhotosWithout + " ORDER BY p.id LIMIT 1"));
         first.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
         FT_RETURN_IF_ERROR(first.Step().status());
-        return FailedPrecondition(
-            std::to_string(missing) + " photo(s) have no template of " + model.id + " v" +
-            std::to_string(model.version) + " (the first: photo " +
-            std::to_string(first.Int(0)) + ", booking " + first.Text(1) +
-            "); run `facetrail gallery retemplate` to the end first");
+        return FailedPrecondition(std::to_string(missing) + " photo(s) have no template of " +
+                                  model.id + " v" + std::to_string(model.version) +
+                                  " (the first: photo " + std::to_string(first.Int(0)) +
+                                  ", booking " + first.Text(1) +
+                                  "); run `facetrail gallery retemplate` to the end first");
       }
       return SetActiveModelLocked(model);
     });
@@ -545,9 +545,8 @@ class SqliteGalleryStore final : public GalleryStore {
     st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
     FT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row && st.Int(0) != model.dim) {
-      return InvalidArgument("model " + model.id + " v" + std::to_string(model.version) +
-                             " has " + std::to_string(st.Int(0)) +
-                             "-number templates in this gallery, not " +
+      return InvalidArgument("model " + model.id + " v" + std::to_string(model.version) + " has " +
+                             std::to_string(st.Int(0)) + "-number templates in this gallery, not " +
                              std::to_string(model.dim));
     }
     return Status::Ok();
@@ -679,8 +678,8 @@ class SqliteGalleryStore final : public GalleryStore {
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     ins.Bind(1, photo_id).Bind(2, static_cast<int64_t>(t.face_index)).Bind(3, model.id);
     ins.Bind(4, static_cast<int64_t>(model.version));
-    ins.BindBlob(5, {reinterpret_cast<const uint8_t*>(t.templ.data()),
-                     t.templ.size() * sizeof(float)});
+    ins.BindBlob(
+        5, {reinterpret_cast<const uint8_t*>(t.templ.data()), t.templ.size() * sizeof(float)});
     ins.Bind(16, static_cast<int64_t>(model.dim));
     const float reals[] = {t.box.x,
                            t.box.y,

@@ -153,8 +153,8 @@ Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manife
                            "(--model faceapi-resnet); this model aligns on five points");
   }
   nn::OnnxLoadOptions load;
-  load.precision = options.precision == nn::Precision::kU8S8 ? nn::Precision::kBf16
-                                                             : options.precision;
+  load.precision =
+      options.precision == nn::Precision::kU8S8 ? nn::Precision::kBf16 : options.precision;
   load.input_height = manifest.input.height;
   load.input_width = manifest.input.width;
   auto net = nn::OnnxNetwork::Load(manifest.file_path(), load);
@@ -163,16 +163,15 @@ Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manife
   if (in.c != 3 || in.h != manifest.input.height || in.w != manifest.input.width) {
     return InvalidArgument(manifest.file_path() + ": the network takes " + std::to_string(in.c) +
                            "×" + std::to_string(in.h) + "×" + std::to_string(in.w) +
-                           ", its manifest says 3×" + std::to_string(manifest.input.height) +
-                           "×" + std::to_string(manifest.input.width));
+                           ", its manifest says 3×" + std::to_string(manifest.input.height) + "×" +
+                           std::to_string(manifest.input.width));
   }
   if ((*net)->output_size() != static_cast<size_t>(manifest.dim)) {
     return InvalidArgument(manifest.file_path() + ": the network gives " +
                            std::to_string((*net)->output_size()) + " numbers, its manifest says " +
                            std::to_string(manifest.dim));
   }
-  return std::unique_ptr<Recognizer>(
-      new OnnxRecognizer(std::move(*net), manifest, options));
+  return std::unique_ptr<Recognizer>(new OnnxRecognizer(std::move(*net), manifest, options));
 }
 
 }  // namespace facetrail::vision::internal
