@@ -51,7 +51,7 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
     (e.measure == "eye_distance_px" ? c.min_eye_distance_px : c.min_sharpness) = e.suggested_limit;
     basis << (basis.tellp() > 0 ? "; " : "") << e.measure << " " << e.suggested_limit << ": "
           << (e.worst_band_fnir > e.max_fnir
-                  ? "just above the last band of " + std::to_string(e.band) +
+                  ? "the middle of the highest band of " + std::to_string(e.band) +
                         " mated probes with FNIR above " + std::to_string(e.max_fnir)
                   : "the lowest value measured (no band of " + std::to_string(e.band) +
                         " mated probes had FNIR above " + std::to_string(e.max_fnir) +

@@ -228,10 +228,9 @@ ErrorVsDiscard MakeErrorVsDiscard(const IdentificationRun& run, const std::strin
       const double fnir = static_cast<double>(misses) / static_cast<double>(e.band);
       e.worst_band_fnir = std::max(e.worst_band_fnir, fnir);
       const size_t end = start + e.band;  // one past the band
-      if (fnir > e.max_fnir) {
-        e.suggested_limit = end < order.size() ? quality(run.outcomes[order[end]].probe)
-                                               : quality(run.outcomes[order[end - 1]].probe);
-      }
+      // A band's FNIR stands for the quality at its middle.
+      if (fnir > e.max_fnir)
+        e.suggested_limit = quality(run.outcomes[order[start + e.band / 2]].probe);
       if (end >= order.size()) break;
       misses += (miss(end) ? 1 : 0);
       misses -= (miss(start) ? 1 : 0);

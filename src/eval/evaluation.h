@@ -175,9 +175,9 @@ struct DiscardPoint {
 struct ErrorVsDiscard {
   std::string measure;  // "eye_distance_px" or "sharpness"
   std::vector<DiscardPoint> points;
-  // The suggested gate limit: just above the highest-quality band of mated probes whose FNIR
-  // exceeds max_fnir, or the lowest value measured when no band does (below it accuracy was not
-  // measured). `band` mated probes a band.
+  // The suggested gate limit: the middle of the highest-quality band of mated probes whose FNIR
+  // exceeds max_fnir (a band's FNIR stands for its middle), or the lowest value measured when no
+  // band does (below it accuracy was not measured). `band` mated probes a band.
   double suggested_limit = 0;
   double max_fnir = 0;
   size_t band = 0;
