@@ -325,8 +325,10 @@ Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir) {
   for (const auto& p : paths) {
     FT_ASSIGN_OR_RETURN(auto m, LoadModelManifest(p));
     if (!names.insert(m.name).second || !ids.insert(m.id).second) {
-      return InvalidArgument(p + ": a second model named '" + m.name + "' or with id '" + m.id +
-                             "' in " + models_dir);
+      std::string message = p;
+      message += ": a second model named '" + m.name + "' or with id '" + m.id + "' in ";
+      message += models_dir;
+      return InvalidArgument(message);
     }
     out.push_back(std::move(m));
   }

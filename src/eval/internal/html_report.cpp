@@ -372,7 +372,7 @@ void ErrorVsDiscardSection(std::ostringstream& o, const Report& r) {
     }
     const double y_max = std::min(1.0, std::ceil(top * 10 + 0.5) / 10);
     std::vector<double> y_ticks;
-    for (double v = 0; v <= y_max + 1e-9; v += y_max / 5) y_ticks.push_back(v);
+    for (int k = 0; k <= 5; ++k) y_ticks.push_back(y_max * k / 5);
     Axis x{"fraction of probes discarded (lowest " + m + ")",
            0,
            0.5,
