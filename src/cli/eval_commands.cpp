@@ -279,10 +279,15 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
   CLI::App* eval_cmd = app.add_subcommand(
       "eval", "Accuracy on a labelled image folder: LFW protocol, ROC/DET, CMC, FNIR@FPIR");
   eval_cmd->require_subcommand(1);
-  static EvalArgs args;
+  // One argument set per subcommand: CLI11 applies an option's environment variable
+  // (FACETRAIL_MODELS, FACETRAIL_MODEL) even when another subcommand's option of the same name was
+  // given, so subcommands must not share the variables their options write to.
+  static EvalArgs all_args[3];
   static std::string command_line;
+  int index = 0;
   for (const char* mode : {"verify", "identify", "report"}) {
     const std::string m = mode;
+    EvalArgs& args = all_args[index++];
     CLI::App* cmd = eval_cmd->add_subcommand(
         m, m == "verify"     ? "1:1 figures only"
            : m == "identify" ? "1:N figures only"
@@ -341,7 +346,7 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                     "Write the thresholds and quality limits derived here into the model's "
                     "manifest (certifies it for activation; docs/MODELS.md)");
     }
-    cmd->callback([&result, m, cmd]() {
+    cmd->callback([&result, &args, m, cmd]() {
       std::ostringstream line;
       line << "facetrail eval " << m;
       for (const CLI::Option* opt : cmd->get_options()) {

@@ -170,29 +170,33 @@ int RunRegister(const ModelArgs& a) {
 }  // namespace
 
 void RegisterModelCommands(CLI::App& app, CommandResult& result) {
-  static ModelArgs args;
+  // One argument set per subcommand: CLI11 applies an option's environment variable
+  // (FACETRAIL_MODELS) even when another subcommand's option of the same name was given, so
+  // subcommands must not share the variable their options write to.
+  static ModelArgs list_args, show_args, register_args;
   CLI::App* models = app.add_subcommand("models", "The recognition models: list, show, register");
   models->require_subcommand(1);
-  auto add_dir = [](CLI::App* cmd) {
+  auto add_dir = [](CLI::App* cmd, ModelArgs& args) {
     cmd->add_option("--models", args.models_dir, "Folder with the model files and manifests")
         ->envname("FACETRAIL_MODELS")
         ->capture_default_str();
   };
   CLI::App* list = models->add_subcommand("list", "Every model: name, id, dimension, status");
-  add_dir(list);
-  list->add_flag("--json", args.json, "JSON output");
-  list->callback([&result] { result.exit_code = RunList(args); });
+  add_dir(list, list_args);
+  list->add_flag("--json", list_args.json, "JSON output");
+  list->callback([&result] { result.exit_code = RunList(list_args); });
   CLI::App* show = models->add_subcommand("show", "One model: geometry, hash, card, calibration");
-  add_dir(show);
-  show->add_option("name", args.name, "Model name or id")->required();
-  show->add_flag("--json", args.json, "JSON output");
-  show->callback([&result] { result.exit_code = RunShow(args); });
+  add_dir(show, show_args);
+  show->add_option("name", show_args.name, "Model name or id")->required();
+  show->add_flag("--json", show_args.json, "JSON output");
+  show->callback([&result] { result.exit_code = RunShow(show_args); });
   CLI::App* reg = models->add_subcommand(
       "register", "Check a department's ONNX model and add it (manifest + weights)");
-  add_dir(reg);
-  reg->add_option("manifest", args.manifest, "The model's NAME.model.json (docs/MODELS.md)")
+  add_dir(reg, register_args);
+  reg->add_option("manifest", register_args.manifest,
+                  "The model's NAME.model.json (docs/MODELS.md)")
       ->required();
-  reg->callback([&result] { result.exit_code = RunRegister(args); });
+  reg->callback([&result] { result.exit_code = RunRegister(register_args); });
 }
 
 }  // namespace facetrail::cli
@@ -367,8 +371,9 @@ int RunPrune(const MigrationArgs& a) {
 }  // namespace
 
 void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
-  static MigrationArgs args;
-  auto common = [](CLI::App* cmd, bool positional_model) {
+  // One argument set per subcommand (see RegisterModelCommands).
+  static MigrationArgs retemplate_args, prune_args, activate_args;
+  auto common = [](CLI::App* cmd, MigrationArgs& args, bool positional_model) {
     cmd->add_option("--db", args.db, "Gallery database")->required();
     if (positional_model) {
       cmd->add_option("model", args.model, "Model name or id (facetrail models list)")->required();
@@ -388,26 +393,27 @@ void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
   CLI::App* re = gallery->add_subcommand(
       "retemplate",
       "Compute a model's templates from the stored photos while searches go on (resumable)");
-  common(re, false);
-  re->add_option("--workers", args.workers,
+  common(re, retemplate_args, false);
+  re->add_option("--workers", retemplate_args.workers,
                  "Worker threads (default 1: the other cores keep serving searches; 0 = all)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
-  re->add_option("--max-photos", args.max_photos, "Stop after this many photos (0 = all)")
+  re->add_option("--max-photos", retemplate_args.max_photos,
+                 "Stop after this many photos (0 = all)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-  re->callback([&result] { result.exit_code = RunRetemplate(args); });
+  re->callback([&result] { result.exit_code = RunRetemplate(retemplate_args); });
   CLI::App* prune = gallery->add_subcommand(
       "prune-templates", "Delete the templates of a model that searches no longer use");
-  common(prune, false);
-  prune->callback([&result] { result.exit_code = RunPrune(args); });
+  common(prune, prune_args, false);
+  prune->callback([&result] { result.exit_code = RunPrune(prune_args); });
 
   CLI::App* admin = app.get_subcommand("admin");
   CLI::App* model = admin->add_subcommand("model", "The model searches use");
   model->require_subcommand(1);
   CLI::App* activate = model->add_subcommand(
       "activate", "Switch searches to a certified model once every photo has its template");
-  common(activate, true);
-  activate->callback([&result] { result.exit_code = RunActivate(args); });
+  common(activate, activate_args, true);
+  activate->callback([&result] { result.exit_code = RunActivate(activate_args); });
 }
 
 }  // namespace facetrail::cli

@@ -27,6 +27,12 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
     return FailedPrecondition("the 1:1 threshold at FAR " +
                               std::to_string(report.options.group_far) + " was not computed");
   }
+  if (id.num_mated == id.probes_without_template ||
+      !std::isfinite(id.recommendation.point.threshold) || !std::isfinite(compare->threshold)) {
+    return FailedPrecondition(
+        "no threshold can be derived: the probes have no face or no score above the others "
+        "(check that the data's images were read: see the report's images without a face)");
+  }
   if (!id.recommendation.point.resolved || !compare->resolved) {
     return FailedPrecondition(
         "the data has too few non-mated searches or impostor pairs to measure the target rates");

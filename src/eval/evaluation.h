@@ -51,7 +51,11 @@ struct Dataset {
   std::vector<GroupColumn> groups;    // from LoadGroups
   std::map<std::string, size_t> index_by_path;
 
-  std::string AbsolutePath(size_t image) const { return root + "/" + images[image].path; }
+  // The image's path: as written when absolute, else relative to the folder.
+  std::string AbsolutePath(size_t image) const {
+    const std::string& p = images[image].path;
+    return !p.empty() && p[0] == '/' ? p : root + "/" + p;
+  }
 };
 
 // Reads DIR/identities.csv (columns path,identity), DIR/pairs.csv if present (path_a,path_b,same

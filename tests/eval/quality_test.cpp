@@ -126,6 +126,13 @@ TEST(QualityTest, CalibrationComesFromTheFigures) {
   auto v = Evaluate(f.dataset, {f.system}, verify_only);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(DeriveCalibration(*v, v->systems[0]).status().code(), StatusCode::kFailedPrecondition);
+  // No face anywhere: no threshold (never an infinite one written into a manifest).
+  SystemResults faceless = f.system;
+  for (auto& vectors : faceless.image_vectors) vectors.clear();
+  auto fl = Evaluate(f.dataset, {faceless}, o);
+  ASSERT_TRUE(fl.ok());
+  EXPECT_EQ(DeriveCalibration(*fl, fl->systems[0]).status().code(),
+            StatusCode::kFailedPrecondition);
   SystemResults no_quality = f.system;
   no_quality.image_quality.clear();
   auto nq = Evaluate(f.dataset, {no_quality}, o);

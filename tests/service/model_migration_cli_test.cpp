@@ -177,3 +177,102 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
 }
 
 }  // namespace
+
+namespace {
+
+// A department registers its own ONNX model, which cannot be activated until `facetrail eval`
+// certified it on labelled data; then it can. (The "department's" network is fr_feature under
+// another name: what is tested is the procedure.)
+TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) {
+  if (!fs::exists(kImages / "Colin_Powell")) GTEST_SKIP() << "LFW images missing";
+  // A models folder of our own, with the shipped models.
+  const fs::path models = fs::path(dir_) / "models";
+  fs::create_directories(models);
+  for (const auto& e : fs::directory_iterator(FACETRAIL_MODELS_DIR)) {
+    if (e.is_regular_file()) fs::copy_file(e.path(), models / e.path().filename());
+  }
+  const fs::path incoming = fs::path(dir_) / "incoming";
+  fs::create_directories(incoming);
+  fs::copy_file(fs::path(FACETRAIL_MODELS_DIR) / "fr_feature.onnx", incoming / "dept.onnx");
+  auto shipped =
+      nlohmann::json::parse(RunCommand("cat '" FACETRAIL_MODELS_DIR "/fr_feature.model.json'").out);
+  shipped.erase("calibration");
+  shipped["name"] = "dept_net";
+  shipped["id"] = "metro-pd-dept-net";
+  shipped["file"] = "dept.onnx";
+  std::ofstream(incoming / "dept.model.json") << shipped.dump(2);
+  const std::string m = " --models '" + models.string() + "'";
+
+  // A manifest whose hash does not match its file is refused; the right one is registered.
+  auto wrong = shipped;
+  wrong["sha256"] = std::string(64, '0');
+  std::ofstream(incoming / "wrong.model.json") << wrong.dump(2);
+  CommandRun bad = Ft("models register incoming/wrong.model.json" + m);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("SHA-256"), std::string::npos) << bad.out;
+  CommandRun reg = Ft("models register incoming/dept.model.json" + m);
+  ASSERT_EQ(reg.exit_code, 0) << reg.out;
+  EXPECT_NE(reg.out.find("certify it"), std::string::npos) << reg.out;
+  CommandRun again = Ft("models register incoming/dept.model.json" + m);
+  EXPECT_NE(again.exit_code, 0) << "registered twice";
+  const CommandRun listed_run = Ft("models list --json" + m, "", true);
+  auto list = nlohmann::json::parse(listed_run.out);
+  bool listed = false;
+  for (const auto& e : list) {
+    if (e["name"] == "dept_net") {
+      listed = true;
+      EXPECT_EQ(e["certified"], false);
+      EXPECT_EQ(e["file_ok"], true);
+      EXPECT_EQ(e["dim"], 512);
+    }
+  }
+  EXPECT_TRUE(listed) << listed_run.out;
+
+  // A gallery migrated to it: activation waits for the certification.
+  {
+    std::ofstream mf(dir_ + "/m.csv");
+    mf << "booking_number,photo,name\n";
+    for (const char* p : kPeople)
+      mf << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
+  }
+  ASSERT_EQ(
+      Ft("enroll --db g.db --manifest m.csv --threads 1 --images '" + kImages.string() + "'" + m)
+          .exit_code,
+      0);
+  ASSERT_EQ(Ft("gallery retemplate --db g.db --model dept_net" + m).exit_code, 0);
+  CommandRun early = Ft("admin model activate dept_net --db g.db" + m);
+  EXPECT_EQ(early.exit_code, 1);
+  EXPECT_NE(early.out.find("not certified"), std::string::npos) << early.out;
+
+  // Certification: an evaluation on labelled images (90 LFW photos of 6 people here).
+  { std::ofstream ids(dir_ + "/labelled/identities.csv"); }
+  fs::create_directories(fs::path(dir_) / "labelled");
+  {
+    std::ofstream ids(dir_ + "/labelled/identities.csv");
+    ids << "path,identity\n";
+    for (const char* p : {"Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Jacques_Chirac",
+                          "Laura_Bush", "Andre_Agassi"}) {
+      std::vector<std::string> files;
+      for (const auto& e : fs::directory_iterator(kImages / p)) files.push_back(e.path().string());
+      std::sort(files.begin(), files.end());
+      for (size_t i = 0; i < 15 && i < files.size(); ++i) ids << files[i] << "," << p << "\n";
+    }
+  }
+  CommandRun eval =
+      Ft("eval report --data labelled --model dept_net --target-fpir 0.05 "
+         "--out out/eval --calibrate" +
+         m);
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  EXPECT_NE(eval.out.find("calibration of 'dept_net' written"), std::string::npos) << eval.out;
+  auto show = nlohmann::json::parse(Ft("models show dept_net --json" + m, "", true).out);
+  EXPECT_EQ(show["certified"], true);
+  EXPECT_GT(show["calibration"]["candidate"]["gallery_size"].get<int>(), 0);
+  CommandRun act = Ft("admin model activate dept_net --db g.db" + m);
+  EXPECT_EQ(act.exit_code, 0) << act.out;
+  auto stats = nlohmann::json::parse(Ft("gallery stats --db g.db --json", "", true).out);
+  for (const auto& s : stats["models"]) {
+    EXPECT_EQ(s["active"], s["model_id"] == "metro-pd-dept-net/5point-flip") << s.dump();
+  }
+}
+
+}  // namespace
