@@ -116,7 +116,7 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(const std::stri
   w->info_ = info;
   SectionEntry sections[kNumSections];
   w->map_size_ = Layout(info.count, sections);
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w->fd_ < 0) return IoError(Errno(w->tmp_path_, "cannot create snapshot"));
   if (ftruncate(w->fd_, static_cast<off_t>(w->map_size_)) != 0) {
     return IoError(Errno(w->tmp_path_, "cannot size snapshot"));
