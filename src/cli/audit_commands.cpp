@@ -36,7 +36,7 @@ int RunVerify(const AuditArgs& a) {
   if (!pub.empty()) {
     auto key = audit::LoadPublicKey(pub);
     if (!key.ok()) return Finish(key.status(), a.json);
-    options.public_key = *key;
+    options.public_keys.push_back(*key);
   }
   if (!a.checkpoints.empty()) {
     auto cps = audit::ReadCheckpointFile(a.checkpoints);

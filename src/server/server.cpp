@@ -999,7 +999,8 @@ void ServerImpl::AddAuditRoutes() {
         audit::VerifyOptions options;
         std::string pub = options_.db_path + ".audit-key.pub";
         if (FileExists(pub)) {
-          FT_ASSIGN_OR_RETURN(options.public_key, audit::LoadPublicKey(pub));
+          FT_ASSIGN_OR_RETURN(audit::PublicKey key, audit::LoadPublicKey(pub));
+          options.public_keys.push_back(key);
         }
         FT_ASSIGN_OR_RETURN(audit::VerifyReport r, audit::Verify(call.ctx.db(), options));
         return internal::VerifyJson(r);
