@@ -279,5 +279,10 @@ struct VerifyReport {
 // the chain against the checkpoint rows. Returns a report even when the log is damaged (the
 // damage is in report.problems); a non-OK status only when it cannot read.
 Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options);
+// The report as JSON (the CLI's --json and GET /api/v1/audit/verify): ok, entries, last_seq,
+// checkpoints, external_checkpoints, pinned_keys, verified_at, last_checkpoint ({seq, time,
+// key_id, external} or null), proven_seq, unchecked_entries, problems ([{kind, seq, message}]),
+// warnings.
+nlohmann::json VerifyReportJson(const VerifyReport& r);
 
 }  // namespace facetrail::audit

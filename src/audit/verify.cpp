@@ -464,4 +464,30 @@ Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
   return report;
 }
 
+nlohmann::json VerifyReportJson(const VerifyReport& r) {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& p : r.problems) {
+    problems.push_back({{"kind", ProblemKindName(p.kind)}, {"seq", p.seq}, {"message", p.message}});
+  }
+  nlohmann::json last = nullptr;
+  if (r.last_checkpoint) {
+    last = {{"seq", r.last_checkpoint->seq},
+            {"time", r.last_checkpoint->time},
+            {"key_id", r.last_checkpoint->key_id},
+            {"external", r.last_checkpoint_external}};
+  }
+  return {{"ok", r.ok()},
+          {"entries", r.num_entries},
+          {"last_seq", r.last_seq},
+          {"checkpoints", r.num_checkpoints},
+          {"external_checkpoints", r.num_external_checkpoints},
+          {"pinned_keys", r.pinned_key_ids},
+          {"verified_at", r.verified_at},
+          {"last_checkpoint", last},
+          {"proven_seq", r.proven_seq},
+          {"unchecked_entries", r.last_seq - r.proven_seq},
+          {"problems", problems},
+          {"warnings", r.warnings}};
+}
+
 }  // namespace facetrail::audit
