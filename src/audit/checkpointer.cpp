@@ -84,6 +84,18 @@ Status Checkpointer::VerifyAndCatchUp() {
   if (head.first > 0) verified_head_ = head;
   verified_ = true;
   SetStatus(Status::Ok());
+  // Checkpoints this key signed that the external log lacks (admin init's first one, manual ones
+  // without --out), just verified: copy them there, so that the external log alone proves the
+  // whole log and names a rewrite at its first entry.
+  if (external_) {
+    FT_ASSIGN_OR_RETURN(std::vector<Checkpoint> rows, ReadCheckpoints(db_));
+    for (const Checkpoint& c : rows) {
+      const bool known =
+          std::any_of(options.external_checkpoints.begin(), options.external_checkpoints.end(),
+                      [&](const Checkpoint& e) { return e.signature == c.signature; });
+      if (!known && CheckpointSignatureValid(c, key_.public_key)) pending_.push_back(c);
+    }
+  }
   return RunOnce(/*force=*/true).status();
 }
 

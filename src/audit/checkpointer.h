@@ -12,9 +12,11 @@
 // WHAT IS GUARANTEED
 //   It never signs a log it has not verified. VerifyAndCatchUp() (the thread's first step) runs
 //   Verify() against the pinned keys and the external log; on any problem it signs nothing from
-//   then on and status() says why. Every later checkpoint requires the log to still hold the newest
-//   entry signed before (CheckpointOptions::verified_head) and checks the entries it lists.
-//   A line that could not be appended to the external log is kept and retried at the next round.
+//   then on and status() says why. When it verifies, the checkpoints its key signed that the
+//   external log lacks (admin init's first one, manual ones) are copied there. Every later
+//   checkpoint requires the log to still hold the newest entry signed before
+//   (CheckpointOptions::verified_head) and checks the entries it lists. A line that could not be
+//   appended to the external log is kept and retried at the next round.
 //
 // THREAD SAFETY
 //   Start, Stop and the destructor from one thread; status() from any thread. VerifyAndCatchUp and

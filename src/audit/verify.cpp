@@ -210,6 +210,7 @@ class CheckpointChecker {
         continue;
       }
       src.proves = CheckAgainstLog(src) && !options_.public_keys.empty();
+      compared_through_ = std::max(compared_through_, src.checkpoint.seq);
       if (src.proves && src.checkpoint.seq >= report_.proven_seq) {
         report_.proven_seq = src.checkpoint.seq;
         report_.last_checkpoint = src.checkpoint;
@@ -257,9 +258,20 @@ class CheckpointChecker {
         const size_t at = static_cast<size_t>(i - c.from_seq) * kEntryHashPrefixChars;
         if (e->hash.compare(0, kEntryHashPrefixChars, c.entry_hashes, at, kEntryHashPrefixChars) !=
             0) {
-          Add(ProblemKind::kChanged, i,
-              Seq(i) + " is not the entry that " + Name(c) + " lists: it was changed or " +
-                  "replaced, and the hashes after it recomputed");
+          const int64_t unproven = compared_through_ + 1;
+          if (i == c.from_seq && unproven < i) {
+            // The first listed entry differs, and no checkpoint examined the ones before it: the
+            // change may be there (their hashes flow into this one's).
+            Add(ProblemKind::kChanged, unproven,
+                Seq(i) + " is not the entry that " + Name(c) +
+                    " lists, which starts there: " + "it or one of " + Range(unproven, i - 1) +
+                    " before it (which no checkpoint proves) was changed, and the hashes after " +
+                    "it recomputed");
+          } else {
+            Add(ProblemKind::kChanged, i,
+                Seq(i) + " is not the entry that " + Name(c) + " lists: it was changed or " +
+                    "replaced, and the hashes after it recomputed");
+          }
           agrees = false;
           break;
         }
@@ -339,6 +351,9 @@ class CheckpointChecker {
   VerifyReport& report_;
   std::map<int64_t, const Entry*> by_seq_;
   int num_recorded_ = 0;
+  // The highest seq a trusted checkpoint examined so far (agreeing or not): a change at or
+  // before it has been reported by that checkpoint.
+  int64_t compared_through_ = 0;
 };
 
 // Checkpoints are expected and cannot be checked: a verdict, not a warning.

@@ -193,6 +193,21 @@ TEST_F(AuditInsiderTest, RewriteThenDeleteCheckpointRows) {
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 6);
 }
 
+// The external log lacks the first checkpoint (say it was only ever in the database): the second
+// lists entries 11..19 only, so a rewrite of entry 6 shows first at entry 11; the verdict names
+// the stretch no checkpoint examined, from its first entry, rather than entry 11.
+TEST_F(AuditInsiderTest, RewriteBeforeTheFirstListedEntryIsNamedAsTheUnexaminedStretch) {
+  std::vector<Checkpoint> lines = *ReadCheckpointFile(external_path_);
+  std::ofstream(external_path_, std::ios::trunc) << ExportCheckpointLine(lines[1]) << "\n";
+  RewriteEntry(6);
+  Sql("DELETE FROM audit_checkpoints;");
+  VerifyReport r = WithExternal();
+  ExpectFirst(r, ProblemKind::kChanged, 1);
+  EXPECT_NE(r.problems.front().message.find("it or one of entries 1..10 before it"),
+            std::string::npos)
+      << r.problems.front().message;
+}
+
 TEST_F(AuditInsiderTest, CheckpointRowsDeletedWithoutRewriteFail) {
   Sql("DELETE FROM audit_checkpoints WHERE seq = 19;");
   ExpectFirst(DbOnly(), ProblemKind::kMissingCheckpoint, 19);

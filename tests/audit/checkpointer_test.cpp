@@ -105,6 +105,28 @@ TEST_F(CheckpointerTest, SignsAtStartThenEveryNEntries) {
   EXPECT_TRUE(r.last_checkpoint_external);
 }
 
+// admin init signs the first checkpoint into the database only; the signer copies it (and any
+// other this key signed) to the external log once the log verifies.
+TEST_F(CheckpointerTest, CheckpointsOnlyInTheDatabaseAreCopiedToTheExternalLog) {
+  Append(3);
+  {
+    auto db = SqliteDb::Open(db_path_);
+    AuditLog log(*db);
+    ASSERT_TRUE(CreateCheckpoint(log, key_, "admin").ok());
+  }
+  Append(2);
+  auto cp = Make(100);
+  ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
+  auto lines = ReadCheckpointFile(external_path_);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 2u);
+  EXPECT_EQ((*lines)[0].seq, 3);  // the copy, first
+  EXPECT_EQ((*lines)[0].from_seq, 1);
+  EXPECT_EQ((*lines)[1].seq, 6);
+  ASSERT_TRUE(cp->VerifyAndCatchUp().ok());  // a restart: nothing copied twice
+  EXPECT_EQ(NumLines(), 2u);
+}
+
 TEST_F(CheckpointerTest, SignsWhenTheIntervalPassedAndAnythingIsNew) {
   Append(1);
   auto cp = Make(1000, /*every_seconds=*/1);
