@@ -465,11 +465,13 @@ Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
   } else if (report.proven_seq == 0 && report.last_seq > 0 && !unverified) {
     report.warnings.emplace_back("no verified checkpoint covers this log yet");
   } else if (report.proven_seq > 0 && report.last_seq > report.proven_seq) {
-    report.warnings.push_back(
-        RangeVerb(report.proven_seq + 1, report.last_seq, false) +
-        " newer than the last verified checkpoint (of " + Seq(report.proven_seq) +
-        "): until a checkpoint covers them and leaves the machine, someone who can write the "
-        "database could change or delete them unnoticed");
+    const bool one = report.last_seq == report.proven_seq + 1;
+    report.warnings.push_back(RangeVerb(report.proven_seq + 1, report.last_seq, false) +
+                              " newer than the last verified checkpoint (of " +
+                              Seq(report.proven_seq) + "), so not yet protected: until a " +
+                              "checkpoint covers " + (one ? "it" : "them") +
+                              " and leaves the machine, someone who can write the database " +
+                              "could change or delete " + (one ? "it" : "them") + " unnoticed");
   }
   FT_ASSIGN_OR_RETURN(auto missing, MissingTriggers(db));
   for (const auto& t : missing) {

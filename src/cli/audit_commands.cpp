@@ -47,11 +47,14 @@ void PrintVerifyText(const audit::VerifyReport& r) {
     std::cout << "audit log intact: " << r.num_entries << " entries, " << r.num_checkpoints
               << " checkpoint(s) checked";
     if (r.last_checkpoint) {
+      const int64_t unchecked = r.last_seq - r.proven_seq;
       std::cout << "; verified " << r.verified_at << " with pinned key "
-                << r.last_checkpoint->key_id << ": entries 1.." << r.proven_seq
+                << r.last_checkpoint->key_id << ": "
+                << (r.proven_seq == 1 ? "entry 1" : "entries 1.." + std::to_string(r.proven_seq))
                 << " proven by the checkpoint signed " << r.last_checkpoint->time
-                << (r.last_checkpoint_external ? " (also in the external log)" : "") << ", "
-                << r.last_seq - r.proven_seq << " newer entries not yet checkpointed";
+                << (r.last_checkpoint_external ? " (also in the external log)" : "") << "; "
+                << unchecked << (unchecked == 1 ? " newer entry" : " newer entries")
+                << " not yet checkpointed";
     }
     std::cout << '\n';
     return;
