@@ -247,12 +247,24 @@ Expected<PublicKey> LoadPublicKey(const std::string& path) {
 
 Status CheckOutsideDatabaseFolder(const std::string& path, const std::string& db_path,
                                   std::string_view what) {
+  // The folder as named, and the real one when the database is a symbolic link (SQLite puts
+  // -wal and -shm beside the file it resolves to, so that folder is writable too).
   const std::filesystem::path db(db_path);
-  const std::string folder = db.has_parent_path() ? db.parent_path().string() : ".";
-  if (!IsWithinFolder(path, folder)) return Status::Ok();
-  return InvalidArgument(std::string(what) + " " + path + " is inside the database's folder (" +
-                         folder + "): whoever can write the database can replace it there; " +
-                         "keep it in a folder the database's writers cannot write (docs/AUDIT.md)");
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::weakly_canonical(db, ec);
+  for (const std::filesystem::path& p : {db, ec ? db : real}) {
+    const std::string folder = p.has_parent_path() ? p.parent_path().string() : ".";
+    if (!IsWithinFolder(path, folder)) continue;
+    std::string m(what);
+    m += " ";
+    m += path;
+    m += " is inside the database's folder (";
+    m += folder;
+    m += "): whoever can write the database can replace it there; keep it in a folder the ";
+    m += "database's writers cannot write (docs/AUDIT.md)";
+    return InvalidArgument(std::move(m));
+  }
+  return Status::Ok();
 }
 
 Expected<PublicKey> LoadPinnedPublicKey(const std::string& path, const std::string& db_path) {

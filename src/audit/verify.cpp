@@ -211,6 +211,7 @@ class CheckpointChecker {
       }
       src.proves = CheckAgainstLog(src) && !options_.public_keys.empty();
       compared_through_ = std::max(compared_through_, src.checkpoint.seq);
+      if (src.proves) proven_.push_back(src.checkpoint.seq);  // ascending: sources are sorted
       if (src.proves && src.checkpoint.seq >= report_.proven_seq) {
         report_.proven_seq = src.checkpoint.seq;
         report_.last_checkpoint = src.checkpoint;
@@ -232,13 +233,10 @@ class CheckpointChecker {
     return it == by_seq_.end() ? nullptr : it->second;
   }
 
-  // The highest seq below `seq` that a checkpoint already proved (0 if none).
-  int64_t ProvenBelow(const std::vector<CheckpointSource>& sources, int64_t seq) const {
-    int64_t p = 0;
-    for (const auto& s : sources) {
-      if (s.proves && s.checkpoint.seq < seq) p = std::max(p, s.checkpoint.seq);
-    }
-    return p;
+  // The highest seq below `seq` that a checkpoint proved (0 if none). requires: Run's loop done.
+  int64_t ProvenBelow(int64_t seq) const {
+    auto it = std::lower_bound(proven_.begin(), proven_.end(), seq);
+    return it == proven_.begin() ? 0 : *std::prev(it);
   }
 
   // Compares one checkpoint with the entries; true when they agree.
@@ -312,6 +310,7 @@ class CheckpointChecker {
   }
 
   // Every checkpoint the chain records must be a row of the checkpoint table.
+  // requires: sources sorted by seq (Run).
   void CheckRecordedCheckpoints(const std::vector<CheckpointSource>& sources) {
     for (const Entry& e : entries_) {
       auto r = RecordedCheckpoint(e);
@@ -323,15 +322,13 @@ class CheckpointChecker {
         continue;
       }
       // A row of that seq, whatever it says: if it disagrees with this entry, the row's own
-      // entry check (CheckAgainstLog) or its signature check has named the change already.
-      bool in_db = false, reported = false;
-      for (const auto& s : sources) {
-        if (s.checkpoint.seq != r->seq) continue;
-        in_db = in_db || s.in_db;
-        reported = reported || s.external;  // external only: reported as missing already
-      }
-      if (in_db || reported) continue;
-      const int64_t p = ProvenBelow(sources, r->seq);
+      // entry check (CheckAgainstLog) or its signature check has named the change already. One
+      // only in the external log was reported missing already.
+      auto first = std::lower_bound(
+          sources.begin(), sources.end(), r->seq,
+          [](const CheckpointSource& s, int64_t seq) { return s.checkpoint.seq < seq; });
+      if (first != sources.end() && first->checkpoint.seq == r->seq) continue;
+      const int64_t p = ProvenBelow(r->seq);
       Add(ProblemKind::kMissingCheckpoint, r->seq,
           Seq(e.seq) + " records a checkpoint of " + Seq(r->seq) + " signed with key " + r->key_id +
               " that is not in the checkpoint table: it was deleted, and " +
@@ -354,6 +351,7 @@ class CheckpointChecker {
   // The highest seq a trusted checkpoint examined so far (agreeing or not): a change at or
   // before it has been reported by that checkpoint.
   int64_t compared_through_ = 0;
+  std::vector<int64_t> proven_;  // seqs of the checkpoints that prove, ascending
 };
 
 // Checkpoints are expected and cannot be checked: a verdict, not a warning.
@@ -419,11 +417,15 @@ Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
   FT_ASSIGN_OR_RETURN(std::vector<Checkpoint> stored, ReadCheckpoints(db));
   std::vector<CheckpointSource> cps;
   cps.reserve(stored.size() + options.external_checkpoints.size());
-  auto add = [&cps](const Checkpoint& c, bool in_db) {
-    auto it = std::find_if(cps.begin(), cps.end(),
-                           [&](const auto& s) { return SameCheckpoint(s.checkpoint, c); });
-    if (it == cps.end()) it = cps.insert(cps.end(), CheckpointSource{c});
-    (in_db ? it->in_db : it->external) = true;
+  // The same checkpoint in the table and in the external log is one source (by its signature).
+  std::map<std::pair<int64_t, std::string>, size_t> index;
+  auto add = [&](const Checkpoint& c, bool in_db) {
+    auto [it, fresh] = index.try_emplace({c.seq, c.signature}, cps.size());
+    if (fresh || !SameCheckpoint(cps[it->second].checkpoint, c)) {
+      it->second = cps.size();
+      cps.push_back(CheckpointSource{c});
+    }
+    (in_db ? cps[it->second].in_db : cps[it->second].external) = true;
   };
   for (const auto& c : stored) add(c, true);
   for (const auto& c : options.external_checkpoints) add(c, false);

@@ -258,6 +258,16 @@ TEST(CheckpointTest, TrustedFilesMustLiveOutsideTheDatabaseFolder) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckpointLog::Open(dir.File("db/sub/checkpoints.jsonl"), db).status().code(),
             StatusCode::kInvalidArgument);
+  // The database named through a link in another folder: its real folder counts too.
+  std::ofstream(db) << "";
+  std::filesystem::create_directories(dir.File("link"));
+  std::filesystem::create_symlink(db, dir.File("link/f.db"));
+  EXPECT_EQ(
+      LoadPinnedPublicKey(dir.File("db/f.db.audit-key.pub"), dir.File("link/f.db")).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadPinnedPublicKey(dir.File("link/k.pub"), dir.File("link/f.db")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(LoadPinnedPublicKey(dir.File("keys/audit.pub"), dir.File("link/f.db")).ok());
 }
 
 TEST(CheckpointTest, ExternalLogAppendsOwnerOnlyLines) {
