@@ -320,14 +320,37 @@ function barChart(title, data, id, bad) {
   if (!entries.length) svg.append(svgEl('text', { x: 10, y: 20 }, 'none'));
   return el('div', { class: 'card chart', id }, el('h2', {}, title), svg);
 }
+// The audit log's verification: the verdict, which pinned key proved it and when, how far the
+// proof goes (docs/AUDIT.md, "Threat model").
+function chainCard(v) {
+  const first = v.problems[0];
+  const status = v.ok
+    ? `Audit chain intact: ${v.entries} entries, ${v.checkpoints} checkpoint(s) checked.`
+    : first.kind === 'unverified'
+      ? `AUDIT LOG NOT VERIFIED: ${first.message}`
+      : `AUDIT CHAIN DAMAGED: first problem at entry ${first.seq} (${first.kind}): ${first.message}`;
+  const lc = v.last_checkpoint;
+  const row = (label, id, ...value) => [el('dt', {}, label), el('dd', { id }, ...value)];
+  const keys = v.pinned_keys.length ? v.pinned_keys.map(k => el('span', { class: 'hash' }, k + ' ')) : 'no key pinned: checkpoints cannot be checked';
+  return el('div', { class: 'card', id: 'chain' }, el('h2', {}, 'Audit log'),
+    el('div', { class: v.ok ? 'okmsg' : 'refused', id: 'chain-status', role: v.ok ? null : 'alert' }, status),
+    el('dl', { class: 'facts' },
+      row('Verified at', 'chain-verified-at', v.verified_at),
+      row('Verified with pinned key(s)', 'chain-key', keys),
+      row('Last checkpoint', 'chain-last-checkpoint', lc
+        ? `entry ${lc.seq}, signed ${lc.time} with key ${lc.key_id}` + (lc.external ? ', also in the external log' : ', in the database only')
+        : 'none verified'),
+      row('Not yet checkpointed', 'chain-unchecked', `${v.unchecked_entries} newest entr${v.unchecked_entries === 1 ? 'y' : 'ies'}`),
+      row('Automatic checkpoints', 'chain-automatic', v.automatic_checkpoints === 'running'
+        ? 'running' + (v.external_log ? ', to the external log' : ', in the database only')
+        : v.automatic_checkpoints === 'stopped' ? 'STOPPED: nothing is signed over a log that does not verify' : 'off')),
+    (v.warnings || []).length ? el('ul', { class: 'muted', id: 'chain-warnings' }, v.warnings.map(w => el('li', {}, w))) : null);
+}
 async function dashboardPage() {
   const show = view();
   const parts = [el('h1', {}, 'Dashboard')];
   try {
-    const v = await api('GET', '/audit/verify');
-    parts.push(el('div', { class: v.ok ? 'okmsg' : 'refused', id: 'chain-status' }, v.ok
-      ? `Audit chain intact: ${v.entries} entries, ${v.checkpoints} checkpoint(s) checked.`
-      : `AUDIT CHAIN DAMAGED: first problem at entry ${v.problems[0].seq}: ${v.problems[0].message}`));
+    parts.push(chainCard(await api('GET', '/audit/verify')));
     const r = await api('GET', '/audit/report');
     const leads = r.leads_without_outcome || [];
     const searches = r.searches || {};

@@ -58,6 +58,13 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only: UPDATE refused'); 
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only: DELETE refused'); END;
 )sql"},
+      // Version 2 checkpoints (docs/AUDIT.md): the entries they list. Version 1 rows keep the
+      // defaults (version 1, nothing listed).
+      {2, R"sql(
+ALTER TABLE audit_checkpoints ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit_checkpoints ADD COLUMN from_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_checkpoints ADD COLUMN entry_hashes TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

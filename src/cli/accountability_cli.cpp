@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/output.h"
+#include "common/file.h"
 
 namespace facetrail::cli {
 
@@ -46,10 +48,17 @@ Expected<std::string> AskNoEcho(const std::string& prompt) {
 
 }  // namespace
 
+void WarnIfOpenToOthers(const std::string& db_path) {
+  static std::set<std::string> warned;  // the CLI runs one command on one thread
+  if (!warned.insert(db_path).second) return;
+  for (const std::string& w : OwnerOnlyWarnings(db_path)) std::cerr << "warning: " << w << '\n';
+}
+
 Expected<Session> OpenSession(const std::string& db_path, bool create) {
   Session s;
   auto db = SqliteDb::Open(db_path, create);
   if (!db.ok()) return db.status();
+  WarnIfOpenToOthers(db_path);
   s.db = std::make_unique<SqliteDb>(std::move(*db));
   FT_ASSIGN_OR_RETURN(s.ctx, service::Context::Open(*s.db));
   return s;

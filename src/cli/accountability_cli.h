@@ -18,8 +18,12 @@ struct Session {
   service::Actor actor;  // empty name when not logged in
 };
 
-// Opens an existing database (kNotFound otherwise) and its accountability schema.
+// Opens an existing database (kNotFound otherwise) and its accountability schema; warns (once
+// per process) about its files that are open to group or others (WarnIfOpenToOthers).
 Expected<Session> OpenSession(const std::string& db_path, bool create = false);
+// Prints "warning: <file> is open to group or others …" on stderr for each of the database's
+// files that OwnerOnlyWarnings names, the first time it is called for `db_path`.
+void WarnIfOpenToOthers(const std::string& db_path);
 // OpenSession + Login(user, password from FACETRAIL_PASSWORD or the terminal).
 Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user);
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "audit/audit.h"
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "service/retention.h"
@@ -43,9 +44,19 @@ int RunInit(const AdminArgs& a) {
   std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
   auto admin = service::InitAdmin(*session->ctx, {a.name, a.full_name, *password, a.agency, key});
   if (!admin.ok()) return Finish(admin.status(), a.json);
+  auto pub = audit::LoadPublicKey(key + ".pub");
+  if (!pub.ok()) return Finish(pub.status(), a.json);
   std::cout << "initialised " << a.db << ": admin " << admin->name << ", home agency " << a.agency
-            << "\ncheckpoint signing key " << key << " (keep it off this machine's backups; " << key
-            << ".pub verifies checkpoints)\n";
+            << "\naudit checkpoint signing key: " << key << " (secret, mode 0600; key id "
+            << pub->KeyId() << "); the log's first checkpoint is signed with it\n"
+            << "its public key: " << key << ".pub. Pin a copy of it kept OUTSIDE the "
+            << "database's folder, where whoever can write the database cannot replace it, "
+            << "and give it to the server and to every verification (docs/AUDIT.md):\n"
+            << "  facetrail serve --db " << a.db << " --audit-public-key PINNED.pub "
+            << "--audit-signing-key " << key << " --audit-checkpoint-log EXTERNAL.jsonl\n"
+            << "  facetrail audit verify --db " << a.db
+            << " --public-key PINNED.pub --checkpoints EXTERNAL.jsonl\n"
+            << "Until a key is pinned, verification reports the log as not verified.\n";
   return 0;
 }
 

@@ -1,14 +1,15 @@
 // facetrail audit verify | report | export | checkpoint. Formats and semantics: docs/AUDIT.md.
 // No command here (or anywhere) edits or deletes audit entries.
-#include <sys/stat.h>
-
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "audit/audit.h"
 #include "audit/report.h"
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/file.h"
 #include "service/audit_access.h"
 
 namespace facetrail::cli {
@@ -16,62 +17,77 @@ namespace facetrail::cli {
 namespace {
 
 struct AuditArgs {
-  std::string db, user, public_key, key, checkpoints, out, from, to, format = "json";
+  std::string db, user, key, checkpoints, out, from, to, format = "json";
+  std::vector<std::string> public_keys;
   int64_t from_seq = 1, to_seq = 0;
   audit::ReportOptions report;
   bool json = false;
 };
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
+// The verifier's trust, from its own configuration: keys pinned from outside the database's
+// folder (never the .pub beside the database) and the external checkpoint log.
+Expected<audit::VerifyOptions> TrustFromArgs(const AuditArgs& a) {
+  audit::VerifyOptions o;
+  for (const std::string& path : a.public_keys) {
+    FT_ASSIGN_OR_RETURN(audit::PublicKey key, audit::LoadPinnedPublicKey(path, a.db));
+    o.public_keys.push_back(key);
+  }
+  o.require_checkpoint = !o.public_keys.empty();
+  if (!a.checkpoints.empty()) {
+    FT_RETURN_IF_ERROR(
+        audit::CheckOutsideDatabaseFolder(a.checkpoints, a.db, "the external checkpoint log"));
+    FT_ASSIGN_OR_RETURN(o.external_checkpoints, audit::ReadCheckpointFile(a.checkpoints));
+  }
+  return o;
+}
+
+void PrintVerifyText(const audit::VerifyReport& r) {
+  for (const auto& w : r.warnings) std::cerr << "warning: " << w << '\n';
+  if (r.ok()) {
+    std::cout << "audit log intact: " << r.num_entries << " entries, " << r.num_checkpoints
+              << " checkpoint(s) checked";
+    if (r.last_checkpoint) {
+      const int64_t unchecked = r.last_seq - r.proven_seq;
+      std::cout << "; verified " << r.verified_at << " with pinned key "
+                << r.last_checkpoint->key_id << ": "
+                << (r.proven_seq == 1 ? "entry 1" : "entries 1.." + std::to_string(r.proven_seq))
+                << " proven by the checkpoint signed " << r.last_checkpoint->time
+                << (r.last_checkpoint_external ? " (also in the external log)" : "") << "; "
+                << unchecked << (unchecked == 1 ? " newer entry" : " newer entries")
+                << " not yet checkpointed";
+    }
+    std::cout << '\n';
+    return;
+  }
+  const audit::Problem& first = r.problems.front();
+  const std::string kind(audit::ProblemKindName(first.kind));
+  if (first.kind == audit::ProblemKind::kUnverified) {
+    std::cout << "AUDIT LOG NOT VERIFIED: " << first.message << '\n';
+  } else if (first.kind == audit::ProblemKind::kBadCheckpoint ||
+             first.kind == audit::ProblemKind::kMissingCheckpoint) {
+    std::cout << "AUDIT LOG DAMAGED: checkpoint of entry " << first.seq << " (" << kind
+              << "): " << first.message << '\n';
+  } else {
+    std::cout << "AUDIT LOG DAMAGED: first damaged entry " << first.seq << " (" << kind
+              << "): " << first.message << '\n';
+  }
+  for (size_t i = 1; i < r.problems.size(); ++i) {
+    std::cout << "  also: " << r.problems[i].message << '\n';
+  }
 }
 
 int RunVerify(const AuditArgs& a) {
   auto db = SqliteDb::Open(a.db, /*create=*/false);
   if (!db.ok()) return Finish(db.status(), a.json);
-  audit::VerifyOptions options;
-  std::string pub = a.public_key;
-  if (pub.empty() && Exists(a.db + ".audit-key.pub")) pub = a.db + ".audit-key.pub";
-  if (!pub.empty()) {
-    auto key = audit::LoadPublicKey(pub);
-    if (!key.ok()) return Finish(key.status(), a.json);
-    options.public_key = *key;
-  }
-  if (!a.checkpoints.empty()) {
-    auto cps = audit::ReadCheckpointFile(a.checkpoints);
-    if (!cps.ok()) return Finish(cps.status(), a.json);
-    options.external_checkpoints = *cps;
-  }
-  auto report = audit::Verify(*db, options);
+  WarnIfOpenToOthers(a.db);
+  auto options = TrustFromArgs(a);
+  if (!options.ok()) return Finish(options.status(), a.json);
+  auto report = audit::Verify(*db, *options);
   if (!report.ok()) return Finish(report.status(), a.json);
   if (a.json) {
-    nlohmann::json problems = nlohmann::json::array();
-    for (const auto& p : report->problems) {
-      problems.push_back(
-          {{"kind", audit::ProblemKindName(p.kind)}, {"seq", p.seq}, {"message", p.message}});
-    }
-    std::cout << nlohmann::json{{"ok", report->ok()},
-                                {"entries", report->num_entries},
-                                {"last_seq", report->last_seq},
-                                {"checkpoints", report->num_checkpoints},
-                                {"problems", problems},
-                                {"warnings", report->warnings}}
-                     .dump(2)
-              << '\n';
+    std::cout << audit::VerifyReportJson(*report).dump(2) << '\n';
   } else {
-    for (const auto& w : report->warnings) std::cerr << "warning: " << w << '\n';
-    if (report->ok()) {
-      std::cout << "audit log intact: " << report->num_entries << " entries, "
-                << report->num_checkpoints << " checkpoint(s) checked\n";
-    } else {
-      const audit::Problem& first = report->problems.front();
-      std::cout << "AUDIT LOG DAMAGED: first damaged entry " << first.seq << " ("
-                << audit::ProblemKindName(first.kind) << "): " << first.message << '\n';
-      for (size_t i = 1; i < report->problems.size(); ++i) {
-        std::cout << "  also: " << report->problems[i].message << '\n';
-      }
-    }
+    PrintVerifyText(*report);
   }
   return report->ok() ? 0 : 1;
 }
@@ -123,17 +139,26 @@ int RunExport(const AuditArgs& a) {
   return Finish(WriteOut(a.out, text), a.json);
 }
 
-int RunCheckpoint(const AuditArgs& a) {
+int RunCheckpoint(AuditArgs a) {
   std::string key_path = a.key.empty() ? a.db + ".audit-key" : a.key;
   auto key = audit::LoadSigningKey(key_path);
   if (!key.ok()) return Finish(key.status(), a.json);
+  std::optional<audit::CheckpointLog> out;
+  if (!a.out.empty()) {
+    // The file it appends to is an external record too: verify against it before signing.
+    if (a.checkpoints.empty() && FileExists(a.out)) a.checkpoints = a.out;
+    auto opened = audit::CheckpointLog::Open(a.out, a.db);
+    if (!opened.ok()) return Finish(opened.status(), a.json);
+    out = std::move(*opened);
+  }
+  auto trust = TrustFromArgs(a);
+  if (!trust.ok()) return Finish(trust.status(), a.json);
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
-  auto c = service::Checkpoint(*s->ctx, s->actor, *key);
+  auto c = service::Checkpoint(*s->ctx, s->actor, *key, *trust);
   if (!c.ok()) return Finish(c.status(), a.json);
-  std::string line = audit::ExportCheckpointLine(*c) + "\n";
-  std::cout << line;
-  if (!a.out.empty()) return Finish(WriteOut(a.out, line, /*append=*/true), a.json);
+  std::cout << audit::ExportCheckpointLine(*c) << '\n';
+  if (out) return Finish(out->Append(*c), a.json);
   return 0;
 }
 
@@ -159,10 +184,13 @@ void RegisterAuditCommands(CLI::App& app, CommandResult& result) {
                      "Recompute the hash chain and check the checkpoints; "
                      "exit 1 and name the first damaged entry",
                      a, false);
-  verify->add_option("--public-key", a.public_key,
-                     "Trusted checkpoint key (.pub; default DB.audit-key.pub if present)");
-  verify->add_option("--checkpoints", a.checkpoints,
-                     "Checkpoints kept outside the database (JSON lines from 'checkpoint --out')");
+  verify
+      ->add_option("--public-key,--audit-public-key", a.public_keys,
+                   "Trusted (pinned) checkpoint key, a .pub kept outside the database's folder; "
+                   "repeat for old keys. Never taken from beside the database")
+      ->allow_extra_args(false);
+  verify->add_option("--checkpoints,--checkpoint-log", a.checkpoints,
+                     "The external checkpoint log (append-only; outside the database's folder)");
   verify->callback([&result] { result.exit_code = RunVerify(a); });
 
   auto* report = Sub(audit_cmd, "report",
@@ -193,8 +221,14 @@ void RegisterAuditCommands(CLI::App& app, CommandResult& result) {
   auto* cp = Sub(audit_cmd, "checkpoint", "Sign the log's head (Ed25519) and store it", a, true);
   cp->add_option("--key", a.key, "Signing key file, mode 0600 (default: DB.audit-key)");
   cp->add_option("--out", a.out,
-                 "Also append the signed checkpoint to this file (keep it "
-                 "off this machine)");
+                 "Also append the signed checkpoint to this append-only file, outside the "
+                 "database's folder (keep it off this machine)");
+  cp->add_option("--public-key,--audit-public-key", a.public_keys,
+                 "Pinned key(s) to verify the log with before signing (default: the signing "
+                 "key's own)")
+      ->allow_extra_args(false);
+  cp->add_option("--checkpoints,--checkpoint-log", a.checkpoints,
+                 "External checkpoint log to verify against before signing (default: --out)");
   cp->callback([&result] { result.exit_code = RunCheckpoint(a); });
 }
 

@@ -1,6 +1,8 @@
 // `facetrail serve`: runs the HTTP API and web application (src/server/, docs/SERVER.md).
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
@@ -16,6 +18,9 @@ struct ServeArgs {
   int pipelines = 2;
   double searches_per_minute = 30, search_burst = 10;
   int session_minutes = 8 * 60, idle_minutes = 30;
+  std::vector<std::string> audit_public_keys;
+  std::string audit_signing_key, audit_checkpoint_log;
+  int64_t audit_checkpoint_entries = 100, audit_checkpoint_minutes = 5;
 };
 
 server::Server* g_server = nullptr;
@@ -63,6 +68,11 @@ int RunServe(const ServeArgs& a) {
   o.search_burst = a.search_burst;
   o.session_ttl_s = a.session_minutes * 60;
   o.session_idle_s = a.idle_minutes * 60;
+  o.audit_public_key_paths = a.audit_public_keys;
+  o.audit_signing_key_path = a.audit_signing_key;
+  o.audit_checkpoint_log_path = a.audit_checkpoint_log;
+  o.audit_checkpoint_entries = a.audit_checkpoint_entries;
+  o.audit_checkpoint_seconds = a.audit_checkpoint_minutes * 60;
   auto s = server::Server::Create(o);
   if (!s.ok()) return PrintError(s.status());
   if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
@@ -110,6 +120,27 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
                    "A sign-in ends after this long without a request (an unattended screen)")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 60));
+  serve
+      ->add_option("--audit-public-key", args.audit_public_keys,
+                   "Trusted (pinned) audit checkpoint key, a .pub kept outside the database's "
+                   "folder; repeat for old keys (docs/AUDIT.md)")
+      ->allow_extra_args(false);
+  serve->add_option("--audit-signing-key", args.audit_signing_key,
+                    "Secret checkpoint key (mode 0600, its .pub pinned): sign automatic "
+                    "checkpoints");
+  serve->add_option("--audit-checkpoint-log", args.audit_checkpoint_log,
+                    "Append-only file outside the database's folder: automatic checkpoints are "
+                    "appended to it, verification reads it (chattr +a)");
+  serve
+      ->add_option("--audit-checkpoint-entries", args.audit_checkpoint_entries,
+                   "Automatic checkpoint after this many new audit entries")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  serve
+      ->add_option("--audit-checkpoint-minutes", args.audit_checkpoint_minutes,
+                   "... or after this many minutes when any entry is new")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{24} * 60));
   serve->callback([&result] { result.exit_code = RunServe(args); });
 }
 

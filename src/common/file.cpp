@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 
 namespace facetrail {
@@ -91,6 +93,65 @@ Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> dat
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());
   return Status::Ok();
+}
+
+namespace {
+
+std::filesystem::path Resolved(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  if (ec) return std::filesystem::path(path).lexically_normal();
+  std::filesystem::path resolved = std::filesystem::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : resolved;
+}
+
+// "0644" for the permission bits of `mode`.
+std::string OctalMode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+}  // namespace
+
+bool IsWithinFolder(const std::string& path, const std::string& folder) {
+  const std::filesystem::path p = Resolved(path);
+  const std::filesystem::path f = Resolved(folder);
+  auto pi = p.begin();
+  for (auto fi = f.begin(); fi != f.end(); ++fi, ++pi) {
+    if (fi->empty()) continue;  // a trailing separator
+    if (pi == p.end() || *pi != *fi) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> OwnerOnlyWarnings(const std::string& db_path) {
+  std::vector<std::string> paths = {db_path, db_path + "-wal", db_path + "-shm",
+                                    db_path + "-journal"};
+  const std::filesystem::path db(db_path);
+  const std::filesystem::path dir = db.has_parent_path() ? db.parent_path() : ".";
+  const std::string prefix = db.filename().string() + ".";
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = item.path().filename().string();
+    if (name.size() > prefix.size() && name.starts_with(prefix) && !name.ends_with(".pub")) {
+      paths.push_back((dir / name).string());
+    }
+  }
+  std::sort(paths.begin() + 4, paths.end());
+  std::vector<std::string> out;
+  for (const std::string& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if ((st.st_mode & 077) == 0) continue;
+    std::string m = path;
+    m += " is open to group or others (mode ";
+    m += OctalMode(st.st_mode);
+    m += "); it holds audit, account or image data: run chmod 600 ";
+    m += path;
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 }  // namespace facetrail

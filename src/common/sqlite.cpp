@@ -1,8 +1,35 @@
 #include "common/sqlite.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <utility>
 
 namespace facetrail {
+
+namespace {
+
+// SQLite creates a new database file with mode 0644 (SQLITE_DEFAULT_FILE_PERMISSIONS, applied with
+// fchmod, so the umask does not narrow it) and gives its -wal, -shm and -journal files the mode of
+// the database file. Creating the empty file first, 0600, makes the database and every file SQLite
+// derives from it owner-only. An existing file is left as it is (OwnerOnlyWarnings reports it).
+Status CreateOwnerOnly(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return Status::Ok();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // It exists already (EEXIST), or cannot be created (a missing folder…): sqlite3_open_v2 opens
+  // it or says why not in its usual words.
+  if (fd < 0) return Status::Ok();
+  // The umask may have removed bits from 0600 (never added any): make the mode exact.
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) return IoError(path + ": cannot make the new database owner-only: " + ErrnoMessage(err));
+  return Status::Ok();
+}
+
+}  // namespace
 
 // ---- SqliteStmt ----
 
@@ -127,6 +154,7 @@ std::vector<uint8_t> SqliteStmt::Blob(int col) const {
 // ---- SqliteDb ----
 
 Expected<SqliteDb> SqliteDb::Open(const std::string& path, bool create) {
+  if (create) FT_RETURN_IF_ERROR(CreateOwnerOnly(path));
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -73,7 +73,8 @@ struct SqliteMigration {
 class SqliteDb {
  public:
   // Opens (creating if `create`) the database with WAL, foreign keys on, a busy timeout, and
-  // synchronous=FULL. ":memory:" works for tests.
+  // synchronous=FULL. ":memory:" works for tests. A database file this creates is mode 0600
+  // whatever the umask, and so are its -wal and -shm (SQLite gives them the database's mode).
   static Expected<SqliteDb> Open(const std::string& path, bool create = true);
   SqliteDb(SqliteDb&& other) noexcept;
   SqliteDb& operator=(SqliteDb&& other) noexcept;

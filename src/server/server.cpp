@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 
+#include "audit/checkpointer.h"
 #include "audit/report.h"
 #include "common/file.h"
 #include "common/sha256.h"
@@ -322,7 +323,11 @@ class ServerImpl final : public Server {
         pipelines_(std::max(1, options_.num_pipelines)),
         gallery_(options_.db_path) {}
 
+  ~ServerImpl() override {
+    if (checkpointer_) checkpointer_->Stop();  // a last checkpoint of what this server logged
+  }
   Status Init();
+  Status InitAudit();
   Status Bind() override;
   int port() const override { return port_; }
   Status Serve() override;
@@ -392,6 +397,8 @@ class ServerImpl final : public Server {
   PipelinePool pipelines_;
   Gallery gallery_;
   Metrics metrics_;
+  std::vector<audit::PublicKey> audit_keys_;           // pinned; constant after Init
+  std::unique_ptr<audit::Checkpointer> checkpointer_;  // null without a signing key
 };
 
 Status ServerImpl::Init() {
@@ -415,6 +422,10 @@ Status ServerImpl::Init() {
     return FailedPrecondition(options_.db_path +
                               ": no users yet; run 'facetrail admin init' first");
   }
+  for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
+    std::cerr << "WARNING: " << w << '\n';
+  }
+  FT_RETURN_IF_ERROR(InitAudit());
   if (!options_.tls_cert_path.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert_path.c_str(),
                                                     options_.tls_key_path.c_str());
@@ -459,6 +470,53 @@ Status ServerImpl::Init() {
         SendError(res, Internal("uncaught exception: " + what));
       });
   AddRoutes();
+  return Status::Ok();
+}
+
+// Pinned keys, the external checkpoint log and the automatic checkpoints (docs/AUDIT.md).
+Status ServerImpl::InitAudit() {
+  const ServerOptions& o = options_;
+  for (const std::string& path : o.audit_public_key_paths) {
+    FT_ASSIGN_OR_RETURN(audit::PublicKey key, audit::LoadPinnedPublicKey(path, o.db_path));
+    audit_keys_.push_back(key);
+  }
+  if (!o.audit_checkpoint_log_path.empty()) {
+    FT_RETURN_IF_ERROR(audit::CheckOutsideDatabaseFolder(o.audit_checkpoint_log_path, o.db_path,
+                                                         "the external checkpoint log"));
+  }
+  if (audit_keys_.empty()) {
+    std::cerr << "WARNING: no audit public key is pinned (--audit-public-key): the audit log's "
+                 "checkpoints cannot be checked, and verification reports the log as not "
+                 "verified once it has any.\n";
+  }
+  if (o.audit_signing_key_path.empty()) {
+    if (!o.audit_checkpoint_log_path.empty() && !FileExists(o.audit_checkpoint_log_path)) {
+      return NotFound(o.audit_checkpoint_log_path +
+                      ": no such external checkpoint log (without --audit-signing-key this "
+                      "server only reads it)");
+    }
+    return Status::Ok();
+  }
+  FT_ASSIGN_OR_RETURN(audit::SigningKey key, audit::LoadSigningKey(o.audit_signing_key_path));
+  audit::CheckpointerOptions co;
+  co.every_entries = o.audit_checkpoint_entries;
+  co.every_seconds = o.audit_checkpoint_seconds;
+  co.poll_ms = o.audit_checkpoint_poll_ms;
+  co.log = [](const std::string& line) { std::cerr << "facetrail serve: " << line << '\n'; };
+  FT_ASSIGN_OR_RETURN(checkpointer_,
+                      audit::Checkpointer::Create(o.db_path, key, audit_keys_,
+                                                  o.audit_checkpoint_log_path, std::move(co)));
+  if (o.audit_checkpoint_log_path.empty()) {
+    std::cerr << "WARNING: automatic audit checkpoints stay in the database only: give "
+                 "--audit-checkpoint-log FILE (outside the database's folder, append-only) so "
+                 "that deleting checkpoints and the newest entries is caught.\n";
+  } else if (checkpointer_->ExternalLogIsAppendOnly() != std::optional<bool>(true)) {
+    std::cerr << "WARNING: the external checkpoint log " << o.audit_checkpoint_log_path
+              << " is not append-only (or the file system cannot say): whoever can write it can "
+                 "rewrite it; run: sudo chattr +a "
+              << o.audit_checkpoint_log_path << '\n';
+  }
+  checkpointer_->Start();
   return Status::Ok();
 }
 
@@ -1051,12 +1109,35 @@ void ServerImpl::AddAuditRoutes() {
       [this](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(service::CheckMayReadAudit(call.ctx, call.actor));
         audit::VerifyOptions options;
-        std::string pub = options_.db_path + ".audit-key.pub";
-        if (FileExists(pub)) {
-          FT_ASSIGN_OR_RETURN(options.public_key, audit::LoadPublicKey(pub));
+        options.public_keys = audit_keys_;
+        options.require_checkpoint = !audit_keys_.empty();
+        bool external_unreadable = false;
+        if (!options_.audit_checkpoint_log_path.empty()) {
+          auto cps = audit::ReadCheckpointFile(options_.audit_checkpoint_log_path);
+          if (cps.ok()) {
+            options.external_checkpoints = std::move(*cps);
+          } else {
+            std::cerr << "facetrail serve: audit verify: " << cps.status().ToString() << '\n';
+            external_unreadable = true;
+          }
         }
         FT_ASSIGN_OR_RETURN(audit::VerifyReport r, audit::Verify(call.ctx.db(), options));
-        return internal::VerifyJson(r);
+        if (external_unreadable) {  // no path in a response: the server's log names it
+          r.problems.push_back({audit::ProblemKind::kUnverified, 1,
+                                "the external checkpoint log cannot be read (the server's log "
+                                "says why), so deleted checkpoints and entries cannot be ruled "
+                                "out"});
+        }
+        json out = audit::VerifyReportJson(r);
+        out["external_log"] = !options_.audit_checkpoint_log_path.empty();
+        out["automatic_checkpoints"] = !checkpointer_                 ? "off"
+                                       : checkpointer_->status().ok() ? "running"
+                                                                      : "stopped";
+        if (checkpointer_ && !checkpointer_->status().ok()) {
+          out["warnings"].push_back("automatic checkpoints stopped: " +
+                                    checkpointer_->status().message());
+        }
+        return out;
       });
   Api("GET", "/api/v1/audit/export", "/api/v1/audit/export",
       [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {

@@ -44,12 +44,30 @@ struct ServerOptions {
   // model (docs/MODELS.md).
   std::optional<float> min_score;
   bool fast_password_hashing = false;  // tests only: minimum Argon2id cost for new passwords
+
+  // The audit log's trust (docs/AUDIT.md, "Threat model"). Pinned public keys, files outside the
+  // database's folder: GET /api/v1/audit/verify checks checkpoints against them and nothing else
+  // (never a key file beside the database). Without any, a log with checkpoints is "unverified".
+  std::vector<std::string> audit_public_key_paths;
+  // The secret key for automatic checkpoints (audit::Checkpointer); its public key must be pinned.
+  // Empty: no automatic checkpoints.
+  std::string audit_signing_key_path;
+  // The append-only external checkpoint log, outside the database's folder: automatic
+  // checkpoints are appended to it, and verification reads it.
+  std::string audit_checkpoint_log_path;
+  int64_t audit_checkpoint_entries = 100;  // automatic checkpoint every this many new entries,
+  int64_t audit_checkpoint_seconds = 300;  // or this often when anything is new
+  int64_t audit_checkpoint_poll_ms = 1000;
 };
 
 class Server {
  public:
   // Checks the options and opens the database (kNotFound when it does not exist, kInvalidArgument
-  // for half a TLS configuration). Models are loaded at the first request that needs them.
+  // for half a TLS configuration, a pinned key or checkpoint log inside the database's folder, or
+  // a signing key that is not pinned), loads the audit keys and starts the automatic checkpoints.
+  // Writes start-up warnings to stderr: database files open to group or others, no pinned key,
+  // checkpoints kept in the database only, an external log that is not append-only. Models are
+  // loaded at the first request that needs them.
   static Expected<std::unique_ptr<Server>> Create(const ServerOptions& options);
   virtual ~Server() = default;
 

@@ -1,5 +1,7 @@
 #include "service/audit_access.h"
 
+#include <algorithm>
+
 #include "service/internal/guard.h"
 
 namespace facetrail::service {
@@ -54,12 +56,34 @@ Expected<std::vector<audit::Entry>> ExportAuditLog(Context& ctx, const Actor& ac
 }
 
 Expected<audit::Checkpoint> Checkpoint(Context& ctx, const Actor& actor,
-                                       const audit::SigningKey& key) {
+                                       const audit::SigningKey& key, audit::VerifyOptions verify) {
+  const std::string id = key.public_key.KeyId();
+  if (verify.public_keys.empty()) verify.public_keys.push_back(key.public_key);
+  if (std::none_of(verify.public_keys.begin(), verify.public_keys.end(),
+                   [&](const audit::PublicKey& k) { return k.KeyId() == id; })) {
+    return InvalidArgument("the signing key (key id " + id +
+                           ") is not one of the pinned public keys; refusing to sign");
+  }
   // The check is audited in its own transaction; CreateCheckpoint writes the checkpoint entry.
-  Status s = RunReader(ctx, actor, "audit.checkpoint.request", {{"key_id", key.public_key.KeyId()}},
+  Status s = RunReader(ctx, actor, "audit.checkpoint.request", {{"key_id", id}},
                        [] { return Status::Ok(); });
   FT_RETURN_IF_ERROR(s);
-  return audit::CreateCheckpoint(ctx.log(), key, actor.name);
+  verify.require_checkpoint = false;  // this may be the first
+  FT_ASSIGN_OR_RETURN(audit::VerifyReport report, audit::Verify(ctx.db(), verify));
+  if (!report.ok()) {
+    const audit::Problem& p = report.problems.front();
+    return DataLoss("the audit log does not verify (" +
+                    std::string(audit::ProblemKindName(p.kind)) + ", entry " +
+                    std::to_string(p.seq) + ": " + p.message +
+                    "); refusing to sign a checkpoint over it");
+  }
+  FT_ASSIGN_OR_RETURN(auto head, ctx.log().Head());
+  audit::CheckpointOptions options;
+  if (head.first > 0) options.verified_head = head;
+  FT_ASSIGN_OR_RETURN(std::optional<audit::Checkpoint> c,
+                      audit::CreateCheckpointIfDue(ctx.log(), key, actor.name, options));
+  if (!c) return Internal("creating audit checkpoint: nothing signed");
+  return std::move(*c);
 }
 
 }  // namespace facetrail::service

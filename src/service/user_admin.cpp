@@ -70,7 +70,11 @@ Expected<Actor> InitAdmin(Context& ctx, const InitRequest& req) {
     actor = {u.id, u.name};
     nlohmann::json details = {{"admin", u.name}, {"home_agency", req.home_agency}};
     if (key) details["checkpoint_key_id"] = key->public_key.KeyId();
-    return ctx.log().Append({u.name, "admin.init", "user:" + u.name, details}).status();
+    FT_RETURN_IF_ERROR(
+        ctx.log().Append({u.name, "admin.init", "user:" + u.name, details}).status());
+    // The first checkpoint, signed at once: a verifier that pins the key has a start to check.
+    if (key) return audit::CreateCheckpoint(ctx.log(), *key, u.name).status();
+    return Status::Ok();
   });
   if (!s.ok()) {
     if (key) {

@@ -15,12 +15,13 @@ struct InitRequest {
   std::string admin_full_name;
   std::string admin_password;
   std::string home_agency;
-  // Where the Ed25519 checkpoint key is created (0600; `.pub` beside it). Empty: no key.
+  // Where the Ed25519 checkpoint key is created (0600; `.pub` beside it, 0600 too). Empty: no key.
   std::string signing_key_path;
 };
 
-// Creates the first admin and the default policy configuration. kFailedPrecondition when the
-// database already has users (there is no default password and no second init).
+// Creates the first admin and the default policy configuration, and with a key the log's first
+// checkpoint (entries admin.init and audit.checkpoint). kFailedPrecondition when the database
+// already has users (there is no default password and no second init).
 Expected<Actor> InitAdmin(Context& ctx, const InitRequest& request);
 
 Expected<policy::User> AddUser(Context& ctx, const Actor& admin, const policy::NewUser& user);

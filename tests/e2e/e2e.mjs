@@ -14,7 +14,9 @@
 // supervision page; every page is checked at 1280x800, 768x1024 and 1024x768 (no sideways page
 // scroll, tap targets of 40 px or more; tablet screenshots `tablet-<page>.png`); the search form
 // is reachable with Tab alone and every focus is visibly outlined; the supervisor lifts the hold
-// by keyboard; `facetrail audit verify` passes and the audit log holds every step.
+// by keyboard; the dashboard names the pinned key that verified the audit log, when, and the last
+// checkpoint (automatic, also in the external log); `facetrail audit verify` passes against the
+// pinned key and the external checkpoint log, and the audit log holds every step.
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here).
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -39,7 +41,13 @@ const lfw = path.join(shared, 'data/lfw-deepfunneled-dev/images');
 const agency = 'Metro PD';
 const adminPw = 'admin-e2e-password-' + Math.random().toString(36).slice(2, 10);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-e2e-'));
-const db = path.join(tmp, 'facetrail.db');
+// The database in its own folder; the audit key, its pinned public key and the external
+// checkpoint log outside it, where whoever can write the database cannot replace them.
+fs.mkdirSync(path.join(tmp, 'db'));
+fs.mkdirSync(path.join(tmp, 'audit'));
+const db = path.join(tmp, 'db', 'facetrail.db');
+const auditKey = path.join(tmp, 'audit', 'audit-key');
+const checkpointLog = path.join(tmp, 'audit', 'checkpoints.jsonl');
 fs.mkdirSync(shots, { recursive: true });
 
 function check(cond, what) { if (!cond) throw new Error('check failed: ' + what); console.log('ok - ' + what); }
@@ -49,7 +57,9 @@ async function freePort() {
 }
 
 // ---- database, gallery, server ----
-run(['admin', 'init', '--db', db, '--name', 'admin', '--full-name', 'Ada Admin', '--agency', agency], { FACETRAIL_PASSWORD: adminPw });
+run(['admin', 'init', '--db', db, '--name', 'admin', '--full-name', 'Ada Admin', '--agency', agency, '--key', auditKey], { FACETRAIL_PASSWORD: adminPw });
+// The key id: the first 16 hex characters of SHA-256 of the 32 public key bytes (docs/AUDIT.md).
+const keyId = crypto.createHash('sha256').update(Buffer.from(fs.readFileSync(auditKey + '.pub', 'utf8').trim(), 'hex')).digest('hex').slice(0, 16);
 // The department sets its own sharpness limit (15), above the model's calibrated one (about 3,
 // the blurriest LFW probe measured), so the blurred probe below is refused by the gate.
 const config = JSON.parse(run(['admin', 'config', 'show', '--db', db]));
@@ -64,7 +74,9 @@ fs.writeFileSync(path.join(tmp, 'manifest.csv'), 'booking_number,photo,name\n' +
 run(['enroll', '--db', db, '--user', 'admin', '--manifest', path.join(tmp, 'manifest.csv'), '--images', lfw, '--models', models, '--threads', '1'], { FACETRAIL_PASSWORD: adminPw });
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--models', models, '--pipelines', '1'], { stdio: ['ignore', 'inherit', 'inherit'] });
+const server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--models', models, '--pipelines', '1',
+  '--audit-public-key', auditKey + '.pub', '--audit-signing-key', auditKey, '--audit-checkpoint-log', checkpointLog,
+  '--audit-checkpoint-entries', '5'], { stdio: ['ignore', 'inherit', 'inherit'] });
 for (let i = 0; i < 100; i++) {
   try { if ((await fetch(base + '/healthz')).ok) break; } catch (e) { /* not up yet */ }
   await new Promise(r => setTimeout(r, 100));
@@ -302,6 +314,12 @@ try {
   await al.page.goto(base + '/#/dashboard');
   await al.page.waitForSelector('#chain-status');
   check((await al.page.textContent('#chain-status')).includes('intact'), 'dashboard shows the audit chain intact');
+  check((await al.page.textContent('#chain-key')).includes(keyId), 'dashboard names the pinned key that verified (' + keyId + ')');
+  check(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test((await al.page.textContent('#chain-verified-at')).trim()), 'dashboard says when it verified');
+  const lastCheckpoint = await al.page.textContent('#chain-last-checkpoint');
+  check(lastCheckpoint.includes('with key ' + keyId) && lastCheckpoint.includes('also in the external log'),
+    'dashboard shows the last checkpoint, signed with the pinned key and in the external log: ' + lastCheckpoint);
+  check((await al.page.textContent('#chain-automatic')).startsWith('running'), 'automatic checkpoints are running');
   const refusals = await al.page.textContent('#refusal-list');
   check(refusals.includes('outside_agency') && refusals.includes('no_valid_certificate'), 'dashboard lists both refusals');
   check((await al.page.locator('#chart-month svg rect').count()) >= 1, 'searches-over-time chart drawn');
@@ -386,8 +404,9 @@ try {
   }
 
   check(external.length === 0, 'no request left the server (' + external.join(', ') + ')');
-  const verify = run(['audit', 'verify', '--db', db]);
-  check(verify.includes('intact'), 'facetrail audit verify passes');
+  const verify = run(['audit', 'verify', '--db', db, '--public-key', auditKey + '.pub', '--checkpoints', checkpointLog]);
+  check(verify.includes('intact') && verify.includes('with pinned key ' + keyId) && verify.includes('also in the external log'),
+    'facetrail audit verify passes against the pinned key and the external checkpoint log');
   const exported = run(['audit', 'export', '--db', db, '--user', 'al'], { FACETRAIL_PASSWORD: 'al-password-1' });
   for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.concur', 'lead.release', 'lead.outcome',
     'case.hold', 'case.unhold', 'quality.override']) {

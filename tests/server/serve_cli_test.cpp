@@ -51,4 +51,13 @@ TEST_F(ServeCliTest, ValidLimitsReachTheDatabaseCheck) {
   EXPECT_NE(r.out.find("/nonexistent/ft.db"), std::string::npos) << r.out;
 }
 
+TEST_F(ServeCliTest, AutomaticCheckpointIntervalsOutOfRangeAreRefused) {
+  for (const char* args : {"--audit-checkpoint-entries 0", "--audit-checkpoint-minutes 0",
+                           "--audit-checkpoint-minutes 1441", "--audit-checkpoint-entries x"}) {
+    const CommandRun r = Facetrail(std::string("serve --db /nonexistent/ft.db ") + args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.out.find("--audit-checkpoint-"), std::string::npos) << args << ": " << r.out;
+  }
+}
+
 }  // namespace

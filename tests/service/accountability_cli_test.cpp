@@ -2,12 +2,14 @@
 // refusals (exit status 3, {"refused": …} under --json), review, reports, and audit verify
 // catching an edit made with the sqlite3 program.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "audit/audit.h"
 #include "common/command.h"
 
 namespace {
@@ -22,8 +24,21 @@ class CliTest : public ::testing::Test {
     std::string templ = (fs::temp_directory_path() / "ft-cli-XXXXXX").string();
     dir_ = ::mkdtemp(templ.data());
     db_ = dir_ + "/f.db";
+    trust_ = dir_ + "-trust";  // outside the database's folder: the pinned key, the external log
+    fs::create_directories(trust_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    fs::remove_all(trust_);
+  }
+
+  // The public key of the key 'admin init' created, pinned from outside the database's folder.
+  std::string Pinned() {
+    const std::string pinned = trust_ + "/pinned.pub";
+    if (!fs::exists(pinned)) fs::copy_file(db_ + ".audit-key.pub", pinned);
+    return " --public-key '" + pinned + "'";
+  }
+  std::string External() const { return " --checkpoints '" + trust_ + "/checkpoints.jsonl'"; }
 
   // Runs facetrail with `args` (shell words) and the given password; captures stdout.
   CliRun Ft(const std::string& args, const std::string& password = "",
@@ -66,7 +81,7 @@ class CliTest : public ::testing::Test {
     return j.is_object() && j.contains("refused") ? j["refused"] : nlohmann::json();
   }
 
-  std::string dir_, db_;
+  std::string dir_, db_, trust_;
 };
 
 TEST_F(CliTest, RefusalsExitThreeWithJson) {
@@ -151,15 +166,16 @@ TEST_F(CliTest, InitOnceAndVerifyCatchesSqliteEdit) {
   EXPECT_TRUE(fs::exists(dir_ + "/f.db.audit-key"));
   EXPECT_EQ((fs::status(dir_ + "/f.db.audit-key").permissions() & fs::perms::all),
             fs::perms::owner_read | fs::perms::owner_write);
-  CliRun cp = Ft("audit checkpoint --db f.db --user al --out cps.jsonl", "al-password-1");
+  CliRun cp = Ft("audit checkpoint --db f.db --user al --out '" + trust_ + "/checkpoints.jsonl'",
+                 "al-password-1");
   ASSERT_EQ(cp.exit_code, 0) << cp.out;
-  EXPECT_EQ(Ft("audit verify --db f.db --checkpoints cps.jsonl").exit_code, 0);
+  EXPECT_EQ(Ft("audit verify --db f.db" + Pinned() + External()).exit_code, 0);
   ASSERT_EQ(std::system(("sqlite3 '" + db_ +
                          "' \"DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET "
                          "actor = 'mallory' WHERE seq = 3;\"")
                             .c_str()),
             0);
-  CliRun v = Ft("audit verify --db f.db --checkpoints cps.jsonl --json");
+  CliRun v = Ft("audit verify --db f.db --json" + Pinned() + External());
   EXPECT_EQ(v.exit_code, 1);
   auto j = nlohmann::json::parse(v.out);
   EXPECT_FALSE(j["ok"].get<bool>());
@@ -203,7 +219,7 @@ TEST_F(CliTest, RealSearchAndReview) {
   }
   CliRun ex = Ft("review examine --db f.db --user eve --request 1" + marks, "eve-password-1");
   EXPECT_EQ(ex.exit_code, 3);  // eve has no certificate
-  EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
+  EXPECT_EQ(Ft("audit verify --db f.db" + Pinned()).exit_code, 0);
 }
 
 // Once 'admin init' ran, gallery changes and look-ups need a user with the right role; each is
@@ -273,7 +289,133 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
             "sam gallery.refused\n"      // searcher may not enrol
             "admin gallery.enroll.start\n"
             "admin gallery.enroll\n");
-  EXPECT_EQ(Ft("audit verify --db f.db").exit_code, 0);
+  EXPECT_EQ(Ft("audit verify --db f.db" + Pinned()).exit_code, 0);
+}
+
+// ---- Issue 14 §3: the audit log against an insider with write access to the database ----
+// Each of these passed ("intact", or a checkpoint signed) on main before the issue was fixed.
+
+// Rewrites the entries from `seq` on (actor "mallory" at `seq`), every hash recomputed, with the
+// sqlite3 program; `extra_sql` runs in the same script.
+void RewriteFrom(const std::string& db, int64_t seq, const std::string& extra_sql = "") {
+  auto conn = facetrail::SqliteDb::Open(db, false);
+  ASSERT_TRUE(conn.ok());
+  std::vector<facetrail::audit::Entry> entries = *facetrail::audit::AuditLog(*conn).Read();
+  std::string sql =
+      "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_checkpoints_no_delete; "
+      "DROP TRIGGER audit_checkpoints_no_update;" +
+      extra_sql;
+  std::string prev(facetrail::audit::kGenesisHash);
+  for (auto& e : entries) {
+    if (e.seq == seq) e.actor = "mallory";
+    e.prev_hash = prev;
+    e.hash = *facetrail::audit::ChainHash(prev, e);
+    prev = e.hash;
+    if (e.seq < seq) continue;
+    sql += "UPDATE audit_entries SET actor = '" + e.actor + "', prev_hash = '" + e.prev_hash +
+           "', hash = '" + e.hash + "' WHERE seq = " + std::to_string(e.seq) + ";";
+  }
+  std::ofstream(db + ".sql") << sql;
+  ASSERT_EQ(std::system(("sqlite3 -bail '" + db + "' < '" + db + ".sql'").c_str()), 0);
+}
+
+TEST_F(CliTest, AdminInitSaysWhereTheKeyIsAndToPinItAndFilesAreOwnerOnly) {
+  CliRun init = Ft("admin init --db f.db --name admin --agency 'Metro PD'", "admin-password-1");
+  ASSERT_EQ(init.exit_code, 0);
+  auto pub = facetrail::audit::LoadPublicKey(db_ + ".audit-key.pub");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_NE(init.out.find("key id " + pub->KeyId()), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("f.db.audit-key.pub. Pin a copy of it kept OUTSIDE the database's "
+                          "folder"),
+            std::string::npos)
+      << init.out;
+  EXPECT_NE(init.out.find("--audit-public-key"), std::string::npos) << init.out;
+  for (const std::string& f : {db_, db_ + ".audit-key", db_ + ".audit-key.pub"}) {
+    EXPECT_EQ(fs::status(f).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << f;
+  }
+  // The first checkpoint is signed at once: a pinned verification passes right away.
+  CliRun v = Ft("audit verify --db f.db" + Pinned());
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  EXPECT_NE(v.out.find("with pinned key " + pub->KeyId()), std::string::npos) << v.out;
+}
+
+TEST_F(CliTest, VerifyNeverTakesTheKeyFromBesideTheDatabase) {
+  CreateUsers();
+  CliRun v = Ft("audit verify --db f.db");  // f.db.audit-key.pub is right there
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  EXPECT_NE(v.out.find("AUDIT LOG NOT VERIFIED"), std::string::npos) << v.out;
+  v = Ft("audit verify --db f.db --public-key f.db.audit-key.pub");
+  EXPECT_EQ(v.exit_code, 2) << v.out;
+  v = Ft("audit verify --db f.db --public-key ./sub/../f.db.audit-key.pub");
+  EXPECT_EQ(v.exit_code, 2) << v.out;
+  EXPECT_EQ(Ft("audit verify --db f.db" + Pinned()).exit_code, 0);
+}
+
+TEST_F(CliTest, RewriteRecomputeAndDeleteTheCheckpointRowsFails) {
+  CreateUsers();
+  ASSERT_EQ(Ft("audit checkpoint --db f.db --user al --out '" + trust_ + "/checkpoints.jsonl'",
+               "al-password-1")
+                .exit_code,
+            0);
+  RewriteFrom(db_, 3, "DELETE FROM audit_checkpoints;");
+  CliRun v = Ft("audit verify --db f.db --json" + Pinned());
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  // The database alone: the chain's checkpoint entries name checkpoints the table lacks, and the
+  // head hash they record no longer matches; which entry changed is known with the external log.
+  auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["problems"][0]["kind"], "changed") << v.out;
+  EXPECT_EQ(j["problems"][1]["kind"], "missing_checkpoint") << v.out;
+  v = Ft("audit verify --db f.db --json" + Pinned() + External());
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["problems"][0]["kind"], "changed") << v.out;
+  EXPECT_EQ(j["problems"][0]["seq"], 3) << v.out;
+}
+
+// The key files beside the database replaced with the attacker's, the log rewritten and
+// re-signed with the facetrail program itself (the attacker also holds an auditor account).
+TEST_F(CliTest, SwappedKeyFilesAndResignedCheckpointsFail) {
+  CreateUsers();
+  Pinned();  // the auditors' copy, taken at init
+  fs::remove(db_ + ".audit-key");
+  fs::remove(db_ + ".audit-key.pub");
+  ASSERT_TRUE(facetrail::audit::CreateSigningKey(db_ + ".audit-key").ok());
+  RewriteFrom(db_, 2, "DELETE FROM audit_checkpoints;");
+  CliRun cp = Ft("audit checkpoint --db f.db --user al", "al-password-1");
+  ASSERT_EQ(cp.exit_code, 1) << cp.out;  // its own key pinned: the chain records another key
+  CliRun v = Ft("audit verify --db f.db --json" + Pinned());
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  EXPECT_FALSE(nlohmann::json::parse(v.out)["ok"].get<bool>());
+}
+
+TEST_F(CliTest, CheckpointIsNotSignedOverADamagedLog) {
+  CreateUsers();
+  ASSERT_EQ(std::system(("sqlite3 '" + db_ +
+                         "' \"DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET "
+                         "actor = 'mallory' WHERE seq = 2;\"")
+                            .c_str()),
+            0);
+  const std::string count = "sqlite3 '" + db_ + "' 'SELECT count(*) FROM audit_checkpoints'";
+  const std::string before = facetrail::testing::RunCommand(count).out;
+  CliRun cp = Ft("audit checkpoint --db f.db --user al", "al-password-1");
+  EXPECT_EQ(cp.exit_code, 1) << cp.out;
+  EXPECT_EQ(facetrail::testing::RunCommand(count).out, before);
+  // Nor appended to a file in the database's folder.
+  CliRun inside = Ft("audit checkpoint --db f.db --user al --out cps.jsonl", "al-password-1");
+  EXPECT_EQ(inside.exit_code, 2) << inside.out;
+}
+
+TEST_F(CliTest, DatabaseFilesOpenToOthersAreNamed) {
+  CreateUsers();
+  ASSERT_EQ(::chmod(db_.c_str(), 0644), 0);
+  const std::string cmd =
+      "cd '" + dir_ + "' && '" FACETRAIL_BINARY_DIR "/facetrail' audit verify --db f.db 2>&1";
+  const std::string out = facetrail::testing::RunCommand(cmd).out;
+  EXPECT_NE(out.find("warning: f.db is open to group or others (mode 0644)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("chmod 600 f.db"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -88,6 +88,16 @@ class ServiceTest : public ::testing::Test {
     BuildGallery();
   }
 
+  // Verification as an auditor does it: the key admin init created, pinned, checkpoints required.
+  audit::VerifyOptions Pinned() const {
+    audit::VerifyOptions o;
+    auto key = audit::LoadPublicKey(dir_ + "/audit.key.pub");
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    if (key.ok()) o.public_keys = {*key};
+    o.require_checkpoint = true;
+    return o;
+  }
+
   void TearDown() override {
     source_.reset();
     index_.reset();

@@ -341,7 +341,7 @@ TEST_F(SessionsTest, ActiveSessionsAreCountedAndTheChainVerifies) {
   EXPECT_EQ(CountActiveSessions(*c_).value(), 2);
   Advance(31 * 60);
   EXPECT_EQ(CountActiveSessions(*c_).value(), 0) << "idle";
-  auto report = audit::Verify(*db_, {});
+  auto report = audit::Verify(*db_, Pinned());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok());
 }

@@ -124,10 +124,15 @@ TEST_F(ServiceTest, AuditChainOfAWholeSessionVerifies) {
   auto key = audit::LoadSigningKey(dir_ + "/audit.key");
   ASSERT_TRUE(key.ok());
   ASSERT_TRUE(audit::CreateCheckpoint(ctx_->log(), *key, "sue").ok());
-  auto report = audit::Verify(*db_, {key->public_key, {}});
+  auto report = audit::Verify(*db_, Pinned());
   ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok());
-  EXPECT_TRUE(report->warnings.empty());
+  EXPECT_TRUE(report->ok()) << report->problems.front().message;
+  EXPECT_EQ(report->proven_seq, report->last_seq - 1);  // all but the checkpoint's own entry
+  EXPECT_EQ(report->warnings.size(), 1u);               // which is that one unproven entry
+  // Without a pinned key, the same log is not verified: its checkpoints cannot be checked.
+  report = audit::Verify(*db_, {});
+  ASSERT_FALSE(report->ok());
+  EXPECT_EQ(report->problems.front().kind, audit::ProblemKind::kUnverified);
 }
 
 }  // namespace

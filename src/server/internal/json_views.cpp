@@ -120,17 +120,6 @@ json BookingJson(const service::BookingView& v) {
           {"photos", photos}};
 }
 
-json VerifyJson(const audit::VerifyReport& r) {
-  json problems = json::array();
-  for (const auto& p : r.problems) {
-    problems.push_back(
-        {{"kind", audit::ProblemKindName(p.kind)}, {"seq", p.seq}, {"message", p.message}});
-  }
-  return {{"ok", r.ok()},           {"entries", r.num_entries},
-          {"last_seq", r.last_seq}, {"checkpoints", r.num_checkpoints},
-          {"problems", problems},   {"warnings", r.warnings}};
-}
-
 json EntryJson(const audit::Entry& e) {
   return {{"seq", e.seq},
           {"time", e.time},

@@ -22,7 +22,6 @@ nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis, const policy
 nlohmann::json RequestSummaryJson(const service::RequestSummary& summary);
 nlohmann::json LeadJson(const service::Lead& lead);
 nlohmann::json BookingJson(const service::BookingView& view);
-nlohmann::json VerifyJson(const audit::VerifyReport& report);
 nlohmann::json EntryJson(const audit::Entry& entry);
 nlohmann::json CaseHoldJson(const service::CaseHold& hold);
 nlohmann::json QualityOverrideJson(const service::QualityOverride& override_);
