@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "search/basis.h"
@@ -79,21 +80,20 @@ class SnapshotWriter {
  private:
   struct Section;
   SnapshotWriter() = default;
+  // Lays out the sections that depend on the basis, then encodes the rows held so far.
   Status UseBasis(Basis basis);
-  void Encode(uint64_t row);
-  void ChecksumCompletedBlocks(bool final);
+  // Projects, quantises and writes the rows held in pending_.
+  Status EncodePending();
   std::string path_;
   std::string tmp_path_;
   SnapshotInfo info_;
   SnapshotWriterOptions options_;
   std::optional<Basis> basis_;
-  uint64_t fit_rows_ = 0;  // rows to fit a basis to; 0 when none is due
+  uint64_t fit_rows_ = 0;       // rows to fit a basis to; 0 when none is due
+  std::vector<float> pending_;  // rows appended but not yet encoded (the fit sample, a batch)
   int fd_ = -1;
-  uint8_t* map_ = nullptr;
-  size_t map_size_ = 0;
   uint64_t file_size_ = 0;
   uint64_t rows_ = 0;
-  uint64_t encoded_rows_ = 0;
   int64_t last_id_ = 0;
   float max_err1_ = 0;
   float max_err2_ = 0;
