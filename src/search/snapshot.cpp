@@ -14,6 +14,7 @@
 
 #include "search/internal/crc32c.h"
 #include "search/internal/index_data.h"
+#include "search/internal/lazy_checksums.h"
 #include "search/internal/quantize.h"
 
 namespace facetrail::search {
@@ -44,6 +45,7 @@ enum SectionId {
   kErr2,
   kCodesHi,
   kCodesLo,
+  kBlockCrcs,
   kNumSections
 };
 constexpr const char* kSectionNames[kNumSections] = {"ids",
@@ -55,7 +57,16 @@ constexpr const char* kSectionNames[kNumSections] = {"ids",
                                                      "first-pass errors",
                                                      "int8 errors",
                                                      "codes (high nibbles)",
-                                                     "codes (low nibbles)"};
+                                                     "codes (low nibbles)",
+                                                     "block checksums"};
+
+// Sections checked block by block when a search first reads them (their block CRCs are stored
+// in the block checksums section, in this order), unless SnapshotOpenOptions asks for all now.
+constexpr SectionId kLazySections[] = {kErr2, kCodesLo};
+
+uint64_t NumBlocks(uint64_t size) {
+  return (size + kChecksumBlock - 1) / kChecksumBlock;
+}
 
 enum BasisKind : uint32_t { kIdentityBasis = 0, kStoredBasis = 1 };
 
@@ -83,7 +94,7 @@ struct Header {
   char gallery_id[kGalleryIdSize];
   SectionEntry sections[kNumSections];
 };
-static_assert(sizeof(Header) == 488);
+static_assert(sizeof(Header) == 512);
 constexpr size_t kHeaderCrcOffset = kHeaderSize - 4;
 
 size_t AlignUp(size_t v) {
@@ -112,8 +123,14 @@ uint64_t Layout(uint64_t count, uint64_t dim, uint64_t head, bool stored_basis,
   for (int s = 0; s < kNumSections; ++s) {
     const auto id = static_cast<SectionId>(s);
     sections[s].offset = off;
-    sections[s].size =
-        id == kBasisRows ? (stored_basis ? head * dim * 8 : 0) : count * BytesPerRow(id, dim, head);
+    if (id == kBasisRows) {
+      sections[s].size = stored_basis ? head * dim * 8 : 0;
+    } else if (id == kBlockCrcs) {
+      sections[s].size = 0;
+      for (SectionId lazy : kLazySections) sections[s].size += 4 * NumBlocks(sections[lazy].size);
+    } else {
+      sections[s].size = count * BytesPerRow(id, dim, head);
+    }
     sections[s].checksum = 0;
     sections[s].reserved = 0;
     off = AlignUp(off + sections[s].size);
@@ -315,6 +332,12 @@ Status SnapshotWriter::Finish() {
     FT_RETURN_IF_ERROR(sections_[kBasisRows].Write(fd_, tmp_path_, basis_->rows().data(),
                                                    basis_->rows().size() * sizeof(double)));
   }
+  for (SectionId lazy : kLazySections) {
+    FT_RETURN_IF_ERROR(sections_[lazy].Flush(fd_, tmp_path_));
+    const std::vector<uint32_t>& crcs = sections_[lazy].block_crcs;
+    FT_RETURN_IF_ERROR(
+        sections_[kBlockCrcs].Write(fd_, tmp_path_, crcs.data(), crcs.size() * sizeof(uint32_t)));
+  }
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kSnapshotFormatVersion;
@@ -449,22 +472,46 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     return DataLoss(path + ": truncated or padded snapshot (" + std::to_string(file_size) +
                     " bytes, expected " + std::to_string(expected_size) + ")");
   }
-  // Everything but the float32 rows is checked now (the pass data every search reads, and the
-  // low-nibble plane it refines from); the float32 rows by their own CRC when re-scored.
+  // Everything a search reads at every query is checked now; the refinement data (low-nibble
+  // plane, int8 errors) block by block when a search first refines a row there; the float32
+  // rows by their own CRC when re-scored.
   auto section = [&](SectionId s) { return base + h.sections[s].offset; };
-  (void)madvise(const_cast<uint8_t*>(section(kIds)),
-                static_cast<size_t>(section(kFloats) - section(kIds)), MADV_WILLNEED);
-  (void)madvise(const_cast<uint8_t*>(section(kBasisRows)),
-                static_cast<size_t>(base + file_size - section(kBasisRows)), MADV_WILLNEED);
+  auto is_lazy = [](int s) { return s == kErr2 || s == kCodesLo; };
+  for (int s = 0; s < kNumSections; ++s) {
+    const bool now =
+        s == kFloats ? options.verify_floats : !is_lazy(s) || options.verify_refinement_data;
+    if (now && h.sections[s].size > 0) {
+      (void)madvise(const_cast<uint8_t*>(section(static_cast<SectionId>(s))),
+                    AlignUp(h.sections[s].size), MADV_WILLNEED);
+    }
+  }
+  // Re-scoring reads a few float32 rows at random: no read-ahead around them.
   (void)madvise(const_cast<uint8_t*>(section(kFloats)), AlignUp(h.sections[kFloats].size),
                 MADV_RANDOM);
   const int threads = Threads(options.num_threads);
   for (int s = 0; s < kNumSections; ++s) {
     if (s == kFloats && !options.verify_floats) continue;
+    if (is_lazy(s) && !options.verify_refinement_data) continue;
     if (internal::SectionChecksum(base + h.sections[s].offset, h.sections[s].size, threads) !=
         h.sections[s].checksum) {
       return DataLoss(path + ": snapshot " + kSectionNames[s] + " section checksum mismatch");
     }
+  }
+  // The lazily checked sections' block CRCs (checked above as a section) must be the ones their
+  // section checksum was made of.
+  const auto* block_crcs = reinterpret_cast<const uint32_t*>(section(kBlockCrcs));
+  std::shared_ptr<const internal::LazyChecksums> lazy_checks[kNumSections];
+  for (SectionId lazy : kLazySections) {
+    const uint64_t blocks = NumBlocks(h.sections[lazy].size);
+    if (internal::Crc32c(block_crcs, blocks * 4) != h.sections[lazy].checksum) {
+      return DataLoss(path + ": snapshot " + kSectionNames[lazy] +
+                      " section's block checksums do not match it");
+    }
+    if (!options.verify_refinement_data) {
+      lazy_checks[lazy] = std::make_shared<const internal::LazyChecksums>(
+          section(lazy), h.sections[lazy].size, block_crcs, kSectionNames[lazy]);
+    }
+    block_crcs += blocks;
   }
   auto data = std::make_unique<internal::IndexData>();
   if (stored_basis) {
@@ -488,6 +535,8 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   data->codes_lo = section(kCodesLo);
   data->floats = reinterpret_cast<const float*>(section(kFloats));
   data->active.assign(section(kActive), section(kActive) + h.count);
+  data->lo_check = lazy_checks[kCodesLo];
+  data->err2_check = lazy_checks[kErr2];
   data->max_err1 = h.max_err1;
   data->max_err2 = h.max_err2;
   data->keepalive = mapping;
