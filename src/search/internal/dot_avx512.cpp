@@ -7,15 +7,6 @@
 namespace facetrail::search::internal {
 namespace {
 
-// Sum of the 16 lanes.
-inline int32_t ReduceAdd(__m512i a) {
-  __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
-  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-  return _mm_cvtsi128_si32(t);
-}
-
 // acc += nibble dot of 64 code bytes `v` with the probe halves ql (low nibbles) and qh (high).
 inline __m512i Accumulate(__m512i acc, __m512i v, __m512i ql, __m512i qh) {
   const __m512i mask = _mm512_set1_epi8(0x0F);
@@ -47,10 +38,16 @@ inline void Dot4(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const 
     a2 = Accumulate(a2, _mm512_maskz_loadu_epi8(m, r2 + c), ql, qh);
     a3 = Accumulate(a3, _mm512_maskz_loadu_epi8(m, r3 + c), ql, qh);
   }
-  out[0] = ReduceAdd(a0);
-  out[1] = ReduceAdd(a1);
-  out[2] = ReduceAdd(a2);
-  out[3] = ReduceAdd(a3);
+  // The four horizontal sums at once: interleave pairs within 128-bit lanes, then add lanes.
+  const __m512i t01 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+  const __m512i t23 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+  const __m512i u =
+      _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+  const __m256i v = _mm256_add_epi32(_mm512_castsi512_si256(u), _mm512_extracti64x4_epi64(u, 1));
+  const __m128i w = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), w);
 }
 
 inline int32_t Dot1(const uint8_t* r, size_t row_bytes, const int8_t* probe) {
