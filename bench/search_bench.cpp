@@ -34,7 +34,9 @@
 // Usage: facetrail-bench-search --templates N [--dim D] [--distribution isotropic|faces]
 //          [--faces-data PATH] [--threads T] [--queries Q] [--faiss-queries F]
 //          [--exact-queries E] [--k K] [--faiss-chunk-bytes B] [--snapshot PATH] [--keep]
-//          [--json]
+//          [--reuse] [--json]
+//   --keep leaves the snapshot file; --reuse searches one left by an earlier run of the same
+//   --templates, --dim and --distribution instead of writing it (build figures are then 0).
 #include <cblas.h>
 #include <faiss/IndexFlat.h>
 #include <fcntl.h>
@@ -456,6 +458,7 @@ struct Args {
   double faiss_chunk_bytes = 5.2e9;
   std::string snapshot = "facetrail-bench-search.snapshot";
   bool keep = false;
+  bool reuse = false;
   bool json = false;
 };
 
@@ -468,6 +471,8 @@ bool ParseArgs(int argc, char** argv, Args& a) {
       a.json = true;
     } else if (f == "--keep") {
       a.keep = true;
+    } else if (f == "--reuse") {
+      a.reuse = true;
     } else if (f == "--templates" && (v = next())) {
       a.templates = std::stoull(v);
     } else if (f == "--dim" && (v = next())) {
@@ -494,7 +499,7 @@ bool ParseArgs(int argc, char** argv, Args& a) {
       std::cerr << "usage: facetrail-bench-search --templates N [--dim D] [--distribution "
                    "isotropic|faces] [--faces-data PATH] [--threads T] [--queries Q] "
                    "[--faiss-queries F] [--exact-queries E] [--k K] [--faiss-chunk-bytes B] "
-                   "[--snapshot PATH] [--keep] [--json]\n";
+                   "[--snapshot PATH] [--keep] [--reuse] [--json]\n";
       return false;
     }
   }
@@ -597,7 +602,8 @@ int Run(int argc, char** argv) {
   // 1. Write the snapshot (ids 1..n, all active); the writer fits its basis to its first rows.
   double t0 = Now();
   double writer_s = 0;
-  {
+  const bool reuse = a.reuse && std::filesystem::exists(a.snapshot);
+  if (!reuse) {
     facetrail::search::SnapshotInfo info{"bench-" + a.distribution, 1, "bench", 0, n, dim};
     auto w = facetrail::search::SnapshotWriter::Create(a.snapshot, info);
     if (!w.ok()) {
@@ -641,6 +647,11 @@ int Run(int argc, char** argv) {
   const double open_s = Now() - t0;
   if (!snap.ok()) {
     std::cerr << snap.status().ToString() << '\n';
+    return 1;
+  }
+  if (snap->info.count != n || snap->info.dim != dim ||
+      snap->info.model_id != "bench-" + a.distribution) {
+    std::cerr << a.snapshot << ": not a snapshot of this workload (--reuse)\n";
     return 1;
   }
   const int head_dim = snap->index->head_dim();
@@ -819,6 +830,7 @@ int Run(int argc, char** argv) {
       {"first_search_after_open_ms", first_search_ms},
       {"build_snapshot_s", build_s},
       {"writer_s", writer_s},
+      {"reused_snapshot", reuse},
       {"same_top_k_as_exact", same},
       {"identical_lists", identical},
       {"exact_checked_queries", a.exact_queries},

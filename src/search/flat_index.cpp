@@ -21,6 +21,8 @@ namespace {
 
 // Rows per first-pass kernel call: the per-block arrays stay on the stack and in L1/L2.
 constexpr size_t kBlockRows = 2048;
+// Blocks a thread takes at a time (64k rows: 3.4 MB of first-pass data at 512-d, 105 B a row).
+constexpr size_t kChunkBlocks = 32;
 thread_local size_t t_last_num_refined = 0;
 thread_local size_t t_last_num_candidates = 0;
 
@@ -408,12 +410,18 @@ Expected<std::vector<Hit>> FlatIndex::Search(std::span<const float> probe,
   for (size_t t = 0; t < threads; ++t) collectors.emplace_back(k, options.min_score);
   const internal::Kernels kernels = internal::KernelsFor(options_.simd);
   std::atomic<const internal::LazyChecksums*> failure{nullptr};
+  // Threads take chunks of rows as they go rather than a fixed share each: when another job
+  // holds a CPU, the threads still running finish the scan instead of waiting for it.
+  // (Small indexes get small chunks, so that every thread takes some.)
+  const size_t chunk_rows = std::clamp<size_t>(d.n / (8 * threads), 256, kBlockRows * kChunkBlocks);
+  std::atomic<size_t> next_chunk{0};
   auto run = [&](size_t t) {
-    // Chunks aligned to kBlockRows so every thread's kernel calls see whole blocks.
-    size_t per = (d.n / threads + kBlockRows - 1) / kBlockRows * kBlockRows;
-    size_t begin = std::min(d.n, t * per);
-    size_t end = t + 1 == threads ? d.n : std::min(d.n, begin + per);
-    ScanRange(d, kernels, q, begin, end, shared, collectors[t], failure);
+    for (;;) {
+      const size_t begin = next_chunk.fetch_add(chunk_rows, std::memory_order_relaxed);
+      if (begin >= d.n) break;
+      ScanRange(d, kernels, q, begin, std::min(d.n, begin + chunk_rows), shared, collectors[t],
+                failure);
+    }
   };
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
