@@ -48,6 +48,7 @@ Status GalleryIndex::LoadOrRebuild() {
   search::SnapshotOpenOptions o;
   o.index = options_.index;
   o.verify_floats = options_.verify_floats;
+  o.verify_refinement_data = options_.verify_floats;
   auto snap = search::OpenSnapshot(snapshot_path_, o);
   if (!snap.ok()) {
     if (snap.status().code() == StatusCode::kNotFound) return Rebuild("snapshot missing");

@@ -38,7 +38,8 @@ struct GalleryIndexOptions {
   // Templates added since the snapshot are held in memory (the model's dimension each) up to this
   // many; one more rebuilds the snapshot with them. 0: every enrollment rebuilds.
   int64_t max_delta_templates = 50000;
-  // Check every float32 row checksum when opening (reads the whole file; slower).
+  // Check every checksum when opening, float32 rows and refinement data included (reads the
+  // whole file; slower).
   bool verify_floats = false;
 };
 

@@ -162,22 +162,32 @@ Expected<Basis> Basis::FromRows(int dim, int head_dim, std::vector<double> rows)
 }
 
 double Basis::Project(const float* x, double* y, SimdLevel level) const {
+  double tail = 0;
+  ProjectRows(x, 1, y, &tail, level);
+  return tail;
+}
+
+void Basis::ProjectRows(const float* x, size_t count, double* y, double* tails,
+                        SimdLevel level) const {
   const auto d = static_cast<size_t>(dim_);
   if (rows_.empty()) {
-    for (size_t i = 0; i < d; ++i) y[i] = x[i];
-    return 0;
+    for (size_t i = 0; i < count * d; ++i) y[i] = x[i];
+    std::fill(tails, tails + count, 0.0);
+    return;
   }
   const auto m = static_cast<size_t>(head_dim_);
-  std::vector<double> xd(x, x + d);
-  internal::ProjectKernel(level)(rows_.data(), m, d, xd.data(), y);
-  double nx = 0;
-  for (double v : xd) nx += v * v;
-  double ny = 0;
-  for (size_t j = 0; j < m; ++j) ny += y[j] * y[j];
-  // ||x - R^T z||^2 = ||x||^2 - ||z||^2 + z^T (R R^T - I) z for z = R x, with ||y - z|| below
-  // 1e-10 for unit x (dot rounding); 1e-10 covers that and the rounding of nx and ny.
-  const double tail2 = nx - ny + error_ * ny + 1e-10;
-  return std::sqrt(std::max(tail2, 0.0)) * (1 + 1e-12);
+  std::vector<double> xd(x, x + count * d);
+  internal::ProjectKernel(level)(rows_.data(), m, d, xd.data(), count, y);
+  for (size_t r = 0; r < count; ++r) {
+    double nx = 0;
+    for (size_t i = 0; i < d; ++i) nx += xd[r * d + i] * xd[r * d + i];
+    double ny = 0;
+    for (size_t j = 0; j < m; ++j) ny += y[r * m + j] * y[r * m + j];
+    // ||x - R^T z||^2 = ||x||^2 - ||z||^2 + z^T (R R^T - I) z for z = R x, with ||y - z|| below
+    // 1e-10 for unit x (dot rounding); 1e-10 covers that and the rounding of nx and ny.
+    const double tail2 = nx - ny + error_ * ny + 1e-10;
+    tails[r] = std::sqrt(std::max(tail2, 0.0)) * (1 + 1e-12);
+  }
 }
 
 }  // namespace facetrail::search

@@ -64,6 +64,10 @@ class Basis {
   // norm of what the head leaves out, ||x - R^T (R x)|| (0 for the identity), rounding of the
   // projection included. `level` picks the kernel (any level gives a valid bound).
   double Project(const float* x, double* y, SimdLevel level = DetectSimdLevel()) const;
+  // The same for `count` rows at once (x: count × dim floats; y: count × head_dim doubles;
+  // tails: count bounds), reading the basis once per batch.
+  void ProjectRows(const float* x, size_t count, double* y, double* tails,
+                   SimdLevel level = DetectSimdLevel()) const;
 
  private:
   Basis(int dim, int head_dim, std::vector<double> rows);

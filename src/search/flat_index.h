@@ -125,8 +125,8 @@ class FlatIndex {
   // The best min(k, #matching) active templates for `probe` (dim() floats, validated like a
   // template), sorted by score descending then id ascending.
   // kInvalidArgument for a bad probe (wrong size included) or k < 0; kDataLoss when a float32
-  // row read from a snapshot fails its checksum (the snapshot must be rebuilt). On error no hits
-  // are returned.
+  // row or a block of refinement data read from a snapshot fails its checksum (the snapshot
+  // must be rebuilt). On error no hits are returned.
   Expected<std::vector<Hit>> Search(std::span<const float> probe,
                                     const SearchOptions& options) const;
 

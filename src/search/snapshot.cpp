@@ -14,6 +14,7 @@
 
 #include "search/internal/crc32c.h"
 #include "search/internal/index_data.h"
+#include "search/internal/lazy_checksums.h"
 #include "search/internal/quantize.h"
 
 namespace facetrail::search {
@@ -28,6 +29,8 @@ constexpr size_t kModelIdSize = 128;
 constexpr size_t kGalleryIdSize = 64;
 // Block size of section checksums (internal::SectionChecksum).
 constexpr size_t kChecksumBlock = size_t{1} << 20;
+// Rows a writer projects through its basis at once.
+constexpr size_t kEncodeBatch = 64;
 
 // File order. The sections before kBasis depend only on the templates; those from kBasis on
 // depend on the basis, whose head size a writer may learn only after its fit sample.
@@ -42,6 +45,7 @@ enum SectionId {
   kErr2,
   kCodesHi,
   kCodesLo,
+  kBlockCrcs,
   kNumSections
 };
 constexpr const char* kSectionNames[kNumSections] = {"ids",
@@ -53,7 +57,16 @@ constexpr const char* kSectionNames[kNumSections] = {"ids",
                                                      "first-pass errors",
                                                      "int8 errors",
                                                      "codes (high nibbles)",
-                                                     "codes (low nibbles)"};
+                                                     "codes (low nibbles)",
+                                                     "block checksums"};
+
+// Sections checked block by block when a search first reads them (their block CRCs are stored
+// in the block checksums section, in this order), unless SnapshotOpenOptions asks for all now.
+constexpr SectionId kLazySections[] = {kErr2, kCodesLo};
+
+uint64_t NumBlocks(uint64_t size) {
+  return (size + kChecksumBlock - 1) / kChecksumBlock;
+}
 
 enum BasisKind : uint32_t { kIdentityBasis = 0, kStoredBasis = 1 };
 
@@ -81,7 +94,7 @@ struct Header {
   char gallery_id[kGalleryIdSize];
   SectionEntry sections[kNumSections];
 };
-static_assert(sizeof(Header) == 488);
+static_assert(sizeof(Header) == 512);
 constexpr size_t kHeaderCrcOffset = kHeaderSize - 4;
 
 size_t AlignUp(size_t v) {
@@ -110,8 +123,14 @@ uint64_t Layout(uint64_t count, uint64_t dim, uint64_t head, bool stored_basis,
   for (int s = 0; s < kNumSections; ++s) {
     const auto id = static_cast<SectionId>(s);
     sections[s].offset = off;
-    sections[s].size =
-        id == kBasisRows ? (stored_basis ? head * dim * 8 : 0) : count * BytesPerRow(id, dim, head);
+    if (id == kBasisRows) {
+      sections[s].size = stored_basis ? head * dim * 8 : 0;
+    } else if (id == kBlockCrcs) {
+      sections[s].size = 0;
+      for (SectionId lazy : kLazySections) sections[s].size += 4 * NumBlocks(sections[lazy].size);
+    } else {
+      sections[s].size = count * BytesPerRow(id, dim, head);
+    }
     sections[s].checksum = 0;
     sections[s].reserved = 0;
     off = AlignUp(off + sections[s].size);
@@ -139,13 +158,46 @@ struct Mapping {
 
 // ---- SnapshotWriter ----
 
-// One section of the file being written, and the CRCs of its completed checksum blocks.
+// One section of the file being written: rows are gathered in a buffer of one checksum block,
+// whose CRC is taken and which is written (pwrite) when full. Writing through a buffer rather
+// than a shared mapping spares the kernel zeroing every new page of a 25 GB file first.
 struct SnapshotWriter::Section {
   uint64_t offset = 0;
   uint64_t size = 0;
-  uint64_t bytes_per_row = 0;
-  bool per_encoded_row = false;  // filled by Encode() rather than Append()
+  uint64_t flushed = 0;  // bytes written to the file
+  std::vector<uint8_t> buffer;
   std::vector<uint32_t> block_crcs;
+
+  Status Write(int fd, const std::string& path, const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    while (n > 0) {
+      const size_t take = std::min(n, kChecksumBlock - buffer.size());
+      buffer.insert(buffer.end(), p, p + take);
+      p += take;
+      n -= take;
+      if (buffer.size() == kChecksumBlock) FT_RETURN_IF_ERROR(Flush(fd, path));
+    }
+    return Status::Ok();
+  }
+  Status Flush(int fd, const std::string& path) {
+    if (buffer.empty()) return Status::Ok();
+    if (flushed + buffer.size() > size) return Internal(path + ": section overflow");
+    block_crcs.push_back(internal::Crc32c(buffer.data(), buffer.size()));
+    size_t done = 0;
+    while (done < buffer.size()) {
+      const ssize_t w = pwrite(fd, buffer.data() + done, buffer.size() - done,
+                               static_cast<off_t>(offset + flushed + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return IoError(Errno(path, "cannot write snapshot"));
+      done += static_cast<size_t>(w);
+    }
+    flushed += buffer.size();
+    buffer.clear();
+    return Status::Ok();
+  }
+  uint32_t Checksum() const {
+    return internal::Crc32c(block_crcs.data(), block_crcs.size() * sizeof(uint32_t));
+  }
 };
 
 Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
@@ -165,28 +217,19 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
   w->info_ = info;
   w->options_ = options;
   w->sections_ = std::make_unique<Section[]>(kNumSections);
-  // Sized for the largest head (the dimension) until a fit tells; Finish() trims the file.
+  // The sections before the basis are placed now; the rest once the basis is known.
   SectionEntry sections[kNumSections];
   const auto dim = static_cast<uint64_t>(info.dim);
-  w->map_size_ = Layout(info.count, dim, dim, true, sections);
-  for (int s = 0; s < kNumSections; ++s) {
-    const auto id = static_cast<SectionId>(s);
+  Layout(info.count, dim, dim, false, sections);
+  for (int s = 0; s < kBasisRows; ++s) {
     w->sections_[s].offset = sections[s].offset;
     w->sections_[s].size = sections[s].size;
-    w->sections_[s].bytes_per_row = BytesPerRow(id, dim, dim);
-    w->sections_[s].per_encoded_row = id >= kBasisRows;
   }
   // Owner-only: the file holds every template of the gallery. fchmod too, for a leftover
   // temporary of a crashed process that reused this pid (open's mode applies only to new files).
-  w->fd_ = open(w->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  w->fd_ = open(w->tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w->fd_ < 0) return IoError(Errno(w->tmp_path_, "cannot create snapshot"));
   if (fchmod(w->fd_, 0600) != 0) return IoError(Errno(w->tmp_path_, "cannot restrict snapshot"));
-  if (ftruncate(w->fd_, static_cast<off_t>(w->map_size_)) != 0) {
-    return IoError(Errno(w->tmp_path_, "cannot size snapshot"));
-  }
-  void* m = mmap(nullptr, w->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd_, 0);
-  if (m == MAP_FAILED) return IoError(Errno(w->tmp_path_, "cannot map snapshot"));
-  w->map_ = static_cast<uint8_t*>(m);
   if (options.basis) {
     FT_RETURN_IF_ERROR(w->UseBasis(*options.basis));
   } else if (info.count >= options.min_rows_to_fit && info.count > 0) {
@@ -198,62 +241,43 @@ Expected<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
 }
 
 SnapshotWriter::~SnapshotWriter() {
-  if (map_) munmap(map_, map_size_);
   if (fd_ >= 0) close(fd_);
   if (!finished_) unlink(tmp_path_.c_str());
 }
 
 Status SnapshotWriter::UseBasis(Basis basis) {
-  // Lay the basis-dependent sections out again for the basis's head, then encode the rows
-  // appended so far.
   SectionEntry sections[kNumSections];
   file_size_ = Layout(info_.count, static_cast<uint64_t>(info_.dim),
                       static_cast<uint64_t>(basis.head_dim()), !basis.is_identity(), sections);
   for (int s = kBasisRows; s < kNumSections; ++s) {
     sections_[s].offset = sections[s].offset;
     sections_[s].size = sections[s].size;
-    sections_[s].bytes_per_row =
-        BytesPerRow(static_cast<SectionId>(s), static_cast<uint64_t>(info_.dim),
-                    static_cast<uint64_t>(basis.head_dim()));
-  }
-  if (!basis.rows().empty()) {
-    std::memcpy(map_ + sections_[kBasisRows].offset, basis.rows().data(),
-                basis.rows().size() * sizeof(double));
   }
   basis_ = std::move(basis);
   fit_rows_ = 0;
-  for (uint64_t r = encoded_rows_; r < rows_; ++r) Encode(r);
-  ChecksumCompletedBlocks(false);
-  return Status::Ok();
+  return EncodePending();
 }
 
-void SnapshotWriter::Encode(uint64_t r) {
-  auto at = [&](SectionId sec) {
-    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
-  };
-  const internal::TemplateCode code = internal::EncodeTemplate(
-      *basis_, reinterpret_cast<const float*>(at(kFloats)), at(kCodesHi), at(kCodesLo));
-  max_err1_ = std::max(max_err1_, code.err1);
-  max_err2_ = std::max(max_err2_, code.err2);
-  std::memcpy(at(kScales), &code.scale, 4);
-  std::memcpy(at(kErr1), &code.err1, 4);
-  std::memcpy(at(kErr2), &code.err2, 4);
-  encoded_rows_ = r + 1;
-}
-
-void SnapshotWriter::ChecksumCompletedBlocks(bool final) {
-  for (int s = 0; s < kNumSections; ++s) {
-    Section& sec = sections_[s];
-    if (s == kBasisRows) continue;                 // written whole, checksummed at Finish()
-    if (sec.per_encoded_row && !basis_) continue;  // laid out once the basis is known
-    const uint64_t written = (sec.per_encoded_row ? encoded_rows_ : rows_) * sec.bytes_per_row;
-    for (;;) {
-      const uint64_t begin = sec.block_crcs.size() * kChecksumBlock;
-      const uint64_t end = std::min<uint64_t>(begin + kChecksumBlock, sec.size);
-      if (begin >= sec.size || end > written || (end - begin < kChecksumBlock && !final)) break;
-      sec.block_crcs.push_back(internal::Crc32c(map_ + sec.offset + begin, end - begin));
-    }
+Status SnapshotWriter::EncodePending() {
+  const auto d = static_cast<size_t>(info_.dim);
+  const size_t rows = pending_.size() / d;
+  const auto m = static_cast<size_t>(basis_->head_dim());
+  std::vector<double> y(rows * m), tails(rows);
+  basis_->ProjectRows(pending_.data(), rows, y.data(), tails.data());
+  std::vector<uint8_t> hi(m / 2), lo(m / 2);
+  for (size_t r = 0; r < rows; ++r) {
+    const internal::TemplateCode code =
+        internal::QuantizeTemplate(&y[r * m], basis_->head_dim(), tails[r], hi.data(), lo.data());
+    max_err1_ = std::max(max_err1_, code.err1);
+    max_err2_ = std::max(max_err2_, code.err2);
+    FT_RETURN_IF_ERROR(sections_[kScales].Write(fd_, tmp_path_, &code.scale, 4));
+    FT_RETURN_IF_ERROR(sections_[kErr1].Write(fd_, tmp_path_, &code.err1, 4));
+    FT_RETURN_IF_ERROR(sections_[kErr2].Write(fd_, tmp_path_, &code.err2, 4));
+    FT_RETURN_IF_ERROR(sections_[kCodesHi].Write(fd_, tmp_path_, hi.data(), m / 2));
+    FT_RETURN_IF_ERROR(sections_[kCodesLo].Write(fd_, tmp_path_, lo.data(), m / 2));
   }
+  pending_.clear();
+  return Status::Ok();
 }
 
 Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> templ) {
@@ -270,32 +294,29 @@ Status SnapshotWriter::Append(int64_t id, bool active, std::span<const float> te
     failed_ = true;
     return s.WithContext(path_ + ": template " + std::to_string(id));
   }
-  const uint64_t r = rows_;
-  const auto dim = static_cast<size_t>(info_.dim);
-  auto at = [&](SectionId sec) {
-    return map_ + sections_[sec].offset + r * sections_[sec].bytes_per_row;
-  };
-  std::memcpy(at(kIds), &id, 8);
-  *at(kActive) = active ? 1 : 0;
-  std::memcpy(at(kFloats), templ.data(), dim * sizeof(float));
-  const uint32_t crc = internal::Crc32c(templ.data(), dim * sizeof(float));
-  std::memcpy(at(kRowCrcs), &crc, 4);
-  last_id_ = id;
-  ++rows_;
-  if (basis_) {
-    Encode(r);
-  } else if (rows_ == fit_rows_) {
-    // The fit sample is complete: it is the float rows just written.
-    const auto* sample = reinterpret_cast<const float*>(map_ + sections_[kFloats].offset);
-    auto basis = Basis::Fit(info_.dim, std::span(sample, rows_ * dim), options_.fit);
-    if (!basis.ok()) {
-      failed_ = true;
-      return basis.status().WithContext(path_ + ": fitting the basis");
+  s = [&]() -> Status {
+    const size_t bytes = templ.size() * sizeof(float);
+    const uint8_t flag = active ? 1 : 0;
+    const uint32_t crc = internal::Crc32c(templ.data(), bytes);
+    FT_RETURN_IF_ERROR(sections_[kIds].Write(fd_, tmp_path_, &id, 8));
+    FT_RETURN_IF_ERROR(sections_[kActive].Write(fd_, tmp_path_, &flag, 1));
+    FT_RETURN_IF_ERROR(sections_[kRowCrcs].Write(fd_, tmp_path_, &crc, 4));
+    FT_RETURN_IF_ERROR(sections_[kFloats].Write(fd_, tmp_path_, templ.data(), bytes));
+    pending_.insert(pending_.end(), templ.begin(), templ.end());
+    last_id_ = id;
+    ++rows_;
+    if (!basis_ && rows_ == fit_rows_) {
+      // The fit sample is complete: it is the rows held for encoding.
+      auto basis = Basis::Fit(info_.dim, pending_, options_.fit);
+      if (!basis.ok()) return basis.status().WithContext(path_ + ": fitting the basis");
+      return UseBasis(std::move(basis).value());
     }
-    FT_RETURN_IF_ERROR(UseBasis(std::move(basis).value()));
-  }
-  ChecksumCompletedBlocks(false);
-  return Status::Ok();
+    // Rows are projected in batches (the basis rows are read once per batch, not per row).
+    if (basis_ && pending_.size() >= kEncodeBatch * templ.size()) return EncodePending();
+    return Status::Ok();
+  }();
+  if (!s.ok()) failed_ = true;
+  return s;
 }
 
 Status SnapshotWriter::Finish() {
@@ -304,8 +325,19 @@ Status SnapshotWriter::Finish() {
     return FailedPrecondition(path_ + ": " + std::to_string(rows_) + " rows appended, " +
                               std::to_string(info_.count) + " announced");
   }
+  failed_ = true;  // until it succeeds
   if (!basis_) FT_RETURN_IF_ERROR(UseBasis(Basis::Identity(info_.dim)));
-  ChecksumCompletedBlocks(true);
+  FT_RETURN_IF_ERROR(EncodePending());
+  if (!basis_->is_identity()) {
+    FT_RETURN_IF_ERROR(sections_[kBasisRows].Write(fd_, tmp_path_, basis_->rows().data(),
+                                                   basis_->rows().size() * sizeof(double)));
+  }
+  for (SectionId lazy : kLazySections) {
+    FT_RETURN_IF_ERROR(sections_[lazy].Flush(fd_, tmp_path_));
+    const std::vector<uint32_t>& crcs = sections_[lazy].block_crcs;
+    FT_RETURN_IF_ERROR(
+        sections_[kBlockCrcs].Write(fd_, tmp_path_, crcs.data(), crcs.size() * sizeof(uint32_t)));
+  }
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kSnapshotFormatVersion;
@@ -320,28 +352,31 @@ Status SnapshotWriter::Finish() {
   std::memcpy(h.model_id, info_.model_id.data(), info_.model_id.size());
   std::memcpy(h.gallery_id, info_.gallery_id.data(), info_.gallery_id.size());
   for (int s = 0; s < kNumSections; ++s) {
-    const Section& sec = sections_[s];
-    const uint32_t checksum =
-        s == kBasisRows
-            ? internal::SectionChecksum(map_ + sec.offset, sec.size, 1)
-            : internal::Crc32c(sec.block_crcs.data(), sec.block_crcs.size() * sizeof(uint32_t));
-    h.sections[s] = {sec.offset, sec.size, checksum, 0};
+    Section& sec = sections_[s];
+    FT_RETURN_IF_ERROR(sec.Flush(fd_, tmp_path_));
+    if (sec.flushed != sec.size) {
+      return Internal(tmp_path_ + ": snapshot " + kSectionNames[s] + " section has " +
+                      std::to_string(sec.flushed) + " bytes, expected " + std::to_string(sec.size));
+    }
+    h.sections[s] = {sec.offset, sec.size, sec.Checksum(), 0};
   }
-  std::memcpy(map_, &h, sizeof h);
-  uint32_t header_crc = internal::Crc32c(map_, kHeaderCrcOffset);
-  std::memcpy(map_ + kHeaderCrcOffset, &header_crc, 4);
-  if (msync(map_, map_size_, MS_SYNC) != 0) return IoError(Errno(tmp_path_, "msync"));
-  munmap(map_, map_size_);
-  map_ = nullptr;
-  // Drop the room reserved for a head the fit did not need.
+  std::vector<uint8_t> header(kHeaderSize, 0);
+  std::memcpy(header.data(), &h, sizeof h);
+  const uint32_t header_crc = internal::Crc32c(header.data(), kHeaderCrcOffset);
+  std::memcpy(header.data() + kHeaderCrcOffset, &header_crc, 4);
+  if (pwrite(fd_, header.data(), kHeaderSize, 0) != static_cast<ssize_t>(kHeaderSize)) {
+    return IoError(Errno(tmp_path_, "cannot write snapshot header"));
+  }
+  // The last section ends on an alignment boundary (a hole when it is not full).
   if (ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
-    return IoError(Errno(tmp_path_, "cannot trim snapshot"));
+    return IoError(Errno(tmp_path_, "cannot size snapshot"));
   }
   if (fsync(fd_) != 0) return IoError(Errno(tmp_path_, "fsync"));
   if (rename(tmp_path_.c_str(), path_.c_str()) != 0) {
     return IoError(Errno(path_, "cannot publish snapshot (rename)"));
   }
   finished_ = true;
+  failed_ = false;
   const size_t slash = path_.rfind('/');
   const std::string dir = slash == std::string::npos ? std::string(".")
                           : slash == 0               ? std::string("/")
@@ -437,22 +472,46 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
     return DataLoss(path + ": truncated or padded snapshot (" + std::to_string(file_size) +
                     " bytes, expected " + std::to_string(expected_size) + ")");
   }
-  // Everything but the float32 rows is checked now (the pass data every search reads, and the
-  // low-nibble plane it refines from); the float32 rows by their own CRC when re-scored.
+  // Everything a search reads at every query is checked now; the refinement data (low-nibble
+  // plane, int8 errors) block by block when a search first refines a row there; the float32
+  // rows by their own CRC when re-scored.
   auto section = [&](SectionId s) { return base + h.sections[s].offset; };
-  (void)madvise(const_cast<uint8_t*>(section(kIds)),
-                static_cast<size_t>(section(kFloats) - section(kIds)), MADV_WILLNEED);
-  (void)madvise(const_cast<uint8_t*>(section(kBasisRows)),
-                static_cast<size_t>(base + file_size - section(kBasisRows)), MADV_WILLNEED);
+  auto is_lazy = [](int s) { return s == kErr2 || s == kCodesLo; };
+  for (int s = 0; s < kNumSections; ++s) {
+    const bool now =
+        s == kFloats ? options.verify_floats : !is_lazy(s) || options.verify_refinement_data;
+    if (now && h.sections[s].size > 0) {
+      (void)madvise(const_cast<uint8_t*>(section(static_cast<SectionId>(s))),
+                    AlignUp(h.sections[s].size), MADV_WILLNEED);
+    }
+  }
+  // Re-scoring reads a few float32 rows at random: no read-ahead around them.
   (void)madvise(const_cast<uint8_t*>(section(kFloats)), AlignUp(h.sections[kFloats].size),
                 MADV_RANDOM);
   const int threads = Threads(options.num_threads);
   for (int s = 0; s < kNumSections; ++s) {
     if (s == kFloats && !options.verify_floats) continue;
+    if (is_lazy(s) && !options.verify_refinement_data) continue;
     if (internal::SectionChecksum(base + h.sections[s].offset, h.sections[s].size, threads) !=
         h.sections[s].checksum) {
       return DataLoss(path + ": snapshot " + kSectionNames[s] + " section checksum mismatch");
     }
+  }
+  // The lazily checked sections' block CRCs (checked above as a section) must be the ones their
+  // section checksum was made of.
+  const auto* block_crcs = reinterpret_cast<const uint32_t*>(section(kBlockCrcs));
+  std::shared_ptr<const internal::LazyChecksums> lazy_checks[kNumSections];
+  for (SectionId lazy : kLazySections) {
+    const uint64_t blocks = NumBlocks(h.sections[lazy].size);
+    if (internal::Crc32c(block_crcs, blocks * 4) != h.sections[lazy].checksum) {
+      return DataLoss(path + ": snapshot " + kSectionNames[lazy] +
+                      " section's block checksums do not match it");
+    }
+    if (!options.verify_refinement_data) {
+      lazy_checks[lazy] = std::make_shared<const internal::LazyChecksums>(
+          section(lazy), h.sections[lazy].size, block_crcs, kSectionNames[lazy]);
+    }
+    block_crcs += blocks;
   }
   auto data = std::make_unique<internal::IndexData>();
   if (stored_basis) {
@@ -476,6 +535,8 @@ Expected<OpenedSnapshot> OpenSnapshot(const std::string& path, const SnapshotOpe
   data->codes_lo = section(kCodesLo);
   data->floats = reinterpret_cast<const float*>(section(kFloats));
   data->active.assign(section(kActive), section(kActive) + h.count);
+  data->lo_check = lazy_checks[kCodesLo];
+  data->err2_check = lazy_checks[kErr2];
   data->max_err1 = h.max_err1;
   data->max_err2 = h.max_err2;
   data->keepalive = mapping;

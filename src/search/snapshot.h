@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "search/basis.h"
@@ -79,21 +80,20 @@ class SnapshotWriter {
  private:
   struct Section;
   SnapshotWriter() = default;
+  // Lays out the sections that depend on the basis, then encodes the rows held so far.
   Status UseBasis(Basis basis);
-  void Encode(uint64_t row);
-  void ChecksumCompletedBlocks(bool final);
+  // Projects, quantises and writes the rows held in pending_.
+  Status EncodePending();
   std::string path_;
   std::string tmp_path_;
   SnapshotInfo info_;
   SnapshotWriterOptions options_;
   std::optional<Basis> basis_;
-  uint64_t fit_rows_ = 0;  // rows to fit a basis to; 0 when none is due
+  uint64_t fit_rows_ = 0;       // rows to fit a basis to; 0 when none is due
+  std::vector<float> pending_;  // rows appended but not yet encoded (the fit sample, a batch)
   int fd_ = -1;
-  uint8_t* map_ = nullptr;
-  size_t map_size_ = 0;
   uint64_t file_size_ = 0;
   uint64_t rows_ = 0;
-  uint64_t encoded_rows_ = 0;
   int64_t last_id_ = 0;
   float max_err1_ = 0;
   float max_err2_ = 0;
@@ -107,6 +107,10 @@ struct SnapshotOpenOptions {
   // Also checksum the float32 section now (reads the whole file). Otherwise each float32 row is
   // checked by its own CRC when a search re-scores it, and a bad row fails that search.
   bool verify_floats = false;
+  // Also checksum the refinement data (low-nibble plane, int8 error norms) now. Otherwise each
+  // 1 MiB block of it is checked when a search first refines a row there (a realistic gallery
+  // refines a few thousand rows a search), and a bad block fails that search.
+  bool verify_refinement_data = false;
   int num_threads = 0;  // for checksum verification; 0 = hardware concurrency
 };
 
@@ -115,9 +119,10 @@ struct OpenedSnapshot {
   std::unique_ptr<FlatIndex> index;
 };
 
-// Maps and checks a snapshot: magic number, format version, header checksum, dimension, exact
-// file size (a truncated file is refused), section checksums of everything a search may read
-// besides the float32 rows. kNotFound if absent; kDataLoss naming the failed check otherwise
+// Maps and checks a snapshot: magic number, format version, header checksum, dimension, basis,
+// exact file size (a truncated file is refused), section checksums of everything a search reads
+// at every query (the float32 rows and the refinement data are checked as searches read them,
+// see SnapshotOpenOptions). kNotFound if absent; kDataLoss naming the failed check otherwise
 // ("bad magic number", "truncated: 1000 bytes, expected 9000", "codes (high nibbles) section
 // checksum mismatch", "format version 1 … rebuild").
 Expected<OpenedSnapshot> OpenSnapshot(const std::string& path,

@@ -155,14 +155,18 @@ TEST(Kernels, ProjectionsAgreeAcrossLevels) {
   std::normal_distribution<double> g;
   for (size_t dim : {16u, 48u, 512u}) {
     for (size_t m : {1u, 3u, 4u, 16u, 192u}) {
-      std::vector<double> rows(m * dim), x(dim), want(m), got(m);
-      for (double& v : rows) v = g(rng) / std::sqrt(static_cast<double>(dim));
-      for (double& v : x) v = g(rng) / std::sqrt(static_cast<double>(dim));
-      ProjectScalar(rows.data(), m, dim, x.data(), want.data());
-      for (SimdLevel level : SupportedSimdLevels()) {
-        ProjectKernel(level)(rows.data(), m, dim, x.data(), got.data());
-        for (size_t j = 0; j < m; ++j) {
-          EXPECT_NEAR(got[j], want[j], 1e-13) << SimdLevelName(level) << " dim=" << dim;
+      for (size_t count : {1u, 3u, 4u, 9u}) {
+        std::vector<double> rows(m * dim), x(count * dim), want(count * m), got(count * m);
+        for (double& v : rows) v = g(rng) / std::sqrt(static_cast<double>(dim));
+        for (double& v : x) v = g(rng) / std::sqrt(static_cast<double>(dim));
+        ProjectScalar(rows.data(), m, dim, x.data(), count, want.data());
+        for (SimdLevel level : SupportedSimdLevels()) {
+          std::fill(got.begin(), got.end(), -7.0);
+          ProjectKernel(level)(rows.data(), m, dim, x.data(), count, got.data());
+          for (size_t j = 0; j < count * m; ++j) {
+            ASSERT_NEAR(got[j], want[j], 1e-13)
+                << SimdLevelName(level) << " dim=" << dim << " m=" << m << " count=" << count;
+          }
         }
       }
     }

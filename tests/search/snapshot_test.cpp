@@ -32,7 +32,8 @@ uint64_t AlignUp(uint64_t v) {
 // Section offsets of docs/SNAPSHOT.md for n rows of dim floats and a head of `head`
 // coordinates (head == dim: the identity basis, no basis section).
 struct Layout {
-  uint64_t ids, active, row_crcs, floats, basis, scales, err1, err2, codes_hi, codes_lo, end;
+  uint64_t ids, active, row_crcs, floats, basis, scales, err1, err2, codes_hi, codes_lo, block_crcs,
+      end;
   Layout(uint64_t n, uint64_t dim, uint64_t head = 0) {
     if (head == 0) head = dim;
     uint64_t off = 4096;
@@ -51,6 +52,8 @@ struct Layout {
     err2 = next(4 * n);
     codes_hi = next(n * head / 2);
     codes_lo = next(n * head / 2);
+    const uint64_t mib = uint64_t{1} << 20;
+    block_crcs = next(4 * ((4 * n + mib - 1) / mib + (n * head / 2 + mib - 1) / mib));
     end = off;
   }
 };
@@ -273,15 +276,43 @@ TEST_P(SnapshotTest, DamagedHeaderOrCheckedSectionIsRefused) {
       {l.active + 7, "active section checksum mismatch"},
       {l.scales + 4 * 3 + 1, "scales section checksum mismatch"},
       {l.err1 + 4 * 5, "first-pass errors section checksum mismatch"},
-      {l.err2 + 4 * 6, "int8 errors section checksum mismatch"},
       {l.row_crcs + 4 * 9, "row checksums section checksum mismatch"},
       {l.codes_hi + 1234, "codes (high nibbles) section checksum mismatch"},
-      {l.codes_lo + 4321, "codes (low nibbles) section checksum mismatch"},
+      {l.block_crcs + 1, "block checksums section checksum mismatch"},
   };
   for (const auto& [offset, words] : sections) {
     Write();
     FlipByte(offset);
     ExpectRefused(words);
+  }
+}
+
+TEST_P(SnapshotTest, DamagedRefinementDataFailsTheSearchThatReadsIt) {
+  // The low-nibble plane and int8 errors are checked block by block when a search first refines
+  // a row there (or all at open on request): a flipped byte fails that search, not the open.
+  const Layout l(kRows, dim_);
+  const size_t row = 8;  // active (8 % 5 != 0)
+  SnapshotOpenOptions all;
+  all.verify_refinement_data = true;
+  const std::pair<uint64_t, const char*> damage[] = {
+      {l.codes_lo + row * dim_ / 2 + 3, "codes (low nibbles)"},
+      {l.err2 + row * 4 + 1, "int8 errors"},
+  };
+  for (const auto& [offset, name] : damage) {
+    SCOPED_TRACE(name);
+    Write();
+    FlipByte(offset);
+    ExpectRefused(std::string(name) + " section checksum mismatch", all);
+    auto s = OpenSnapshot(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto probe = std::vector<float>(Row(row).begin(), Row(row).end());
+    auto got = s->index->Search(probe, {5, -2});  // refines the row itself
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(got.status().message().find(std::string(name) + " section: block 0"),
+              std::string::npos)
+        << got.status().message();
+    EXPECT_NE(got.status().message().find("rebuild"), std::string::npos);
   }
 }
 

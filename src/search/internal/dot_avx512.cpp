@@ -7,15 +7,6 @@
 namespace facetrail::search::internal {
 namespace {
 
-// Sum of the 16 lanes.
-inline int32_t ReduceAdd(__m512i a) {
-  __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
-  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-  return _mm_cvtsi128_si32(t);
-}
-
 // acc += nibble dot of 64 code bytes `v` with the probe halves ql (low nibbles) and qh (high).
 inline __m512i Accumulate(__m512i acc, __m512i v, __m512i ql, __m512i qh) {
   const __m512i mask = _mm512_set1_epi8(0x0F);
@@ -47,10 +38,16 @@ inline void Dot4(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const 
     a2 = Accumulate(a2, _mm512_maskz_loadu_epi8(m, r2 + c), ql, qh);
     a3 = Accumulate(a3, _mm512_maskz_loadu_epi8(m, r3 + c), ql, qh);
   }
-  out[0] = ReduceAdd(a0);
-  out[1] = ReduceAdd(a1);
-  out[2] = ReduceAdd(a2);
-  out[3] = ReduceAdd(a3);
+  // The four horizontal sums at once: interleave pairs within 128-bit lanes, then add lanes.
+  const __m512i t01 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+  const __m512i t23 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+  const __m512i u =
+      _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+  const __m256i v = _mm256_add_epi32(_mm512_castsi512_si256(u), _mm512_extracti64x4_epi64(u, 1));
+  const __m128i w = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), w);
 }
 
 inline int32_t Dot1(const uint8_t* r, size_t row_bytes, const int8_t* probe) {
@@ -117,32 +114,45 @@ void GatherDotAvx512Vnni(const uint8_t* plane, size_t row_bytes, const uint32_t*
   for (; i < n; ++i) out[i] = Dot1(plane + rows[i] * row_bytes, row_bytes, probe);
 }
 
-void ProjectAvx512(const double* rows, size_t m, size_t dim, const double* x, double* y) {
-  // dim is a multiple of 16: whole vectors of 8 doubles. Four rows share each load of x.
+namespace {
+
+// y[t][j] for template rows t0..t0+T-1 and basis rows j0..j0+J-1 (T, J <= 4): T × J accumulators
+// share each load of a template row and of a basis row.
+template <int T, int J>
+void ProjectTile(const double* rows, size_t m, size_t dim, const double* x, size_t t0, size_t j0,
+                 double* y) {
+  __m512d acc[T][J];
+  for (int t = 0; t < T; ++t) {
+    for (int j = 0; j < J; ++j) acc[t][j] = _mm512_setzero_pd();
+  }
+  for (size_t i = 0; i < dim; i += 8) {
+    __m512d xv[T];
+    for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_pd(x + (t0 + t) * dim + i);
+    for (int j = 0; j < J; ++j) {
+      const __m512d rv = _mm512_loadu_pd(rows + (j0 + j) * dim + i);
+      for (int t = 0; t < T; ++t) acc[t][j] = _mm512_fmadd_pd(xv[t], rv, acc[t][j]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    for (int j = 0; j < J; ++j) y[(t0 + t) * m + j0 + j] = _mm512_reduce_add_pd(acc[t][j]);
+  }
+}
+
+template <int T>
+void ProjectRowsOf(const double* rows, size_t m, size_t dim, const double* x, size_t t0,
+                   double* y) {
   size_t j = 0;
-  for (; j + 4 <= m; j += 4) {
-    const double* r = rows + j * dim;
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t i = 0; i < dim; i += 8) {
-      const __m512d xv = _mm512_loadu_pd(x + i);
-      a0 = _mm512_fmadd_pd(_mm512_loadu_pd(r + i), xv, a0);
-      a1 = _mm512_fmadd_pd(_mm512_loadu_pd(r + dim + i), xv, a1);
-      a2 = _mm512_fmadd_pd(_mm512_loadu_pd(r + 2 * dim + i), xv, a2);
-      a3 = _mm512_fmadd_pd(_mm512_loadu_pd(r + 3 * dim + i), xv, a3);
-    }
-    y[j] = _mm512_reduce_add_pd(a0);
-    y[j + 1] = _mm512_reduce_add_pd(a1);
-    y[j + 2] = _mm512_reduce_add_pd(a2);
-    y[j + 3] = _mm512_reduce_add_pd(a3);
-  }
-  for (; j < m; ++j) {
-    const double* r = rows + j * dim;
-    __m512d a = _mm512_setzero_pd();
-    for (size_t i = 0; i < dim; i += 8) {
-      a = _mm512_fmadd_pd(_mm512_loadu_pd(r + i), _mm512_loadu_pd(x + i), a);
-    }
-    y[j] = _mm512_reduce_add_pd(a);
-  }
+  for (; j + 4 <= m; j += 4) ProjectTile<T, 4>(rows, m, dim, x, t0, j, y);
+  for (; j < m; ++j) ProjectTile<T, 1>(rows, m, dim, x, t0, j, y);
+}
+
+}  // namespace
+
+void ProjectAvx512(const double* rows, size_t m, size_t dim, const double* x, size_t count,
+                   double* y) {
+  size_t t = 0;
+  for (; t + 4 <= count; t += 4) ProjectRowsOf<4>(rows, m, dim, x, t, y);
+  for (; t < count; ++t) ProjectRowsOf<1>(rows, m, dim, x, t, y);
 }
 
 }  // namespace facetrail::search::internal

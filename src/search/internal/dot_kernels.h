@@ -47,12 +47,15 @@ size_t FirstPassAvx512Vnni(const uint8_t* codes, const float* scales, const floa
 void GatherDotAvx512Vnni(const uint8_t* plane, size_t row_bytes, const uint32_t* rows, size_t n,
                          const int8_t* probe, int32_t* out);
 
-// y[j] = sum_i rows[j * dim + i] * x[i] for j in [0, m), accumulated in double (the basis
-// projection, search/basis.h). Levels may differ in the last bits (summation order); every
-// caller's error bound covers that.
-using ProjectFn = void (*)(const double* rows, size_t m, size_t dim, const double* x, double* y);
-void ProjectScalar(const double* rows, size_t m, size_t dim, const double* x, double* y);
-void ProjectAvx512(const double* rows, size_t m, size_t dim, const double* x, double* y);
+// y[r * m + j] = sum_i rows[j * dim + i] * x[r * dim + i] for r in [0, count), j in [0, m),
+// accumulated in double (the basis projection, search/basis.h); dim is a multiple of 16. Levels
+// may differ in the last bits (summation order); every caller's error bound covers that.
+using ProjectFn = void (*)(const double* rows, size_t m, size_t dim, const double* x, size_t count,
+                           double* y);
+void ProjectScalar(const double* rows, size_t m, size_t dim, const double* x, size_t count,
+                   double* y);
+void ProjectAvx512(const double* rows, size_t m, size_t dim, const double* x, size_t count,
+                   double* y);
 ProjectFn ProjectKernel(SimdLevel level);
 
 struct Kernels {

@@ -36,12 +36,15 @@ void GatherDotScalar(const uint8_t* plane, size_t row_bytes, const uint32_t* row
   for (size_t i = 0; i < n; ++i) out[i] = NibbleDot(plane + rows[i] * row_bytes, row_bytes, probe);
 }
 
-void ProjectScalar(const double* rows, size_t m, size_t dim, const double* x, double* y) {
-  for (size_t j = 0; j < m; ++j) {
-    const double* r = rows + j * dim;
-    double sum = 0;
-    for (size_t i = 0; i < dim; ++i) sum += r[i] * x[i];
-    y[j] = sum;
+void ProjectScalar(const double* rows, size_t m, size_t dim, const double* x, size_t count,
+                   double* y) {
+  for (size_t t = 0; t < count; ++t) {
+    for (size_t j = 0; j < m; ++j) {
+      const double* r = rows + j * dim;
+      double sum = 0;
+      for (size_t i = 0; i < dim; ++i) sum += r[i] * x[t * dim + i];
+      y[t * m + j] = sum;
+    }
   }
 }
 

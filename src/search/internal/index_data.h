@@ -7,6 +7,7 @@
 
 #include "search/basis.h"
 #include "search/flat_index.h"
+#include "search/internal/lazy_checksums.h"
 
 namespace facetrail::search::internal {
 
@@ -22,6 +23,8 @@ namespace facetrail::search::internal {
 //   err2[r] >= ||y - scales[r] * (c - 128)||_2 + tail, computed in double and rounded up.
 //   max_err1/max_err2 are the maxima of err1/err2 (0 when n = 0).
 //   row_crcs is null, or row_crcs[r] = Crc32c of the dim floats of row r (checked at re-scoring).
+//   lo_check / err2_check are null (data in RAM, or checked at open), or check the blocks of
+//   codes_lo / err2 a search is about to read (refinement).
 //   keepalive owns whatever the pointers point into.
 struct IndexData {
   int dim = 0;
@@ -36,6 +39,8 @@ struct IndexData {
   const uint8_t* codes_hi = nullptr;
   const uint8_t* codes_lo = nullptr;
   const float* floats = nullptr;
+  std::shared_ptr<const LazyChecksums> lo_check;
+  std::shared_ptr<const LazyChecksums> err2_check;
   std::vector<uint8_t> active;
   float max_err1 = 0;
   float max_err2 = 0;
