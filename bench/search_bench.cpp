@@ -449,7 +449,7 @@ int main(int argc, char** argv) {
       {"load_average_1min", LoadAverage()},
       {"faiss_queries", a.faiss_queries},
       {"faiss_same_ids_as_ours", faiss_same_ids},
-      {"bytes_per_template", FlatIndex::FirstPassBytesPerTemplate(kDim)},
+      {"bytes_per_template", snap->index->first_pass_bytes_per_template()},
       {"rss_bytes_per_template",
        static_cast<double>(rss_after - rss_before) / static_cast<double>(n)},
       {"snapshot_bytes_per_template", static_cast<double>(snapshot_bytes) / static_cast<double>(n)},
