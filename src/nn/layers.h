@@ -13,8 +13,11 @@
 //   activation.
 //
 // THREAD SAFETY
-//   A Conv2d may be run from one thread at a time (it owns scratch memory). Give each worker its
-//   own network objects; weights are small.
+//   A Conv2d may be run from one thread at a time (it may own buffers: a bf16 copy of its input
+//   in its arena, uint8 conversions). Give each worker its own network objects; weights are
+//   small. Temporaries that live only during one Forward (oneDNN's scratchpad, and the bf16 copy
+//   of the input of a layer built without an arena) are per thread, shared by every layer that
+//   thread runs.
 #pragma once
 
 #include <memory>

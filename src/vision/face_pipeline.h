@@ -110,9 +110,11 @@ struct PipelineOptions {
   bool small_image_detector = true;
   // OpenMP threads the networks use: set on the thread that calls Process, and used (then
   // restored) while Create prepares the weights; 0 leaves the thread's setting alone (all cores
-  // by default). Several pipelines working side by side should each use 1: idle OpenMP threads
-  // of one spin beside the others (ProcessImageFiles does this).
-  int network_threads = 0;
+  // unless OMP_NUM_THREADS says otherwise). One by default: the networks are small at batch 1,
+  // and with two OpenMP threads every layer ends at a barrier where one thread spins until the
+  // other gets a core: on the shared 2-core machines an image took 6× to 100× the CPU time
+  // (docs/PERFORMANCE.md, "Start-up"). Several pipelines side by side need 1 each anyway.
+  int network_threads = 1;
 };
 
 class FacePipeline {
