@@ -317,8 +317,7 @@ Expected<std::unique_ptr<Conv2d>> Conv2d::Create(const ConvSpec& spec, Shape inp
       conv_src_md = impl->src_bf16_md;
       any_w_md = memory::desc(wdims, Dt::bf16, Tag::any);
       if (arena != nullptr) {
-        impl->src_bf16 =
-            static_cast<uint16_t*>(arena->Allocate(input.size() * sizeof(uint16_t)));
+        impl->src_bf16 = static_cast<uint16_t*>(arena->Allocate(input.size() * sizeof(uint16_t)));
       }
       impl->to_bf16 = dnnl::reorder(
           dnnl::reorder::primitive_desc(engine, impl->src_md, engine, impl->src_bf16_md));
@@ -429,9 +428,8 @@ void Conv2d::Forward(std::span<const float> src, std::span<float> dst) {
   // oneDNN takes a non-const handle for every memory; it only reads a source.
   memory src_mem(impl_->src_md, engine, const_cast<float*>(src.data()));
   if (impl_->bf16) {
-    void* copy = impl_->src_bf16 != nullptr
-                     ? impl_->src_bf16
-                     : ThreadInputCopy(input_.size() * sizeof(uint16_t));
+    void* copy = impl_->src_bf16 != nullptr ? impl_->src_bf16
+                                            : ThreadInputCopy(input_.size() * sizeof(uint16_t));
     memory half(impl_->src_bf16_md, engine, copy);
     impl_->to_bf16.execute(stream, src_mem, half);
     Run(copy, dst.data());
