@@ -192,10 +192,10 @@ int main(int argc, char** argv) {
   }
   // Warm-up pass over a few images, then the timed pass.
   std::vector<std::string> warm(paths.begin(), paths.begin() + std::min<size_t>(paths.size(), 4));
-  (void)facetrail::vision::ProcessImageFiles(warm, pipelines, o.decode,
+  (void)facetrail::vision::ProcessImageFiles(warm, pipelines, o.decode, {},
                                              [](size_t, facetrail::vision::ImageResult&&) {});
   auto t0 = Clock::now();
-  auto s = facetrail::vision::ProcessImageFiles(paths, pipelines, o.decode,
+  auto s = facetrail::vision::ProcessImageFiles(paths, pipelines, o.decode, {},
                                                 [&](size_t, facetrail::vision::ImageResult&& r) {
                                                   faces += r.faces.size();
                                                   failed += r.status.ok() ? 0 : 1;

@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "eval/evaluation.h"
 #include "vision/batch.h"
+#include "vision/degrade.h"
 #include "vision/models.h"
 
 namespace facetrail::cli {
@@ -41,6 +42,8 @@ struct EvalArgs {
   bool calibrate = false;
   std::optional<double> gate_eye_distance, gate_sharpness;  // default: the model's calibration
   double gate_max_fnir = std::nan("");
+  std::string degrade_probes;  // a degradation ladder (vision/degrade.h); empty: none
+  bool degrade_gallery = false;
 };
 
 // Progress on stderr: a self-overwriting line on a terminal, a line every 10 % otherwise.
@@ -70,9 +73,96 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// Our pipeline's vectors for every dataset image, from the cache or computed on every core.
+// What one pass of our pipeline gives per dataset image (entries of images not asked for stay
+// empty).
+struct PassOutput {
+  std::vector<std::vector<double>> vectors;
+  std::vector<eval::ImageQuality> quality;
+  std::vector<std::vector<float>> landmarks;
+};
+
+// Our pipeline over `images` (dataset indices), each image first degraded by `degradation`,
+// from the cache or computed on every core. `label` names the pass in progress lines.
+Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
+                             const vision::BatchOptions& base, const std::string& cache_id,
+                             eval::TemplateCache& cache, const std::vector<size_t>& images,
+                             const vision::Degradation& degradation, const std::string& label) {
+  PassOutput out;
+  out.vectors.assign(d.images.size(), {});
+  out.quality.assign(d.images.size(), {});
+  out.landmarks.assign(d.images.size(), {});
+  const std::string id =
+      degradation.identity() ? cache_id : cache_id + "/degrade=" + degradation.Name();
+  std::vector<std::string> pending;
+  std::vector<size_t> pending_index;
+  const auto take = [&out](size_t i, const eval::TemplateCache::Entry& e) {
+    if (!e.has_face) return;
+    out.vectors[i].assign(e.templ.begin(), e.templ.end());
+    out.quality[i] = {e.eye_distance_px, e.sharpness};
+    out.landmarks[i] = e.landmarks;
+  };
+  for (size_t i : images) {
+    // Canonical, so that the cache hits however the data folder was spelled or linked.
+    std::error_code ec;
+    std::string path = std::filesystem::weakly_canonical(d.AbsolutePath(i), ec).string();
+    if (ec) path = d.AbsolutePath(i);
+    if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, id)) {
+      take(i, *e);
+    } else {
+      pending.push_back(path);
+      pending_index.push_back(i);
+    }
+  }
+  std::cerr << label << ": " << images.size() - pending.size() << " of " << images.size()
+            << " templates from the cache " << a.out_dir << "/templates.cache\n";
+  if (pending.empty()) return out;
+  vision::BatchOptions options = base;
+  if (!degradation.identity()) {
+    options.transform = [degradation](const vision::Image& img) {
+      return vision::Degrade(img, degradation);
+    };
+  }
+  Progress progress(pending.size());
+  size_t done = 0, failures = 0;
+  Status save_status;
+  Status s = vision::ProcessImageFiles(pending, options, [&](size_t k, vision::ImageResult&& r) {
+    eval::TemplateCache::Entry entry;
+    if (r.status.ok()) {
+      const vision::Face* face = PickFace(r, a.pick);
+      if (face && !face->templ.empty()) {
+        entry.has_face = true;
+        entry.templ = face->templ;
+        entry.eye_distance_px = face->quality.eye_distance_px;
+        entry.sharpness = face->quality.sharpness;
+        for (const vision::Point& p : face->landmarks) {
+          entry.landmarks.push_back(p.x);
+          entry.landmarks.push_back(p.y);
+        }
+        take(pending_index[k], entry);
+      }
+      cache.Put(pending[k], id, std::move(entry));  // failed images are retried next time
+    } else {
+      ++failures;
+      std::cerr << "\nfacetrail: " << r.status.ToString() << "\n";
+    }
+    progress.Update(++done);
+    if (!a.no_cache && done % 500 == 0 && save_status.ok()) save_status = cache.Save();
+  });
+  if (!s.ok()) return s.WithContext("compute templates");
+  std::cerr << label << ": " << pending.size() << " images in " << progress.Seconds() << " s ("
+            << double(pending.size()) / progress.Seconds() << " images/s), " << failures
+            << " unreadable\n";
+  if (!a.no_cache) {
+    if (!save_status.ok()) return save_status;
+    FT_RETURN_IF_ERROR(cache.Save());
+  }
+  return out;
+}
+
+// Our pipeline's vectors for every dataset image, and for the probes of every ladder rung.
 Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs& a,
-                                          const vision::ModelManifest& manifest) {
+                                          const vision::ModelManifest& manifest,
+                                          const std::vector<vision::Degradation>& ladder) {
   vision::BatchOptions options;
   options.threads = a.threads;
   options.pipeline.models_dir = a.models_dir;
@@ -93,11 +183,11 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   // bf16 and fp32 templates share a model id (they agree to 0.9996) but are not the same numbers.
   const bool bf16 =
       options.pipeline.reduced_precision && options.pipeline.align != vision::AlignMode::kFaceApi;
-  const std::string cache_id = model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") +
-                               (bf16 ? "/bf16" : "/fp32") +
-                               (bf16 && !a.bf16_detector ? "/int8-detector" : "") +
-                               (a.detector_512 ? "" : "/small-image-detector") +
-                               "/min-score=" + min_score + "/pick=" + a.pick;
+  const std::string cache_id =
+      model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") + (bf16 ? "/bf16" : "/fp32") +
+      (bf16 && !a.bf16_detector ? "/int8-detector" : "") +
+      (a.detector_512 ? "" : "/small-image-detector") + "/min-score=" + min_score +
+      "/pick=" + a.pick + (a.align == "faceapi" ? "" : "/landmarks=precise-flip");
 
   eval::TemplateCache cache(a.out_dir + "/templates.cache");
   if (!a.no_cache) {
@@ -110,58 +200,38 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   ours.description = "template " + model_id + ", face = " + a.pick + ", min score " + min_score;
   ours.kind = eval::ScoreKind::kDotProduct;
   if (manifest.calibration) ours.fixed_threshold = manifest.calibration->compare.score;
-  ours.image_vectors.assign(d.images.size(), {});
-  ours.image_quality.assign(d.images.size(), {});
-  std::vector<std::string> pending;
-  std::vector<size_t> pending_index;
+  std::vector<size_t> all(d.images.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  FT_ASSIGN_OR_RETURN(PassOutput clean, RunPass(d, a, options, cache_id, cache, all,
+                                                vision::Degradation{}, "templates"));
+  ours.image_vectors = std::move(clean.vectors);
+  ours.image_quality = std::move(clean.quality);
+  ours.image_landmarks = std::move(clean.landmarks);
+
+  // The ladder degrades probes only: the gallery stays as enrolled.
+  const std::vector<bool> gallery = eval::IdentificationGallery(d);
+  std::vector<size_t> probes;
   for (size_t i = 0; i < d.images.size(); ++i) {
-    // Canonical, so that the cache hits however the data folder was spelled or linked.
-    std::error_code ec;
-    std::string path = std::filesystem::weakly_canonical(d.AbsolutePath(i), ec).string();
-    if (ec) path = d.AbsolutePath(i);
-    if (std::optional<eval::TemplateCache::Entry> e = cache.Find(path, cache_id)) {
-      if (e->has_face) {
-        ours.image_vectors[i].assign(e->templ.begin(), e->templ.end());
-        ours.image_quality[i] = {e->eye_distance_px, e->sharpness};
-      }
-    } else {
-      pending.push_back(path);
-      pending_index.push_back(i);
-    }
+    if (!gallery[i]) probes.push_back(i);
   }
-  std::cerr << "templates: " << d.images.size() - pending.size() << " of " << d.images.size()
-            << " from the cache " << a.out_dir << "/templates.cache\n";
-  if (pending.empty()) return ours;
-  Progress progress(pending.size());
-  size_t done = 0, failures = 0;
-  Status save_status;
-  Status s = vision::ProcessImageFiles(pending, options, [&](size_t k, vision::ImageResult&& r) {
-    eval::TemplateCache::Entry entry;
-    if (r.status.ok()) {
-      const vision::Face* face = PickFace(r, a.pick);
-      if (face && !face->templ.empty()) {
-        entry.has_face = true;
-        entry.templ = face->templ;
-        entry.eye_distance_px = face->quality.eye_distance_px;
-        entry.sharpness = face->quality.sharpness;
-        ours.image_vectors[pending_index[k]].assign(face->templ.begin(), face->templ.end());
-        ours.image_quality[pending_index[k]] = {entry.eye_distance_px, entry.sharpness};
-      }
-      cache.Put(pending[k], cache_id, std::move(entry));  // failed images are retried next time
+  for (const vision::Degradation& rung : ladder) {
+    eval::LadderResults r;
+    r.rung = rung.Name();
+    r.scale = rung.scale;
+    if (rung.identity()) {
+      r.image_vectors = ours.image_vectors;
+      r.image_quality = ours.image_quality;
+      r.image_landmarks = ours.image_landmarks;
     } else {
-      ++failures;
-      std::cerr << "\nfacetrail: " << r.status.ToString() << "\n";
+      r.gallery_degraded = a.degrade_gallery;
+      FT_ASSIGN_OR_RETURN(PassOutput p,
+                          RunPass(d, a, options, cache_id, cache, a.degrade_gallery ? all : probes,
+                                  rung, "probes degraded " + r.rung));
+      r.image_vectors = std::move(p.vectors);
+      r.image_quality = std::move(p.quality);
+      r.image_landmarks = std::move(p.landmarks);
     }
-    progress.Update(++done);
-    if (!a.no_cache && done % 500 == 0 && save_status.ok()) save_status = cache.Save();
-  });
-  if (!s.ok()) return s.WithContext("compute templates");
-  std::cerr << "templates: " << pending.size() << " images in " << progress.Seconds() << " s ("
-            << double(pending.size()) / progress.Seconds() << " images/s), " << failures
-            << " unreadable\n";
-  if (!a.no_cache) {
-    if (!save_status.ok()) return save_status;
-    FT_RETURN_IF_ERROR(cache.Save());
+    ours.ladder.push_back(std::move(r));
   }
   return ours;
 }
@@ -199,9 +269,19 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     return PrintError(InvalidArgument(
         "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
   }
+  std::vector<vision::Degradation> ladder;
+  if (!a.degrade_probes.empty()) {
+    if (a.reference_only || mode == "verify") {
+      return PrintError(InvalidArgument(
+          "eval: --degrade-probes needs 1:N figures of our pipeline (eval identify or report)"));
+    }
+    Expected<std::vector<vision::Degradation>> l = vision::ParseDegradationLadder(a.degrade_probes);
+    if (!l.ok()) return PrintError(l.status().WithContext("eval --degrade-probes"));
+    ladder = std::move(l).value();
+  }
   std::vector<eval::SystemResults> systems;
   if (!a.reference_only) {
-    Expected<eval::SystemResults> ours = ComputeOurs(*d, a, *manifest);
+    Expected<eval::SystemResults> ours = ComputeOurs(*d, a, *manifest, ladder);
     if (!ours.ok()) return PrintError(ours.status().WithContext("eval"));
     systems.push_back(std::move(ours).value());
   }
@@ -341,6 +421,15 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
     cmd->add_option("--gate-max-fnir", args.gate_max_fnir,
                     "FNIR above which a quality band is unacceptable (default: 2 x FNIR + 0.05)")
         ->check(CLI::Range(0.0, 1.0));
+    if (m != "verify") {
+      cmd->add_option("--degrade-probes", args.degrade_probes,
+                      "Also search with every probe degraded by each rung of a ladder: "
+                      "'standard' or rungs like 0.5,0.5+blur+jpeg (SCALE[+blur[SIGMA]]"
+                      "[+jpeg[QUALITY]]); the gallery stays clean (docs/EVAL.md)");
+      cmd->add_flag("--degrade-gallery-too", args.degrade_gallery,
+                    "Degrade the gallery like the probes at each rung: the bound a gallery "
+                    "matched to every probe's degradation would reach");
+    }
     if (m == "report") {
       cmd->add_flag("--calibrate", args.calibrate,
                     "Write the thresholds and quality limits derived here into the model's "

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -89,14 +90,18 @@ struct IdentificationRun {
   std::vector<SearchOutcome> outcomes;
 };
 
-// Gallery: per identity its first image in path order (LFW: the lowest _NNNN), so identities
-// with one image are distractors; probes: every other image.
-IdentificationRun RunIdentification(const Dataset& d, const SystemResults& s) {
+std::map<std::string, size_t> GalleryOf(const Dataset& d) {
   std::map<std::string, size_t> gallery_of;  // identity → image
   for (size_t i = 0; i < d.images.size(); ++i) {
     const auto [it, inserted] = gallery_of.emplace(d.images[i].identity, i);
     if (!inserted && d.images[i].path < d.images[it->second].path) it->second = i;
   }
+  return gallery_of;
+}
+
+// Gallery: IdentificationGallery; identities with one image are distractors.
+IdentificationRun RunIdentification(const Dataset& d, const SystemResults& s) {
+  const std::map<std::string, size_t> gallery_of = GalleryOf(d);
   IdentificationRun run;
   run.gallery_size = gallery_of.size();
   std::vector<size_t> gallery;  // images with a template
@@ -273,6 +278,123 @@ PairSource MakePairSource(const Dataset& d) {
   return src;
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  return v[mid];
+}
+
+constexpr size_t kLandmarkFloats = 136;  // 68 points
+constexpr double kLandmarkFailureNme = 0.10;
+
+// One face's landmark error: `got` in a rung's pixels against `clean` in the original image's,
+// mapped to the rung's pixels (area downscaling maps u to (u + 0.5)·scale − 0.5), over the clean
+// outer-eye-corner distance (points 36 and 45) at the rung's scale.
+double LandmarkNme(const std::vector<float>& clean, const std::vector<float>& got, double scale) {
+  const auto mapped = [&](size_t k) { return (clean[k] + 0.5) * scale - 0.5; };
+  const double iod =
+      std::hypot(mapped(2 * 45) - mapped(2 * 36), mapped(2 * 45 + 1) - mapped(2 * 36 + 1));
+  if (!(iod > 0)) return std::nan("");
+  double sum = 0;
+  for (size_t p = 0; p < kLandmarkFloats / 2; ++p) {
+    sum += std::hypot(got[2 * p] - mapped(2 * p), got[2 * p + 1] - mapped(2 * p + 1));
+  }
+  return sum / (kLandmarkFloats / 2) / iod;
+}
+
+// SystemReport::ladder and ladder_by_eye_distance (needs the clean 1:N figures for their
+// threshold).
+Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o, SystemReport& r) {
+  if (s.ladder.empty()) return Status::Ok();
+  if (!r.identification) {
+    return InvalidArgument("the degradation ladder needs the 1:N figures (image vectors)");
+  }
+  const size_t n = d.images.size();
+  const double t = r.identification->recommendation.point.threshold;
+  const std::vector<bool> gallery = IdentificationGallery(d);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::vector<double> edges = {0, 10, 15, 20, 25, 30, 40, 60, kInf};
+  std::vector<std::vector<MatedSearch>> bins(edges.size() - 1);
+  const bool clean_landmarks = s.image_landmarks.size() == n;
+  for (const LadderResults& rung : s.ladder) {
+    if (rung.image_vectors.size() != n ||
+        (!rung.image_quality.empty() && rung.image_quality.size() != n) ||
+        (!rung.image_landmarks.empty() && rung.image_landmarks.size() != n)) {
+      return InvalidArgument("ladder rung " + rung.rung + ": results for " +
+                             std::to_string(rung.image_vectors.size()) + " images, the data has " +
+                             std::to_string(n));
+    }
+    SystemResults mixed;
+    mixed.kind = s.kind;
+    mixed.image_vectors = s.image_vectors;
+    for (size_t i = 0; i < n; ++i) {
+      if (!gallery[i] || rung.gallery_degraded) mixed.image_vectors[i] = rung.image_vectors[i];
+    }
+    const IdentificationRun run = RunIdentification(d, mixed);
+    LadderFigures f;
+    f.rung = rung.rung;
+    f.scale = rung.scale;
+    f.identification = MakeIdentification(
+        run, [](size_t) { return true; }, std::nullopt, o);
+    f.clean_threshold = t;
+    std::vector<MatedSearch> mated;
+    std::vector<double> non_mated, eyes, nmes;
+    for (const SearchOutcome& so : run.outcomes) {
+      mated.push_back(so.mated);
+      non_mated.push_back(so.non_mated_top);
+      ++f.probes;
+      if (rung.image_vectors[so.probe].empty()) continue;
+      ++f.probes_with_face;
+      if (!rung.image_quality.empty()) {
+        const double eye = rung.image_quality[so.probe].eye_distance_px;
+        if (!std::isnan(eye)) {
+          eyes.push_back(eye);
+          const size_t b = static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), eye) -
+                                               edges.begin() - 1);
+          if (b < bins.size()) bins[b].push_back(so.mated);
+        }
+      }
+      if (clean_landmarks && !rung.image_landmarks.empty() &&
+          s.image_landmarks[so.probe].size() == kLandmarkFloats &&
+          rung.image_landmarks[so.probe].size() == kLandmarkFloats) {
+        const double nme =
+            LandmarkNme(s.image_landmarks[so.probe], rung.image_landmarks[so.probe], rung.scale);
+        if (!std::isnan(nme)) nmes.push_back(nme);
+      }
+    }
+    f.fnir_at_clean_threshold = Fnir(mated, t, o.fnir_rank);
+    f.fpir_at_clean_threshold = Fpir(non_mated, t);
+    f.median_eye_distance_px = Median(eyes);
+    f.landmark_faces = nmes.size();
+    if (!nmes.empty()) {
+      double sum = 0;
+      size_t failures = 0;
+      for (double v : nmes) {
+        sum += v;
+        failures += v > kLandmarkFailureNme ? 1 : 0;
+      }
+      f.landmark_nme_mean = sum / static_cast<double>(nmes.size());
+      f.landmark_failure_rate = static_cast<double>(failures) / static_cast<double>(nmes.size());
+      f.landmark_nme_median = Median(std::move(nmes));
+    }
+    r.ladder.push_back(std::move(f));
+  }
+  for (size_t b = 0; b < bins.size(); ++b) {
+    EyeDistanceBin e;
+    e.lo = edges[b];
+    e.hi = edges[b + 1];
+    e.mated = bins[b].size();
+    if (e.mated == 0) continue;
+    size_t first = 0;
+    for (const MatedSearch& m : bins[b]) first += m.mate_rank == 1 ? 1 : 0;
+    e.rank1 = static_cast<double>(first) / static_cast<double>(e.mated);
+    e.fnir = Fnir(bins[b], t, o.fnir_rank);
+    r.ladder_by_eye_distance.push_back(e);
+  }
+  return Status::Ok();
+}
+
 Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
                                       const EvalOptions& o) {
   SystemReport r;
@@ -381,6 +503,8 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
     }
   }
 
+  FT_RETURN_IF_ERROR(AddLadder(d, s, o, r));
+
   // Groups: each figure within the group; rates at the global thresholds.
   for (size_t c = 0; c < d.groups.size(); ++c) {
     const GroupColumn& col = d.groups[c];
@@ -419,6 +543,12 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
 }
 
 }  // namespace
+
+std::vector<bool> IdentificationGallery(const Dataset& dataset) {
+  std::vector<bool> gallery(dataset.images.size(), false);
+  for (const auto& [identity, image] : GalleryOf(dataset)) gallery[image] = true;
+  return gallery;
+}
 
 Expected<Report> Evaluate(const Dataset& dataset, const std::vector<SystemResults>& systems,
                           const EvalOptions& options) {

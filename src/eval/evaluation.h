@@ -84,6 +84,20 @@ struct ImageQuality {
   double sharpness = std::numeric_limits<double>::quiet_NaN();
 };
 
+// One rung of the degradation ladder (vision/degrade.h): what a system produced for each probe
+// image degraded this way. Gallery images (each identity's first) are never degraded: their
+// entries are ignored and the clean results used.
+struct LadderResults {
+  std::string rung;  // vision::Degradation::Name(), e.g. "0.5+blur0.8+jpeg30"
+  double scale = 1;  // maps landmarks back to the original image's pixels
+  // The gallery degraded the same way too (an upper bound: a gallery matched to each probe's
+  // degradation), when true; else the gallery images' entries are ignored.
+  bool gallery_degraded = false;
+  std::vector<std::vector<double>> image_vectors;  // as SystemResults::image_vectors
+  std::vector<ImageQuality> image_quality;
+  std::vector<std::vector<float>> image_landmarks;  // as SystemResults::image_landmarks
+};
+
 struct SystemResults {
   std::string name;  // shown in the report, e.g. "facetrail similarity"
   std::string description;
@@ -95,6 +109,11 @@ struct SystemResults {
   std::vector<double> pair_scores;
   // Per dataset image (or empty: unknown): quality figures for the error-versus-discard curves.
   std::vector<ImageQuality> image_quality;
+  // Per dataset image (or empty: unknown): the chosen face's 68 landmarks, x0 y0 x1 y1 …, in the
+  // image's pixels; empty for an image without a face. For the ladder's landmark error.
+  std::vector<std::vector<float>> image_landmarks;
+  // The degradation ladder's rungs (EvalOptions has no say: a system has them or not).
+  std::vector<LadderResults> ladder;
   // A threshold the system ships with, in score units (face-api.js: distance 0.6 → −0.6); the
   // report adds accuracy at it on scored pairs (run.mjs's "accuracy_at_threshold").
   std::optional<double> fixed_threshold;
@@ -211,6 +230,34 @@ struct IdentificationFigures {
   std::optional<GateEffect> gate;                // with EvalOptions::gate
 };
 
+// 1:N with the probes of one ladder rung against the clean gallery.
+struct LadderFigures {
+  std::string rung;
+  double scale = 1;
+  size_t probes = 0, probes_with_face = 0;
+  double median_eye_distance_px = std::numeric_limits<double>::quiet_NaN();
+  // Its own figures: CMC, FNIR at each target FPIR with this rung's own thresholds.
+  IdentificationFigures identification;
+  // At the clean data's recommended threshold (IdentificationFigures::recommendation of the
+  // undegraded probes): what a deployment calibrated on good probes sees with these.
+  double clean_threshold = 0, fnir_at_clean_threshold = 0, fpir_at_clean_threshold = 0;
+  // Landmark error against the same face's landmarks in the clean image (mapped to the same
+  // pixels): per face the mean distance over the 68 points divided by the clean outer-eye-corner
+  // distance (NME); the mean and median over faces found in both, and the share above 10 %.
+  size_t landmark_faces = 0;
+  double landmark_nme_mean = std::numeric_limits<double>::quiet_NaN();
+  double landmark_nme_median = std::numeric_limits<double>::quiet_NaN();
+  double landmark_failure_rate = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Mated searches of every rung (clean included) binned by the probe's eye distance.
+struct EyeDistanceBin {
+  double lo = 0, hi = 0;  // [lo, hi) pixels
+  size_t mated = 0;       // mated searches whose probe had a face in the bin
+  double rank1 = 0;       // share with the mate first
+  double fnir = 0;        // FNIR at the clean recommended threshold (rank EvalOptions::fnir_rank)
+};
+
 struct GroupFigures {
   std::string column, value;
   size_t num_images = 0;
@@ -235,6 +282,8 @@ struct SystemReport {
   double global_threshold = 0;  // the all-pairs threshold at EvalOptions::group_far
   std::optional<IdentificationFigures> identification;
   std::vector<GroupFigures> groups;
+  std::vector<LadderFigures> ladder;  // one per SystemResults::ladder rung, in its order
+  std::vector<EyeDistanceBin> ladder_by_eye_distance;
 };
 
 struct Report {
@@ -245,6 +294,10 @@ struct Report {
   std::string command_line;
   std::string created_utc;
 };
+
+// The 1:N protocol's gallery: per identity its first image in path order (LFW: the lowest
+// _NNNN); true at those indices. Every other image is a probe.
+std::vector<bool> IdentificationGallery(const Dataset& dataset);
 
 // Computes every figure for each system. kInvalidArgument when a system's vectors or pair scores
 // do not match the dataset's sizes.
@@ -291,7 +344,8 @@ class TemplateCache {
     // The chosen face's quality figures (NaN when unknown).
     float eye_distance_px = std::numeric_limits<float>::quiet_NaN();
     float sharpness = std::numeric_limits<float>::quiet_NaN();
-    std::vector<float> templ;  // the chosen face's unit template (the model's dimension)
+    std::vector<float> templ;      // the chosen face's unit template (the model's dimension)
+    std::vector<float> landmarks;  // its 68 landmarks, x y per point (image pixels)
   };
   explicit TemplateCache(std::string path) : path_(std::move(path)) {}
 

@@ -142,6 +142,29 @@ json ToJson(const SystemReport& s) {
     }
     j["groups"].push_back(gj);
   }
+  for (const LadderFigures& f : s.ladder) {
+    json lj = {{"rung", f.rung},
+               {"scale", f.scale},
+               {"probes", f.probes},
+               {"probes_with_face", f.probes_with_face},
+               {"median_eye_distance_px", Num(f.median_eye_distance_px)},
+               {"identification", ToJson(f.identification)},
+               {"clean_threshold", Num(f.clean_threshold)},
+               {"fnir_at_clean_threshold", Num(f.fnir_at_clean_threshold)},
+               {"fpir_at_clean_threshold", Num(f.fpir_at_clean_threshold)},
+               {"landmark_faces", f.landmark_faces},
+               {"landmark_nme_mean", Num(f.landmark_nme_mean)},
+               {"landmark_nme_median", Num(f.landmark_nme_median)},
+               {"landmark_failure_rate", Num(f.landmark_failure_rate)}};
+    j["degradation_ladder"].push_back(lj);
+  }
+  for (const EyeDistanceBin& b : s.ladder_by_eye_distance) {
+    j["ladder_by_eye_distance"].push_back({{"lo", Num(b.lo)},
+                                           {"hi", Num(b.hi)},
+                                           {"mated", b.mated},
+                                           {"rank1", Num(b.rank1)},
+                                           {"fnir_at_clean_threshold", Num(b.fnir)}});
+  }
   return j;
 }
 
@@ -226,6 +249,37 @@ std::string CsvFiles(const Report& r, const std::string& which) {
         }
       }
     }
+  } else if (which == "ladder") {
+    o << "system,rung,scale,probes,probes_with_face,median_eye_distance_px,rank1,rank10,"
+         "fnir_at_fpir_1pct,threshold_at_fpir_1pct,fnir_at_clean_threshold,"
+         "fpir_at_clean_threshold,landmark_nme_mean,landmark_nme_median,landmark_failure_rate\n";
+    for (const SystemReport& s : r.systems) {
+      for (const LadderFigures& f : s.ladder) {
+        const IdentificationFigures& id = f.identification;
+        double fnir1 = std::nan(""), t1 = std::nan("");
+        for (const IdentificationPoint& p : id.fnir_at_fpir) {
+          if (p.point.target == 0.01) {
+            fnir1 = p.fnir;
+            t1 = p.point.threshold;
+          }
+        }
+        o << Quote(s.name) << ',' << Quote(f.rung) << ',' << Csv(f.scale) << ',' << f.probes << ','
+          << f.probes_with_face << ',' << Csv(f.median_eye_distance_px) << ','
+          << Csv(id.cmc.empty() ? std::nan("") : id.cmc[0]) << ','
+          << Csv(id.cmc.size() >= 10 ? id.cmc[9] : std::nan("")) << ',' << Csv(fnir1) << ','
+          << Csv(t1) << ',' << Csv(f.fnir_at_clean_threshold) << ','
+          << Csv(f.fpir_at_clean_threshold) << ',' << Csv(f.landmark_nme_mean) << ','
+          << Csv(f.landmark_nme_median) << ',' << Csv(f.landmark_failure_rate) << '\n';
+      }
+    }
+  } else if (which == "ladder_eye_distance") {
+    o << "system,eye_distance_lo,eye_distance_hi,mated,rank1,fnir_at_clean_threshold\n";
+    for (const SystemReport& s : r.systems) {
+      for (const EyeDistanceBin& b : s.ladder_by_eye_distance) {
+        o << Quote(s.name) << ',' << Csv(b.lo) << ',' << Csv(b.hi) << ',' << b.mated << ','
+          << Csv(b.rank1) << ',' << Csv(b.fnir) << '\n';
+      }
+    }
   } else if (which == "groups") {
     o << "system,column,value,images,genuine,impostor,fmr_at_global,fnmr_at_global,eer,"
          "mated,non_mated,rank1,fpir_at_global,fnir_at_global\n";
@@ -275,8 +329,8 @@ Status WriteReport(const Report& report, const std::string& out_dir) {
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return IoError(out_dir + ": cannot create the report folder: " + ec.message());
   FT_RETURN_IF_ERROR(WriteText(out_dir + "/report.json", internal::ReportJson(report)));
-  for (const char* name :
-       {"lfw_folds", "operating_points", "roc", "cmc", "groups", "error_vs_discard"}) {
+  for (const char* name : {"lfw_folds", "operating_points", "roc", "cmc", "groups",
+                           "error_vs_discard", "ladder", "ladder_eye_distance"}) {
     FT_RETURN_IF_ERROR(WriteText(out_dir + "/" + name + ".csv", CsvFiles(report, name)));
   }
   return WriteText(out_dir + "/report.html", internal::ReportHtml(report));
@@ -334,6 +388,26 @@ std::string TextSummary(const Report& r) {
         << ": " << internal::Number(f.recommendation.point.threshold, 4) << " (FPIR "
         << internal::Percent(f.recommendation.point.rate) << ", FNIR "
         << internal::Percent(f.recommendation.fnir) << ")\n";
+    }
+    if (!s.ladder.empty()) {
+      o << "  degraded probes (clean gallery): rung, probes with a face, median eye distance, "
+           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold, landmark NME\n";
+    }
+    for (const LadderFigures& f : s.ladder) {
+      const IdentificationFigures& id = f.identification;
+      double fnir1 = std::nan("");
+      for (const IdentificationPoint& p : id.fnir_at_fpir) {
+        if (p.point.target == 0.01) fnir1 = p.point.resolved ? p.fnir : std::nan("");
+      }
+      char line[256];
+      std::snprintf(line, sizeof line, "    %-22s %5zu/%-5zu %6.1f px  %s  %s  %s  %s  %s\n",
+                    f.rung.c_str(), f.probes_with_face, f.probes, f.median_eye_distance_px,
+                    internal::Percent(id.cmc.empty() ? std::nan("") : id.cmc[0]).c_str(),
+                    internal::Percent(id.cmc.size() >= 10 ? id.cmc[9] : std::nan("")).c_str(),
+                    internal::Percent(fnir1).c_str(),
+                    internal::Percent(f.fnir_at_clean_threshold).c_str(),
+                    internal::Percent(f.landmark_nme_mean).c_str());
+      o << line;
     }
   }
   return o.str();

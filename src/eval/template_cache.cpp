@@ -1,8 +1,9 @@
 // TemplateCache file format (little-endian, as written by x86-64; docs/EVAL.md):
-//   "FTEVCACHE" (9 bytes), u32 version (= 2), u64 number of records, then per record:
+//   "FTEVCACHE" (9 bytes), u32 version (= 3), u64 number of records, then per record:
 //   u32 length + image path bytes, u32 length + model id bytes, u64 file size, i64 mtime (ns),
-//   u8 has_face, f32 eye distance (px), f32 sharpness, u32 number of floats, floats.
-//   Version 1 (no quality figures) is ignored like any other unknown version.
+//   u8 has_face, f32 eye distance (px), f32 sharpness, u32 number of floats, floats (the
+//   template), u32 number of floats, floats (the landmarks, x y per point).
+//   Versions 1 (no quality figures) and 2 (no landmarks) are ignored like any unknown version.
 // Any inconsistency (bad magic, unknown version, truncation, absurd lengths) makes Open ignore
 // the whole file: a cache is only an optimisation, and recomputing is always correct.
 #include <cstring>
@@ -17,7 +18,7 @@ namespace {
 
 constexpr char kMagic[] = "FTEVCACHE";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr uint32_t kMaxString = 1 << 16;
 constexpr uint32_t kMaxFloats = 1 << 16;
 
@@ -123,7 +124,11 @@ void TemplateCache::Open(std::string* warning) {
     }
     e.has_face = has_face != 0;
     e.templ.resize(n);
-    if (!r.GetRaw(e.templ.data(), n * sizeof(float))) {
+    if (!r.GetRaw(e.templ.data(), n * sizeof(float)) || !r.Get(n) || n > kMaxFloats) {
+      return ignore("truncated record " + std::to_string(i));
+    }
+    e.landmarks.resize(n);
+    if (!r.GetRaw(e.landmarks.data(), n * sizeof(float))) {
       return ignore("truncated record " + std::to_string(i));
     }
     entries_[std::move(k)] = std::move(e);
@@ -160,6 +165,8 @@ Status TemplateCache::Save() const {
     w.Put(e.sharpness);
     w.Put(static_cast<uint32_t>(e.templ.size()));
     w.PutRaw(e.templ.data(), e.templ.size() * sizeof(float));
+    w.Put(static_cast<uint32_t>(e.landmarks.size()));
+    w.PutRaw(e.landmarks.data(), e.landmarks.size() * sizeof(float));
   }
   return WriteFileAtomically(path_, w.bytes()).WithContext("save template cache");
 }

@@ -44,12 +44,12 @@ Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptio
     FT_ASSIGN_OR_RETURN(auto p, FacePipeline::Create(pipeline_options));
     pipelines.push_back(std::move(p));
   }
-  return ProcessImageFiles(paths, pipelines, options.decode, sink);
+  return ProcessImageFiles(paths, pipelines, options.decode, options.transform, sink);
 }
 
 Status ProcessImageFiles(const std::vector<std::string>& paths,
                          std::vector<std::unique_ptr<FacePipeline>>& pipelines,
-                         const DecodeOptions& decode,
+                         const DecodeOptions& decode, const ImageTransform& transform,
                          const std::function<void(size_t, ImageResult&&)>& sink) {
   if (pipelines.empty()) return InvalidArgument("ProcessImageFiles: no pipelines");
   const int threads = static_cast<int>(pipelines.size());
@@ -71,6 +71,14 @@ Status ProcessImageFiles(const std::vector<std::string>& paths,
       }
       ImageResult r;
       auto img = LoadImageFile(paths[i], decode);
+      if (img.ok() && transform) {
+        Expected<Image> t = transform(img->image);
+        if (t.ok()) {
+          img->image = std::move(t).value();
+        } else {
+          img = t.status().WithContext(paths[i]);
+        }
+      }
       if (!img.ok()) {
         r.path = paths[i];
         r.status = img.status();

@@ -24,10 +24,15 @@ struct ImageResult {
   std::vector<Face> faces;
 };
 
+// Applied to each decoded image before the pipeline (eval's degradation ladder); its error
+// becomes the image's status.
+using ImageTransform = std::function<Expected<Image>(const Image&)>;
+
 struct BatchOptions {
   PipelineOptions pipeline;
   int threads = 0;  // 0: one per core
   DecodeOptions decode;
+  ImageTransform transform;  // empty: none
 };
 
 // Fails only when the pipeline cannot be created (model files); per-image errors go to sink.
@@ -38,7 +43,7 @@ Status ProcessImageFiles(const std::vector<std::string>& paths, const BatchOptio
 // requires: !pipelines.empty().
 Status ProcessImageFiles(const std::vector<std::string>& paths,
                          std::vector<std::unique_ptr<FacePipeline>>& pipelines,
-                         const DecodeOptions& decode,
+                         const DecodeOptions& decode, const ImageTransform& transform,
                          const std::function<void(size_t index, ImageResult&& result)>& sink);
 
 // Processes one decoded image with a fresh result record (for callers that decode themselves).

@@ -349,7 +349,7 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
     c.Open(&warning);
     EXPECT_TRUE(warning.empty());
     EXPECT_FALSE(c.Find(img, "m1").has_value());
-    c.Put(img, "m1", {true, 41.5f, 12.25f, {0.5f, -0.25f}});
+    c.Put(img, "m1", {true, 41.5f, 12.25f, {0.5f, -0.25f}, {10.f, 20.f, 30.f, 40.f}});
     ASSERT_TRUE(c.Save().ok());
   }
   TemplateCache c(cache_path);
@@ -362,6 +362,7 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
   EXPECT_EQ(e->templ, (std::vector<float>{0.5f, -0.25f}));
   EXPECT_EQ(e->eye_distance_px, 41.5f);  // the quality figures travel with the template
   EXPECT_EQ(e->sharpness, 12.25f);
+  EXPECT_EQ(e->landmarks, (std::vector<float>{10.f, 20.f, 30.f, 40.f}));  // and the landmarks
   EXPECT_FALSE(c.Find(img, "m2").has_value());  // another model or align mode
   dir.Write("img.jpg", "a changed image, longer");
   EXPECT_FALSE(c.Find(img, "m1").has_value());  // size/mtime changed
@@ -372,7 +373,7 @@ TEST(TemplateCacheTest, DamagedFileIsIgnoredWithAWarning) {
   const std::string img = dir.Write("img.jpg", "x");
   const std::string cache_path = dir.str() + "/templates.cache";
   TemplateCache c(cache_path);
-  c.Put(img, "m", {true, 40.f, 20.f, std::vector<float>(128, 0.1f)});
+  c.Put(img, "m", {true, 40.f, 20.f, std::vector<float>(128, 0.1f), {}});
   ASSERT_TRUE(c.Save().ok());
   Expected<std::vector<uint8_t>> raw = ReadFileBytes(cache_path);
   ASSERT_TRUE(raw.ok());

@@ -416,6 +416,69 @@ void ErrorVsDiscardSection(std::ostringstream& o, const Report& r) {
   o << "</table>";
 }
 
+// The degradation ladder: probes degraded rung by rung against the clean gallery, and the mated
+// searches of every rung by the probe's eye distance.
+void LadderSection(std::ostringstream& o, const Report& r) {
+  const bool any = std::any_of(r.systems.begin(), r.systems.end(),
+                               [](const SystemReport& s) { return !s.ladder.empty(); });
+  if (!any) return;
+  o << "<h2>Degraded probes (the degradation ladder)</h2><p class=\"note\">Every probe image "
+       "degraded as a security-camera still is (downscaled by area averaging, Gaussian blur, "
+       "JPEG round trip; docs/EVAL.md), searched against the untouched gallery. Rank-1/10 and "
+       "FNIR at FPIR = 1 % use each rung's own threshold; FNIR/FPIR at the clean threshold is "
+       "what a deployment calibrated on good probes sees. Landmark NME: mean landmark distance "
+       "to the same face's landmarks in the clean image, over its outer-eye-corner distance.</p>";
+  for (size_t k = 0; k < r.systems.size(); ++k) {
+    const SystemReport& s = r.systems[k];
+    if (s.ladder.empty()) continue;
+    o << "<h3>" << HtmlEscape(s.name)
+      << "</h3><table><tr><th>rung</th><th>probes with a "
+         "face</th><th>median eye distance</th><th>rank-1</th><th>rank-10</th><th>FNIR @ FPIR "
+         "1 %</th><th>FNIR / FPIR at the clean threshold "
+      << Number(s.ladder.front().clean_threshold)
+      << "</th><th>landmark NME mean / median "
+         "(&gt; 10 %)</th></tr>";
+    for (const LadderFigures& f : s.ladder) {
+      const IdentificationFigures& id = f.identification;
+      std::string fnir1 = "n/a";
+      for (const IdentificationPoint& p : id.fnir_at_fpir) {
+        if (p.point.target == 0.01 && p.point.resolved) fnir1 = Percent(p.fnir);
+      }
+      o << "<tr><td>" << HtmlEscape(f.rung) << "</td><td>" << f.probes_with_face << " of "
+        << f.probes << "</td><td>" << Number(f.median_eye_distance_px, 3) << " px</td><td>"
+        << Percent(id.cmc.empty() ? std::nan("") : id.cmc[0]) << "</td><td>"
+        << Percent(id.cmc.size() >= 10 ? id.cmc[9] : std::nan("")) << "</td><td>" << fnir1
+        << "</td><td>" << Percent(f.fnir_at_clean_threshold) << " / "
+        << Percent(f.fpir_at_clean_threshold) << "</td><td>" << Percent(f.landmark_nme_mean)
+        << " / " << Percent(f.landmark_nme_median) << " (" << Percent(f.landmark_failure_rate)
+        << ")</td></tr>";
+    }
+    o << "</table>";
+  }
+  std::vector<Series> series;
+  for (size_t k = 0; k < r.systems.size(); ++k) {
+    const SystemReport& s = r.systems[k];
+    Series rank1{s.name + ": rank-1", Color(k), false, {}};
+    Series fnir{s.name + ": FNIR at the clean threshold", Color(k), true, {}};
+    for (const EyeDistanceBin& b : s.ladder_by_eye_distance) {
+      const double mid = std::isinf(b.hi) ? b.lo + 10 : (b.lo + b.hi) / 2;
+      rank1.points.emplace_back(mid, b.rank1);
+      fnir.points.emplace_back(mid, b.fnir);
+    }
+    if (!rank1.points.empty()) {
+      series.push_back(std::move(rank1));
+      series.push_back(std::move(fnir));
+    }
+  }
+  Axis x{"probe eye distance (px, bin middle)", 0,      70, AxisScale::kLinear,
+         {0, 10, 20, 30, 40, 50, 60, 70},       nullptr};
+  Axis y{"rate", 0, 1, AxisScale::kLinear, {0, 0.2, 0.4, 0.6, 0.8, 1}, [](double v) {
+           return Percent(v, 0);
+         }};
+  o << "<div class=\"plots\">"
+    << LinePlot("Mated searches of every rung by eye distance", x, y, series) << "</div>";
+}
+
 std::vector<double> Shares(const std::vector<size_t>& counts) {
   double total = 0;
   for (size_t c : counts) total += double(c);
@@ -536,6 +599,7 @@ std::string ReportHtml(const Report& r) {
   VerificationPlots(o, r);
   Identification(o, r);
   ErrorVsDiscardSection(o, r);
+  LadderSection(o, r);
   Groups(o, r);
   Histograms(o, r);
   Definitions(o);

@@ -40,5 +40,8 @@ Expected<DecodedImage> DecodePnm(std::span<const uint8_t> bytes, const DecodeOpt
 
 // Encodes `image` (non-empty, rgb.size() == width*height*3) as an 8-bit RGB PNG.
 Expected<std::vector<uint8_t>> EncodePng(const Image& image);
+// Encodes `image` as a baseline JPEG of `quality` (1..100) with libjpeg's defaults (4:2:0 chroma,
+// integer DCT, no optimised tables): the same bytes for the same pixels on every machine.
+Expected<std::vector<uint8_t>> EncodeJpeg(const Image& image, int quality);
 
 }  // namespace facetrail::vision::internal

@@ -11,6 +11,7 @@
 // library's message into a Status.
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -172,6 +173,75 @@ Expected<DecodedImage> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOp
   Status status;
   if (!DecodeUnderSetjmp(cinfo, bytes, options, &progress, &out, &cmyk_row, &status)) return status;
   return out;
+}
+
+namespace {
+
+// Owns the compressor and its memory destination, like Decompressor above.
+class Compressor {
+ public:
+  Compressor() { std::memset(&cinfo_, 0, sizeof(cinfo_)); }
+  ~Compressor() {
+    if (created_) jpeg_destroy_compress(&cinfo_);
+    std::free(buffer_);  // NOLINT(cppcoreguidelines-no-malloc): jpeg_mem_dest's malloc'd buffer
+  }
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  jpeg_compress_struct* get() { return &cinfo_; }
+  void MarkCreated() { created_ = true; }
+  unsigned char** buffer() { return &buffer_; }
+  unsigned long* size() { return &size_; }
+
+ private:
+  jpeg_compress_struct cinfo_;
+  bool created_ = false;
+  unsigned char* buffer_ = nullptr;
+  unsigned long size_ = 0;
+};
+
+bool EncodeUnderSetjmp(Compressor& c, ErrorManager& err, const Image& image, int quality) {
+  jpeg_compress_struct* cinfo = c.get();
+  if (setjmp(err.jump)) return false;  // NOLINT(cert-err52-cpp): libjpeg's error protocol
+  jpeg_create_compress(cinfo);
+  c.MarkCreated();
+  jpeg_mem_dest(cinfo, c.buffer(), c.size());
+  cinfo->image_width = static_cast<JDIMENSION>(image.width);
+  cinfo->image_height = static_cast<JDIMENSION>(image.height);
+  cinfo->input_components = 3;
+  cinfo->in_color_space = JCS_RGB;
+  jpeg_set_defaults(cinfo);
+  cinfo->dct_method = JDCT_ISLOW;
+  jpeg_set_quality(cinfo, quality, TRUE);
+  jpeg_start_compress(cinfo, TRUE);
+  while (cinfo->next_scanline < cinfo->image_height) {
+    auto* row = const_cast<JSAMPROW>(image.row(static_cast<int>(cinfo->next_scanline)));
+    jpeg_write_scanlines(cinfo, &row, 1);
+  }
+  jpeg_finish_compress(cinfo);
+  return true;
+}
+
+}  // namespace
+
+Expected<std::vector<uint8_t>> EncodeJpeg(const Image& image, int quality) {
+  if (image.empty() || image.rgb.size() != size_t{3} * image.width * image.height) {
+    return InvalidArgument("JPEG: image is empty or its pixel buffer does not match its size");
+  }
+  if (quality < 1 || quality > 100) {
+    return InvalidArgument("JPEG: quality " + std::to_string(quality) + " is not in 1..100");
+  }
+  Compressor compressor;
+  ErrorManager err;
+  compressor.get()->err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = ErrorExit;
+  err.pub.emit_message = EmitMessage;
+  err.pub.output_message = OutputMessage;
+  err.message[0] = '\0';
+  if (!EncodeUnderSetjmp(compressor, err, image, quality)) {
+    return Internal(std::string("JPEG: cannot encode: ") + err.message);
+  }
+  return std::vector<uint8_t>(*compressor.buffer(), *compressor.buffer() + *compressor.size());
 }
 
 }  // namespace facetrail::vision::internal

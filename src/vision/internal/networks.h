@@ -59,14 +59,17 @@ class LandmarkNet {
                                                      nn::Precision precision);
   ~LandmarkNet();
   // Empty when the box does not overlap the image. clip_to_image: face-api's crop, clipped to
-  // the image and floored (parity); otherwise the whole box, with black outside the image, so a
-  // face cut by the image edge keeps its place in the net's input.
+  // the image and floored (parity); otherwise the whole box at sub-pixel precision, with black
+  // outside the image (a face cut by the image edge keeps its place in the net's input), and the
+  // points averaged with those of the mirrored crop (docs/PIPELINE.md, "Landmarks").
   std::vector<std::array<double, 2>> Run(const Image& image, const Detection& box,
                                          bool clip_to_image = true);
   double flops() const;
 
  private:
   LandmarkNet() = default;
+  std::vector<float> Infer(const FloatImage& chip);  // 136 outputs, chip coordinates / 112
+  std::vector<std::array<double, 2>> RunPrecise(const Image& image, const Detection& box);
   struct Layers;
   std::unique_ptr<Layers> layers_;
 };

@@ -1,0 +1,152 @@
+// The degradation ladder's figures: probes of each rung against the clean gallery, the clean
+// threshold applied to them, landmark error, and eye-distance bins; on synthetic data where the
+// answer is known.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "eval/evaluation.h"
+
+namespace facetrail::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 50 identities × 3 images (image 0 the gallery image); identity p's direction is axis p of 50.
+// Clean probes sit on their axis (rank 1, score 0.9); a "degraded" rung moves the probes of the
+// even identities halfway to the next identity (score 0.5 with the mate, 0.707 with the other:
+// rank 2), and halves every eye distance.
+Dataset MakeDataset() {
+  const std::string dir =
+      (fs::temp_directory_path() / ("ft_ladder_" + std::to_string(getpid()))).string();
+  fs::create_directories(dir);
+  {
+    std::ofstream ids(dir + "/identities.csv");
+    ids << "path,identity\n";
+    for (int p = 0; p < 50; ++p) {
+      for (int i = 0; i < 3; ++i) ids << "p" << p << "_" << i << ".jpg,person" << p << "\n";
+    }
+  }
+  auto d = LoadDataset(dir);
+  fs::remove_all(dir);
+  EXPECT_TRUE(d.ok());
+  return std::move(*d);
+}
+
+int PersonOf(const Dataset& d, size_t k) {
+  const std::string& path = d.images[k].path;
+  return std::stoi(path.substr(1, path.find('_') - 1));
+}
+
+std::vector<float> Landmarks(float dx) {
+  std::vector<float> l(136);
+  for (size_t p = 0; p < 68; ++p) {
+    l[2 * p] = 100 + static_cast<float>(p) + dx;
+    l[2 * p + 1] = 120;
+  }
+  return l;
+}
+
+TEST(LadderTest, RungsAgainstTheCleanGallery) {
+  const Dataset d = MakeDataset();
+  const size_t n = d.images.size();
+  SystemResults s;
+  s.name = "synthetic";
+  s.image_vectors.resize(n);
+  s.image_quality.resize(n);
+  s.image_landmarks.resize(n);
+  LadderResults degraded;
+  degraded.rung = "0.5+blur0.8+jpeg30";
+  degraded.scale = 0.5;
+  degraded.image_vectors.resize(n);
+  degraded.image_quality.resize(n);
+  degraded.image_landmarks.resize(n);
+  const std::vector<bool> gallery = IdentificationGallery(d);
+  size_t gallery_count = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const int p = PersonOf(d, k);
+    gallery_count += gallery[k] ? 1 : 0;
+    EXPECT_EQ(gallery[k], d.images[k].path.ends_with("_0.jpg"));
+    std::vector<double> clean(50, 0.0);
+    clean[static_cast<size_t>(p)] = gallery[k] ? 1 : 0.9;
+    if (!gallery[k]) clean[static_cast<size_t>((p + 25) % 50)] = std::sqrt(1 - 0.81);
+    s.image_vectors[k] = clean;
+    s.image_quality[k] = {40, 50};
+    s.image_landmarks[k] = Landmarks(0);
+    // The rung's entries for gallery images are garbage on purpose: they must be ignored.
+    std::vector<double> bad(50, 0.0);
+    if (gallery[k]) {
+      bad[static_cast<size_t>((p + 7) % 50)] = 1;
+    } else if (p % 2 == 0) {
+      bad[static_cast<size_t>(p)] = 0.5;
+      bad[static_cast<size_t>((p + 1) % 50)] = std::sqrt(0.75);
+    } else {
+      bad = clean;
+    }
+    degraded.image_vectors[k] = bad;
+    degraded.image_quality[k] = {20, 10};
+    // Landmarks in the half-size image, 1 px off in x: (u + 0.5)·0.5 − 0.5 + 1.
+    std::vector<float> l = Landmarks(0);
+    for (size_t i = 0; i < 136; i += 2) {
+      l[i] = static_cast<float>((l[i] + 0.5) * 0.5 - 0.5 + 1);
+      l[i + 1] = static_cast<float>((l[i + 1] + 0.5) * 0.5 - 0.5);
+    }
+    degraded.image_landmarks[k] = l;
+  }
+  EXPECT_EQ(gallery_count, 50u);
+  LadderResults clean_rung{"1", 1, false, s.image_vectors, s.image_quality, s.image_landmarks};
+  s.ladder = {clean_rung, degraded};
+  EvalOptions o;
+  o.all_pairs = false;
+  auto r = Evaluate(d, {s}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SystemReport& sr = r->systems[0];
+  ASSERT_EQ(sr.ladder.size(), 2u);
+  const LadderFigures& c = sr.ladder[0];
+  const LadderFigures& g = sr.ladder[1];
+  EXPECT_EQ(c.rung, "1");
+  EXPECT_EQ(c.probes, 100u);
+  EXPECT_DOUBLE_EQ(c.identification.cmc[0], 1.0);
+  EXPECT_DOUBLE_EQ(c.landmark_nme_mean, 0.0);
+  EXPECT_DOUBLE_EQ(c.median_eye_distance_px, 40);
+  // Degraded: the 50 probes of even identities fall to rank 2.
+  EXPECT_EQ(g.probes, 100u);
+  EXPECT_EQ(g.probes_with_face, 100u);
+  EXPECT_DOUBLE_EQ(g.identification.cmc[0], 0.5);
+  EXPECT_DOUBLE_EQ(g.identification.cmc[1], 1.0);
+  EXPECT_DOUBLE_EQ(g.median_eye_distance_px, 20);
+  // The clean threshold (between the impostor tops ≈ 0.436 and the mates 0.9) misses every
+  // degraded mate at 0.5 only if it is above 0.5; FNIR at rank 1 counts the rank-2 ones anyway.
+  EXPECT_DOUBLE_EQ(g.clean_threshold, sr.identification->recommendation.point.threshold);
+  EXPECT_GE(g.fnir_at_clean_threshold, 0.5);
+  // 1 px off at half scale; the outer eye corners (36, 45) are 9 px apart at full size, 4.5 here.
+  EXPECT_NEAR(g.landmark_nme_mean, 1 / 4.5, 1e-6);
+  EXPECT_DOUBLE_EQ(g.landmark_failure_rate, 1.0);
+  EXPECT_EQ(g.landmark_faces, 100u);
+  // Eye-distance bins: 100 clean probes at 40 px (bin [40, 60)), 100 degraded at 20 ([20, 25)).
+  ASSERT_EQ(sr.ladder_by_eye_distance.size(), 2u);
+  EXPECT_EQ(sr.ladder_by_eye_distance[0].lo, 20);
+  EXPECT_EQ(sr.ladder_by_eye_distance[0].mated, 100u);
+  EXPECT_DOUBLE_EQ(sr.ladder_by_eye_distance[0].rank1, 0.5);
+  EXPECT_EQ(sr.ladder_by_eye_distance[1].lo, 40);
+  EXPECT_DOUBLE_EQ(sr.ladder_by_eye_distance[1].rank1, 1.0);
+
+  // With the gallery degraded too, the rung's gallery entries count: here they point elsewhere.
+  s.ladder[1].gallery_degraded = true;
+  auto both = Evaluate(d, {s}, o);
+  ASSERT_TRUE(both.ok());
+  EXPECT_LT(both->systems[0].ladder[1].identification.cmc[0], 0.1);
+  EXPECT_DOUBLE_EQ(both->systems[0].ladder[0].identification.cmc[0], 1.0);
+
+  // A rung with the wrong number of images is refused, naming it.
+  s.ladder[1].image_vectors.pop_back();
+  auto bad = Evaluate(d, {s}, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("0.5+blur0.8+jpeg30"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace facetrail::eval
