@@ -52,10 +52,18 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
   c.compare_score = compare->threshold;
   c.compare_far = compare->rate;
   c.compare_fnmr = 1 - compare->hit;
+  // Quality limits: from the degradation ladder when the report has one (the probes a gate is
+  // for), else from the clean probes.
+  const bool from_ladder = s.ladder_error_vs_discard.size() == 2;
   std::ostringstream basis;
-  for (const ErrorVsDiscard& e : id.error_vs_discard) {
+  if (from_ladder) {
+    basis << "degradation ladder (";
+    for (size_t k = 0; k < s.ladder.size(); ++k) basis << (k ? ", " : "") << s.ladder[k].rung;
+    basis << "; every rung's probes together, at the candidate threshold): ";
+  }
+  for (const ErrorVsDiscard& e : from_ladder ? s.ladder_error_vs_discard : id.error_vs_discard) {
     (e.measure == "eye_distance_px" ? c.min_eye_distance_px : c.min_sharpness) = e.suggested_limit;
-    basis << (basis.tellp() > 0 ? "; " : "") << e.measure << " " << e.suggested_limit << ": "
+    basis << (e.measure == "sharpness" ? "; " : "") << e.measure << " " << e.suggested_limit << ": "
           << (e.worst_band_fnir > e.max_fnir
                   ? "the middle of the highest band of " + std::to_string(e.band) +
                         " mated probes with FNIR above " + std::to_string(e.max_fnir)

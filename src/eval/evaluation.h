@@ -244,6 +244,9 @@ struct LadderFigures {
   // Landmark error against the same face's landmarks in the clean image (mapped to the same
   // pixels): per face the mean distance over the 68 points divided by the clean outer-eye-corner
   // distance (NME); the mean and median over faces found in both, and the share above 10 %.
+  // With EvalOptions::gate: probes it refuses, and FNIR (clean threshold) of those it passes.
+  size_t gate_refused = 0;
+  double gate_fnir_passed = std::numeric_limits<double>::quiet_NaN();
   size_t landmark_faces = 0;
   double landmark_nme_mean = std::numeric_limits<double>::quiet_NaN();
   double landmark_nme_median = std::numeric_limits<double>::quiet_NaN();
@@ -284,6 +287,11 @@ struct SystemReport {
   std::vector<GroupFigures> groups;
   std::vector<LadderFigures> ladder;  // one per SystemResults::ladder rung, in its order
   std::vector<EyeDistanceBin> ladder_by_eye_distance;
+  // Error versus discard over the probes of every rung together, at the clean recommended
+  // threshold, with the clean FNIR as the reference for the unacceptable bands: the quality
+  // limits a ladder supports (DeriveCalibration prefers them to the clean data's). Eye distance
+  // (first) is measured over the probes that pass the sharpness limit (second).
+  std::vector<ErrorVsDiscard> ladder_error_vs_discard;
 };
 
 struct Report {

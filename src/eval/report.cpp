@@ -53,6 +53,22 @@ json ToJson(const VerificationFigures& v) {
   return j;
 }
 
+json ToJson(const ErrorVsDiscard& e) {
+  json ej = {{"measure", e.measure},
+             {"suggested_limit", Num(e.suggested_limit)},
+             {"band", e.band},
+             {"max_fnir", Num(e.max_fnir)},
+             {"worst_band_fnir", Num(e.worst_band_fnir)}};
+  for (const DiscardPoint& p : e.points) {
+    ej["points"].push_back({{"fraction", Num(p.fraction)},
+                            {"limit", Num(p.limit)},
+                            {"kept", p.kept},
+                            {"fnir", Num(p.fnir)},
+                            {"fpir", Num(p.fpir)}});
+  }
+  return ej;
+}
+
 json ToJson(const IdentificationFigures& f) {
   json j = {{"gallery_size", f.gallery_size},
             {"gallery_without_template", f.gallery_without_template},
@@ -70,19 +86,7 @@ json ToJson(const IdentificationFigures& f) {
   j["recommendation"] = ToJson(f.recommendation.point);
   j["recommendation"]["fnir"] = Num(f.recommendation.fnir);
   for (const ErrorVsDiscard& e : f.error_vs_discard) {
-    json ej = {{"measure", e.measure},
-               {"suggested_limit", Num(e.suggested_limit)},
-               {"band", e.band},
-               {"max_fnir", Num(e.max_fnir)},
-               {"worst_band_fnir", Num(e.worst_band_fnir)}};
-    for (const DiscardPoint& p : e.points) {
-      ej["points"].push_back({{"fraction", Num(p.fraction)},
-                              {"limit", Num(p.limit)},
-                              {"kept", p.kept},
-                              {"fnir", Num(p.fnir)},
-                              {"fpir", Num(p.fpir)}});
-    }
-    j["error_vs_discard"].push_back(ej);
+    j["error_vs_discard"].push_back(ToJson(e));
   }
   if (f.gate) {
     const GateEffect& g = *f.gate;
@@ -152,11 +156,16 @@ json ToJson(const SystemReport& s) {
                {"clean_threshold", Num(f.clean_threshold)},
                {"fnir_at_clean_threshold", Num(f.fnir_at_clean_threshold)},
                {"fpir_at_clean_threshold", Num(f.fpir_at_clean_threshold)},
+               {"gate_refused", f.gate_refused},
+               {"gate_fnir_passed", Num(f.gate_fnir_passed)},
                {"landmark_faces", f.landmark_faces},
                {"landmark_nme_mean", Num(f.landmark_nme_mean)},
                {"landmark_nme_median", Num(f.landmark_nme_median)},
                {"landmark_failure_rate", Num(f.landmark_failure_rate)}};
     j["degradation_ladder"].push_back(lj);
+  }
+  for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
+    j["ladder_error_vs_discard"].push_back(ToJson(e));
   }
   for (const EyeDistanceBin& b : s.ladder_by_eye_distance) {
     j["ladder_by_eye_distance"].push_back({{"lo", Num(b.lo)},
@@ -252,7 +261,8 @@ std::string CsvFiles(const Report& r, const std::string& which) {
   } else if (which == "ladder") {
     o << "system,rung,scale,probes,probes_with_face,median_eye_distance_px,rank1,rank10,"
          "fnir_at_fpir_1pct,threshold_at_fpir_1pct,fnir_at_clean_threshold,"
-         "fpir_at_clean_threshold,landmark_nme_mean,landmark_nme_median,landmark_failure_rate\n";
+         "fpir_at_clean_threshold,gate_refused,gate_fnir_passed,landmark_nme_mean,"
+         "landmark_nme_median,landmark_failure_rate\n";
     for (const SystemReport& s : r.systems) {
       for (const LadderFigures& f : s.ladder) {
         const IdentificationFigures& id = f.identification;
@@ -268,7 +278,8 @@ std::string CsvFiles(const Report& r, const std::string& which) {
           << Csv(id.cmc.empty() ? std::nan("") : id.cmc[0]) << ','
           << Csv(id.cmc.size() >= 10 ? id.cmc[9] : std::nan("")) << ',' << Csv(fnir1) << ','
           << Csv(t1) << ',' << Csv(f.fnir_at_clean_threshold) << ','
-          << Csv(f.fpir_at_clean_threshold) << ',' << Csv(f.landmark_nme_mean) << ','
+          << Csv(f.fpir_at_clean_threshold) << ',' << f.gate_refused << ','
+          << Csv(f.gate_fnir_passed) << ',' << Csv(f.landmark_nme_mean) << ','
           << Csv(f.landmark_nme_median) << ',' << Csv(f.landmark_failure_rate) << '\n';
       }
     }
@@ -408,6 +419,11 @@ std::string TextSummary(const Report& r) {
                     internal::Percent(f.fnir_at_clean_threshold).c_str(),
                     internal::Percent(f.landmark_nme_mean).c_str());
       o << line;
+    }
+    for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
+      o << "  quality limit from the ladder: " << e.measure
+        << " >= " << internal::Number(e.suggested_limit) << " (bands of " << e.band
+        << " mated probes, FNIR above " << internal::Percent(e.max_fnir) << " unacceptable)\n";
     }
   }
   return o.str();

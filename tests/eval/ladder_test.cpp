@@ -134,6 +134,21 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
   EXPECT_EQ(sr.ladder_by_eye_distance[1].lo, 40);
   EXPECT_DOUBLE_EQ(sr.ladder_by_eye_distance[1].rank1, 1.0);
 
+  // The pooled quality curves: eye distance (over the sharp-enough probes) then sharpness.
+  ASSERT_EQ(sr.ladder_error_vs_discard.size(), 2u);
+  EXPECT_EQ(sr.ladder_error_vs_discard[0].measure, "eye_distance_px");
+  EXPECT_EQ(sr.ladder_error_vs_discard[1].measure, "sharpness");
+  // Sharpness 10 (degraded) against 50 (clean): the degraded half holds every miss, so the limit
+  // lies above 10.
+  EXPECT_GT(sr.ladder_error_vs_discard[1].suggested_limit, 10);
+  // A gate reports per rung what it refuses.
+  EvalOptions gated = o;
+  gated.gate = QualityGate{0, 30};
+  auto g2 = Evaluate(d, {s}, gated);
+  ASSERT_TRUE(g2.ok());
+  EXPECT_EQ(g2->systems[0].ladder[0].gate_refused, 0u);
+  EXPECT_EQ(g2->systems[0].ladder[1].gate_refused, 100u);
+
   // With the gallery degraded too, the rung's gallery entries count: here they point elsewhere.
   s.ladder[1].gallery_degraded = true;
   auto both = Evaluate(d, {s}, o);

@@ -437,7 +437,7 @@ void LadderSection(std::ostringstream& o, const Report& r) {
          "1 %</th><th>FNIR / FPIR at the clean threshold "
       << Number(s.ladder.front().clean_threshold)
       << "</th><th>landmark NME mean / median "
-         "(&gt; 10 %)</th></tr>";
+         "(&gt; 10 %)</th><th>quality gate: refused / FNIR of the rest</th></tr>";
     for (const LadderFigures& f : s.ladder) {
       const IdentificationFigures& id = f.identification;
       std::string fnir1 = "n/a";
@@ -454,6 +454,13 @@ void LadderSection(std::ostringstream& o, const Report& r) {
         << ")</td></tr>";
     }
     o << "</table>";
+    for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
+      o << "<p>Quality limit the ladder supports: <b>" << HtmlEscape(e.measure) << " &ge; "
+        << Number(e.suggested_limit) << "</b> <span class=\"note\">(every rung's probes "
+        << "together, bands of " << e.band << " mated probes; a band is unacceptable above FNIR "
+        << Percent(e.max_fnir) << ", twice the clean FNIR + 5 points; worst band "
+        << Percent(e.worst_band_fnir) << ")</span></p>";
+    }
   }
   std::vector<Series> series;
   for (size_t k = 0; k < r.systems.size(); ++k) {
