@@ -52,6 +52,7 @@ std::string CpuModel() {
 
 int main(int argc, char** argv) {
   std::string list, align = "similarity", models = "models";
+  std::string model(facetrail::vision::kDefaultModelName);
   int limit = 200, threads = 2, repeat = 10;
   bool bf16 = false, int8 = false, json = false, detector_512 = false;
   for (int i = 1; i < argc; ++i) {
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
       align = next();
     else if (a == "--models")
       models = next();
+    else if (a == "--model")
+      model = next();
     else if (a == "--bf16")
       bf16 = true;
     else if (a == "--int8")
@@ -80,7 +83,8 @@ int main(int argc, char** argv) {
     else {
       std::cerr
           << "usage: facetrail-bench-pipeline --list FILE [--limit N] [--threads T] [--repeat R] "
-             "[--align similarity|faceapi] [--bf16 | --int8] [--detector-512] [--json]\n";
+             "[--model NAME] [--align similarity|faceapi] [--bf16 | --int8] [--detector-512] "
+             "[--json]\n";
       return 2;
     }
   }
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
 #endif
   out["images"] = paths.size();
   out["align"] = align;
+  out["model"] = model;
   out["bf16"] = bf16;
   out["int8_detector"] = int8;
   out["detector_512"] = detector_512;
@@ -171,6 +176,7 @@ int main(int argc, char** argv) {
   facetrail::vision::BatchOptions o;
   o.threads = threads;
   o.pipeline.models_dir = models;
+  o.pipeline.model = model;
   o.pipeline.align = align == "faceapi" ? facetrail::vision::AlignMode::kFaceApi
                                         : facetrail::vision::AlignMode::kSimilarity;
   o.pipeline.reduced_precision = bf16;
