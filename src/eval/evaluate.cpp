@@ -286,6 +286,7 @@ double Median(std::vector<double> v) {
 }
 
 constexpr size_t kLandmarkFloats = 136;  // 68 points
+constexpr size_t kLandmarkPoints = kLandmarkFloats / 2;
 constexpr double kLandmarkFailureNme = 0.10;
 
 // One face's landmark error: `got` in a rung's pixels against `clean` in the original image's,
@@ -293,14 +294,15 @@ constexpr double kLandmarkFailureNme = 0.10;
 // outer-eye-corner distance (points 36 and 45) at the rung's scale.
 double LandmarkNme(const std::vector<float>& clean, const std::vector<float>& got, double scale) {
   const auto mapped = [&](size_t k) { return (clean[k] + 0.5) * scale - 0.5; };
+  constexpr size_t kLeft = 2 * size_t{36}, kRight = 2 * size_t{45};  // outer eye corners, x
   const double iod =
-      std::hypot(mapped(2 * 45) - mapped(2 * 36), mapped(2 * 45 + 1) - mapped(2 * 36 + 1));
+      std::hypot(mapped(kRight) - mapped(kLeft), mapped(kRight + 1) - mapped(kLeft + 1));
   if (!(iod > 0)) return std::nan("");
   double sum = 0;
-  for (size_t p = 0; p < kLandmarkFloats / 2; ++p) {
+  for (size_t p = 0; p < kLandmarkPoints; ++p) {
     sum += std::hypot(got[2 * p] - mapped(2 * p), got[2 * p + 1] - mapped(2 * p + 1));
   }
-  return sum / (kLandmarkFloats / 2) / iod;
+  return sum / static_cast<double>(kLandmarkPoints) / iod;
 }
 
 // SystemReport::ladder and ladder_by_eye_distance (needs the clean 1:N figures for their

@@ -92,7 +92,7 @@ Image Downscale(const Image& src, double scale) {
       const auto xs = static_cast<size_t>(x);
       for (int k = 0; k < wx.count[xs]; ++k) {
         const uint8_t* p = in + static_cast<size_t>(wx.first[xs] + k) * 3;
-        const float wk = wx.w[static_cast<size_t>(wx.offset[xs] + k)];
+        const float wk = wx.w[static_cast<size_t>(wx.offset[xs]) + static_cast<size_t>(k)];
         for (int c = 0; c < 3; ++c) acc[c] += wk * p[c];
       }
       for (int c = 0; c < 3; ++c) t[x * 3 + c] = acc[c];
@@ -105,7 +105,7 @@ Image Downscale(const Image& src, double scale) {
       float acc = 0;
       const auto ys = static_cast<size_t>(y);
       for (int k = 0; k < wy.count[ys]; ++k) {
-        acc += wy.w[static_cast<size_t>(wy.offset[ys] + k)] *
+        acc += wy.w[static_cast<size_t>(wy.offset[ys]) + static_cast<size_t>(k)] *
                tmp[static_cast<size_t>(wy.first[ys] + k) * ow * 3 + i];
       }
       o[i] = ToByte(acc);
@@ -114,14 +114,19 @@ Image Downscale(const Image& src, double scale) {
   return out;
 }
 
+// The kernel index of offset i in [−radius, radius].
+size_t Tap(int i, int radius) {
+  const int tap = i + radius;
+  return static_cast<size_t>(tap);
+}
+
 Image GaussianBlur(const Image& src, double sigma) {
   const int radius = static_cast<int>(std::ceil(3 * sigma));
   std::vector<float> kernel(static_cast<size_t>(2 * radius + 1));
   double sum = 0;
   for (int i = -radius; i <= radius; ++i) sum += std::exp(-0.5 * i * i / (sigma * sigma));
   for (int i = -radius; i <= radius; ++i) {
-    kernel[static_cast<size_t>(i + radius)] =
-        static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)) / sum);
+    kernel[Tap(i, radius)] = static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)) / sum);
   }
   const int w = src.width, h = src.height;
   std::vector<float> tmp(static_cast<size_t>(w) * h * 3);
@@ -132,7 +137,7 @@ Image GaussianBlur(const Image& src, double sigma) {
         float acc = 0;
         for (int i = -radius; i <= radius; ++i) {
           const int sx = std::clamp(x + i, 0, w - 1);
-          acc += kernel[static_cast<size_t>(i + radius)] * in[sx * 3 + c];
+          acc += kernel[Tap(i, radius)] * in[sx * 3 + c];
         }
         tmp[(static_cast<size_t>(y) * w + x) * 3 + c] = acc;
       }
@@ -146,8 +151,7 @@ Image GaussianBlur(const Image& src, double sigma) {
         float acc = 0;
         for (int i = -radius; i <= radius; ++i) {
           const int sy = std::clamp(y + i, 0, h - 1);
-          acc += kernel[static_cast<size_t>(i + radius)] *
-                 tmp[(static_cast<size_t>(sy) * w + x) * 3 + c];
+          acc += kernel[Tap(i, radius)] * tmp[(static_cast<size_t>(sy) * w + x) * 3 + c];
         }
         o[x * 3 + c] = ToByte(acc);
       }
