@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
+#include "common/progress.h"
 #include "eval/evaluation.h"
 #include "vision/batch.h"
 #include "vision/degrade.h"
@@ -53,13 +54,14 @@ class Progress {
   void Update(size_t done) {
     const double elapsed = Seconds();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
     const size_t decile = total_ ? done * 10 / total_ : 10;
     if (!tty_ && decile == last_decile_ && done != total_) return;
     last_decile_ = decile;
     char line[160];
-    std::snprintf(line, sizeof line, "templates: %zu/%zu (%.1f %%), %.1f images/s, ETA %.0f s",
-                  done, total_, total_ ? 100.0 * double(done) / double(total_) : 100.0, rate, eta);
+    std::snprintf(
+        line, sizeof line, "templates: %zu/%zu (%.1f %%), %.1f images/s, %s", done, total_,
+        total_ ? 100.0 * double(done) / double(total_) : 100.0, rate,
+        EtaText(elapsed, static_cast<int64_t>(done), static_cast<int64_t>(total_)).c_str());
     std::cerr << (tty_ ? "\r" : "") << line << (tty_ && done != total_ ? "" : "\n") << std::flush;
   }
   double Seconds() const {
@@ -248,6 +250,7 @@ std::string NowUtc() {
 int RunEval(const std::string& mode, const EvalArgs& a, const std::string& command_line) {
   Expected<eval::Dataset> d = eval::LoadDataset(a.data_dir);
   if (!d.ok()) return PrintError(d.status().WithContext("eval"));
+  for (const std::string& w : d->warnings) std::cerr << "facetrail: eval: warning: " << w << "\n";
   if (!a.groups_csv.empty()) {
     size_t unmatched = 0;
     const Status s = eval::LoadGroups(a.groups_csv, *d, &unmatched);

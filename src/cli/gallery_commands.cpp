@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
+#include "common/progress.h"
 #include "gallery/enroll.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
@@ -64,10 +65,10 @@ std::function<void(const gallery::EnrollProgress&)> ProgressPrinter() {
     const double frac =
         p.rows_total > 0 ? static_cast<double>(p.rows_done) / static_cast<double>(p.rows_total) : 1;
     char text[160];
-    std::snprintf(text, sizeof text, "%lld/%lld rows (%.1f%%), %.1f rows/s, elapsed %s, ETA %s",
+    std::snprintf(text, sizeof text, "%lld/%lld rows (%.1f%%), %.1f rows/s, elapsed %s, %s",
                   static_cast<long long>(p.rows_done), static_cast<long long>(p.rows_total),
                   100 * frac, p.rows_per_second, FormatSeconds(p.seconds).c_str(),
-                  FormatSeconds(p.eta_seconds).c_str());
+                  EtaText(p.seconds, p.rows_done, p.rows_total).c_str());
     if (tty) {
       constexpr int kWidth = 30;
       const int filled = static_cast<int>(frac * kWidth);
@@ -462,7 +463,10 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
       ->add_option("--face", search_args.face,
                    "Which face of the probe (0-based, as `detect` lists; default: largest frontal)")
       ->check(CLI::Range(0, 1000));
-  search->add_option("--top", search_args.top, "Candidates to list")
+  search
+      ->add_option("--top", search_args.top,
+                   "Candidates to list: 1-1000 on a development gallery; under accountability "
+                   "at most the policy's max_top_k (50 unless the department changed it)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   search

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
+#include "common/progress.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/retemplate.h"
@@ -272,8 +273,9 @@ int RunRetemplate(const MigrationArgs& a) {
   std::signal(SIGTERM, StopRetemplate);
   o.on_progress = [](const gallery::RetemplateProgress& p) {
     std::cerr << "retemplate: " << p.photos_done << "/" << p.photos_total << " photos, "
-              << std::fixed << std::setprecision(1) << p.photos_per_second << " photos/s, ETA "
-              << std::setprecision(0) << p.eta_seconds << " s" << (p.finished ? " (done)" : "")
+              << std::fixed << std::setprecision(1) << p.photos_per_second << " photos/s, "
+              << (p.finished ? std::string("done")
+                             : EtaText(p.seconds, p.photos_done, p.photos_total))
               << '\n';
   };
   auto factory = gallery::PipelineExtractorFactory(po);

@@ -47,18 +47,34 @@ Status ReadIdentities(const std::string& path, Dataset& d) {
   return Status::Ok();
 }
 
-Expected<std::map<std::string, int>> ReadFolds(const std::string& path) {
-  FT_ASSIGN_OR_RETURN(CsvTable t, internal::ReadCsvFile(path));
-  FT_RETURN_IF_ERROR(internal::RequireColumns(t, {"identity", "role"}));
-  const auto ic = static_cast<size_t>(t.ColumnIndex("identity"));
-  const auto rc = static_cast<size_t>(t.ColumnIndex("role"));
+// folds.csv is optional and only lends pairs a fold: rows whose role is not a fold (e.g.
+// "distractor") are counted in a warning, and a file that cannot be read at all is ignored with a
+// warning. Never an error.
+std::map<std::string, int> ReadFolds(const std::string& path, std::vector<std::string>& warnings) {
   std::map<std::string, int> folds;
-  for (const CsvRow& row : t.rows) {
+  Expected<CsvTable> t = internal::ReadCsvFile(path);
+  Status columns = t.ok() ? internal::RequireColumns(*t, {"identity", "role"}) : t.status();
+  if (!columns.ok()) {
+    warnings.push_back(columns.message() + "; folds.csv ignored (pairs get fold 0)");
+    return folds;
+  }
+  const auto ic = static_cast<size_t>(t->ColumnIndex("identity"));
+  const auto rc = static_cast<size_t>(t->ColumnIndex("role"));
+  std::map<std::string, size_t> other_roles;
+  for (const CsvRow& row : t->rows) {
     const std::optional<int> f = ParseFold(row.fields[rc]);
-    if (!f) {
-      return t.RowError(row, "role", "'" + row.fields[rc] + "' is not a fold (foldN or N)");
+    if (f) {
+      folds[row.fields[ic]] = *f;
+    } else {
+      ++other_roles[row.fields[rc]];
     }
-    folds[row.fields[ic]] = *f;
+  }
+  for (const auto& [role, count] : other_roles) {
+    std::string w = path;
+    w += ": " + std::to_string(count) + " rows with role '";
+    w += role;
+    w += "', not a fold (foldN or N): those identities get no fold";
+    warnings.push_back(std::move(w));
   }
   return folds;
 }
@@ -117,7 +133,7 @@ Expected<Dataset> LoadDataset(const std::string& dir) {
   FT_RETURN_IF_ERROR(ReadIdentities(d.root + "/identities.csv", d));
   std::map<std::string, int> folds;
   if (fs::exists(d.root + "/folds.csv")) {
-    FT_ASSIGN_OR_RETURN(folds, ReadFolds(d.root + "/folds.csv"));
+    folds = ReadFolds(d.root + "/folds.csv", d.warnings);
   }
   if (fs::exists(d.root + "/pairs.csv")) {
     FT_RETURN_IF_ERROR(ReadPairs(d.root + "/pairs.csv", folds, d));

@@ -50,6 +50,8 @@ struct Dataset {
   std::vector<LabelledPair> pairs;    // pairs.csv order; empty without pairs.csv
   std::vector<GroupColumn> groups;    // from LoadGroups
   std::map<std::string, size_t> index_by_path;
+  // What was tolerated while loading (e.g. folds.csv rows whose role is not a fold), for the user.
+  std::vector<std::string> warnings;
 
   // The image's path: as written when absolute, else relative to the folder.
   std::string AbsolutePath(size_t image) const {
@@ -61,8 +63,9 @@ struct Dataset {
 // Reads DIR/identities.csv (columns path,identity), DIR/pairs.csv if present (path_a,path_b,same
 // and optionally fold; same is 1/0/true/false), DIR/folds.csv if present (identity,role with
 // role "foldN" or N; gives a pair the fold of its first image's identity when pairs.csv has no
-// fold column). Errors (kInvalidArgument) name the file, line and column: a duplicate path, a
-// pair naming an image not in identities.csv, a bad `same` or fold value.
+// fold column; other roles, and a folds.csv that cannot be read, are Dataset::warnings, never
+// errors: the file is optional). Errors (kInvalidArgument) name the file, line and column: a
+// duplicate path, a pair naming an image not in identities.csv, a bad `same` or fold value.
 Expected<Dataset> LoadDataset(const std::string& dir);
 
 // Adds group columns from a CSV whose first column is `path` (an image path as in

@@ -86,6 +86,30 @@ TEST(DatasetTest, LoadsIdentitiesPairsAndFolds) {
   EXPECT_FALSE(d->pairs[1].genuine);
 }
 
+// folds.csv is optional: a role that is not a fold (a distractor list, say) or a file without the
+// expected columns is reported, never fatal (issue 17: `eval report` stopped on 'distractor').
+TEST(DatasetTest, FoldsFileProblemsAreWarningsNotErrors) {
+  TempDir dir;
+  dir.Write("identities.csv", kIdentities);
+  dir.Write("pairs.csv", "path_a,path_b,same\na1.jpg,a2.jpg,1\nb1.jpg,b2.jpg,1\n");
+  dir.Write("folds.csv", "identity,role\nA,fold1\nB,distractor\nC,distractor\nD,gallery-only\n");
+  Expected<Dataset> d = LoadDataset(dir.str());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->pairs[0].fold, 1);
+  EXPECT_EQ(d->pairs[1].fold, 0);  // B has no fold
+  ASSERT_EQ(d->warnings.size(), 2u);
+  EXPECT_NE(d->warnings[0].find("2 rows with role 'distractor'"), std::string::npos)
+      << d->warnings[0];
+  EXPECT_NE(d->warnings[1].find("'gallery-only'"), std::string::npos);
+
+  dir.Write("folds.csv", "who,what\nA,1\n");
+  d = LoadDataset(dir.str());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->warnings.size(), 1u);
+  EXPECT_NE(d->warnings[0].find("missing column 'identity'"), std::string::npos) << d->warnings[0];
+  EXPECT_NE(d->warnings[0].find("folds.csv ignored"), std::string::npos);
+}
+
 TEST(DatasetTest, ErrorsNameFileLineAndColumn) {
   struct Case {
     const char* identities;

@@ -142,6 +142,13 @@ TEST_F(CliTest, RefusalsExitThreeWithJson) {
   EXPECT_EQ(j["searches"]["total"], 0);
 }
 
+// Help and limits agree (issue 17): --top's help names the policy's cap, not only the CLI's range.
+TEST_F(CliTest, TopHelpNamesThePolicyCap) {
+  CliRun help = Ft("search --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("max_top_k"), std::string::npos) << help.out;
+}
+
 TEST_F(CliTest, AdminSignsAUserOutEverywhere) {
   CreateUsers();
   CliRun ok = Ft("admin sessions revoke --db f.db --user admin --name sam --reason 'phone lost'",

@@ -428,8 +428,7 @@ void LadderSection(std::ostringstream& o, const Report& r) {
        "FNIR at FPIR = 1 % use each rung's own threshold; FNIR/FPIR at the clean threshold is "
        "what a deployment calibrated on good probes sees. Landmark NME: mean landmark distance "
        "to the same face's landmarks in the clean image, over its outer-eye-corner distance.</p>";
-  for (size_t k = 0; k < r.systems.size(); ++k) {
-    const SystemReport& s = r.systems[k];
+  for (const SystemReport& s : r.systems) {
     if (s.ladder.empty()) continue;
     o << "<h3>" << HtmlEscape(s.name)
       << "</h3><table><tr><th>rung</th><th>probes with a "
