@@ -15,6 +15,7 @@
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "service/gallery_candidate_source.h"
+#include "service/models.h"
 #include "service/search_request.h"
 #include "service/search_response_json.h"
 
@@ -77,17 +78,11 @@ class LazyGallerySource final : public service::CandidateSource {
   Expected<service::CandidateList> Search(std::span<const float> templ,
                                           const vision::TemplateModel& model, int top_k) override {
     if (!inner_) {
-      float min_score = 0;
-      if (min_score_) {
-        min_score = *min_score_;
-      } else if (const vision::FacePipeline* p = analyzer_.pipeline();
-                 p && p->model_manifest().calibration) {
-        min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
-      } else {
-        return FailedPrecondition(
-            "the model has no calibrated candidate threshold: give "
-            "--min-score, or calibrate it (docs/MODELS.md)");
-      }
+      FT_ASSIGN_OR_RETURN(
+          const float min_score,
+          service::CandidateThreshold(min_score_, analyzer_.pipeline(),
+                                      "the model has no calibrated candidate threshold: give "
+                                      "--min-score, or calibrate it (docs/MODELS.md)"));
       FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.store());
       FT_ASSIGN_OR_RETURN(
           index_, gallery::GalleryIndex::Open(*store, {model.id, model.version, model.dim}));

@@ -224,17 +224,11 @@ class GallerySource final : public service::CandidateSource {
       : gallery_(gallery), min_score_(min_score), analyzer_(analyzer) {}
   Expected<service::CandidateList> Search(std::span<const float> templ,
                                           const vision::TemplateModel& model, int top_k) override {
-    float min_score = 0;
-    if (min_score_) {
-      min_score = *min_score_;
-    } else if (const vision::FacePipeline* p = analyzer_.pipeline();
-               p && p->model_manifest().calibration) {
-      min_score = static_cast<float>(p->model_manifest().calibration->candidate.score);
-    } else {
-      return FailedPrecondition(
-          "the active model has no calibrated candidate threshold "
-          "(docs/MODELS.md: certify it with facetrail eval)");
-    }
+    FT_ASSIGN_OR_RETURN(
+        const float min_score,
+        service::CandidateThreshold(min_score_, analyzer_.pipeline(),
+                                    "the active model has no calibrated candidate threshold "
+                                    "(docs/MODELS.md: certify it with facetrail eval)"));
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
     FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));
     auto source = service::MakeGalleryCandidateSource(*store, *index, min_score);

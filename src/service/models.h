@@ -14,6 +14,7 @@
 // Each is for a supervisor or an admin, with a reason; refusals are audited "model.refused".
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "gallery/enroll.h"
@@ -26,6 +27,12 @@
 namespace facetrail::service {
 
 // The gallery's name for a template model.
+// The candidate-list threshold a search uses: `given` when set (an operator's explicit choice),
+// else the calibrated one of the model the search runs (`pipeline`, may be null). Without
+// either, kFailedPrecondition whose message is `missing` (each caller says how to supply one).
+Expected<float> CandidateThreshold(std::optional<float> given, const vision::FacePipeline* pipeline,
+                                   const std::string& missing);
+
 gallery::ModelRef ToModelRef(const vision::TemplateModel& model);
 vision::TemplateModel ToTemplateModel(const gallery::ModelRef& model);
 
