@@ -1,12 +1,18 @@
 // facetrail-bench-server-load: holds C concurrent accountable search requests against
 // `facetrail serve` (a second process on loopback) over a gallery of N synthetic templates plus
 // one real mate, for S seconds; then counts the "search.request" audit entries against the 201
-// answers (no lost entry) and reports p50/p99 latency (docs/SERVER.md, "Load").
+// answers (no lost entry) and reports p50/p99 latency (docs/SERVER.md, "Load"). Meanwhile, K
+// slow clients dribble request heads (a byte every 100 ms, reconnecting when cut off), I idle
+// keep-alive clients hold their connections open, and one prober asks /healthz every 200 ms.
 //
 // Usage: facetrail-bench-server-load [--gallery N=1000000] [--clients C=50] [--seconds S=60]
+//          [--slow-clients K=16] [--idle-clients I=50]
 //          [--dir DIR=/tmp/ft-server-load] [--reuse]   (--reuse keeps an existing DIR/facetrail.db)
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -139,8 +145,22 @@ double Percentile(std::vector<double> v, double p) {
 
 }  // namespace
 
+// A raw loopback connection (for slow and idle clients); -1 when refused.
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int main(int argc, char** argv) {
-  int gallery = 1000000, clients = 50, seconds = 60;
+  int gallery = 1000000, clients = 50, seconds = 60, slow_clients = 16, idle_clients = 50;
   std::string dir = "/tmp/ft-server-load";
   bool reuse = false;
   for (int i = 1; i < argc; ++i) {
@@ -155,6 +175,10 @@ int main(int argc, char** argv) {
       clients = std::stoi(next());
     else if (a == "--seconds")
       seconds = std::stoi(next());
+    else if (a == "--slow-clients")
+      slow_clients = std::stoi(next());
+    else if (a == "--idle-clients")
+      idle_clients = std::stoi(next());
     else if (a == "--dir")
       dir = next();
     else if (a == "--reuse")
@@ -198,7 +222,8 @@ int main(int argc, char** argv) {
     std::string bin = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
     ::execl(bin.c_str(), bin.c_str(), "serve", "--db", db_path.c_str(), "--listen", listen.c_str(),
             "--models", FACETRAIL_MODELS_DIR, "--searches-per-minute", "1000000", "--search-burst",
-            "1000000", static_cast<char*>(nullptr));
+            "1000000", "--max-connections-per-address", "10000",  // every client is on loopback
+            static_cast<char*>(nullptr));
     std::perror(bin.c_str());
     std::_Exit(127);
   }
@@ -214,6 +239,61 @@ int main(int argc, char** argv) {
   auto deadline = Clock::now() + std::chrono::seconds(seconds);
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
+  // Slow clients: a request head a byte every 100 ms; a new connection when the server cuts one.
+  std::atomic<int64_t> slow_cut_off{0};
+  for (int k = 0; k < slow_clients; ++k) {
+    threads.emplace_back([&] {
+      const std::string head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+      int fd = Connect(port);
+      for (size_t i = 0; Clock::now() < deadline; ++i) {
+        char byte = i < head.size() ? head[i] : 'x';
+        if (fd < 0 || ::send(fd, &byte, 1, MSG_NOSIGNAL) != 1) {
+          if (fd >= 0) ::close(fd);
+          ++slow_cut_off;
+          fd = Connect(port);
+          i = 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (fd >= 0) ::close(fd);
+    });
+  }
+  // Idle keep-alive clients: one request, then the connection is held open (asking again every
+  // 5 s, within the server's keep-alive timeout).
+  std::atomic<int64_t> idle_answers{0}, idle_failures{0};
+  for (int k = 0; k < idle_clients; ++k) {
+    threads.emplace_back([&] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_keep_alive(true);
+      while (Clock::now() < deadline) {
+        auto r = cli.Get("/healthz");
+        ++(r && r->status == 200 ? idle_answers : idle_failures);
+        for (int i = 0; i < 50 && Clock::now() < deadline; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    });
+  }
+  // The prober: how long a newcomer waits for /healthz during all of this.
+  std::vector<double> health_ms;
+  threads.emplace_back([&] {
+    while (Clock::now() < deadline) {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_read_timeout(60, 0);
+      auto start = Clock::now();
+      auto r = cli.Get("/healthz");
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      {
+        std::lock_guard lock(mu);
+        if (r && r->status == 200) {
+          health_ms.push_back(ms);
+        } else {
+          ++transport_errors;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       httplib::Client cli("127.0.0.1", port);
@@ -283,6 +363,16 @@ int main(int argc, char** argv) {
            {"searches_per_second", static_cast<double>(ok) / wall},
            {"latency_ms_p50", Percentile(latencies_ms, 0.5)},
            {"latency_ms_p99", Percentile(latencies_ms, 0.99)},
+           {"slow_clients", slow_clients},
+           {"slow_connections_cut_off", slow_cut_off.load()},
+           {"idle_keepalive_clients", idle_clients},
+           {"idle_keepalive_answers", idle_answers.load()},
+           {"idle_keepalive_failures", idle_failures.load()},
+           {"healthz_probes", health_ms.size()},
+           {"healthz_ms_p50", Percentile(health_ms, 0.5)},
+           {"healthz_ms_p99", Percentile(health_ms, 0.99)},
+           {"healthz_ms_max",
+            health_ms.empty() ? 0.0 : *std::max_element(health_ms.begin(), health_ms.end())},
            {"audit_search_request_entries", audited},
            {"audit_matches_requests", audited == ok}};
   std::cout << out.dump(2) << '\n';

@@ -21,6 +21,7 @@ struct ServeArgs {
   std::vector<std::string> audit_public_keys;
   std::string audit_signing_key, audit_checkpoint_log;
   int64_t audit_checkpoint_entries = 100, audit_checkpoint_minutes = 5;
+  server::HttpLimits http;
 };
 
 server::Server* g_server = nullptr;
@@ -73,6 +74,7 @@ int RunServe(const ServeArgs& a) {
   o.audit_checkpoint_log_path = a.audit_checkpoint_log;
   o.audit_checkpoint_entries = a.audit_checkpoint_entries;
   o.audit_checkpoint_seconds = a.audit_checkpoint_minutes * 60;
+  o.http = a.http;
   auto s = server::Server::Create(o);
   if (!s.ok()) return PrintError(s.status());
   if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
@@ -141,6 +143,24 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
                    "... or after this many minutes when any entry is new")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{24} * 60));
+  serve->add_option("--workers", args.http.workers, "Threads that run complete requests")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--max-connections", args.http.max_connections,
+                   "Open connections at most (more are closed at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  serve
+      ->add_option("--max-connections-per-address", args.http.max_connections_per_address,
+                   "Open connections per client address at most (raise behind a reverse proxy)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  serve
+      ->add_option("--keep-alive-seconds", args.http.idle_timeout_s,
+                   "A connection that sends nothing for this long is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
   serve->callback([&result] { result.exit_code = RunServe(args); });
 }
 

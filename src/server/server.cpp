@@ -2,7 +2,6 @@
 // the translation between JSON and the service layer's use cases. No rule is decided here.
 #include "server/server.h"
 
-#include <httplib.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -25,6 +24,7 @@
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 #include "server/internal/http_common.h"
+#include "server/internal/http_transport.h"
 #include "server/internal/json_views.h"
 #include "service/audit_access.h"
 #include "service/gallery_candidate_source.h"
@@ -43,6 +43,8 @@ namespace facetrail::server {
 namespace {
 
 using internal::ErrorBody;
+using internal::HttpRequest;
+using internal::HttpResponse;
 using internal::HttpStatusFor;
 using nlohmann::json;
 
@@ -258,7 +260,7 @@ bool IsStateChanging(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "DELETE" || method == "PATCH";
 }
 
-std::string CookieValue(const httplib::Request& req, const std::string& name) {
+std::string CookieValue(const HttpRequest& req, const std::string& name) {
   std::string header = req.get_header_value("Cookie");
   size_t pos = 0;
   while (pos < header.size()) {
@@ -273,7 +275,7 @@ std::string CookieValue(const httplib::Request& req, const std::string& name) {
   return "";
 }
 
-json ParseJsonBody(const httplib::Request& req) {
+json ParseJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return json::object();
   json j = json::parse(req.body);  // throws: turned into 400 by the route wrapper
   if (!j.is_object()) throw json::type_error::create(302, "the body must be a JSON object", &j);
@@ -284,7 +286,7 @@ std::string Field(const json& j, const char* key) {
   return j.value(key, std::string());
 }
 
-std::string FormField(const httplib::Request& req, const char* key) {
+std::string FormField(const HttpRequest& req, const char* key) {
   return req.has_file(key) ? req.get_file_value(key).content : std::string();
 }
 
@@ -325,12 +327,20 @@ class ServerImpl final : public Server {
   Status Bind() override;
   int port() const override { return port_; }
   Status Serve() override;
-  void Stop() override { http_->stop(); }
+  void Stop() override {
+    if (http_) http_->Stop();
+  }
   std::vector<std::string> RegisteredRoutes() const override { return routes_; }
 
  private:
-  using ApiFn = std::function<Expected<json>(const httplib::Request&, httplib::Response&, Call&)>;
-  using PublicFn = std::function<Expected<json>(const httplib::Request&, httplib::Response&)>;
+  using ApiFn = std::function<Expected<json>(const HttpRequest&, HttpResponse&, Call&)>;
+  using PublicFn = std::function<Expected<json>(const HttpRequest&, HttpResponse&)>;
+  using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+  struct Route {
+    std::string method;
+    std::regex pattern;
+    Handler handler;
+  };
 
   static service::ContextOptions MakeContextOptions(const ServerOptions& o) {
     service::ContextOptions c;
@@ -353,17 +363,19 @@ class ServerImpl final : public Server {
   }
 
   void Register(const std::string& method, const std::string& doc_path, const std::string& regex,
-                httplib::Server::Handler handler);
+                Handler handler);
+  void Dispatch(HttpRequest& req, HttpResponse& res);
+  void Refuse(int http_status, const std::string& message, HttpResponse& res);
   void Public(const std::string& method, const std::string& doc_path, const std::string& regex,
               PublicFn fn);
   void Api(const std::string& method, const std::string& doc_path, const std::string& regex,
            ApiFn fn);
-  void RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
-  Expected<json> RunApiCall(const httplib::Request& req, httplib::Response& res, const ApiFn& fn);
-  Expected<json> AuthenticateAndRun(const httplib::Request& req, httplib::Response& res,
-                                    const ApiFn& fn, service::Context& ctx);
-  Status CheckOrigin(const httplib::Request& req) const;
-  void SendError(httplib::Response& res, const Status& status);
+  void RunApi(const HttpRequest& req, HttpResponse& res, const ApiFn& fn);
+  Expected<json> RunApiCall(const HttpRequest& req, HttpResponse& res, const ApiFn& fn);
+  Expected<json> AuthenticateAndRun(const HttpRequest& req, HttpResponse& res, const ApiFn& fn,
+                                    service::Context& ctx);
+  Status CheckOrigin(const HttpRequest& req) const;
+  void SendError(HttpResponse& res, const Status& status);
   void AddRoutes();
   void AddSessionRoutes();
   void AddTokenRoutes();
@@ -373,14 +385,15 @@ class ServerImpl final : public Server {
   void AddAuditRoutes();
   void AddSupervisorRoutes();
   void AddStaticRoutes();
-  void OnResponse(const httplib::Request& req, httplib::Response& res);
+  void OnResponse(const HttpRequest& req, HttpResponse& res);
   std::string MetricsText();
-  Expected<std::vector<uint8_t>> ProbeBytes(const httplib::Request& req) const;
+  Expected<std::vector<uint8_t>> ProbeBytes(const HttpRequest& req) const;
   Status TakeSearchToken(const service::Actor& actor);
 
   const ServerOptions options_;
   bool tls_ = false;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<internal::HttpServer> http_;
+  std::vector<Route> table_;  // constant after Init
   int port_ = 0;
   std::string openapi_text_;
   std::vector<std::string> routes_;  // constant after Init
@@ -420,48 +433,25 @@ Status ServerImpl::Init() {
     std::cerr << "WARNING: " << w << '\n';
   }
   FT_RETURN_IF_ERROR(InitAudit());
+  std::optional<internal::TlsPem> tls;
   if (!options_.tls_cert_path.empty()) {
-    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert_path.c_str(),
-                                                    options_.tls_key_path.c_str());
-    if (!ssl->is_valid()) {
-      return InvalidArgument("cannot load the TLS certificate or key (" + options_.tls_cert_path +
+    auto cert = ReadFileBytes(options_.tls_cert_path, size_t{1} << 20);
+    auto key = ReadFileBytes(options_.tls_key_path, size_t{1} << 20);
+    if (!cert.ok() || !key.ok()) {
+      return InvalidArgument("cannot read the TLS certificate or key (" + options_.tls_cert_path +
                              ", " + options_.tls_key_path + ")");
     }
-    http_ = std::move(ssl);
+    tls = internal::TlsPem{std::string(cert->begin(), cert->end()),
+                           std::string(key->begin(), key->end())};
     tls_ = true;
-  } else {
-    http_ = std::make_unique<httplib::Server>();
   }
+  internal::HttpLimits limits = options_.http;
   // Room for the multipart framing around a probe of max_upload_bytes.
-  http_->set_payload_max_length(options_.max_upload_bytes + size_t{64} * 1024);
-  http_->set_read_timeout(30, 0);
-  http_->set_write_timeout(30, 0);
-  http_->set_keep_alive_max_count(100);
-  http_->set_post_routing_handler(
-      [this](const httplib::Request& req, httplib::Response& res) { OnResponse(req, res); });
-  http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    Status s = res.status == 404 ? NotFound("no such resource: " + req.method + " " + req.path)
-               : res.status == 413
-                   ? ResourceExhausted("the request is larger than " +
-                                       std::to_string(options_.max_upload_bytes) + " bytes")
-               : res.status == 400 ? InvalidArgument("malformed HTTP request")
-               : res.status == 405 ? InvalidArgument("method not allowed")
-                                   : Internal("HTTP error " + std::to_string(res.status));
-    int code = res.status;
-    res.set_content(ErrorBody(s).dump(), "application/json");
-    res.status = code;
-  });
-  http_->set_exception_handler(
-      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(std::move(ep));
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        SendError(res, Internal("uncaught exception: " + what));
+  limits.max_body_bytes = options_.max_upload_bytes + size_t{64} * 1024;
+  http_ = std::make_unique<internal::HttpServer>(
+      limits, std::move(tls), [this](HttpRequest& req, HttpResponse& res) { Dispatch(req, res); },
+      [this](int status, const std::string& message, HttpResponse& res) {
+        Refuse(status, message, res);
       });
   AddRoutes();
   return Status::Ok();
@@ -515,15 +505,8 @@ Status ServerImpl::InitAudit() {
 }
 
 Status ServerImpl::Bind() {
-  int port = options_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(options_.host);
-    if (port < 0) return Unavailable("cannot bind " + options_.host + " to any port");
-  } else if (!http_->bind_to_port(options_.host, port)) {
-    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) +
-                       " (address in use or not local?)");
-  }
-  port_ = port;
+  FT_RETURN_IF_ERROR(http_->Bind(options_.host, options_.port));
+  port_ = http_->port();
   if (!tls_ && !IsLoopback(options_.host)) {
     std::cerr << "WARNING: facetrail serve is listening on " << options_.host << ":" << port_
               << " WITHOUT TLS. Passwords, session cookies, probe images and candidate lists "
@@ -534,30 +517,63 @@ Status ServerImpl::Bind() {
 }
 
 Status ServerImpl::Serve() {
-  if (!http_->listen_after_bind()) return Internal("the HTTP server stopped with an error");
-  return Status::Ok();
+  return http_->Serve();
 }
 
 void ServerImpl::Register(const std::string& method, const std::string& doc_path,
-                          const std::string& regex, httplib::Server::Handler handler) {
+                          const std::string& regex, Handler handler) {
   if (!doc_path.empty()) routes_.push_back(method + " " + doc_path);
-  if (method == "GET") {
-    http_->Get(regex, std::move(handler));
-  } else if (method == "POST") {
-    http_->Post(regex, std::move(handler));
-  } else if (method == "PUT") {
-    http_->Put(regex, std::move(handler));
-  } else if (method == "DELETE") {
-    http_->Delete(regex, std::move(handler));
-  }
+  table_.push_back(Route{method, std::regex(regex), std::move(handler)});
 }
 
-void ServerImpl::SendError(httplib::Response& res, const Status& status) {
+// Finds the route (HEAD is GET without the body), runs it, adds the headers every response has.
+void ServerImpl::Dispatch(HttpRequest& req, HttpResponse& res) {
+  const std::string method = req.method == "HEAD" ? "GET" : req.method;
+  std::string allowed;
+  const Route* route = nullptr;
+  for (const Route& r : table_) {
+    if (!std::regex_match(req.path, req.matches, r.pattern)) continue;
+    if (r.method == method) {
+      route = &r;
+      break;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + r.method;
+  }
+  if (route != nullptr) {
+    try {
+      route->handler(req, res);
+    } catch (const std::exception& e) {
+      res = HttpResponse{};
+      SendError(res, Internal(std::string("uncaught exception: ") + e.what()));
+    }
+  } else if (!allowed.empty()) {
+    SendError(res, InvalidArgument("method not allowed: " + req.method + " " + req.path));
+    res.status = 405;
+    res.set_header("Allow", allowed);
+  } else {
+    SendError(res, NotFound("no such resource: " + req.method + " " + req.path));
+  }
+  OnResponse(req, res);
+}
+
+// A request the transport refused before any route saw it.
+void ServerImpl::Refuse(int http_status, const std::string& message, HttpResponse& res) {
+  Status s = http_status == 413   ? ResourceExhausted(message)
+             : http_status == 503 ? Unavailable(message)
+             : http_status >= 500 ? Internal(message)
+                                  : InvalidArgument(message);
+  res.set_content(ErrorBody(s).dump(), "application/json");
+  res.status = http_status;
+  HttpRequest none;
+  OnResponse(none, res);
+}
+
+void ServerImpl::SendError(HttpResponse& res, const Status& status) {
   res.status = HttpStatusFor(status);
   res.set_content(ErrorBody(status).dump(), "application/json");
 }
 
-Status ServerImpl::CheckOrigin(const httplib::Request& req) const {
+Status ServerImpl::CheckOrigin(const HttpRequest& req) const {
   if (!req.has_header("Origin")) return Status::Ok();
   std::string origin = req.get_header_value("Origin");
   std::string expected = std::string(tls_ ? "https://" : "http://") + req.get_header_value("Host");
@@ -570,7 +586,7 @@ Status ServerImpl::CheckOrigin(const httplib::Request& req) const {
 void ServerImpl::Public(const std::string& method, const std::string& doc_path,
                         const std::string& regex, PublicFn fn) {
   Register(method, doc_path, regex,
-           [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+           [this, fn = std::move(fn)](const HttpRequest& req, HttpResponse& res) {
              Expected<json> out = Internal("not run");
              try {
                out = fn(req, res);
@@ -585,12 +601,12 @@ void ServerImpl::Public(const std::string& method, const std::string& doc_path,
 void ServerImpl::Api(const std::string& method, const std::string& doc_path,
                      const std::string& regex, ApiFn fn) {
   Register(method, doc_path, regex,
-           [this, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+           [this, fn = std::move(fn)](const HttpRequest& req, HttpResponse& res) {
              RunApi(req, res, fn);
            });
 }
 
-void ServerImpl::RunApi(const httplib::Request& req, httplib::Response& res, const ApiFn& fn) {
+void ServerImpl::RunApi(const HttpRequest& req, HttpResponse& res, const ApiFn& fn) {
   Expected<json> out = Internal("not run");
   try {
     out = RunApiCall(req, res, fn);
@@ -611,8 +627,7 @@ void ServerImpl::RunApi(const httplib::Request& req, httplib::Response& res, con
 }
 
 // Borrows a database context and runs the handler through AuthenticateAndRun.
-Expected<json> ServerImpl::RunApiCall(const httplib::Request& req, httplib::Response& res,
-                                      const ApiFn& fn) {
+Expected<json> ServerImpl::RunApiCall(const HttpRequest& req, HttpResponse& res, const ApiFn& fn) {
   FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
   Expected<json> out = Internal("not run");
   try {
@@ -627,7 +642,7 @@ Expected<json> ServerImpl::RunApiCall(const httplib::Request& req, httplib::Resp
 
 // Authenticates (Bearer token, else session cookie + CSRF token + Origin for state changes)
 // through service::Authenticate and runs the handler.
-Expected<json> ServerImpl::AuthenticateAndRun(const httplib::Request& req, httplib::Response& res,
+Expected<json> ServerImpl::AuthenticateAndRun(const HttpRequest& req, HttpResponse& res,
                                               const ApiFn& fn, service::Context& ctx) {
   service::CredentialKind kind = service::CredentialKind::kSession;
   std::string secret;
@@ -652,7 +667,7 @@ Expected<json> ServerImpl::AuthenticateAndRun(const httplib::Request& req, httpl
   return fn(req, res, call);
 }
 
-void ServerImpl::OnResponse(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::OnResponse(const HttpRequest& req, HttpResponse& res) {
   int cls = res.status / 100;
   if (cls >= 1 && cls <= 5) ++metrics_.responses[cls];
   res.set_header("Content-Security-Policy",
@@ -671,7 +686,7 @@ Status ServerImpl::TakeSearchToken(const service::Actor& actor) {
   return ResourceExhausted("rate_limited: too many searches in a short time; wait a minute");
 }
 
-Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const httplib::Request& req) const {
+Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const HttpRequest& req) const {
   if (!req.is_multipart_form_data() || !req.has_file("probe")) {
     return InvalidArgument("send the probe as multipart/form-data field 'probe'");
   }
@@ -685,17 +700,16 @@ Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const httplib::Request& re
 }
 
 void ServerImpl::AddRoutes() {
-  Public("GET", "/healthz", "/healthz",
-         [](const httplib::Request&, httplib::Response&) -> Expected<json> {
-           return json{{"status", "ok"}};
-         });
+  Public("GET", "/healthz", "/healthz", [](const HttpRequest&, HttpResponse&) -> Expected<json> {
+    return json{{"status", "ok"}};
+  });
   Public("GET", "/metrics", "/metrics",
-         [this](const httplib::Request&, httplib::Response& res) -> Expected<json> {
+         [this](const HttpRequest&, HttpResponse& res) -> Expected<json> {
            res.set_content(MetricsText(), "text/plain; version=0.0.4");
            return json();
          });
   Public("GET", "/api/v1/openapi.json", "/api/v1/openapi\\.json",
-         [this](const httplib::Request&, httplib::Response& res) -> Expected<json> {
+         [this](const HttpRequest&, HttpResponse& res) -> Expected<json> {
            res.set_content(openapi_text_, "application/json");
            return json();
          });
@@ -743,7 +757,7 @@ std::string ServerImpl::MetricsText() {
 
 void ServerImpl::AddSessionRoutes() {
   Public("POST", "/api/v1/login", "/api/v1/login",
-         [this](const httplib::Request& req, httplib::Response& res) -> Expected<json> {
+         [this](const HttpRequest& req, HttpResponse& res) -> Expected<json> {
            FT_RETURN_IF_ERROR(CheckOrigin(req));
            json body = ParseJsonBody(req);
            FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
@@ -766,7 +780,7 @@ void ServerImpl::AddSessionRoutes() {
            return json{{"user", internal::UserJson(*user)}, {"csrf_token", session->csrf_token}};
          });
   Api("POST", "/api/v1/logout", "/api/v1/logout",
-      [this](const httplib::Request&, httplib::Response& res, Call& call) -> Expected<json> {
+      [this](const HttpRequest&, HttpResponse& res, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(service::Logout(call.ctx, call.credential));
         res.set_header("Set-Cookie", std::string(kSessionCookie) +
                                          "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" +
@@ -774,7 +788,7 @@ void ServerImpl::AddSessionRoutes() {
         return json{{"signed_out", true}};
       });
   Api("GET", "/api/v1/me", "/api/v1/me",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(policy::User user, service::CurrentUser(call.ctx, call.actor));
         json out{{"user", internal::UserJson(user)}};
         if (call.credential.kind == service::CredentialKind::kSession) {
@@ -783,7 +797,7 @@ void ServerImpl::AddSessionRoutes() {
         return out;
       });
   Api("GET", "/api/v1/config", "/api/v1/config",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(service::CurrentUser(call.ctx, call.actor).status());
         FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, call.ctx.store().LoadConfig());
         return json{{"home_agency", config.home_agency},
@@ -812,14 +826,14 @@ json TokenJson(const service::TokenInfo& t) {
 // API tokens of the caller, and an admin's "sign this user out everywhere".
 void ServerImpl::AddTokenRoutes() {
   Api("GET", "/api/v1/tokens", "/api/v1/tokens",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto tokens, service::ListMyTokens(call.ctx, call.actor));
         json out = json::array();
         for (const auto& t : tokens) out.push_back(TokenJson(t));
         return json{{"tokens", out}};
       });
   Api("POST", "/api/v1/tokens", "/api/v1/tokens",
-      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [this](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         service::NewToken t{Field(body, "label"), body.value("expires_days", int64_t{0})};
         FT_ASSIGN_OR_RETURN(service::IssuedCredential token,
@@ -832,14 +846,14 @@ void ServerImpl::AddTokenRoutes() {
                     {"note", "shown once: keep it safe; send as 'Authorization: Bearer <token>'"}};
       });
   Api("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/([0-9]{1,18})",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         FT_RETURN_IF_ERROR(service::RevokeMyToken(call.ctx, call.actor, id));
         return json{{"revoked", id}};
       });
   Api("POST", "/api/v1/users/{name}/sessions/revoke",
       "/api/v1/users/([a-z0-9._-]{2,64})/sessions/revoke",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         FT_ASSIGN_OR_RETURN(service::RevokedCredentials r,
                             service::RevokeUserCredentials(
@@ -852,7 +866,7 @@ void ServerImpl::AddTokenRoutes() {
 
 void ServerImpl::AddSearchRoutes() {
   Api("POST", "/api/v1/probes/analyze", "/api/v1/probes/analyze",
-      [this](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [this](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(service::CheckMayAnalyzeProbe(call.ctx, call.actor));
         FT_RETURN_IF_ERROR(TakeSearchToken(call.actor));
         FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ProbeBytes(req));
@@ -869,7 +883,7 @@ void ServerImpl::AddSearchRoutes() {
         return internal::AnalysisJson(analysis, gate, Sha256Hex(bytes));
       });
   Api("POST", "/api/v1/searches", "/api/v1/searches",
-      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [this](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(TakeSearchToken(call.actor));
         service::SearchRequest request;
         request.fields = {FormField(req, "case"), FormField(req, "purpose"),
@@ -893,20 +907,20 @@ void ServerImpl::AddSearchRoutes() {
         return service::SearchResponseJson(r);
       });
   Api("GET", "/api/v1/searches", "/api/v1/searches",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto list, service::MyRequests(call.ctx, call.actor));
         json out = json::array();
         for (const auto& r : list) out.push_back(internal::RequestSummaryJson(r));
         return json{{"requests", out}};
       });
   Api("GET", "/api/v1/searches/{id}", "/api/v1/searches/([0-9]{1,18})",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
         return internal::LeadJson(lead);
       });
   Api("GET", "/api/v1/bookings/{booking}", "/api/v1/bookings/([A-Za-z0-9._-]{1,64})",
-      [this](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [this](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
         FT_ASSIGN_OR_RETURN(
             service::BookingView view,
@@ -915,7 +929,7 @@ void ServerImpl::AddSearchRoutes() {
       });
   Api("GET", "/api/v1/bookings/{booking}/photos/{photo_id}",
       "/api/v1/bookings/([A-Za-z0-9._-]{1,64})/photos/([0-9]{1,18})",
-      [this](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [this](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t photo_id, ParseId(req.matches[2]));
         FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
         FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
@@ -930,14 +944,14 @@ void ServerImpl::AddSearchRoutes() {
 
 void ServerImpl::AddReviewRoutes() {
   Api("GET", "/api/v1/reviews", "/api/v1/reviews",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto leads, service::PendingReviews(call.ctx, call.actor));
         json out = json::array();
         for (const auto& l : leads) out.push_back(internal::LeadJson(l));
         return json{{"leads", out}};
       });
   Api("POST", "/api/v1/searches/{id}/examination", "/api/v1/searches/([0-9]{1,18})/examination",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         json body = ParseJsonBody(req);
         std::vector<service::CandidateMark> marks;
@@ -949,7 +963,7 @@ void ServerImpl::AddReviewRoutes() {
         return json{{"request_id", id}, {"status", "examined"}};
       });
   Api("POST", "/api/v1/searches/{id}/concurrence", "/api/v1/searches/([0-9]{1,18})/concurrence",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         json body = ParseJsonBody(req);
         if (!body.contains("agree") || !body["agree"].is_boolean()) {
@@ -960,7 +974,7 @@ void ServerImpl::AddReviewRoutes() {
         return json{{"request_id", id}, {"status", agree ? "released" : "disputed"}};
       });
   Api("POST", "/api/v1/searches/{id}/outcome", "/api/v1/searches/([0-9]{1,18})/outcome",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         json body = ParseJsonBody(req);
         FT_ASSIGN_OR_RETURN(service::Outcome outcome,
@@ -983,14 +997,14 @@ Expected<policy::RoleSet> ParseRoles(const json& body) {
 void ServerImpl::AddAdminRoutes() {
   const std::string user_re = "/api/v1/users/([a-z0-9._-]{2,64})";
   Api("GET", "/api/v1/users", "/api/v1/users",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto users, service::ListUsersForAdmin(call.ctx, call.actor));
         json out = json::array();
         for (const auto& u : users) out.push_back(internal::UserJson(u));
         return json{{"users", out}};
       });
   Api("POST", "/api/v1/users", "/api/v1/users",
-      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         policy::NewUser u{Field(body, "name"),
                           Field(body, "full_name"),
@@ -1003,14 +1017,14 @@ void ServerImpl::AddAdminRoutes() {
         return json{{"user", internal::UserJson(user)}};
       });
   Api("PUT", "/api/v1/users/{name}/roles", user_re + "/roles",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         FT_ASSIGN_OR_RETURN(policy::RoleSet roles, ParseRoles(body));
         FT_RETURN_IF_ERROR(service::SetRoles(call.ctx, call.actor, req.matches[1].str(), roles));
         return json{{"name", req.matches[1].str()}, {"roles", policy::RoleSetText(roles)}};
       });
   Api("POST", "/api/v1/users/{name}/lock", user_re + "/lock",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         bool locked = body.value("locked", true);
         FT_RETURN_IF_ERROR(service::SetLocked(call.ctx, call.actor, req.matches[1].str(), locked,
@@ -1018,7 +1032,7 @@ void ServerImpl::AddAdminRoutes() {
         return json{{"name", req.matches[1].str()}, {"locked", locked}};
       });
   Api("POST", "/api/v1/users/{name}/certificates", user_re + "/certificates",
-      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         policy::NewCertificate c{Field(body, "course"), Field(body, "number"),
                                  Field(body, "issued"), Field(body, "expires"),
@@ -1031,7 +1045,7 @@ void ServerImpl::AddAdminRoutes() {
       });
   Api("POST", "/api/v1/users/{name}/certificates/{number}/revoke",
       user_re + "/certificates/([A-Za-z0-9._-]{1,64})/revoke",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         FT_RETURN_IF_ERROR(service::RevokeCertificate(call.ctx, call.actor, req.matches[1].str(),
                                                       req.matches[2].str(), Field(body, "reason")));
@@ -1043,14 +1057,14 @@ void ServerImpl::AddAdminRoutes() {
 // auditors read; the use cases check the roles and audit every decision and refusal.
 void ServerImpl::AddSupervisorRoutes() {
   Api("GET", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto list, service::ListQualityOverrides(call.ctx, call.actor));
         json out = json::array();
         for (const auto& o : list) out.push_back(internal::QualityOverrideJson(o));
         return json{{"overrides", out}};
       });
   Api("POST", "/api/v1/quality-overrides", "/api/v1/quality-overrides",
-      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         FT_ASSIGN_OR_RETURN(int64_t id, service::ApproveQualityOverride(
                                             call.ctx, call.actor, Field(body, "probe_sha256"),
@@ -1059,14 +1073,14 @@ void ServerImpl::AddSupervisorRoutes() {
         return json{{"override_id", id}};
       });
   Api("GET", "/api/v1/case-holds", "/api/v1/case-holds",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto holds, service::ListCaseHolds(call.ctx, call.actor));
         json out = json::array();
         for (const auto& h : holds) out.push_back(internal::CaseHoldJson(h));
         return json{{"holds", out}};
       });
   Api("POST", "/api/v1/case-holds", "/api/v1/case-holds",
-      [](const httplib::Request& req, httplib::Response& res, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         std::string case_number = Field(body, "case");
         FT_RETURN_IF_ERROR(service::SetCaseHold(call.ctx, call.actor, case_number, /*hold=*/true,
@@ -1076,7 +1090,7 @@ void ServerImpl::AddSupervisorRoutes() {
       });
   Api("POST", "/api/v1/case-holds/{case}/release",
       "/api/v1/case-holds/([A-Za-z0-9._-]{1,64})/release",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         json body = ParseJsonBody(req);
         std::string case_number = req.matches[1].str();
         FT_RETURN_IF_ERROR(service::SetCaseHold(call.ctx, call.actor, case_number, /*hold=*/false,
@@ -1084,7 +1098,7 @@ void ServerImpl::AddSupervisorRoutes() {
         return json{{"case", case_number}, {"on_hold", false}};
       });
   Api("POST", "/api/v1/probes/purge", "/api/v1/probes/purge",
-      [](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(service::PurgeResult r, service::PurgeProbes(call.ctx, call.actor));
         return json{{"purged_sha256", r.purged_sha256}, {"kept_on_hold", r.kept_on_hold}};
       });
@@ -1092,7 +1106,7 @@ void ServerImpl::AddSupervisorRoutes() {
 
 void ServerImpl::AddAuditRoutes() {
   Api("GET", "/api/v1/audit/report", "/api/v1/audit/report",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         audit::ReportOptions options;
         options.from_date = req.get_param_value("from");
         options.to_date = req.get_param_value("to");
@@ -1100,7 +1114,7 @@ void ServerImpl::AddAuditRoutes() {
         return json::parse(audit::ReportJson(r));
       });
   Api("GET", "/api/v1/audit/verify", "/api/v1/audit/verify",
-      [this](const httplib::Request&, httplib::Response&, Call& call) -> Expected<json> {
+      [this](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_RETURN_IF_ERROR(service::CheckMayReadAudit(call.ctx, call.actor));
         audit::VerifyOptions options;
         options.public_keys = audit_keys_;
@@ -1134,7 +1148,7 @@ void ServerImpl::AddAuditRoutes() {
         return out;
       });
   Api("GET", "/api/v1/audit/export", "/api/v1/audit/export",
-      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         int64_t from = 1, to = 0;
         if (req.has_param("from_seq")) from = std::stoll(req.get_param_value("from_seq"));
         if (req.has_param("to_seq")) to = std::stoll(req.get_param_value("to_seq"));
@@ -1147,17 +1161,16 @@ void ServerImpl::AddAuditRoutes() {
 
 void ServerImpl::AddStaticRoutes() {
   std::string web = options_.web_dir.empty() ? FACETRAIL_WEB_DIR : options_.web_dir;
-  auto serve_file = [this, web](const std::string& name, httplib::Response& res) {
+  auto serve_file = [this, web](const std::string& name, HttpResponse& res) {
     auto bytes = ReadFileBytes(web + "/" + name, size_t{4} << 20);
     if (!bytes.ok()) return SendError(res, NotFound("no such page: " + name));
     res.set_content(std::string(bytes->begin(), bytes->end()), ContentTypeFor(name));
   };
-  Register("GET", "", "/", [serve_file](const httplib::Request&, httplib::Response& res) {
-    serve_file("index.html", res);
-  });
+  Register("GET", "", "/",
+           [serve_file](const HttpRequest&, HttpResponse& res) { serve_file("index.html", res); });
   // Only plain names: no '/', no "..", so nothing outside web/ can be named.
   Register("GET", "", "/app/([A-Za-z0-9_-]{1,64}\\.(?:html|css|js|svg|png))",
-           [serve_file](const httplib::Request& req, httplib::Response& res) {
+           [serve_file](const HttpRequest& req, HttpResponse& res) {
              serve_file(req.matches[1].str(), res);
            });
 }

@@ -22,6 +22,25 @@
 
 namespace facetrail::server {
 
+// Connections and requests (docs/SERVER.md, "Connections and limits"). A connection never holds
+// a worker while it is idle or slow; these bound what it may hold.
+struct HttpLimits {
+  size_t max_body_bytes = size_t{20} << 20;    // larger request bodies: 413 (serve sets it)
+  size_t max_header_bytes = size_t{16} << 10;  // request line and header fields together: 431
+  size_t max_header_fields = 64;               // more header fields: 431
+  size_t max_url_bytes = 4096;                 // longer request targets: 414
+  size_t max_form_parts = 16;                  // more multipart/form-data parts: 400
+  // From the connection's start (or the end of its previous response) to the end of the request
+  // head, and to the end of the body: past them the connection is closed, however slowly it is
+  // still sending.
+  int head_deadline_ms = 20'000;
+  int request_deadline_ms = 120'000;
+  unsigned idle_timeout_s = 10;  // a connection that sends nothing for this long is closed
+  unsigned max_connections = 1000;
+  unsigned max_connections_per_address = 64;  // raise it behind a reverse proxy
+  int workers = 8;                            // threads that run complete requests
+};
+
 struct ServerOptions {
   std::string db_path;
   std::string models_dir = "models";
@@ -32,6 +51,7 @@ struct ServerOptions {
   std::string web_dir;                         // default: the repository's web/ (compile-time path)
   std::string openapi_path;                    // default: the repository's src/server/openapi.json
   size_t max_upload_bytes = size_t{20} << 20;  // request bodies larger than this: 413
+  HttpLimits http;                             // its max_body_bytes follows max_upload_bytes
   uint64_t max_pixels = 40'000'000;            // decoded probe images larger than this: 413
   // Token bucket per user for probe analyses and searches.
   double search_burst = 10;

@@ -1,0 +1,107 @@
+// The HTTP transport under `facetrail serve`: an event-driven server (GNU libmicrohttpd, one epoll
+// thread) that reads requests, and a small pool of workers that runs complete requests only.
+//
+// WHY (docs/SERVER.md, "Connections and limits")
+//   A connection never holds a worker while it is idle or slow: the epoll thread reads the request
+//   head and body of every connection side by side, and a request reaches a worker only when it
+//   is complete. Each connection has a deadline for the whole head (and a longer one for the
+//   body), not per read; keep-alive connections close after an idle timeout; connections are
+//   capped in total and per client address; complete requests are served round-robin among
+//   client addresses, so one greedy client cannot starve the others.
+//
+// CONTRACT
+//   The handler sees a complete, size-checked request and fills the response; it runs on a worker
+//   thread, several at once. Requests the transport itself refuses (too large, too many header
+//   fields, URL too long, malformed multipart body) never reach the handler: `refuse` builds
+//   their response from an HTTP status and a message.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "server/server.h"
+
+namespace facetrail::server::internal {
+
+struct CaseInsensitiveLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
+// One part of a multipart/form-data body (a file or a plain field).
+struct FormPart {
+  std::string filename, content_type, content;
+};
+
+struct HttpRequest {
+  std::string method, path, version;
+  std::string remote_addr;  // the peer's address as text ("127.0.0.1", "::1")
+  std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
+  std::multimap<std::string, std::string> params;  // the query string, percent-decoded
+  std::string body;                                // empty for multipart/form-data
+  std::map<std::string, FormPart> files;           // multipart/form-data parts by field name
+  std::smatch matches;                             // the route's captures over `path`
+
+  bool has_header(const std::string& name) const { return headers.count(name) > 0; }
+  std::string get_header_value(const std::string& name) const;  // "" when absent
+  bool has_param(const std::string& name) const { return params.count(name) > 0; }
+  std::string get_param_value(const std::string& name) const;  // "" when absent
+  bool is_multipart_form_data() const;
+  bool has_file(const std::string& name) const { return files.count(name) > 0; }
+  const FormPart& get_file_value(const std::string& name) const;  // an empty part when absent
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  void set_content(std::string content, const std::string& content_type);
+  void set_header(const std::string& name, const std::string& value);  // replaces
+  std::string get_header_value(const std::string& name) const;
+};
+
+using server::HttpLimits;  // server/server.h
+
+struct TlsPem {
+  std::string cert, key;  // PEM text
+};
+
+// Runs complete requests; called on worker threads, concurrently.
+using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
+// The response for a request the transport refused (status 400/413/414/431/503).
+using HttpRefusal = std::function<void(int status, const std::string& message, HttpResponse&)>;
+
+class HttpServer {
+ public:
+  HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler, HttpRefusal refuse);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Opens the listening socket on host:port (port 0: an ephemeral one) and starts accepting.
+  // kUnavailable when the address is taken or not local; kInvalidArgument when the TLS
+  // certificate or key cannot be used.
+  Status Bind(const std::string& host, int port);
+  int port() const { return port_; }
+  // Blocks until Stop(); then lets requests being run finish, and closes every connection.
+  Status Serve();
+  void Stop();
+
+  // Open connections now (for /metrics).
+  size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace facetrail::server::internal
