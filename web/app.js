@@ -213,6 +213,13 @@ function qualityHint(sha, caseNumber, hashId) {
     el('code', { class: 'hash', id: hashId }, sha));
 }
 
+// The candidate-list policy that made a list, as recorded with the request.
+function policyText(p) {
+  if (!p) return '';
+  const source = p.threshold_source === 'department' ? "the department's threshold" : p.threshold_source === 'model calibration' ? "the model's calibrated threshold" : 'threshold source not recorded';
+  return `List policy: at most ${p.max_list_length} candidates scoring at least ${Number(p.threshold).toFixed(3)} (${source}), model ${p.model.id} v${p.model.version}.`;
+}
+
 // ---- One request: candidates beside the probe, review, outcome ----
 async function requestPage(id) {
   const show = view();
@@ -228,8 +235,11 @@ async function requestPage(id) {
   const table = el('table', { id: 'candidates' }, el('caption', { class: 'muted' }, 'Candidates in rank order (score: cosine similarity)'),
     el('thead', {}, el('tr', {}, el('th', {}, 'Rank'), canSeePhotos ? el('th', {}, 'Photo') : null, el('th', {}, 'Booking'), el('th', {}, 'Score'), el('th', {}, 'Mark'), el('th', {}, 'Notes'))),
     el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: '6' }, 'No candidate above the threshold.'))));
+  // The stored probe, exactly as uploaded (the server checks the role and audits every view).
   const probeSide = el('div', { class: 'card' }, el('h2', {}, 'Probe'),
-    fresh && state.probeUrl ? el('img', { src: state.probeUrl, alt: 'Probe image', class: 'probe-img' }) : el('p', { class: 'muted' }, 'Probe SHA-256 ' + lead.probe_sha256.slice(0, 16) + '…'),
+    el('img', { src: `/api/v1/searches/${encodeURIComponent(id)}/probe`, alt: 'Probe image of request ' + id, class: 'probe-img', id: 'probe-img' }),
+    el('p', { class: 'muted' }, 'Probe SHA-256 ', el('code', { class: 'hash' }, lead.probe_sha256)),
+    el('p', { id: 'list-policy' }, policyText(lead.policy)),
     el('p', {}, 'Case ', el('strong', {}, lead.case), el('br'), 'Purpose: ' + lead.purpose, el('br'), 'Requested by ' + lead.requester + ' at ' + lead.created_at),
     el('p', {}, 'Status ', el('span', { class: 'badge ' + lead.status, id: 'lead-status' }, lead.status)));
   const actions = el('div', { id: 'review-actions' });

@@ -6,9 +6,12 @@
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/file.h"
+#include "service/probe_view.h"
 #include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
+#include "service/search_response_json.h"
 
 namespace facetrail::cli {
 
@@ -19,6 +22,7 @@ struct ReviewArgs {
   int64_t request = 0;
   std::vector<std::string> marks;  // RANK=MARK[:NOTES]
   std::string notes, outcome, case_number, probe_sha256, reason;
+  std::string export_probe;  // review show: write the stored probe here
   bool disagree = false, release = false, json = false;
 };
 
@@ -57,10 +61,16 @@ nlohmann::json LeadJson(const service::Lead& l) {
     }
     c.push_back(std::move(j));
   }
-  nlohmann::json j = {
-      {"request_id", l.request_id},     {"notice", l.notice},   {"requester", l.requester},
-      {"case", l.case_number},          {"purpose", l.purpose}, {"created_at", l.created_at},
-      {"probe_sha256", l.probe_sha256}, {"status", l.status},   {"candidates", c}};
+  nlohmann::json j = {{"request_id", l.request_id},
+                      {"notice", l.notice},
+                      {"requester", l.requester},
+                      {"case", l.case_number},
+                      {"purpose", l.purpose},
+                      {"created_at", l.created_at},
+                      {"probe_sha256", l.probe_sha256},
+                      {"status", l.status},
+                      {"candidates", c},
+                      {"policy", service::CandidatePolicyJson(l.policy)}};
   if (!l.examiner.empty()) j["examiner"] = l.examiner;
   if (!l.concurred_by.empty()) j["concurred_by"] = l.concurred_by;
   if (l.outcome) j["outcome"] = *l.outcome;
@@ -70,7 +80,11 @@ nlohmann::json LeadJson(const service::Lead& l) {
 void PrintLead(const service::Lead& l) {
   std::cout << l.notice << "\nrequest " << l.request_id << " by " << l.requester << ", case "
             << l.case_number << " (" << l.purpose << "), " << l.created_at << ", status "
-            << l.status << "\n";
+            << l.status << "\n"
+            << "candidate-list policy: at most " << l.policy.max_list_length
+            << " candidates scoring at least " << l.policy.threshold << " ("
+            << l.policy.threshold_source << "), model " << l.policy.model.id << " v"
+            << l.policy.model.version << "\n";
   for (const auto& x : l.candidates) {
     std::cout << std::setw(4) << x.candidate.rank << "  " << std::left << std::setw(16)
               << x.candidate.booking_number << std::right << std::fixed << std::setprecision(4)
@@ -79,7 +93,37 @@ void PrintLead(const service::Lead& l) {
     std::cout << '\n';
   }
   if (l.outcome) std::cout << "outcome: " << *l.outcome << '\n';
-  std::cout << l.notice << '\n';
+  std::cout << "probe: sha256 " << l.probe_sha256 << " (stored with the request; 'review show "
+            << "--request " << l.request_id << " --export-probe FILE' writes it, or GET "
+            << "/api/v1/searches/" << l.request_id << "/probe)\n"
+            << l.notice << '\n';
+}
+
+// Writes the stored probe to a.export_probe (viewed through the use case: role-checked and
+// audited "probe.view") and prints what was done to it.
+int ExportProbe(service::Context& ctx, const service::Actor& actor, const ReviewArgs& a) {
+  auto view = service::ViewProbe(ctx, actor, a.request);
+  if (!view.ok()) return Finish(view.status(), a.json);
+  Status st = WriteFileAtomically(a.export_probe, view->bytes);
+  if (!st.ok()) return Finish(st, a.json);
+  nlohmann::json j = service::ProbeViewJson(*view);
+  j["file"] = a.export_probe;
+  if (a.json) {
+    std::cout << j.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << "probe of request " << a.request << " (" << view->content_type << ", "
+            << view->bytes.size() << " bytes, sha256 " << view->sha256 << ") written to "
+            << a.export_probe << " exactly as uploaded\nprocessing steps:\n";
+  for (const auto& step : j["steps"]) {
+    std::cout << "  " << step["kind"].get<std::string>() << ' ' << step["params"].dump() << '\n';
+  }
+  if (view->quality_override) {
+    std::cout << "  quality override " << view->quality_override->id << " by "
+              << view->quality_override->supervisor << ": " << view->quality_override->reason
+              << '\n';
+  }
+  return 0;
 }
 
 int RunList(const ReviewArgs& a) {
@@ -103,6 +147,7 @@ int RunList(const ReviewArgs& a) {
 int RunShow(const ReviewArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
+  if (!a.export_probe.empty()) return ExportProbe(*s->ctx, s->actor, a);
   auto lead = service::GetLead(*s->ctx, s->actor, a.request);
   if (!lead.ok()) return Finish(lead.status(), a.json);
   if (a.json) {
@@ -185,9 +230,13 @@ void RegisterReviewCommands(CLI::App& app, CommandResult& result) {
   Sub(review, "list", "Leads waiting for review (examiners)", a, false)->callback([&result] {
     result.exit_code = RunList(a);
   });
-  Sub(review, "show", "Show a lead (requester after release; examiners, supervisors, auditors)", a,
-      true)
-      ->callback([&result] { result.exit_code = RunShow(a); });
+  auto* show =
+      Sub(review, "show", "Show a lead (requester after release; examiners, supervisors, auditors)",
+          a, true);
+  show->add_option("--export-probe", a.export_probe,
+                   "Write the stored probe (exactly as uploaded) to this file and list the "
+                   "processing steps applied to it; audited probe.view");
+  show->callback([&result] { result.exit_code = RunShow(a); });
   auto* examine = Sub(review, "examine", "First examination: mark every candidate", a, true);
   examine
       ->add_option("--mark", a.marks,

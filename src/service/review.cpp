@@ -25,6 +25,7 @@ struct RequestRow {
   std::string probe_sha256;
   std::string status;
   std::optional<std::string> outcome;
+  CandidateList policy;  // candidates empty
 };
 
 struct Examination {
@@ -36,13 +37,22 @@ struct Examination {
 Expected<RequestRow> LoadRequest(Context& ctx, int64_t id) {
   FT_ASSIGN_OR_RETURN(auto stmt,
                       ctx.db().Prepare("SELECT id, user_id, user_name, case_number, purpose, "
-                                       "created_at, probe_sha256, status, outcome FROM "
+                                       "created_at, probe_sha256, status, outcome, model_id, "
+                                       "model_version, gallery_version, threshold, "
+                                       "threshold_source, max_list_length FROM "
                                        "search_requests WHERE id = ?"));
   stmt.Bind(1, id);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return NotFound("no search request " + std::to_string(id));
-  return RequestRow{stmt.Int(0),  stmt.Int(1),  stmt.Text(2), stmt.Text(3),   stmt.Text(4),
-                    stmt.Text(5), stmt.Text(6), stmt.Text(7), stmt.OptText(8)};
+  RequestRow out{stmt.Int(0),  stmt.Int(1),  stmt.Text(2), stmt.Text(3),    stmt.Text(4),
+                 stmt.Text(5), stmt.Text(6), stmt.Text(7), stmt.OptText(8), {}};
+  out.policy.model.id = stmt.Text(9);
+  out.policy.model.version = static_cast<int>(stmt.Int(10));
+  out.policy.gallery_version = stmt.Text(11);
+  out.policy.threshold = static_cast<float>(stmt.Double(12));
+  out.policy.threshold_source = stmt.Text(13);
+  out.policy.max_list_length = static_cast<int>(stmt.Int(14));
+  return out;
 }
 
 Expected<std::optional<Examination>> CurrentExamination(Context& ctx, int64_t request_id) {
@@ -317,6 +327,7 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
     lead.probe_sha256 = req.probe_sha256;
     lead.status = req.status;
     lead.outcome = req.outcome;
+    lead.policy = req.policy;
     FT_ASSIGN_OR_RETURN(auto candidates, Candidates(ctx, request_id));
     // The requester sees the examiners' marks only once the lead is released.
     bool show_marks = reviewer || req.status == "released";

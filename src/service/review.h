@@ -59,6 +59,8 @@ struct Lead {
   std::string created_at;
   std::string probe_sha256;
   std::string status;  // pending_review, examined, disputed, released
+  // The candidate-list policy that made the list (its `candidates` stay empty; see below).
+  CandidateList policy;
   std::vector<LeadCandidate> candidates;
   std::string examiner;  // of the current examination, if any
   std::string concurred_by;

@@ -1,5 +1,7 @@
 #include "server/internal/json_views.h"
 
+#include "service/search_response_json.h"
+
 namespace facetrail::server::internal {
 
 using nlohmann::json;
@@ -96,6 +98,7 @@ json LeadJson(const service::Lead& l) {
           {"examiner", l.examiner},
           {"concurred_by", l.concurred_by},
           {"outcome", Opt(l.outcome)},
+          {"policy", service::CandidatePolicyJson(l.policy)},
           {"candidates", c}};
 }
 

@@ -93,6 +93,12 @@ CREATE TABLE case_holds (
   reason TEXT NOT NULL
 );
 )sql"},
+      // Issue 13: the candidate-list policy that made each list (threshold, where it came from,
+      // the department's list length). Requests made before say 'unrecorded' and 0.
+      {2, R"sql(
+ALTER TABLE search_requests ADD COLUMN threshold_source TEXT NOT NULL DEFAULT 'unrecorded';
+ALTER TABLE search_requests ADD COLUMN max_list_length INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }
