@@ -978,25 +978,32 @@ void ServerImpl::AddReviewRoutes() {
   Api("POST", "/api/v1/searches/{id}/examination", "/api/v1/searches/([0-9]{1,18})/examination",
       [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
-        json body = ParseJsonBody(req);
-        std::vector<service::CandidateMark> marks;
-        for (const json& m : body.value("marks", json::array())) {
-          FT_ASSIGN_OR_RETURN(service::Mark mark, service::ParseMark(Field(m, "mark")));
-          marks.push_back({m.value("rank", 0), mark, Field(m, "notes")});
-        }
-        FT_RETURN_IF_ERROR(service::Examine(call.ctx, call.actor, id, marks));
+        FT_ASSIGN_OR_RETURN(auto exam, service::ParseExamination(ParseJsonBody(req)));
+        FT_RETURN_IF_ERROR(service::Examine(call.ctx, call.actor, id, exam));
         return json{{"request_id", id}, {"status", "examined"}};
       });
-  Api("POST", "/api/v1/searches/{id}/concurrence", "/api/v1/searches/([0-9]{1,18})/concurrence",
+  Api("POST", "/api/v1/searches/{id}/verification", "/api/v1/searches/([0-9]{1,18})/verification",
+      [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(auto exam, service::ParseExamination(ParseJsonBody(req)));
+        FT_RETURN_IF_ERROR(service::Verify(call.ctx, call.actor, id, exam));
+        FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
+        return json{{"request_id", id}, {"status", lead.status}};
+      });
+  Api("POST", "/api/v1/searches/{id}/decision", "/api/v1/searches/([0-9]{1,18})/decision",
       [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         json body = ParseJsonBody(req);
-        if (!body.contains("agree") || !body["agree"].is_boolean()) {
-          return InvalidArgument("'agree' must be true or false");
+        if (body.contains("notes") && !body["notes"].is_string()) {
+          return InvalidArgument("notes: must be a string");
         }
-        bool agree = body["agree"].get<bool>();
-        FT_RETURN_IF_ERROR(service::Concur(call.ctx, call.actor, id, agree, Field(body, "notes")));
-        return json{{"request_id", id}, {"status", agree ? "released" : "disputed"}};
+        FT_ASSIGN_OR_RETURN(service::Resolution r,
+                            service::ParseResolution(Field(body, "decision")));
+        FT_RETURN_IF_ERROR(service::Resolve(call.ctx, call.actor, id, r, Field(body, "notes")));
+        return json{
+            {"request_id", id},
+            {"decision", service::ResolutionName(r)},
+            {"status", r == service::Resolution::kReexamine ? "pending_review" : "released"}};
       });
   Api("POST", "/api/v1/searches/{id}/outcome", "/api/v1/searches/([0-9]{1,18})/outcome",
       [](const httplib::Request& req, httplib::Response&, Call& call) -> Expected<json> {
