@@ -213,6 +213,13 @@ function qualityHint(sha, caseNumber, hashId) {
     el('code', { class: 'hash', id: hashId }, sha));
 }
 
+// The candidate-list policy that made a list, as recorded with the request.
+function policyText(p) {
+  if (!p) return '';
+  const source = p.threshold_source === 'department' ? "the department's threshold" : p.threshold_source === 'model calibration' ? "the model's calibrated threshold" : 'threshold source not recorded';
+  return `List policy: at most ${p.max_list_length} candidates scoring at least ${Number(p.threshold).toFixed(3)} (${source}), model ${p.model.id} v${p.model.version}.`;
+}
+
 // ---- One request: candidates beside the probe, review, outcome ----
 async function requestPage(id) {
   const show = view();
@@ -224,52 +231,146 @@ async function requestPage(id) {
   const rows = cands.map(c => el('tr', {},
     el('td', {}, String(c.rank)),
     canSeePhotos ? el('td', {}, el('img', { class: 'thumb', alt: 'Booking photo ' + c.booking_number, src: `/api/v1/bookings/${encodeURIComponent(c.booking_number)}/photos/${c.photo_id}` })) : null,
-    el('td', {}, c.booking_number), el('td', {}, c.score.toFixed(3)), el('td', {}, c.mark || '—'), el('td', {}, c.notes || '')));
+    el('td', {}, c.booking_number), el('td', {}, c.score.toFixed(3)), el('td', { class: 'conclusion' }, c.conclusion || '—'), el('td', {}, c.notes || '')));
   const table = el('table', { id: 'candidates' }, el('caption', { class: 'muted' }, 'Candidates in rank order (score: cosine similarity)'),
-    el('thead', {}, el('tr', {}, el('th', {}, 'Rank'), canSeePhotos ? el('th', {}, 'Photo') : null, el('th', {}, 'Booking'), el('th', {}, 'Score'), el('th', {}, 'Mark'), el('th', {}, 'Notes'))),
+    el('thead', {}, el('tr', {}, el('th', {}, 'Rank'), canSeePhotos ? el('th', {}, 'Photo') : null, el('th', {}, 'Booking'), el('th', {}, 'Score'), el('th', {}, 'Conclusion'), el('th', {}, 'Notes'))),
     el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: '6' }, 'No candidate above the threshold.'))));
+  // The stored probe, exactly as uploaded (the server checks the role and audits every view).
   const probeSide = el('div', { class: 'card' }, el('h2', {}, 'Probe'),
-    fresh && state.probeUrl ? el('img', { src: state.probeUrl, alt: 'Probe image', class: 'probe-img' }) : el('p', { class: 'muted' }, 'Probe SHA-256 ' + lead.probe_sha256.slice(0, 16) + '…'),
+    el('img', { src: `/api/v1/searches/${encodeURIComponent(id)}/probe`, alt: 'Probe image of request ' + id, class: 'probe-img', id: 'probe-img' }),
+    el('p', { class: 'muted' }, 'Probe SHA-256 ', el('code', { class: 'hash' }, lead.probe_sha256)),
+    el('p', { id: 'list-policy' }, policyText(lead.policy)),
     el('p', {}, 'Case ', el('strong', {}, lead.case), el('br'), 'Purpose: ' + lead.purpose, el('br'), 'Requested by ' + lead.requester + ' at ' + lead.created_at),
     el('p', {}, 'Status ', el('span', { class: 'badge ' + lead.status, id: 'lead-status' }, lead.status)));
   const actions = el('div', { id: 'review-actions' });
   const me = state.user.name;
   if (hasRole('examiner') && me !== lead.requester) {
-    if (lead.status === 'pending_review' || lead.status === 'disputed') actions.append(examineForm(lead, cands));
-    if (lead.status === 'examined' && lead.examiner !== me) actions.append(concurForm(lead));
+    if (lead.status === 'pending_review') actions.append(examineForm(lead, cands, 'examination', null));
+    if (lead.status === 'examined' && lead.examiner !== me) actions.append(examineForm(lead, cands, 'verification', null));
   }
+  if (lead.status === 'disputed' && hasRole('supervisor') && me !== lead.requester) actions.append(decisionForm(lead));
+  const records = examinationsCard(lead);
+  if (records) actions.append(records);
+  actions.append(historyCard(lead));
   if (lead.status === 'released' && me === lead.requester && !lead.outcome) actions.append(outcomeForm(lead));
   if (lead.outcome) actions.append(el('p', {}, 'Outcome: ', el('strong', {}, lead.outcome)));
   show(el('h1', {}, 'Request ' + id), el('p', { class: 'notice', id: 'lead-notice' }, lead.notice),
     el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, scroller('Candidates', table)), actions)));
 }
-function examineForm(lead, cands) {
-  const msg = el('div');
-  const selects = cands.map(c => ({ rank: c.rank,
-    sel: el('select', { id: 'mark-' + c.rank }, ...['inconclusive', 'possible_match', 'not_a_match'].map(m => el('option', { value: m }, m.replace('_', ' ')))),
-    notes: el('input', { type: 'text', id: 'notes-' + c.rank, 'aria-label': 'Notes for rank ' + c.rank }) }));
-  return el('form', { class: 'card', id: 'examine-form', onsubmit: async ev => {
-    ev.preventDefault();
+// ---- The examination (FISWG components, a conclusion per candidate; docs/POLICY.md) ----
+// One candidate at a time. Keyboard: ↑/↓ move between components, 1 similar, 2 dissimilar,
+// 3 not visible, 0 not examined (the focused component), n / p next / previous candidate,
+// Ctrl+Enter submits. Nothing is preset: a component not marked stays "not examined", a
+// candidate without a conclusion stays "not examined".
+const MARKS = { 1: 'similar', 2: 'dissimilar', 3: 'not_visible', 0: 'not_examined' };
+const MARK_TEXT = { similar: 'similar', dissimilar: 'dissimilar', not_visible: 'not visible', not_examined: 'not examined' };
+function examineForm(lead, cands, stage, viewer) {
+  const msg = el('div', { id: 'exam-msg' });
+  const panels = cands.map(c => {
+    const rows = lead.components.map(k => {
+      const row = el('div', { class: 'comp', tabindex: '0', role: 'group', id: `comp-${c.rank}-${k.component}`, 'data-component': k.component, 'data-mark': 'not_examined', 'aria-label': `${k.label}: not examined` },
+        el('span', { class: 'comp-label' }, k.label), el('span', { class: 'comp-mark' }, MARK_TEXT.not_examined));
+      const note = el('input', { type: 'text', class: 'comp-note', maxlength: '500', id: `comp-note-${c.rank}-${k.component}`, 'aria-label': `Note on ${k.label}` });
+      return { k, row, note };
+    });
+    const conclusion = el('select', { id: 'conclusion-' + c.rank, 'aria-label': 'Conclusion for rank ' + c.rank },
+      el('option', { value: 'not examined' }, 'not examined'), ...lead.conclusion_scale.map(s => el('option', { value: s }, s)));
+    const notes = el('input', { type: 'text', id: 'notes-' + c.rank, maxlength: '4000', 'aria-label': 'Notes for rank ' + c.rank });
+    const panel = el('fieldset', { class: 'exam-panel', id: 'exam-panel-' + c.rank, hidden: true },
+      el('legend', {}, `Rank ${c.rank}: ${c.booking_number} (score ${c.score.toFixed(3)})`),
+      el('div', { class: 'comps', role: 'list' }, ...rows.map(r => el('div', { class: 'comp-line', role: 'listitem' }, r.row, r.note))),
+      el('label', { for: 'conclusion-' + c.rank }, 'Conclusion'), conclusion,
+      el('label', { for: 'notes-' + c.rank }, 'Notes'), notes);
+    return { c, rows, conclusion, notes, panel };
+  });
+  let current = 0;
+  const counter = el('span', { id: 'exam-counter', class: 'muted' });
+  const select = i => {
+    current = Math.max(0, Math.min(panels.length - 1, i));
+    panels.forEach((p, j) => { p.panel.hidden = j !== current; });
+    counter.textContent = `Candidate ${current + 1} of ${panels.length}`;
+    if (viewer) viewer.showCandidate(panels[current].c);
+  };
+  const setMark = (r, mark) => {
+    r.row.dataset.mark = mark;
+    r.row.querySelector('.comp-mark').textContent = MARK_TEXT[mark];
+    r.row.setAttribute('aria-label', `${r.k.label}: ${MARK_TEXT[mark]}`);
+  };
+  const body = () => ({ candidates: panels.map(p => ({
+    rank: p.c.rank, conclusion: p.conclusion.value, notes: p.notes.value,
+    components: p.rows.filter(r => r.row.dataset.mark !== 'not_examined' || r.note.value)
+      .map(r => ({ component: r.k.component, mark: r.row.dataset.mark, note: r.note.value })),
+    viewing: viewer ? viewer.settingsFor(p.c.rank) : null })) });
+  const submit = async () => {
     try {
-      await api('POST', `/searches/${lead.request_id}/examination`, { marks: selects.map(s => ({ rank: s.rank, mark: s.sel.value, notes: s.notes.value })) });
+      await api('POST', `/searches/${lead.request_id}/${stage === 'verification' ? 'verification' : 'examination'}`, body());
       route();
     } catch (e) { msg.replaceChildren(errorBox(e)); }
-  } }, el('h2', {}, 'Examination'), ...selects.map(s => el('div', { class: 'row' },
-    el('div', {}, el('label', { for: 'mark-' + s.rank }, 'Rank ' + s.rank), s.sel), el('div', {}, el('label', { for: 'notes-' + s.rank }, 'Notes'), s.notes))),
-    el('p', {}, el('button', { type: 'submit' }, 'Submit examination')), msg);
-}
-function concurForm(lead) {
-  const notes = el('textarea', { id: 'concur-notes' });
-  const msg = el('div');
-  const send = agree => async () => {
-    try { await api('POST', `/searches/${lead.request_id}/concurrence`, { agree, notes: notes.value }); route(); } catch (e) { msg.replaceChildren(errorBox(e)); }
   };
-  return el('div', { class: 'card', id: 'concur-form' }, el('h2', {}, 'Concurrence'),
-    el('p', { class: 'muted' }, 'Examined by ' + lead.examiner + '. Agreeing releases the lead to the requester.'),
-    el('label', { for: 'concur-notes' }, 'Notes'), notes,
-    el('p', { class: 'row' }, el('button', { type: 'button', id: 'concur-agree', onclick: send(true) }, 'Agree and release'),
-      el('button', { type: 'button', class: 'secondary', id: 'concur-disagree', onclick: send(false) }, 'Disagree')), msg);
+  const form = el('form', { class: 'card', id: 'examine-form', 'data-stage': stage, onsubmit: ev => { ev.preventDefault(); submit(); } },
+    el('h2', {}, stage === 'verification' ? 'Verification (blind)' : 'Examination'),
+    stage === 'verification' ? el('p', { class: 'muted', id: 'blind-note' }, "The first examiner's conclusions stay hidden until you submit your own.") : null,
+    el('p', { class: 'muted' }, 'Keys: ↑/↓ component, 1 similar, 2 dissimilar, 3 not visible, 0 not examined, n/p next/previous candidate, Ctrl+Enter submit.'),
+    el('p', { class: 'row' }, el('button', { type: 'button', class: 'secondary', id: 'prev-cand', onclick: () => select(current - 1) }, 'Previous'), counter,
+      el('button', { type: 'button', class: 'secondary', id: 'next-cand', onclick: () => select(current + 1) }, 'Next')),
+    ...panels.map(p => p.panel),
+    el('p', {}, el('button', { type: 'submit', id: 'submit-exam' }, stage === 'verification' ? 'Submit verification' : 'Submit examination')), msg);
+  form.addEventListener('keydown', ev => {
+    const t = ev.target;
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(); return; }
+    if (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA') return;
+    const p = panels[current];
+    const i = p.rows.findIndex(r => r.row === t);
+    if (ev.key === 'n' || ev.key === 'p') {
+      ev.preventDefault();
+      select(current + (ev.key === 'n' ? 1 : -1));
+      panels[current].rows[0].row.focus();
+    } else if (i >= 0 && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      ev.preventDefault();
+      p.rows[Math.max(0, Math.min(p.rows.length - 1, i + (ev.key === 'ArrowDown' ? 1 : -1)))].row.focus();
+    } else if (i >= 0 && MARKS[ev.key]) {
+      ev.preventDefault();
+      setMark(p.rows[i], MARKS[ev.key]);
+    }
+  });
+  for (const p of panels) for (const r of p.rows) r.row.addEventListener('click', () => {
+    const order = ['not_examined', 'similar', 'dissimilar', 'not_visible'];
+    setMark(r, order[(order.indexOf(r.row.dataset.mark) + 1) % order.length]);
+  });
+  select(0);
+  return form;
 }
+
+// The examinations the reader may see, with every component marked.
+function examinationsCard(lead) {
+  if (!lead.examinations || !lead.examinations.length) return null;
+  return el('div', { class: 'card', id: 'examinations' }, el('h2', {}, 'Examinations'),
+    ...lead.examinations.map(e => el('section', { class: 'exam-record', 'data-stage': e.stage },
+      el('h3', {}, `${e.stage === 'verification' ? 'Verification' : 'Examination'} by ${e.examiner}, ${e.created_at}${e.superseded ? ' (set aside)' : ''}`),
+      scroller('Examination by ' + e.examiner, el('table', {},
+        el('thead', {}, el('tr', {}, el('th', {}, 'Rank'), el('th', {}, 'Conclusion'), el('th', {}, 'Components marked'), el('th', {}, 'Notes'))),
+        el('tbody', {}, ...e.candidates.map(c => el('tr', {},
+          el('td', {}, String(c.rank)), el('td', { class: 'conclusion' }, c.conclusion),
+          el('td', {}, c.components.filter(m => m.mark !== 'not_examined').map(m => `${m.label}: ${MARK_TEXT[m.mark]}${m.note ? ' (' + m.note + ')' : ''}`).join('; ') || '—'),
+          el('td', {}, c.notes || '')))))))));
+}
+
+function historyCard(lead) {
+  return el('div', { class: 'card', id: 'history' }, el('h2', {}, 'History'),
+    el('ol', {}, ...lead.history.map(h => el('li', {}, `${h.time} ${h.actor}: ${h.event}${h.detail ? ' (' + h.detail + ')' : ''}`))));
+}
+
+function decisionForm(lead) {
+  const sel = el('select', { id: 'decision' }, ...[['adopt_first', 'Adopt the first examination'], ['adopt_second', 'Adopt the verification'], ['reexamine', 'Send back for a new examination']].map(([v, t]) => el('option', { value: v }, t)));
+  const notes = el('textarea', { id: 'decision-notes', maxlength: '4000' });
+  const msg = el('div');
+  return el('form', { class: 'card', id: 'decision-form', onsubmit: async ev => {
+    ev.preventDefault();
+    try { await api('POST', `/searches/${lead.request_id}/decision`, { decision: sel.value, notes: notes.value }); route(); } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, el('h2', {}, 'Decision on the disagreement'), el('label', { for: 'decision' }, 'Decision'), sel,
+    el('label', { for: 'decision-notes' }, 'Reasons'), notes, el('p', {}, el('button', { type: 'submit' }, 'Record decision')), msg);
+}
+
 function outcomeForm(lead) {
   const sel = el('select', { id: 'outcome' }, ...['confirmed_by_other_evidence', 'excluded', 'unknown'].map(o => el('option', { value: o }, o.replaceAll('_', ' '))));
   const note = el('input', { type: 'text', id: 'outcome-note' });

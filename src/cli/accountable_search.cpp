@@ -69,33 +69,26 @@ class LazyAnalyzer final : public service::ProbeAnalyzer {
   std::unique_ptr<service::ProbeAnalyzer> inner_;
 };
 
-// Candidates above the threshold given, else the one `facetrail eval` calibrated for the model.
+// The gallery, opened on first use; the threshold and list length are the department's
+// candidate-list policy, resolved by the use case (service::RequestSearch).
 class LazyGallerySource final : public service::CandidateSource {
  public:
-  LazyGallerySource(LazyGallery& gallery, const LazyAnalyzer& analyzer,
-                    std::optional<float> min_score)
-      : gallery_(gallery), analyzer_(analyzer), min_score_(min_score) {}
+  explicit LazyGallerySource(LazyGallery& gallery) : gallery_(gallery) {}
   Expected<service::CandidateList> Search(std::span<const float> templ,
-                                          const vision::TemplateModel& model, int top_k) override {
+                                          const vision::TemplateModel& model, int top_k,
+                                          float min_score) override {
     if (!inner_) {
-      FT_ASSIGN_OR_RETURN(
-          const float min_score,
-          service::CandidateThreshold(min_score_, analyzer_.pipeline(),
-                                      "the model has no calibrated candidate threshold: give "
-                                      "--min-score, or calibrate it (docs/MODELS.md)"));
       FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.store());
       FT_ASSIGN_OR_RETURN(
           index_, gallery::GalleryIndex::Open(*store, {model.id, model.version, model.dim}));
-      inner_ = service::MakeGalleryCandidateSource(*store, *index_, min_score);
+      inner_ = service::MakeGalleryCandidateSource(*store, *index_);
     }
-    return inner_->Search(templ, model, top_k);
+    return inner_->Search(templ, model, top_k, min_score);
   }
   gallery::GalleryStore* store() { return gallery_.opened(); }
 
  private:
   LazyGallery& gallery_;
-  const LazyAnalyzer& analyzer_;
-  std::optional<float> min_score_;
   std::unique_ptr<gallery::GalleryIndex> index_;
   std::unique_ptr<service::CandidateSource> inner_;
 };
@@ -109,9 +102,11 @@ bool IsStream(const std::string& probe) {
 void PrintText(const service::SearchResponse& r, LazyGallerySource& source) {
   std::cout << r.notice << "\nrequest " << r.request_id << ", case " << r.case_number
             << ", probe sha256 " << r.probe_sha256 << "\nmodel " << r.list.model.id << " v"
-            << r.list.model.version << ", gallery " << r.list.gallery_version << ", threshold "
-            << r.list.threshold << (r.quality_override_used ? ", quality override used" : "")
-            << "\n";
+            << r.list.model.version << ", gallery " << r.list.gallery_version
+            << (r.quality_override_used ? ", quality override used" : "")
+            << "\ncandidate-list policy: at most " << r.list.max_list_length
+            << " candidates scoring at least " << r.list.threshold << " ("
+            << r.list.threshold_source << ")\n";
   if (r.list.candidates.empty()) std::cout << "no candidate above the threshold\n";
   for (const service::Candidate& c : r.list.candidates) {
     std::string name;
@@ -146,7 +141,13 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
   service::SearchRequest request;
   request.fields = {a.case_number, a.purpose, a.offense, a.justification, a.agency};
   request.probe_name = in.probe;
-  request.top_k = in.top;
+  if (in.min_score) {
+    return Finish(InvalidArgument("--min-score: under accountability the department's "
+                                  "candidate-list policy sets the threshold ('facetrail admin "
+                                  "config show'; docs/POLICY.md)"),
+                  in.json);
+  }
+  if (in.top > 0) request.top_k = in.top;
   request.face = in.face;
   if (IsStream(in.probe)) {
     request.origin = service::ProbeOrigin::kStream;
@@ -157,7 +158,7 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
   }
   LazyGallery gallery(in.db);
   LazyAnalyzer analyzer(in.models_dir, gallery);
-  LazyGallerySource source(gallery, analyzer, in.min_score);
+  LazyGallerySource source(gallery);
   auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);
   if (!r.ok()) return Finish(r.status(), in.json);
   if (in.json) {

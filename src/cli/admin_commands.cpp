@@ -21,6 +21,9 @@ struct AdminArgs {
   std::string db, user;  // the acting admin
   std::string name, full_name, agency, roles, key;
   std::string course, number, issued, expires, issued_by, reason, file;
+  std::optional<float> threshold;  // config candidates
+  int list_length = 0;
+  bool model_calibration = false;
   bool json = false;
 };
 
@@ -145,6 +148,23 @@ int RunConfigSet(const AdminArgs& a) {
   return Finish(st, a.json);
 }
 
+int RunConfigCandidates(const AdminArgs& a) {
+  if (a.threshold.has_value() == a.model_calibration) {
+    return Finish(InvalidArgument("give either --threshold S or --model-calibration"), a.json);
+  }
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  Status st = service::SetCandidatePolicy(*s->ctx, s->actor, a.threshold, a.list_length, a.reason);
+  if (st.ok()) {
+    std::cout << "candidate-list policy: at most " << a.list_length
+              << " candidates scoring at least "
+              << (a.threshold ? std::to_string(*a.threshold)
+                              : std::string("the active model's calibrated threshold"))
+              << "; every front end uses it from the next search\n";
+  }
+  return Finish(st, a.json);
+}
+
 int RunPurge(const AdminArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
@@ -238,6 +258,23 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   AddDbUser(set, a);
   set->add_option("--file", a.file, "JSON as printed by 'config show'")->required();
   set->callback([&result] { result.exit_code = RunConfigSet(a); });
+  auto* candidates = config->add_subcommand(
+      "candidates",
+      "Supervisor or admin: the candidate-list policy every front end uses (list length and "
+      "score threshold); audited");
+  candidates->add_option("--db", a.db, "Database")->required();
+  candidates->add_option("--user", a.user, "Supervisor or admin (password: FACETRAIL_PASSWORD)")
+      ->required();
+  candidates->add_option("--length", a.list_length, "Candidates per list, at most")
+      ->required()
+      ->check(CLI::Range(1, 1000));
+  candidates->add_option("--threshold", a.threshold, "Lowest similarity listed")
+      ->check(CLI::Range(-1.0, 1.0));
+  candidates->add_flag("--model-calibration", a.model_calibration,
+                       "Use the active model's calibrated threshold (models/*.model.json)");
+  candidates->add_option("--reason", a.reason, "Why (e.g. the FPIR and gallery size chosen)")
+      ->required();
+  candidates->callback([&result] { result.exit_code = RunConfigCandidates(a); });
 
   auto* purge = admin->add_subcommand(
       "purge-probes", "Purge probe images past the retention period (cases on hold are kept)");

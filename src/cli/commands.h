@@ -35,8 +35,8 @@ struct AccountableSearchArgs {
 };
 struct SearchInputs {
   std::string db, probe, models_dir;
-  int top = 20;
-  std::optional<float> min_score;  // default: the active model's calibrated threshold
+  int top = 0;                     // 0: the policy's list length (accountable) or 20 (development)
+  std::optional<float> min_score;  // development galleries only; default: the model's calibration
   bool json = false;
   int face = -1;  // -1: the largest face
 };

@@ -41,11 +41,14 @@ struct GalleryArgs {
   bool json = false;
 };
 
+// The list length of a search on a development gallery (no users, no policy) without --top.
+constexpr int kDevelopmentTop = 20;
+
 struct SearchArgs {
   std::string db, probe, models_dir = "models";
   int face = -1;
-  int top = 20;
-  std::optional<float> min_score;  // default: the active model's calibrated candidate threshold
+  int top = 0;  // 0: the policy's list length (accountable), kDevelopmentTop (development)
+  std::optional<float> min_score;  // development only; default: the model's calibrated threshold
   bool json = false;
 };
 
@@ -341,7 +344,8 @@ int RunSearch(const SearchArgs& a) {
   if (!index.ok()) return PrintError(index.status());
   gallery::ProbeSearchOptions o;
   o.face = a.face;
-  o.search.k = a.top;
+  const int top = a.top > 0 ? a.top : kDevelopmentTop;
+  o.search.k = top;
   o.search.min_score = min_score;
   auto r = gallery::SearchProbe(**pipeline, **index, *bytes, o);
   if (!r.ok()) return PrintError(r.status().WithContext("search " + a.probe));
@@ -363,7 +367,7 @@ int RunSearch(const SearchArgs& a) {
         {"face", r->face},
         {"box",
          {{"x", r->box.x}, {"y", r->box.y}, {"width", r->box.width}, {"height", r->box.height}}},
-        {"top", a.top},
+        {"top", top},
         {"min_score", min_score},
         {"model", {{"id", (*index)->model().id}, {"version", (*index)->model().version}}},
         {"gallery_templates", (*index)->num_active()},
@@ -465,13 +469,15 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(0, 1000));
   search
       ->add_option("--top", search_args.top,
-                   "Candidates to list: 1-1000 on a development gallery; under accountability "
-                   "at most the policy's max_top_k (50 unless the department changed it)")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
+                   "Candidates to list (fewer when fewer pass the threshold). Under "
+                   "accountability at most, and by default, the department's list length "
+                   "(policy max_top_k); on a development gallery 1-1000, default 20")
+      ->check(CLI::Range(1, 1000));
   search
       ->add_option("--min-score", search_args.min_score,
-                   "Lowest similarity listed (default: the model's calibrated threshold)")
+                   "Development galleries only: lowest similarity listed (default: the model's "
+                   "calibrated threshold). Under accountability the department's candidate-list "
+                   "policy sets it")
       ->check(CLI::Range(-1.0, 1.0));
   search->add_option("--models", search_args.models_dir, "Folder with the model files")
       ->envname("FACETRAIL_MODELS");

@@ -1,14 +1,18 @@
-// facetrail review list | show | examine | concur | outcome | override | hold: the review of
-// leads and the supervisor decisions. Rules and audit: service/review.h, search_request.h,
+// facetrail review list | show | examine | verify | decide | outcome | override | hold: the review
+// of leads and the supervisor decisions. Rules and audit: service/review.h, search_request.h,
 // retention.h.
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/file.h"
+#include "service/probe_view.h"
 #include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
+#include "service/search_response_json.h"
 
 namespace facetrail::cli {
 
@@ -17,31 +21,64 @@ namespace {
 struct ReviewArgs {
   std::string db, user;
   int64_t request = 0;
-  std::vector<std::string> marks;  // RANK=MARK[:NOTES]
+  std::vector<std::string> conclusions;  // RANK=CONCLUSION[:NOTES]
+  std::vector<std::string> components;   // RANK:COMPONENT=MARK[:NOTE]
+  std::string file, decision;            // examination JSON; supervisor's decision
   std::string notes, outcome, case_number, probe_sha256, reason;
-  bool disagree = false, release = false, json = false;
+  std::string export_probe;  // review show: write the stored probe here
+  bool release = false, json = false;
 };
 
-Expected<std::vector<service::CandidateMark>> ParseMarks(const std::vector<std::string>& items) {
-  std::vector<service::CandidateMark> marks;
-  for (const std::string& item : items) {
+Expected<int> ParseRank(const std::string& text, const std::string& item, const char* option) {
+  try {
+    size_t used = 0;
+    int rank = std::stoi(text, &used);
+    if (used == text.size()) return rank;
+  } catch (const std::exception&) {
+  }
+  return InvalidArgument(std::string(option) + " '" + item + "': the rank is not a number");
+}
+
+// The examination from --file (the API's JSON) or from --conclusion and --component, checked by
+// the same parser as the API's.
+Expected<std::vector<service::CandidateExamination>> ReadExamination(const ReviewArgs& a) {
+  nlohmann::json body;
+  if (!a.file.empty()) {
+    FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(a.file, size_t{4} << 20));
+    body = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    if (body.is_discarded()) return InvalidArgument(a.file + ": not JSON");
+    return service::ParseExamination(body);
+  }
+  std::map<int, nlohmann::json> by_rank;
+  for (const std::string& item : a.conclusions) {
     size_t eq = item.find('=');
     if (eq == std::string::npos) {
-      return InvalidArgument("--mark '" + item + "': expected RANK=MARK[:NOTES]");
+      return InvalidArgument("--conclusion '" + item + "': expected RANK=CONCLUSION[:NOTES]");
     }
-    service::CandidateMark m;
-    try {
-      m.rank = std::stoi(item.substr(0, eq));
-    } catch (const std::exception&) {
-      return InvalidArgument("--mark '" + item + "': rank is not a number");
-    }
+    FT_ASSIGN_OR_RETURN(int rank, ParseRank(item.substr(0, eq), item, "--conclusion"));
     std::string rest = item.substr(eq + 1);
     size_t colon = rest.find(':');
-    FT_ASSIGN_OR_RETURN(m.mark, service::ParseMark(rest.substr(0, colon)));
-    if (colon != std::string::npos) m.notes = rest.substr(colon + 1);
-    marks.push_back(std::move(m));
+    by_rank[rank]["rank"] = rank;
+    by_rank[rank]["conclusion"] = rest.substr(0, colon);
+    if (colon != std::string::npos) by_rank[rank]["notes"] = rest.substr(colon + 1);
   }
-  return marks;
+  for (const std::string& item : a.components) {
+    size_t colon = item.find(':'), eq = item.find('=');
+    if (colon == std::string::npos || eq == std::string::npos || eq < colon) {
+      return InvalidArgument("--component '" + item + "': expected RANK:COMPONENT=MARK[:NOTE]");
+    }
+    FT_ASSIGN_OR_RETURN(int rank, ParseRank(item.substr(0, colon), item, "--component"));
+    std::string rest = item.substr(eq + 1);
+    size_t note = rest.find(':');
+    nlohmann::json m = {{"component", item.substr(colon + 1, eq - colon - 1)},
+                        {"mark", rest.substr(0, note)}};
+    if (note != std::string::npos) m["note"] = rest.substr(note + 1);
+    by_rank[rank]["rank"] = rank;
+    by_rank[rank]["components"].push_back(std::move(m));
+  }
+  body["candidates"] = nlohmann::json::array();
+  for (auto& [rank, c] : by_rank) body["candidates"].push_back(std::move(c));
+  return service::ParseExamination(body);
 }
 
 nlohmann::json LeadJson(const service::Lead& l) {
@@ -51,35 +88,113 @@ nlohmann::json LeadJson(const service::Lead& l) {
                         {"booking_number", x.candidate.booking_number},
                         {"score", x.candidate.score},
                         {"photo_id", x.candidate.photo_id}};
-    if (x.mark) {
-      j["mark"] = service::MarkName(*x.mark);
+    if (x.conclusion) {
+      j["conclusion"] = *x.conclusion;
       j["notes"] = x.notes;
     }
     c.push_back(std::move(j));
   }
-  nlohmann::json j = {
-      {"request_id", l.request_id},     {"notice", l.notice},   {"requester", l.requester},
-      {"case", l.case_number},          {"purpose", l.purpose}, {"created_at", l.created_at},
-      {"probe_sha256", l.probe_sha256}, {"status", l.status},   {"candidates", c}};
+  nlohmann::json examinations = nlohmann::json::array();
+  for (const auto& e : l.examinations) {
+    examinations.push_back({{"id", e.id},
+                            {"stage", e.stage},
+                            {"examiner", e.examiner},
+                            {"created_at", e.created_at},
+                            {"superseded", e.superseded},
+                            {"candidates", service::ExaminationJson(e.candidates)}});
+  }
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& h : l.history) {
+    history.push_back(
+        {{"time", h.time}, {"actor", h.actor}, {"event", h.event}, {"detail", h.detail}});
+  }
+  nlohmann::json j = {{"request_id", l.request_id},
+                      {"notice", l.notice},
+                      {"requester", l.requester},
+                      {"case", l.case_number},
+                      {"purpose", l.purpose},
+                      {"created_at", l.created_at},
+                      {"probe_sha256", l.probe_sha256},
+                      {"status", l.status},
+                      {"candidates", c},
+                      {"policy", service::CandidatePolicyJson(l.policy)}};
   if (!l.examiner.empty()) j["examiner"] = l.examiner;
-  if (!l.concurred_by.empty()) j["concurred_by"] = l.concurred_by;
+  if (!l.verified_by.empty()) j["verified_by"] = l.verified_by;
+  if (l.decision) j["decision"] = *l.decision;
   if (l.outcome) j["outcome"] = *l.outcome;
+  j["blind"] = l.blind;
+  j["examinations"] = std::move(examinations);
+  j["history"] = std::move(history);
   return j;
 }
 
 void PrintLead(const service::Lead& l) {
   std::cout << l.notice << "\nrequest " << l.request_id << " by " << l.requester << ", case "
             << l.case_number << " (" << l.purpose << "), " << l.created_at << ", status "
-            << l.status << "\n";
+            << l.status << "\n"
+            << "candidate-list policy: at most " << l.policy.max_list_length
+            << " candidates scoring at least " << l.policy.threshold << " ("
+            << l.policy.threshold_source << "), model " << l.policy.model.id << " v"
+            << l.policy.model.version << "\n";
   for (const auto& x : l.candidates) {
     std::cout << std::setw(4) << x.candidate.rank << "  " << std::left << std::setw(16)
               << x.candidate.booking_number << std::right << std::fixed << std::setprecision(4)
               << x.candidate.score;
-    if (x.mark) std::cout << "  " << service::MarkName(*x.mark) << "  " << x.notes;
+    if (x.conclusion) std::cout << "  " << *x.conclusion << "  " << x.notes;
     std::cout << '\n';
   }
+  if (l.blind) {
+    std::cout << "the first examination is withheld until you submit your verification "
+                 "(ACE-V)\n";
+  }
+  for (const auto& e : l.examinations) {
+    std::cout << e.stage << " by " << e.examiner << " at " << e.created_at
+              << (e.superseded ? " (set aside)" : "") << '\n';
+    for (const auto& c : e.candidates) {
+      std::cout << "  rank " << c.rank << ": " << c.conclusion;
+      for (const auto& m : c.components) {
+        std::cout << "; " << service::ComponentName(m.component) << ' '
+                  << service::FeatureMarkName(m.mark);
+      }
+      std::cout << '\n';
+    }
+  }
+  for (const auto& h : l.history) {
+    std::cout << "history: " << h.time << "  " << h.actor << "  " << h.event
+              << (h.detail.empty() ? "" : "  (" + h.detail + ")") << '\n';
+  }
   if (l.outcome) std::cout << "outcome: " << *l.outcome << '\n';
-  std::cout << l.notice << '\n';
+  std::cout << "probe: sha256 " << l.probe_sha256 << " (stored with the request; 'review show "
+            << "--request " << l.request_id << " --export-probe FILE' writes it, or GET "
+            << "/api/v1/searches/" << l.request_id << "/probe)\n"
+            << l.notice << '\n';
+}
+
+// Writes the stored probe to a.export_probe (viewed through the use case: role-checked and
+// audited "probe.view") and prints what was done to it.
+int ExportProbe(service::Context& ctx, const service::Actor& actor, const ReviewArgs& a) {
+  auto view = service::ViewProbe(ctx, actor, a.request);
+  if (!view.ok()) return Finish(view.status(), a.json);
+  Status st = WriteFileAtomically(a.export_probe, view->bytes);
+  if (!st.ok()) return Finish(st, a.json);
+  nlohmann::json j = service::ProbeViewJson(*view);
+  j["file"] = a.export_probe;
+  if (a.json) {
+    std::cout << j.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << "probe of request " << a.request << " (" << view->content_type << ", "
+            << view->bytes.size() << " bytes, sha256 " << view->sha256 << ") written to "
+            << a.export_probe << " exactly as uploaded\nprocessing steps:\n";
+  for (const auto& step : j["steps"]) {
+    std::cout << "  " << step["kind"].get<std::string>() << ' ' << step["params"].dump() << '\n';
+  }
+  if (view->quality_override) {
+    std::cout << "  quality override " << view->quality_override->id << " by "
+              << view->quality_override->supervisor << ": " << view->quality_override->reason
+              << '\n';
+  }
+  return 0;
 }
 
 int RunList(const ReviewArgs& a) {
@@ -103,6 +218,7 @@ int RunList(const ReviewArgs& a) {
 int RunShow(const ReviewArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
+  if (!a.export_probe.empty()) return ExportProbe(*s->ctx, s->actor, a);
   auto lead = service::GetLead(*s->ctx, s->actor, a.request);
   if (!lead.ok()) return Finish(lead.status(), a.json);
   if (a.json) {
@@ -113,25 +229,35 @@ int RunShow(const ReviewArgs& a) {
   return 0;
 }
 
-int RunExamine(const ReviewArgs& a) {
-  auto marks = ParseMarks(a.marks);
-  if (!marks.ok()) return Finish(marks.status(), a.json);
+int RunExamine(const ReviewArgs& a, bool verify) {
+  auto exam = ReadExamination(a);
+  if (!exam.ok()) return Finish(exam.status(), a.json);
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
-  Status st = service::Examine(*s->ctx, s->actor, a.request, *marks);
-  if (st.ok()) std::cout << "request " << a.request << " examined; a second examiner must concur\n";
-  return Finish(st, a.json);
+  Status st = verify ? service::Verify(*s->ctx, s->actor, a.request, *exam)
+                     : service::Examine(*s->ctx, s->actor, a.request, *exam);
+  if (!st.ok()) return Finish(st, a.json);
+  if (!verify) {
+    std::cout << "request " << a.request
+              << " examined; a second examiner verifies it without seeing your conclusions\n";
+    return 0;
+  }
+  auto lead = service::GetLead(*s->ctx, s->actor, a.request);
+  if (!lead.ok()) return Finish(lead.status(), a.json);
+  std::cout << "request " << a.request
+            << (lead->status == "released"
+                    ? " verified: the conclusions agree and the lead is released\n"
+                    : " disputed: the conclusions differ; a supervisor decides\n");
+  return 0;
 }
 
-int RunConcur(const ReviewArgs& a) {
+int RunDecide(const ReviewArgs& a) {
+  auto decision = service::ParseResolution(a.decision);
+  if (!decision.ok()) return Finish(decision.status(), a.json);
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
-  Status st = service::Concur(*s->ctx, s->actor, a.request, !a.disagree, a.notes);
-  if (st.ok()) {
-    std::cout << "request " << a.request
-              << (a.disagree ? " disputed: it goes back for a new examination\n"
-                             : " concurred: the lead is released to the requester\n");
-  }
+  Status st = service::Resolve(*s->ctx, s->actor, a.request, *decision, a.notes);
+  if (st.ok()) std::cout << "request " << a.request << ": " << a.decision << " recorded\n";
   return Finish(st, a.json);
 }
 
@@ -185,20 +311,36 @@ void RegisterReviewCommands(CLI::App& app, CommandResult& result) {
   Sub(review, "list", "Leads waiting for review (examiners)", a, false)->callback([&result] {
     result.exit_code = RunList(a);
   });
-  Sub(review, "show", "Show a lead (requester after release; examiners, supervisors, auditors)", a,
-      true)
-      ->callback([&result] { result.exit_code = RunShow(a); });
-  auto* examine = Sub(review, "examine", "First examination: mark every candidate", a, true);
-  examine
-      ->add_option("--mark", a.marks,
-                   "RANK=possible_match|not_a_match|inconclusive[:NOTES], once per candidate")
+  auto* show =
+      Sub(review, "show", "Show a lead (requester after release; examiners, supervisors, auditors)",
+          a, true);
+  show->add_option("--export-probe", a.export_probe,
+                   "Write the stored probe (exactly as uploaded) to this file and list the "
+                   "processing steps applied to it; audited probe.view");
+  show->callback([&result] { result.exit_code = RunShow(a); });
+  for (bool verify : {false, true}) {
+    auto* cmd = Sub(review, verify ? "verify" : "examine",
+                    verify ? "Second examiner (ACE-V verification): your own examination, made "
+                             "without seeing the first's conclusions"
+                           : "First examination: FISWG components and a conclusion per candidate",
+                    a, true);
+    cmd->add_option("--file", a.file,
+                    "The examination as JSON (the API's body: {\"candidates\": [...]})");
+    cmd->add_option("--conclusion", a.conclusions,
+                    "RANK=CONCLUSION[:NOTES], CONCLUSION on the department's scale ('admin config "
+                    "show'); a candidate without one stays 'not examined'");
+    cmd->add_option("--component", a.components,
+                    "RANK:COMPONENT=similar|dissimilar|not_visible[:NOTE] (COMPONENT: "
+                    "face_outline, hair_hairline, forehead, eyebrows, eyes, cheeks, nose, ears, "
+                    "mouth, chin_jaw, neck, facial_hair, lines_creases, marks_scars, "
+                    "tattoos_piercings, other)");
+    cmd->callback([&result, verify] { result.exit_code = RunExamine(a, verify); });
+  }
+  auto* decide = Sub(review, "decide", "Supervisor: settle a disputed lead", a, true);
+  decide->add_option("--decision", a.decision, "adopt_first, adopt_second or reexamine")
       ->required();
-  examine->callback([&result] { result.exit_code = RunExamine(a); });
-  auto* concur =
-      Sub(review, "concur", "Second examiner: concur (releases the lead) or dispute", a, true);
-  concur->add_flag("--disagree", a.disagree, "Dispute the examination instead");
-  concur->add_option("--notes", a.notes, "Notes");
-  concur->callback([&result] { result.exit_code = RunConcur(a); });
+  decide->add_option("--notes", a.notes, "Reasons")->required();
+  decide->callback([&result] { result.exit_code = RunDecide(a); });
   auto* outcome =
       Sub(review, "outcome", "Requester: record the outcome of a released lead", a, true);
   outcome->add_option("--outcome", a.outcome, "confirmed_by_other_evidence, excluded or unknown")

@@ -107,7 +107,16 @@ struct PolicyConfig {
   int max_failed_logins = 5;  // the account locks on this many consecutive failures
   QualityPolicy quality;
   int probe_retention_days = 365;  // probe images purged after this, unless the case is on hold
-  int max_top_k = 50;              // candidate list length limit
+  // The candidate-list policy, one for the command line, the API and the web application
+  // (docs/POLICY.md, "The candidate list"): every list has at most max_top_k candidates (a
+  // searcher may ask for fewer), each scoring at least candidate_threshold; unset, the threshold
+  // `facetrail eval` calibrated for the model the search runs (models/*.model.json).
+  int max_top_k = 20;
+  std::optional<float> candidate_threshold;
+  // The scale of an examiner's conclusion about one candidate (docs/POLICY.md, "Review of
+  // leads"); "not examined" is never on it.
+  std::vector<std::string> conclusion_scale = {"possible lead", "not a lead",
+                                               "insufficient detail"};
 };
 
 // Checks the configuration itself (regex compiles, purposes non-empty, limits positive).

@@ -77,6 +77,28 @@ Status ValidateConfig(const PolicyConfig& config) {
   if (config.max_failed_logins < 1) return InvalidArgument("max_failed_logins must be >= 1");
   if (config.probe_retention_days < 1) return InvalidArgument("probe_retention_days must be >= 1");
   if (config.max_top_k < 1) return InvalidArgument("max_top_k must be >= 1");
+  if (config.max_top_k > 1000) return InvalidArgument("max_top_k must be <= 1000");
+  if (config.candidate_threshold &&
+      !(*config.candidate_threshold >= -1.f && *config.candidate_threshold <= 1.f)) {
+    return InvalidArgument("candidate_threshold must be a similarity between -1 and 1");
+  }
+  if (config.conclusion_scale.size() < 2) {
+    return InvalidArgument("conclusion_scale needs at least two conclusions");
+  }
+  std::set<std::string> conclusions;
+  for (const auto& c : config.conclusion_scale) {
+    if (Blank(c) || c.size() > 64) {
+      return InvalidArgument("a conclusion on conclusion_scale is blank or longer than 64 bytes");
+    }
+    if (c == "not examined") {
+      return InvalidArgument(
+          "'not examined' is the state of a candidate nobody examined, not a "
+          "conclusion");
+    }
+    if (!conclusions.insert(c).second) {
+      return InvalidArgument("conclusion_scale lists '" + c + "' twice");
+    }
+  }
   return Status::Ok();
 }
 

@@ -66,6 +66,8 @@ nlohmann::json ConfigToJson(const PolicyConfig& c) {
           {"max_failed_logins", c.max_failed_logins},
           {"probe_retention_days", c.probe_retention_days},
           {"max_top_k", c.max_top_k},
+          {"candidate_threshold", OptionalNumber(c.candidate_threshold)},
+          {"conclusion_scale", c.conclusion_scale},
           {"quality",
            {{"min_eye_distance_px", OptionalNumber(q.min_eye_distance_px)},
             {"min_detector_score", q.min_detector_score},
@@ -83,6 +85,10 @@ PolicyConfig ConfigFromJson(const nlohmann::json& j) {
   c.max_failed_logins = j.value("max_failed_logins", c.max_failed_logins);
   c.probe_retention_days = j.value("probe_retention_days", c.probe_retention_days);
   c.max_top_k = j.value("max_top_k", c.max_top_k);
+  if (j.contains("candidate_threshold") && !j["candidate_threshold"].is_null()) {
+    c.candidate_threshold = j["candidate_threshold"].get<float>();
+  }
+  c.conclusion_scale = j.value("conclusion_scale", c.conclusion_scale);
   if (j.contains("quality")) {
     const auto& q = j["quality"];
     QualityPolicy& g = c.quality;

@@ -29,6 +29,7 @@
 #include "service/audit_access.h"
 #include "service/gallery_candidate_source.h"
 #include "service/models.h"
+#include "service/probe_view.h"
 #include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
@@ -218,29 +219,22 @@ class PooledAnalyzer final : public service::ProbeAnalyzer {
   std::unique_ptr<service::ProbeAnalyzer> inner_;
 };
 
-// Candidates above ServerOptions::min_score, else above the threshold `facetrail eval`
-// calibrated for the model that made the probe's template.
+// The shared gallery index; the threshold and list length are the department's candidate-list
+// policy, resolved by the use case (service::RequestSearch).
 class GallerySource final : public service::CandidateSource {
  public:
-  GallerySource(Gallery& gallery, std::optional<float> min_score, const PooledAnalyzer& analyzer)
-      : gallery_(gallery), min_score_(min_score), analyzer_(analyzer) {}
+  explicit GallerySource(Gallery& gallery) : gallery_(gallery) {}
   Expected<service::CandidateList> Search(std::span<const float> templ,
-                                          const vision::TemplateModel& model, int top_k) override {
-    FT_ASSIGN_OR_RETURN(
-        const float min_score,
-        service::CandidateThreshold(min_score_, analyzer_.pipeline(),
-                                    "the active model has no calibrated candidate threshold "
-                                    "(docs/MODELS.md: certify it with facetrail eval)"));
+                                          const vision::TemplateModel& model, int top_k,
+                                          float min_score) override {
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
     FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));
-    auto source = service::MakeGalleryCandidateSource(*store, *index, min_score);
-    return source->Search(templ, model, top_k);
+    auto source = service::MakeGalleryCandidateSource(*store, *index);
+    return source->Search(templ, model, top_k, min_score);
   }
 
  private:
   Gallery& gallery_;
-  std::optional<float> min_score_;
-  const PooledAnalyzer& analyzer_;
 };
 
 struct Metrics {
@@ -804,7 +798,35 @@ void ServerImpl::AddSessionRoutes() {
                     {"purposes", config.purposes},
                     {"case_number_regex", config.case_number_regex},
                     {"max_top_k", config.max_top_k},
+                    {"candidate_policy",
+                     {{"max_list_length", config.max_top_k},
+                      {"threshold", config.candidate_threshold ? json(*config.candidate_threshold)
+                                                               : json(nullptr)},
+                      {"threshold_source",
+                       config.candidate_threshold ? "department" : "model calibration"}}},
+                    {"conclusion_scale", config.conclusion_scale},
                     {"notice", service::kLeadNotice}};
+      });
+  Api("PUT", "/api/v1/config/candidates", "/api/v1/config/candidates",
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
+        json body = ParseJsonBody(req);
+        std::optional<float> threshold;
+        if (body.contains("threshold") && !body["threshold"].is_null()) {
+          if (!body["threshold"].is_number()) {
+            return InvalidArgument(
+                "threshold: a number between -1 and 1, or null for the "
+                "model's calibration");
+          }
+          threshold = body["threshold"].get<float>();
+        }
+        if (!body.contains("max_list_length") || !body["max_list_length"].is_number_integer()) {
+          return InvalidArgument("max_list_length: an integer from 1 to 1000");
+        }
+        const int length = body["max_list_length"].get<int>();
+        FT_RETURN_IF_ERROR(service::SetCandidatePolicy(call.ctx, call.actor, threshold, length,
+                                                       Field(body, "reason")));
+        return json{{"max_list_length", length},
+                    {"threshold", threshold ? json(*threshold) : json(nullptr)}};
       });
 }
 
@@ -898,7 +920,7 @@ void ServerImpl::AddSearchRoutes() {
           request.top_k = std::stoi(top);
         }
         PooledAnalyzer analyzer(pipelines_, gallery_, pipeline_options_);
-        GallerySource source(gallery_, options_.min_score, analyzer);
+        GallerySource source(gallery_);
         FT_ASSIGN_OR_RETURN(
             service::SearchResponse r,
             service::RequestSearch(call.ctx, call.actor, request, analyzer, source));
@@ -918,6 +940,23 @@ void ServerImpl::AddSearchRoutes() {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
         return internal::LeadJson(lead);
+      });
+  // The stored probe, exactly as uploaded, for those the use case lets see it (audited).
+  Api("GET", "/api/v1/searches/{id}/probe", "/api/v1/searches/([0-9]{1,18})/probe",
+      [](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(service::ProbeView view, service::ViewProbe(call.ctx, call.actor, id));
+        res.set_content(std::string(view.bytes.begin(), view.bytes.end()), view.content_type);
+        res.set_header("Content-Disposition",
+                       "inline; filename=\"probe-" + std::to_string(id) + "\"");
+        res.set_header("Cache-Control", "no-store");
+        return json();
+      });
+  Api("GET", "/api/v1/searches/{id}/probe/steps", "/api/v1/searches/([0-9]{1,18})/probe/steps",
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(service::ProbeView view, service::ViewProbe(call.ctx, call.actor, id));
+        return service::ProbeViewJson(view);
       });
   Api("GET", "/api/v1/bookings/{booking}", "/api/v1/bookings/([A-Za-z0-9._-]{1,64})",
       [this](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
@@ -953,25 +992,32 @@ void ServerImpl::AddReviewRoutes() {
   Api("POST", "/api/v1/searches/{id}/examination", "/api/v1/searches/([0-9]{1,18})/examination",
       [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
-        json body = ParseJsonBody(req);
-        std::vector<service::CandidateMark> marks;
-        for (const json& m : body.value("marks", json::array())) {
-          FT_ASSIGN_OR_RETURN(service::Mark mark, service::ParseMark(Field(m, "mark")));
-          marks.push_back({m.value("rank", 0), mark, Field(m, "notes")});
-        }
-        FT_RETURN_IF_ERROR(service::Examine(call.ctx, call.actor, id, marks));
+        FT_ASSIGN_OR_RETURN(auto exam, service::ParseExamination(ParseJsonBody(req)));
+        FT_RETURN_IF_ERROR(service::Examine(call.ctx, call.actor, id, exam));
         return json{{"request_id", id}, {"status", "examined"}};
       });
-  Api("POST", "/api/v1/searches/{id}/concurrence", "/api/v1/searches/([0-9]{1,18})/concurrence",
+  Api("POST", "/api/v1/searches/{id}/verification", "/api/v1/searches/([0-9]{1,18})/verification",
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(auto exam, service::ParseExamination(ParseJsonBody(req)));
+        FT_RETURN_IF_ERROR(service::Verify(call.ctx, call.actor, id, exam));
+        FT_ASSIGN_OR_RETURN(service::Lead lead, service::GetLead(call.ctx, call.actor, id));
+        return json{{"request_id", id}, {"status", lead.status}};
+      });
+  Api("POST", "/api/v1/searches/{id}/decision", "/api/v1/searches/([0-9]{1,18})/decision",
       [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         json body = ParseJsonBody(req);
-        if (!body.contains("agree") || !body["agree"].is_boolean()) {
-          return InvalidArgument("'agree' must be true or false");
+        if (body.contains("notes") && !body["notes"].is_string()) {
+          return InvalidArgument("notes: must be a string");
         }
-        bool agree = body["agree"].get<bool>();
-        FT_RETURN_IF_ERROR(service::Concur(call.ctx, call.actor, id, agree, Field(body, "notes")));
-        return json{{"request_id", id}, {"status", agree ? "released" : "disputed"}};
+        FT_ASSIGN_OR_RETURN(service::Resolution r,
+                            service::ParseResolution(Field(body, "decision")));
+        FT_RETURN_IF_ERROR(service::Resolve(call.ctx, call.actor, id, r, Field(body, "notes")));
+        return json{
+            {"request_id", id},
+            {"decision", service::ResolutionName(r)},
+            {"status", r == service::Resolution::kReexamine ? "pending_review" : "released"}};
       });
   Api("POST", "/api/v1/searches/{id}/outcome", "/api/v1/searches/([0-9]{1,18})/outcome",
       [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {

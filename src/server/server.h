@@ -60,9 +60,6 @@ struct ServerOptions {
   int session_ttl_s = 8 * 3600;
   int session_idle_s = 30 * 60;
   int num_pipelines = 2;  // FacePipeline instances (each used by one request at a time)
-  // Candidate threshold; default: the one `facetrail eval` calibrated for the gallery's active
-  // model (docs/MODELS.md).
-  std::optional<float> min_score;
   bool fast_password_hashing = false;  // tests only: minimum Argon2id cost for new passwords
 
   // The audit log's trust (docs/AUDIT.md, "Threat model"). Pinned public keys, files outside the

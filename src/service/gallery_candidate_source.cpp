@@ -6,12 +6,11 @@ namespace {
 
 class GalleryCandidateSource final : public CandidateSource {
  public:
-  GalleryCandidateSource(gallery::GalleryStore& store, gallery::GalleryIndex& index,
-                         float min_score)
-      : store_(store), index_(index), min_score_(min_score) {}
+  GalleryCandidateSource(gallery::GalleryStore& store, gallery::GalleryIndex& index)
+      : store_(store), index_(index) {}
 
   Expected<CandidateList> Search(std::span<const float> templ, const vision::TemplateModel& model,
-                                 int top_k) override {
+                                 int top_k, float min_score) override {
     const gallery::ModelRef& own = index_.model();
     if (own.id != model.id || own.version != model.version) {
       return FailedPrecondition("the probe template was made by model " + model.id + " v" +
@@ -20,13 +19,13 @@ class GalleryCandidateSource final : public CandidateSource {
     }
     search::SearchOptions options;
     options.k = top_k;
-    options.min_score = min_score_;
+    options.min_score = min_score;
     FT_ASSIGN_OR_RETURN(auto hits, index_.Search(templ, options));
     FT_ASSIGN_OR_RETURN(int64_t counter, store_.ChangeCounter());
     CandidateList list;
     list.model = model;
     list.gallery_version = store_.gallery_id() + "@" + std::to_string(counter);
-    list.threshold = min_score_;
+    list.threshold = min_score;
     for (const gallery::Candidate& h : hits) {
       list.candidates.push_back(
           {h.rank, h.owner.booking_number, h.owner.template_id, h.owner.photo_id, h.score});
@@ -37,15 +36,13 @@ class GalleryCandidateSource final : public CandidateSource {
  private:
   gallery::GalleryStore& store_;
   gallery::GalleryIndex& index_;
-  float min_score_;
 };
 
 }  // namespace
 
 std::unique_ptr<CandidateSource> MakeGalleryCandidateSource(gallery::GalleryStore& store,
-                                                            gallery::GalleryIndex& index,
-                                                            float min_score) {
-  return std::make_unique<GalleryCandidateSource>(store, index, min_score);
+                                                            gallery::GalleryIndex& index) {
+  return std::make_unique<GalleryCandidateSource>(store, index);
 }
 
 }  // namespace facetrail::service

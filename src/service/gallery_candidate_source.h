@@ -11,10 +11,8 @@
 namespace facetrail::service {
 
 // requires: store and index outlive the source; index was opened on store.
-// min_score: candidates below it are not listed (recorded as the request's threshold).
 // The gallery version recorded with each request is "<gallery_id>@<change counter>".
 std::unique_ptr<CandidateSource> MakeGalleryCandidateSource(gallery::GalleryStore& store,
-                                                            gallery::GalleryIndex& index,
-                                                            float min_score);
+                                                            gallery::GalleryIndex& index);
 
 }  // namespace facetrail::service

@@ -25,15 +25,6 @@ Status NeedReason(const std::string& reason, const std::string& what) {
 
 }  // namespace
 
-Expected<float> CandidateThreshold(std::optional<float> given, const vision::FacePipeline* pipeline,
-                                   const std::string& missing) {
-  if (given) return *given;
-  if (pipeline && pipeline->model_manifest().calibration) {
-    return static_cast<float>(pipeline->model_manifest().calibration->candidate.score);
-  }
-  return FailedPrecondition(missing);
-}
-
 gallery::ModelRef ToModelRef(const vision::TemplateModel& model) {
   return {model.id, model.version, model.dim};
 }

@@ -27,12 +27,6 @@
 namespace facetrail::service {
 
 // The gallery's name for a template model.
-// The candidate-list threshold a search uses: `given` when set (an operator's explicit choice),
-// else the calibrated one of the model the search runs (`pipeline`, may be null). Without
-// either, kFailedPrecondition whose message is `missing` (each caller says how to supply one).
-Expected<float> CandidateThreshold(std::optional<float> given, const vision::FacePipeline* pipeline,
-                                   const std::string& missing);
-
 gallery::ModelRef ToModelRef(const vision::TemplateModel& model);
 vision::TemplateModel ToTemplateModel(const gallery::ModelRef& model);
 

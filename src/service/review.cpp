@@ -1,7 +1,9 @@
-// Review of leads (service/review.h).
+// Review of leads (service/review.h): examination, blind verification, supervisor decision,
+// release, outcome, and reading a lead with what the reader may see.
 #include "service/review.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "service/internal/guard.h"
@@ -25,35 +27,113 @@ struct RequestRow {
   std::string probe_sha256;
   std::string status;
   std::optional<std::string> outcome;
+  std::optional<std::string> outcome_at;
+  CandidateList policy;  // candidates empty
 };
 
-struct Examination {
-  int64_t review_id = 0;
+struct ReviewRow {
+  int64_t id = 0;
+  std::string stage;  // "examination", "verification", "concurrence" (before issue 13)
   int64_t examiner_id = 0;
   std::string examiner_name;
+  std::string created_at;
+  std::optional<int64_t> agrees;  // concurrence only
+  std::string notes;
+  bool superseded = false;
+  std::optional<int64_t> verifies;
+};
+
+struct DecisionRow {
+  std::string supervisor, created_at, decision, notes;
 };
 
 Expected<RequestRow> LoadRequest(Context& ctx, int64_t id) {
   FT_ASSIGN_OR_RETURN(auto stmt,
                       ctx.db().Prepare("SELECT id, user_id, user_name, case_number, purpose, "
-                                       "created_at, probe_sha256, status, outcome FROM "
-                                       "search_requests WHERE id = ?"));
+                                       "created_at, probe_sha256, status, outcome, outcome_at, "
+                                       "model_id, model_version, gallery_version, threshold, "
+                                       "threshold_source, max_list_length FROM search_requests "
+                                       "WHERE id = ?"));
   stmt.Bind(1, id);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return NotFound("no search request " + std::to_string(id));
-  return RequestRow{stmt.Int(0),  stmt.Int(1),  stmt.Text(2), stmt.Text(3),   stmt.Text(4),
-                    stmt.Text(5), stmt.Text(6), stmt.Text(7), stmt.OptText(8)};
+  RequestRow out{stmt.Int(0),
+                 stmt.Int(1),
+                 stmt.Text(2),
+                 stmt.Text(3),
+                 stmt.Text(4),
+                 stmt.Text(5),
+                 stmt.Text(6),
+                 stmt.Text(7),
+                 stmt.OptText(8),
+                 stmt.OptText(9),
+                 {}};
+  out.policy.model.id = stmt.Text(10);
+  out.policy.model.version = static_cast<int>(stmt.Int(11));
+  out.policy.gallery_version = stmt.Text(12);
+  out.policy.threshold = static_cast<float>(stmt.Double(13));
+  out.policy.threshold_source = stmt.Text(14);
+  out.policy.max_list_length = static_cast<int>(stmt.Int(15));
+  return out;
 }
 
-Expected<std::optional<Examination>> CurrentExamination(Context& ctx, int64_t request_id) {
+// Every review row of the request, oldest first.
+Expected<std::vector<ReviewRow>> LoadReviews(Context& ctx, int64_t request_id) {
   FT_ASSIGN_OR_RETURN(auto stmt,
-                      ctx.db().Prepare("SELECT id, examiner_id, examiner_name FROM reviews WHERE "
-                                       "request_id = ? AND stage = 'examination' AND superseded = "
-                                       "0 ORDER BY id DESC LIMIT 1"));
+                      ctx.db().Prepare("SELECT id, stage, examiner_id, examiner_name, created_at, "
+                                       "agrees, notes, superseded, verifies FROM reviews WHERE "
+                                       "request_id = ? ORDER BY id"));
+  stmt.Bind(1, request_id);
+  std::vector<ReviewRow> out;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    ReviewRow r;
+    r.id = stmt.Int(0);
+    r.stage = stmt.Text(1);
+    r.examiner_id = stmt.Int(2);
+    r.examiner_name = stmt.Text(3);
+    r.created_at = stmt.Text(4);
+    if (!stmt.IsNull(5)) r.agrees = stmt.Int(5);
+    r.notes = stmt.Text(6);
+    r.superseded = stmt.Int(7) != 0;
+    if (!stmt.IsNull(8)) r.verifies = stmt.Int(8);
+    if (r.stage == "examination" && r.verifies) r.stage = "verification";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The standing (not superseded) first examination and its verification, if any.
+struct Standing {
+  std::optional<ReviewRow> first, verification;
+};
+
+Standing FindStanding(const std::vector<ReviewRow>& reviews) {
+  Standing s;
+  for (const ReviewRow& r : reviews) {
+    if (r.superseded) continue;
+    if (r.stage == "examination") s.first = r;
+  }
+  if (s.first) {
+    for (const ReviewRow& r : reviews) {
+      if (!r.superseded && r.stage == "verification" && r.verifies == s.first->id) {
+        s.verification = r;
+      }
+    }
+  }
+  return s;
+}
+
+Expected<std::optional<DecisionRow>> LoadDecision(Context& ctx, int64_t request_id) {
+  FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT supervisor_name, created_at, decision, "
+                                                  "notes FROM review_decisions WHERE request_id "
+                                                  "= ? ORDER BY id DESC LIMIT 1"));
   stmt.Bind(1, request_id);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::optional<Examination>();
-  return std::optional<Examination>(Examination{stmt.Int(0), stmt.Int(1), stmt.Text(2)});
+  if (!row) return std::optional<DecisionRow>();
+  return std::optional<DecisionRow>(
+      DecisionRow{stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Text(3)});
 }
 
 Expected<std::vector<Candidate>> Candidates(Context& ctx, int64_t request_id) {
@@ -71,6 +151,70 @@ Expected<std::vector<Candidate>> Candidates(Context& ctx, int64_t request_id) {
   return out;
 }
 
+nlohmann::json ViewingToJson(const ViewingSettings& v) {
+  return {{"brightness", v.brightness},
+          {"contrast", v.contrast},
+          {"gamma", v.gamma},
+          {"zoom", v.zoom},
+          {"overlay_opacity", v.overlay_opacity},
+          {"wipe_position", v.wipe_position},
+          {"views", v.views}};
+}
+
+ViewingSettings ViewingFromJson(const nlohmann::json& j) {
+  ViewingSettings v;
+  v.brightness = j.value("brightness", v.brightness);
+  v.contrast = j.value("contrast", v.contrast);
+  v.gamma = j.value("gamma", v.gamma);
+  v.zoom = j.value("zoom", v.zoom);
+  v.overlay_opacity = j.value("overlay_opacity", v.overlay_opacity);
+  v.wipe_position = j.value("wipe_position", v.wipe_position);
+  v.views = j.value("views", v.views);
+  return v;
+}
+
+// One examination's record for every listed candidate (a candidate without a row: not
+// examined).
+Expected<ExaminationRecord> LoadExamination(Context& ctx, const ReviewRow& review,
+                                            const std::vector<Candidate>& listed) {
+  ExaminationRecord out{review.id,         review.stage,      review.examiner_name,
+                        review.created_at, review.superseded, {}};
+  std::map<int, CandidateExamination> by_rank;
+  for (const Candidate& c : listed) by_rank[c.rank].rank = c.rank;
+  FT_ASSIGN_OR_RETURN(auto cands, ctx.db().Prepare("SELECT rank, conclusion, notes, viewing FROM "
+                                                   "review_candidates WHERE review_id = ?"));
+  cands.Bind(1, review.id);
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, cands.Step());
+    if (!row) break;
+    CandidateExamination& c = by_rank[static_cast<int>(cands.Int(0))];
+    c.rank = static_cast<int>(cands.Int(0));
+    c.conclusion = cands.Text(1);
+    c.notes = cands.Text(2);
+    if (!cands.IsNull(3)) {
+      nlohmann::json v = nlohmann::json::parse(cands.Text(3), nullptr, false);
+      if (v.is_object()) c.viewing = ViewingFromJson(v);
+    }
+  }
+  FT_ASSIGN_OR_RETURN(auto feats, ctx.db().Prepare("SELECT rank, component, mark, note FROM "
+                                                   "review_features WHERE review_id = ?"));
+  feats.Bind(1, review.id);
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, feats.Step());
+    if (!row) break;
+    FT_ASSIGN_OR_RETURN(Component component, ParseComponent(feats.Text(1)));
+    FT_ASSIGN_OR_RETURN(FeatureMark mark, ParseFeatureMark(feats.Text(2)));
+    by_rank[static_cast<int>(feats.Int(0))].components.push_back({component, mark, feats.Text(3)});
+  }
+  for (auto& [rank, c] : by_rank) {
+    std::sort(
+        c.components.begin(), c.components.end(),
+        [](const ComponentMark& a, const ComponentMark& b) { return a.component < b.component; });
+    out.candidates.push_back(std::move(c));
+  }
+  return out;
+}
+
 Status SetStatus(Context& ctx, int64_t request_id, std::string_view status) {
   FT_ASSIGN_OR_RETURN(auto stmt,
                       ctx.db().Prepare("UPDATE search_requests SET status = ? WHERE id = ?"));
@@ -82,23 +226,128 @@ std::string Subject(int64_t id) {
   return "request:" + std::to_string(id);
 }
 
-}  // namespace
-
-std::string_view MarkName(Mark mark) {
-  switch (mark) {
-    case Mark::kPossibleMatch: return "possible_match";
-    case Mark::kNotAMatch: return "not_a_match";
-    case Mark::kInconclusive: return "inconclusive";
+// The ranks listed, each examination entry's rank listed and given once, each conclusion on the
+// department's scale (or "not examined"); candidates left out become "not examined".
+Expected<std::vector<CandidateExamination>> Complete(const std::vector<CandidateExamination>& given,
+                                                     const std::vector<Candidate>& listed,
+                                                     const std::vector<std::string>& scale) {
+  std::map<int, CandidateExamination> by_rank;
+  for (const Candidate& c : listed) by_rank[c.rank].rank = c.rank;
+  std::set<int> seen;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const CandidateExamination& c = given[i];
+    const std::string field = "candidates[" + std::to_string(i) + "]";
+    if (!by_rank.count(c.rank)) {
+      return InvalidArgument(field + ".rank: " + std::to_string(c.rank) +
+                             " is not a listed candidate");
+    }
+    if (!seen.insert(c.rank).second) {
+      return InvalidArgument(field + ".rank: " + std::to_string(c.rank) + " is given twice");
+    }
+    if (c.conclusion != kNotExamined &&
+        std::find(scale.begin(), scale.end(), c.conclusion) == scale.end()) {
+      std::string message = field;
+      message += ".conclusion: '";
+      message += c.conclusion;
+      message += "' is not on the department's scale (";
+      for (const std::string& s : scale) {
+        message += s;
+        message += ", ";
+      }
+      message += "or not examined)";
+      return InvalidArgument(message);
+    }
+    by_rank[c.rank] = c;
   }
-  return "unknown";
+  std::vector<CandidateExamination> out;
+  out.reserve(by_rank.size());
+  for (auto& [rank, c] : by_rank) out.push_back(std::move(c));
+  return out;
 }
 
-Expected<Mark> ParseMark(std::string_view name) {
-  for (Mark m : {Mark::kPossibleMatch, Mark::kNotAMatch, Mark::kInconclusive}) {
-    if (MarkName(m) == name) return m;
+// The audit entry's summary of an examination: every conclusion, the marked components, the
+// viewing settings; notes included (the audit log is the record).
+nlohmann::json AuditSummary(const std::vector<CandidateExamination>& candidates) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CandidateExamination& c : candidates) {
+    nlohmann::json components = nlohmann::json::object();
+    for (const ComponentMark& m : c.components) {
+      components[std::string(ComponentName(m.component))] =
+          m.note.empty() ? nlohmann::json(FeatureMarkName(m.mark))
+                         : nlohmann::json{{"mark", FeatureMarkName(m.mark)}, {"note", m.note}};
+    }
+    nlohmann::json j = {{"rank", c.rank},
+                        {"conclusion", c.conclusion},
+                        {"notes", c.notes},
+                        {"components", components}};
+    if (c.viewing) j["viewing"] = ViewingToJson(*c.viewing);
+    out.push_back(std::move(j));
   }
-  return InvalidArgument("unknown mark '" + std::string(name) +
-                         "' (possible_match, not_a_match, inconclusive)");
+  return out;
+}
+
+Expected<int64_t> StoreExamination(Context& ctx, const Actor& examiner, int64_t request_id,
+                                   const std::vector<CandidateExamination>& candidates,
+                                   std::optional<int64_t> verifies) {
+  FT_ASSIGN_OR_RETURN(auto review,
+                      ctx.db().Prepare("INSERT INTO reviews(request_id, stage, examiner_id, "
+                                       "examiner_name, created_at, notes, verifies) VALUES (?, "
+                                       "'examination', ?, ?, ?, '', ?)"));
+  review.Bind(1, request_id)
+      .Bind(2, examiner.user_id)
+      .Bind(3, examiner.name)
+      .Bind(4, ctx.NowText());
+  if (verifies) {
+    review.Bind(5, *verifies);
+  } else {
+    review.BindNull(5);
+  }
+  FT_RETURN_IF_ERROR(review.Run());
+  const int64_t review_id = ctx.db().LastInsertRowId();
+  for (const CandidateExamination& c : candidates) {
+    FT_ASSIGN_OR_RETURN(auto cand,
+                        ctx.db().Prepare("INSERT INTO review_candidates(review_id, rank, "
+                                         "conclusion, notes, viewing) VALUES (?, ?, ?, ?, ?)"));
+    cand.Bind(1, review_id).Bind(2, int64_t{c.rank}).Bind(3, c.conclusion).Bind(4, c.notes);
+    if (c.viewing) {
+      cand.Bind(5, ViewingToJson(*c.viewing).dump());
+    } else {
+      cand.BindNull(5);
+    }
+    FT_RETURN_IF_ERROR(cand.Run());
+    for (const ComponentMark& m : c.components) {
+      if (m.mark == FeatureMark::kNotExamined && m.note.empty()) continue;
+      FT_ASSIGN_OR_RETURN(auto feat,
+                          ctx.db().Prepare("INSERT INTO review_features(review_id, rank, "
+                                           "component, mark, note) VALUES (?, ?, ?, ?, ?)"));
+      feat.Bind(1, review_id)
+          .Bind(2, int64_t{c.rank})
+          .Bind(3, ComponentName(m.component))
+          .Bind(4, FeatureMarkName(m.mark))
+          .Bind(5, m.note);
+      FT_RETURN_IF_ERROR(feat.Run());
+    }
+  }
+  return review_id;
+}
+
+}  // namespace
+
+std::string_view ResolutionName(Resolution r) {
+  switch (r) {
+    case Resolution::kAdoptFirst: return "adopt_first";
+    case Resolution::kAdoptSecond: return "adopt_second";
+    case Resolution::kReexamine: return "reexamine";
+  }
+  return "reexamine";
+}
+
+Expected<Resolution> ParseResolution(std::string_view name) {
+  for (Resolution r : {Resolution::kAdoptFirst, Resolution::kAdoptSecond, Resolution::kReexamine}) {
+    if (ResolutionName(r) == name) return r;
+  }
+  return InvalidArgument("decision: unknown decision '" + std::string(name) +
+                         "' (adopt_first, adopt_second, reexamine)");
 }
 
 std::string_view OutcomeName(Outcome outcome) {
@@ -119,23 +368,21 @@ Expected<Outcome> ParseOutcome(std::string_view name) {
 }
 
 Status Examine(Context& ctx, const Actor& examiner, int64_t request_id,
-               const std::vector<CandidateMark>& marks) {
+               const std::vector<CandidateExamination>& candidates) {
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
     if (!checked.refusal && req.user_id == examiner.user_id) {
       checked.refusal =
           Refusal{RefusalCode::kSameExaminer, "the requester may not examine their own search"};
     }
-    if (!checked.refusal) {
-      FT_ASSIGN_OR_RETURN(auto prior, ctx.db().Prepare("SELECT 1 FROM reviews WHERE request_id = "
-                                                       "? AND examiner_id = ? AND superseded = 1"));
-      prior.Bind(1, request_id).Bind(2, examiner.user_id);
-      FT_ASSIGN_OR_RETURN(bool disputed_before, prior.Step());
-      if (disputed_before) {
+    for (const ReviewRow& r : reviews) {
+      if (!checked.refusal && r.superseded && r.examiner_id == examiner.user_id &&
+          r.stage != "concurrence") {
         checked.refusal = Refusal{RefusalCode::kSameExaminer,
-                                  "your examination of this lead was disputed; another examiner "
+                                  "your examination of this lead was set aside; another examiner "
                                   "must examine it"};
       }
     }
@@ -144,104 +391,88 @@ Status Examine(Context& ctx, const Actor& examiner, int64_t request_id,
       return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
                           {{"step", "examine"}});
     }
-    if (req.status != "pending_review" && req.status != "disputed") {
+    if (req.status != "pending_review") {
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
-                                "; only pending or disputed leads are examined");
+                                "; only a lead pending review is examined (a second examiner "
+                                "verifies an examined one)");
     }
-    FT_ASSIGN_OR_RETURN(std::vector<Candidate> candidates, Candidates(ctx, request_id));
-    std::set<int> expected, seen;
-    for (const Candidate& c : candidates) expected.insert(c.rank);
-    for (const CandidateMark& m : marks) {
-      if (!expected.count(m.rank) || !seen.insert(m.rank).second) {
-        return InvalidArgument("mark for rank " + std::to_string(m.rank) +
-                               " is not for a listed candidate or is given twice");
-      }
-    }
-    if (seen.size() != expected.size()) {
-      return InvalidArgument("every candidate needs a mark (" + std::to_string(expected.size()) +
-                             " candidates, " + std::to_string(seen.size()) + " marks)");
-    }
-    FT_ASSIGN_OR_RETURN(auto review,
-                        ctx.db().Prepare("INSERT INTO reviews(request_id, stage, examiner_id, "
-                                         "examiner_name, created_at, notes) VALUES (?, "
-                                         "'examination', ?, ?, ?, '')"));
-    review.Bind(1, request_id)
-        .Bind(2, examiner.user_id)
-        .Bind(3, examiner.name)
-        .Bind(4, ctx.NowText());
-    FT_RETURN_IF_ERROR(review.Run());
-    int64_t review_id = ctx.db().LastInsertRowId();
-    nlohmann::json marks_json = nlohmann::json::array();
-    for (const CandidateMark& m : marks) {
-      FT_ASSIGN_OR_RETURN(auto mark, ctx.db().Prepare("INSERT INTO review_marks(review_id, rank, "
-                                                      "mark, notes) VALUES (?, ?, ?, ?)"));
-      mark.Bind(1, review_id).Bind(2, int64_t{m.rank}).Bind(3, MarkName(m.mark)).Bind(4, m.notes);
-      FT_RETURN_IF_ERROR(mark.Run());
-      marks_json.push_back({{"rank", m.rank}, {"mark", MarkName(m.mark)}, {"notes", m.notes}});
-    }
+    FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+    FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(auto complete, Complete(candidates, listed, config.conclusion_scale));
+    FT_ASSIGN_OR_RETURN(int64_t review_id,
+                        StoreExamination(ctx, examiner, request_id, complete, std::nullopt));
     FT_RETURN_IF_ERROR(SetStatus(ctx, request_id, "examined"));
     return ctx.log()
         .Append({examiner.name,
                  "review.examine",
                  subject,
-                 {{"case", req.case_number}, {"marks", marks_json}, {"review_id", review_id}}})
+                 {{"case", req.case_number},
+                  {"review_id", review_id},
+                  {"candidates", AuditSummary(complete)}}})
         .status();
   });
 }
 
-Status Concur(Context& ctx, const Actor& examiner, int64_t request_id, bool agree,
-              const std::string& notes) {
+Status Verify(Context& ctx, const Actor& examiner, int64_t request_id,
+              const std::vector<CandidateExamination>& candidates) {
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
-    if (req.status != "examined") {
+    FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
+    Standing standing = FindStanding(reviews);
+    if (req.status != "examined" || !standing.first) {
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
-                                "; a second examiner concurs only with an examined lead");
+                                "; a second examiner verifies only an examined lead");
     }
-    FT_ASSIGN_OR_RETURN(auto exam, CurrentExamination(ctx, request_id));
-    if (!exam)
-      return Internal("examined request " + std::to_string(request_id) + " has no examination");
     if (!checked.refusal && req.user_id == examiner.user_id) {
       checked.refusal =
           Refusal{RefusalCode::kSameExaminer, "the requester may not review their own search"};
     }
-    if (!checked.refusal && exam->examiner_id == examiner.user_id) {
+    if (!checked.refusal && standing.first->examiner_id == examiner.user_id) {
       checked.refusal =
-          Refusal{RefusalCode::kSameExaminer,
-                  "the second examiner must differ from the first (" + exam->examiner_name + ")"};
+          Refusal{RefusalCode::kSameExaminer, "the second examiner must differ from the first (" +
+                                                  standing.first->examiner_name + ")"};
     }
     if (checked.refusal) {
       refusal = checked.refusal;
       return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
-                          {{"step", "concur"}});
+                          {{"step", "verify"}});
     }
-    FT_ASSIGN_OR_RETURN(auto review,
-                        ctx.db().Prepare("INSERT INTO reviews(request_id, stage, examiner_id, "
-                                         "examiner_name, created_at, agrees, notes) VALUES (?, "
-                                         "'concurrence', ?, ?, ?, ?, ?)"));
-    review.Bind(1, request_id)
-        .Bind(2, examiner.user_id)
-        .Bind(3, examiner.name)
-        .Bind(4, ctx.NowText())
-        .Bind(5, int64_t{agree})
-        .Bind(6, notes);
-    FT_RETURN_IF_ERROR(review.Run());
+    FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+    FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(auto complete, Complete(candidates, listed, config.conclusion_scale));
+    FT_ASSIGN_OR_RETURN(ExaminationRecord first, LoadExamination(ctx, *standing.first, listed));
+    FT_ASSIGN_OR_RETURN(int64_t review_id,
+                        StoreExamination(ctx, examiner, request_id, complete, standing.first->id));
+    std::vector<int> differing;
+    for (size_t i = 0; i < complete.size() && i < first.candidates.size(); ++i) {
+      if (complete[i].conclusion != first.candidates[i].conclusion) {
+        differing.push_back(complete[i].rank);
+      }
+    }
+    const bool agree = differing.empty();
     nlohmann::json details = {{"case", req.case_number},
-                              {"examination_id", exam->review_id},
-                              {"first_examiner", exam->examiner_name},
-                              {"notes", notes}};
+                              {"review_id", review_id},
+                              {"examination_id", standing.first->id},
+                              {"first_examiner", standing.first->examiner_name},
+                              {"agree", agree},
+                              {"differing_ranks", differing},
+                              {"candidates", AuditSummary(complete)}};
+    FT_RETURN_IF_ERROR(
+        ctx.log().Append({examiner.name, "review.verify", subject, details}).status());
     if (!agree) {
-      FT_ASSIGN_OR_RETURN(auto sup,
-                          ctx.db().Prepare("UPDATE reviews SET superseded = 1 WHERE id = ?"));
-      sup.Bind(1, exam->review_id);
-      FT_RETURN_IF_ERROR(sup.Run());
       FT_RETURN_IF_ERROR(SetStatus(ctx, request_id, "disputed"));
-      return ctx.log().Append({examiner.name, "review.dispute", subject, details}).status();
+      return ctx.log()
+          .Append({examiner.name,
+                   "review.dispute",
+                   subject,
+                   {{"case", req.case_number},
+                    {"differing_ranks", differing},
+                    {"to", "a supervisor decides"}}})
+          .status();
     }
     FT_RETURN_IF_ERROR(SetStatus(ctx, request_id, "released"));
-    FT_RETURN_IF_ERROR(
-        ctx.log().Append({examiner.name, "review.concur", subject, details}).status());
     return ctx.log()
         .Append({examiner.name,
                  "lead.release",
@@ -251,8 +482,71 @@ Status Concur(Context& ctx, const Actor& examiner, int64_t request_id, bool agre
   });
 }
 
+Status Resolve(Context& ctx, const Actor& supervisor, int64_t request_id, Resolution resolution,
+               const std::string& notes) {
+  if (notes.empty()) return InvalidArgument("notes: a decision needs its reasons");
+  FT_RETURN_IF_ERROR(CheckText("notes", notes, kMaxNotesBytes));
+  const std::string subject = Subject(request_id);
+  return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
+    FT_ASSIGN_OR_RETURN(auto checked,
+                        internal::CheckRole(ctx, supervisor, policy::Role::kSupervisor));
+    FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
+    Standing standing = FindStanding(reviews);
+    if (req.status != "disputed" || !standing.first || !standing.verification) {
+      return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
+                                "; a supervisor decides only a disputed lead");
+    }
+    if (!checked.refusal &&
+        (req.user_id == supervisor.user_id || standing.first->examiner_id == supervisor.user_id ||
+         standing.verification->examiner_id == supervisor.user_id)) {
+      checked.refusal = Refusal{RefusalCode::kSameExaminer,
+                                "the requester and the two examiners may not decide the dispute"};
+    }
+    if (checked.refusal) {
+      refusal = checked.refusal;
+      return AuditRefusal(ctx, supervisor.name, "review.refused", subject, *refusal,
+                          {{"step", "decide"}});
+    }
+    FT_ASSIGN_OR_RETURN(auto stmt,
+                        ctx.db().Prepare("INSERT INTO review_decisions(request_id, supervisor_id, "
+                                         "supervisor_name, created_at, decision, notes) VALUES "
+                                         "(?, ?, ?, ?, ?, ?)"));
+    stmt.Bind(1, request_id)
+        .Bind(2, supervisor.user_id)
+        .Bind(3, supervisor.name)
+        .Bind(4, ctx.NowText())
+        .Bind(5, ResolutionName(resolution))
+        .Bind(6, notes);
+    FT_RETURN_IF_ERROR(stmt.Run());
+    FT_RETURN_IF_ERROR(ctx.log()
+                           .Append({supervisor.name,
+                                    "review.decide",
+                                    subject,
+                                    {{"case", req.case_number},
+                                     {"decision", ResolutionName(resolution)},
+                                     {"notes", notes}}})
+                           .status());
+    if (resolution == Resolution::kReexamine) {
+      FT_ASSIGN_OR_RETURN(auto sup, ctx.db().Prepare("UPDATE reviews SET superseded = 1 WHERE id "
+                                                     "IN (?, ?)"));
+      sup.Bind(1, standing.first->id).Bind(2, standing.verification->id);
+      FT_RETURN_IF_ERROR(sup.Run());
+      return SetStatus(ctx, request_id, "pending_review");
+    }
+    FT_RETURN_IF_ERROR(SetStatus(ctx, request_id, "released"));
+    return ctx.log()
+        .Append({supervisor.name,
+                 "lead.release",
+                 subject,
+                 {{"case", req.case_number}, {"requester", req.user_name}}})
+        .status();
+  });
+}
+
 Status RecordOutcome(Context& ctx, const Actor& requester, int64_t request_id, Outcome outcome,
                      const std::string& note) {
+  FT_RETURN_IF_ERROR(CheckText("note", note, kMaxNotesBytes));
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(requester.user_id));
@@ -289,16 +583,40 @@ Status RecordOutcome(Context& ctx, const Actor& requester, int64_t request_id, O
   });
 }
 
+namespace {
+
+std::vector<HistoryEvent> History(const RequestRow& req, const std::vector<ReviewRow>& reviews,
+                                  const std::optional<DecisionRow>& decision) {
+  std::vector<HistoryEvent> out;
+  out.push_back({req.created_at, req.user_name, "search",
+                 "candidate list made (" + req.policy.threshold_source + " threshold)"});
+  for (const ReviewRow& r : reviews) {
+    std::string detail = r.superseded ? "set aside" : "";
+    if (r.stage == "concurrence") detail = r.agrees.value_or(0) ? "agreed" : "disagreed";
+    out.push_back({r.created_at, r.examiner_name, r.stage, detail});
+  }
+  if (decision) {
+    out.push_back({decision->created_at, decision->supervisor, "decision", decision->decision});
+  }
+  if (req.outcome) out.push_back({req.outcome_at.value_or(""), req.user_name, "outcome", ""});
+  std::stable_sort(out.begin(), out.end(),
+                   [](const HistoryEvent& a, const HistoryEvent& b) { return a.time < b.time; });
+  return out;
+}
+
+}  // namespace
+
 Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
   Lead lead;
   const std::string subject = Subject(request_id);
   Status s = RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(actor.user_id));
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
-    bool is_requester = req.user_id == user.id;
-    bool reviewer = !policy::CheckActor(user, policy::Role::kExaminer, ctx.Today()) ||
-                    !policy::CheckActor(user, policy::Role::kSupervisor, ctx.Today()) ||
-                    !policy::CheckActor(user, policy::Role::kAuditor, ctx.Today());
+    const bool is_requester = req.user_id == user.id;
+    const bool examiner = !policy::CheckActor(user, policy::Role::kExaminer, ctx.Today());
+    const bool overseer = !policy::CheckActor(user, policy::Role::kSupervisor, ctx.Today()) ||
+                          !policy::CheckActor(user, policy::Role::kAuditor, ctx.Today());
+    const bool reviewer = examiner || overseer;
     if (user.locked) {
       refusal = Refusal{RefusalCode::kAccountLocked, "the account of " + user.name + " is locked"};
     } else if (!is_requester && !reviewer) {
@@ -317,48 +635,70 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
     lead.probe_sha256 = req.probe_sha256;
     lead.status = req.status;
     lead.outcome = req.outcome;
-    FT_ASSIGN_OR_RETURN(auto candidates, Candidates(ctx, request_id));
-    // The requester sees the examiners' marks only once the lead is released.
-    bool show_marks = reviewer || req.status == "released";
-    FT_ASSIGN_OR_RETURN(auto exam, CurrentExamination(ctx, request_id));
-    for (Candidate& c : candidates) lead.candidates.push_back({std::move(c), std::nullopt, ""});
-    if (exam && show_marks) {
-      lead.examiner = exam->examiner_name;
-      FT_ASSIGN_OR_RETURN(auto marks, ctx.db().Prepare("SELECT rank, mark, notes FROM "
-                                                       "review_marks WHERE review_id = ?"));
-      marks.Bind(1, exam->review_id);
-      for (;;) {
-        FT_ASSIGN_OR_RETURN(bool row, marks.Step());
-        if (!row) break;
-        for (LeadCandidate& lc : lead.candidates) {
-          if (lc.candidate.rank != marks.Int(0)) continue;
-          FT_ASSIGN_OR_RETURN(lc.mark, ParseMark(marks.Text(1)));
-          lc.notes = marks.Text(2);
+    lead.policy = req.policy;
+    FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+    lead.conclusion_scale = config.conclusion_scale;
+    FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
+    FT_ASSIGN_OR_RETURN(std::optional<DecisionRow> decision, LoadDecision(ctx, request_id));
+    Standing standing = FindStanding(reviews);
+    const bool released = req.status == "released";
+    // ACE-V: while the first examination waits for verification, an examiner other than its
+    // author sees none of it (supervisors and auditors see everything; they do not verify).
+    lead.blind = req.status == "examined" && standing.first && !overseer &&
+                 standing.first->examiner_id != user.id;
+    const bool show_conclusions = (reviewer && !lead.blind) || released;
+    for (const Candidate& c : listed) lead.candidates.push_back({c, std::nullopt, ""});
+    if (standing.first) lead.examiner = standing.first->examiner_name;
+    if (standing.verification && req.status != "examined") {
+      lead.verified_by = standing.verification->examiner_name;
+    }
+    if (decision && released) lead.decision = decision->decision;
+    if (show_conclusions) {
+      for (const ReviewRow& r : reviews) {
+        if (r.stage == "concurrence") continue;
+        FT_ASSIGN_OR_RETURN(ExaminationRecord record, LoadExamination(ctx, r, listed));
+        lead.examinations.push_back(std::move(record));
+      }
+      // The standing conclusions: the first examination's, or the verification's when a
+      // supervisor adopted it.
+      std::optional<ReviewRow> adopted = standing.first;
+      if (released && decision && decision->decision == "adopt_second") {
+        adopted = standing.verification;
+      }
+      if (adopted) {
+        for (const ExaminationRecord& e : lead.examinations) {
+          if (e.id != adopted->id) continue;
+          for (size_t i = 0; i < e.candidates.size() && i < lead.candidates.size(); ++i) {
+            lead.candidates[i].conclusion = e.candidates[i].conclusion;
+            lead.candidates[i].notes = e.candidates[i].notes;
+          }
         }
       }
-      FT_ASSIGN_OR_RETURN(auto concur,
-                          ctx.db().Prepare("SELECT examiner_name FROM reviews WHERE request_id = "
-                                           "? AND stage = 'concurrence' AND agrees = 1"));
-      concur.Bind(1, request_id);
-      FT_ASSIGN_OR_RETURN(bool row, concur.Step());
-      if (row) lead.concurred_by = concur.Text(0);
     }
+    lead.history = History(req, reviews, decision);
     return ctx.log()
-        .Append(
-            {actor.name, "lead.view", subject, {{"case", req.case_number}, {"status", req.status}}})
+        .Append({actor.name,
+                 "lead.view",
+                 subject,
+                 {{"case", req.case_number}, {"status", req.status}, {"blind", lead.blind}}})
         .status();
   });
   FT_RETURN_IF_ERROR(s);
   return lead;
 }
 
-Expected<std::vector<Lead>> PendingReviews(Context& ctx, const Actor& examiner) {
+Expected<std::vector<Lead>> PendingReviews(Context& ctx, const Actor& reviewer) {
   std::vector<Lead> out;
   Status s = RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
-    FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
+    FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, reviewer, policy::Role::kExaminer));
+    if (checked.refusal) {
+      FT_ASSIGN_OR_RETURN(auto sup, internal::CheckRole(ctx, reviewer, policy::Role::kSupervisor));
+      if (!sup.refusal) checked.refusal.reset();
+    }
     if (checked.refusal) {
       refusal = checked.refusal;
-      return AuditRefusal(ctx, examiner.name, "review.refused", "reviews", *refusal,
+      return AuditRefusal(ctx, reviewer.name, "review.refused", "reviews", *refusal,
                           {{"step", "list"}});
     }
     FT_ASSIGN_OR_RETURN(

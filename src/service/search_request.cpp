@@ -1,6 +1,8 @@
 // RequestSearch and ApproveQualityOverride (service/search_request.h).
 #include "service/search_request.h"
 
+#include <cmath>
+
 #include "common/sha256.h"
 #include "service/internal/guard.h"
 
@@ -23,7 +25,7 @@ nlohmann::json RequestJson(const SearchRequest& r, const std::string& sha256) {
           {"probe_sha256", sha256},
           {"probe_name", r.probe_name},
           {"probe_bytes", r.probe_bytes.size()},
-          {"top_k", r.top_k}};
+          {"top_k", r.top_k ? nlohmann::json(*r.top_k) : nlohmann::json(nullptr)}};
 }
 
 // The checks that need no image analysis: who asks, the fields, and the probe's container.
@@ -100,12 +102,19 @@ std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, bool chos
     steps.push_back({"exif_rotate", nlohmann::json{{"orientation", a.exif_orientation}}.dump()});
   }
   const vision::Box& b = a.faces[face].box;
+  nlohmann::json landmarks = nlohmann::json::array();
+  for (const vision::Point& p : a.faces[face].landmarks) {
+    // A tenth of a pixel: finer than the landmark model's error, and short.
+    landmarks.push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
+  }
   steps.push_back(
       {"select_face", nlohmann::json{{"index", face},
                                      {"of", a.faces.size()},
                                      {"rule", chosen_by_user ? "requested by the searcher"
                                                              : "largest eye distance"},
-                                     {"box", {b.x, b.y, b.width, b.height}}}
+                                     {"box", {b.x, b.y, b.width, b.height}},
+                                     {"landmarks", std::move(landmarks)},
+                                     {"quality", QualityJson(a.faces[face].quality)}}
                           .dump()});
   steps.push_back(
       {"template",
@@ -113,7 +122,26 @@ std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, bool chos
   return steps;
 }
 
-Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r,
+struct CandidatePolicy {
+  float threshold = 0;
+  std::string source;
+};
+
+// The department's threshold when it set one, else the calibrated one of the model that made
+// the probe's template; never a number written here.
+Expected<CandidatePolicy> ResolveCandidatePolicy(const policy::PolicyConfig& config,
+                                                 const ProbeAnalysis& analysis) {
+  if (config.candidate_threshold) return CandidatePolicy{*config.candidate_threshold, "department"};
+  if (analysis.calibrated_candidate_threshold) {
+    return CandidatePolicy{*analysis.calibrated_candidate_threshold, "model calibration"};
+  }
+  return FailedPrecondition("the model " + analysis.model.id +
+                            " has no calibrated candidate threshold and the department set none "
+                            "(facetrail admin config candidates --threshold S, or certify the "
+                            "model: docs/MODELS.md)");
+}
+
+Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, int top_k,
                     const std::string& format, std::optional<int64_t> override_id,
                     SearchResponse& resp) {
   SqliteDb& db = ctx.db();
@@ -132,8 +160,9 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r,
                       db.Prepare("INSERT INTO search_requests(user_id, user_name, created_at, "
                                  "case_number, purpose, offense, justification, agency, "
                                  "probe_sha256, model_id, model_version, gallery_version, "
-                                 "threshold, top_k, quality_override_id, status) VALUES (?, ?, "
-                                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_review')"));
+                                 "threshold, top_k, quality_override_id, status, "
+                                 "threshold_source, max_list_length) VALUES (?, ?, ?, ?, ?, ?, "
+                                 "?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_review', ?, ?)"));
   req.Bind(1, actor.user_id)
       .Bind(2, actor.name)
       .Bind(3, resp.created_at)
@@ -147,12 +176,13 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r,
       .Bind(11, int64_t{resp.list.model.version})
       .Bind(12, resp.list.gallery_version)
       .Bind(13, static_cast<double>(resp.list.threshold))
-      .Bind(14, int64_t{r.top_k});
+      .Bind(14, int64_t{top_k});
   if (override_id) {
     req.Bind(15, *override_id);
   } else {
     req.BindNull(15);
   }
+  req.Bind(16, resp.list.threshold_source).Bind(17, int64_t{resp.list.max_list_length});
   FT_RETURN_IF_ERROR(req.Run());
   resp.request_id = db.LastInsertRowId();
   if (override_id) {
@@ -194,6 +224,9 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r,
   details["model_version"] = resp.list.model.version;
   details["gallery_version"] = resp.list.gallery_version;
   details["threshold"] = resp.list.threshold;
+  details["threshold_source"] = resp.list.threshold_source;
+  details["max_list_length"] = resp.list.max_list_length;
+  details["top_k"] = top_k;
   details["candidates"] = std::move(candidates);
   if (override_id) details["quality_override_id"] = *override_id;
   return ctx.log()
@@ -210,9 +243,10 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
   if (r.origin == ProbeOrigin::kFile && r.probe_bytes.empty()) {
     return InvalidArgument("'" + r.probe_name + "': the probe file is empty");
   }
-  if (r.top_k < 1 || r.top_k > config.max_top_k) {
+  const int top_k = r.top_k.value_or(config.max_top_k);
+  if (top_k < 1 || top_k > config.max_top_k) {
     return InvalidArgument("top_k must be between 1 and " + std::to_string(config.max_top_k) +
-                           " (got " + std::to_string(r.top_k) + ")");
+                           ", the department's list length (got " + std::to_string(top_k) + ")");
   }
   SearchResponse resp;
   resp.probe_sha256 = Sha256Hex(r.probe_bytes);
@@ -267,7 +301,12 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
     resp.quality_override_used = true;
   }
 
-  FT_ASSIGN_OR_RETURN(resp.list, source.Search(chosen.templ, analysis->model, r.top_k));
+  FT_ASSIGN_OR_RETURN(CandidatePolicy policy, ResolveCandidatePolicy(config, *analysis));
+  FT_ASSIGN_OR_RETURN(resp.list,
+                      source.Search(chosen.templ, analysis->model, top_k, policy.threshold));
+  resp.list.threshold = policy.threshold;
+  resp.list.threshold_source = policy.source;
+  resp.list.max_list_length = config.max_top_k;
   for (size_t i = 0; i < resp.list.candidates.size(); ++i) {
     resp.list.candidates[i].rank = static_cast<int>(i + 1);
   }
@@ -281,7 +320,7 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
       refusal = again;
       return AuditRefusal(ctx, actor.name, "search.refused", subject, *again, details);
     }
-    return StoreRequest(ctx, actor, r, analysis->format, override_id, resp);
+    return StoreRequest(ctx, actor, r, top_k, analysis->format, override_id, resp);
   });
   if (!s.ok()) return s;
   return resp;

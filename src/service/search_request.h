@@ -43,6 +43,9 @@ struct ProbeFace {
   vision::Box box;
   vision::FaceQuality quality;
   std::vector<float> templ;  // model.dim floats, unit norm
+  // The 68 landmarks in the upright (EXIF-rotated) image's pixels, or empty when the analyzer
+  // has none; recorded with the face chosen (probe steps) for the examiner's side-by-side view.
+  std::vector<vision::Point> landmarks;
 };
 
 struct ProbeAnalysis {
@@ -53,6 +56,9 @@ struct ProbeAnalysis {
   vision::TemplateModel model;
   // The quality limits the model's calibration states (policy::ResolveQualityGate).
   policy::ModelQualityLimits model_limits;
+  // The lowest candidate score the model's calibration states (models/*.model.json
+  // "candidate"), if it has one: the candidate-list threshold unless the department set its own.
+  std::optional<float> calibrated_candidate_threshold;
 };
 
 class ProbeAnalyzer {
@@ -79,15 +85,21 @@ struct CandidateList {
   vision::TemplateModel model;
   std::string gallery_version;  // identifies the gallery state searched (id + change counter)
   float threshold = 0;          // candidates below it are not listed
+  // The candidate-list policy that made the list (set by RequestSearch, recorded with it):
+  // "department" (policy::PolicyConfig::candidate_threshold) or "model calibration".
+  std::string threshold_source;
+  int max_list_length = 0;  // the department's list length (policy::PolicyConfig::max_top_k)
 };
 
 class CandidateSource {
  public:
   virtual ~CandidateSource() = default;
-  // The best top_k gallery candidates for `templ` (model.dim floats). Must refuse a model
-  // other than its own (kFailedPrecondition).
+  // The best top_k gallery candidates for `templ` (model.dim floats) scoring at least
+  // min_score (fewer, or none, when fewer pass). Must refuse a model other than its own
+  // (kFailedPrecondition).
   virtual Expected<CandidateList> Search(std::span<const float> templ,
-                                         const vision::TemplateModel& model, int top_k) = 0;
+                                         const vision::TemplateModel& model, int top_k,
+                                         float min_score) = 0;
 };
 
 // ---- The use case ----
@@ -99,7 +111,9 @@ struct SearchRequest {
   std::vector<uint8_t> probe_bytes;  // the file exactly as received
   std::string probe_name;            // for messages only
   ProbeOrigin origin = ProbeOrigin::kFile;
-  int top_k = 20;
+  // At most this many candidates, 1..policy max_top_k; unset: the policy's list length. The
+  // score threshold is never the requester's: it is the department's candidate-list policy.
+  std::optional<int> top_k;
   // Which face of the probe: -1 = the one with the largest eye distance; N = the N-th face in
   // the pipeline's order (0-based). An index out of range is kInvalidArgument.
   int face = -1;
@@ -124,7 +138,8 @@ struct SearchResponse {
 
 // The search request as described above. Refusals: kPermissionDenied "<code>: <reason>"
 // (audited). kInvalidArgument for top_k outside 1..max_top_k or an empty probe (not audited:
-// nothing was attempted). Other errors roll back and record nothing.
+// nothing was attempted). kFailedPrecondition when neither the department's policy nor the
+// model's calibration gives a candidate threshold. Other errors roll back and record nothing.
 Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor,
                                        const SearchRequest& request, ProbeAnalyzer& analyzer,
                                        CandidateSource& source);

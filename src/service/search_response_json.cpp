@@ -2,6 +2,40 @@
 
 namespace facetrail::service {
 
+namespace {
+
+nlohmann::json StepsJson(const std::vector<ProcessingStep>& steps) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : steps) {
+    out.push_back({{"kind", s.kind}, {"params", nlohmann::json::parse(s.params, nullptr, false)}});
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json CandidatePolicyJson(const CandidateList& list) {
+  return {{"threshold", list.threshold},
+          {"threshold_source", list.threshold_source},
+          {"max_list_length", list.max_list_length},
+          {"model", {{"id", list.model.id}, {"version", list.model.version}}}};
+}
+
+nlohmann::json ProbeViewJson(const ProbeView& v) {
+  nlohmann::json out = {{"request_id", v.request_id},     {"case", v.case_number},
+                        {"probe_sha256", v.sha256},       {"format", v.format},
+                        {"content_type", v.content_type}, {"size_bytes", v.bytes.size()},
+                        {"steps", StepsJson(v.steps)},    {"quality_override", nullptr}};
+  if (v.quality_override) {
+    const ProbeOverrideInfo& o = *v.quality_override;
+    out["quality_override"] = {{"id", o.id},
+                               {"supervisor", o.supervisor},
+                               {"reason", o.reason},
+                               {"created_at", o.created_at}};
+  }
+  return out;
+}
+
 nlohmann::json SearchResponseJson(const SearchResponse& r) {
   nlohmann::json candidates = nlohmann::json::array();
   for (const Candidate& c : r.list.candidates) {
@@ -11,11 +45,7 @@ nlohmann::json SearchResponseJson(const SearchResponse& r) {
                           {"photo_id", c.photo_id},
                           {"template_id", c.template_id}});
   }
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& s : r.steps) {
-    steps.push_back(
-        {{"kind", s.kind}, {"params", nlohmann::json::parse(s.params, nullptr, false)}});
-  }
+  nlohmann::json steps = StepsJson(r.steps);
   return {{"notice", r.notice},
           {"request_id", r.request_id},
           {"case", r.case_number},
@@ -25,6 +55,7 @@ nlohmann::json SearchResponseJson(const SearchResponse& r) {
           {"model", {{"id", r.list.model.id}, {"version", r.list.model.version}}},
           {"gallery_version", r.list.gallery_version},
           {"threshold", r.list.threshold},
+          {"policy", CandidatePolicyJson(r.list)},
           {"quality_override_used", r.quality_override_used},
           {"steps", steps},
           {"candidates", candidates}};

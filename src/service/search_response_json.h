@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "service/probe_view.h"
 #include "service/search_request.h"
 
 namespace facetrail::service {
@@ -12,5 +13,13 @@ namespace facetrail::service {
 // "version"}, "gallery_version", "threshold", "quality_override_used", "steps": [{"kind",
 // "params"}], "candidates": [{"rank", "booking_number", "score", "photo_id", "template_id"}]}.
 nlohmann::json SearchResponseJson(const SearchResponse& response);
+
+// The candidate-list policy that made a list: {"threshold", "threshold_source" ("department",
+// "model calibration", or "unrecorded" for lists made before it was recorded),
+// "max_list_length", "model": {"id", "version"}}.
+nlohmann::json CandidatePolicyJson(const CandidateList& list);
+
+// A probe view without its bytes: request, sha256, format, content type, size, steps, override.
+nlohmann::json ProbeViewJson(const ProbeView& view);
 
 }  // namespace facetrail::service

@@ -164,6 +164,37 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
   });
 }
 
+Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float> threshold,
+                          int max_list_length, const std::string& reason) {
+  if (reason.empty() || reason.size() > 1000) {
+    return InvalidArgument(
+        "reason: a change of the candidate-list policy needs a reason (1 to "
+        "1000 bytes)");
+  }
+  FT_RETURN_IF_ERROR(internal::CheckAnyRole(ctx, actor,
+                                            {policy::Role::kSupervisor, policy::Role::kAdmin},
+                                            "config.refused", "config:candidates"));
+  return ctx.db().InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+    auto policy_json = [](const policy::PolicyConfig& c) {
+      return nlohmann::json{
+          {"max_list_length", c.max_top_k},
+          {"threshold", c.candidate_threshold ? nlohmann::json(*c.candidate_threshold)
+                                              : nlohmann::json("model calibration")}};
+    };
+    nlohmann::json old = policy_json(config);
+    config.candidate_threshold = threshold;
+    config.max_top_k = max_list_length;
+    FT_RETURN_IF_ERROR(ctx.store().SaveConfig(config));  // validates the new values
+    return ctx.log()
+        .Append({actor.name,
+                 "config.candidates",
+                 "config:candidates",
+                 {{"old", old}, {"new", policy_json(config)}, {"reason", reason}}})
+        .status();
+  });
+}
+
 Status UpdateConfig(Context& ctx, const Actor& admin, const policy::PolicyConfig& config) {
   return RunAdmin(ctx, admin, "config.change", "config", [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::PolicyConfig old, ctx.store().LoadConfig());

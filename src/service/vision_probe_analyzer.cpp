@@ -26,9 +26,12 @@ class VisionProbeAnalyzer final : public ProbeAnalyzer {
     if (manifest.calibration) {
       out.model_limits.min_eye_distance_px = manifest.calibration->min_eye_distance_px;
       out.model_limits.min_sharpness = manifest.calibration->min_sharpness;
+      out.calibrated_candidate_threshold =
+          static_cast<float>(manifest.calibration->candidate.score);
     }
     for (vision::Face& f : faces) {
-      out.faces.push_back({f.box, f.quality, std::move(f.templ)});
+      out.faces.push_back({f.box, f.quality, std::move(f.templ),
+                           std::vector<vision::Point>(f.landmarks.begin(), f.landmarks.end())});
     }
     return out;
   }

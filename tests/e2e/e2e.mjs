@@ -6,7 +6,7 @@
 // Flow: admin creates a certified searcher, two certified examiners, an auditor and an
 // uncertified searcher (web forms); the searcher drops a probe, picks the face, runs the search
 // and sees the candidates beside the probe with the notice; an outside-agency request and the
-// uncertified searcher are refused on screen; the examiners examine and concur (lead released);
+// uncertified searcher are refused on screen; one examiner examines with the keyboard only (FISWG components, a conclusion), the second verifies blind, without seeing the first's conclusion, then sees both (lead released);
 // the searcher records the outcome; a blurred probe is refused by the quality gate with its
 // SHA-256 on screen; a supervisor puts the case on hold (by keyboard only) and approves a quality
 // override for that hash, and the searcher's next search goes through; the auditor's dashboard
@@ -222,21 +222,37 @@ try {
   await shot(eve.page, 'reviews');
   await eve.page.click(`#reviews a[href="#/request/${requestId}"]`);
   await eve.page.waitForSelector('#examine-form');
-  await eve.page.selectOption('#mark-1', 'possible_match');
-  await eve.page.fill('#notes-1', 'ears and hairline agree');
-  await shot(eve.page, 'examination');
-  await eve.page.click('#examine-form button[type=submit]');
+  // Feature marks with the keyboard only: focus the first component, 1 similar, 2 dissimilar,
+  // 3 not visible, ↓ next component; the conclusion by typing in its list; Ctrl+Enter submits.
+  const examineByKeyboard = async (page, conclusionKey) => {
+    await page.focus('#comp-1-face_outline');
+    for (const key of ['1', 'ArrowDown', '3', 'ArrowDown', 'ArrowDown', '1', 'ArrowDown', '1', 'ArrowDown', 'ArrowDown', '2', 'ArrowDown', '1']) {
+      await page.keyboard.press(key);
+    }
+    await page.keyboard.press('Tab');  // the ears' note
+    await page.keyboard.type('helix and lobe agree');
+    await page.focus('#conclusion-1');
+    await page.keyboard.type(conclusionKey);
+    await page.keyboard.press('Control+Enter');
+  };
+  await examineByKeyboard(eve.page, 'p');
   await eve.page.waitForSelector('#lead-status:text-is("examined")');
-  check(true, 'examined');
+  check(true, 'examined with the keyboard');
+  await eve.page.waitForSelector('#examinations .exam-record');
+  check((await eve.page.textContent('#examinations')).includes('Ears: similar (helix and lobe agree)'), 'the first examination is recorded with its marks');
 
-  // Examiner 2: concurrence releases the lead.
+  // Examiner 2: blind verification (ACE-V), then both examinations are shown.
   const ed = await signIn('ed', 'ed-password-1');
   await ed.page.goto(base + '/#/request/' + requestId);
-  await ed.page.waitForSelector('#concur-form');
-  await shot(ed.page, 'concurrence');
-  await ed.page.click('#concur-agree');
+  await ed.page.waitForSelector('#examine-form[data-stage=verification]');
+  check(await ed.page.$('#examinations') === null && (await ed.page.textContent('#candidates tbody tr:first-child')).includes('—') &&
+    !(await ed.page.textContent('#main')).includes('helix and lobe agree'), "the second examiner does not see the first's conclusion before submitting");
+  await shot(ed.page, 'verification-blind');
+  await examineByKeyboard(ed.page, 'p');
   await ed.page.waitForSelector('#lead-status:text-is("released")');
-  check(true, 'lead released after concurrence');
+  await ed.page.waitForSelector('#examinations .exam-record[data-stage=verification]');
+  check((await ed.page.$$('#examinations .exam-record')).length === 2, 'after submitting, the verifier sees both examinations');
+  check(true, 'lead released after a blind verification that agrees');
 
   // Searcher: my requests, outcome.
   await sam.page.goto(base + '/#/requests');
@@ -408,7 +424,7 @@ try {
   check(verify.includes('intact') && verify.includes('with pinned key ' + keyId) && verify.includes('also in the external log'),
     'facetrail audit verify passes against the pinned key and the external checkpoint log');
   const exported = run(['audit', 'export', '--db', db, '--user', 'al'], { FACETRAIL_PASSWORD: 'al-password-1' });
-  for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.concur', 'lead.release', 'lead.outcome',
+  for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.verify', 'lead.release', 'lead.outcome',
     'case.hold', 'case.unhold', 'quality.override']) {
     check(exported.includes(`"action":"${action}"`), 'audit log holds ' + action);
   }

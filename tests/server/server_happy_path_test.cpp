@@ -1,6 +1,7 @@
 // The whole accountable flow through the HTTP API, on real LFW pixels and the real models: an
 // admin creates a certified searcher, two examiners and an auditor; the searcher analyses and
-// searches a probe against a gallery enrolled from LFW photos; the examiners review and concur;
+// searches a probe against a gallery enrolled from LFW photos; one examiner examines, the other
+// verifies blind (ACE-V);
 // the lead is released; the requester records the outcome; an uncertified searcher and an
 // outside-agency request are refused; the auditor's report and export show every step and the
 // audit chain verifies. A second flow: a real probe below the quality gate is refused with its
@@ -124,11 +125,15 @@ TEST_F(ServerHappyPathTest, SearchReviewReleaseOutcomeAndAudit) {
   Reply pending = Send("GET", "/api/v1/reviews", eve);
   ASSERT_EQ(pending.status, 200) << pending.raw;
   ASSERT_EQ(pending.body["leads"].size(), 1u);
-  json marks = json::array();
+  json exam = json::array();
   for (const json& c : search.body["candidates"]) {
-    marks.push_back({{"rank", c["rank"]},
-                     {"mark", c["rank"] == 1 ? "possible_match" : "not_a_match"},
-                     {"notes", "compared ears and hairline"}});
+    exam.push_back({{"rank", c["rank"]},
+                    {"conclusion", c["rank"] == 1 ? "possible lead" : "not a lead"},
+                    {"notes", "compared ears and hairline"},
+                    {"components",
+                     {{{"component", "ears"}, {"mark", c["rank"] == 1 ? "similar" : "dissimilar"}},
+                      {{"component", "hair_hairline"}, {"mark", "not_visible"}, {"note", "cap"}}}},
+                    {"viewing", {{"contrast", 1.2}, {"views", {"aligned", "overlay"}}}}});
   }
   Reply booking = Send("GET", "/api/v1/bookings/LFW-0001", eve);
   ASSERT_EQ(booking.status, 200) << booking.raw;
@@ -141,25 +146,42 @@ TEST_F(ServerHappyPathTest, SearchReviewReleaseOutcomeAndAudit) {
   EXPECT_EQ(photo->status, 200);
   EXPECT_EQ(photo->get_header_value("Content-Type"), "image/jpeg");
 
+  // Malformed input is refused at the edge with the field named.
+  json bad = exam;
+  bad[0]["components"][0]["component"] = "earz";
+  Reply malformed =
+      Send("POST", "/api/v1/searches/" + sid + "/examination", eve, {{"candidates", bad}});
+  EXPECT_EQ(malformed.status, 400) << malformed.raw;
+  EXPECT_NE(malformed.raw.find("candidates[0].components[0].component"), std::string::npos)
+      << malformed.raw;
   Reply examined =
-      Send("POST", "/api/v1/searches/" + sid + "/examination", eve, {{"marks", marks}});
+      Send("POST", "/api/v1/searches/" + sid + "/examination", eve, {{"candidates", exam}});
   ASSERT_EQ(examined.status, 200) << examined.raw;
-  Reply self = Send("POST", "/api/v1/searches/" + sid + "/concurrence", eve,
-                    {{"agree", true}, {"notes", "me again"}});
+  Reply self =
+      Send("POST", "/api/v1/searches/" + sid + "/verification", eve, {{"candidates", exam}});
   EXPECT_EQ(self.status, 403) << self.raw;
   EXPECT_EQ(self.Code(), "same_examiner");
   Reply early = Send("POST", "/api/v1/searches/" + sid + "/outcome", sam,
                      {{"outcome", "excluded"}, {"note", "too early"}});
   EXPECT_EQ(early.status / 100, 4) << early.raw;
-  Reply concur = Send("POST", "/api/v1/searches/" + sid + "/concurrence", ed,
-                      {{"agree", true}, {"notes", "agree with the first examiner"}});
-  ASSERT_EQ(concur.status, 200) << concur.raw;
-  EXPECT_EQ(concur.body["status"], "released");
+  // ACE-V: the second examiner cannot see the first's conclusions before submitting.
+  Reply blind = Send("GET", "/api/v1/searches/" + sid, ed);
+  ASSERT_EQ(blind.status, 200) << blind.raw;
+  EXPECT_TRUE(blind.body["blind"].get<bool>());
+  EXPECT_TRUE(blind.body["examinations"].empty()) << blind.raw;
+  EXPECT_TRUE(blind.body["candidates"][0]["conclusion"].is_null()) << blind.raw;
+  Reply verified =
+      Send("POST", "/api/v1/searches/" + sid + "/verification", ed, {{"candidates", exam}});
+  ASSERT_EQ(verified.status, 200) << verified.raw;
+  EXPECT_EQ(verified.body["status"], "released");
+  Reply both = Send("GET", "/api/v1/searches/" + sid, ed);
+  EXPECT_EQ(both.body["examinations"].size(), 2u) << both.raw;
 
   Reply lead = Send("GET", "/api/v1/searches/" + sid, sam);
   ASSERT_EQ(lead.status, 200) << lead.raw;
   EXPECT_EQ(lead.body["status"], "released");
-  EXPECT_EQ(lead.body["candidates"][0]["mark"], "possible_match");
+  EXPECT_EQ(lead.body["candidates"][0]["conclusion"], "possible lead");
+  EXPECT_EQ(lead.body["examinations"][0]["candidates"][0]["viewing"]["contrast"], 1.2);
   Reply outcome = Send("POST", "/api/v1/searches/" + sid + "/outcome", sam,
                        {{"outcome", "confirmed_by_other_evidence"}, {"note", "fingerprints"}});
   ASSERT_EQ(outcome.status, 200) << outcome.raw;
@@ -174,7 +196,7 @@ TEST_F(ServerHappyPathTest, SearchReviewReleaseOutcomeAndAudit) {
   std::set<std::string> actions;
   for (const json& e : exported.body["entries"]) actions.insert(e["action"].get<std::string>());
   for (const char* a : {"admin.init", "user.add", "certificate.add", "login", "search.request",
-                        "search.refused", "review.examine", "review.refused", "review.concur",
+                        "search.refused", "review.examine", "review.refused", "review.verify",
                         "lead.release", "lead.outcome", "gallery.view", "gallery.photo"}) {
     EXPECT_TRUE(actions.count(a)) << a;
   }

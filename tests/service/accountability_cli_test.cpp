@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "common/command.h"
+#include "common/file.h"
 
 namespace {
 
@@ -222,10 +223,24 @@ TEST_F(CliTest, RealSearchAndReview) {
   EXPECT_EQ(r.out.find("identified"), std::string::npos);
   std::string marks;
   for (const auto& c : j["candidates"]) {
-    marks += " --mark " + std::to_string(c["rank"].get<int>()) + "=inconclusive";
+    const std::string rank = std::to_string(c["rank"].get<int>());
+    marks += " --conclusion '" + rank + "=insufficient detail' --component " + rank +
+             ":ears=not_visible";
   }
   CliRun ex = Ft("review examine --db f.db --user eve --request 1" + marks, "eve-password-1");
   EXPECT_EQ(ex.exit_code, 3);  // eve has no certificate
+  CliRun bad = Ft("review examine --db f.db --user eve --request 1 --component 1:earz=similar",
+                  "eve-password-1");
+  EXPECT_NE(bad.exit_code, 0);  // refused before anything is attempted
+  // The auditor exports the stored probe, byte for byte (audited probe.view).
+  CliRun exported =
+      Ft("review show --db f.db --user al --request 1 --export-probe out.jpg", "al-password-1");
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  EXPECT_NE(exported.out.find("select_face"), std::string::npos) << exported.out;
+  auto out_bytes = facetrail::ReadFileBytes(dir_ + "/out.jpg", size_t{16} << 20);
+  auto probe_bytes = facetrail::ReadFileBytes(dir_ + "/probe.jpg", size_t{16} << 20);
+  ASSERT_TRUE(out_bytes.ok() && probe_bytes.ok());
+  EXPECT_EQ(*out_bytes, *probe_bytes);
   EXPECT_EQ(Ft("audit verify --db f.db" + Pinned()).exit_code, 0);
 }
 

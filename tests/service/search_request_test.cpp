@@ -192,10 +192,62 @@ TEST_F(ServiceTest, TopKLimitsAreUsageErrorsNotRefusals) {
   SearchRequest r = Request(Probe(7));
   r.top_k = 0;
   EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
-  r.top_k = 51;
+  r.top_k = 21;  // the default list length is 20
   EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
-  r.top_k = 50;
+  r.top_k = 20;
   EXPECT_TRUE(Search(sam_, r).ok());
+}
+
+// Issue 13: one candidate-list policy. Without a department threshold the model's calibrated
+// one makes the list; with one, the department's; unset top_k is the policy's list length; the
+// policy that made each list is stored and audited with it.
+TEST_F(ServiceTest, TheCandidateListPolicyMakesAndIsRecordedWithEveryList) {
+  SearchRequest r = Request(Probe(7));
+  r.top_k.reset();
+  auto calibrated = Search(sam_, r);
+  ASSERT_TRUE(calibrated.ok()) << calibrated.status().ToString();
+  EXPECT_FLOAT_EQ(calibrated->list.threshold, 0.3f);
+  EXPECT_EQ(calibrated->list.threshold_source, "model calibration");
+  EXPECT_EQ(calibrated->list.max_list_length, 20);
+  for (const Candidate& c : calibrated->list.candidates) EXPECT_GE(c.score, 0.3f);
+
+  auto config = ctx_->store().LoadConfig();
+  ASSERT_TRUE(config.ok());
+  config->candidate_threshold = 1.0f;  // nothing but an exact copy would pass
+  config->max_top_k = 3;
+  ASSERT_TRUE(UpdateConfig(*ctx_, admin_, *config).ok());
+  auto strict = Search(sam_, r);
+  ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+  EXPECT_FLOAT_EQ(strict->list.threshold, 1.0f);
+  EXPECT_EQ(strict->list.threshold_source, "department");
+  EXPECT_EQ(strict->list.max_list_length, 3);
+  EXPECT_TRUE(strict->list.candidates.empty()) << "a list may be empty when nothing passes";
+  r.top_k = 4;
+  EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
+
+  auto lead = GetLead(*ctx_, eve_, strict->request_id);
+  ASSERT_TRUE(lead.ok()) << lead.status().ToString();
+  EXPECT_FLOAT_EQ(lead->policy.threshold, 1.0f);
+  EXPECT_EQ(lead->policy.threshold_source, "department");
+  EXPECT_EQ(lead->policy.max_list_length, 3);
+  EXPECT_EQ(lead->policy.model.id, calibrated->list.model.id);
+  auto entries = Entries("search.request");
+  ASSERT_EQ(entries.size(), 2u);
+  nlohmann::json details = nlohmann::json::parse(entries[1].details);
+  EXPECT_EQ(details["threshold_source"], "department");
+  EXPECT_EQ(details["max_list_length"], 3);
+
+  // No department threshold and an uncalibrated model: no list, and it says how to get one.
+  config->candidate_threshold.reset();
+  ASSERT_TRUE(UpdateConfig(*ctx_, admin_, *config).ok());
+  std::vector<uint8_t> probe = Probe(8);
+  ProbeAnalysis a = *analyzer_.Analyze(probe);
+  a.calibrated_candidate_threshold.reset();
+  analyzer_.Set(probe, a);
+  SearchRequest uncalibrated = Request(probe);
+  uncalibrated.top_k.reset();
+  auto none = Search(sam_, uncalibrated);
+  EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition) << none.status().ToString();
 }
 
 TEST_F(ServiceTest, RequestedFaceIndexIsCheckedAndRecorded) {
@@ -273,10 +325,10 @@ class RevokingSource : public CandidateSource {
  public:
   RevokingSource(CandidateSource& inner, std::function<void()> during)
       : inner_(inner), during_(std::move(during)) {}
-  Expected<CandidateList> Search(std::span<const float> t, const vision::TemplateModel& m,
-                                 int k) override {
+  Expected<CandidateList> Search(std::span<const float> t, const vision::TemplateModel& m, int k,
+                                 float min_score) override {
     during_();
-    return inner_.Search(t, m, k);
+    return inner_.Search(t, m, k, min_score);
   }
 
  private:

@@ -144,7 +144,7 @@ class ServiceTest : public ::testing::Test {
     auto index = gallery::GalleryIndex::Open(*gallery_, {kModel.id, kModel.version, kModel.dim});
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     index_ = std::move(*index);
-    source_ = MakeGalleryCandidateSource(*gallery_, *index_, 0.3f);
+    source_ = MakeGalleryCandidateSource(*gallery_, *index_);
   }
 
   // A probe whose face is booking `booking`'s template slightly changed.
@@ -165,9 +165,10 @@ class ServiceTest : public ::testing::Test {
     a.format = "jpeg";
     a.width = 640;
     a.height = 480;
-    a.faces.push_back({{100, 100, 120, 120}, quality, t});
+    a.faces.push_back({{100, 100, 120, 120}, quality, t, {}});
     a.model = kModel;
     a.model_limits = {20.f, 15.f, "test-model"};  // the test model's "calibration"
+    a.calibrated_candidate_threshold = 0.3f;
     analyzer_.Set(bytes, a);
     return bytes;
   }

@@ -1,5 +1,7 @@
 #include "server/internal/json_views.h"
 
+#include "service/search_response_json.h"
+
 namespace facetrail::server::internal {
 
 using nlohmann::json;
@@ -81,9 +83,28 @@ json LeadJson(const service::Lead& l) {
   json c = json::array();
   for (const auto& x : l.candidates) {
     json j = CandidateJson(x.candidate);
-    j["mark"] = x.mark ? json(service::MarkName(*x.mark)) : json();
+    j["conclusion"] = x.conclusion ? json(*x.conclusion) : json();
     j["notes"] = x.notes;
     c.push_back(j);
+  }
+  json examinations = json::array();
+  for (const service::ExaminationRecord& e : l.examinations) {
+    examinations.push_back({{"id", e.id},
+                            {"stage", e.stage},
+                            {"examiner", e.examiner},
+                            {"created_at", e.created_at},
+                            {"superseded", e.superseded},
+                            {"candidates", service::ExaminationJson(e.candidates)}});
+  }
+  json history = json::array();
+  for (const service::HistoryEvent& h : l.history) {
+    history.push_back(
+        {{"time", h.time}, {"actor", h.actor}, {"event", h.event}, {"detail", h.detail}});
+  }
+  json components = json::array();
+  for (service::Component k : service::AllComponents()) {
+    components.push_back(
+        {{"component", service::ComponentName(k)}, {"label", service::ComponentLabel(k)}});
   }
   return {{"notice", l.notice},
           {"request_id", l.request_id},
@@ -94,8 +115,15 @@ json LeadJson(const service::Lead& l) {
           {"probe_sha256", l.probe_sha256},
           {"status", l.status},
           {"examiner", l.examiner},
-          {"concurred_by", l.concurred_by},
+          {"verified_by", l.verified_by},
+          {"blind", l.blind},
+          {"decision", Opt(l.decision)},
           {"outcome", Opt(l.outcome)},
+          {"policy", service::CandidatePolicyJson(l.policy)},
+          {"conclusion_scale", l.conclusion_scale},
+          {"components", components},
+          {"examinations", examinations},
+          {"history", history},
           {"candidates", c}};
 }
 

@@ -4,11 +4,9 @@
 
 namespace facetrail::service::internal {
 
-namespace {
-
 // Status of a search request: pending_review -> examined -> released (or disputed -> examined
 // again). The outcome is recorded on a released request.
-const std::vector<SqliteMigration>& Migrations() {
+const std::vector<SqliteMigration>& RequestsMigrations() {
   static const std::vector<SqliteMigration> kMigrations = {
       {1, R"sql(
 CREATE TABLE probes (
@@ -93,14 +91,63 @@ CREATE TABLE case_holds (
   reason TEXT NOT NULL
 );
 )sql"},
+      // Issue 13: the candidate-list policy that made each list (threshold, where it came from,
+      // the department's list length). Requests made before say 'unrecorded' and 0.
+      {2, R"sql(
+ALTER TABLE search_requests ADD COLUMN threshold_source TEXT NOT NULL DEFAULT 'unrecorded';
+ALTER TABLE search_requests ADD COLUMN max_list_length INTEGER NOT NULL DEFAULT 0;
+)sql"},
+      // Issue 13: the examination as a record (docs/POLICY.md, "Review of leads"). Per
+      // candidate a conclusion on the department's scale (or "not examined"), notes and the
+      // viewing settings used; per candidate and FISWG component a mark (a component without a
+      // row was not examined); a verification is an examination that `verifies` the first;
+      // a supervisor's decision settles a dispute. The old marks become conclusions
+      // (possible_match -> possible lead, not_a_match -> not a lead, inconclusive ->
+      // insufficient detail); an old "disputed" lead (sent back for a new examination) is
+      // pending review again, its set-aside examiner still barred from it.
+      {3, R"sql(
+ALTER TABLE reviews ADD COLUMN verifies INTEGER REFERENCES reviews(id);
+CREATE TABLE review_candidates (
+  review_id INTEGER NOT NULL REFERENCES reviews(id),
+  rank INTEGER NOT NULL,
+  conclusion TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  viewing TEXT,               -- JSON object; NULL when not recorded
+  PRIMARY KEY (review_id, rank)
+);
+INSERT INTO review_candidates(review_id, rank, conclusion, notes)
+  SELECT review_id, rank,
+         CASE mark WHEN 'possible_match' THEN 'possible lead'
+                   WHEN 'not_a_match' THEN 'not a lead'
+                   ELSE 'insufficient detail' END,
+         notes
+  FROM review_marks;
+DROP TABLE review_marks;
+CREATE TABLE review_features (
+  review_id INTEGER NOT NULL REFERENCES reviews(id),
+  rank INTEGER NOT NULL,
+  component TEXT NOT NULL,
+  mark TEXT NOT NULL CHECK (mark IN ('similar', 'dissimilar', 'not_visible', 'not_examined')),
+  note TEXT NOT NULL,
+  PRIMARY KEY (review_id, rank, component)
+);
+CREATE TABLE review_decisions (
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER NOT NULL REFERENCES search_requests(id),
+  supervisor_id INTEGER NOT NULL REFERENCES policy_users(id),
+  supervisor_name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('adopt_first', 'adopt_second', 'reexamine')),
+  notes TEXT NOT NULL
+);
+UPDATE search_requests SET status = 'pending_review' WHERE status = 'disputed';
+)sql"},
   };
   return kMigrations;
 }
 
-}  // namespace
-
 Status MigrateRequests(SqliteDb& db) {
-  return db.Migrate("requests", Migrations());
+  return db.Migrate("requests", RequestsMigrations());
 }
 
 }  // namespace facetrail::service::internal

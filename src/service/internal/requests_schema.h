@@ -2,11 +2,15 @@
 // (SQLite component "requests"); used only by the use cases in service/.
 #pragma once
 
+#include <vector>
+
 #include "common/sqlite.h"
 #include "common/status.h"
 
 namespace facetrail::service::internal {
 
+// Every version of the schema, oldest first (tests upgrade old files with a prefix of it).
+const std::vector<SqliteMigration>& RequestsMigrations();
 Status MigrateRequests(SqliteDb& db);
 
 }  // namespace facetrail::service::internal
