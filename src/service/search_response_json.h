@@ -13,4 +13,8 @@ namespace facetrail::service {
 // "params"}], "candidates": [{"rank", "booking_number", "score", "photo_id", "template_id"}]}.
 nlohmann::json SearchResponseJson(const SearchResponse& response);
 
+// A face's quality figures (vision::FaceQuality), as the audit log, the API and the command
+// line show them; a figure not measured is null.
+nlohmann::json QualityJson(const vision::FaceQuality& quality);
+
 }  // namespace facetrail::service
