@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "service/search_response_json.h"
+
 namespace facetrail::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -33,13 +35,7 @@ nlohmann::json FaceJson(const vision::Face& face, bool with_template) {
                         {"height", face.box.height}}},
                       {"score", face.score},
                       {"landmarks", std::move(landmarks)},
-                      {"quality",
-                       {{"eye_distance_px", q.eye_distance_px},
-                        {"detector_score", q.detector_score},
-                        {"sharpness", q.sharpness},
-                        {"yaw_deg", q.yaw_deg},
-                        {"roll_deg", q.roll_deg},
-                        {"pitch_deg", q.pitch_deg}}}};
+                      {"quality", service::QualityJson(q)}};
   if (with_template && !face.templ.empty()) {
     j["template"] = face.templ;
     j["descriptor"] = face.descriptor;
@@ -80,7 +76,9 @@ void PrintImageResultText(std::ostream& out, const vision::ImageResult& r,
     out << "  face " << i << ": box " << f.box.x << "," << f.box.y << " " << f.box.width << "x"
         << f.box.height << " score " << std::setprecision(3) << f.score << std::setprecision(1)
         << "  eyes " << f.quality.eye_distance_px << " px, yaw " << f.quality.yaw_deg << ", roll "
-        << f.quality.roll_deg << ", sharpness " << f.quality.sharpness;
+        << f.quality.roll_deg << ", sharpness " << f.quality.sharpness << " (detail "
+        << f.quality.detail << ", noise " << f.quality.noise_sigma << "), enlarged "
+        << f.quality.effective_scale << "x";
     if (with_templates && !f.templ.empty()) {
       out << "  template " << f.templ.size() << " floats (" << model->id << ")";
     }

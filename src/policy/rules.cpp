@@ -243,6 +243,13 @@ std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& q, const Qua
   if (!(q.eye_distance_px >= gate.min_eye_distance_px)) {
     add("face too small (eye distance " + Fmt(q.eye_distance_px) + " px < " +
         Fmt(gate.min_eye_distance_px) + ")");
+  } else if (!std::isnan(q.effective_eye_distance_px) &&
+             !(q.effective_eye_distance_px >= gate.min_eye_distance_px)) {
+    // Enlarged: the pixels are there, the detail is not (vision::FaceQuality).
+    add("face too small: enlarged about " + Fmt(q.effective_scale) +
+        "x, it carries the detail of " + Fmt(q.effective_eye_distance_px) +
+        " px between the eyes < " + Fmt(gate.min_eye_distance_px) + " (eye distance as it stands " +
+        Fmt(q.eye_distance_px) + " px)");
   }
   if (!(q.detector_score >= gate.min_detector_score)) {
     add("face detection too uncertain (score " + Fmt(q.detector_score) + " < " +
@@ -250,6 +257,11 @@ std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& q, const Qua
   }
   if (!(q.sharpness >= gate.min_sharpness)) {
     add("too blurred (sharpness " + Fmt(q.sharpness) + " < " + Fmt(gate.min_sharpness) + ")");
+  } else if (!std::isnan(q.detail) && !(q.detail >= gate.min_sharpness)) {
+    // Noisy: the sharpness is the noise's (vision::FaceQuality).
+    add("too blurred under noise: sharpness " + Fmt(q.sharpness) + " is mostly noise (sigma " +
+        Fmt(q.noise_sigma) + "); the detail without it is " + Fmt(q.detail) + " < " +
+        Fmt(gate.min_sharpness));
   }
   if (!(std::fabs(q.yaw_deg) <= gate.max_abs_yaw_deg)) {
     add("head turned too far (yaw " + Fmt(q.yaw_deg) + "°)");

@@ -5,6 +5,7 @@
 
 #include "common/sha256.h"
 #include "service/internal/guard.h"
+#include "service/search_response_json.h"
 
 namespace facetrail::service {
 
@@ -67,15 +68,6 @@ Expected<std::optional<int64_t>> FindOverride(Context& ctx, const std::string& s
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<int64_t>();
   return std::optional<int64_t>(stmt.Int(0));
-}
-
-nlohmann::json QualityJson(const vision::FaceQuality& q) {
-  return {{"eye_distance_px", q.eye_distance_px},
-          {"detector_score", q.detector_score},
-          {"sharpness", q.sharpness},
-          {"yaw_deg", q.yaw_deg},
-          {"pitch_deg", q.pitch_deg},
-          {"roll_deg", q.roll_deg}};
 }
 
 bool IsSha256Hex(std::string_view s) {

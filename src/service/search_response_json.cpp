@@ -61,4 +61,18 @@ nlohmann::json SearchResponseJson(const SearchResponse& r) {
           {"candidates", candidates}};
 }
 
+nlohmann::json QualityJson(const vision::FaceQuality& q) {
+  return {{"eye_distance_px", q.eye_distance_px},
+          {"detector_score", q.detector_score},
+          {"sharpness", q.sharpness},
+          {"yaw_deg", q.yaw_deg},
+          {"pitch_deg", q.pitch_deg},
+          {"roll_deg", q.roll_deg},
+          {"noise_sigma", q.noise_sigma},
+          {"detail", q.detail},
+          {"effective_scale", q.effective_scale},
+          {"effective_eye_distance_px", q.effective_eye_distance_px},
+          {"blockiness", q.blockiness}};  // NaN (not measured) becomes null
+}
+
 }  // namespace facetrail::service

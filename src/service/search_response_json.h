@@ -22,4 +22,8 @@ nlohmann::json CandidatePolicyJson(const CandidateList& list);
 // A probe view without its bytes: request, sha256, format, content type, size, steps, override.
 nlohmann::json ProbeViewJson(const ProbeView& view);
 
+// A face's quality figures (vision::FaceQuality), as the audit log, the API and the command
+// line show them; a figure not measured is null.
+nlohmann::json QualityJson(const vision::FaceQuality& quality);
+
 }  // namespace facetrail::service

@@ -59,9 +59,10 @@ class FacePipelineImpl final : public FacePipeline {
         for (size_t i = 0; i < pts.size(); ++i) {
           face.landmarks[i] = {static_cast<float>(pts[i][0]), static_cast<float>(pts[i][1])};
         }
-        internal::FloatImage chip = internal::WarpAffine(
-            image, internal::SimilarityChipTransform(pts, kChipSize, kChipPadding), kChipSize);
-        face.quality = internal::EstimateQuality(pts, det.score, chip);
+        const internal::Affine to_image =
+            internal::SimilarityChipTransform(pts, kChipSize, kChipPadding);
+        internal::FloatImage chip = internal::WarpAffine(image, to_image, kChipSize);
+        face.quality = internal::EstimateQuality(pts, det.score, chip, to_image, image);
         if (options_.templates) {
           face.descriptor = recognizer_->Describe(image, det, pts, chip);
           if (face.descriptor.empty()) continue;

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,16 @@ struct FaceQuality {
   float yaw_deg = 0;          // estimated from landmarks; 0 = frontal, + = turned to image right
   float roll_deg = 0;         // angle of the eye line; + = clockwise in the image
   float pitch_deg = 0;        // rough estimate from landmarks; + = looking down
+  // What the face really carries (docs/PIPELINE.md, "Quality figures that cannot be faked"):
+  // added noise raises `sharpness` and enlarging raises `eye_distance_px`, not these.
+  // NaN: not measured (figures made before these existed); the gate then reads the ones above.
+  float noise_sigma = kUnmeasured;  // additive noise on the chip, grey levels (Immerkær)
+  float detail = kUnmeasured;  // sharpness without the noise's share: sharpness − 20σ², ≥ 0
+  float effective_scale = kUnmeasured;  // ≥ 1: how far the face was enlarged beyond its detail
+  float effective_eye_distance_px = kUnmeasured;  // eye_distance_px / effective_scale
+  float blockiness = kUnmeasured;  // JPEG 8×8 block artefacts around the face (≈1 none, >1.5 heavy)
+
+  static constexpr float kUnmeasured = std::numeric_limits<float>::quiet_NaN();
 };
 
 struct Face {

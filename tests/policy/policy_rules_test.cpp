@@ -263,6 +263,30 @@ TEST(PolicyRulesTest, QualityGateBothSidesOfEachLimit) {
   fails([&](auto& q) { q.sharpness = std::nanf(""); }, "blurred");  // NaN never passes
 }
 
+// Faked quality (issue 14 §5): the gate reads what the face carries when it was measured.
+TEST(PolicyRulesTest, QualityGateReadsWhatTheFaceCarries) {
+  QualityGate gate;
+  gate.min_eye_distance_px = 20;
+  gate.min_sharpness = 15;
+  vision::FaceQuality q{40, 0.9f, 100, 0, 0, 0};
+  EXPECT_FALSE(CheckProbeQuality(q, gate)) << "figures not measured: the plain ones decide";
+  q.effective_scale = 4;
+  q.effective_eye_distance_px = 10;
+  auto r = CheckProbeQuality(q, gate);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->reason.find("enlarged about 4.0x"), std::string::npos) << r->reason;
+  EXPECT_NE(r->reason.find("10.0 px"), std::string::npos) << r->reason;
+  q.effective_eye_distance_px = 20;
+  q.noise_sigma = 2.2f;
+  q.detail = 3.2f;
+  r = CheckProbeQuality(q, gate);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->reason.find("mostly noise"), std::string::npos) << r->reason;
+  EXPECT_EQ(r->reason.find("enlarged"), std::string::npos) << r->reason;
+  q.detail = 15;
+  EXPECT_FALSE(CheckProbeQuality(q, gate));
+}
+
 TEST(PolicyRulesTest, ConfigValidation) {
   PolicyConfig c = Config();
   EXPECT_TRUE(ValidateConfig(c).ok());

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "vision/batch.h"
+#include "vision/degrade.h"
 #include "vision/face_pipeline.h"
 
 namespace facetrail::vision {
@@ -107,6 +109,71 @@ TEST(PipelineTest, QualityFiguresArePlausible) {
   EXPECT_LT(std::abs(q.yaw_deg), 45.f);
   EXPECT_GT(q.sharpness, 0.f);
   EXPECT_GT(q.detector_score, 0.5f);
+}
+
+// Probes whose quality was faked (issue 14 §5), made from a real face: noise on a blurred face
+// raises the sharpness, enlarging a tiny face raises the eye distance; the figures the gate
+// reads (detail, effective eye distance) stay where the evidence is. The limits are the default
+// model's calibrated gate (models/fr_feature.model.json).
+TEST(PipelineTest, FakedQualityIsSeenThrough) {
+  auto p = MakePipeline(std::string(kDefaultModelName));
+  ASSERT_TRUE(p);
+  auto manifest = LoadModelManifest(std::string(FACETRAIL_MODELS_DIR) + "/" +
+                                    std::string(kDefaultModelName) + ".model.json");
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  ASSERT_TRUE(manifest->calibration);
+  const float min_eyes = manifest->calibration->min_eye_distance_px;
+  const float min_sharpness = manifest->calibration->min_sharpness;
+  auto img = LoadImageFile(Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
+  ASSERT_TRUE(img.ok());
+  auto main_face = [&](const Image& image) -> FaceQuality {
+    auto faces = p->Process(image);
+    EXPECT_TRUE(faces.ok());
+    if (!faces.ok() || faces->empty()) return {};
+    const Face* best = &faces->front();
+    for (const auto& f : *faces) {
+      if (f.box.width * f.box.height > best->box.width * best->box.height) best = &f;
+    }
+    return best->quality;
+  };
+  auto degrade = [&](const Image& image, const std::string& rung) {
+    auto d = ParseDegradation(rung);
+    EXPECT_TRUE(d.ok());
+    auto out = Degrade(image, *d);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? *out : Image{};
+  };
+  // The clean face passes, and its honest figures agree with the plain ones.
+  const FaceQuality clean = main_face(img->image);
+  EXPECT_GE(clean.detail, min_sharpness);
+  EXPECT_GE(clean.effective_eye_distance_px, min_eyes);
+  EXPECT_LE(clean.effective_scale, 1.5f);
+  EXPECT_GT(clean.detail, 0.5f * clean.sharpness);
+
+  // Blurred (fails on sharpness), then noise added (passes on sharpness, not on detail).
+  const Image blurred = degrade(img->image, "1+blur2.5");
+  const FaceQuality b = main_face(blurred);
+  EXPECT_LT(b.sharpness, min_sharpness);
+  Image noisy = blurred;
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0, 10);
+  for (uint8_t& v : noisy.rgb) v = static_cast<uint8_t>(std::clamp(v + noise(rng), 0.0, 255.0));
+  const FaceQuality n = main_face(noisy);
+  EXPECT_GE(n.sharpness, 10 * min_sharpness) << "the noise fakes sharpness";
+  EXPECT_LT(n.detail, min_sharpness) << "noise sigma " << n.noise_sigma;
+
+  // A quarter size (eyes about 10 px), enlarged four times by pixel replication.
+  const Image tiny = degrade(img->image, "0.25");
+  Image big;
+  big.width = tiny.width * 4;
+  big.height = tiny.height * 4;
+  big.rgb.resize(static_cast<size_t>(big.width) * big.height * 3);
+  for (int y = 0; y < big.height; ++y) {
+    for (int x = 0; x < big.width * 3; ++x) big.row(y)[x] = tiny.row(y / 4)[(x / 12) * 3 + x % 3];
+  }
+  const FaceQuality e = main_face(big);
+  EXPECT_GE(e.eye_distance_px, min_eyes) << "the enlargement fakes size";
+  EXPECT_LT(e.effective_eye_distance_px, min_eyes) << "enlarged " << e.effective_scale << "x";
 }
 
 TEST(PipelineTest, BlankImageHasNoFaces) {

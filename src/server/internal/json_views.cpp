@@ -52,13 +52,7 @@ json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& ga
         {{"index", i},
          {"box",
           {{"x", f.box.x}, {"y", f.box.y}, {"width", f.box.width}, {"height", f.box.height}}},
-         {"quality",
-          {{"eye_distance_px", f.quality.eye_distance_px},
-           {"detector_score", f.quality.detector_score},
-           {"sharpness", f.quality.sharpness},
-           {"yaw_deg", f.quality.yaw_deg},
-           {"pitch_deg", f.quality.pitch_deg},
-           {"roll_deg", f.quality.roll_deg}}},
+         {"quality", service::QualityJson(f.quality)},
          {"quality_ok", !refusal.has_value()},
          {"quality_problem", refusal ? json(refusal->reason) : json()}});
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "vision/internal/evidence.h"
+
 namespace facetrail::vision::internal {
 
 namespace {
@@ -95,7 +97,77 @@ Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding) {
   return FitSimilarity(from, to);
 }
 
-FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip) {
+namespace {
+
+// Variance of the 4-neighbour Laplacian of a chip's grey levels (RGB 0..255); 0 below 3 × 3.
+double LaplacianVariance(const FloatImage& chip) {
+  const int w = chip.width, h = chip.height;
+  if (w < 3 || h < 3) return 0;
+  std::vector<float> grey(static_cast<size_t>(w) * h);
+  for (size_t i = 0; i < grey.size(); ++i) {
+    grey[i] =
+        0.299f * chip.data[i * 3] + 0.587f * chip.data[i * 3 + 1] + 0.114f * chip.data[i * 3 + 2];
+  }
+  double sum = 0, sum2 = 0;
+  int count = 0;
+  for (int y = 1; y < h - 1; ++y) {
+    for (int x = 1; x < w - 1; ++x) {
+      const size_t i = static_cast<size_t>(y) * w + x;
+      const double lap = 4.0 * grey[i] - grey[i - 1] - grey[i + 1] - grey[i - w] - grey[i + w];
+      sum += lap;
+      sum2 += lap * lap;
+      ++count;
+    }
+  }
+  const double mean = sum / count;
+  return sum2 / count - mean * mean;
+}
+
+// The chip sharpness that white noise of deviation `sigma` in the image contributes, measured by
+// warping a noise field (fixed seed, uniform: only its variance matters) with the chip's own
+// transform. The field covers the chip's preimage; past 4 image pixels per chip pixel the warp's
+// box filter averages the noise down to (sigma / scale)², which is then used instead.
+double NoiseSharpness(double sigma, const Affine& chip_to_image, int size, const Image& image) {
+  if (sigma <= 0 || size < 3) return 0;
+  const double scale =
+      std::sqrt(std::fabs(chip_to_image.a * chip_to_image.d - chip_to_image.b * chip_to_image.c));
+  if (scale > 4) return 20 * (sigma / scale) * (sigma / scale);
+  double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+  for (double c : {0.0, size - 1.0}) {
+    for (double r : {0.0, size - 1.0}) {
+      const double x = chip_to_image.a * c + chip_to_image.b * r + chip_to_image.tx;
+      const double y = chip_to_image.c * c + chip_to_image.d * r + chip_to_image.ty;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  x0 = std::max(0.0, std::floor(x0) - 2), y0 = std::max(0.0, std::floor(y0) - 2);
+  x1 = std::min<double>(image.width, std::ceil(x1) + 3);
+  y1 = std::min<double>(image.height, std::ceil(y1) + 3);
+  if (x1 - x0 < 3 || y1 - y0 < 3) return 0;
+  // Amplified so that rounding to 8 bits does not count (everything here is linear).
+  const double gain = std::min(16.0, 100.0 / (std::sqrt(3.0) * sigma));
+  const double half_width = std::sqrt(3.0) * sigma * gain;
+  Image field;
+  field.width = static_cast<int>(x1 - x0);
+  field.height = static_cast<int>(y1 - y0);
+  field.rgb.resize(static_cast<size_t>(field.width) * field.height * 3);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < field.rgb.size(); i += 3) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;         // xorshift64
+    const double u = static_cast<double>(state >> 11) / 9007199254740992.0;  // [0, 1)
+    const auto v = static_cast<uint8_t>(std::lround(128 + (2 * u - 1) * half_width));
+    field.rgb[i] = field.rgb[i + 1] = field.rgb[i + 2] = v;
+  }
+  Affine shifted = chip_to_image;
+  shifted.tx -= x0;
+  shifted.ty -= y0;
+  return LaplacianVariance(WarpAffine(field, shifted, size)) / (gain * gain);
+}
+
+}  // namespace
+
+FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip,
+                            const Affine& chip_to_image, const Image& image) {
   FaceQuality q;
   q.detector_score = static_cast<float>(detector_score);
   const auto le = Centroid(pts, 36, 42), re = Centroid(pts, 42, 48);
@@ -123,28 +195,28 @@ FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const F
     const double r = std::clamp((nose[1] - eyes[1]) / span - 0.58, -1.0, 1.0);
     q.pitch_deg = static_cast<float>(std::asin(r) * 180 / std::numbers::pi);
   }
-  // Sharpness: variance of the 4-neighbour Laplacian of the grey chip.
-  const int w = chip.width, h = chip.height;
-  if (w >= 3 && h >= 3) {
-    std::vector<float> grey(static_cast<size_t>(w) * h);
-    for (size_t i = 0; i < grey.size(); ++i) {
-      grey[i] =
-          0.299f * chip.data[i * 3] + 0.587f * chip.data[i * 3 + 1] + 0.114f * chip.data[i * 3 + 2];
-    }
-    double sum = 0, sum2 = 0;
-    int count = 0;
-    for (int y = 1; y < h - 1; ++y) {
-      for (int x = 1; x < w - 1; ++x) {
-        const size_t i = static_cast<size_t>(y) * w + x;
-        const double lap = 4.0 * grey[i] - grey[i - 1] - grey[i + 1] - grey[i - w] - grey[i + w];
-        sum += lap;
-        sum2 += lap * lap;
-        ++count;
-      }
-    }
-    const double mean = sum / count;
-    q.sharpness = static_cast<float>(sum2 / count - mean * mean);
+  q.sharpness = static_cast<float>(LaplacianVariance(chip));
+  // The inner face (brows to chin, jaw to jaw) in the image's own pixels: noise, enlargement
+  // and block artefacts are measured there, where no resampling hides them.
+  double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    x0 = std::min(x0, pts[i][0]);
+    x1 = std::max(x1, pts[i][0]);
+    y0 = std::min(y0, pts[i][1]);
+    y1 = std::max(y1, pts[i][1]);
   }
+  const int cx0 = static_cast<int>(std::floor(x0)), cy0 = static_cast<int>(std::floor(y0));
+  const Grey face = GreyCrop(image, cx0, cy0, static_cast<int>(std::ceil(x1)) + 1,
+                             static_cast<int>(std::ceil(y1)) + 1);
+  const double sigma = NoiseSigma(face);
+  q.noise_sigma = static_cast<float>(sigma);
+  // What that much white noise alone gives the chip's sharpness (through the same warp), taken
+  // away: noise and face are independent, so their Laplacian variances add.
+  q.detail = std::max(0.0f, q.sharpness - static_cast<float>(NoiseSharpness(sigma, chip_to_image,
+                                                                            chip.width, image)));
+  q.effective_scale = static_cast<float>(EffectiveScale(face, sigma));
+  q.effective_eye_distance_px = q.eye_distance_px / q.effective_scale;
+  q.blockiness = static_cast<float>(Blockiness(face, std::max(0, cx0), std::max(0, cy0)));
   return q;
 }
 

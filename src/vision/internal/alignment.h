@@ -33,7 +33,10 @@ Affine FitSimilarity(std::span<const std::array<double, 2>> from,
 // get_face_chip_details(shape, size, padding) mean face (points 27–54 and 60–64).
 Affine SimilarityChipTransform(const Landmarks& pts, int size, double padding);
 
-// Quality figures from landmarks and the aligned chip (RGB 0..255).
-FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip);
+// Quality figures from landmarks, the aligned chip (RGB 0..255) and the image's own pixels around
+// the face (noise, enlargement and block artefacts are measured where no resampling hides them).
+// `chip_to_image` is the transform that cut the chip out of the image.
+FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const FloatImage& chip,
+                            const Affine& chip_to_image, const Image& image);
 
 }  // namespace facetrail::vision::internal
