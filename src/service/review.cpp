@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/text.h"
 #include "service/internal/guard.h"
 
 namespace facetrail::service {
@@ -120,9 +121,18 @@ Expected<Outcome> ParseOutcome(std::string_view name) {
 
 Status Examine(Context& ctx, const Actor& examiner, int64_t request_id,
                const std::vector<CandidateMark>& marks) {
+  for (const CandidateMark& m : marks) {
+    FT_RETURN_IF_ERROR(ValidateText("notes", m.notes, kMaxLongTextBytes, {.multiline = true}));
+  }
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
+    // The role first: a wrong-role caller learns nothing about which request ids exist.
+    if (checked.refusal) {
+      refusal = checked.refusal;
+      return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
+                          {{"step", "examine"}});
+    }
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
     if (!checked.refusal && req.user_id == examiner.user_id) {
       checked.refusal =
@@ -191,9 +201,15 @@ Status Examine(Context& ctx, const Actor& examiner, int64_t request_id,
 
 Status Concur(Context& ctx, const Actor& examiner, int64_t request_id, bool agree,
               const std::string& notes) {
+  FT_RETURN_IF_ERROR(ValidateText("notes", notes, kMaxLongTextBytes, {.multiline = true}));
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
+    if (checked.refusal) {  // before the look-up, as in Examine
+      refusal = checked.refusal;
+      return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
+                          {{"step", "concur"}});
+    }
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
     if (req.status != "examined") {
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
@@ -253,20 +269,24 @@ Status Concur(Context& ctx, const Actor& examiner, int64_t request_id, bool agre
 
 Status RecordOutcome(Context& ctx, const Actor& requester, int64_t request_id, Outcome outcome,
                      const std::string& note) {
+  FT_RETURN_IF_ERROR(ValidateText("note", note, kMaxLongTextBytes, {.multiline = true}));
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(requester.user_id));
-    FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
+    // A request id that does not exist is refused like another user's: the answer does not say
+    // which ids exist.
+    Expected<RequestRow> loaded = LoadRequest(ctx, request_id);
+    if (!loaded.ok() && loaded.status().code() != StatusCode::kNotFound) return loaded.status();
     if (user.locked) {
       refusal = Refusal{RefusalCode::kAccountLocked, "the account of " + user.name + " is locked"};
-    } else if (req.user_id != requester.user_id) {
-      refusal = Refusal{RefusalCode::kNotRequester,
-                        "only the requester (" + req.user_name + ") records the outcome"};
+    } else if (!loaded.ok() || loaded->user_id != requester.user_id) {
+      refusal = Refusal{RefusalCode::kNotRequester, "only the requester records the outcome"};
     }
     if (refusal) {
       return AuditRefusal(ctx, requester.name, "lead.refused", subject, *refusal,
                           {{"step", "outcome"}});
     }
+    const RequestRow& req = *loaded;
     if (req.status != "released") {
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
                                 "; an outcome is recorded only for a released lead");
@@ -294,8 +314,11 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
   const std::string subject = Subject(request_id);
   Status s = RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(actor.user_id));
-    FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
-    bool is_requester = req.user_id == user.id;
+    // Who may read is decided before the look-up reveals anything: for anyone but a reviewer, an
+    // id that does not exist is refused like another user's request.
+    Expected<RequestRow> loaded = LoadRequest(ctx, request_id);
+    if (!loaded.ok() && loaded.status().code() != StatusCode::kNotFound) return loaded.status();
+    bool is_requester = loaded.ok() && loaded->user_id == user.id;
     bool reviewer = !policy::CheckActor(user, policy::Role::kExaminer, ctx.Today()) ||
                     !policy::CheckActor(user, policy::Role::kSupervisor, ctx.Today()) ||
                     !policy::CheckActor(user, policy::Role::kAuditor, ctx.Today());
@@ -309,6 +332,8 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
     if (refusal) {
       return AuditRefusal(ctx, actor.name, "lead.refused", subject, *refusal, {{"step", "view"}});
     }
+    FT_RETURN_IF_ERROR(loaded.status());  // a reviewer may learn that the id does not exist
+    const RequestRow& req = *loaded;
     lead.request_id = req.id;
     lead.requester = req.user_name;
     lead.case_number = req.case_number;

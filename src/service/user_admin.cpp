@@ -1,6 +1,7 @@
 // User administration use cases (service/user_admin.h).
 #include "service/user_admin.h"
 
+#include "common/text.h"
 #include "service/internal/guard.h"
 #include "service/internal/sessions_schema.h"
 
@@ -135,7 +136,8 @@ Expected<policy::Certificate> AddCertificate(Context& ctx, const Actor& admin,
 Status RevokeCertificate(Context& ctx, const Actor& admin, std::string_view user_name,
                          std::string_view number, std::string_view reason) {
   std::string subject = "user:" + std::string(user_name);
-  if (reason.empty()) return InvalidArgument("revoking a certificate needs a reason");
+  if (IsBlank(reason)) return InvalidArgument("revoking a certificate needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   return RunAdmin(ctx, admin, "certificate.revoke", subject, [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
     FT_ASSIGN_OR_RETURN(auto cert, ctx.store().RevokeCertificate(target.id, number, ctx.NowText(),
@@ -151,6 +153,7 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
   return RunAdmin(ctx, admin, action, subject, [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
     FT_RETURN_IF_ERROR(ctx.store().SetLocked(target.id, locked));
+    if (!locked) FT_RETURN_IF_ERROR(ClearLoginThrottle(ctx, target.name));
     nlohmann::json details = {{"reason", reason}};
     if (locked) {
       // A locked account is signed out everywhere: its sessions and API tokens end now.
@@ -161,6 +164,27 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
       details["token_ids"] = revoked.token_ids;
     }
     return ctx.log().Append({admin.name, action, subject, details}).status();
+  });
+}
+
+Status BreakGlassUnlock(Context& ctx, std::string_view user_name, std::string_view reason,
+                        std::string_view operator_identity) {
+  if (IsBlank(reason)) return InvalidArgument("a break-glass unlock needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
+  FT_RETURN_IF_ERROR(ValidateText("name", user_name, kMaxUserNameBytes));
+  const std::string subject = "user:" + std::string(user_name);
+  return ctx.db().InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
+    FT_RETURN_IF_ERROR(ctx.store().SetLocked(target.id, false));
+    FT_RETURN_IF_ERROR(ClearLoginThrottle(ctx, target.name));
+    return ctx.log()
+        .Append({"break-glass",
+                 "user.unlock.break_glass",
+                 subject,
+                 {{"reason", reason},
+                  {"was_locked", target.locked},
+                  {"operator", SanitizeUtf8(operator_identity)}}})
+        .status();
   });
 }
 
