@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "audit/audit.h"
 #include "cli/accountability_cli.h"
@@ -111,7 +112,10 @@ int RunCertRevoke(const AdminArgs& a) {
 // Who ran a break-glass unlock, as far as the operating system can say.
 std::string OperatorIdentity() {
   std::string who = "uid " + std::to_string(::getuid());
-  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) {
+  passwd entry{};
+  passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::getuid(), &entry, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) {
     who += std::string(" (") + pw->pw_name + ")";
   }
   char host[256] = {};

@@ -308,7 +308,7 @@ std::string Field(const json& j, const char* key) {
 
 // A multipart text field, checked like the strings of a JSON body (400 naming the field).
 std::string FormField(const httplib::Request& req, const char* key) {
-  if (!req.has_file(key)) return std::string();
+  if (!req.has_file(key)) return {};
   const std::string& value = req.get_file_value(key).content;
   Status s = ValidateText(key, value, kMaxLongTextBytes, {.multiline = true});
   if (!s.ok()) throw json::type_error::create(302, s.message(), nullptr);
