@@ -166,7 +166,7 @@ Status Reserve(int fd, const std::string& tmp_path, uint64_t file_size) {
   if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) return Status::Ok();  // written as it goes
   const std::string what = rc == ENOSPC  ? "not enough disk space"
                            : rc == EFBIG ? "larger than the process's file size limit"
-                                         : std::strerror(rc);
+                                         : ErrnoMessage(rc);
   return IoError(tmp_path + ": cannot reserve " + std::to_string(file_size) +
                  " bytes for the snapshot: " + what +
                  " (the previous snapshot and the database are unchanged)");
