@@ -222,8 +222,8 @@ int main(int argc, char** argv) {
     std::string bin = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
     ::execl(bin.c_str(), bin.c_str(), "serve", "--db", db_path.c_str(), "--listen", listen.c_str(),
             "--models", FACETRAIL_MODELS_DIR, "--searches-per-minute", "1000000", "--search-burst",
-            "1000000", "--max-connections-per-address", "10000",  // every client is on loopback
-            static_cast<char*>(nullptr));
+            "1000000", "--login-burst", "1000000", "--max-connections-per-address", "10000",
+            static_cast<char*>(nullptr));  // every client is on loopback
     std::perror(bin.c_str());
     std::_Exit(127);
   }

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace facetrail::audit {
 
 namespace {
@@ -25,13 +27,7 @@ int64_t RequestId(const Entry& e) {
 }
 
 std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
+  return CsvCell(s);  // quoted, and never a spreadsheet formula (common/text.h)
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
@@ -66,7 +62,8 @@ Expected<Report> BuildReport(const std::vector<Entry>& entries, const ReportOpti
     if (!o.from_date.empty() && day < o.from_date) continue;
     if (!o.to_date.empty() && day > o.to_date) continue;
     ++r.num_entries;
-    nlohmann::json d = nlohmann::json::parse(e.details, nullptr, false);
+    // Bytes that are not UTF-8 (written before the edge checks) read as U+FFFD, not as damage.
+    nlohmann::json d = nlohmann::json::parse(SanitizeUtf8(e.details), nullptr, false);
     if (d.is_discarded() || !d.is_object()) {
       return DataLoss("audit entry " + std::to_string(e.seq) + ": details are not a JSON object");
     }
@@ -213,7 +210,7 @@ std::string ReportJson(const Report& r) {
                            {"detail", x.detail}});
   }
   j["supervision"] = supervision;
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string ReportCsv(const Report& r) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "cli/output.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 
 namespace facetrail::cli {
@@ -47,6 +48,23 @@ Expected<std::string> AskNoEcho(const std::string& prompt) {
 }
 
 }  // namespace
+
+CLI::Option* AddDatabaseOption(CLI::App* cmd, std::string& db, const std::string& help) {
+  auto resolve = [](std::string& value) -> std::string {
+    Expected<std::string> path = DatabaseFilePath(value);
+    if (!path.ok()) return path.status().message();
+    value = *path;
+    return {};
+  };
+  // GCC 12's -Wnull-dereference sees a null std::function where CLI11 moves the validator into
+  // its vector (a false positive, as with nested vectors; see the project's build notes).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+  return cmd->add_option("--db", db, help)
+      ->required()
+      ->transform(CLI::Validator(resolve, "DB", "database path"));
+#pragma GCC diagnostic pop
+}
 
 void WarnIfOpenToOthers(const std::string& db_path) {
   static std::set<std::string> warned;  // the CLI runs one command on one thread

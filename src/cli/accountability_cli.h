@@ -18,6 +18,12 @@ struct Session {
   service::Actor actor;  // empty name when not logged in
 };
 
+// Adds the required `--db` option to `cmd`. Its spelling (sqlite:PATH, file:PATH, …) becomes the
+// path of the file that is opened (DatabaseFilePath) while the command line is parsed, before any
+// command looks at it, so the accountability check and the store always see the same file. A bad
+// spelling is a usage error.
+CLI::Option* AddDatabaseOption(CLI::App* cmd, std::string& db, const std::string& help);
+
 // Opens an existing database (kNotFound otherwise) and its accountability schema; warns (once
 // per process) about its files that are open to group or others (WarnIfOpenToOthers).
 Expected<Session> OpenSession(const std::string& db_path, bool create = false);

@@ -11,6 +11,7 @@
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "common/file.h"
+#include "common/json_text.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
@@ -162,7 +163,7 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
   auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);
   if (!r.ok()) return Finish(r.status(), in.json);
   if (in.json) {
-    std::cout << service::SearchResponseJson(*r).dump(2) << '\n';
+    std::cout << JsonText(service::SearchResponseJson(*r), 2) << '\n';
   } else {
     PrintText(*r, source);
   }

@@ -2,9 +2,13 @@
 // sessions revoke | config show | config set | purge-probes. Argument parsing and printing only;
 // the rules and the audit entries are in service/user_admin.h, service/sessions.h and
 // service/retention.h.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "audit/audit.h"
 #include "cli/accountability_cli.h"
@@ -25,6 +29,7 @@ struct AdminArgs {
   int list_length = 0;
   bool model_calibration = false;
   bool json = false;
+  bool break_glass = false;
 };
 
 Expected<policy::RoleSet> ParseRoles(const std::string& text) {
@@ -107,7 +112,35 @@ int RunCertRevoke(const AdminArgs& a) {
   return Finish(st, a.json);
 }
 
+// Who ran a break-glass unlock, as far as the operating system can say.
+std::string OperatorIdentity() {
+  std::string who = "uid " + std::to_string(::getuid());
+  passwd entry{};
+  passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::getuid(), &entry, buf.data(), buf.size(), &pw) == 0 && pw != nullptr) {
+    who += std::string(" (") + pw->pw_name + ")";
+  }
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) who += std::string(" on ") + host;
+  return who;
+}
+
 int RunLock(const AdminArgs& a, bool lock) {
+  if (a.break_glass) {
+    if (lock || !a.user.empty()) {
+      return Finish(InvalidArgument("--break-glass unlocks without an account: no --user"), a.json);
+    }
+    auto s = OpenSession(a.db);
+    if (!s.ok()) return Finish(s.status(), a.json);
+    Status st = service::BreakGlassUnlock(*s->ctx, a.name, a.reason, OperatorIdentity());
+    if (st.ok()) std::cout << a.name << ": unlocked (break-glass, audited)\n";
+    return Finish(st, a.json);
+  }
+  if (a.user.empty()) {
+    return Finish(InvalidArgument("--user (the acting admin) is required, or --break-glass"),
+                  a.json);
+  }
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::SetLocked(*s->ctx, s->actor, a.name, lock, a.reason);
@@ -176,7 +209,7 @@ int RunPurge(const AdminArgs& a) {
 }
 
 void AddDbUser(CLI::App* cmd, AdminArgs& a) {
-  cmd->add_option("--db", a.db, "Database")->required();
+  AddDatabaseOption(cmd, a.db, "Database");
   cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)")
       ->required();
   cmd->add_flag("--json", a.json, "Refusals as JSON");
@@ -190,7 +223,7 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   admin->require_subcommand(1);
 
   auto* init = admin->add_subcommand("init", "Create the first admin on a database without users");
-  init->add_option("--db", a.db, "Database (created if missing)")->required();
+  AddDatabaseOption(init, a.db, "Database (created if missing)");
   init->add_option("--name", a.name, "Admin user name")->required();
   init->add_option("--full-name", a.full_name, "Admin's full name");
   init->add_option("--agency", a.agency, "Home agency: the only agency searches are made for")
@@ -234,7 +267,18 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   for (bool lock : {true, false}) {
     auto* cmd = admin->add_subcommand(lock ? "lock" : "unlock",
                                       lock ? "Lock an account" : "Unlock an account");
-    AddDbUser(cmd, a);
+    if (lock) {
+      AddDbUser(cmd, a);
+    } else {
+      // Break-glass: whoever can write the database file unlocks without an account (the only
+      // admin locked), audited as such.
+      AddDatabaseOption(cmd, a.db, "Database");
+      cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)");
+      cmd->add_flag("--json", a.json, "Refusals as JSON");
+      cmd->add_flag("--break-glass", a.break_glass,
+                    "No acting admin: for whoever can write the database file; audited "
+                    "user.unlock.break_glass");
+    }
     cmd->add_option("--name", a.name, "User")->required();
     cmd->add_option("--reason", a.reason, "Why")->required();
     cmd->callback([&result, lock] { result.exit_code = RunLock(a, lock); });
@@ -252,7 +296,7 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   auto* config = admin->add_subcommand("config", "Policy configuration (docs/POLICY.md)");
   config->require_subcommand(1);
   auto* show = config->add_subcommand("show", "Print the configuration as JSON");
-  show->add_option("--db", a.db, "Database")->required();
+  AddDatabaseOption(show, a.db, "Database");
   show->callback([&result] { result.exit_code = RunConfigShow(a); });
   auto* set = config->add_subcommand("set", "Replace the configuration from a JSON file");
   AddDbUser(set, a);

@@ -10,6 +10,7 @@
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
 #include "common/file.h"
+#include "common/json_text.h"
 #include "service/audit_access.h"
 
 namespace facetrail::cli {
@@ -85,7 +86,7 @@ int RunVerify(const AuditArgs& a) {
   auto report = audit::Verify(*db, *options);
   if (!report.ok()) return Finish(report.status(), a.json);
   if (a.json) {
-    std::cout << audit::VerifyReportJson(*report).dump(2) << '\n';
+    std::cout << JsonText(audit::VerifyReportJson(*report), 2) << '\n';
   } else {
     PrintVerifyText(*report);
   }
@@ -125,15 +126,15 @@ int RunExport(const AuditArgs& a) {
   if (!entries.ok()) return Finish(entries.status(), a.json);
   std::string text;
   for (const audit::Entry& e : *entries) {
-    text += nlohmann::json{{"seq", e.seq},
-                           {"time", e.time},
-                           {"actor", e.actor},
-                           {"action", e.action},
-                           {"subject", e.subject},
-                           {"details", e.details},
-                           {"prev_hash", e.prev_hash},
-                           {"hash", e.hash}}
-                .dump() +
+    // Stored text written before the edge checks may not be UTF-8: replaced, never fatal.
+    text += JsonText(nlohmann::json{{"seq", e.seq},
+                                    {"time", e.time},
+                                    {"actor", e.actor},
+                                    {"action", e.action},
+                                    {"subject", e.subject},
+                                    {"details", e.details},
+                                    {"prev_hash", e.prev_hash},
+                                    {"hash", e.hash}}) +
             "\n";
   }
   return Finish(WriteOut(a.out, text), a.json);
@@ -164,7 +165,7 @@ int RunCheckpoint(AuditArgs a) {
 
 CLI::App* Sub(CLI::App* parent, const char* name, const char* help, AuditArgs& a, bool user) {
   auto* cmd = parent->add_subcommand(name, help);
-  cmd->add_option("--db", a.db, "Database")->required();
+  AddDatabaseOption(cmd, a.db, "Database");
   if (user) {
     cmd->add_option("--user", a.user, "Supervisor or auditor (password: FACETRAIL_PASSWORD)")
         ->required();

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/file.h"
+#include "common/json_text.h"
 #include "common/progress.h"
 #include "gallery/enroll.h"
 #include "gallery/face_search.h"
@@ -34,6 +35,7 @@ struct EnrollArgs {
   std::string model;  // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
+  bool allow_outside_images = false;
 };
 
 struct GalleryArgs {
@@ -129,6 +131,7 @@ int RunEnroll(const EnrollArgs& a) {
   gallery::EnrollOptions o;
   o.manifest_path = a.manifest;
   o.images_dir = a.images;
+  o.allow_photos_outside_images = a.allow_outside_images;
   o.rejects_path = a.rejects;
   o.num_workers = a.threads;
   o.on_progress = ProgressPrinter();
@@ -217,7 +220,7 @@ int RunShow(const GalleryArgs& a) {
                            {"note", p.note}});
   }
   if (a.json) {
-    std::cout << j.dump() << '\n';
+    std::cout << JsonText(j) << '\n';
     return 0;
   }
   for (const auto& [k, v] : j.items()) {
@@ -225,7 +228,7 @@ int RunShow(const GalleryArgs& a) {
       std::cout << k << ": "
                 << (v.is_null()     ? ""
                     : v.is_string() ? v.get<std::string>()
-                                    : v.dump())
+                                    : JsonText(v))
                 << '\n';
     }
   }
@@ -303,10 +306,10 @@ int RunStats(const GalleryArgs& a) {
                       {"change_counter", s->change_counter},
                       {"models", models}};
   if (a.json) {
-    std::cout << j.dump() << '\n';
+    std::cout << JsonText(j) << '\n';
   } else {
     for (const auto& [k, v] : j.items()) {
-      if (k != "models") std::cout << k << ": " << v.dump() << '\n';
+      if (k != "models") std::cout << k << ": " << JsonText(v) << '\n';
     }
     for (const auto& m : models) {
       std::cout << "model " << m["model_id"].get<std::string>() << " v" << m["model_version"]
@@ -372,7 +375,7 @@ int RunSearch(const SearchArgs& a) {
         {"model", {{"id", (*index)->model().id}, {"version", (*index)->model().version}}},
         {"gallery_templates", (*index)->num_active()},
         {"candidates", c}};
-    std::cout << j.dump() << '\n';
+    std::cout << JsonText(j) << '\n';
     return 0;
   }
   std::cout << "probe " << a.probe << ": " << r->num_faces << " face(s), searched face " << r->face
@@ -401,7 +404,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   static SearchArgs search_args;
 
   auto* enroll = app.add_subcommand("enroll", "Enroll booking photos from a CSV manifest");
-  enroll->add_option("--db", enroll_args.db, "Gallery database (created if missing)")->required();
+  AddDatabaseOption(enroll, enroll_args.db, "Gallery database (created if missing)");
   enroll
       ->add_option("--manifest", enroll_args.manifest,
                    "CSV with a header: booking_number, photo, name, dob, sex, race_ethnicity, "
@@ -409,6 +412,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
       ->required();
   enroll->add_option("--images", enroll_args.images,
                      "Folder the photo paths are relative to (default: the manifest's)");
+  enroll->add_flag("--allow-photos-outside-images", enroll_args.allow_outside_images,
+                   "Let manifest photo paths be absolute, contain '..' or lead out of --images "
+                   "through a symbolic link (refused by default)");
   enroll->add_option("--rejects", enroll_args.rejects,
                      "Rejects CSV (default: MANIFEST.rejects.csv)");
   enroll->add_option("--threads", enroll_args.threads, "Workers, one pipeline each (0 = per core)")
@@ -427,9 +433,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
 
   auto* g = app.add_subcommand("gallery", "Inspect and manage booking records");
   g->require_subcommand(1);
-  auto add_db = [&](CLI::App* c) {
-    c->add_option("--db", gallery_args.db, "Gallery database")->required();
-  };
+  auto add_db = [&](CLI::App* c) { AddDatabaseOption(c, gallery_args.db, "Gallery database"); };
   auto* show = g->add_subcommand("show", "A booking record and its photos");
   add_db(show);
   show->add_option("booking", gallery_args.booking, "Booking number")->required();
@@ -461,7 +465,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   stats->callback([&result] { result.exit_code = RunStats(gallery_args); });
 
   auto* search = app.add_subcommand("search", "Exact 1:N search of a probe face in the gallery");
-  search->add_option("--db", search_args.db, "Gallery database")->required();
+  AddDatabaseOption(search, search_args.db, "Gallery database");
   search->add_option("--probe", search_args.probe, "Probe image")->required();
   search
       ->add_option("--face", search_args.face,

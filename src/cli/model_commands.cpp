@@ -376,7 +376,7 @@ void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
   // One argument set per subcommand (see RegisterModelCommands).
   static MigrationArgs retemplate_args, prune_args, activate_args;
   auto common = [](CLI::App* cmd, MigrationArgs& args, bool positional_model) {
-    cmd->add_option("--db", args.db, "Gallery database")->required();
+    AddDatabaseOption(cmd, args.db, "Gallery database");
     if (positional_model) {
       cmd->add_option("model", args.model, "Model name or id (facetrail models list)")->required();
     } else {

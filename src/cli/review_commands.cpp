@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "common/file.h"
 #include "service/probe_view.h"
+#include "common/json_text.h"
 #include "service/retention.h"
 #include "service/review.h"
 #include "service/search_request.h"
@@ -205,7 +206,7 @@ int RunList(const ReviewArgs& a) {
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& l : *leads) j.push_back(LeadJson(l));
-    std::cout << j.dump(2) << '\n';
+    std::cout << JsonText(j, 2) << '\n';
     return 0;
   }
   for (const auto& l : *leads) {
@@ -222,7 +223,7 @@ int RunShow(const ReviewArgs& a) {
   auto lead = service::GetLead(*s->ctx, s->actor, a.request);
   if (!lead.ok()) return Finish(lead.status(), a.json);
   if (a.json) {
-    std::cout << LeadJson(*lead).dump(2) << '\n';
+    std::cout << JsonText(LeadJson(*lead), 2) << '\n';
   } else {
     PrintLead(*lead);
   }
@@ -294,7 +295,7 @@ int RunHold(const ReviewArgs& a) {
 
 CLI::App* Sub(CLI::App* parent, const char* name, const char* help, ReviewArgs& a, bool request) {
   auto* cmd = parent->add_subcommand(name, help);
-  cmd->add_option("--db", a.db, "Database")->required();
+  AddDatabaseOption(cmd, a.db, "Database");
   cmd->add_option("--user", a.user, "Who acts (password: FACETRAIL_PASSWORD or terminal)")
       ->required();
   cmd->add_flag("--json", a.json, "JSON output");

@@ -17,6 +17,7 @@ struct ServeArgs {
   std::string db, listen = "127.0.0.1:8080", models_dir = "models", tls_cert, tls_key, web_dir;
   int pipelines = 2;
   double searches_per_minute = 30, search_burst = 10;
+  double logins_per_minute = 30, login_burst = 10;
   int session_minutes = 8 * 60, idle_minutes = 30;
   std::vector<std::string> audit_public_keys;
   std::string audit_signing_key, audit_checkpoint_log;
@@ -67,6 +68,8 @@ int RunServe(const ServeArgs& a) {
   o.num_pipelines = a.pipelines;
   o.searches_per_minute = a.searches_per_minute;
   o.search_burst = a.search_burst;
+  o.logins_per_minute = a.logins_per_minute;
+  o.login_burst = a.login_burst;
   o.session_ttl_s = a.session_minutes * 60;
   o.session_idle_s = a.idle_minutes * 60;
   o.audit_public_key_paths = a.audit_public_keys;
@@ -93,7 +96,7 @@ int RunServe(const ServeArgs& a) {
 void RegisterServeCommand(CLI::App& app, CommandResult& result) {
   static ServeArgs args;
   CLI::App* serve = app.add_subcommand("serve", "Run the HTTP API and the web application");
-  serve->add_option("--db", args.db, "Gallery database (after 'facetrail admin init')")->required();
+  AddDatabaseOption(serve, args.db, "Gallery database (after 'facetrail admin init')");
   serve->add_option("--listen", args.listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--models", args.models_dir, "Folder holding the model files")
       ->capture_default_str();
@@ -110,6 +113,16 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve->add_option("--search-burst", args.search_burst, "Per-user burst (token bucket size)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  serve
+      ->add_option("--logins-per-minute", args.logins_per_minute,
+                   "Per-client-address rate limit on POST /api/v1/login (token bucket refill)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--login-burst", args.login_burst,
+                   "Per-client-address sign-in burst (token bucket size)")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
   serve

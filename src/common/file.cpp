@@ -39,7 +39,9 @@ class Fd {
 }  // namespace
 
 Expected<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (for ever); it is
+  // then refused as not a regular file. On a regular file the flag changes nothing.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return ErrnoStatus(path, "cannot open", errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path, "cannot stat", errno);

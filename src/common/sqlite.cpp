@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "common/db_uri.h"
+
 namespace facetrail {
 
 namespace {
@@ -16,7 +18,7 @@ namespace {
 // the database file. Creating the empty file first, 0600, makes the database and every file SQLite
 // derives from it owner-only. An existing file is left as it is (OwnerOnlyWarnings reports it).
 Status CreateOwnerOnly(const std::string& path) {
-  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return Status::Ok();
+  if (path.empty() || path == ":memory:") return Status::Ok();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   // It exists already (EEXIST), or cannot be created (a missing folder…): sqlite3_open_v2 opens
   // it or says why not in its usual words.
@@ -153,7 +155,13 @@ std::vector<uint8_t> SqliteStmt::Blob(int col) const {
 
 // ---- SqliteDb ----
 
-Expected<SqliteDb> SqliteDb::Open(const std::string& path, bool create) {
+Expected<SqliteDb> SqliteDb::Open(const std::string& uri, bool create) {
+  // Every spelling of a database (sqlite:PATH, file:PATH, …) is resolved here, once, so that what
+  // a caller checks and what it then opens are the same file (common/db_uri.h).
+  std::string path = uri;
+  if (!uri.empty()) {
+    FT_ASSIGN_OR_RETURN(path, DatabaseFilePath(uri));
+  }
   if (create) FT_RETURN_IF_ERROR(CreateOwnerOnly(path));
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);

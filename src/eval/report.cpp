@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/file.h"
+#include "common/text.h"
 #include "eval/evaluation.h"
 #include "eval/internal/report_format.h"
 
@@ -185,10 +186,7 @@ std::string Csv(double v) {
 }
 
 std::string Quote(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
+  return CsvCell(s);  // quoted, and never a spreadsheet formula (common/text.h)
 }
 
 Status WriteText(const std::string& path, const std::string& text) {

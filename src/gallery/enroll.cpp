@@ -1,5 +1,6 @@
 #include "gallery/enroll.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "common/file.h"
 #include "common/sha256.h"
+#include "common/text.h"
 #include "gallery/internal/csv.h"
 #include "gallery/internal/manifest.h"
 
@@ -55,7 +57,7 @@ class RejectsWriter {
     std::string line;
     for (size_t i = 0; i < fields.size(); ++i) {
       if (i) line += ',';
-      line += internal::CsvEscape(fields[i]);
+      line += CsvCell(fields[i]);  // quoted, and never a spreadsheet formula
     }
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
@@ -69,10 +71,32 @@ class RejectsWriter {
   std::string path_;
 };
 
-std::string ResolvePhoto(const std::string& images_dir, const std::string& photo) {
-  std::filesystem::path p(photo);
-  if (p.is_absolute()) return photo;
-  return (std::filesystem::path(images_dir) / p).string();
+// The file a manifest's photo names. Unless outside photos are allowed, it must resolve (symbolic
+// links followed, as far as the path exists) to a place inside `images_root`, the images folder's
+// canonical path: a manifest cannot make the import read /etc/shadow or a file reached through a
+// link out of the folder.
+Expected<std::string> ResolvePhoto(const std::string& images_dir,
+                                   const std::filesystem::path& images_root,
+                                   const std::string& photo, bool allow_outside) {
+  namespace fs = std::filesystem;
+  const fs::path p(photo);
+  if (allow_outside) return p.is_absolute() ? photo : (fs::path(images_dir) / p).string();
+  const std::string refuse = "photo outside the images folder: ";
+  if (p.is_absolute()) {
+    return InvalidArgument(refuse + "an absolute path (--allow-photos-outside-images allows it)");
+  }
+  for (const fs::path& part : p) {
+    if (part == "..") return InvalidArgument(refuse + "'..' in the path");
+  }
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(fs::path(images_dir) / p, ec);
+  if (ec) return InvalidArgument(refuse + "cannot resolve it: " + ec.message());
+  const auto [root_end, real_it] =
+      std::mismatch(images_root.begin(), images_root.end(), real.begin(), real.end());
+  if (root_end != images_root.end()) {
+    return InvalidArgument(refuse + "it leads out through a symbolic link");
+  }
+  return real.string();
 }
 
 // The same words whether the duplicate is found before the networks run or at commit.
@@ -82,14 +106,22 @@ std::string DuplicateReason(const PhotoInfo& p) {
 }
 
 Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, const Entry& e,
-                const EnrollOptions& options, const std::string& images_dir) {
+                const EnrollOptions& options, const std::string& images_dir,
+                const std::filesystem::path& images_root) {
   Outcome out;
   if (e.error) {
     out.reason = e.error->reason;
     return out;
   }
   const ManifestRow& row = e.row;
-  auto bytes = ReadFileBytes(ResolvePhoto(images_dir, row.photo), options.max_photo_bytes);
+  Expected<std::string> path =
+      ResolvePhoto(images_dir, images_root, row.photo, options.allow_photos_outside_images);
+  if (!path.ok()) {
+    out.reason = path.status().message();
+    return out;
+  }
+  // A FIFO or a device is refused before any read (ReadFileBytes opens without blocking).
+  auto bytes = ReadFileBytes(*path, options.max_photo_bytes);
   if (!bytes.ok()) {
     out.reason = "unreadable image: " + bytes.status().message();
     return out;
@@ -182,6 +214,15 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
       !options.images_dir.empty()
           ? options.images_dir
           : std::filesystem::path(options.manifest_path).parent_path().string();
+  std::error_code canonical_error;
+  std::filesystem::path images_root = std::filesystem::weakly_canonical(
+      images_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(images_dir),
+      canonical_error);
+  if (canonical_error) {
+    return InvalidArgument(images_dir +
+                           ": cannot resolve the images folder: " + canonical_error.message());
+  }
+  if (images_root.filename().empty()) images_root = images_root.parent_path();  // "dir/"
 
   const size_t num_workers = static_cast<size_t>(
       options.num_workers > 0 ? options.num_workers
@@ -233,7 +274,7 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
         slot.entry = std::move(e);
         entry = &slot.entry;  // std::map nodes do not move; the committer erases it after use
       }
-      Outcome o = Prepare(store, extractor, *entry, options, images_dir);
+      Outcome o = Prepare(store, extractor, *entry, options, images_dir, images_root);
       std::lock_guard lock(mu);
       slots[i].outcome = std::move(o);
       cv.notify_all();

@@ -62,7 +62,11 @@ struct EnrollProgress {
 
 struct EnrollOptions {
   std::string manifest_path;
-  std::string images_dir;    // photo paths are relative to it; default: the manifest's folder
+  std::string images_dir;  // photo paths are relative to it; default: the manifest's folder
+  // Photo paths must stay inside images_dir (issue 14 §6): no absolute path, no "..", no
+  // symbolic link that leads out; such rows are rejected ("photo outside the images folder").
+  // The operator may allow them explicitly.
+  bool allow_photos_outside_images = false;
   std::string rejects_path;  // default: <manifest>.rejects.csv
   int num_workers = 0;       // 0 = hardware concurrency (each holds one FaceExtractor)
   size_t max_photo_bytes = size_t{64} << 20;

@@ -1,5 +1,6 @@
 #include "gallery/gallery_store.h"
 
+#include "common/db_uri.h"
 #include "gallery/internal/sqlite_store.h"
 
 namespace facetrail::gallery {
@@ -23,11 +24,9 @@ Expected<RecordStatus> ParseRecordStatus(std::string_view name) {
 Expected<std::unique_ptr<GalleryStore>> GalleryStore::Open(const std::string& uri,
                                                            const StoreOptions& options) {
   if (uri.empty()) return InvalidArgument("empty gallery URI");
-  if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
-    return FailedPrecondition(uri + ": the PostgreSQL gallery is not implemented yet");
-  }
-  std::string path = uri.starts_with("sqlite:") ? uri.substr(7) : uri;
-  auto store = internal::OpenSqliteStore(path, options);
+  Expected<std::string> path = DatabaseFilePath(uri);  // the same parser as SqliteDb::Open
+  if (!path.ok()) return path.status();
+  auto store = internal::OpenSqliteStore(*path, options);
   if (!store.ok()) return store.status().WithContext("opening gallery");
   return store;
 }

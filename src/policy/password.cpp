@@ -2,6 +2,7 @@
 // encoded in the stored string, so raising the cost later does not break old hashes).
 #include <sodium.h>
 
+#include "common/text.h"
 #include "policy/policy.h"
 
 namespace facetrail::policy {
@@ -17,6 +18,10 @@ Expected<std::string> HashPassword(std::string_view password, const PasswordCost
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
   if (password.size() < 12) {
     return InvalidArgument("passwords must have at least 12 characters");
+  }
+  if (password.size() > kMaxPasswordBytes) {
+    return InvalidArgument("passwords must have at most " + std::to_string(kMaxPasswordBytes) +
+                           " bytes");
   }
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), cost.ops_limit,

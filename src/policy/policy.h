@@ -104,7 +104,16 @@ struct PolicyConfig {
   std::string case_number_regex = "[A-Z0-9]{2,10}-[0-9]{2,4}-[0-9A-Z]{1,10}";
   std::vector<std::string> purposes = {"criminal investigation", "imminent threat to life",
                                        "identifying a person unable to identify themselves"};
-  int max_failed_logins = 5;  // the account locks on this many consecutive failures
+  // Sign-in throttling (docs/POLICY.md, "Accounts and passwords"): failures never lock an
+  // account. After max_failed_logins consecutive failures of one account name (known or not),
+  // or max_failed_logins_per_address from one client address, the next attempt must wait
+  // login_delay_s, doubled with each further failure up to login_max_delay_s; failures are
+  // forgotten login_cooldown_s after the last one.
+  int max_failed_logins = 5;
+  int max_failed_logins_per_address = 20;
+  int login_delay_s = 2;
+  int login_max_delay_s = 900;
+  int login_cooldown_s = 3600;
   QualityPolicy quality;
   int probe_retention_days = 365;  // probe images purged after this, unless the case is on hold
   // The candidate-list policy, one for the command line, the API and the web application
@@ -185,6 +194,21 @@ std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestF
 std::optional<Refusal> CheckProbeQuality(const vision::FaceQuality& quality,
                                          const QualityGate& gate);
 
+// ---- Sign-in throttling (pure) ----
+
+// Consecutive failed sign-ins under one key (an account name, a client address).
+struct LoginThrottle {
+  int failures = 0;
+  int64_t last_failure_at = 0;  // Unix seconds
+  int64_t blocked_until = 0;    // Unix seconds; attempts before this are refused unchecked
+};
+// `t` as of `now`: all forgotten when the last failure is config.login_cooldown_s old.
+LoginThrottle ThrottleAsOf(const LoginThrottle& t, int64_t now, const PolicyConfig& config);
+// `t` after one more failure at `now`: once failures reach `free_failures`, blocked for
+// login_delay_s × 2^(failures − free_failures), at most login_max_delay_s.
+LoginThrottle ThrottleAfterFailure(const LoginThrottle& t, int64_t now, int free_failures,
+                                   const PolicyConfig& config);
+
 // ---- Passwords (Argon2id, libsodium crypto_pwhash_str) ----
 
 struct PasswordCost {
@@ -193,7 +217,7 @@ struct PasswordCost {
   static PasswordCost Interactive();  // libsodium's INTERACTIVE limits (default)
   static PasswordCost Minimum();      // for tests only
 };
-// kInvalidArgument for passwords shorter than 12 characters.
+// kInvalidArgument for passwords shorter than 12 characters or longer than kMaxPasswordBytes.
 Expected<std::string> HashPassword(std::string_view password, const PasswordCost& cost);
 bool PasswordMatches(std::string_view stored_hash, std::string_view password);
 
@@ -236,18 +260,21 @@ class PolicyStore {
                                           std::string_view revoked_at, std::string_view revoked_by,
                                           std::string_view reason);
 
-  // Password check with failure counting: returns the user on success (count reset); on a wrong
-  // password increments the count and locks the account when it reaches max_failed_logins.
-  // The result says which; the caller audits and commits either way.
-  struct LoginResult {
-    std::optional<User> user;  // set on success
-    bool known_user = false;
-    bool now_locked = false;  // this failure locked the account
-    bool was_locked = false;  // the account was already locked (password not checked)
-    int failed_logins = 0;
+  // Sign-in reads, in two steps so that the slow Argon2id check runs outside any transaction
+  // (service::Login): the stored hash and lock of `name` (nullopt for an unknown name), then
+  // VerifyPassword, which spends the same time on a dummy hash when there is no record.
+  struct LoginRecord {
+    int64_t id = 0;
+    std::string password_hash;
+    bool locked = false;
   };
-  Expected<LoginResult> CheckLogin(std::string_view name, std::string_view password,
-                                   int max_failed_logins);
+  Expected<std::optional<LoginRecord>> FindLoginRecord(std::string_view name);
+  bool VerifyPassword(const std::optional<LoginRecord>& record, std::string_view password) const;
+
+  // Throttle state by key ("user:NAME", "address:ADDR"); a key never seen is all zeros.
+  Expected<LoginThrottle> LoadThrottle(std::string_view key);
+  Status SaveThrottle(std::string_view key, const LoginThrottle& throttle);  // 0 failures: forget
+  Status SetFailedLogins(int64_t user_id, int failed_logins);  // the count shown to admins
 
   Expected<PolicyConfig> LoadConfig();
   Status SaveConfig(const PolicyConfig& config);  // validates first

@@ -3,15 +3,16 @@
 #include <cmath>
 #include <regex>
 
+#include "common/text.h"
 #include "policy/policy.h"
 
 namespace facetrail::policy {
 
 namespace {
 
+// Blank in Unicode (common/text.h): white space, invisible characters, punctuation alone.
 bool Blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  return IsBlank(s);
 }
 
 std::string Fmt(float v) {
@@ -75,6 +76,15 @@ Status ValidateConfig(const PolicyConfig& config) {
     if (Blank(p)) return InvalidArgument("a purpose is blank");
   }
   if (config.max_failed_logins < 1) return InvalidArgument("max_failed_logins must be >= 1");
+  if (config.max_failed_logins_per_address < 1) {
+    return InvalidArgument("max_failed_logins_per_address must be >= 1");
+  }
+  if (config.login_delay_s < 1 || config.login_max_delay_s < config.login_delay_s) {
+    return InvalidArgument("login delays must be >= 1 s, login_max_delay_s >= login_delay_s");
+  }
+  if (config.login_cooldown_s < config.login_max_delay_s) {
+    return InvalidArgument("login_cooldown_s must be >= login_max_delay_s");
+  }
   if (config.probe_retention_days < 1) return InvalidArgument("probe_retention_days must be >= 1");
   if (config.max_top_k < 1) return InvalidArgument("max_top_k must be >= 1");
   if (config.max_top_k > 1000) return InvalidArgument("max_top_k must be <= 1000");
@@ -206,6 +216,25 @@ std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestF
                        user.agency + "'"};
   }
   return std::nullopt;
+}
+
+LoginThrottle ThrottleAsOf(const LoginThrottle& t, int64_t now, const PolicyConfig& config) {
+  if (t.failures > 0 && now - t.last_failure_at >= config.login_cooldown_s) return {};
+  return t;
+}
+
+LoginThrottle ThrottleAfterFailure(const LoginThrottle& t, int64_t now, int free_failures,
+                                   const PolicyConfig& config) {
+  LoginThrottle out = ThrottleAsOf(t, now, config);
+  out.failures += 1;
+  out.last_failure_at = now;
+  if (out.failures >= free_failures) {
+    const int doublings = std::min(out.failures - free_failures, 30);
+    const int64_t delay =
+        std::min<int64_t>(config.login_max_delay_s, int64_t{config.login_delay_s} << doublings);
+    out.blocked_until = now + delay;
+  }
+  return out;
 }
 
 Expected<QualityGate> ResolveQualityGate(const QualityPolicy& policy,

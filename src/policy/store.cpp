@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "common/text.h"
 #include "policy/policy.h"
 
 namespace facetrail::policy {
@@ -40,6 +41,15 @@ CREATE TABLE policy_certificates (
 );
 CREATE TABLE policy_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql"},
+      // Issue 14: sign-in throttling by account name and by client address replaces the lock.
+      {2, R"sql(
+CREATE TABLE policy_login_throttle (
+  key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  last_failure_at INTEGER NOT NULL,
+  blocked_until INTEGER NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }
@@ -64,6 +74,10 @@ nlohmann::json ConfigToJson(const PolicyConfig& c) {
           {"case_number_regex", c.case_number_regex},
           {"purposes", c.purposes},
           {"max_failed_logins", c.max_failed_logins},
+          {"max_failed_logins_per_address", c.max_failed_logins_per_address},
+          {"login_delay_s", c.login_delay_s},
+          {"login_max_delay_s", c.login_max_delay_s},
+          {"login_cooldown_s", c.login_cooldown_s},
           {"probe_retention_days", c.probe_retention_days},
           {"max_top_k", c.max_top_k},
           {"candidate_threshold", OptionalNumber(c.candidate_threshold)},
@@ -83,6 +97,11 @@ PolicyConfig ConfigFromJson(const nlohmann::json& j) {
   c.case_number_regex = j.value("case_number_regex", c.case_number_regex);
   c.purposes = j.value("purposes", c.purposes);
   c.max_failed_logins = j.value("max_failed_logins", c.max_failed_logins);
+  c.max_failed_logins_per_address =
+      j.value("max_failed_logins_per_address", c.max_failed_logins_per_address);
+  c.login_delay_s = j.value("login_delay_s", c.login_delay_s);
+  c.login_max_delay_s = j.value("login_max_delay_s", c.login_max_delay_s);
+  c.login_cooldown_s = j.value("login_cooldown_s", c.login_cooldown_s);
   c.probe_retention_days = j.value("probe_retention_days", c.probe_retention_days);
   c.max_top_k = j.value("max_top_k", c.max_top_k);
   if (j.contains("candidate_threshold") && !j["candidate_threshold"].is_null()) {
@@ -219,12 +238,15 @@ Expected<std::vector<User>> PolicyStore::ListUsers() {
 }
 
 Expected<User> PolicyStore::AddUser(const NewUser& nu) {
+  FT_RETURN_IF_ERROR(ValidateText("name", nu.name, kMaxUserNameBytes));
+  FT_RETURN_IF_ERROR(ValidateText("full_name", nu.full_name, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(ValidateText("agency", nu.agency, kMaxShortTextBytes));
   static const std::regex kName("[a-z0-9._-]{2,64}");
   if (!std::regex_match(nu.name, kName)) {
     return InvalidArgument("user name '" + nu.name +
                            "' must be 2-64 characters of a-z, 0-9, '.', '_' or '-'");
   }
-  if (nu.agency.empty()) return InvalidArgument("user " + nu.name + ": agency is empty");
+  if (IsBlank(nu.agency)) return InvalidArgument("user " + nu.name + ": agency is empty");
   FT_RETURN_IF_ERROR(ValidateRoles(nu.roles).WithContext("user " + nu.name));
   FT_ASSIGN_OR_RETURN(std::string hash, HashPassword(nu.password, cost_));
   FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO policy_users(name, full_name, agency, "
@@ -273,9 +295,12 @@ Status PolicyStore::SetLocked(int64_t user_id, bool locked) {
 }
 
 Expected<Certificate> PolicyStore::AddCertificate(int64_t user_id, const NewCertificate& nc) {
-  if (nc.course.empty() || nc.number.empty() || nc.issued_by.empty()) {
+  if (IsBlank(nc.course) || IsBlank(nc.number) || IsBlank(nc.issued_by)) {
     return InvalidArgument("a certificate needs course, number and issuer");
   }
+  FT_RETURN_IF_ERROR(ValidateText("course", nc.course, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(ValidateText("number", nc.number, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(ValidateText("issued_by", nc.issued_by, kMaxShortTextBytes));
   if (!IsDate(nc.issued) || !IsDate(nc.expires)) {
     return InvalidArgument("certificate dates must be YYYY-MM-DD (issued '" + nc.issued +
                            "', expires '" + nc.expires + "')");
@@ -325,46 +350,68 @@ Expected<Certificate> PolicyStore::RevokeCertificate(int64_t user_id, std::strin
   return NotFound("no certificate numbered '" + std::string(number) + "' for this user");
 }
 
-Expected<PolicyStore::LoginResult> PolicyStore::CheckLogin(std::string_view name,
-                                                           std::string_view password,
-                                                           int max_failed_logins) {
-  LoginResult result;
-  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id, password_hash, failed_logins, locked "
-                                              "FROM policy_users WHERE name = ?"));
+Expected<std::optional<PolicyStore::LoginRecord>> PolicyStore::FindLoginRecord(
+    std::string_view name) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id, password_hash, locked FROM policy_users "
+                                              "WHERE name = ?"));
   stmt.Bind(1, name);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) {
-    // Spend the same time as for a real user, so timing does not reveal which names exist.
+  if (!row) return std::optional<LoginRecord>();
+  return std::optional<LoginRecord>(LoginRecord{stmt.Int(0), stmt.Text(1), stmt.Int(2) != 0});
+}
+
+bool PolicyStore::VerifyPassword(const std::optional<LoginRecord>& record,
+                                 std::string_view password) const {
+  if (record) return PasswordMatches(record->password_hash, password);
+  // Spend the same time as for a real user, so timing does not reveal which names exist: check
+  // against a stored hash (same algorithm and cost as the users'; nothing to compute first, which
+  // cost a command-line run an extra hashing) and discard the result.
+  std::string stand_in;
+  if (auto stmt = db_->Prepare("SELECT password_hash FROM policy_users ORDER BY id LIMIT 1");
+      stmt.ok()) {
+    if (Expected<bool> row = stmt->Step(); row.ok() && *row) stand_in = stmt->Text(0);
+  }
+  if (stand_in.empty()) {
     static const std::string kDummy = *HashPassword("dummy-password-for-timing", cost_);
-    (void)PasswordMatches(kDummy, password);
-    return result;
+    stand_in = kDummy;
   }
-  result.known_user = true;
-  int64_t id = stmt.Int(0);
-  std::string hash = stmt.Text(1);
-  result.failed_logins = static_cast<int>(stmt.Int(2));
-  if (stmt.Int(3) != 0) {
-    result.was_locked = true;
-    return result;
+  (void)PasswordMatches(stand_in, password);
+  return false;
+}
+
+Expected<LoginThrottle> PolicyStore::LoadThrottle(std::string_view key) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT failures, last_failure_at, blocked_until "
+                                              "FROM policy_login_throttle WHERE key = ?"));
+  stmt.Bind(1, key);
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return LoginThrottle();
+  return LoginThrottle{static_cast<int>(stmt.Int(0)), stmt.Int(1), stmt.Int(2)};
+}
+
+Status PolicyStore::SaveThrottle(std::string_view key, const LoginThrottle& t) {
+  if (t.failures == 0) {
+    FT_ASSIGN_OR_RETURN(auto del, db_->Prepare("DELETE FROM policy_login_throttle WHERE key = ?"));
+    del.Bind(1, key);
+    return del.Run();
   }
-  if (PasswordMatches(hash, password)) {
-    FT_ASSIGN_OR_RETURN(auto reset,
-                        db_->Prepare("UPDATE policy_users SET failed_logins = 0 WHERE id = ?"));
-    reset.Bind(1, id);
-    FT_RETURN_IF_ERROR(reset.Run());
-    FT_ASSIGN_OR_RETURN(User u, GetUser(id));
-    result.failed_logins = 0;
-    result.user = std::move(u);
-    return result;
-  }
-  result.failed_logins += 1;
-  result.now_locked = result.failed_logins >= max_failed_logins;
-  FT_ASSIGN_OR_RETURN(auto fail,
-                      db_->Prepare("UPDATE policy_users SET failed_logins = ?, locked = ? "
-                                   "WHERE id = ?"));
-  fail.Bind(1, int64_t{result.failed_logins}).Bind(2, int64_t{result.now_locked}).Bind(3, id);
-  FT_RETURN_IF_ERROR(fail.Run());
-  return result;
+  FT_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("INSERT INTO policy_login_throttle(key, failures, last_failure_at, "
+                   "blocked_until) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET failures = "
+                   "excluded.failures, last_failure_at = excluded.last_failure_at, "
+                   "blocked_until = excluded.blocked_until"));
+  stmt.Bind(1, key)
+      .Bind(2, int64_t{t.failures})
+      .Bind(3, t.last_failure_at)
+      .Bind(4, t.blocked_until);
+  return stmt.Run();
+}
+
+Status PolicyStore::SetFailedLogins(int64_t user_id, int failed_logins) {
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      db_->Prepare("UPDATE policy_users SET failed_logins = ? WHERE id = ?"));
+  stmt.Bind(1, int64_t{failed_logins}).Bind(2, user_id);
+  return stmt.Run();
 }
 
 Expected<PolicyConfig> PolicyStore::LoadConfig() {

@@ -156,6 +156,24 @@ struct Mapping {
 
 }  // namespace
 
+namespace {
+
+// Reserves the whole file before anything is written: a full disk (or a file size limit) is a
+// clear error now, not a SIGBUS when a page of a sparse file is touched later (tmpfs allocates
+// holes on read), and no gigabytes are written first. The destructor removes the temporary file.
+Status Reserve(int fd, const std::string& tmp_path, uint64_t file_size) {
+  const int rc = posix_fallocate(fd, 0, static_cast<off_t>(file_size));
+  if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) return Status::Ok();  // written as it goes
+  const std::string what = rc == ENOSPC  ? "not enough disk space"
+                           : rc == EFBIG ? "larger than the process's file size limit"
+                                         : ErrnoMessage(rc);
+  return IoError(tmp_path + ": cannot reserve " + std::to_string(file_size) +
+                 " bytes for the snapshot: " + what +
+                 " (the previous snapshot and the database are unchanged)");
+}
+
+}  // namespace
+
 // ---- SnapshotWriter ----
 
 // One section of the file being written: rows are gathered in a buffer of one checksum block,
@@ -255,6 +273,7 @@ Status SnapshotWriter::UseBasis(Basis basis) {
   }
   basis_ = std::move(basis);
   fit_rows_ = 0;
+  FT_RETURN_IF_ERROR(Reserve(fd_, tmp_path_, file_size_));
   return EncodePending();
 }
 

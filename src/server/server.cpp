@@ -19,7 +19,9 @@
 #include "audit/checkpointer.h"
 #include "audit/report.h"
 #include "common/file.h"
+#include "common/json_text.h"
 #include "common/sha256.h"
+#include "common/text.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
@@ -269,10 +271,30 @@ std::string CookieValue(const HttpRequest& req, const std::string& name) {
   return "";
 }
 
+// Every string in a request body passes common/text.h's check (UTF-8, no control characters but
+// tab and line ends, at most kMaxLongTextBytes) before any handler sees it; the use cases check
+// their own fields' tighter limits. A failure is a 400 naming the field.
+void CheckBodyText(const json& j, const std::string& where) {
+  if (j.is_string()) {
+    Status s = ValidateText(where, j.get_ref<const std::string&>(), kMaxLongTextBytes,
+                            {.multiline = true});
+    if (!s.ok()) throw json::type_error::create(302, s.message(), &j);
+  } else if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      Status s = ValidateText("a field name", key, kMaxShortTextBytes);
+      if (!s.ok()) throw json::type_error::create(302, s.message(), &j);
+      CheckBodyText(value, key);
+    }
+  } else if (j.is_array()) {
+    for (const json& item : j) CheckBodyText(item, where);
+  }
+}
+
 json ParseJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return json::object();
   json j = json::parse(req.body);  // throws: turned into 400 by the route wrapper
   if (!j.is_object()) throw json::type_error::create(302, "the body must be a JSON object", &j);
+  CheckBodyText(j, "body");
   return j;
 }
 
@@ -280,8 +302,13 @@ std::string Field(const json& j, const char* key) {
   return j.value(key, std::string());
 }
 
+// A multipart text field, checked like the strings of a JSON body (400 naming the field).
 std::string FormField(const HttpRequest& req, const char* key) {
-  return req.has_file(key) ? req.get_file_value(key).content : std::string();
+  if (!req.has_file(key)) return {};
+  const std::string& value = req.get_file_value(key).content;
+  Status s = ValidateText(key, value, kMaxLongTextBytes, {.multiline = true});
+  if (!s.ok()) throw json::type_error::create(302, s.message(), nullptr);
+  return value;
 }
 
 Expected<int64_t> ParseId(const std::string& text) {
@@ -308,6 +335,7 @@ class ServerImpl final : public Server {
       : options_(std::move(options)),
         limits_(MakeSessionLimits(options_)),
         limiter_(options_.search_burst, options_.searches_per_minute),
+        login_limiter_(options_.login_burst, options_.logins_per_minute),
         contexts_(options_.db_path, MakeContextOptions(options_)),
         pipeline_options_(MakePipelineOptions(options_)),
         pipelines_(std::max(1, options_.num_pipelines)),
@@ -393,6 +421,7 @@ class ServerImpl final : public Server {
   std::vector<std::string> routes_;  // constant after Init
   const service::SessionLimits limits_;
   internal::RateLimiter limiter_;
+  internal::AddressRateLimiter login_limiter_;  // POST /api/v1/login, per client address
   ContextPool contexts_;
   vision::PipelineOptions pipeline_options_;  // models folder, limits; the model: the gallery's
   PipelinePool pipelines_;
@@ -564,7 +593,7 @@ void ServerImpl::Refuse(int http_status, const std::string& message, HttpRespons
 
 void ServerImpl::SendError(HttpResponse& res, const Status& status) {
   res.status = HttpStatusFor(status);
-  res.set_content(ErrorBody(status).dump(), "application/json");
+  res.set_content(JsonText(ErrorBody(status)), "application/json");
 }
 
 Status ServerImpl::CheckOrigin(const HttpRequest& req) const {
@@ -588,7 +617,7 @@ void ServerImpl::Public(const std::string& method, const std::string& doc_path,
                out = InvalidArgument(std::string("request body: ") + e.what());
              }
              if (!out.ok()) return SendError(res, out.status());
-             if (!out->is_null()) res.set_content(out->dump(), "application/json");
+             if (!out->is_null()) res.set_content(JsonText(*out), "application/json");
            });
 }
 
@@ -617,7 +646,7 @@ void ServerImpl::RunApi(const HttpRequest& req, HttpResponse& res, const ApiFn& 
     }
     return SendError(res, out.status());
   }
-  if (!out->is_null()) res.set_content(out->dump(), "application/json");
+  if (!out->is_null()) res.set_content(JsonText(*out), "application/json");
 }
 
 // Borrows a database context and runs the handler through AuthenticateAndRun.
@@ -694,14 +723,17 @@ Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const HttpRequest& req) co
 }
 
 void ServerImpl::AddRoutes() {
-  Public("GET", "/healthz", "/healthz", [](const HttpRequest&, HttpResponse&) -> Expected<json> {
-    return json{{"status", "ok"}};
-  });
-  Public("GET", "/metrics", "/metrics",
-         [this](const HttpRequest&, HttpResponse& res) -> Expected<json> {
-           res.set_content(MetricsText(), "text/plain; version=0.0.4");
-           return json();
+  Public("GET", "/healthz", "/healthz",
+         [](const HttpRequest&, HttpResponse&) -> Expected<json> {
+           return json{{"status", "ok"}};
          });
+  // Admins and auditors only (issue 14 §6): the counters say how the system is used.
+  Api("GET", "/metrics", "/metrics",
+      [this](const HttpRequest&, HttpResponse& res, Call& call) -> Expected<json> {
+        FT_RETURN_IF_ERROR(service::CheckMayReadMetrics(call.ctx, call.actor));
+        res.set_content(MetricsText(), "text/plain; version=0.0.4");
+        return json();
+      });
   Public("GET", "/api/v1/openapi.json", "/api/v1/openapi\\.json",
          [this](const HttpRequest&, HttpResponse& res) -> Expected<json> {
            res.set_content(openapi_text_, "application/json");
@@ -753,9 +785,16 @@ void ServerImpl::AddSessionRoutes() {
   Public("POST", "/api/v1/login", "/api/v1/login",
          [this](const HttpRequest& req, HttpResponse& res) -> Expected<json> {
            FT_RETURN_IF_ERROR(CheckOrigin(req));
+           if (!login_limiter_.Take(req.remote_addr)) {
+             ++metrics_.rate_limited;
+             return ResourceExhausted(
+                 "rate_limited: too many sign-ins from this address; wait a "
+                 "minute");
+           }
            json body = ParseJsonBody(req);
            FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
-           auto actor = service::Login(*entry->ctx, Field(body, "name"), Field(body, "password"));
+           auto actor = service::Login(*entry->ctx, Field(body, "name"), Field(body, "password"),
+                                       req.remote_addr);
            Expected<policy::User> user =
                actor.ok() ? service::CurrentUser(*entry->ctx, *actor) : actor.status();
            Expected<service::IssuedCredential> session =

@@ -56,6 +56,10 @@ struct ServerOptions {
   // Token bucket per user for probe analyses and searches.
   double search_burst = 10;
   double searches_per_minute = 30;
+  // Token bucket per client address for POST /api/v1/login (failed sign-ins are throttled
+  // further by the policy, docs/POLICY.md).
+  double login_burst = 10;
+  double logins_per_minute = 30;
   // Sessions end this long after sign-in (also the cookie's Max-Age), or after this long unused.
   int session_ttl_s = 8 * 3600;
   int session_idle_s = 30 * 60;

@@ -57,11 +57,24 @@ struct Actor {
   std::string name;
 };
 
-// Checks the password (Argon2id). Audits "login" or "login.failed" (and "user.locked" when this
-// failure locks the account) and commits that even when the login fails.
-// kUnauthenticated: unknown user, wrong password or locked account (the message does not say
-// which of the first two).
-Expected<Actor> Login(Context& ctx, std::string_view name, std::string_view password);
+// Checks the password (Argon2id) and audits the attempt: "login" or "login.failed" (the reason,
+// the failure counts, the client address), committed even when the login fails.
+// Failures never lock an account: they throttle the account name (known or not) and the client
+// address (`client_address`, empty from the command line) as the policy configures
+// (PolicyConfig::max_failed_logins …, docs/POLICY.md). The Argon2id check runs outside the write
+// transaction, so failed sign-ins do not hold up searches and reviews.
+//   kInvalidArgument   name longer than kMaxUserNameBytes, not UTF-8 or with control characters,
+//                      password longer than kMaxPasswordBytes (audited without the name)
+//   kUnauthenticated   "unauthenticated: unknown user or wrong password" — the same for both
+//   kResourceExhausted "rate_limited: too many failed sign-ins …; try again in N s" while
+//                      throttled, for known and unknown names alike (nothing is checked)
+//   kUnauthenticated   "account_locked: …" only with the right password of a locked account
+Expected<Actor> Login(Context& ctx, std::string_view name, std::string_view password,
+                      std::string_view client_address = {});
+
+// Clears the sign-in throttle of an account name (an unlock, a break-glass unlock). Inside the
+// caller's transaction.
+Status ClearLoginThrottle(Context& ctx, std::string_view name);
 
 // The two parts of a refusal status: {"outside_agency", "searches are made only ..."}.
 // For a status that is not a refusal, code is StatusCodeName(status.code()).

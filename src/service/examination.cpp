@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/text.h"
 #include "service/review.h"
 
 namespace facetrail::service {
@@ -36,45 +37,6 @@ constexpr std::array<ComponentInfo, kNumComponents> kComponents = {{
 
 constexpr std::array<std::string_view, 5> kViews = {"side_by_side", "aligned", "overlay", "wipe",
                                                     "landmarks"};
-
-// Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF) without NUL or other
-// C0 controls except tab and newline.
-bool IsCleanUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
-      if (c == 0x7F) return false;
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 Status BadField(const std::string& field, const std::string& what) {
   return InvalidArgument(field + ": " + what);
@@ -184,13 +146,7 @@ nlohmann::json ViewingJson(const ViewingSettings& v) {
 }  // namespace
 
 Status CheckText(std::string_view field, std::string_view text, size_t max_bytes) {
-  if (text.size() > max_bytes) {
-    return BadField(std::string(field), "longer than " + std::to_string(max_bytes) + " bytes");
-  }
-  if (!IsCleanUtf8(text)) {
-    return BadField(std::string(field), "not valid UTF-8 text (or holds control characters)");
-  }
-  return Status::Ok();
+  return ValidateText(field, text, max_bytes, {.multiline = true});  // common/text.h
 }
 
 const std::array<Component, kNumComponents>& AllComponents() {

@@ -2,6 +2,7 @@
 #include "service/gallery_admin.h"
 
 #include "common/sha256.h"
+#include "common/text.h"
 #include "gallery/gallery_index.h"
 #include "service/internal/guard.h"
 
@@ -39,10 +40,12 @@ Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
   const std::string subject = "booking:" + booking;
   const std::string action = "gallery." + std::string(BookingChangeName(change));
   if (booking.empty()) return InvalidArgument("a booking number is required");
-  if (reason.empty()) {
+  if (IsBlank(reason)) {
     return InvalidArgument(std::string(BookingChangeName(change)) +
                            " needs a reason: the order or decision behind it");
   }
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
+  FT_RETURN_IF_ERROR(ValidateText("booking", booking, kMaxShortTextBytes));
   FT_ASSIGN_OR_RETURN(std::unique_ptr<gallery::GalleryStore> store,
                       gallery::GalleryStore::OpenOn(ctx.db()));
   BookingChangeResult result;
@@ -109,6 +112,7 @@ Expected<gallery::EnrollSummary> EnrollBookings(Context& ctx, const Actor& actor
   const nlohmann::json source{{"manifest", options.manifest_path},
                               {"manifest_sha256", manifest_sha256},
                               {"images_dir", options.images_dir},
+                              {"allow_photos_outside_images", options.allow_photos_outside_images},
                               {"gallery_id", store->gallery_id()}};
   nlohmann::json start = source;
   start["gallery_version"] = version_before;

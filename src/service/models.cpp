@@ -1,6 +1,7 @@
 // Recognition models under accountability (service/models.h).
 #include "service/models.h"
 
+#include "common/text.h"
 #include "gallery/gallery_index.h"
 #include "service/internal/guard.h"
 
@@ -19,7 +20,8 @@ nlohmann::json ModelJson(const gallery::ModelRef& m) {
 }
 
 Status NeedReason(const std::string& reason, const std::string& what) {
-  if (reason.empty()) return InvalidArgument(what + " needs a reason (the decision behind it)");
+  if (IsBlank(reason)) return InvalidArgument(what + " needs a reason (the decision behind it)");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // Probe retention (service/retention.h).
 #include "service/retention.h"
 
+#include "common/text.h"
 #include "service/internal/guard.h"
 
 namespace facetrail::service {
@@ -10,8 +11,10 @@ using internal::RunRefusable;
 
 Status SetCaseHold(Context& ctx, const Actor& supervisor, const std::string& case_number, bool hold,
                    const std::string& reason) {
-  if (case_number.empty()) return InvalidArgument("a hold needs a case number");
-  if (reason.empty()) return InvalidArgument("a hold change needs a reason");
+  if (IsBlank(case_number)) return InvalidArgument("a hold needs a case number");
+  FT_RETURN_IF_ERROR(ValidateText("case", case_number, kMaxShortTextBytes, {}));
+  if (IsBlank(reason)) return InvalidArgument("a hold change needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   const std::string subject = "case:" + case_number;
   const std::string action = hold ? "case.hold" : "case.unhold";
   return RunRefusable(ctx, [&](std::optional<policy::Refusal>& refusal) -> Status {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "common/text.h"
 #include "service/internal/guard.h"
 
 namespace facetrail::service {
@@ -372,6 +373,12 @@ Status Examine(Context& ctx, const Actor& examiner, int64_t request_id,
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
+    // The role first: a wrong-role caller learns nothing about which request ids exist.
+    if (checked.refusal) {
+      refusal = checked.refusal;
+      return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
+                          {{"step", "examine"}});
+    }
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
     FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
     if (!checked.refusal && req.user_id == examiner.user_id) {
@@ -418,6 +425,11 @@ Status Verify(Context& ctx, const Actor& examiner, int64_t request_id,
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked, internal::CheckRole(ctx, examiner, policy::Role::kExaminer));
+    if (checked.refusal) {  // before the look-up, as in Examine
+      refusal = checked.refusal;
+      return AuditRefusal(ctx, examiner.name, "review.refused", subject, *refusal,
+                          {{"step", "concur"}});
+    }
     FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
     FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
     Standing standing = FindStanding(reviews);
@@ -546,21 +558,24 @@ Status Resolve(Context& ctx, const Actor& supervisor, int64_t request_id, Resolu
 
 Status RecordOutcome(Context& ctx, const Actor& requester, int64_t request_id, Outcome outcome,
                      const std::string& note) {
-  FT_RETURN_IF_ERROR(CheckText("note", note, kMaxNotesBytes));
+  FT_RETURN_IF_ERROR(ValidateText("note", note, kMaxLongTextBytes, {.multiline = true}));
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(requester.user_id));
-    FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
+    // A request id that does not exist is refused like another user's: the answer does not say
+    // which ids exist.
+    Expected<RequestRow> loaded = LoadRequest(ctx, request_id);
+    if (!loaded.ok() && loaded.status().code() != StatusCode::kNotFound) return loaded.status();
     if (user.locked) {
       refusal = Refusal{RefusalCode::kAccountLocked, "the account of " + user.name + " is locked"};
-    } else if (req.user_id != requester.user_id) {
-      refusal = Refusal{RefusalCode::kNotRequester,
-                        "only the requester (" + req.user_name + ") records the outcome"};
+    } else if (!loaded.ok() || loaded->user_id != requester.user_id) {
+      refusal = Refusal{RefusalCode::kNotRequester, "only the requester records the outcome"};
     }
     if (refusal) {
       return AuditRefusal(ctx, requester.name, "lead.refused", subject, *refusal,
                           {{"step", "outcome"}});
     }
+    const RequestRow& req = *loaded;
     if (req.status != "released") {
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + req.status +
                                 "; an outcome is recorded only for a released lead");
@@ -611,8 +626,11 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
   const std::string subject = Subject(request_id);
   Status s = RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(policy::User user, ctx.store().GetUser(actor.user_id));
-    FT_ASSIGN_OR_RETURN(RequestRow req, LoadRequest(ctx, request_id));
-    const bool is_requester = req.user_id == user.id;
+    // Who may read is decided before the look-up reveals anything: for anyone but a reviewer, an
+    // id that does not exist is refused like another user's request.
+    Expected<RequestRow> loaded = LoadRequest(ctx, request_id);
+    if (!loaded.ok() && loaded.status().code() != StatusCode::kNotFound) return loaded.status();
+    const bool is_requester = loaded.ok() && loaded->user_id == user.id;
     const bool examiner = !policy::CheckActor(user, policy::Role::kExaminer, ctx.Today());
     const bool overseer = !policy::CheckActor(user, policy::Role::kSupervisor, ctx.Today()) ||
                           !policy::CheckActor(user, policy::Role::kAuditor, ctx.Today());
@@ -627,6 +645,8 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
     if (refusal) {
       return AuditRefusal(ctx, actor.name, "lead.refused", subject, *refusal, {{"step", "view"}});
     }
+    FT_RETURN_IF_ERROR(loaded.status());  // a reviewer may learn that the id does not exist
+    const RequestRow& req = *loaded;
     lead.request_id = req.id;
     lead.requester = req.user_name;
     lead.case_number = req.case_number;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/sha256.h"
+#include "common/text.h"
 #include "service/internal/guard.h"
 #include "service/search_response_json.h"
 
@@ -227,10 +228,22 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
       .status();
 }
 
+// The text a searcher typed, checked before anything is stored or audited: an invalid byte in a
+// case number would otherwise sit in the audit log for good (issue 14 §4).
+Status ValidateFields(const policy::SearchRequestFields& f) {
+  FT_RETURN_IF_ERROR(ValidateText("case", f.case_number, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(ValidateText("purpose", f.purpose, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(ValidateText("offense", f.offense, kMaxShortTextBytes));
+  FT_RETURN_IF_ERROR(
+      ValidateText("justification", f.justification, kMaxLongTextBytes, {.multiline = true}));
+  return ValidateText("agency", f.agency, kMaxShortTextBytes);
+}
+
 }  // namespace
 
 Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const SearchRequest& r,
                                        ProbeAnalyzer& analyzer, CandidateSource& source) {
+  FT_RETURN_IF_ERROR(ValidateFields(r.fields));
   FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
   if (r.origin == ProbeOrigin::kFile && r.probe_bytes.empty()) {
     return InvalidArgument("'" + r.probe_name + "': the probe file is empty");
@@ -326,8 +339,10 @@ Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
     message += " is not a SHA-256 (64 lower-case hex characters)";
     return InvalidArgument(message);
   }
-  if (case_number.empty()) return InvalidArgument("an override needs the case number");
-  if (reason.empty()) return InvalidArgument("an override needs a reason");
+  if (IsBlank(case_number)) return InvalidArgument("an override needs the case number");
+  FT_RETURN_IF_ERROR(ValidateText("case", case_number, kMaxShortTextBytes, {}));
+  if (IsBlank(reason)) return InvalidArgument("an override needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   int64_t id = 0;
   std::string subject = "case:" + std::string(case_number);
   nlohmann::json details = {

@@ -82,4 +82,9 @@ Status CheckMayReadAudit(Context& ctx, const Actor& actor) {
                       "audit.refused", "audit");
 }
 
+Status CheckMayReadMetrics(Context& ctx, const Actor& actor) {
+  return CheckAnyRole(ctx, actor, {policy::Role::kAdmin, policy::Role::kAuditor}, "metrics.refused",
+                      "metrics");
+}
+
 }  // namespace facetrail::service

@@ -47,6 +47,9 @@ Status CheckMayAnalyzeProbe(Context& ctx, const Actor& actor);
 // OK for supervisors and auditors (refusals audited "audit.refused").
 Status CheckMayReadAudit(Context& ctx, const Actor& actor);
 
+// OK for admins and auditors: the server's /metrics (refusals audited "metrics.refused").
+Status CheckMayReadMetrics(Context& ctx, const Actor& actor);
+
 // The actor's account as stored (for "who am I"); kUnauthenticated when gone or locked.
 Expected<policy::User> CurrentUser(Context& ctx, const Actor& actor);
 

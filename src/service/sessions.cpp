@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "common/sha256.h"
+#include "common/text.h"
 #include "service/internal/guard.h"
 #include "service/internal/sessions_schema.h"
 
@@ -318,7 +319,8 @@ Status RevokeMyToken(Context& ctx, const Actor& actor, int64_t token_id) {
 Expected<RevokedCredentials> RevokeUserCredentials(Context& ctx, const Actor& admin,
                                                    std::string_view user_name,
                                                    std::string_view reason) {
-  if (reason.empty()) return InvalidArgument("revoking a user's sessions needs a reason");
+  if (IsBlank(reason)) return InvalidArgument("revoking a user's sessions needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   const std::string subject = "user:" + std::string(user_name);
   RevokedCredentials out;
   Status s = RunRefusable(ctx, [&](std::optional<policy::Refusal>& refusal) -> Status {

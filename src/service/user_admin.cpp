@@ -1,6 +1,7 @@
 // User administration use cases (service/user_admin.h).
 #include "service/user_admin.h"
 
+#include "common/text.h"
 #include "service/internal/guard.h"
 #include "service/internal/sessions_schema.h"
 
@@ -135,7 +136,8 @@ Expected<policy::Certificate> AddCertificate(Context& ctx, const Actor& admin,
 Status RevokeCertificate(Context& ctx, const Actor& admin, std::string_view user_name,
                          std::string_view number, std::string_view reason) {
   std::string subject = "user:" + std::string(user_name);
-  if (reason.empty()) return InvalidArgument("revoking a certificate needs a reason");
+  if (IsBlank(reason)) return InvalidArgument("revoking a certificate needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   return RunAdmin(ctx, admin, "certificate.revoke", subject, [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
     FT_ASSIGN_OR_RETURN(auto cert, ctx.store().RevokeCertificate(target.id, number, ctx.NowText(),
@@ -151,6 +153,7 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
   return RunAdmin(ctx, admin, action, subject, [&]() -> Status {
     FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
     FT_RETURN_IF_ERROR(ctx.store().SetLocked(target.id, locked));
+    if (!locked) FT_RETURN_IF_ERROR(ClearLoginThrottle(ctx, target.name));
     nlohmann::json details = {{"reason", reason}};
     if (locked) {
       // A locked account is signed out everywhere: its sessions and API tokens end now.
@@ -166,11 +169,10 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
 
 Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float> threshold,
                           int max_list_length, const std::string& reason) {
-  if (reason.empty() || reason.size() > 1000) {
-    return InvalidArgument(
-        "reason: a change of the candidate-list policy needs a reason (1 to "
-        "1000 bytes)");
+  if (IsBlank(reason)) {
+    return InvalidArgument("reason: a change of the candidate-list policy needs a reason");
   }
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
   FT_RETURN_IF_ERROR(internal::CheckAnyRole(ctx, actor,
                                             {policy::Role::kSupervisor, policy::Role::kAdmin},
                                             "config.refused", "config:candidates"));
@@ -191,6 +193,27 @@ Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float>
                  "config.candidates",
                  "config:candidates",
                  {{"old", old}, {"new", policy_json(config)}, {"reason", reason}}})
+        .status();
+  });
+}
+
+Status BreakGlassUnlock(Context& ctx, std::string_view user_name, std::string_view reason,
+                        std::string_view operator_identity) {
+  if (IsBlank(reason)) return InvalidArgument("a break-glass unlock needs a reason");
+  FT_RETURN_IF_ERROR(ValidateText("reason", reason, kMaxLongTextBytes, {.multiline = true}));
+  FT_RETURN_IF_ERROR(ValidateText("name", user_name, kMaxUserNameBytes));
+  const std::string subject = "user:" + std::string(user_name);
+  return ctx.db().InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(policy::User target, FindTarget(ctx, user_name));
+    FT_RETURN_IF_ERROR(ctx.store().SetLocked(target.id, false));
+    FT_RETURN_IF_ERROR(ClearLoginThrottle(ctx, target.name));
+    return ctx.log()
+        .Append({"break-glass",
+                 "user.unlock.break_glass",
+                 subject,
+                 {{"reason", reason},
+                  {"was_locked", target.locked},
+                  {"operator", SanitizeUtf8(operator_identity)}}})
         .status();
   });
 }

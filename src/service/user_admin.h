@@ -33,9 +33,17 @@ Expected<policy::Certificate> AddCertificate(Context& ctx, const Actor& admin,
 Status RevokeCertificate(Context& ctx, const Actor& admin, std::string_view user_name,
                          std::string_view number, std::string_view reason);
 // Locking also revokes the user's live sessions and API tokens (service/sessions.h) in the same
-// transaction; the "user.lock" entry lists their ids. Unlocking restores none of them.
+// transaction; the "user.lock" entry lists their ids. Unlocking restores none of them, and clears
+// the account's sign-in throttle.
 Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, bool locked,
                  std::string_view reason);
+// Break-glass: unlocks `user_name` and clears its sign-in throttle without any account, for
+// whoever can write the database file (`facetrail admin unlock --break-glass`), e.g. when the only
+// admin is locked. `operator_identity` says who ran it as far as the operating system knows
+// ("uid 1000 (ada) on host"). Audited "user.unlock.break_glass" by actor "break-glass" with the
+// reason and that identity; kNotFound for an unknown user; reason required.
+Status BreakGlassUnlock(Context& ctx, std::string_view user_name, std::string_view reason,
+                        std::string_view operator_identity);
 // Replaces the configuration (validated); the entry records old and new values.
 Status UpdateConfig(Context& ctx, const Actor& admin, const policy::PolicyConfig& config);
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/text.h"
 #include "gallery/internal/manifest.h"
 
 namespace facetrail::gallery::internal {
@@ -58,13 +59,21 @@ TEST(Csv, MalformedRecordsAreReportedWithTheirLineAndSkipped) {
   EXPECT_EQ(lines[1], 4);
 }
 
-TEST(Csv, EscapeRoundTrips) {
+TEST(Csv, WrittenCellsRoundTripAndFormulasAreNeutralised) {
   for (std::string s : {"plain", "a,b", "q\"uote", "new\nline", ""}) {
     std::vector<int> lines;
     std::vector<std::string> errors;
-    auto rows = ReadAll(CsvEscape(s) + ",x\n", &lines, &errors);
+    auto rows = ReadAll(CsvCell(s) + ",x\n", &lines, &errors);
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0][0], s);
+  }
+  // Issue 14 §4: a cell a spreadsheet would run reads back with a leading quote.
+  for (std::string s : {"=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"}) {
+    std::vector<int> lines;
+    std::vector<std::string> errors;
+    auto rows = ReadAll(CsvCell(s) + ",x\n", &lines, &errors);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0][0], "'" + s);
   }
 }
 
@@ -86,6 +95,42 @@ TEST(Manifest, HeaderMustNameKnownColumns) {
   EXPECT_FALSE(ManifestReader::Open(CsvReader::FromString(""), "m").ok());
   EXPECT_TRUE(
       ManifestReader::Open(CsvReader::FromString("Booking_Number, Photo_Path ,RACE\n"), "m").ok());
+}
+
+// Issue 14 §4: text that is not UTF-8, has control characters or is too long never becomes a
+// booking record; the rejects row names the line and the column and holds no invalid byte.
+TEST(Manifest, FieldsAreUtf8WithoutControlsAndBounded) {
+  auto m = ManifestReader::Open(CsvReader::FromString("booking_number,photo,name,charge\n"
+                                                      "B-1,a.jpg,Jos\xe9,theft\n"
+                                                      "B-2,b.jpg,Ann,\"rob\x1b[31mbery\"\n"
+                                                      "B\xff-3,c.jpg,Bo,x\n"
+                                                      "B-4,d.jpg," +
+                                                      std::string(2000, 'n') +
+                                                      ",x\n"
+                                                      "B-5,e.jpg,Zo\xc3\xab,=cmd|' /C calc'!A0\n"),
+                                "m.csv");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ManifestRow row;
+  std::optional<ManifestError> err;
+  const std::pair<int, std::string> expected[] = {
+      {2, "column name: not valid UTF-8 (byte 4)"},
+      {3, "column charge: control character U+001B at byte 4"},
+      {4, "column booking_number: not valid UTF-8 (byte 2)"},
+      {5, "column name: longer than 1024 bytes (2000)"}};
+  for (const auto& [line, reason] : expected) {
+    ASSERT_TRUE(*m->Next(&row, &err));
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err->line, line);
+    EXPECT_EQ(err->reason, "malformed field: " + reason);
+    EXPECT_TRUE(IsValidUtf8(err->booking_number));
+  }
+  EXPECT_EQ(err->booking_number, "B-4");
+  // A charge that looks like a formula is stored as written (it is text); only CSV output is
+  // neutralised (CsvCell).
+  ASSERT_TRUE(*m->Next(&row, &err));
+  ASSERT_FALSE(err);
+  EXPECT_EQ(row.booking.name, "Zo\xc3\xab");
+  EXPECT_EQ(row.booking.charge, "=cmd|' /C calc'!A0");
 }
 
 TEST(Manifest, RowsAndMalformedFields) {

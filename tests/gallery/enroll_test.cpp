@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,61 @@ EnrollOptions Options(const TempDir& dir, int workers = 2) {
   o.rejects_path = dir / "rejects.csv";
   o.num_workers = workers;
   return o;
+}
+
+// Issue 14 §6: manifest photo paths stay inside the images folder unless the operator allows
+// otherwise, and only regular files are read (a FIFO once hung the import for ever).
+TEST(Enroll, PhotosStayInsideTheImagesFolderAndAreRegularFiles) {
+  TempDir dir("enroll_paths");
+  TempDir outside("enroll_outside");
+  namespace fs = std::filesystem;
+  fs::create_directories(dir / "images/sub");
+  dir.Write("images/in.txt", "FACES\n" + Face(1));
+  dir.Write("images/sub/deep.txt", "FACES\n" + Face(2));
+  fs::create_symlink(dir / "images/in.txt", dir / "images/link_in.txt");
+  outside.Write("secret.txt", "FACES\n" + Face(3));
+  dir.Write("images/../beside.txt", "FACES\n" + Face(4));
+  fs::create_symlink(outside / "secret.txt", dir / "images/link_out.txt");
+  fs::create_directory_symlink(outside / "", dir / "images/dir_out");
+  ASSERT_EQ(::mkfifo((dir / "images/fifo.txt").c_str(), 0600), 0);
+  dir.Write("manifest.csv",
+            "booking_number,photo\n"
+            "B-1,in.txt\n"
+            "B-2,sub/deep.txt\n"
+            "B-3,link_in.txt\n"
+            "B-4," +
+                (outside / "secret.txt") +
+                "\n"
+                "B-5,../beside.txt\n"
+                "B-6,sub/../../beside.txt\n"
+                "B-7,link_out.txt\n"
+                "B-8,dir_out/secret.txt\n"
+                "B-9,fifo.txt\n");
+  EnrollOptions o = Options(dir);
+  o.images_dir = dir / "images";
+  auto store = GalleryStore::Open(dir / "g.db");
+  ASSERT_TRUE(store.ok());
+  auto summary = Enroll(**store, FakeFactory(), o);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->enrolled, 2);  // in.txt, deep.txt (link_in.txt: the same bytes as in.txt)
+  EXPECT_EQ(summary->rejected_by_reason["photo outside the images folder"], 5);
+  EXPECT_EQ(summary->rejected_by_reason["unreadable image"], 1);  // the FIFO, not a hang
+  const std::string rejects = ReadText(dir / "rejects.csv");
+  EXPECT_NE(rejects.find("B-4,"), std::string::npos);
+  EXPECT_NE(rejects.find("an absolute path"), std::string::npos);
+  EXPECT_NE(rejects.find("'..' in the path"), std::string::npos);
+  EXPECT_NE(rejects.find("leads out through a symbolic link"), std::string::npos);
+  EXPECT_NE(rejects.find("not a regular file"), std::string::npos);
+
+  // The operator's explicit choice: outside photos are read (the FIFO still is not).
+  auto other = GalleryStore::Open(dir / "g2.db");
+  ASSERT_TRUE(other.ok());
+  o.allow_photos_outside_images = true;
+  o.rejects_path = dir / "rejects2.csv";
+  summary = Enroll(**other, FakeFactory(), o);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->rejected_by_reason["photo outside the images folder"], 0);
+  EXPECT_EQ(summary->enrolled, 4);  // + secret.txt, beside.txt; the rest are duplicates
 }
 
 TEST(Enroll, RejectsAreListedWithLineAndReason) {

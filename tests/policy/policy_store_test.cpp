@@ -54,29 +54,58 @@ TEST_F(PolicyStoreTest, UsersRolesAndDuplicates) {
   EXPECT_EQ(stmt->Text(0).rfind("$argon2id$", 0), 0u);
 }
 
-TEST_F(PolicyStoreTest, LockoutAfterMaxFailures) {
+// Issue 14 §2: failures throttle (growing delays, forgotten after the cool-down); they never lock.
+TEST_F(PolicyStoreTest, LoginRecordsAndThrottleState) {
   ASSERT_TRUE(store_->AddUser({"sam", "", "Metro PD", {Role::kSearcher}, "sam-password-123"}).ok());
-  // Two failures, then a success resets the count.
-  for (int i = 1; i <= 2; ++i) {
-    auto r = store_->CheckLogin("sam", "wrong-password!", 3);
-    ASSERT_TRUE(r.ok());
-    EXPECT_FALSE(r->user);
-    EXPECT_EQ(r->failed_logins, i);
+  auto sam = store_->FindLoginRecord("sam");
+  ASSERT_TRUE(sam.ok() && sam->has_value());
+  EXPECT_TRUE(store_->VerifyPassword(*sam, "sam-password-123"));
+  EXPECT_FALSE(store_->VerifyPassword(*sam, "wrong-password!"));
+  auto nobody = store_->FindLoginRecord("nobody");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->has_value());
+  EXPECT_FALSE(store_->VerifyPassword(*nobody, "sam-password-123"));
+
+  EXPECT_EQ(store_->LoadThrottle("user:sam")->failures, 0);
+  ASSERT_TRUE(store_->SaveThrottle("user:sam", {3, 100, 160}).ok());
+  LoginThrottle t = *store_->LoadThrottle("user:sam");
+  EXPECT_EQ(t.failures, 3);
+  EXPECT_EQ(t.last_failure_at, 100);
+  EXPECT_EQ(t.blocked_until, 160);
+  ASSERT_TRUE(store_->SaveThrottle("user:sam", {}).ok());
+  EXPECT_EQ(store_->LoadThrottle("user:sam")->failures, 0);
+}
+
+TEST(LoginThrottleTest, DelaysGrowToTheCapAndAreForgottenAfterTheCoolDown) {
+  PolicyConfig c;
+  c.home_agency = "Metro PD";
+  c.max_failed_logins = 3;
+  c.login_delay_s = 2;
+  c.login_max_delay_s = 30;
+  c.login_cooldown_s = 600;
+  LoginThrottle t;
+  int64_t now = 1000;
+  // Two free failures, then 2, 4, 8, 16, 30, 30 s.
+  const int64_t expected[] = {0, 0, 2, 4, 8, 16, 30, 30};
+  for (int64_t delay : expected) {
+    t = ThrottleAfterFailure(t, now, c.max_failed_logins, c);
+    EXPECT_EQ(t.blocked_until, delay == 0 ? 0 : now + delay) << "failure " << t.failures;
+    now += 1;
   }
-  EXPECT_TRUE(store_->CheckLogin("sam", "sam-password-123", 3)->user);
-  EXPECT_EQ(store_->FindUser("sam")->failed_logins, 0);
-  // Three consecutive failures lock; then even the right password is refused.
-  for (int i = 1; i <= 3; ++i) {
-    auto r = store_->CheckLogin("sam", "wrong-password!", 3);
-    EXPECT_EQ(r->now_locked, i == 3);
-  }
-  auto locked = store_->CheckLogin("sam", "sam-password-123", 3);
-  EXPECT_FALSE(locked->user);
-  EXPECT_TRUE(locked->was_locked);
-  ASSERT_TRUE(store_->SetLocked(store_->FindUser("sam")->id, false).ok());
-  EXPECT_TRUE(store_->CheckLogin("sam", "sam-password-123", 3)->user);
-  auto unknown = store_->CheckLogin("nobody", "whatever-password", 3);
-  EXPECT_FALSE(unknown->known_user);
+  // 40 failures later the delay is still the cap: never a permanent lock.
+  for (int i = 0; i < 40; ++i) t = ThrottleAfterFailure(t, now, c.max_failed_logins, c);
+  EXPECT_EQ(t.blocked_until, now + 30);
+  EXPECT_EQ(ThrottleAsOf(t, now + 599, c).failures, t.failures);
+  EXPECT_EQ(ThrottleAsOf(t, now + 600, c).failures, 0);
+  EXPECT_EQ(ThrottleAsOf(t, now + 600, c).blocked_until, 0);
+  // The configuration refuses delays that do not make sense.
+  ASSERT_TRUE(ValidateConfig(c).ok());
+  PolicyConfig bad = c;
+  bad.login_cooldown_s = 10;
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+  bad = c;
+  bad.login_delay_s = 0;
+  EXPECT_FALSE(ValidateConfig(bad).ok());
 }
 
 TEST_F(PolicyStoreTest, CertificatesAddRevoke) {

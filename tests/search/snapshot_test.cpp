@@ -4,9 +4,12 @@
 #include "search/snapshot.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -250,6 +253,42 @@ TEST_P(SnapshotTest, UnfinishedWriterLeavesNothing) {
     EXPECT_FALSE((*w)->Finish().ok());  // too few rows
   }
   EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+// Issue 14 §6: a rebuild that cannot get its space (a full disk; here the process's file size
+// limit, RLIMIT_FSIZE, which a test can set without root) fails with a clear error before it
+// writes, leaves no temporary file, and the previous snapshot stays as it was. Run in a child
+// process, as the limit is per process.
+TEST_P(SnapshotTest, NoSpaceForARebuildIsAClearErrorAndThePreviousSnapshotStays) {
+  Write();
+  const auto before = fs::file_size(path_);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead of killing the process
+    rlimit limit{64 * 1024, 64 * 1024};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(10);
+    Status s = [&]() -> Status {
+      FT_ASSIGN_OR_RETURN(auto w, SnapshotWriter::Create(path_, Info()));
+      for (size_t r = 0; r < kRows; ++r) FT_RETURN_IF_ERROR(w->Append(ids_[r], true, Row(r)));
+      return w->Finish();
+    }();
+    if (s.ok()) _exit(11);
+    if (s.code() != StatusCode::kIoError) _exit(12);
+    if (s.message().find("cannot reserve") == std::string::npos) _exit(13);
+    if (s.message().find("file size limit") == std::string::npos) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Only the previous snapshot is there, unchanged and usable.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(fs::file_size(path_), before);
+  EXPECT_TRUE(OpenSnapshot(path_).ok());
 }
 
 TEST_P(SnapshotTest, TruncatedIsRefused) {

@@ -25,8 +25,8 @@ std::string Concrete(std::string path) {
 }
 
 bool IsPublic(const std::string& route) {
-  return route == "GET /healthz" || route == "GET /metrics" ||
-         route == "GET /api/v1/openapi.json" || route == "POST /api/v1/login";
+  return route == "GET /healthz" || route == "GET /api/v1/openapi.json" ||
+         route == "POST /api/v1/login";
 }
 
 class ServerSecurityTest : public ServerTest {
@@ -157,6 +157,16 @@ TEST_F(ServerSecurityTest, WrongRolesAreRefused) {
       {"al", "GET", "/api/v1/bookings/B-1", {}},
       {"admin", "GET", "/api/v1/audit/report", {}},
       {"admin", "GET", "/api/v1/reviews", {}},
+      // Issue 14 §6: the counters are for admins and auditors; a lead's id is not revealed.
+      {"sam", "GET", "/metrics", {}},
+      {"eve", "GET", "/metrics", {}},
+      {"admin", "GET", "/api/v1/searches/1", {}},
+      {"admin", "GET", "/api/v1/searches/999999", {}},
+      {"sam", "GET", "/api/v1/searches/999999", {}},
+      {"admin", "POST", "/api/v1/searches/999999/examination", {{"marks", json::array()}}},
+      {"sam", "POST", "/api/v1/searches/999999/examination", {{"marks", json::array()}}},
+      {"al", "POST", "/api/v1/searches/999999/concurrence", {{"agree", true}}},
+      {"eve", "POST", "/api/v1/searches/999999/outcome", {{"outcome", "unknown"}}},
   };
   std::map<std::string, Caller> callers = {
       {"sam", sam_}, {"eve", eve_}, {"al", al_}, {"admin", admin_}};
@@ -378,8 +388,10 @@ TEST_F(ServerSecurityTest, SecurityHeadersOnPagesAndApi) {
     EXPECT_EQ(r->get_header_value("X-Frame-Options"), "DENY");
     EXPECT_EQ(r->get_header_value("Referrer-Policy"), "no-referrer");
   }
-  auto metrics = client_->Get("/metrics");
+  EXPECT_EQ(client_->Get("/metrics")->status, 401);
+  auto metrics = client_->Get("/metrics", HeadersFor(al_));
   ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("# TYPE facetrail_http_responses_total counter"), std::string::npos);
   EXPECT_NE(metrics->body.find("facetrail_logins_total "), std::string::npos);
 }

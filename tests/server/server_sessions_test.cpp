@@ -45,7 +45,7 @@ class ServerSessionsTest : public ServerTest {
   }
 
   std::string Metric(const std::string& name) {
-    std::string text = Send("GET", "/metrics", {}).raw;
+    std::string text = Send("GET", "/metrics", admin_).raw;
     size_t pos = text.find("\n" + name + " ");
     if (pos == std::string::npos) return "";
     pos += name.size() + 2;

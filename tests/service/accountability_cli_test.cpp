@@ -202,11 +202,12 @@ TEST_F(CliTest, RealSearchAndReview) {
     m << "booking_number,photo,name\n";
     int i = 0;
     for (const char* p : {"Aaron_Sorkin", "Abdullah", "Abel_Pacheco", "Abdoulaye_Wade"}) {
-      m << "B-" << ++i << "," << (images / p / (std::string(p) + "_0001.jpg")).string() << "," << p
-        << "\n";
+      m << "B-" << ++i << "," << p << "/" << p << "_0001.jpg," << p << "\n";
     }
   }
-  ASSERT_EQ(Ft("enroll --db f.db --manifest m.csv --models '" FACETRAIL_MODELS_DIR "'").exit_code,
+  ASSERT_EQ(Ft("enroll --db f.db --manifest m.csv --models '" FACETRAIL_MODELS_DIR "' --images '" +
+               images.string() + "'")
+                .exit_code,
             0);
   CreateUsers();
   fs::copy_file(images / "Aaron_Sorkin/Aaron_Sorkin_0002.jpg", dir_ + "/probe.jpg");
@@ -252,15 +253,12 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
       !fs::exists(images / "Aaron_Sorkin")) {
     GTEST_SKIP() << "models or LFW images missing (scripts/fetch-models)";
   }
-  const std::string models = " --models '" FACETRAIL_MODELS_DIR "' --threads 1 --no-snapshot";
+  const std::string models = " --models '" FACETRAIL_MODELS_DIR "' --threads 1 --no-snapshot" +
+                             std::string(" --images '") + images.string() + "'";
   std::ofstream(dir_ + "/m1.csv") << "booking_number,photo,name\n"
-                                  << "B-1,"
-                                  << (images / "Aaron_Sorkin/Aaron_Sorkin_0001.jpg").string()
-                                  << ",Aaron Sorkin\n";
+                                  << "B-1,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n";
   std::ofstream(dir_ + "/m2.csv") << "booking_number,photo,name\n"
-                                  << "B-2,"
-                                  << (images / "Abel_Pacheco/Abel_Pacheco_0001.jpg").string()
-                                  << ",Abel Pacheco\n";
+                                  << "B-2,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n";
   ASSERT_EQ(Ft("enroll --db f.db --manifest m1.csv" + models).exit_code, 0);
   ASSERT_EQ(Ft("gallery seal --db f.db B-1").exit_code, 0);  // development gallery: no users
   ASSERT_EQ(Ft("gallery unseal --db f.db B-1").exit_code, 0);
@@ -441,3 +439,51 @@ TEST_F(CliTest, DatabaseFilesOpenToOthersAreNamed) {
 }
 
 }  // namespace
+
+// ---- Issue 14 §6: every spelling of the database is the database ----
+// `--db sqlite:f.db` once skipped the accountability check (the check opened the literal text,
+// the store stripped the prefix): an unaudited search and enrolment.
+TEST_F(CliTest, EverySpellingOfTheDatabaseIsUnderAccountability) {
+  CreateUsers();
+  std::ofstream(dir_ + "/m.csv") << "booking_number,photo,name\nB-9,x.jpg,X\n";
+  const std::string abs = fs::canonical(db_).string();
+  const std::string folder = fs::path(dir_).filename().string();
+  const std::vector<std::string> spellings = {"f.db",
+                                              "./f.db",
+                                              abs,
+                                              "../" + folder + "/f.db",
+                                              "sqlite:f.db",
+                                              "sqlite://f.db",
+                                              "sqlite://" + abs,
+                                              "sqlite:" + abs,
+                                              "file:f.db",
+                                              "file://" + abs,
+                                              "file://localhost" + abs,
+                                              "file:" + abs};
+  int refusals = 0;
+  for (const std::string& db : spellings) {
+    SCOPED_TRACE(db);
+    CliRun r = Ft("search --db '" + db + "' --probe probe.jpg --json");
+    EXPECT_EQ(r.exit_code, 3) << r.out;
+    EXPECT_EQ(Refused(r)["code"], "unaccountable_search");
+    EXPECT_EQ(Ft("enroll --db '" + db + "' --manifest m.csv").exit_code, 3);
+    EXPECT_EQ(Ft("gallery show --db '" + db + "' B-9").exit_code, 3);
+    refusals += 3;
+  }
+  // Each refusal is in the log of the one database, and nothing else was created beside it.
+  const std::string n = facetrail::testing::RunCommand(
+                            "sqlite3 '" + db_ +
+                            "' \"SELECT count(*) FROM audit_entries WHERE actor = 'unknown' AND "
+                            "action IN ('search.refused', 'gallery.refused')\"")
+                            .out;
+  EXPECT_EQ(n, std::to_string(refusals) + "\n");
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name.rfind("f.db", 0) == 0 || name == "m.csv") << name;
+  }
+  // Spellings that could name another file are usage errors (exit 2), before anything runs.
+  for (const std::string db : {"file:f.db?mode=memory", "sqlite:sqlite:f.db", "file:f%2Edb"}) {
+    SCOPED_TRACE(db);
+    EXPECT_EQ(Ft("search --db '" + db + "' --probe probe.jpg --json").exit_code, 2);
+  }
+}

@@ -82,14 +82,4 @@ Expected<bool> CsvReader::Next(std::vector<std::string>* fields, int* line) {
   }
 }
 
-std::string CsvEscape(const std::string& field) {
-  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace facetrail::gallery::internal

@@ -1,5 +1,6 @@
-// A small RFC 4180 CSV reader: quoted fields with embedded commas, quotes ("") and newlines,
-// CRLF or LF line ends, a UTF-8 byte-order mark at the start ignored.
+// A small RFC 4180 CSV reader (cells are written with common/text.h's CsvCell): quoted fields with
+// embedded commas, quotes ("") and newlines, CRLF or LF line ends, a UTF-8 byte-order mark at the
+// start ignored.
 #pragma once
 
 #include <cstdio>
@@ -30,8 +31,5 @@ class CsvReader {
   size_t pos_ = 0;
   int line_ = 1;
 };
-
-// Quotes a field for writing when it needs it.
-std::string CsvEscape(const std::string& field);
 
 }  // namespace facetrail::gallery::internal

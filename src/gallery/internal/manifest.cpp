@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.h"
+
 namespace facetrail::gallery::internal {
 namespace {
 
@@ -41,10 +43,6 @@ std::string Trim(const std::string& s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return s.substr(b, e - b);
-}
-
-bool HasControlChars(const std::string& s) {
-  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 }  // namespace
@@ -117,7 +115,12 @@ Expected<bool> ManifestReader::Next(ManifestRow* row, std::optional<ManifestErro
     values[column_of_field_[c]] = Trim(fields[c]);
   }
   auto fail = [&](const std::string& why) {
-    *error = ManifestError{line, values[kBookingNumber], values[kPhoto], "malformed field: " + why};
+    // The rejects file shows what was read, made printable: never bytes that are not UTF-8.
+    auto shown = [](const std::string& v) {
+      return SanitizeUtf8(std::string_view(v).substr(0, kMaxManifestFieldBytes));
+    };
+    *error = ManifestError{line, shown(values[kBookingNumber]), shown(values[kPhoto]),
+                           "malformed field: " + why};
     return true;
   };
   if (fields.size() != num_columns_) {
@@ -125,9 +128,9 @@ Expected<bool> ManifestReader::Next(ManifestRow* row, std::optional<ManifestErro
                 std::to_string(num_columns_));
   }
   for (int f = 0; f < kNumFields; ++f) {
-    if (HasControlChars(values[f])) {
-      return fail(std::string("column ") + kFieldNames[f] + ": control characters");
-    }
+    // UTF-8, no control characters, at most kMaxManifestFieldBytes (common/text.h).
+    Status text = ValidateText(kFieldNames[f], values[f], kMaxManifestFieldBytes);
+    if (!text.ok()) return fail("column " + text.message());
   }
   if (values[kBookingNumber].empty()) return fail("column booking_number: empty");
   if (values[kPhoto].empty()) return fail("column photo: empty");

@@ -61,4 +61,25 @@ bool RateLimiter::Take(int64_t user_id) {
   return true;
 }
 
+bool AddressRateLimiter::Take(const std::string& address) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (buckets_.size() >= kMaxAddresses) {
+    // Forget the addresses whose buckets have refilled: they are as if never seen.
+    std::erase_if(buckets_, [&](const auto& item) {
+      double elapsed = std::chrono::duration<double>(now - item.second.last).count();
+      return item.second.tokens + elapsed * per_second_ >= burst_;
+    });
+    if (buckets_.size() >= kMaxAddresses) return false;
+  }
+  auto [it, inserted] = buckets_.try_emplace(address, Bucket{burst_, now});
+  Bucket& b = it->second;
+  double elapsed = std::chrono::duration<double>(now - b.last).count();
+  b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);
+  b.last = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
 }  // namespace facetrail::server::internal

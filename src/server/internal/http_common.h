@@ -45,4 +45,23 @@ class RateLimiter {
   std::map<int64_t, Bucket> buckets_;  // guarded by mu_
 };
 
+// The same token bucket per client address (POST /api/v1/login). Thread-safe; at most
+// kMaxAddresses buckets (the fullest are dropped first, as they are the least constrained).
+class AddressRateLimiter {
+ public:
+  AddressRateLimiter(double burst, double per_minute)
+      : burst_(burst), per_second_(per_minute / 60) {}
+  bool Take(const std::string& address);
+  static constexpr size_t kMaxAddresses = 100000;
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  double burst_, per_second_;
+  std::mutex mu_;
+  std::map<std::string, Bucket> buckets_;  // guarded by mu_
+};
+
 }  // namespace facetrail::server::internal

@@ -1,5 +1,6 @@
 #include "server/internal/json_views.h"
 
+#include "common/text.h"
 #include "service/search_response_json.h"
 
 namespace facetrail::server::internal {
@@ -143,12 +144,16 @@ json BookingJson(const service::BookingView& v) {
 }
 
 json EntryJson(const audit::Entry& e) {
+  // Details stored before the edge checks may hold bytes that are not UTF-8 (shown as U+FFFD),
+  // or not be JSON at all (shown as the stored text): an export never fails on them.
+  json details = json::parse(SanitizeUtf8(e.details), nullptr, false);
+  if (details.is_discarded()) details = e.details;
   return {{"seq", e.seq},
           {"time", e.time},
           {"actor", e.actor},
           {"action", e.action},
           {"subject", e.subject},
-          {"details", json::parse(e.details, nullptr, false)},
+          {"details", std::move(details)},
           {"prev_hash", e.prev_hash},
           {"hash", e.hash}};
 }

@@ -1,0 +1,28 @@
+// Where a database given as `--db` (or ServerOptions::db_path, GalleryStore::Open's URI) really
+// is: the one parser of database spellings, so that every check ("is this database under
+// accountability?") looks at the file that is then opened (issue 14: `--db sqlite:PATH` once
+// skipped the check because the check opened the literal text and the store stripped the prefix).
+//
+// THREAD SAFETY
+//   Pure function.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace facetrail {
+
+// The file SQLite is to open for `uri`:
+//   PATH, ./PATH, /abs/PATH                      PATH as given
+//   sqlite:PATH   sqlite://PATH   sqlite:///abs  PATH, /abs
+//   file:PATH     file:///abs     file://localhost/abs
+//   :memory:, sqlite::memory:                    ":memory:" (tests)
+// The result never begins with a scheme, so resolving it again gives it back unchanged; a file
+// whose name begins with "sqlite:" or "file:" is written "./sqlite:NAME".
+// kInvalidArgument: empty, a URI with a query (?…), a fragment (#…), %-escapes or another host,
+// or an unknown scheme (`name://…`); kFailedPrecondition: postgresql:// (not implemented yet).
+Expected<std::string> DatabaseFilePath(std::string_view uri);
+
+}  // namespace facetrail
