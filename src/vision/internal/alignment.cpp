@@ -199,11 +199,11 @@ FaceQuality EstimateQuality(const Landmarks& pts, double detector_score, const F
   // The inner face (brows to chin, jaw to jaw) in the image's own pixels: noise, enlargement
   // and block artefacts are measured there, where no resampling hides them.
   double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    x0 = std::min(x0, pts[i][0]);
-    x1 = std::max(x1, pts[i][0]);
-    y0 = std::min(y0, pts[i][1]);
-    y1 = std::max(y1, pts[i][1]);
+  for (const auto& p : pts) {
+    x0 = std::min(x0, p[0]);
+    x1 = std::max(x1, p[0]);
+    y0 = std::min(y0, p[1]);
+    y1 = std::max(y1, p[1]);
   }
   const int cx0 = static_cast<int>(std::floor(x0)), cy0 = static_cast<int>(std::floor(y0));
   const Grey face = GreyCrop(image, cx0, cy0, static_cast<int>(std::ceil(x1)) + 1,

@@ -15,14 +15,15 @@ constexpr double kScales[] = {1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0};
 // below the cutoff, little leak above it), edges clamped.
 Grey LowPass(const Grey& g, double k) {
   const int reach = static_cast<int>(std::ceil(3 * k));
-  std::vector<float> taps(static_cast<size_t>(2 * reach + 1));
+  std::vector<float> taps((2 * static_cast<size_t>(reach)) + 1);
   auto sinc = [](double x) {
     return x == 0 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
   };
   double total = 0;
-  for (int n = -reach; n <= reach; ++n) {
+  for (size_t i = 0; i < taps.size(); ++i) {
+    const int n = static_cast<int>(i) - reach;
     const double v = std::abs(n) < 3 * k ? sinc(n / k) * sinc(n / (3 * k)) : 0.0;
-    taps[static_cast<size_t>(n + reach)] = static_cast<float>(v);
+    taps[i] = static_cast<float>(v);
     total += v;
   }
   for (float& t : taps) t = static_cast<float>(t / total);
@@ -31,8 +32,8 @@ Grey LowPass(const Grey& g, double k) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       float v = 0;
-      for (int n = -reach; n <= reach; ++n) {
-        v += taps[static_cast<size_t>(n + reach)] * g.at(std::clamp(x + n, 0, w - 1), y);
+      for (size_t i = 0; i < taps.size(); ++i) {
+        v += taps[i] * g.at(std::clamp(x + static_cast<int>(i) - reach, 0, w - 1), y);
       }
       rows.data[static_cast<size_t>(y) * w + x] = v;
     }
@@ -40,8 +41,8 @@ Grey LowPass(const Grey& g, double k) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       float v = 0;
-      for (int n = -reach; n <= reach; ++n) {
-        v += taps[static_cast<size_t>(n + reach)] * rows.at(x, std::clamp(y + n, 0, h - 1));
+      for (size_t i = 0; i < taps.size(); ++i) {
+        v += taps[i] * rows.at(x, std::clamp(y + static_cast<int>(i) - reach, 0, h - 1));
       }
       out.data[static_cast<size_t>(y) * w + x] = v;
     }
