@@ -163,9 +163,9 @@ TEST_F(ServerSecurityTest, WrongRolesAreRefused) {
       {"admin", "GET", "/api/v1/searches/1", {}},
       {"admin", "GET", "/api/v1/searches/999999", {}},
       {"sam", "GET", "/api/v1/searches/999999", {}},
-      {"admin", "POST", "/api/v1/searches/999999/examination", {{"marks", json::array()}}},
-      {"sam", "POST", "/api/v1/searches/999999/examination", {{"marks", json::array()}}},
-      {"al", "POST", "/api/v1/searches/999999/concurrence", {{"agree", true}}},
+      {"admin", "POST", "/api/v1/searches/999999/examination", {{"candidates", json::array()}}},
+      {"sam", "POST", "/api/v1/searches/999999/examination", {{"candidates", json::array()}}},
+      {"al", "POST", "/api/v1/searches/999999/verification", {{"candidates", json::array()}}},
       {"eve", "POST", "/api/v1/searches/999999/outcome", {{"outcome", "unknown"}}},
   };
   std::map<std::string, Caller> callers = {

@@ -53,7 +53,7 @@ class ModelMigrationTest : public ::testing::Test {
     CommandRun r =
         Ft("search --db f.db --user sam --case MPD-2026-0042 --purpose 'criminal "
            "investigation' --offense robbery --justification 'CCTV still' --agency "
-           "'Metro PD' --top 3 --min-score 0 --json --probe '" +
+           "'Metro PD' --top 3 --json --probe '" +
                probe + "'",
            "sam-password-1", true);
     auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -95,6 +95,13 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
                         "' --model faceapi-resnet --threads 1 --user sue",
                     sup);
   ASSERT_EQ(e.exit_code, 0) << e.out;
+  // Every score listed (the department's candidate-list policy), so the top candidate is seen
+  // under both models whatever their calibrated thresholds.
+  CommandRun policy =
+      Ft("admin config candidates --db f.db --user sue --length 20 --threshold 0 --reason "
+         "'migration test'",
+         sup);
+  ASSERT_EQ(policy.exit_code, 0) << policy.out;
   const std::string old_id = "faceapi-1.7.15-resnet29/similarity-flip";
   const std::string new_id = "faceplugin-0.0.1-fr_feature/5point-flip";
   auto before = Search("Colin_Powell");
