@@ -723,10 +723,9 @@ Expected<std::vector<uint8_t>> ServerImpl::ProbeBytes(const HttpRequest& req) co
 }
 
 void ServerImpl::AddRoutes() {
-  Public("GET", "/healthz", "/healthz",
-         [](const HttpRequest&, HttpResponse&) -> Expected<json> {
-           return json{{"status", "ok"}};
-         });
+  Public("GET", "/healthz", "/healthz", [](const HttpRequest&, HttpResponse&) -> Expected<json> {
+    return json{{"status", "ok"}};
+  });
   // Admins and auditors only (issue 14 §6): the counters say how the system is used.
   Api("GET", "/metrics", "/metrics",
       [this](const HttpRequest&, HttpResponse& res, Call& call) -> Expected<json> {
