@@ -44,29 +44,29 @@ Expected<std::unique_ptr<GalleryIndex>> GalleryIndex::Open(GalleryStore& store,
 
 Status GalleryIndex::LoadOrRebuild() {
   const auto start = std::chrono::steady_clock::now();
-  if (snapshot_path_.empty()) return Rebuild("in-memory gallery");
+  if (snapshot_path_.empty()) return RequiredRebuild("in-memory gallery");
   search::SnapshotOpenOptions o;
   o.index = options_.index;
   o.verify_floats = options_.verify_floats;
   o.verify_refinement_data = options_.verify_floats;
   auto snap = search::OpenSnapshot(snapshot_path_, o);
   if (!snap.ok()) {
-    if (snap.status().code() == StatusCode::kNotFound) return Rebuild("snapshot missing");
+    if (snap.status().code() == StatusCode::kNotFound) return RequiredRebuild("snapshot missing");
     if (snap.status().code() == StatusCode::kDataLoss) {
-      return Rebuild("snapshot refused: " + snap.status().message());
+      return RequiredRebuild("snapshot refused: " + snap.status().message());
     }
     return snap.status();
   }
   const search::SnapshotInfo& info = snap->info;
-  if (info.gallery_id != store_.gallery_id()) return Rebuild("snapshot of another gallery");
+  if (info.gallery_id != store_.gallery_id()) return RequiredRebuild("snapshot of another gallery");
   if (info.model_id != model_.id || info.model_version != model_.version) {
-    return Rebuild("snapshot of another model");
+    return RequiredRebuild("snapshot of another model");
   }
-  if (info.dim != model_.dim) return Rebuild("snapshot of another template dimension");
+  if (info.dim != model_.dim) return RequiredRebuild("snapshot of another template dimension");
   index_ = std::move(snap->index);
   ClearDelta();
   counter_ = info.change_counter;
-  last_sync_ = {IndexSync::Action::kOpened, "", 0, 0, Since(start)};
+  last_sync_ = {IndexSync::Action::kOpened, "", 0, 0, Since(start), ""};
   return Status::Ok();
 }
 
@@ -115,7 +115,7 @@ Status GalleryIndex::Rebuild(const std::string& reason) {
   index_ = std::move(index);
   ClearDelta();
   counter_ = counter;
-  last_sync_ = {IndexSync::Action::kRebuilt, reason, 0, 0, Since(start)};
+  last_sync_ = {IndexSync::Action::kRebuilt, reason, 0, 0, Since(start), ""};
   return Status::Ok();
 }
 
@@ -134,43 +134,94 @@ Status GalleryIndex::RefreshLocked() {
   return Status::Ok();
 }
 
+Expected<bool> GalleryIndex::RebuildIfPossible(const std::string& reason) {
+  Status s = Rebuild(reason);
+  if (s.ok()) {
+    pending_reason_.clear();
+    return true;
+  }
+  const bool cannot_write =
+      s.code() == StatusCode::kIoError || s.code() == StatusCode::kResourceExhausted;
+  if (!cannot_write || index_ == nullptr) return s;
+  // The previous snapshot and delta are intact (Rebuild replaces them only on success).
+  pending_reason_ = reason;
+  pending_error_ = s.message();
+  retry_at_ = std::chrono::steady_clock::now() +
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                  std::chrono::duration<double>(options_.rebuild_retry_seconds));
+  return false;
+}
+
+Status GalleryIndex::RequiredRebuild(const std::string& reason) {
+  Status s = Rebuild(reason);
+  if (s.ok() || (s.code() != StatusCode::kIoError && s.code() != StatusCode::kResourceExhausted)) {
+    if (s.ok()) pending_reason_.clear();
+    return s;
+  }
+  return Unavailable("the search index cannot be rebuilt (" + reason + "): " + s.message());
+}
+
 Status GalleryIndex::SyncOnce() {
   const auto start = std::chrono::steady_clock::now();
   FT_ASSIGN_OR_RETURN(int64_t now, store_.ChangeCounter());
-  if (now == counter_) return Status::Ok();
-  if (now < counter_) return Rebuild("the database is older than the snapshot");
-  FT_ASSIGN_OR_RETURN(auto changes, store_.ChangesSince(model_, counter_));
-  if (static_cast<int64_t>(changes.size()) > options_.max_patch_changes) {
-    return Rebuild(std::to_string(changes.size()) + " changes since the snapshot");
+  if (now < counter_) return RequiredRebuild("the database is older than the snapshot");
+  if (now == counter_) {
+    if (pending_reason_.empty() || start < retry_at_) return Status::Ok();
+    FT_ASSIGN_OR_RETURN(bool rebuilt, RebuildIfPossible(pending_reason_));
+    if (!rebuilt) last_sync_.deferred = DeferredLocked();
+    return Status::Ok();
   }
+  FT_ASSIGN_OR_RETURN(auto changes, store_.ChangesSince(model_, counter_));
   std::vector<int64_t> added;
+  bool expunged = false;
   for (const TemplateChange& c : changes) {
     if (c.kind == TemplateChange::Kind::kAdded) added.push_back(c.template_id);
-    // An expunged template must not linger in the file: rewrite it without the row.
-    if (c.kind == TemplateChange::Kind::kDeleted && !snapshot_path_.empty()) {
-      return Rebuild("templates expunged");
-    }
+    expunged |= c.kind == TemplateChange::Kind::kDeleted;
   }
+  // Why a rebuild is due though patching would answer exactly: too many changes to patch; an
+  // expunged template must not linger in the file (rewrite it without the row); a full delta.
+  std::string due = pending_reason_;
+  if (static_cast<int64_t>(changes.size()) > options_.max_patch_changes) {
+    due = std::to_string(changes.size()) + " changes since the snapshot";
+  } else if (expunged && !snapshot_path_.empty()) {
+    due = "templates expunged";
+  } else if (!added.empty() && static_cast<int64_t>(delta_rows_.size() + added.size()) >
+                                   options_.max_delta_templates) {
+    due = std::to_string(delta_rows_.size() + added.size()) + " templates added since the snapshot";
+  }
+  if (!due.empty() && (pending_reason_.empty() || start >= retry_at_)) {
+    FT_ASSIGN_OR_RETURN(bool rebuilt, RebuildIfPossible(due));
+    if (rebuilt) return Status::Ok();
+  }
+  // Patch in memory (also when a due rebuild was deferred: then beyond the delta's limit).
   if (!added.empty()) {
-    if (static_cast<int64_t>(delta_rows_.size() + added.size()) > options_.max_delta_templates) {
-      return Rebuild(std::to_string(delta_rows_.size() + added.size()) +
-                     " templates added since the snapshot");
-    }
     FT_ASSIGN_OR_RETURN(bool fresh, AddToDelta(added));
-    if (!fresh) return Rebuild("a template id was reused");
+    if (!fresh) return RequiredRebuild("a template id was reused");
   }
   // Flag changes in order (the last change of a template wins). An added template was read
-  // with its current flag; the changes after its addition bring it to the same state.
+  // with its current flag; the changes after its addition bring it to the same state. An
+  // expunged template is deactivated (its rows are gone from the database).
   for (const TemplateChange& c : changes) {
     if (c.kind == TemplateChange::Kind::kAdded) continue;
     if (!ApplyFlagChange(c)) {
-      return Rebuild("change " + std::to_string(c.seq) + " names an unknown template");
+      return RequiredRebuild("change " + std::to_string(c.seq) + " names an unknown template");
     }
   }
   counter_ = now;
-  last_sync_ = {IndexSync::Action::kPatched, "", static_cast<int64_t>(changes.size()),
-                static_cast<int64_t>(added.size()), Since(start)};
+  last_sync_ = {
+      IndexSync::Action::kPatched,        "",           static_cast<int64_t>(changes.size()),
+      static_cast<int64_t>(added.size()), Since(start), DeferredLocked()};
   return Status::Ok();
+}
+
+std::string GalleryIndex::DeferredLocked() const {
+  if (pending_reason_.empty()) return {};
+  return pending_reason_ + "; the rebuild failed and is retried later (" + pending_error_ + ")";
+}
+
+std::string GalleryIndex::deferred_rebuild() const {
+  std::shared_lock lock(mu_);
+  return DeferredLocked();
 }
 
 Expected<bool> GalleryIndex::AddToDelta(std::span<const int64_t> ids) {
@@ -241,7 +292,7 @@ Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> pro
       if (hits.status().code() != StatusCode::kDataLoss || attempt > 0) return hits.status();
       lock.unlock();
       std::unique_lock relock(mu_);
-      FT_RETURN_IF_ERROR(Rebuild("snapshot damaged: " + hits.status().message()));
+      FT_RETURN_IF_ERROR(RequiredRebuild("snapshot damaged: " + hits.status().message()));
       continue;
     }
     std::vector<int64_t> ids;

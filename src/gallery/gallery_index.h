@@ -16,6 +16,7 @@
 //   and patches). The store must outlive the index.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -41,6 +42,9 @@ struct GalleryIndexOptions {
   // Check every checksum when opening, float32 rows and refinement data included (reads the
   // whole file; slower).
   bool verify_floats = false;
+  // A due rebuild that could not write its snapshot (a full disk) is retried no sooner than
+  // this after the failure; meanwhile the index keeps serving exactly from memory (see Refresh).
+  double rebuild_retry_seconds = 60;
 };
 
 // What the last synchronisation did (for logs, tests and benchmarks).
@@ -50,6 +54,9 @@ struct IndexSync {
   int64_t patched_changes = 0;  // kPatched: changes applied (templates added included)
   int64_t added_templates = 0;  // kPatched: of which templates added to the delta
   double seconds = 0;
+  // Non-empty while a due rebuild is deferred because its snapshot could not be written: why it
+  // was due and why it failed. Searches stay exact meanwhile (changes are patched in memory).
+  std::string deferred;
 };
 
 struct Candidate {
@@ -65,6 +72,13 @@ class GalleryIndex {
                                                       const GalleryIndexOptions& options = {});
 
   // Brings the index to the store's current change counter.
+  //
+  // A rebuild that is due but not required (an expunge, a full delta, many changes) and cannot
+  // write its snapshot (kIoError/kResourceExhausted: a full disk, a file size limit) does not
+  // stop searches: the changes are patched into memory instead (an expunged template is
+  // deactivated, new ones join the delta beyond its limit), the previous snapshot file stays as
+  // it was, and the rebuild is retried after options.rebuild_retry_seconds. A rebuild that is
+  // required (no usable snapshot, a reused template id) and fails is kUnavailable, naming why.
   Status Refresh();
 
   // The ranked candidates for `probe` (model().dim floats, unit norm) among active bookings:
@@ -75,7 +89,10 @@ class GalleryIndex {
                                           const search::SearchOptions& options);
 
   const ModelRef& model() const { return model_; }
+  // Not synchronised with concurrent searches: for tests and single-threaded callers.
   const IndexSync& last_sync() const { return last_sync_; }
+  // Thread-safe: IndexSync::deferred of the last synchronisation ("" when none is deferred).
+  std::string deferred_rebuild() const;
   const std::string& snapshot_path() const { return snapshot_path_; }
   size_t size() const;        // snapshot and delta
   size_t num_active() const;  // snapshot and delta
@@ -86,6 +103,11 @@ class GalleryIndex {
   Status RefreshLocked();
   Status SyncOnce();
   Status Rebuild(const std::string& reason);
+  // Rebuild for a reason that patching could also serve: true when rebuilt, false when the
+  // snapshot could not be written and the rebuild is deferred (pending_reason_ set).
+  Expected<bool> RebuildIfPossible(const std::string& reason);
+  // Rebuild that cannot be avoided: a failure to write is kUnavailable with its cause.
+  Status RequiredRebuild(const std::string& reason);
   Status LoadOrRebuild();
   // Reads `ids` (added since the index was built) into the delta; false when one of them is
   // already held (a reused id: the caller rebuilds).
@@ -111,6 +133,12 @@ class GalleryIndex {
   std::unique_ptr<search::FlatIndex> delta_;
   int64_t counter_ = 0;  // guarded by mu_: the change counter index_ reflects
   IndexSync last_sync_;  // guarded by mu_
+  // A due rebuild that failed to write (guarded by mu_): why it is due ("" when none is
+  // pending), why it failed, and when to try again.
+  std::string pending_reason_;
+  std::string pending_error_;
+  std::chrono::steady_clock::time_point retry_at_;
+  std::string DeferredLocked() const;
 };
 
 // Deletes every snapshot file of `store` (all models). Call after an expunge when no

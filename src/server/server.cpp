@@ -175,6 +175,18 @@ class Gallery {
     }
     return slot.get();
   }
+  // Logs a deferred snapshot rebuild (a full disk) once per change of its text: searches go on
+  // exactly from memory meanwhile, but an administrator must free space.
+  void LogDeferredRebuild(const gallery::GalleryIndex& index) {
+    std::string deferred = index.deferred_rebuild();
+    std::lock_guard lock(mu_);
+    if (deferred == logged_deferred_) return;
+    logged_deferred_ = deferred;
+    std::cerr << "facetrail serve: search index "
+              << (deferred.empty() ? "snapshot rebuilt; the deferred rebuild is done"
+                                   : "snapshot rebuild deferred: " + deferred)
+              << '\n';
+  }
 
  private:
   Expected<gallery::GalleryStore*> StoreLocked() {
@@ -189,6 +201,7 @@ class Gallery {
   std::mutex mu_;
   std::unique_ptr<gallery::GalleryStore> store_;                           // guarded by mu_
   std::map<std::string, std::unique_ptr<gallery::GalleryIndex>> indexes_;  // guarded by mu_
+  std::string logged_deferred_;                                            // guarded by mu_
 };
 
 // Reads the gallery's active model when the use case asks for an analysis (a refused request
@@ -232,7 +245,9 @@ class GallerySource final : public service::CandidateSource {
     FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
     FT_ASSIGN_OR_RETURN(gallery::GalleryIndex * index, gallery_.Index(model));
     auto source = service::MakeGalleryCandidateSource(*store, *index);
-    return source->Search(templ, model, top_k, min_score);
+    auto list = source->Search(templ, model, top_k, min_score);
+    gallery_.LogDeferredRebuild(*index);
+    return list;
   }
 
  private:

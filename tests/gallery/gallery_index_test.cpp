@@ -3,8 +3,12 @@
 #include "gallery/gallery_index.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -183,6 +187,79 @@ TEST_F(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
   AddBooking(*store_, 97, 1);
   ASSERT_EQ(MustSearch(**strict, 9700).size(), 1u);
   EXPECT_EQ((*strict)->last_sync().action, IndexSync::Action::kRebuilt);
+}
+
+// Issue 14 §6: a due rebuild that cannot write its snapshot (a full disk; here the process's file
+// size limit, which a test can set without root) does not stop searches: the expunge and the
+// enrolment are patched into memory, the previous snapshot stays, no temporary file is left,
+// and the rebuild succeeds once space returns. A rebuild that cannot be avoided (no snapshot)
+// is kUnavailable (HTTP 503) naming the cause. Run in a child process: the limit is per process.
+TEST_F(GalleryIndexTest, ARebuildThatCannotWriteKeepsSearchesExactFromMemory) {
+  MustOpen();  // writes the snapshot
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Exit codes name the failed expectation.
+    auto check = [&]() -> int {
+      signal(SIGXFSZ, SIG_IGN);  // writes fail with EFBIG instead of killing the process
+      auto store = GalleryStore::Open(dir_ / "gallery.db");
+      if (!store.ok()) return 10;
+      GalleryIndexOptions o;
+      o.rebuild_retry_seconds = 0;
+      auto g = GalleryIndex::Open(**store, kModel, o);
+      if (!g.ok() || (*g)->last_sync().action != IndexSync::Action::kOpened) return 11;
+      if (!(*store)->Expunge("B-5").ok()) return 12;
+      AddBooking(**store, 99, 1);
+      rlimit old{};
+      getrlimit(RLIMIT_FSIZE, &old);
+      rlimit small{1024, old.rlim_max};
+      if (setrlimit(RLIMIT_FSIZE, &small) != 0) return 13;
+      for (int round = 0; round < 2; ++round) {  // the retry fails the same way
+        auto gone = (*g)->Search(SeedTemplate(500), {5, 0.5f});
+        if (!gone.ok()) return 14;
+        if (!gone->empty()) return 15;  // the expunged booking is not found
+        auto added = (*g)->Search(SeedTemplate(9900), {5, 0.5f});
+        if (!added.ok() || added->size() != 1 || (*added)[0].owner.booking_number != "B-99") {
+          return 16;
+        }
+        const std::string deferred = (*g)->deferred_rebuild();
+        if (deferred.find("templates expunged") == std::string::npos) return 17;
+        if (deferred.find("file size limit") == std::string::npos) return 18;
+        if ((*g)->last_sync().action != IndexSync::Action::kPatched &&
+            (*g)->last_sync().deferred != deferred) {
+          return 19;
+        }
+      }
+      // A second index with no snapshot to open cannot serve: kUnavailable naming the cause.
+      GalleryIndexOptions other = o;
+      other.snapshot_path = dir_ / "other.snapshot";
+      auto required = GalleryIndex::Open(**store, kModel, other);
+      if (required.ok() || required.status().code() != StatusCode::kUnavailable) return 20;
+      if (required.status().message().find("cannot be rebuilt (snapshot missing)") ==
+          std::string::npos) {
+        return 21;
+      }
+      // Space returns: the next search rebuilds without the expunged rows.
+      if (setrlimit(RLIMIT_FSIZE, &old) != 0) return 22;
+      auto after = (*g)->Search(SeedTemplate(9900), {5, 0.5f});
+      if (!after.ok() || after->size() != 1) return 23;
+      if ((*g)->last_sync().action != IndexSync::Action::kRebuilt) return 24;
+      if (!(*g)->deferred_rebuild().empty() || (*g)->delta_size() != 0) return 25;
+      if ((*g)->size() != 59) return 26;  // 60 - 2 expunged + 1 added
+      return 0;
+    };
+    _exit(check());
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the exit codes in the child";
+  // No temporary file left behind (the failed writers removed theirs).
+  const std::filesystem::path dir = std::filesystem::path(dir_ / "gallery.db").parent_path();
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name.starts_with("gallery.db")) << name;
+  }
 }
 
 TEST_F(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {

@@ -31,7 +31,8 @@ nlohmann::json ErrorBody(const Status& status) {
   if (http >= 500) {
     std::cerr << "facetrail serve: " << status.ToString() << '\n';
     code = std::string(StatusCodeName(status.code()));
-    message = http == 503 ? "the service is busy; try again"
+    message = http == 503 ? "the service is temporarily unavailable (busy, or its search index "
+                            "cannot be written); try again later"
                           : "internal error; the details are in the server's log";
   } else if (service::IsRefusal(status)) {
     service::RefusalParts parts = service::SplitRefusal(status);
