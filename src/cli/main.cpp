@@ -5,10 +5,26 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/text.h"
 
 namespace {
 
+// Every argument is text that may reach the database or the audit log (a case number, a reason,
+// a user name): each is checked at the edge, before any command runs (common/text.h). Longer
+// fields have their own, smaller limits, checked again by the use case.
+constexpr size_t kMaxArgumentBytes = 8192;
+
 int Run(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string field = "argument " + std::to_string(i);
+    if (i > 1 && argv[i - 1][0] == '-') field += std::string(" (the value of ") + argv[i - 1] + ")";
+    auto s = facetrail::ValidateText(field, argv[i], kMaxArgumentBytes, {.multiline = true});
+    if (!s.ok()) {
+      std::cerr << "facetrail: error: " << s.message()
+                << " (arguments must be UTF-8 text; nothing was done)\n";
+      return 2;
+    }
+  }
   CLI::App app{"facetrail: in-house face identification with accountability"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("facetrail 0.1.0"));

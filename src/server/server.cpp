@@ -436,7 +436,7 @@ class ServerImpl final : public Server {
   std::vector<std::string> routes_;  // constant after Init
   const service::SessionLimits limits_;
   internal::RateLimiter limiter_;
-  internal::AddressRateLimiter login_limiter_;  // POST /api/v1/login, per client address
+  internal::RateLimiter login_limiter_;  // POST /api/v1/login, per client address
   ContextPool contexts_;
   vision::PipelineOptions pipeline_options_;  // models folder, limits; the model: the gallery's
   PipelinePool pipelines_;
@@ -719,7 +719,7 @@ void ServerImpl::OnResponse(const HttpRequest& req, HttpResponse& res) {
 }
 
 Status ServerImpl::TakeSearchToken(const service::Actor& actor) {
-  if (limiter_.Take(actor.user_id)) return Status::Ok();
+  if (limiter_.Take(std::to_string(actor.user_id))) return Status::Ok();
   ++metrics_.rate_limited;
   return ResourceExhausted("rate_limited: too many searches in a short time; wait a minute");
 }

@@ -47,7 +47,7 @@ Expected<std::string> Text(const nlohmann::json& j, const char* key, const std::
   if (!j.contains(key) || j[key].is_null()) return std::string();
   if (!j[key].is_string()) return BadField(field, "must be a string");
   std::string s = j[key].get<std::string>();
-  FT_RETURN_IF_ERROR(CheckText(field, s, max_bytes));
+  FT_RETURN_IF_ERROR(ValidateText(field, s, max_bytes, {.multiline = true}));
   return s;
 }
 
@@ -144,10 +144,6 @@ nlohmann::json ViewingJson(const ViewingSettings& v) {
 }
 
 }  // namespace
-
-Status CheckText(std::string_view field, std::string_view text, size_t max_bytes) {
-  return ValidateText(field, text, max_bytes, {.multiline = true});  // common/text.h
-}
 
 const std::array<Component, kNumComponents>& AllComponents() {
   static const std::array<Component, kNumComponents> kAll = [] {

@@ -497,7 +497,7 @@ Status Verify(Context& ctx, const Actor& examiner, int64_t request_id,
 Status Resolve(Context& ctx, const Actor& supervisor, int64_t request_id, Resolution resolution,
                const std::string& notes) {
   if (notes.empty()) return InvalidArgument("notes: a decision needs its reasons");
-  FT_RETURN_IF_ERROR(CheckText("notes", notes, kMaxNotesBytes));
+  FT_RETURN_IF_ERROR(ValidateText("notes", notes, kMaxNotesBytes, {.multiline = true}));
   const std::string subject = Subject(request_id);
   return RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
     FT_ASSIGN_OR_RETURN(auto checked,

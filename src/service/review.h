@@ -97,10 +97,6 @@ struct CandidateExamination {
 inline constexpr size_t kMaxNoteBytes = 500;    // one component's note
 inline constexpr size_t kMaxNotesBytes = 4000;  // a candidate's or a decision's notes
 
-// kInvalidArgument "<field>: ..." unless `text` is well-formed UTF-8 of at most max_bytes with
-// no control characters but tab, newline and carriage return.
-Status CheckText(std::string_view field, std::string_view text, size_t max_bytes);
-
 // The examination as the API and the command line send it:
 //   {"candidates": [{"rank", "conclusion", "notes", "components": [{"component", "mark",
 //   "note"}], "viewing": {"brightness", "contrast", "gamma", "zoom", "overlay_opacity",

@@ -144,6 +144,36 @@ TEST_F(CliTest, RefusalsExitThreeWithJson) {
 }
 
 // Help and limits agree (issue 17): --top's help names the policy's cap, not only the CLI's range.
+// Issue 14 §4: command-line arguments are text checked at the edge, before any command runs:
+// invalid UTF-8, control characters and oversized arguments are usage errors naming the
+// argument, and nothing reaches the database or the audit log.
+TEST_F(CliTest, ArgumentsThatAreNotTextAreRefusedBeforeAnythingRuns) {
+  CreateUsers();
+  auto counts = [&] {
+    return facetrail::testing::RunCommand("sqlite3 '" + db_ +
+                                          "' 'SELECT (SELECT count(*) FROM audit_entries) || \"/\" "
+                                          "|| (SELECT count(*) FROM policy_users)'")
+        .out;
+  };
+  const std::string before = counts();
+  ASSERT_FALSE(before.empty());
+  const std::string bin = "'" FACETRAIL_BINARY_DIR "/facetrail'";
+  for (const std::string& name :
+       {std::string("\"$(printf 'a\\377b')\""), std::string("\"$(printf 'a\\001b')\""),
+        std::string("\"$(head -c 9000 /dev/zero | tr '\\0' x)\"")}) {
+    SCOPED_TRACE(name);
+    auto r = facetrail::testing::RunCommand(
+        "cd '" + dir_ +
+        "' && FACETRAIL_PASSWORD=admin-password-1 FACETRAIL_NEW_PASSWORD=x-password-1 " + bin +
+        " admin user add --db f.db --user admin --agency 'Metro PD' --roles searcher --name " +
+        name + " 2>&1 </dev/null");
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("argument 13 (the value of --name)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nothing was done"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(counts(), before);
+}
+
 TEST_F(CliTest, TopHelpNamesThePolicyCap) {
   CliRun help = Ft("search --help");
   EXPECT_EQ(help.exit_code, 0);

@@ -49,31 +49,17 @@ bool SameSecret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool RateLimiter::Take(int64_t user_id) {
+bool RateLimiter::Take(const std::string& key) {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  auto [it, inserted] = buckets_.try_emplace(user_id, Bucket{burst_, now});
-  Bucket& b = it->second;
-  double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);
-  b.last = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
-}
-
-bool AddressRateLimiter::Take(const std::string& address) {
-  auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
-  if (buckets_.size() >= kMaxAddresses) {
-    // Forget the addresses whose buckets have refilled: they are as if never seen.
+  if (buckets_.size() >= kMaxKeys) {
     std::erase_if(buckets_, [&](const auto& item) {
       double elapsed = std::chrono::duration<double>(now - item.second.last).count();
       return item.second.tokens + elapsed * per_second_ >= burst_;
     });
-    if (buckets_.size() >= kMaxAddresses) return false;
+    if (buckets_.size() >= kMaxKeys) return false;
   }
-  auto [it, inserted] = buckets_.try_emplace(address, Bucket{burst_, now});
+  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& b = it->second;
   double elapsed = std::chrono::duration<double>(now - b.last).count();
   b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);

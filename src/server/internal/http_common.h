@@ -29,30 +29,14 @@ nlohmann::json ErrorBody(const Status& status);
 // Constant-time comparison of two strings (CSRF tokens).
 bool SameSecret(const std::string& a, const std::string& b);
 
-// A token bucket per user id. Thread-safe.
+// A token bucket per key (a user id for searches, a client address for POST /api/v1/login):
+// `burst` requests at once, refilled at `per_minute`. Thread-safe; at most kMaxKeys buckets (the
+// refilled ones are forgotten first, as if never seen; when all are in use, Take refuses).
 class RateLimiter {
  public:
   RateLimiter(double burst, double per_minute) : burst_(burst), per_second_(per_minute / 60) {}
-  bool Take(int64_t user_id);
-
- private:
-  struct Bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point last;
-  };
-  double burst_, per_second_;
-  std::mutex mu_;
-  std::map<int64_t, Bucket> buckets_;  // guarded by mu_
-};
-
-// The same token bucket per client address (POST /api/v1/login). Thread-safe; at most
-// kMaxAddresses buckets (the fullest are dropped first, as they are the least constrained).
-class AddressRateLimiter {
- public:
-  AddressRateLimiter(double burst, double per_minute)
-      : burst_(burst), per_second_(per_minute / 60) {}
-  bool Take(const std::string& address);
-  static constexpr size_t kMaxAddresses = 100000;
+  bool Take(const std::string& key);
+  static constexpr size_t kMaxKeys = 100000;
 
  private:
   struct Bucket {

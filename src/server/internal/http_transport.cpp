@@ -218,18 +218,14 @@ struct HttpServer::Impl {
       *socket_state = nullptr;
     }
   }
-  static MHD_Result OnHeader(void* cls, MHD_ValueKind /*kind*/, const char* key, size_t key_size,
-                             const char* value, size_t value_size) {
-    auto* request = static_cast<HttpRequest*>(cls);
-    request->headers.emplace(std::string(key, key_size),
-                             value != nullptr ? std::string(value, value_size) : std::string());
-    return MHD_YES;
-  }
-  static MHD_Result OnParam(void* cls, MHD_ValueKind /*kind*/, const char* key, size_t key_size,
+  // Copies one header or query argument into `field` of the HttpRequest at `cls`.
+  template <auto field>
+  static MHD_Result Collect(void* cls, MHD_ValueKind /*kind*/, const char* key, size_t key_size,
                             const char* value, size_t value_size) {
     auto* request = static_cast<HttpRequest*>(cls);
-    request->params.emplace(std::string(key, key_size),
-                            value != nullptr ? std::string(value, value_size) : std::string());
+    (request->*field)
+        .emplace(std::string(key, key_size),
+                 value != nullptr ? std::string(value, value_size) : std::string());
     return MHD_YES;
   }
   static MHD_Result OnFormData(void* cls, MHD_ValueKind /*kind*/, const char* key,
@@ -316,8 +312,8 @@ struct HttpServer::Impl {
     req.version = version;
     const MHD_ConnectionInfo* peer = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     req.remote_addr = AddressText(peer != nullptr ? peer->client_addr : nullptr);
-    MHD_get_connection_values_n(c, MHD_HEADER_KIND, &OnHeader, &req);
-    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, &OnParam, &req);
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, &Collect<&HttpRequest::headers>, &req);
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, &Collect<&HttpRequest::params>, &req);
     Exchange* raw = ex.release();
     *state = raw;  // freed in OnCompleted, whatever happens next
 
