@@ -160,6 +160,12 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   serve
+      ->add_option("--heavy-workers", args.http.heavy_workers,
+                   "Of the workers, at most this many run searches and probe analyses at once; "
+                   "the others stay free for sign-ins, pages and reviews (0: workers - 2)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  serve
       ->add_option("--max-connections", args.http.max_connections,
                    "Open connections at most (more are closed at once)")
       ->capture_default_str()

@@ -490,6 +490,10 @@ Status ServerImpl::Init() {
       limits, std::move(tls), [this](HttpRequest& req, HttpResponse& res) { Dispatch(req, res); },
       [this](int status, const std::string& message, HttpResponse& res) {
         Refuse(status, message, res);
+      },
+      [](const HttpRequest& req) {  // the routes that wait for a pipeline
+        return req.method == "POST" &&
+               (req.path == "/api/v1/searches" || req.path == "/api/v1/probes/analyze");
       });
   AddRoutes();
   return Status::Ok();

@@ -39,6 +39,9 @@ struct HttpLimits {
   unsigned max_connections = 1000;
   unsigned max_connections_per_address = 64;  // raise it behind a reverse proxy
   int workers = 8;                            // threads that run complete requests
+  // Of those, at most this many run heavy requests (probe analyses and searches) at once; 0:
+  // workers - 2 (at least 1). The rest stay free for light requests, taken first.
+  int heavy_workers = 0;
 };
 
 struct ServerOptions {

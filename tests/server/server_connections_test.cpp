@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "server/internal/http_transport.h"
 #include "server_test_util.h"
 
 namespace facetrail::server::testing {
@@ -328,6 +330,57 @@ TEST_F(ServerConnectionsTest, UnknownMethodsAndPathsGetJsonErrors) {
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
   EXPECT_TRUE(head->body.empty());
+}
+
+// Heavy requests (searches: they wait for one of a few pipelines) run on at most heavy_workers
+// workers, and light ones are taken first: a queue of searches from the same address as a
+// /healthz probe never delays the probe (the load benchmark saw /healthz wait 1.9 s behind 40
+// queued searches before the lanes). The transport alone, with a handler that stands in for a
+// 600 ms search.
+TEST(HttpTransportLanes, QueuedHeavyRequestsNeverDelayALightOne) {
+  HttpLimits limits;
+  limits.workers = 4;
+  limits.heavy_workers = 2;
+  std::atomic<int> running{0}, most{0}, answered{0};
+  internal::HttpServer http(
+      limits, std::nullopt,
+      [&](internal::HttpRequest& req, internal::HttpResponse& res) {
+        if (req.path == "/heavy") {
+          const int now = ++running;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(600));
+          --running;
+          ++answered;
+        }
+        res.set_content("ok", "text/plain");
+      },
+      [](int status, const std::string& message, internal::HttpResponse& res) {
+        res.status = status;
+        res.set_content(message, "text/plain");
+      },
+      [](const internal::HttpRequest& req) { return req.path == "/heavy"; });
+  ASSERT_TRUE(http.Bind("127.0.0.1", 0).ok());
+  std::thread serving([&] { (void)http.Serve(); });
+  std::vector<std::unique_ptr<RawClient>> heavy;
+  for (int i = 0; i < 12; ++i) {
+    heavy.push_back(std::make_unique<RawClient>(http.port()));
+    ASSERT_TRUE(heavy.back()->Send("POST /heavy HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int probe = 0; probe < 3; ++probe) {
+    RawClient light(http.port());
+    const auto start = Clock::now();
+    ASSERT_TRUE(light.Send("GET /light HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_NE(light.ReadResponse(2000).find("200"), std::string::npos);
+    EXPECT_LT(SecondsSince(start), 0.3) << "a light request waited behind queued heavy ones";
+  }
+  for (auto& c : heavy) EXPECT_NE(c->ReadResponse(8000).find("200"), std::string::npos);
+  EXPECT_EQ(answered.load(), 12);
+  EXPECT_EQ(most.load(), 2) << "more heavy requests ran at once than heavy_workers";
+  http.Stop();
+  serving.join();
 }
 
 }  // namespace

@@ -77,38 +77,44 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Complete requests, served round-robin among client addresses: a client with many requests
-// waiting is served once per round, like every other client.
+// waiting is served once per round, like every other client. Two lanes: heavy requests (probe
+// analyses and searches, which wait for one of a few pipelines) run on at most `max_heavy`
+// workers at once and light ones (sign-in, pages, reviews, /healthz) are taken first, so a
+// queue of searches never delays them.
 class FairQueue {
  public:
   using Job = std::function<void()>;
+  explicit FairQueue(int max_heavy) : max_heavy_(std::max(1, max_heavy)) {}
   // False when closed (the job is not taken).
-  bool Push(const std::string& client, Job job) {
+  bool Push(const std::string& client, bool heavy, Job job) {
     {
       std::lock_guard lock(mu_);
       if (closed_) return false;
-      auto& q = waiting_[client];
-      if (q.empty()) turns_.push_back(client);
-      q.push_back(std::move(job));
+      lanes_[heavy ? 1 : 0].Push(client, std::move(job));
     }
     cv_.notify_one();
     return true;
   }
-  // Blocks for the next job; false once closed and empty.
-  bool Pop(Job& job) {
+  // Blocks for the next job; false once closed and empty. Call Done(heavy) after running it.
+  bool Pop(Job& job, bool& heavy) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return closed_ || !turns_.empty(); });
-    if (turns_.empty()) return false;
-    std::string client = std::move(turns_.front());
-    turns_.pop_front();
-    auto it = waiting_.find(client);
-    job = std::move(it->second.front());
-    it->second.pop_front();
-    if (it->second.empty()) {
-      waiting_.erase(it);
-    } else {
-      turns_.push_back(std::move(client));
-    }
+    cv_.wait(lock, [&] {
+      return closed_ || !lanes_[0].Empty() || (!lanes_[1].Empty() && heavy_running_ < max_heavy_);
+    });
+    heavy = lanes_[0].Empty() && !lanes_[1].Empty() && heavy_running_ < max_heavy_;
+    Lane& lane = lanes_[heavy ? 1 : 0];
+    if (lane.Empty()) return false;  // closed; heavy jobs beyond the cap are still waiting
+    if (heavy) ++heavy_running_;
+    job = lane.Pop();
     return true;
+  }
+  void Done(bool heavy) {
+    if (!heavy) return;
+    {
+      std::lock_guard lock(mu_);
+      --heavy_running_;
+    }
+    cv_.notify_all();
   }
   void Close() {
     {
@@ -119,11 +125,35 @@ class FairQueue {
   }
 
  private:
+  struct Lane {
+    std::deque<std::string> turns;
+    std::map<std::string, std::deque<Job>> waiting;
+    bool Empty() const { return turns.empty(); }
+    void Push(const std::string& client, Job job) {
+      auto& q = waiting[client];
+      if (q.empty()) turns.push_back(client);
+      q.push_back(std::move(job));
+    }
+    Job Pop() {
+      std::string client = std::move(turns.front());
+      turns.pop_front();
+      auto it = waiting.find(client);
+      Job job = std::move(it->second.front());
+      it->second.pop_front();
+      if (it->second.empty()) {
+        waiting.erase(it);
+      } else {
+        turns.push_back(std::move(client));
+      }
+      return job;
+    }
+  };
+  const int max_heavy_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;                             // guarded by mu_
-  std::deque<std::string> turns_;                   // guarded by mu_
-  std::map<std::string, std::deque<Job>> waiting_;  // guarded by mu_
+  bool closed_ = false;    // guarded by mu_
+  int heavy_running_ = 0;  // guarded by mu_
+  Lane lanes_[2];          // guarded by mu_: light, heavy
 };
 
 // One connection, as the watchdog sees it.
@@ -173,7 +203,8 @@ struct HttpServer::Impl {
 
   int listen_fd = -1;
   MHD_Daemon* daemon = nullptr;
-  FairQueue queue;
+  HttpClassifier is_heavy;
+  std::unique_ptr<FairQueue> queue;
   std::vector<std::thread> workers;
   std::thread watchdog;
 
@@ -181,6 +212,10 @@ struct HttpServer::Impl {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stop_requested = false;  // guarded by stop_mu
+
+  std::mutex log_mu;
+  Clock::time_point last_log;    // guarded by log_mu
+  uint64_t suppressed_logs = 0;  // guarded by log_mu
 
   mutable std::mutex conn_mu;
   std::unordered_set<Connection*> connections;  // guarded by conn_mu
@@ -244,9 +279,24 @@ struct HttpServer::Impl {
     it->second.content.append(data, size);
     return MHD_YES;
   }
-  static void OnLog(void* /*cls*/, const char* fmt, va_list ap) {
+  // libmicrohttpd's messages (mostly clients that went away or were cut off at a deadline): at
+  // most one line a second, so hostile or broken clients cannot flood the log.
+  static void OnLog(void* cls, const char* fmt, va_list ap) {
     char line[512];
     std::vsnprintf(line, sizeof line, fmt, ap);  // NOLINT(clang-analyzer-valist.Uninitialized)
+    auto* self = static_cast<Impl*>(cls);
+    const auto now = Clock::now();
+    std::lock_guard lock(self->log_mu);
+    if (now - self->last_log < std::chrono::seconds(1)) {
+      ++self->suppressed_logs;
+      return;
+    }
+    self->last_log = now;
+    if (self->suppressed_logs > 0) {
+      std::fprintf(stderr, "facetrail serve: http: (%llu similar messages in the last seconds)\n",
+                   static_cast<unsigned long long>(self->suppressed_logs));
+      self->suppressed_logs = 0;
+    }
     std::fprintf(stderr, "facetrail serve: http: %s", line);
   }
 
@@ -391,7 +441,8 @@ struct HttpServer::Impl {
     ex->dispatched = true;
     SetPhase(ex->connection, Connection::Phase::kBusy);
     MHD_suspend_connection(c);
-    bool queued = queue.Push(ex->request.remote_addr, [this, c, ex] {
+    const bool heavy = is_heavy && is_heavy(ex->request);
+    bool queued = queue->Push(ex->request.remote_addr, heavy, [this, c, ex] {
       HttpResponse res;
       try {
         handler(ex->request, res);
@@ -420,7 +471,7 @@ struct HttpServer::Impl {
     std::lock_guard lock(shutdown_mu);
     if (daemon == nullptr) return;
     const MHD_socket listening = MHD_quiesce_daemon(daemon);
-    queue.Close();
+    queue->Close();
     for (std::thread& t : workers) t.join();
     workers.clear();
     if (watchdog.joinable()) watchdog.join();
@@ -456,9 +507,14 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler,
-                       HttpRefusal refuse)
+                       HttpRefusal refuse, HttpClassifier is_heavy)
     : impl_(std::make_unique<Impl>()) {
   impl_->limits = limits;
+  impl_->is_heavy = std::move(is_heavy);
+  const int workers = std::max(1, limits.workers);
+  impl_->queue =
+      std::make_unique<FairQueue>(limits.heavy_workers > 0 ? std::min(limits.heavy_workers, workers)
+                                                           : std::max(1, workers - 2));
   impl_->tls = std::move(tls);
   impl_->handler = std::move(handler);
   impl_->refuse = std::move(refuse);
@@ -533,9 +589,11 @@ Status HttpServer::Bind(const std::string& host, int port) {
   for (int i = 0; i < std::max(1, m.limits.workers); ++i) {
     m.workers.emplace_back([&m] {
       FairQueue::Job job;
-      while (m.queue.Pop(job)) {
+      bool heavy = false;
+      while (m.queue->Pop(job, heavy)) {
         job();
         job = nullptr;
+        m.queue->Done(heavy);
       }
     });
   }

@@ -7,7 +7,9 @@
 //   is complete. Each connection has a deadline for the whole head (and a longer one for the
 //   body), not per read; keep-alive connections close after an idle timeout; connections are
 //   capped in total and per client address; complete requests are served round-robin among
-//   client addresses, so one greedy client cannot starve the others.
+//   client addresses, so one greedy client cannot starve the others; heavy requests (searches)
+//   run on at most heavy_workers workers and light ones are taken first, so a queue of searches
+//   never delays a sign-in or /healthz.
 //
 // CONTRACT
 //   The handler sees a complete, size-checked request and fills the response; it runs on a worker
@@ -78,10 +80,15 @@ struct TlsPem {
 using HttpHandler = std::function<void(HttpRequest&, HttpResponse&)>;
 // The response for a request the transport refused (status 400/413/414/431/503).
 using HttpRefusal = std::function<void(int status, const std::string& message, HttpResponse&)>;
+// True for a heavy request (one that waits for a scarce resource: a pipeline). At most
+// HttpLimits::heavy_workers of them run at once, and light requests are taken first, so a queue
+// of heavy ones never delays a light one. Called on the event thread with the complete request.
+using HttpClassifier = std::function<bool(const HttpRequest&)>;
 
 class HttpServer {
  public:
-  HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler, HttpRefusal refuse);
+  HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler, HttpRefusal refuse,
+             HttpClassifier is_heavy = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
