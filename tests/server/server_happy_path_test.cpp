@@ -7,62 +7,31 @@
 // audit chain verifies. A second flow: a real probe below the quality gate is refused with its
 // hash, a supervisor approves an override (then it is used once), puts the case on hold, lifts
 // it and runs the purge; every failure case is answered and every decision is in the report.
-#include <fstream>
-
-#include "common/file.h"
 #include "common/sha256.h"
-#include "gallery/enroll.h"
-#include "gallery/face_search.h"
-#include "gallery/gallery_store.h"
-#include "server_test_util.h"
+#include "server_gallery_util.h"
 
 namespace facetrail::server::testing {
 namespace {
 
-const std::string kLfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images";
+const std::string& kLfw = kLfwImages;
 
 std::string ReadFile(const std::string& path) {
-  auto bytes = ReadFileBytes(path, size_t{64} << 20);
-  return bytes.ok() ? std::string(bytes->begin(), bytes->end()) : std::string();
+  return ReadWholeFile(path);
 }
 
-class ServerHappyPathTest : public ServerTest {
+// The gallery of server_gallery_util.h (four bookings enrolled from LFW photos through the real
+// pipeline), and a running server.
+class ServerHappyPathTest : public GalleryServerTest {
  protected:
   void SetUp() override {
-    ServerTest::SetUp();
-    EnrollGallery();
+    GalleryServerTest::SetUp();
     StartServer();
   }
 
-  // Four bookings from LFW photos through the gallery's own enrollment (real pipeline).
-  void EnrollGallery() {
-    std::string manifest = dir_ + "/manifest.csv";
-    std::ofstream out(manifest);
-    out << "booking_number,photo,name\n"
-        << "LFW-0001,Abdullah_Gul/Abdullah_Gul_0001.jpg,Abdullah Gul\n"
-        << "LFW-0002,Abdoulaye_Wade/Abdoulaye_Wade_0001.jpg,Abdoulaye Wade\n"
-        << "LFW-0003,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n"
-        << "LFW-0004,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n";
-    out.close();
-    auto store = gallery::GalleryStore::Open(db_path_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    vision::PipelineOptions po;
-    po.models_dir = FACETRAIL_MODELS_DIR;
-    gallery::EnrollOptions eo;
-    eo.manifest_path = manifest;
-    eo.images_dir = kLfw;
-    eo.num_workers = 1;
-    auto summary = gallery::Enroll(**store, gallery::PipelineExtractorFactory(po), eo);
-    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
-    ASSERT_EQ(summary->enrolled, 4);
-  }
-
-  std::map<std::string, std::string> Fields(const std::string& agency = kAgency) {
-    return {{"case", kCase},
-            {"purpose", "criminal investigation"},
-            {"offense", "robbery"},
-            {"justification", "CCTV still from the bank robbery of 2026-11-02"},
-            {"agency", agency}};
+  static std::map<std::string, std::string> Fields(const std::string& agency = kAgency) {
+    auto fields = SearchFields();
+    fields["agency"] = agency;
+    return fields;
   }
 };
 
