@@ -244,10 +244,14 @@ async function requestPage(id) {
     el('p', {}, 'Status ', el('span', { class: 'badge ' + lead.status, id: 'lead-status' }, lead.status)));
   const actions = el('div', { id: 'review-actions' });
   const me = state.user.name;
+  // The side-by-side screen for those who may see candidate photos (examiners, supervisors).
+  const viewer = canSeePhotos && cands.length ? comparisonViewer(lead, cands) : null;
+  let examining = false;
   if (hasRole('examiner') && me !== lead.requester) {
-    if (lead.status === 'pending_review') actions.append(examineForm(lead, cands, 'examination', null));
-    if (lead.status === 'examined' && lead.examiner !== me) actions.append(examineForm(lead, cands, 'verification', null));
+    if (lead.status === 'pending_review') { actions.append(examineForm(lead, cands, 'examination', viewer)); examining = true; }
+    if (lead.status === 'examined' && lead.examiner !== me) { actions.append(examineForm(lead, cands, 'verification', viewer)); examining = true; }
   }
+  if (viewer && !examining) viewer.showCandidate(cands[0]);
   if (lead.status === 'disputed' && hasRole('supervisor') && me !== lead.requester) actions.append(decisionForm(lead));
   const records = examinationsCard(lead);
   if (records) actions.append(records);
@@ -255,8 +259,347 @@ async function requestPage(id) {
   if (lead.status === 'released' && me === lead.requester && !lead.outcome) actions.append(outcomeForm(lead));
   if (lead.outcome) actions.append(el('p', {}, 'Outcome: ', el('strong', {}, lead.outcome)));
   show(el('h1', {}, 'Request ' + id), el('p', { class: 'notice', id: 'lead-notice' }, lead.notice),
+    viewer ? viewer.node : null,
     el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, scroller('Candidates', table)), actions)));
 }
+// ---- Side by side (issue 13): the probe and one candidate, original and aligned ----
+// Both panes share one zoom and pan (wheel, drag, keyboard). "Aligned" shows the server's
+// renderings (GET …/probe/aligned and …/photos/{id}/aligned: the recognizer's five-point
+// alignment on one 512×512 frame, so eyes and mouth sit on the same lines); overlay and wipe mix
+// those two pixel for pixel on one canvas. Brightness, contrast and gamma change only what is
+// drawn here; the settings in use are recorded with the examination (viewing). Keys (not while
+// typing): n/p candidate, + / − / 0 zoom, arrows pan (in the viewer), s original, a aligned,
+// o overlay, w wipe, l landmarks, [ / ] move the wipe.
+const VIEW_MODES = [['side_by_side', 'Original', 's'], ['aligned', 'Aligned', 'a'], ['overlay', 'Overlay', 'o'], ['wipe', 'Wipe', 'w']];
+const BOOKING_FIELDS = [['booking_number', 'Booking'], ['name', 'Name'], ['dob', 'Date of birth'], ['sex', 'Sex'], ['booking_date', 'Booked'],
+  ['agency', 'Agency'], ['charge', 'Charge'], ['status', 'Record status']];  // never race/ethnicity
+// The pixels of an image, exactly as decoded (no colour conversion, no premultiplication).
+async function pixelsOf(blob) {
+  const bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const c = document.createElement('canvas');
+  c.width = bmp.width; c.height = bmp.height;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(bmp, 0, 0);
+  bmp.close();
+  return g.getImageData(0, 0, c.width, c.height);
+}
+async function fetchBlob(path) {
+  const res = await fetch('/api/v1' + path, { credentials: 'same-origin' });
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    const e = data.error || { code: 'http_' + res.status, message: res.statusText };
+    throw new ApiError(res.status, e.code, e.message);
+  }
+  return res.blob();
+}
+// One side: the original's pixels and landmarks, the aligned rendering's pixels and landmarks.
+async function loadSide(originalPath, alignedPath) {
+  const [orig, al] = await Promise.all([fetchBlob(originalPath), api('GET', alignedPath)]);
+  // (A data: URL is decoded here: the page's Content-Security-Policy lets fetch() reach only 'self'.)
+  const png = Uint8Array.from(atob(al.image.slice(al.image.indexOf(',') + 1)), ch => ch.charCodeAt(0));
+  const alBlob = new Blob([png], { type: 'image/png' });
+  return { original: await pixelsOf(orig), originalMarks: al.source.landmarks,
+    aligned: await pixelsOf(alBlob), alignedMarks: al.landmarks, eyeY: al.eye_line_y, mouthY: al.mouth_line_y, info: al };
+}
+// Viewing only: v' = 255·clamp(((v/255)^(1/gamma) − ½)·contrast + ½ + brightness).
+function viewingLut(s) {
+  const lut = new Uint8ClampedArray(256);
+  for (let v = 0; v < 256; v++) {
+    const y = (Math.pow(v / 255, 1 / s.gamma) - 0.5) * s.contrast + 0.5 + s.brightness;
+    lut[v] = Math.round(Math.min(1, Math.max(0, y)) * 255);
+  }
+  return lut;
+}
+function isNeutral(s) { return s.brightness === 0 && s.contrast === 1 && s.gamma === 1; }
+function adjusted(img, s) {
+  if (isNeutral(s)) return img;
+  const lut = viewingLut(s);
+  const out = new ImageData(img.width, img.height);
+  const a = img.data, o = out.data;
+  for (let i = 0; i < a.length; i += 4) { o[i] = lut[a[i]]; o[i + 1] = lut[a[i + 1]]; o[i + 2] = lut[a[i + 2]]; o[i + 3] = 255; }
+  return out;
+}
+// Overlay: round(p·(1 − α) + c·α); wipe: the probe left of column round(position·width), the
+// candidate from there on. The same formulas as the e2e test's expectations.
+function mixOverlay(p, c, alpha) {
+  const out = new ImageData(p.width, p.height);
+  const a = p.data, b = c.data, o = out.data;
+  for (let i = 0; i < a.length; i += 4) {
+    for (let k = 0; k < 3; k++) o[i + k] = Math.round(a[i + k] * (1 - alpha) + b[i + k] * alpha);
+    o[i + 3] = 255;
+  }
+  return out;
+}
+function mixWipe(p, c, position) {
+  const out = new ImageData(p.width, p.height);
+  const split = Math.round(position * p.width);
+  for (let y = 0; y < p.height; y++) {
+    const row = y * p.width * 4;
+    out.data.set(p.data.subarray(row, row + split * 4), row);
+    out.data.set(c.data.subarray(row + split * 4, row + p.width * 4), row + split * 4);
+  }
+  return out;
+}
+
+function comparisonViewer(lead, cands) {
+  const s = { brightness: 0, contrast: 1, gamma: 1, zoom: 1, panX: 0, panY: 0, overlay_opacity: 0.5, wipe_position: 0.5, mode: 'side_by_side', landmarks: false };
+  const used = new Map();  // rank → viewing settings while it was shown (recorded with the examination)
+  const cache = new Map();  // candidate key → Promise of its side
+  let probeSide = null, current = -1, showSeq = 0, bookingSeq = 0, linked = null, drawQueued = false;
+  let cand = null;  // the side shown for cands[current]
+  const probeP = loadSide(`/searches/${lead.request_id}/probe`, `/searches/${lead.request_id}/probe/aligned`);
+  const status = el('p', { class: 'muted', id: 'viewer-status', role: 'status' }, 'Loading…');
+
+  const pane = (id, label) => {
+    const canvas = el('canvas', { id: id + '-canvas' });
+    const svg = svgEl('svg', { class: 'marks', 'aria-hidden': 'true' });
+    const inner = el('div', { class: 'pane-inner' }, canvas, svg);
+    const box = el('div', { class: 'pane', id: id + '-pane', role: 'img', 'aria-label': label }, inner);
+    return { box, inner, canvas, svg, w: 0, h: 0 };
+  };
+  const probePane = pane('probe', 'Probe'), candPane = pane('cand', 'Candidate'), cmpPane = pane('cmp', 'Probe and candidate, aligned, mixed');
+  const divider = el('div', { class: 'wipe-divider', id: 'wipe-divider', 'aria-hidden': 'true' });
+  cmpPane.inner.append(divider);
+  const sideBySide = el('div', { class: 'panes two' }, probePane.box, candPane.box);
+  const single = el('div', { class: 'panes one', hidden: true }, cmpPane.box);
+
+  const modeRadios = VIEW_MODES.map(([m, label, key]) => {
+    const r = el('input', { type: 'radio', name: 'view-mode', value: m, id: 'view-' + m, checked: m === s.mode });
+    r.addEventListener('change', () => setMode(m));
+    return el('label', { class: 'inline', for: 'view-' + m }, r, `${label} (${key})`);
+  });
+  const marksBox = el('input', { type: 'checkbox', id: 'view-landmarks' });
+  marksBox.addEventListener('change', () => { s.landmarks = marksBox.checked; note('landmarks'); draw(); });
+  const zoomText = el('span', { id: 'zoom-level', class: 'muted' }, '100%');
+  const slider = (id, label, min, max, step, key) => {
+    const input = el('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), value: String(s[key]) });
+    const out = el('span', { class: 'muted', id: id + '-value' }, String(s[key]));
+    input.addEventListener('input', () => { s[key] = Number(input.value); out.textContent = input.value; remember(); draw(); });
+    return { input, out, node: el('div', { class: 'slider' }, el('label', { for: id }, label, ' ', out), input) };
+  };
+  const bright = slider('view-brightness', 'Brightness', -1, 1, 0.05, 'brightness');
+  const contrast = slider('view-contrast', 'Contrast', 0.25, 4, 0.05, 'contrast');
+  const gamma = slider('view-gamma', 'Gamma', 0.2, 5, 0.05, 'gamma');
+  const opacity = slider('overlay-opacity', 'Candidate opacity (overlay)', 0, 1, 0.01, 'overlay_opacity');
+  const wipe = slider('wipe-position', 'Wipe position', 0, 1, 0.005, 'wipe_position');
+  const setSlider = (sl, key, v) => { s[key] = v; sl.input.value = String(v); sl.out.textContent = String(v); };
+  const counter = el('span', { id: 'viewer-counter' });
+  const booking = el('dl', { class: 'facts', id: 'booking-details', 'aria-live': 'polite' });
+  const node = el('section', { class: 'card viewer', id: 'viewer', tabindex: '0', 'aria-label': 'Side by side comparison', 'data-request': String(lead.request_id) },
+    el('h2', {}, 'Side by side'),
+    el('p', { class: 'actions' }, el('button', { type: 'button', class: 'secondary', id: 'viewer-prev', onclick: () => step(-1) }, 'Previous (p)'), counter,
+      el('button', { type: 'button', class: 'secondary', id: 'viewer-next', onclick: () => step(1) }, 'Next (n)')),
+    el('fieldset', { class: 'viewer-modes' }, el('legend', {}, 'View'), ...modeRadios,
+      el('label', { class: 'inline', for: 'view-landmarks' }, marksBox, 'Landmarks (l)')),
+    el('p', { class: 'actions' }, el('button', { type: 'button', class: 'secondary', id: 'zoom-out', 'aria-label': 'Zoom out', onclick: () => zoomBy(1 / 1.25) }, '−'),
+      zoomText, el('button', { type: 'button', class: 'secondary', id: 'zoom-in', 'aria-label': 'Zoom in', onclick: () => zoomBy(1.25) }, '+'),
+      el('button', { type: 'button', class: 'secondary', id: 'zoom-reset', onclick: () => resetZoom() }, 'Fit (0)')),
+    sideBySide, single, status,
+    el('div', { class: 'sliders' }, opacity.node, wipe.node),
+    el('div', { class: 'sliders' }, bright.node, contrast.node, gamma.node,
+      el('p', {}, el('button', { type: 'button', class: 'secondary', id: 'view-neutral', onclick: () => {
+        setSlider(bright, 'brightness', 0); setSlider(contrast, 'contrast', 1); setSlider(gamma, 'gamma', 1); remember(); draw();
+      } }, 'Neutral'))),
+    el('p', { class: 'muted' }, 'Brightness, contrast and gamma change only this screen, never what is stored; the settings in use are recorded with your examination. ' +
+      'Keys: n/p candidate, + / − / 0 zoom, arrows pan, s original, a aligned, o overlay, w wipe, [ / ] move the wipe, l landmarks.'),
+    el('h3', {}, 'Booking record'), booking);
+
+  function note(view) {
+    if (current < 0) return;
+    const u = used.get(cands[current].rank);
+    if (u && !u.views.includes(view)) u.views.push(view);
+    remember();
+  }
+  function remember() {
+    if (current < 0) return;
+    const rank = cands[current].rank;
+    const u = used.get(rank) || { views: [] };
+    used.set(rank, { brightness: s.brightness, contrast: s.contrast, gamma: s.gamma, zoom: Math.round(s.zoom * 1000) / 1000,
+      overlay_opacity: s.overlay_opacity, wipe_position: s.wipe_position, views: u.views });
+  }
+  function setMode(m) {
+    s.mode = m;
+    for (const l of modeRadios) { const r = l.querySelector('input'); r.checked = r.value === m; }
+    note(m);
+    draw();
+  }
+  // Linked zoom and pan: one scale factor over each pane's fit, one pan in pane fractions.
+  function place(p) {
+    const W = p.box.clientWidth, H = p.box.clientHeight;
+    if (!p.w || !W) return;
+    const k = Math.min(W / p.w, H / p.h) * s.zoom;
+    const x = W / 2 - (p.w / 2) * k + s.panX * W, y = H / 2 - (p.h / 2) * k + s.panY * H;
+    p.inner.style.width = p.w + 'px'; p.inner.style.height = p.h + 'px';
+    p.inner.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
+    p.inner.classList.toggle('pixelated', k > 2);
+  }
+  function zoomBy(f, px, py, from) {
+    const z = Math.min(64, Math.max(0.1, s.zoom * f));
+    const p = from || (s.mode === 'overlay' || s.mode === 'wipe' ? cmpPane : probePane);
+    const W = p.box.clientWidth || 1, H = p.box.clientHeight || 1;
+    const mx = px === undefined ? W / 2 : px, my = py === undefined ? H / 2 : py;
+    const r = z / s.zoom;
+    s.panX = ((mx - W / 2) - (mx - W / 2 - s.panX * W) * r) / W;
+    s.panY = ((my - H / 2) - (my - H / 2 - s.panY * H) * r) / H;
+    s.zoom = z;
+    remember();
+    placeAll();
+  }
+  function resetZoom() { s.zoom = 1; s.panX = 0; s.panY = 0; remember(); placeAll(); }
+  function placeAll() {
+    for (const p of [probePane, candPane, cmpPane]) place(p);
+    zoomText.textContent = Math.round(s.zoom * 100) + '%';
+    divider.style.left = (s.wipe_position * 100) + '%';
+  }
+  function drawMarks(p, sets, eyeY, mouthY) {
+    p.svg.setAttribute('viewBox', `0 0 ${p.w} ${p.h}`);
+    p.svg.setAttribute('width', p.w); p.svg.setAttribute('height', p.h);
+    const nodes = [];
+    if (s.landmarks) {
+      const r = Math.max(1.5, p.w / 200);
+      if (eyeY !== undefined) for (const [y, id] of [[eyeY, 'eye-line'], [mouthY, 'mouth-line']]) nodes.push(svgEl('line', { x1: 0, x2: p.w, y1: y, y2: y, class: 'guide ' + id }));
+      for (const [pts, cls] of sets) for (const [x, y] of pts) nodes.push(svgEl('circle', { cx: x, cy: y, r, class: cls }));
+    }
+    p.svg.replaceChildren(...nodes);
+  }
+  function paint(p, img) {
+    p.w = img.width; p.h = img.height;
+    if (p.canvas.width !== img.width || p.canvas.height !== img.height) { p.canvas.width = img.width; p.canvas.height = img.height; }
+    p.canvas.getContext('2d', { willReadFrequently: true }).putImageData(img, 0, 0);
+  }
+  function draw() {
+    if (drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(() => { drawQueued = false; drawNow(); });
+  }
+  function drawNow() {
+    const two = s.mode === 'side_by_side' || s.mode === 'aligned';
+    sideBySide.hidden = !two; single.hidden = two;
+    opacity.input.disabled = s.mode !== 'overlay'; wipe.input.disabled = s.mode !== 'wipe';
+    divider.hidden = s.mode !== 'wipe';
+    node.dataset.mode = s.mode;
+    if (!probeSide || !cand) return;
+    if (two) {
+      const aligned = s.mode === 'aligned';
+      paint(probePane, adjusted(aligned ? probeSide.aligned : probeSide.original, s));
+      paint(candPane, adjusted(aligned ? cand.aligned : cand.original, s));
+      drawMarks(probePane, [[aligned ? probeSide.alignedMarks : probeSide.originalMarks, 'mark-probe']], aligned ? probeSide.eyeY : undefined, probeSide.mouthY);
+      drawMarks(candPane, [[aligned ? cand.alignedMarks : cand.originalMarks, 'mark-cand']], aligned ? cand.eyeY : undefined, cand.mouthY);
+    } else {
+      const p = adjusted(probeSide.aligned, s), c = adjusted(cand.aligned, s);
+      paint(cmpPane, s.mode === 'overlay' ? mixOverlay(p, c, s.overlay_opacity) : mixWipe(p, c, s.wipe_position));
+      drawMarks(cmpPane, [[probeSide.alignedMarks, 'mark-probe'], [cand.alignedMarks, 'mark-cand']], probeSide.eyeY, probeSide.mouthY);
+    }
+    placeAll();
+    node.dataset.drawn = `${cands[current].rank}:${s.mode}`;
+  }
+  const key = c => c.booking_number + '/' + c.photo_id;
+  function sideOf(c) {
+    if (!cache.has(key(c))) {
+      const p = loadSide(`/bookings/${encodeURIComponent(c.booking_number)}/photos/${c.photo_id}`,
+        `/bookings/${encodeURIComponent(c.booking_number)}/photos/${c.photo_id}/aligned`);
+      p.catch(() => cache.delete(key(c)));  // a failed load is tried again next time
+      cache.set(key(c), p);
+    }
+    return cache.get(key(c));
+  }
+  // The booking record of the candidate shown; a late answer for another candidate is dropped.
+  async function showBooking(c) {
+    const seq = ++bookingSeq;
+    booking.replaceChildren(el('dd', { class: 'muted' }, 'Loading…'));
+    booking.dataset.booking = '';
+    try {
+      const b = await api('GET', '/bookings/' + encodeURIComponent(c.booking_number));
+      if (seq !== bookingSeq) return;
+      booking.replaceChildren(...BOOKING_FIELDS.flatMap(([k, label]) => [el('dt', {}, label), el('dd', { 'data-field': k }, b[k] === null || b[k] === undefined ? '—' : String(b[k]))]),
+        el('dt', {}, 'Photos'), el('dd', {}, String((b.photos || []).length)));
+      booking.dataset.booking = b.booking_number;
+    } catch (e) { if (seq === bookingSeq) booking.replaceChildren(errorBox(e)); }
+  }
+  async function showCandidate(c) {
+    const i = cands.indexOf(c);
+    if (i < 0) return;
+    current = i;
+    const seq = ++showSeq;
+    counter.textContent = `Candidate ${i + 1} of ${cands.length}: ${c.booking_number} (rank ${c.rank}, score ${c.score.toFixed(3)})`;
+    node.dataset.rank = String(c.rank);
+    if (!used.has(c.rank)) used.set(c.rank, { views: [] });
+    note(s.mode);
+    if (s.landmarks) note('landmarks');
+    showBooking(c);
+    status.textContent = 'Loading…';
+    delete node.dataset.drawn;
+    try {
+      const [p, side] = await Promise.all([probeP, sideOf(c)]);
+      if (seq !== showSeq) return;  // another candidate was asked for meanwhile
+      probeSide = p; cand = side;
+      status.textContent = `Probe: ${p.info.source.face_rule}, face ${p.info.source.face_index + 1} of ${p.info.source.num_faces}. ` +
+        `Candidate: ${side.info.source.face_rule}. Aligned: both on the same ${p.info.width}×${p.info.height} frame (eyes on row ${Math.round(p.eyeY)}, mouth on row ${Math.round(p.mouthY)}).`;
+      draw();
+    } catch (e) { if (seq === showSeq) status.replaceChildren(errorBox(e)); }
+  }
+  function step(d) {
+    const i = Math.max(0, Math.min(cands.length - 1, current + d));
+    if (linked) linked(i); else showCandidate(cands[i]);
+  }
+  // Drag: pans every pane together; in wipe mode a drag that starts at the divider moves it.
+  for (const p of [probePane, candPane, cmpPane]) {
+    p.box.addEventListener('wheel', ev => {
+      ev.preventDefault();
+      const r = p.box.getBoundingClientRect();
+      zoomBy(ev.deltaY < 0 ? 1.25 : 1 / 1.25, ev.clientX - r.left, ev.clientY - r.top, p);
+    }, { passive: false });
+    p.box.addEventListener('pointerdown', ev => {
+      if (ev.button !== 0) return;
+      const r = p.box.getBoundingClientRect();
+      const d = divider.getBoundingClientRect();
+      const wiping = p === cmpPane && s.mode === 'wipe' && Math.abs(ev.clientX - (d.left + d.width / 2)) <= 16;
+      let lastX = ev.clientX, lastY = ev.clientY;
+      p.box.setPointerCapture(ev.pointerId);
+      const move = mv => {
+        if (wiping) {
+          const ir = cmpPane.canvas.getBoundingClientRect();
+          setSlider(wipe, 'wipe_position', Math.round(Math.min(1, Math.max(0, (mv.clientX - ir.left) / ir.width)) * 1000) / 1000);
+          remember(); draw();
+        } else {
+          s.panX += (mv.clientX - lastX) / r.width; s.panY += (mv.clientY - lastY) / r.height;
+          lastX = mv.clientX; lastY = mv.clientY;
+          placeAll();
+        }
+      };
+      const up = () => { p.box.removeEventListener('pointermove', move); p.box.removeEventListener('pointerup', up); remember(); };
+      p.box.addEventListener('pointermove', move);
+      p.box.addEventListener('pointerup', up);
+    });
+  }
+  const onKey = ev => {
+    if (!node.isConnected) { document.removeEventListener('keydown', onKey); return; }
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const t = ev.target;
+    if (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.tagName === 'BUTTON' && (ev.key === 'Enter' || ev.key === ' ')) return;
+    const inViewer = node.contains(t);
+    const act = {
+      n: () => step(1), p: () => step(-1), '+': () => zoomBy(1.25), '=': () => zoomBy(1.25), '-': () => zoomBy(1 / 1.25), 0: () => resetZoom(),
+      s: () => setMode('side_by_side'), a: () => setMode('aligned'), o: () => setMode('overlay'), w: () => setMode('wipe'),
+      l: () => { marksBox.checked = !marksBox.checked; s.landmarks = marksBox.checked; note('landmarks'); draw(); },
+      '[': () => { setSlider(wipe, 'wipe_position', Math.max(0, Math.round((s.wipe_position - 0.05) * 1000) / 1000)); setMode('wipe'); },
+      ']': () => { setSlider(wipe, 'wipe_position', Math.min(1, Math.round((s.wipe_position + 0.05) * 1000) / 1000)); setMode('wipe'); },
+    }[ev.key];
+    const pan = { ArrowLeft: [0.05, 0], ArrowRight: [-0.05, 0], ArrowUp: [0, 0.05], ArrowDown: [0, -0.05] }[ev.key];
+    if (act) { ev.preventDefault(); act(); } else if (pan && inViewer) { ev.preventDefault(); s.panX += pan[0]; s.panY += pan[1]; remember(); placeAll(); }
+  };
+  document.addEventListener('keydown', onKey);
+  new ResizeObserver(() => placeAll()).observe(node);
+  drawNow();
+  return {
+    node,
+    showCandidate,
+    link(fn) { linked = fn; },
+    // What the examiner used for this candidate, or null when it was never shown.
+    settingsFor(rank) { const u = used.get(rank); return u ? { ...u, views: [...u.views] } : null; },
+  };
+}
+
 // ---- The examination (FISWG components, a conclusion per candidate; docs/POLICY.md) ----
 // One candidate at a time. Keyboard: ↑/↓ move between components, 1 similar, 2 dissimilar,
 // 3 not visible, 0 not examined (the focused component), n / p next / previous candidate,
@@ -291,6 +634,7 @@ function examineForm(lead, cands, stage, viewer) {
     counter.textContent = `Candidate ${current + 1} of ${panels.length}`;
     if (viewer) viewer.showCandidate(panels[current].c);
   };
+  if (viewer) viewer.link(i => select(i));
   const setMark = (r, mark) => {
     r.row.dataset.mark = mark;
     r.row.querySelector('.comp-mark').textContent = MARK_TEXT[mark];

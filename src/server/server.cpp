@@ -29,6 +29,7 @@
 #include "server/internal/http_transport.h"
 #include "server/internal/json_views.h"
 #include "service/audit_access.h"
+#include "service/face_view.h"
 #include "service/gallery_candidate_source.h"
 #include "service/models.h"
 #include "service/probe_view.h"
@@ -1014,6 +1015,27 @@ void ServerImpl::AddSearchRoutes() {
         FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
         FT_ASSIGN_OR_RETURN(service::ProbeView view, service::ViewProbe(call.ctx, call.actor, id));
         return service::ProbeViewJson(view);
+      });
+  // The aligned views of the side-by-side screen (service/face_view.h): the probe's face and a
+  // candidate photo's, on the same five-point frame; each view audited like the image itself.
+  Api("GET", "/api/v1/searches/{id}/probe/aligned", "/api/v1/searches/([0-9]{1,18})/probe/aligned",
+      [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(service::AlignedFaceView view,
+                            service::ViewAlignedProbe(call.ctx, call.actor, id));
+        return service::AlignedFaceViewJson(view);
+      });
+  Api("GET", "/api/v1/bookings/{booking}/photos/{photo_id}/aligned",
+      "/api/v1/bookings/([A-Za-z0-9._-]{1,64})/photos/([0-9]{1,18})/aligned",
+      [this](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t photo_id, ParseId(req.matches[2]));
+        FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+        PooledAnalyzer analyzer(pipelines_, gallery_, pipeline_options_);
+        FT_ASSIGN_OR_RETURN(
+            service::AlignedFaceView view,
+            service::ViewAlignedBookingPhoto(call.ctx, call.actor, *store, req.matches[1].str(),
+                                             photo_id, analyzer));
+        return service::AlignedFaceViewJson(view);
       });
   Api("GET", "/api/v1/bookings/{booking}", "/api/v1/bookings/([A-Za-z0-9._-]{1,64})",
       [this](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {

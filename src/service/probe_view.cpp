@@ -83,7 +83,8 @@ std::string ProbeContentType(std::span<const uint8_t> b) {
   return "application/octet-stream";
 }
 
-Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_id) {
+Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_id,
+                              std::string_view rendering) {
   ProbeView view;
   const std::string subject = "request:" + std::to_string(request_id);
   Status s = RunRefusable(ctx, [&](std::optional<Refusal>& refusal) -> Status {
@@ -128,14 +129,10 @@ Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_
       FT_ASSIGN_OR_RETURN(ProbeOverrideInfo o, ReadOverride(ctx, *req->override_id));
       view.quality_override = std::move(o);
     }
-    return ctx.log()
-        .Append({actor.name,
-                 "probe.view",
-                 subject,
-                 {{"case", req->case_number},
-                  {"probe_sha256", req->sha256},
-                  {"bytes", view.bytes.size()}}})
-        .status();
+    nlohmann::json details{
+        {"case", req->case_number}, {"probe_sha256", req->sha256}, {"bytes", view.bytes.size()}};
+    if (!rendering.empty()) details["rendering"] = std::string(rendering);
+    return ctx.log().Append({actor.name, "probe.view", subject, std::move(details)}).status();
   });
   FT_RETURN_IF_ERROR(s);
   return view;

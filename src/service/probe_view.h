@@ -44,8 +44,11 @@ struct ProbeView {
   std::optional<ProbeOverrideInfo> quality_override;
 };
 
-// The probe of `request_id` as described above.
-Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_id);
+// The probe of `request_id` as described above. `rendering` names what the caller makes of the
+// bytes when it is not the original ("aligned": service/face_view.h); it is recorded in the
+// "probe.view" entry.
+Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_id,
+                              std::string_view rendering = {});
 
 // The media type of image bytes by their magic numbers: image/jpeg, image/png, image/webp,
 // image/gif, image/bmp, image/tiff; "application/octet-stream" for anything else.

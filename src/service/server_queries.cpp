@@ -51,7 +51,8 @@ Expected<BookingView> LookUpBooking(Context& ctx, const Actor& actor, gallery::G
 
 Expected<std::vector<uint8_t>> ReadBookingPhoto(Context& ctx, const Actor& actor,
                                                 gallery::GalleryStore& store,
-                                                std::string_view booking_number, int64_t photo_id) {
+                                                std::string_view booking_number, int64_t photo_id,
+                                                std::string_view rendering) {
   std::string subject = "booking:" + std::string(booking_number);
   FT_RETURN_IF_ERROR(CheckAnyRole(ctx, actor, {policy::Role::kExaminer, policy::Role::kSupervisor},
                                   "gallery.refused", subject));
@@ -63,8 +64,10 @@ Expected<std::vector<uint8_t>> ReadBookingPhoto(Context& ctx, const Actor& actor
                     std::string(booking_number));
   }
   FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, store.ReadPhoto(photo_id));
-  FT_RETURN_IF_ERROR(ctx.log().AppendInOwnTransaction(
-      {actor.name, "gallery.photo", subject, {{"photo_id", photo_id}}}));
+  nlohmann::json details{{"photo_id", photo_id}};
+  if (!rendering.empty()) details["rendering"] = std::string(rendering);
+  FT_RETURN_IF_ERROR(
+      ctx.log().AppendInOwnTransaction({actor.name, "gallery.photo", subject, std::move(details)}));
   return bytes;
 }
 

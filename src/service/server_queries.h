@@ -32,10 +32,12 @@ struct BookingView {
 // "gallery.refused" (kPermissionDenied "<code>: <reason>"). kNotFound for an unknown booking.
 Expected<BookingView> LookUpBooking(Context& ctx, const Actor& actor, gallery::GalleryStore& store,
                                     std::string_view booking_number);
-// The bytes of one photo of `booking_number`, under the same rule (audited "gallery.photo").
+// The bytes of one photo of `booking_number`, under the same rule (audited "gallery.photo";
+// `rendering`, when given, names what the caller makes of them, e.g. "aligned", and is recorded).
 Expected<std::vector<uint8_t>> ReadBookingPhoto(Context& ctx, const Actor& actor,
                                                 gallery::GalleryStore& store,
-                                                std::string_view booking_number, int64_t photo_id);
+                                                std::string_view booking_number, int64_t photo_id,
+                                                std::string_view rendering = {});
 
 // Every user (admin only; refusals audited "admin.refused").
 Expected<std::vector<policy::User>> ListUsersForAdmin(Context& ctx, const Actor& actor);

@@ -117,6 +117,10 @@ Status WritePpm(const Image& image, const std::string& path) {
   return WriteFileAtomically(path, bytes);
 }
 
+Expected<std::vector<uint8_t>> EncodePng(const Image& image) {
+  return internal::EncodePng(image);
+}
+
 Status WritePng(const Image& image, const std::string& path) {
   FT_RETURN_IF_ERROR(CheckWritable(image, path));
   Expected<std::vector<uint8_t>> encoded = internal::EncodePng(image);

@@ -66,5 +66,8 @@ Expected<DecodedImage> LoadImageFile(const std::string& path, const DecodeOption
 // Writes a binary PPM (P6) / PNG; used by tools and tests. kIoError on failure.
 Status WritePpm(const Image& image, const std::string& path);
 Status WritePng(const Image& image, const std::string& path);
+// The image as PNG bytes (8-bit RGB, no colour profile: read as sRGB, decoded exactly).
+// kInvalidArgument for an empty image.
+Expected<std::vector<uint8_t>> EncodePng(const Image& image);
 
 }  // namespace facetrail::vision

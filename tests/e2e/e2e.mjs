@@ -17,6 +17,13 @@
 // by keyboard; the dashboard names the pinned key that verified the audit log, when, and the last
 // checkpoint (automatic, also in the external log); `facetrail audit verify` passes against the
 // pinned key and the external checkpoint log, and the audit log holds every step.
+// Side by side (issue 13): an examiner opens a request and sees probe and candidate at full
+// resolution; "+", the wheel, a drag and the arrow keys zoom and pan both panes together; the
+// aligned renderings put eyes and mouth on the same lines; the overlay's canvas at opacity 0,
+// 1 and 0.5 and the wipe dragged to a quarter (then moved by key) equal, pixel for pixel, the
+// mix computed here from the two aligned images; landmarks toggle; brightness changes the view
+// and not the stored probe; n/p move viewer and form together and a late booking answer for the
+// previous candidate is dropped; the examination records the viewing settings; no console error.
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here).
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -89,6 +96,7 @@ const browser = await chromium.launch({
 });
 let failed = false;
 const external = [];
+const consoleErrors = [];  // every console error and uncaught exception, per signed-in user
 let n = 0;
 async function shot(page, name) { n += 1; await page.screenshot({ path: path.join(shots, `${String(n).padStart(2, '0')}-${name}.png`), fullPage: true }); }
 
@@ -96,7 +104,8 @@ async function signIn(name, password) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('request', r => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) external.push(r.url()); });
-  page.on('console', m => { if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) console.log('browser console:', m.text()); });
+  page.on('console', m => { if (m.type() === 'error') { consoleErrors.push(name + ': ' + m.text()); if (!/status of 40[134]/.test(m.text())) console.log('browser console:', m.text()); } });
+  page.on('pageerror', e => { consoleErrors.push(name + ': ' + e.message); console.log('page error:', e.message); });
   await page.goto(base + '/');
   await page.fill('#login-name', name);
   await page.fill('#login-password', password);
@@ -349,6 +358,188 @@ try {
     'the auditor sees the hold and the override');
   check((await al.page.locator('#hold-form, #override-form, #purge').count()) === 0, 'the supervision page is read-only for the auditor');
   await shot(al.page, 'supervision-auditor');
+
+  // ---- Side by side (issue 13): probe and candidate, linked zoom, aligned, overlay, wipe ----
+  // Every booking on the list (a department threshold below any score), so there are candidates
+  // to step through; the model's calibration is restored afterwards.
+  run(['admin', 'config', 'candidates', '--db', db, '--user', 'admin', '--length', String(config.max_top_k), '--threshold=-0.9', '--reason', 'e2e: every booking listed for the side-by-side test'], { FACETRAIL_PASSWORD: adminPw });
+  await searchAs(sam.page, probe, {});
+  await sam.page.waitForSelector('#candidates');
+  const viewRequestId = sam.page.url().split('/').pop();
+  run(['admin', 'config', 'candidates', '--db', db, '--user', 'admin', '--length', String(config.max_top_k), '--model-calibration', '--reason', 'e2e: back to the calibration'], { FACETRAIL_PASSWORD: adminPw });
+  const errorsBefore = consoleErrors.length;
+  const vp = eve.page;
+  await vp.goto(base + '/#/request/' + viewRequestId);
+  await vp.waitForSelector(`#viewer[data-request="${viewRequestId}"][data-drawn="1:side_by_side"]`);
+  const viewCands = await vp.evaluate(async id => (await (await fetch('/api/v1/searches/' + id)).json()).candidates, viewRequestId);
+  check(viewCands.length >= 3, `the side-by-side request lists ${viewCands.length} candidates`);
+  const fullSizes = await vp.evaluate(() => ['probe', 'cand'].map(p => { const c = document.getElementById(p + '-canvas'); return c.width + 'x' + c.height; }).join());
+  check(fullSizes === '250x250,250x250', `probe and candidate shown side by side at full resolution (${fullSizes}: the 250 px LFW originals)`);
+  await shot(vp, 'side-by-side');
+  // The transform of each pane's content: [scale, x, y].
+  const transforms = () => vp.evaluate(() => ['probe', 'cand', 'cmp'].map(p => {
+    const m = new DOMMatrixReadOnly(getComputedStyle(document.querySelector(`#${p}-pane .pane-inner`)).transform);
+    return [m.a, m.e, m.f];
+  }));
+  const settle = () => vp.evaluate(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const t0 = await transforms();
+  await vp.focus('#viewer');
+  await vp.keyboard.press('+');
+  await vp.keyboard.press('+');
+  const t1 = await transforms();
+  check(Math.abs(t1[0][0] / t0[0][0] - 1.5625) < 1e-6 && Math.abs(t1[1][0] / t0[1][0] - 1.5625) < 1e-6,
+    `"+" twice zooms both panes together (${t0[0][0].toFixed(3)} -> ${t1[0][0].toFixed(3)}, ${t0[1][0].toFixed(3)} -> ${t1[1][0].toFixed(3)})`);
+  await vp.locator('#probe-pane').scrollIntoViewIfNeeded();
+  const pb = await vp.locator('#probe-pane').boundingBox();
+  await vp.mouse.move(pb.x + pb.width * 0.3, pb.y + pb.height * 0.4);
+  await vp.mouse.wheel(0, -100);
+  await settle();
+  const t2 = await transforms();
+  const same = (a, b) => a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
+  check(Math.abs(t2[0][0] / t1[0][0] - 1.25) < 1e-6 && same(t2[0], t2[1]),
+    `the mouse wheel over the probe zooms both panes about the pointer, identically (${JSON.stringify(t2)})`);
+  await vp.mouse.move(pb.x + pb.width * 0.5, pb.y + pb.height * 0.5);
+  await vp.mouse.down();
+  await vp.mouse.move(pb.x + pb.width * 0.5 + 40, pb.y + pb.height * 0.5 + 25, { steps: 4 });
+  await vp.mouse.up();
+  const t3 = await transforms();
+  check(Math.abs(t3[0][1] - t2[0][1] - 40) < 0.5 && Math.abs(t3[1][1] - t2[1][1] - 40) < 0.5 && Math.abs(t3[1][2] - t2[1][2] - 25) < 0.5,
+    'dragging the probe pans both panes by the same amount');
+  await vp.focus('#viewer');
+  await vp.keyboard.press('ArrowLeft');
+  const t4 = await transforms();
+  check(t4[0][1] > t3[0][1] && Math.abs((t4[0][1] - t3[0][1]) - (t4[1][1] - t3[1][1])) < 1e-6, 'arrow keys pan both panes');
+  await vp.keyboard.press('0');
+  const t5 = await transforms();
+  check(same(t5[0], t0[0]) && same(t5[1], t0[1]), '"0" resets zoom and pan');
+
+  // Aligned: the server's renderings, eyes and mouth on the frame's lines.
+  await vp.keyboard.press('a');
+  await vp.waitForSelector('#viewer[data-drawn="1:aligned"]');
+  check(await vp.evaluate(() => document.getElementById('probe-canvas').width === 512 && document.getElementById('cand-canvas').width === 512),
+    'the aligned renderings (512x512) replace the originals');
+  // The two aligned images, decoded independently of the page's code, and the expectations.
+  const cand1 = viewCands[0];
+  const alignedPaths = [`/api/v1/searches/${viewRequestId}/probe/aligned`, `/api/v1/bookings/${cand1.booking_number}/photos/${cand1.photo_id}/aligned`];
+  const lines = await vp.evaluate(async paths => Promise.all(paths.map(async p => {
+    const j = await (await fetch(p)).json();
+    const eye = i => j.landmarks.slice(i, i + 6).reduce((s, q) => s + q[1], 0) / 6;
+    return { eyes: (eye(36) + eye(42)) / 2, mouth: (j.landmarks[48][1] + j.landmarks[54][1]) / 2, eyeLine: j.eye_line_y, mouthLine: j.mouth_line_y };
+  })), alignedPaths);
+  check(lines.every(l => Math.abs(l.eyes - l.eyeLine) < 8 && Math.abs(l.mouth - l.mouthLine) < 8) && lines[0].eyeLine === lines[1].eyeLine,
+    `aligned probe and candidate have eyes and mouth on the same lines (eyes ${lines.map(l => l.eyes.toFixed(1))} on ${lines[0].eyeLine.toFixed(1)}, mouth ${lines.map(l => l.mouth.toFixed(1))} on ${lines[0].mouthLine.toFixed(1)})`);
+  await shot(vp, 'side-by-side-aligned');
+
+  // Overlay and wipe: the canvas pixels against the mix computed here from the two aligned images.
+  const comparePixels = (mode, value) => vp.evaluate(async ({ paths, mode, value }) => {
+    const decode = async p => {
+      const j = await (await fetch(p)).json();
+      const bytes = Uint8Array.from(atob(j.image.split(',')[1]), c => c.charCodeAt(0));
+      const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const c = new OffscreenCanvas(bmp.width, bmp.height);
+      const g = c.getContext('2d');
+      g.drawImage(bmp, 0, 0);
+      return g.getImageData(0, 0, bmp.width, bmp.height);
+    };
+    const [p, c] = await Promise.all(paths.map(decode));
+    const canvas = document.getElementById('cmp-canvas');
+    const shown = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const split = Math.round(value * p.width);
+    let worst = 0, differing = 0;
+    for (let i = 0; i < shown.length; i += 4) {
+      const x = (i / 4) % p.width;
+      for (let k = 0; k < 3; k++) {
+        const want = mode === 'overlay' ? Math.round(p.data[i + k] * (1 - value) + c.data[i + k] * value) : (x < split ? p.data[i + k] : c.data[i + k]);
+        const d = Math.abs(shown[i + k] - want);
+        if (d) differing += 1;
+        worst = Math.max(worst, d);
+      }
+    }
+    // The two images differ (so the comparison means something): sum of absolute differences.
+    let apart = 0;
+    for (let i = 0; i < p.data.length; i += 4) apart += Math.abs(p.data[i] - c.data[i]);
+    return { worst, differing, apart, size: canvas.width + 'x' + canvas.height };
+  }, { paths: alignedPaths, mode, value });
+  await vp.keyboard.press('o');
+  await vp.waitForSelector('#viewer[data-drawn="1:overlay"]');
+  await vp.focus('#overlay-opacity');
+  for (const [keyName, alpha] of [['Home', 0], ['End', 1], [null, 0.5]]) {
+    if (keyName) await vp.keyboard.press(keyName);
+    else await vp.evaluate(() => { const s = document.getElementById('overlay-opacity'); s.value = '0.5'; s.dispatchEvent(new Event('input')); });
+    await settle();
+    const r = await comparePixels('overlay', alpha);
+    check(r.size === '512x512' && r.worst === 0 && r.apart > 100000,
+      `overlay at opacity ${alpha}: every canvas pixel equals round(probe*(1-a) + candidate*a) (${r.differing} differ, largest difference ${r.worst})`);
+    if (alpha === 0.5) await shot(vp, 'overlay');
+  }
+  await vp.focus('#viewer');
+  await vp.keyboard.press('w');
+  await vp.waitForSelector('#viewer[data-drawn="1:wipe"]');
+  const cb = await vp.locator('#cmp-canvas').boundingBox();
+  const divBox = await vp.locator('#wipe-divider').boundingBox();
+  await vp.mouse.move(divBox.x + divBox.width / 2, cb.y + cb.height / 2);
+  await vp.mouse.down();
+  await vp.mouse.move(cb.x + cb.width * 0.25, cb.y + cb.height / 2, { steps: 5 });
+  await vp.mouse.up();
+  await settle();
+  let wipeAt = Number(await vp.inputValue('#wipe-position'));
+  check(Math.abs(wipeAt - 0.25) < 0.01, `the wipe divider was dragged to ${wipeAt}`);
+  let w = await comparePixels('wipe', wipeAt);
+  check(w.worst === 0, `wipe at ${wipeAt}: the probe left of the divider, the candidate right of it, pixel for pixel (${w.differing} differ)`);
+  await vp.focus('#viewer');
+  await vp.keyboard.press(']');
+  await settle();
+  const dragged = wipeAt;
+  wipeAt = Number(await vp.inputValue('#wipe-position'));
+  w = await comparePixels('wipe', wipeAt);
+  check(Math.abs(wipeAt - dragged - 0.05) < 1e-9 && w.worst === 0, `"]" moves the wipe from ${dragged} to ${wipeAt}, pixels exact`);
+  await vp.keyboard.press('l');
+  await settle();
+  check(await vp.locator('#cmp-pane svg circle').count() === 136 && await vp.locator('#cmp-pane svg line').count() === 2,
+    'the landmark toggle draws both faces\' 68 landmarks and the eye and mouth lines');
+  await shot(vp, 'wipe-landmarks');
+  // Brightness for viewing only: the canvas changes, the stored probe does not.
+  await vp.evaluate(() => { const s = document.getElementById('view-brightness'); s.value = '0.2'; s.dispatchEvent(new Event('input')); });
+  await settle();
+  check((await comparePixels('wipe', wipeAt)).worst > 0, 'brightness changes what is drawn');
+  const probeSha = await vp.evaluate(async id => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await (await fetch(`/api/v1/searches/${id}/probe`)).arrayBuffer()))]
+    .map(b => b.toString(16).padStart(2, '0')).join(''), viewRequestId);
+  check(probeSha === crypto.createHash('sha256').update(fs.readFileSync(probe)).digest('hex'), 'the stored probe is unchanged by the viewing settings');
+
+  // Next / previous candidate with the booking record; a late answer for another candidate is
+  // dropped (the first candidate's record is held back 1.5 s while the examiner moves on).
+  const cand2 = viewCands[1];
+  await vp.keyboard.press('n');
+  await vp.waitForSelector(`#booking-details[data-booking="${cand2.booking_number}"]`);
+  check(!(await vp.isHidden('#exam-panel-2')) && (await vp.isHidden('#exam-panel-1')), '"n" moves the viewer and the examination form to the next candidate');
+  await vp.route(`**/api/v1/bookings/${cand1.booking_number}`, async r => { await new Promise(res => setTimeout(res, 1500)); await r.continue(); });
+  await vp.keyboard.press('p');
+  await vp.keyboard.press('n');
+  await vp.waitForTimeout(2500);
+  await vp.unroute(`**/api/v1/bookings/${cand1.booking_number}`);
+  const details = await vp.textContent('#booking-details');
+  check((await vp.getAttribute('#booking-details', 'data-booking')) === cand2.booking_number && details.includes(cand2.booking_number) && !details.includes(cand1.booking_number),
+    'a stale booking answer does not overwrite the candidate shown');
+  check(!/race|ethnic/i.test(details), 'the booking record shown has no race/ethnicity field');
+  await vp.waitForSelector('#viewer[data-drawn="2:wipe"]');
+  await vp.keyboard.press('p');
+  await vp.waitForSelector(`#booking-details[data-booking="${cand1.booking_number}"]`);
+  await vp.waitForSelector('#viewer[data-drawn="1:wipe"]');
+  await layoutCheck(vp, 'side-by-side');
+
+  // The examination records the viewing settings in use.
+  await vp.focus('#comp-1-eyes');
+  await vp.keyboard.press('1');
+  await vp.focus('#conclusion-1');
+  await vp.keyboard.type('p');
+  await vp.keyboard.press('Control+Enter');
+  await vp.waitForSelector('#lead-status:text-is("examined")');
+  const recorded = await vp.evaluate(async id => (await (await fetch('/api/v1/searches/' + id)).json()).examinations[0].candidates, viewRequestId);
+  const v1 = recorded.find(c => c.rank === 1).viewing;
+  check(v1 && v1.brightness === 0.2 && v1.contrast === 1 && v1.gamma === 1 && Math.abs(v1.wipe_position - wipeAt) < 1e-9 && v1.overlay_opacity === 0.5 &&
+    ['side_by_side', 'aligned', 'overlay', 'wipe', 'landmarks'].every(x => v1.views.includes(x)), 'the examination records the viewing settings in use: ' + JSON.stringify(v1));
+  check(!recorded.find(c => c.rank === 3).viewing, 'a candidate never shown records no viewing settings');
+  check(consoleErrors.length === errorsBefore, 'no console errors on the side-by-side screen ' + consoleErrors.slice(errorsBefore).join(' | '));
 
   // Every page at desktop and tablet sizes.
   const anon = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -128,6 +128,12 @@ TEST_F(ServerSecurityTest, WrongRolesAreRefused) {
       {"sam", "GET", "/api/v1/reviews", {}},
       {"sam", "GET", "/api/v1/bookings/B-1", {}},
       {"sam", "GET", "/api/v1/bookings/B-1/photos/1", {}},
+      // Issue 13, side by side: the aligned views follow the image routes' rules.
+      {"sam", "GET", "/api/v1/bookings/B-1/photos/1/aligned", {}},
+      {"al", "GET", "/api/v1/bookings/B-1/photos/1/aligned", {}},
+      {"admin", "GET", "/api/v1/bookings/B-1/photos/1/aligned", {}},
+      {"admin", "GET", "/api/v1/searches/1/probe/aligned", {}},
+      {"sam", "GET", "/api/v1/searches/999999/probe/aligned", {}},
       {"sam",
        "POST",
        "/api/v1/quality-overrides",
