@@ -401,7 +401,7 @@ async function casePage(id) {
   const r = c.request;
   const probeUrl = imageUrl(c.probe);
   const probe = el('section', { class: 'card case-section', id: 'case-probe' }, el('h2', {}, 'Probe'),
-    probeUrl ? el('img', { src: probeUrl, alt: 'Probe image of request ' + id, class: 'case-img', id: 'case-probe-img' }) : null,
+    probeUrl ? el('img', { src: probeUrl, alt: 'Probe image of request ' + id, class: 'case-img', id: 'case-probe-img' }) : el('p', { class: 'error' }, c.probe.purged || 'The probe image is not available.'),
     facts([['SHA-256', c.probe.probe_sha256], ['Type', c.probe.content_type], ['Size', c.probe.size_bytes + ' bytes']]),
     el('h3', {}, 'Processing steps'),
     el('ol', { class: 'case-steps' }, ...c.probe.steps.map(st => el('li', {}, el('strong', {}, st.kind), ' ',

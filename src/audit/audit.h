@@ -228,7 +228,8 @@ class CheckpointLog {
 
 // ---- Signing other documents with the same key (service/case_package.h) ----
 
-// The Ed25519 detached signature of `message` as 128 lower-case hex characters. Callers give
+// The Ed25519 detached signature of `message` as 128 lower-case hex characters ("" only if
+// libsodium cannot start, which no verification accepts). Callers give
 // every kind of document its own first line ("facetrail-case-package-v1\n", ...), so a signature
 // over one kind can never be read as a signature over another (checkpoints start with
 // "facetrail-checkpoint-v").

@@ -301,8 +301,8 @@ bool CheckpointSignatureValid(const Checkpoint& c, const PublicKey& key) {
 }
 
 std::string SignMessage(const SigningKey& key, std::string_view message) {
-  // sodium_init is idempotent and thread-safe; a key could not have been loaded without it.
-  (void)sodium_init();
+  // sodium_init is idempotent and thread-safe; it cannot fail once a key was made or loaded.
+  if (sodium_init() < 0) return {};
   std::array<uint8_t, crypto_sign_BYTES> sig{};
   crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const uint8_t*>(message.data()),
                        message.size(), key.secret.data());

@@ -155,7 +155,18 @@ Expected<CaseFile> BuildCaseFile(Context& ctx, const Actor& actor, gallery::Gall
       return FailedPrecondition("request " + std::to_string(request_id) + " is " + lead.status +
                                 "; a case file is made of a released lead only");
     }
-    FT_ASSIGN_OR_RETURN(file.probe, internal::ReadProbeRecord(ctx, request_id));
+    Expected<ProbeView> probe = internal::ReadProbeRecord(ctx, request_id);
+    if (probe.ok()) {
+      file.probe = std::move(*probe);
+    } else if (probe.status().code() == StatusCode::kFailedPrecondition) {
+      // Purged under retention: the file says so and keeps the hash.
+      file.probe.request_id = request_id;
+      file.probe.case_number = lead.case_number;
+      file.probe.sha256 = lead.probe_sha256;
+      file.probe_purged = probe.status().message();
+    } else {
+      return probe.status();
+    }
     file.request_id = request_id;
     file.generated_at = ctx.NowText();
     file.generated_by = actor.name;
@@ -214,7 +225,8 @@ nlohmann::json CaseFileJson(const CaseFile& f, bool inline_images) {
   nlohmann::json probe = ProbeViewJson(f.probe);
   probe.erase("request_id");
   probe.erase("case");
-  if (inline_images) probe["data_base64"] = Base64(f.probe.bytes);
+  probe["purged"] = f.probe_purged ? nlohmann::json(*f.probe_purged) : nlohmann::json(nullptr);
+  if (inline_images && !f.probe.bytes.empty()) probe["data_base64"] = Base64(f.probe.bytes);
 
   nlohmann::json candidates = nlohmann::json::array();
   for (const CaseCandidate& c : f.candidates) {

@@ -7,13 +7,14 @@
 // WHAT IT HOLDS
 //   The lead notice; the request (requester, case, purpose, offence, justification, agency,
 //   time, status, outcome); the probe exactly as stored (bytes, SHA-256, the processing steps,
-//   a quality override); the candidate-list policy that made the list, the model and the gallery
-//   version; every listed candidate with its standing conclusion, and for each examined one (a
-//   conclusion other than "not examined") the booking details and the photo the reader's role
-//   may see; every examination with its FISWG feature marks, conclusions, notes and viewing
-//   settings (first, verification, and those set aside); the supervisor's decision with its
-//   reasons; the history; and every audit entry of the request ("request:N"), with their
-//   hashes, including the one that records this view or export.
+//   a quality override; only the hash and the reason once purged under retention); the
+//   candidate-list policy that made the list, the model and the gallery version; every listed
+//   candidate with its standing conclusion, and for each examined one (a conclusion other than "not
+//   examined") the booking details and the photo the reader's role may see; every examination with
+//   its FISWG feature marks, conclusions, notes and viewing settings (first, verification, and
+//   those set aside); the supervisor's decision with its reasons; the history; and every audit
+//   entry of the request ("request:N"), with their hashes, including the one that records this view
+//   or export.
 //
 // WHO MAY HAVE IT (the readers of a lead, docs/POLICY.md "The case file")
 //   The requester, certified examiners, supervisors and auditors; anyone else (and a locked
@@ -86,7 +87,8 @@ struct CaseFile {
   std::string requester, case_number, purpose, offense, justification, agency, created_at;
   std::string status;
   std::optional<std::string> outcome, outcome_note;
-  ProbeView probe;
+  ProbeView probe;                          // bytes empty when purged
+  std::optional<std::string> probe_purged;  // why the bytes are gone (retention), if they are
   CandidateList policy;  // model, gallery version, threshold and its source, list length
   std::vector<CaseCandidate> candidates;
   std::vector<ExaminationRecord> examinations;  // oldest first

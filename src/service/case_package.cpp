@@ -175,9 +175,11 @@ Expected<CasePackage> ExportCasePackage(Context& ctx, const Actor& actor,
   // Every file of the package, by path.
   std::map<std::string, std::vector<uint8_t>> files;
   nlohmann::json j = CaseFileJson(file, /*inline_images=*/false);
-  const std::string probe_name = "probe." + ImageExtension(file.probe.bytes);
-  j["probe"]["file"] = probe_name;
-  files[probe_name] = file.probe.bytes;
+  if (!file.probe.bytes.empty()) {
+    const std::string probe_name = "probe." + ImageExtension(file.probe.bytes);
+    j["probe"]["file"] = probe_name;
+    files[probe_name] = file.probe.bytes;
+  }
   for (size_t i = 0; i < file.candidates.size(); ++i) {
     const CaseCandidate& c = file.candidates[i];
     if (!c.photo || c.photo->bytes.empty()) continue;

@@ -5,7 +5,7 @@
 // THE PACKAGE (a folder; format "facetrail-case-package-v1", docs/REVIEW.md)
 //   case.json          CaseFileJson(file, /*inline_images=*/false) plus the file name of the
 //                      probe ("probe.file") and of each photo ("candidates[i].photo.file")
-//   probe.<ext>        the probe, byte for byte as uploaded
+//   probe.<ext>        the probe, byte for byte as uploaded (absent once purged under retention)
 //   photos/rank-<R>-photo-<ID>.<ext>   the photo of each examined candidate the exporter's role
 //                      may see
 //   manifest.txt       "facetrail-case-package-v1\n" "request: <N>\n" "created: <UTC>\n"

@@ -283,7 +283,7 @@ try {
   await ed.page.emulateMedia({ media: 'screen' });
   // The wrong role: the uncertified searcher, not the requester, is refused on screen.
   await nick.page.goto(base + `/#/request/${requestId}/case`);
-  await nick.page.waitForSelector('#main .refused');
+  await nick.page.waitForSelector('#main h1:text("Case file, request")');
   check((await nick.page.getAttribute('#main .refused', 'data-code')) === 'wrong_role', 'another searcher is refused the case file (wrong_role)');
 
   // Searcher: my requests, outcome.

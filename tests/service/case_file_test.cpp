@@ -9,6 +9,7 @@
 
 #include "common/file.h"
 #include "service/case_package.h"
+#include "service/retention.h"
 #include "service_test_util.h"
 
 namespace facetrail::service {
@@ -188,6 +189,29 @@ TEST_F(CaseFileTest, OnlyAReleasedLeadHasACaseFile) {
   EXPECT_EQ(Entries("case.view").size(), 0u);
 }
 
+TEST_F(CaseFileTest, APurgedProbeIsNamedNotInvented) {
+  Release();
+  SetToday("2027-03-10T09:00:00Z");  // past the retention period
+  auto purge = PurgeProbes(*ctx_, admin_);
+  ASSERT_TRUE(purge.ok()) << purge.status().ToString();
+  ASSERT_EQ(purge->purged_sha256.size(), 1u);
+  auto file = Build(sue_);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_TRUE(file->probe.bytes.empty());
+  ASSERT_TRUE(file->probe_purged);
+  EXPECT_NE(file->probe_purged->find("purged"), std::string::npos);
+  nlohmann::json j = CaseFileJson(*file, true);
+  EXPECT_EQ(j["probe"]["probe_sha256"], request_.probe_sha256);
+  EXPECT_FALSE(j["probe"].contains("data_base64"));
+  EXPECT_EQ(j["examinations"].size(), 2u);
+  auto package = ExportCasePackage(*ctx_, sue_, *gallery_, id(), key_, dir_ + "/purged");
+  ASSERT_TRUE(package.ok()) << package.status().ToString();
+  EXPECT_EQ(std::count(package->files.begin(), package->files.end(), "probe.jpg"), 0);
+  auto check = VerifyCasePackage(dir_ + "/purged", {{key_.public_key}, {}});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok());
+}
+
 // ---- The signed package ----
 
 class CasePackageTest : public CaseFileTest {
@@ -275,13 +299,14 @@ TEST_F(CasePackageTest, AnyChangedByteOfAnyFileFailsNamingTheFile) {
     const std::string path = out_ + "/" + rel;
     auto original = ReadFileBytes(path);
     ASSERT_TRUE(original.ok());
-    // Every byte of files up to 4 KiB; 4096 positions spread over larger ones (first and last
+    // Every byte of files up to 1 KiB; 1024 positions spread over larger ones (first and last
     // included).
     const size_t n = original->size();
-    const size_t step = n <= 4096 ? 1 : n / 4096;
+    ASSERT_GT(n, 0u) << rel;
+    const size_t step = n <= 1024 ? 1 : n / 1024;
     std::vector<size_t> positions;
     for (size_t i = 0; i < n; i += step) positions.push_back(i);
-    if (positions.back() != n - 1) positions.push_back(n - 1);
+    if ((n - 1) % step != 0) positions.push_back(n - 1);
     for (size_t pos : positions) {
       for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}}) {
         std::vector<uint8_t> changed = *original;
@@ -318,7 +343,7 @@ TEST_F(CasePackageTest, ARemovedOrAddedFileFails) {
     fs::rename(aside, path);
   }
   ASSERT_TRUE(Check(Trust()).ok());
-  for (const std::string& extra : {"notes.txt", "photos/rank-9-photo-9.jpg", ".hidden"}) {
+  for (const std::string extra : {"notes.txt", "photos/rank-9-photo-9.jpg", ".hidden"}) {
     { std::ofstream(out_ + "/" + extra) << "planted"; }
     CasePackageCheck c = Check(Trust());
     EXPECT_FALSE(c.ok()) << extra;
