@@ -312,7 +312,7 @@ std::string SignMessage(const SigningKey& key, std::string_view message) {
 bool MessageSignatureValid(const PublicKey& key, std::string_view message,
                            std::string_view signature_hex) {
   if (sodium_init() < 0) return false;
-  if (signature_hex.size() != 2 * crypto_sign_BYTES) return false;
+  if (signature_hex.size() != size_t{2} * crypto_sign_BYTES) return false;
   for (char c : signature_hex) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }

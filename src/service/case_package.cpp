@@ -221,7 +221,10 @@ Expected<CasePackage> ExportCasePackage(Context& ctx, const Actor& actor,
         }
         photos = true;
       }
-      FT_RETURN_IF_ERROR(WriteNew(tmp + "/" + path, bytes));
+      std::string full = tmp;
+      full += '/';
+      full += path;
+      FT_RETURN_IF_ERROR(WriteNew(full, bytes));
     }
     if (photos) FT_RETURN_IF_ERROR(SyncDir(tmp + "/photos"));
     FT_RETURN_IF_ERROR(WriteNew(tmp + "/" + std::string(kManifest), manifest));
@@ -345,8 +348,13 @@ Expected<CasePackageCheck> VerifyCasePackage(const std::string& dir, const CaseT
     if (!actual.ok()) {
       check.problems.push_back(path + ": " + actual.status().message());
     } else if (*actual != sha) {
-      check.problems.push_back(path + ": changed (SHA-256 " + *actual + ", the manifest says " +
-                               sha + ")");
+      std::string problem = path;
+      problem += ": changed (SHA-256 ";
+      problem += *actual;
+      problem += ", the manifest says ";
+      problem += sha;
+      problem += ")";
+      check.problems.push_back(std::move(problem));
     }
   }
   std::sort(check.problems.begin(), check.problems.end());
