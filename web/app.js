@@ -258,6 +258,7 @@ async function requestPage(id) {
   actions.append(historyCard(lead));
   if (lead.status === 'released' && me === lead.requester && !lead.outcome) actions.append(outcomeForm(lead));
   if (lead.outcome) actions.append(el('p', {}, 'Outcome: ', el('strong', {}, lead.outcome)));
+  if (lead.status === 'released') actions.prepend(el('p', {}, el('a', { class: 'btn', id: 'case-file-link', href: `#/request/${id}/case` }, 'Case file (printable)')));
   show(el('h1', {}, 'Request ' + id), el('p', { class: 'notice', id: 'lead-notice' }, lead.notice),
     viewer ? viewer.node : null,
     el('div', { class: 'grid2' }, probeSide, el('div', {}, el('div', { class: 'card' }, scroller('Candidates', table)), actions)));
@@ -726,6 +727,78 @@ function outcomeForm(lead) {
     el('p', {}, el('button', { type: 'submit' }, 'Record outcome')), msg);
 }
 
+// ---- The case file: one released lead, printable (print CSS; PDF through the browser) ----
+// Everything comes from GET /searches/{id}/case (role-checked and audited case.view on the
+// server); images are inline data: URLs from that one response.
+function imageUrl(img) { return img && img.data_base64 ? `data:${img.content_type};base64,${img.data_base64}` : null; }
+function facts(pairs) {
+  return el('dl', { class: 'facts' }, ...pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
+}
+function viewingText(v) {
+  if (!v) return 'not recorded';
+  return `brightness ${v.brightness}, contrast ${v.contrast}, gamma ${v.gamma}, zoom ${v.zoom}, overlay ${v.overlay_opacity}, wipe ${v.wipe_position}; views: ${(v.views || []).join(', ') || 'none'}`;
+}
+async function casePage(id) {
+  const show = view();
+  let c;
+  try { c = await api('GET', `/searches/${id}/case`); } catch (e) { show(el('h1', {}, 'Case file, request ' + id), errorBox(e)); return; }
+  const r = c.request;
+  const probeUrl = imageUrl(c.probe);
+  const probe = el('section', { class: 'card case-section', id: 'case-probe' }, el('h2', {}, 'Probe'),
+    probeUrl ? el('img', { src: probeUrl, alt: 'Probe image of request ' + id, class: 'case-img', id: 'case-probe-img' }) : el('p', { class: 'error' }, c.probe.purged || 'The probe image is not available.'),
+    facts([['SHA-256', c.probe.probe_sha256], ['Type', c.probe.content_type], ['Size', c.probe.size_bytes + ' bytes']]),
+    el('h3', {}, 'Processing steps'),
+    el('ol', { class: 'case-steps' }, ...c.probe.steps.map(st => el('li', {}, el('strong', {}, st.kind), ' ',
+      el('span', { class: 'hash' }, JSON.stringify(st.kind === 'select_face' && st.params ? { ...st.params, landmarks: st.params.landmarks ? `${st.params.landmarks.length} points` : undefined } : st.params))))),
+    c.probe.quality_override ? el('p', {}, `Quality override ${c.probe.quality_override.id} by ${c.probe.quality_override.supervisor}: ${c.probe.quality_override.reason}`) : null);
+  const candRows = c.candidates.map(k => {
+    const b = k.booking;
+    const url = imageUrl(k.photo);
+    return el('tr', {},
+      el('td', {}, String(k.rank)),
+      el('td', {}, url ? el('img', { src: url, alt: 'Booking photo ' + k.booking_number, class: 'case-photo' }) : (k.photo ? el('span', { class: 'muted hash' }, 'photo ' + k.photo.sha256.slice(0, 16) + '…') : '—')),
+      el('td', {}, k.booking_number), el('td', {}, k.score.toFixed(3)), el('td', { class: 'conclusion' }, k.conclusion), el('td', {}, k.notes || ''),
+      el('td', {}, b ? [b.name, b.dob && 'born ' + b.dob, b.sex, b.booking_date && 'booked ' + b.booking_date, b.agency, b.charge, b.status].filter(Boolean).join(' · ') : '—'));
+  });
+  const candidates = el('section', { class: 'card case-section', id: 'case-candidates' }, el('h2', {}, 'Candidates as released'),
+    el('p', { id: 'case-policy' }, policyText(c.policy), ` Gallery version ${c.gallery_version}.`),
+    scroller('Candidates', el('table', {},
+      el('thead', {}, el('tr', {}, ...['Rank', 'Photo', 'Booking', 'Score', 'Conclusion', 'Notes', 'Booking details'].map(h => el('th', {}, h)))),
+      el('tbody', {}, ...candRows))),
+    c.booking_detail === 'restricted' ? el('p', { class: 'muted' }, 'Your role sees booking numbers, booking dates, agencies and photo hashes only.') : null);
+  const exams = el('section', { class: 'card case-section', id: 'case-examinations' }, el('h2', {}, 'Examinations'),
+    ...c.examinations.map(e => el('section', { class: 'case-exam', 'data-stage': e.stage },
+      el('h3', {}, `${e.stage === 'verification' ? 'Verification' : 'Examination'} by ${e.examiner}, ${e.created_at}${e.superseded ? ' (set aside)' : ''}`),
+      ...e.candidates.filter(k => k.conclusion !== 'not examined' || k.components.some(m => m.mark !== 'not_examined')).map(k => el('div', { class: 'case-exam-cand' },
+        el('h4', {}, `Rank ${k.rank}: ${k.conclusion}`),
+        k.notes ? el('p', {}, 'Notes: ' + k.notes) : null,
+        el('table', { class: 'case-marks' }, el('thead', {}, el('tr', {}, el('th', {}, 'FISWG component'), el('th', {}, 'Mark'), el('th', {}, 'Note'))),
+          el('tbody', {}, ...k.components.map(m => el('tr', { 'data-mark': m.mark }, el('td', {}, m.label), el('td', {}, MARK_TEXT[m.mark]), el('td', {}, m.note || ''))))),
+        el('p', { class: 'muted' }, 'Viewing settings: ' + viewingText(k.viewing)))),
+      e.candidates.every(k => k.conclusion === 'not examined') ? el('p', {}, 'No candidate examined.') : null)));
+  const decision = c.decision ? el('section', { class: 'card case-section', id: 'case-decision' }, el('h2', {}, 'Supervisor decision'),
+    facts([['Decision', c.decision.decision], ['By', c.decision.supervisor], ['At', c.decision.created_at], ['Reasons', c.decision.notes]])) : null;
+  const trail = el('section', { class: 'card case-section', id: 'case-audit' }, el('h2', {}, 'Audit trail of the request'),
+    scroller('Audit trail', el('table', {},
+      el('thead', {}, el('tr', {}, ...['Seq', 'Time', 'Actor', 'Action', 'Details', 'Hash'].map(h => el('th', {}, h)))),
+      el('tbody', {}, ...c.audit_trail.map(a => el('tr', {}, el('td', {}, String(a.seq)), el('td', {}, a.time), el('td', {}, a.actor), el('td', {}, a.action),
+        el('td', { class: 'long hash' }, typeof a.details === 'string' ? a.details : JSON.stringify(a.details)), el('td', { class: 'hash' }, a.hash.slice(0, 16) + '…')))))));
+  show(el('div', { id: 'case-file' },
+    el('div', { class: 'actions no-print' }, el('button', { type: 'button', id: 'print-case', onclick: () => window.print() }, 'Print or save as PDF'),
+      el('a', { href: '#/request/' + id }, 'Back to the request')),
+    el('h1', {}, `Case file: request ${id}, case ${r.case}`),
+    el('p', { class: 'notice', id: 'case-notice' }, c.notice),
+    el('section', { class: 'card case-section', id: 'case-request' }, el('h2', {}, 'Request'),
+      facts([['Case', r.case], ['Requested by', r.requester], ['At', r.created_at], ['Purpose', r.purpose], ['Offence', r.offense],
+        ['Justification', r.justification], ['Agency', r.agency], ['Status', r.status], ['Outcome', r.outcome ? r.outcome + (r.outcome_note ? ' (' + r.outcome_note + ')' : '') : null],
+        ['Model', `${c.model.id} v${c.model.version}`], ['Generated', `${c.generated_at} by ${c.generated_by}`]])),
+    probe, candidates, exams, decision,
+    el('section', { class: 'card case-section', id: 'case-history' }, el('h2', {}, 'History'),
+      el('ol', {}, ...c.history.map(h => el('li', {}, `${h.time} ${h.actor}: ${h.event}${h.detail ? ' (' + h.detail + ')' : ''}`)))),
+    trail,
+    el('p', { class: 'notice' }, c.notice)));
+}
+
 // ---- Lists ----
 async function requestsPage() {
   const show = view();
@@ -1008,6 +1081,8 @@ async function route() {
   if (!state.user) return loginPage();
   const m = h.match(/^#\/request\/(\d+)$/);
   if (m) return requestPage(m[1]);
+  const cf = h.match(/^#\/request\/(\d+)\/case$/);
+  if (cf) return casePage(cf[1]);
   if (h === '#/tokens') return tokensPage();
   switch (h) {
     case '#/search': return searchPage();

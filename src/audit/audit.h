@@ -93,6 +93,9 @@ class AuditLog {
 
   // Entries with from_seq <= seq <= to_seq (to_seq 0 = to the end), in seq order.
   Expected<std::vector<Entry>> Read(int64_t from_seq = 1, int64_t to_seq = 0);
+  // Every entry whose subject is exactly `subject` ("request:17"), in seq order. A scan of the
+  // table (no index on subject): fine for one case file, not for a loop over many.
+  Expected<std::vector<Entry>> ReadSubject(std::string_view subject);
   // seq and hash of the last entry; {0, kGenesisHash} for an empty log.
   Expected<std::pair<int64_t, std::string>> Head();
 
@@ -222,6 +225,20 @@ class CheckpointLog {
   int fd_ = -1;
   std::string path_;
 };
+
+// ---- Signing other documents with the same key (service/case_package.h) ----
+
+// The Ed25519 detached signature of `message` as 128 lower-case hex characters ("" only if
+// libsodium cannot start, which no verification accepts). Callers give
+// every kind of document its own first line ("facetrail-case-package-v1\n", ...), so a signature
+// over one kind can never be read as a signature over another (checkpoints start with
+// "facetrail-checkpoint-v").
+std::string SignMessage(const SigningKey& key, std::string_view message);
+// True when `signature_hex` (exactly 128 lower-case hex) is key's valid signature of `message`.
+bool MessageSignatureValid(const PublicKey& key, std::string_view message,
+                           std::string_view signature_hex);
+// Exactly 64 lower-case hex characters to a public key; kInvalidArgument otherwise.
+Expected<PublicKey> ParsePublicKeyHex(std::string_view hex);
 
 // ---- Verification ----
 

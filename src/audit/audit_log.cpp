@@ -179,11 +179,9 @@ Status AuditLog::AppendInOwnTransaction(const NewEntry& entry) {
   return db_.InTransaction([&]() -> Status { return Append(entry).status(); });
 }
 
-Expected<std::vector<Entry>> AuditLog::Read(int64_t from_seq, int64_t to_seq) {
-  FT_ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT seq, time, actor, action, subject, details, "
-                                             "prev_hash, hash FROM audit_entries WHERE seq >= ? "
-                                             "AND (? = 0 OR seq <= ?) ORDER BY seq"));
-  stmt.Bind(1, from_seq).Bind(2, to_seq).Bind(3, to_seq);
+namespace {
+
+Expected<std::vector<Entry>> ReadEntries(SqliteStmt& stmt) {
   std::vector<Entry> out;
   for (;;) {
     FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -200,6 +198,24 @@ Expected<std::vector<Entry>> AuditLog::Read(int64_t from_seq, int64_t to_seq) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+Expected<std::vector<Entry>> AuditLog::Read(int64_t from_seq, int64_t to_seq) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT seq, time, actor, action, subject, details, "
+                                             "prev_hash, hash FROM audit_entries WHERE seq >= ? "
+                                             "AND (? = 0 OR seq <= ?) ORDER BY seq"));
+  stmt.Bind(1, from_seq).Bind(2, to_seq).Bind(3, to_seq);
+  return ReadEntries(stmt);
+}
+
+Expected<std::vector<Entry>> AuditLog::ReadSubject(std::string_view subject) {
+  FT_ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT seq, time, actor, action, subject, details, "
+                                             "prev_hash, hash FROM audit_entries WHERE subject = "
+                                             "? ORDER BY seq"));
+  stmt.Bind(1, subject);
+  return ReadEntries(stmt);
 }
 
 }  // namespace facetrail::audit

@@ -300,6 +300,39 @@ bool CheckpointSignatureValid(const Checkpoint& c, const PublicKey& key) {
                                      msg.size(), key.bytes.data()) == 0;
 }
 
+std::string SignMessage(const SigningKey& key, std::string_view message) {
+  // sodium_init is idempotent and thread-safe; it cannot fail once a key was made or loaded.
+  if (sodium_init() < 0) return {};
+  std::array<uint8_t, crypto_sign_BYTES> sig{};
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const uint8_t*>(message.data()),
+                       message.size(), key.secret.data());
+  return ToHex(sig);
+}
+
+bool MessageSignatureValid(const PublicKey& key, std::string_view message,
+                           std::string_view signature_hex) {
+  if (sodium_init() < 0) return false;
+  if (signature_hex.size() != size_t{2} * crypto_sign_BYTES) return false;
+  for (char c : signature_hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  auto sig = internal::FromHex(signature_hex);
+  if (!sig) return false;
+  return crypto_sign_verify_detached(sig->data(), reinterpret_cast<const uint8_t*>(message.data()),
+                                     message.size(), key.bytes.data()) == 0;
+}
+
+Expected<PublicKey> ParsePublicKeyHex(std::string_view hex) {
+  if (!internal::IsSha256Hex(hex)) {
+    return InvalidArgument("not an Ed25519 public key (expected 64 lower-case hex characters)");
+  }
+  auto bytes = internal::FromHex(hex);
+  if (!bytes || bytes->size() != 32) return InvalidArgument("not an Ed25519 public key");
+  PublicKey key;
+  std::copy(bytes->begin(), bytes->end(), key.bytes.begin());
+  return key;
+}
+
 Expected<std::optional<Checkpoint>> CreateCheckpointIfDue(AuditLog& log, const SigningKey& key,
                                                           std::string_view actor,
                                                           const CheckpointOptions& options) {

@@ -13,6 +13,8 @@
 #include "audit/audit.h"
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/file.h"
+#include "common/sha256.h"
 #include "service/retention.h"
 #include "service/sessions.h"
 #include "service/user_admin.h"
@@ -198,6 +200,25 @@ int RunConfigCandidates(const AdminArgs& a) {
   return Finish(st, a.json);
 }
 
+// The department's signing key's public half and key id (no secret read when KEY.pub exists):
+// what an admin hands, through a channel a forger does not control, to whoever verifies audit
+// checkpoints or case packages (facetrail review verify-case --public-key/--key-id).
+int RunSigningKey(const AdminArgs& a) {
+  const std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
+  auto pub =
+      FileExists(key + ".pub") ? audit::LoadPublicKey(key + ".pub") : audit::LoadPublicKey(key);
+  if (!pub.ok()) return Finish(pub.status(), a.json);
+  const std::string hex = ToHex(pub->bytes);
+  if (a.json) {
+    std::cout << nlohmann::json{{"public_key", hex}, {"key_id", pub->KeyId()}}.dump() << '\n';
+    return 0;
+  }
+  std::cout << "public key: " << hex << "\nkey id:     " << pub->KeyId()
+            << "\nGive it to verifiers through a channel a forger does not control; they pass it "
+               "to 'facetrail review verify-case DIR --public-key HEX' (or --key-id).\n";
+  return 0;
+}
+
 int RunPurge(const AdminArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
@@ -230,6 +251,14 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
       ->required();
   init->add_option("--key", a.key, "Checkpoint signing key to create (default: DB.audit-key)");
   init->callback([&result] { result.exit_code = RunInit(a); });
+
+  auto* signing_key = admin->add_subcommand(
+      "signing-key",
+      "Print the signing key's public key and key id (for verify-case, audit verify)");
+  AddDatabaseOption(signing_key, a.db, "Database (its key is DB.audit-key unless --key)");
+  signing_key->add_option("--key", a.key, "Signing key file (default: DB.audit-key)");
+  signing_key->add_flag("--json", a.json, "JSON output");
+  signing_key->callback([&result] { result.exit_code = RunSigningKey(a); });
 
   auto* user = admin->add_subcommand("user", "Add users and set their roles");
   user->require_subcommand(1);

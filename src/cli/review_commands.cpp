@@ -9,6 +9,9 @@
 #include "cli/commands.h"
 #include "common/file.h"
 #include "common/json_text.h"
+#include "common/sha256.h"
+#include "gallery/gallery_store.h"
+#include "service/case_package.h"
 #include "service/probe_view.h"
 #include "service/retention.h"
 #include "service/review.h"
@@ -27,6 +30,9 @@ struct ReviewArgs {
   std::string file, decision;            // examination JSON; supervisor's decision
   std::string notes, outcome, case_number, probe_sha256, reason;
   std::string export_probe;  // review show: write the stored probe here
+  std::string out, key;      // export-case: the package folder, the signing key
+  std::string package;       // verify-case: the package folder
+  std::vector<std::string> public_keys, key_ids;  // verify-case: the trusted key(s)
   bool release = false, json = false;
 };
 
@@ -293,6 +299,81 @@ int RunHold(const ReviewArgs& a) {
   return Finish(st, a.json);
 }
 
+// The signed case package of a released lead (service/case_package.h), signed with the
+// department's audit key.
+int RunExportCase(const ReviewArgs& a) {
+  const std::string key_path = a.key.empty() ? a.db + ".audit-key" : a.key;
+  auto key = audit::LoadSigningKey(key_path);
+  if (!key.ok()) return Finish(key.status(), a.json);
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto store = gallery::GalleryStore::OpenOn(*s->db);
+  if (!store.ok()) return Finish(store.status(), a.json);
+  auto package = service::ExportCasePackage(*s->ctx, s->actor, **store, a.request, *key, a.out);
+  if (!package.ok()) return Finish(package.status(), a.json);
+  if (a.json) {
+    std::cout << JsonText(nlohmann::json{{"dir", package->dir},
+                                         {"request_id", package->request_id},
+                                         {"case", package->case_number},
+                                         {"key_id", package->key_id},
+                                         {"files", package->files}},
+                          2)
+              << '\n';
+    return 0;
+  }
+  std::cout << "case package of request " << a.request << " (case " << package->case_number
+            << ") written to " << package->dir << ": " << package->files.size()
+            << " files, manifest signed with key " << package->key_id
+            << "\nverify it offline with: facetrail review verify-case " << package->dir
+            << " --key-id " << package->key_id << '\n';
+  return 0;
+}
+
+// --public-key takes a file holding the key (a .pub) or the 64 hex characters themselves.
+Expected<service::CaseTrust> TrustFromArgs(const ReviewArgs& a) {
+  service::CaseTrust trust;
+  for (const std::string& item : a.public_keys) {
+    auto hex = audit::ParsePublicKeyHex(item);
+    if (hex.ok()) {
+      trust.keys.push_back(*hex);
+      continue;
+    }
+    FT_ASSIGN_OR_RETURN(audit::PublicKey key, audit::LoadPublicKey(item));
+    trust.keys.push_back(key);
+  }
+  for (const std::string& id : a.key_ids) {
+    if (id.size() != 16 || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return InvalidArgument("--key-id '" + id + "': expected 16 lower-case hex characters");
+    }
+    trust.key_ids.push_back(id);
+  }
+  return trust;
+}
+
+int RunVerifyCase(const ReviewArgs& a) {
+  auto trust = TrustFromArgs(a);
+  if (!trust.ok()) return Finish(trust.status(), a.json);
+  auto check = service::VerifyCasePackage(a.package, *trust);
+  if (!check.ok()) return Finish(check.status(), a.json);
+  if (a.json) {
+    std::cout << JsonText(nlohmann::json{{"ok", check->ok()},
+                                         {"request_id", check->request_id},
+                                         {"key_id", check->key_id},
+                                         {"files", check->files},
+                                         {"problems", check->problems}},
+                          2)
+              << '\n';
+  } else if (check->ok()) {
+    std::cout << a.package << ": verified: case package of request " << check->request_id << ", "
+              << check->files.size() << " files, signed with trusted key " << check->key_id << '\n';
+  } else {
+    std::cout << a.package << ": NOT VERIFIED (" << check->problems.size() << " problem"
+              << (check->problems.size() == 1 ? "" : "s") << ")\n";
+    for (const std::string& p : check->problems) std::cout << "  " << p << '\n';
+  }
+  return check->ok() ? 0 : 1;
+}
+
 CLI::App* Sub(CLI::App* parent, const char* name, const char* help, ReviewArgs& a, bool request) {
   auto* cmd = parent->add_subcommand(name, help);
   AddDatabaseOption(cmd, a.db, "Database");
@@ -337,6 +418,26 @@ void RegisterReviewCommands(CLI::App& app, CommandResult& result) {
                     "tattoos_piercings, other)");
     cmd->callback([&result, verify] { result.exit_code = RunExamine(a, verify); });
   }
+  auto* export_case =
+      Sub(review, "export-case",
+          "Write the signed case package of a released lead (the lead's readers; audited "
+          "case.export)",
+          a, true);
+  export_case->add_option("--out", a.out, "The package folder to create (must not exist)")
+      ->required();
+  export_case->add_option("--key", a.key, "Signing key file, mode 0600 (default: DB.audit-key)");
+  export_case->callback([&result] { result.exit_code = RunExportCase(a); });
+  auto* verify_case = review->add_subcommand(
+      "verify-case", "Check a case package offline against a trusted key (no database)");
+  verify_case->add_option("package", a.package, "The package folder")->required();
+  verify_case->add_option("--public-key", a.public_keys,
+                          "Trusted public key: a .pub file or 64 hex characters (from 'facetrail "
+                          "admin signing-key'), never the package's own");
+  verify_case->add_option("--key-id", a.key_ids,
+                          "Trusted key id (16 hex), as 'admin init' and 'admin signing-key' "
+                          "print it");
+  verify_case->add_flag("--json", a.json, "JSON output");
+  verify_case->callback([&result] { result.exit_code = RunVerifyCase(a); });
   auto* decide = Sub(review, "decide", "Supervisor: settle a disputed lead", a, true);
   decide->add_option("--decision", a.decision, "adopt_first, adopt_second or reexamine")
       ->required();

@@ -30,6 +30,7 @@
 #include "server/internal/json_views.h"
 #include "service/audit_access.h"
 #include "service/face_view.h"
+#include "service/case_file.h"
 #include "service/gallery_candidate_source.h"
 #include "service/models.h"
 #include "service/probe_view.h"
@@ -1067,6 +1068,18 @@ void ServerImpl::AddReviewRoutes() {
         json out = json::array();
         for (const auto& l : leads) out.push_back(internal::LeadJson(l));
         return json{{"leads", out}};
+      });
+  // The case file of a released lead: the same content as the printable page and the signed
+  // package, from the one use case (service/case_file.h); audited case.view.
+  Api("GET", "/api/v1/searches/{id}/case", "/api/v1/searches/([0-9]{1,18})/case",
+      [this](const HttpRequest& req, HttpResponse& res, Call& call) -> Expected<json> {
+        FT_ASSIGN_OR_RETURN(int64_t id, ParseId(req.matches[1]));
+        FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+        FT_ASSIGN_OR_RETURN(
+            service::CaseFile file,
+            service::BuildCaseFile(call.ctx, call.actor, *store, id, service::CaseFileUse::kView));
+        res.set_header("Cache-Control", "no-store");
+        return service::CaseFileJson(file, /*inline_images=*/true);
       });
   Api("POST", "/api/v1/searches/{id}/examination", "/api/v1/searches/([0-9]{1,18})/examination",
       [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "service/internal/guard.h"
+#include "service/internal/lead_record.h"
 
 namespace facetrail::service {
 
@@ -109,26 +110,7 @@ Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_
       return AuditRefusal(ctx, actor.name, "probe.refused", subject, *refusal, {{"step", "view"}});
     }
     if (!req) return NotFound("no search request " + std::to_string(request_id));
-    FT_ASSIGN_OR_RETURN(auto probe, ctx.db().Prepare("SELECT bytes, format, purged_at FROM "
-                                                     "probes WHERE sha256 = ?"));
-    probe.Bind(1, req->sha256);
-    FT_ASSIGN_OR_RETURN(bool row, probe.Step());
-    if (!row) return Internal("the probe of request " + std::to_string(request_id) + " is missing");
-    if (probe.IsNull(0)) {
-      return FailedPrecondition("the probe of request " + std::to_string(request_id) +
-                                " was purged (retention) at " + probe.OptText(2).value_or("?"));
-    }
-    view.request_id = request_id;
-    view.case_number = req->case_number;
-    view.sha256 = req->sha256;
-    view.bytes = probe.Blob(0);
-    view.format = probe.Text(1);
-    view.content_type = ProbeContentType(view.bytes);
-    FT_RETURN_IF_ERROR(ReadSteps(ctx, request_id, view.steps));
-    if (req->override_id) {
-      FT_ASSIGN_OR_RETURN(ProbeOverrideInfo o, ReadOverride(ctx, *req->override_id));
-      view.quality_override = std::move(o);
-    }
+    FT_ASSIGN_OR_RETURN(view, internal::ReadProbeRecord(ctx, request_id));
     nlohmann::json details{
         {"case", req->case_number}, {"probe_sha256", req->sha256}, {"bytes", view.bytes.size()}};
     if (!rendering.empty()) details["rendering"] = std::string(rendering);
@@ -139,3 +121,34 @@ Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_
 }
 
 }  // namespace facetrail::service
+
+namespace facetrail::service::internal {
+
+Expected<ProbeView> ReadProbeRecord(Context& ctx, int64_t request_id) {
+  FT_ASSIGN_OR_RETURN(std::optional<ProbeRow> req, LoadProbeRow(ctx, request_id));
+  if (!req) return NotFound("no search request " + std::to_string(request_id));
+  FT_ASSIGN_OR_RETURN(auto probe, ctx.db().Prepare("SELECT bytes, format, purged_at FROM "
+                                                   "probes WHERE sha256 = ?"));
+  probe.Bind(1, req->sha256);
+  FT_ASSIGN_OR_RETURN(bool row, probe.Step());
+  if (!row) return Internal("the probe of request " + std::to_string(request_id) + " is missing");
+  if (probe.IsNull(0)) {
+    return FailedPrecondition("the probe of request " + std::to_string(request_id) +
+                              " was purged (retention) at " + probe.OptText(2).value_or("?"));
+  }
+  ProbeView view;
+  view.request_id = request_id;
+  view.case_number = req->case_number;
+  view.sha256 = req->sha256;
+  view.bytes = probe.Blob(0);
+  view.format = probe.Text(1);
+  view.content_type = ProbeContentType(view.bytes);
+  FT_RETURN_IF_ERROR(ReadSteps(ctx, request_id, view.steps));
+  if (req->override_id) {
+    FT_ASSIGN_OR_RETURN(ProbeOverrideInfo o, ReadOverride(ctx, *req->override_id));
+    view.quality_override = std::move(o);
+  }
+  return view;
+}
+
+}  // namespace facetrail::service::internal

@@ -8,6 +8,7 @@
 
 #include "common/text.h"
 #include "service/internal/guard.h"
+#include "service/internal/lead_record.h"
 
 namespace facetrail::service {
 
@@ -745,3 +746,73 @@ Expected<std::vector<Lead>> PendingReviews(Context& ctx, const Actor& reviewer) 
 }
 
 }  // namespace facetrail::service
+
+namespace facetrail::service::internal {
+
+Expected<std::optional<LeadRecord>> ReadLeadRecord(Context& ctx, int64_t request_id) {
+  Expected<RequestRow> loaded = LoadRequest(ctx, request_id);
+  if (!loaded.ok()) {
+    if (loaded.status().code() == StatusCode::kNotFound) return std::optional<LeadRecord>();
+    return loaded.status();
+  }
+  const RequestRow& req = *loaded;
+  LeadRecord out;
+  out.requester_id = req.user_id;
+  out.outcome_note = std::nullopt;
+  Lead& lead = out.lead;
+  lead.request_id = req.id;
+  lead.requester = req.user_name;
+  lead.case_number = req.case_number;
+  lead.purpose = req.purpose;
+  lead.created_at = req.created_at;
+  lead.probe_sha256 = req.probe_sha256;
+  lead.status = req.status;
+  lead.outcome = req.outcome;
+  lead.policy = req.policy;
+  FT_ASSIGN_OR_RETURN(auto fields,
+                      ctx.db().Prepare("SELECT offense, justification, agency, outcome_note FROM "
+                                       "search_requests WHERE id = ?"));
+  fields.Bind(1, request_id);
+  FT_ASSIGN_OR_RETURN(bool row, fields.Step());
+  if (row) {
+    out.offense = fields.Text(0);
+    out.justification = fields.Text(1);
+    out.agency = fields.Text(2);
+    out.outcome_note = fields.OptText(3);
+  }
+  FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+  lead.conclusion_scale = config.conclusion_scale;
+  FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, request_id));
+  FT_ASSIGN_OR_RETURN(std::vector<ReviewRow> reviews, LoadReviews(ctx, request_id));
+  FT_ASSIGN_OR_RETURN(std::optional<DecisionRow> decision, LoadDecision(ctx, request_id));
+  Standing standing = FindStanding(reviews);
+  for (const Candidate& c : listed) lead.candidates.push_back({c, std::nullopt, ""});
+  if (standing.first) lead.examiner = standing.first->examiner_name;
+  if (standing.verification) lead.verified_by = standing.verification->examiner_name;
+  if (decision) {
+    lead.decision = decision->decision;
+    out.decision = DecisionRecord{decision->supervisor, decision->created_at, decision->decision,
+                                  decision->notes};
+  }
+  for (const ReviewRow& r : reviews) {
+    if (r.stage == "concurrence") continue;
+    FT_ASSIGN_OR_RETURN(ExaminationRecord record, LoadExamination(ctx, r, listed));
+    lead.examinations.push_back(std::move(record));
+  }
+  // The standing conclusions, as GetLead gives them.
+  std::optional<ReviewRow> adopted = standing.first;
+  if (decision && decision->decision == "adopt_second") adopted = standing.verification;
+  if (adopted) {
+    for (const ExaminationRecord& e : lead.examinations) {
+      if (e.id != adopted->id) continue;
+      for (size_t i = 0; i < e.candidates.size() && i < lead.candidates.size(); ++i) {
+        lead.candidates[i].conclusion = e.candidates[i].conclusion;
+        lead.candidates[i].notes = e.candidates[i].notes;
+      }
+    }
+  }
+  lead.history = History(req, reviews, decision);
+  return std::optional<LeadRecord>(std::move(out));
+}
+
+}  // namespace facetrail::service::internal

@@ -263,6 +263,38 @@ try {
   check((await ed.page.$$('#examinations .exam-record')).length === 2, 'after submitting, the verifier sees both examinations');
   check(true, 'lead released after a blind verification that agrees');
 
+  // The case file (issue 13): the printable page of the released lead with the probe, both
+  // examinations with their feature marks, the notice and the audit trail; printed through the
+  // print stylesheet (navigation gone, probe and examinations kept) and as a PDF.
+  await ed.page.click('#case-file-link');
+  await ed.page.waitForSelector('#case-file #case-probe-img');
+  const probeSha = crypto.createHash('sha256').update(fs.readFileSync(probe)).digest('hex');
+  const caseText = await ed.page.textContent('#case-file');
+  check(caseText.includes(probeSha) && caseText.includes('Investigative lead only'), 'the case file shows the probe hash and the lead notice');
+  check((await ed.page.$$('#case-examinations .case-exam')).length === 2 &&
+    (await ed.page.textContent('#case-examinations .case-exam[data-stage=examination]')).includes('helix and lobe agree') &&
+    (await ed.page.textContent('#case-examinations .case-exam[data-stage=verification]')).includes('Ears'), 'the case file holds both examinations with their feature marks');
+  check((await ed.page.textContent('#case-audit')).includes('case.view') && (await ed.page.textContent('#case-audit')).includes('review.verify'), 'the case file lists the audit trail, its own view included');
+  await shot(ed.page, 'case-file');
+  await ed.page.emulateMedia({ media: 'print' });
+  const printed = await ed.page.evaluate(() => {
+    const visible = e => !!e && getComputedStyle(e).display !== 'none' && e.getBoundingClientRect().height > 0;
+    const img = document.getElementById('case-probe-img');
+    return { nav: visible(document.querySelector('header.top')), button: visible(document.getElementById('print-case')),
+      probe: visible(img) && img.naturalWidth > 0, exams: [...document.querySelectorAll('.case-exam')].filter(visible).length,
+      text: document.getElementById('case-file').innerText };
+  });
+  check(!printed.nav && !printed.button && printed.probe && printed.exams === 2 && printed.text.includes(probeSha) && printed.text.includes('Verification by ed'),
+    'printed, the case file has the probe and both examinations and no navigation');
+  await shot(ed.page, 'case-file-print');
+  const pdf = await ed.page.pdf({ path: path.join(shots, 'case-file.pdf'), format: 'A4', printBackground: true });
+  check(pdf.subarray(0, 5).toString() === '%PDF-' && pdf.length > 20000, `the case file prints to a PDF (${pdf.length} bytes, with the probe image)`);
+  await ed.page.emulateMedia({ media: 'screen' });
+  // The wrong role: the uncertified searcher, not the requester, is refused on screen.
+  await nick.page.goto(base + `/#/request/${requestId}/case`);
+  await nick.page.waitForSelector('#main h1:text("Case file, request")');
+  check((await nick.page.getAttribute('#main .refused', 'data-code')) === 'wrong_role', 'another searcher is refused the case file (wrong_role)');
+
   // Searcher: my requests, outcome.
   await sam.page.goto(base + '/#/requests');
   await sam.page.waitForSelector('#my-requests a');
@@ -616,7 +648,7 @@ try {
     'facetrail audit verify passes against the pinned key and the external checkpoint log');
   const exported = run(['audit', 'export', '--db', db, '--user', 'al'], { FACETRAIL_PASSWORD: 'al-password-1' });
   for (const action of ['user.add', 'certificate.add', 'search.request', 'search.refused', 'review.examine', 'review.verify', 'lead.release', 'lead.outcome',
-    'case.hold', 'case.unhold', 'quality.override']) {
+    'case.hold', 'case.unhold', 'quality.override', 'case.view', 'case.file.refused']) {
     check(exported.includes(`"action":"${action}"`), 'audit log holds ' + action);
   }
 } catch (e) {

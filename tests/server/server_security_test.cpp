@@ -173,6 +173,10 @@ TEST_F(ServerSecurityTest, WrongRolesAreRefused) {
       {"sam", "POST", "/api/v1/searches/999999/examination", {{"candidates", json::array()}}},
       {"al", "POST", "/api/v1/searches/999999/verification", {{"candidates", json::array()}}},
       {"eve", "POST", "/api/v1/searches/999999/outcome", {{"outcome", "unknown"}}},
+      // The case file: only the lead's readers, and the refusal reveals no id.
+      {"admin", "GET", "/api/v1/searches/1/case", {}},
+      {"admin", "GET", "/api/v1/searches/999999/case", {}},
+      {"sam", "GET", "/api/v1/searches/999999/case", {}},
   };
   std::map<std::string, Caller> callers = {
       {"sam", sam_}, {"eve", eve_}, {"al", al_}, {"admin", admin_}};

@@ -517,3 +517,93 @@ TEST_F(CliTest, EverySpellingOfTheDatabaseIsUnderAccountability) {
     EXPECT_EQ(Ft("search --db '" + db + "' --probe probe.jpg --json").exit_code, 2);
   }
 }
+
+namespace {
+
+// issue 16: `review export-case` writes the signed package of a released lead; `review
+// verify-case` checks it with no database against the key `admin signing-key` prints, and fails
+// naming a changed file; a wrong role cannot export.
+TEST_F(CliTest, CasePackageExportAndOfflineVerification) {
+  const fs::path images = fs::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
+  if (!fs::exists(fs::path(FACETRAIL_MODELS_DIR) / "face_recognition_model.bin") ||
+      !fs::exists(images / "Aaron_Sorkin")) {
+    GTEST_SKIP() << "models or LFW images missing (scripts/fetch-models)";
+  }
+  {
+    std::ofstream m(dir_ + "/m.csv");
+    m << "booking_number,photo,name\n";
+    int i = 0;
+    for (const char* p : {"Aaron_Sorkin", "Abel_Pacheco", "Abdoulaye_Wade"}) {
+      m << "B-" << ++i << "," << p << "/" << p << "_0001.jpg," << p << "\n";
+    }
+  }
+  ASSERT_EQ(Ft("enroll --db f.db --manifest m.csv --models '" FACETRAIL_MODELS_DIR "' --images '" +
+               images.string() + "'")
+                .exit_code,
+            0);
+  CreateUsers();
+  ASSERT_EQ(Ft("admin user add --db f.db --user admin --name ed --agency 'Metro PD' --roles "
+               "examiner",
+               "admin-password-1", "ed-password-1")
+                .exit_code,
+            0);
+  for (const char* who : {"eve", "ed"}) {
+    ASSERT_EQ(Ft(std::string("admin cert add --db f.db --user admin --name ") + who +
+                     " --course FC --number FC-" + who +
+                     " --issued 2020-01-01 --expires 2099-12-31 --issued-by Academy",
+                 "admin-password-1")
+                  .exit_code,
+              0);
+  }
+  fs::copy_file(images / "Aaron_Sorkin/Aaron_Sorkin_0002.jpg", dir_ + "/probe.jpg");
+  CliRun r = Search("--case MPD-2026-0001 --purpose 'criminal investigation' --agency 'Metro PD'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string marks =
+      " --conclusion '1=possible lead:ears agree' --component '1:ears=similar:same helix'";
+  ASSERT_EQ(
+      Ft("review examine --db f.db --user eve --request 1" + marks, "eve-password-1").exit_code, 0);
+  // Not released yet: no package.
+  EXPECT_NE(Ft("review export-case --db f.db --user al --request 1 --out early", "al-password-1")
+                .exit_code,
+            0);
+  EXPECT_FALSE(fs::exists(dir_ + "/early"));
+  ASSERT_EQ(Ft("review verify --db f.db --user ed --request 1" + marks, "ed-password-1").exit_code,
+            0);
+
+  CliRun wrong = Ft("review export-case --db f.db --user admin --request 1 --out admin-pkg",
+                    "admin-password-1");
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.out;
+  EXPECT_FALSE(fs::exists(dir_ + "/admin-pkg"));
+  CliRun exported =
+      Ft("review export-case --db f.db --user sam --request 1 --out pkg --json", "sam-password-1");
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  auto e = nlohmann::json::parse(exported.out);
+  EXPECT_EQ(e["files"].size(), 3u) << exported.out;  // case.json, one photo, the probe
+
+  CliRun key = Ft("admin signing-key --db f.db --json");
+  ASSERT_EQ(key.exit_code, 0) << key.out;
+  auto k = nlohmann::json::parse(key.out);
+  EXPECT_EQ(k["key_id"], e["key_id"]);
+  // Offline: the database moved away.
+  fs::rename(db_, dir_ + "/elsewhere.db");
+  const std::string pub = k["public_key"].get<std::string>();
+  CliRun ok = Ft("review verify-case pkg --public-key " + pub);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("verified"), std::string::npos) << ok.out;
+  EXPECT_EQ(Ft("review verify-case pkg --key-id " + k["key_id"].get<std::string>()).exit_code, 0);
+  EXPECT_NE(Ft("review verify-case pkg").exit_code, 0) << "a trusted key is required";
+  {
+    std::fstream f(dir_ + "/pkg/probe.jpg", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x42');
+  }
+  CliRun bad = Ft("review verify-case pkg --public-key " + pub);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("probe.jpg: changed"), std::string::npos) << bad.out;
+  fs::rename(dir_ + "/elsewhere.db", db_);
+  CliRun log = Ft("audit export --db f.db --user al", "al-password-1");
+  EXPECT_NE(log.out.find("\"action\":\"case.export\""), std::string::npos);
+  EXPECT_NE(log.out.find("\"action\":\"case.file.refused\""), std::string::npos);
+}
+
+}  // namespace
