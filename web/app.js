@@ -1073,7 +1073,11 @@ async function route() {
   flash('', '');
   const h = location.hash || '#/';
   if (!state.user) {
-    try { const me = await api('GET', '/me'); state.user = me.user; state.csrf = me.csrf_token || ''; state.config = await api('GET', '/config'); }
+    // /session answers "nobody" with 200, so the sign-in page makes no failing request.
+    try {
+      const s = await api('GET', '/session');
+      if (s.signed_in) { state.user = s.user; state.csrf = s.csrf_token || ''; state.config = await api('GET', '/config'); }
+    }
     catch (e) { state.user = null; }
     if (seq !== routeSeq) return undefined;  // another route() started meanwhile
   }

@@ -1,6 +1,7 @@
 // Reports from the audit log (audit/report.h).
 #include "audit/report.h"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -249,6 +250,94 @@ std::string ReportCsv(const Report& r) {
             (x.reason.empty() ? "" : ": " + x.reason) +
             (x.detail.empty() ? "" : " (" + x.detail + ")"));
   }
+  return out.str();
+}
+
+namespace {
+
+// Rows of cells printed with each column as wide as its widest cell (in bytes: names may be
+// UTF-8, so a column can look a little off; it is never cut).
+void PrintTable(std::ostringstream& out, const std::string& title,
+                const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  out << "\n" << title << (rows.empty() ? ": none\n" : "\n");
+  if (rows.empty()) return;
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
+      width[c] = std::max(width[c], row[c].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text = " ";
+    for (size_t c = 0; c < cells.size(); ++c) {
+      text += " " + cells[c];
+      if (c + 1 < cells.size()) text += std::string(width[c] - cells[c].size(), ' ') + " ";
+    }
+    out << text << '\n';
+  };
+  line(header);
+  std::vector<std::string> rule;
+  rule.reserve(width.size());
+  for (size_t w : width) rule.emplace_back(w, '-');
+  line(rule);
+  for (const auto& row : rows) line(row);
+}
+
+std::vector<std::vector<std::string>> Counts(const std::map<std::string, int64_t>& m) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(m.size());
+  for (const auto& [k, v] : m) rows.push_back({k, std::to_string(v)});
+  return rows;
+}
+
+}  // namespace
+
+std::string ReportText(const Report& r) {
+  std::ostringstream out;
+  out << "Audit report, " << (r.from_date.empty() ? "the start" : r.from_date) << " to "
+      << (r.to_date.empty() ? "the end" : r.to_date) << ": " << r.num_entries << " entries, "
+      << r.searches << " searches\n";
+  PrintTable(out, "Searches per user", {"user", "searches"}, Counts(r.searches_per_user));
+  PrintTable(out, "Searches per month", {"month", "searches"}, Counts(r.searches_per_month));
+  PrintTable(out, "Searches per purpose", {"purpose", "searches"}, Counts(r.searches_per_purpose));
+  PrintTable(out, "Searches per case", {"case", "searches"}, Counts(r.searches_per_case));
+  PrintTable(out, "Refusals per code", {"code", "refusals"}, Counts(r.refusals_per_code));
+  std::vector<std::vector<std::string>> rows;
+  for (const RefusalRow& x : r.refusals) {
+    rows.push_back(
+        {std::to_string(x.seq), x.time, x.actor, x.action, x.code, x.case_number, x.reason});
+  }
+  PrintTable(out, "Refusals", {"seq", "time", "user", "action", "code", "case", "reason"}, rows);
+  rows.clear();
+  for (const LeadRow& l : r.leads_without_outcome) {
+    rows.push_back({std::to_string(l.request_id), l.case_number, l.requester, l.released_at});
+  }
+  PrintTable(out, "Released leads without an outcome", {"request", "case", "requester", "released"},
+             rows);
+  rows.clear();
+  for (const UnusualRow& u : r.unusual) {
+    rows.push_back({u.kind, u.user, u.when, std::to_string(u.count), u.detail});
+  }
+  PrintTable(out, "Unusual activity", {"kind", "user", "when", "count", "detail"}, rows);
+  rows.clear();
+  for (const auto& [y, st] : r.years) {
+    std::string outcomes;
+    for (const auto& [k, v] : st.outcomes) {
+      outcomes += (outcomes.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    }
+    rows.push_back({y, std::to_string(st.searches), std::to_string(st.refusals),
+                    std::to_string(st.leads_released), outcomes});
+  }
+  PrintTable(out, "Per year", {"year", "searches", "refusals", "leads released", "outcomes"}, rows);
+  rows.clear();
+  for (const SupervisionRow& x : r.supervision) {
+    rows.push_back(
+        {std::to_string(x.seq), x.time, x.actor, x.action, x.case_number, x.reason, x.detail});
+  }
+  PrintTable(out, "Supervision", {"seq", "time", "user", "action", "case", "reason", "detail"},
+             rows);
   return out.str();
 }
 

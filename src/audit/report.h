@@ -83,5 +83,8 @@ Expected<Report> BuildReport(const std::vector<Entry>& entries, const ReportOpti
 std::string ReportJson(const Report& report);  // one JSON object, pretty-printed
 // CSV with a header "section,key,value,detail"; one row per number or listed item.
 std::string ReportCsv(const Report& report);
+// For a person at a terminal: each section a titled table with aligned columns, empty sections
+// said in one line. Same content as ReportJson.
+std::string ReportText(const Report& report);
 
 }  // namespace facetrail::audit

@@ -139,7 +139,23 @@ int Finish(const Status& status, bool json) {
     }
     return 3;
   }
+  if (json) {  // scripts that asked for JSON get JSON on stdout, whatever happened
+    std::cout << nlohmann::json{{"error",
+                                 {{"code", StatusCodeName(status.code())},
+                                  {"message", status.message()}}}}
+                     .dump()
+              << '\n';
+  }
   return PrintError(status);
+}
+
+int Done(bool json, const nlohmann::json& result, const std::string& text) {
+  if (json) {
+    std::cout << result.dump() << '\n';
+  } else {
+    std::cout << text;
+  }
+  return 0;
 }
 
 }  // namespace facetrail::cli

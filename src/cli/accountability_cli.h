@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/sqlite.h"
@@ -48,8 +49,13 @@ Status RefuseWithoutUser(const std::string& db_path, const std::string& refused_
 Expected<std::string> ReadPassword(const char* env, const std::string& prompt, bool confirm);
 
 // 0 for OK. A refusal prints {"refused": {"code", "reason"}} on stdout with --json, or
-// "facetrail: refused (<code>): <reason>" on stderr, and returns 3; other errors as PrintError.
+// "facetrail: refused (<code>): <reason>" on stderr, and returns 3; other errors as PrintError,
+// and with --json also {"error": {"code", "message"}} on stdout (exit status 1, or 2 for
+// invalid input).
 int Finish(const Status& status, bool json);
+// What a command that changed something did: `result` as one JSON line on stdout with --json
+// (scripts read it), else `text` (ending in a newline). Returns 0.
+int Done(bool json, const nlohmann::json& result, const std::string& text);
 
 }  // namespace facetrail::cli
 

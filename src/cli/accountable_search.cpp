@@ -154,8 +154,11 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
     request.origin = service::ProbeOrigin::kStream;
   } else {
     auto bytes = ReadFileBytes(in.probe, kMaxProbeBytes);
-    if (!bytes.ok()) return Finish(bytes.status(), in.json);
-    request.probe_bytes = std::move(*bytes);
+    if (bytes.ok()) {
+      request.probe_bytes = std::move(*bytes);
+    } else {
+      request.probe_error = bytes.status();  // audited by the use case, then reported
+    }
   }
   LazyGallery gallery(in.db);
   LazyAnalyzer analyzer(in.models_dir, gallery);

@@ -5,7 +5,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <vector>
@@ -16,12 +18,47 @@
 #include "common/file.h"
 #include "common/sha256.h"
 #include "service/retention.h"
+#include "service/server_queries.h"
 #include "service/sessions.h"
 #include "service/user_admin.h"
 
 namespace facetrail::cli {
 
 namespace {
+
+nlohmann::json RolesJson(const policy::RoleSet& roles) {
+  nlohmann::json out = nlohmann::json::array();
+  for (policy::Role r : roles) out.push_back(policy::RoleName(r));
+  return out;
+}
+
+nlohmann::json Opt(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+nlohmann::json CertificateJson(const policy::Certificate& c) {
+  return {{"course", c.course},
+          {"number", c.number},
+          {"issued", c.issued},
+          {"expires", c.expires},
+          {"issued_by", c.issued_by},
+          {"revoked_at", Opt(c.revoked_at)},
+          {"revoked_by", Opt(c.revoked_by)},
+          {"revoke_reason", Opt(c.revoke_reason)}};
+}
+
+// The same shape as the server's user JSON (GET /api/v1/users).
+nlohmann::json UserJson(const policy::User& u) {
+  nlohmann::json certs = nlohmann::json::array();
+  for (const auto& c : u.certificates) certs.push_back(CertificateJson(c));
+  return {{"name", u.name},     {"full_name", u.full_name},
+          {"agency", u.agency}, {"roles", RolesJson(u.roles)},
+          {"locked", u.locked}, {"certificates", certs}};
+}
+
+bool CertificateValid(const policy::Certificate& c, const std::string& today) {
+  return !c.revoked_at && c.issued <= today && today <= c.expires;
+}
 
 struct AdminArgs {
   std::string db, user;  // the acting admin
@@ -46,17 +83,47 @@ Expected<policy::RoleSet> ParseRoles(const std::string& text) {
   return roles;
 }
 
+// Removes the database files `admin init` created when it failed (issue 17: no empty database
+// is left behind to be mistaken for an initialised one).
+void RemoveCreatedDatabase(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::error_code ec;
+    std::filesystem::remove(db + suffix, ec);
+  }
+}
+
 int RunInit(const AdminArgs& a) {
-  auto session = OpenSession(a.db, /*create=*/true);
-  if (!session.ok()) return Finish(session.status(), a.json);
+  // The password first: a run that cannot read one creates nothing.
   auto password = ReadPassword("FACETRAIL_PASSWORD", "New password for " + a.name + ": ", true);
   if (!password.ok()) return Finish(password.status(), a.json);
-  std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
-  auto admin = service::InitAdmin(*session->ctx, {a.name, a.full_name, *password, a.agency, key});
-  if (!admin.ok()) return Finish(admin.status(), a.json);
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(a.db, ec);
+  const std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
+  // Opened, initialised and closed here, so that a failure can remove what it created.
+  auto init = [&]() -> Expected<std::string> {
+    FT_ASSIGN_OR_RETURN(Session session, OpenSession(a.db, /*create=*/true));
+    FT_ASSIGN_OR_RETURN(auto user, service::InitAdmin(*session.ctx, {a.name, a.full_name, *password,
+                                                                     a.agency, key}));
+    return user.name;
+  };
+  Expected<std::string> admin = init();
+  if (!admin.ok()) {
+    if (!existed) RemoveCreatedDatabase(a.db);
+    return Finish(admin.status(), a.json);
+  }
   auto pub = audit::LoadPublicKey(key + ".pub");
   if (!pub.ok()) return Finish(pub.status(), a.json);
-  std::cout << "initialised " << a.db << ": admin " << admin->name << ", home agency " << a.agency
+  if (a.json) {
+    return Done(true,
+                {{"initialised", a.db},
+                 {"admin", *admin},
+                 {"agency", a.agency},
+                 {"signing_key", key},
+                 {"public_key", key + ".pub"},
+                 {"key_id", pub->KeyId()}},
+                "");
+  }
+  std::cout << "initialised " << a.db << ": admin " << *admin << ", home agency " << a.agency
             << "\naudit checkpoint signing key: " << key << " (secret, mode 0600; key id "
             << pub->KeyId() << "); the log's first checkpoint is signed with it\n"
             << "its public key: " << key << ".pub. Pin a copy of it kept OUTSIDE the "
@@ -80,9 +147,8 @@ int RunUserAdd(const AdminArgs& a) {
   if (!password.ok()) return Finish(password.status(), a.json);
   auto u = service::AddUser(*s->ctx, s->actor, {a.name, a.full_name, a.agency, *roles, *password});
   if (!u.ok()) return Finish(u.status(), a.json);
-  std::cout << "added " << u->name << " (" << policy::RoleSetText(u->roles) << ", " << u->agency
-            << ")\n";
-  return 0;
+  return Done(a.json, UserJson(*u),
+              "added " + u->name + " (" + policy::RoleSetText(u->roles) + ", " + u->agency + ")\n");
 }
 
 int RunUserRole(const AdminArgs& a) {
@@ -91,8 +157,9 @@ int RunUserRole(const AdminArgs& a) {
   auto roles = ParseRoles(a.roles);
   if (!roles.ok()) return Finish(roles.status(), a.json);
   Status st = service::SetRoles(*s->ctx, s->actor, a.name, *roles);
-  if (st.ok()) std::cout << a.name << ": roles " << policy::RoleSetText(*roles) << '\n';
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"user", a.name}, {"roles", RolesJson(*roles)}},
+              a.name + ": roles " + policy::RoleSetText(*roles) + "\n");
 }
 
 int RunCertAdd(const AdminArgs& a) {
@@ -101,17 +168,18 @@ int RunCertAdd(const AdminArgs& a) {
   auto c = service::AddCertificate(*s->ctx, s->actor, a.name,
                                    {a.course, a.number, a.issued, a.expires, a.issued_by});
   if (!c.ok()) return Finish(c.status(), a.json);
-  std::cout << a.name << ": certificate " << c->number << " (" << c->course << ") valid "
-            << c->issued << " to " << c->expires << '\n';
-  return 0;
+  return Done(a.json, {{"user", a.name}, {"certificate", CertificateJson(*c)}},
+              a.name + ": certificate " + c->number + " (" + c->course + ") valid " + c->issued +
+                  " to " + c->expires + "\n");
 }
 
 int RunCertRevoke(const AdminArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::RevokeCertificate(*s->ctx, s->actor, a.name, a.number, a.reason);
-  if (st.ok()) std::cout << a.name << ": certificate " << a.number << " revoked\n";
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"user", a.name}, {"certificate", a.number}, {"revoked", true}},
+              a.name + ": certificate " + a.number + " revoked\n");
 }
 
 // Who ran a break-glass unlock, as far as the operating system can say.
@@ -136,8 +204,9 @@ int RunLock(const AdminArgs& a, bool lock) {
     auto s = OpenSession(a.db);
     if (!s.ok()) return Finish(s.status(), a.json);
     Status st = service::BreakGlassUnlock(*s->ctx, a.name, a.reason, OperatorIdentity());
-    if (st.ok()) std::cout << a.name << ": unlocked (break-glass, audited)\n";
-    return Finish(st, a.json);
+    if (!st.ok()) return Finish(st, a.json);
+    return Done(a.json, {{"user", a.name}, {"locked", false}, {"break_glass", true}},
+                a.name + ": unlocked (break-glass, audited)\n");
   }
   if (a.user.empty()) {
     return Finish(InvalidArgument("--user (the acting admin) is required, or --break-glass"),
@@ -146,8 +215,9 @@ int RunLock(const AdminArgs& a, bool lock) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::SetLocked(*s->ctx, s->actor, a.name, lock, a.reason);
-  if (st.ok()) std::cout << a.name << (lock ? ": locked\n" : ": unlocked\n");
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"user", a.name}, {"locked", lock}},
+              a.name + (lock ? ": locked\n" : ": unlocked\n"));
 }
 
 int RunSessionsRevoke(const AdminArgs& a) {
@@ -155,9 +225,13 @@ int RunSessionsRevoke(const AdminArgs& a) {
   if (!s.ok()) return Finish(s.status(), a.json);
   auto r = service::RevokeUserCredentials(*s->ctx, s->actor, a.name, a.reason);
   if (!r.ok()) return Finish(r.status(), a.json);
-  std::cout << a.name << ": signed out everywhere (" << r->session_ids.size() << " session(s) and "
-            << r->token_ids.size() << " API token(s) revoked)\n";
-  return 0;
+  return Done(a.json,
+              {{"user", a.name},
+               {"sessions_revoked", r->session_ids.size()},
+               {"tokens_revoked", r->token_ids.size()}},
+              a.name + ": signed out everywhere (" + std::to_string(r->session_ids.size()) +
+                  " session(s) and " + std::to_string(r->token_ids.size()) +
+                  " API token(s) revoked)\n");
 }
 
 int RunConfigShow(const AdminArgs& a) {
@@ -179,8 +253,8 @@ int RunConfigSet(const AdminArgs& a) {
   auto c = policy::ParseConfigJson(text.str());
   if (!c.ok()) return Finish(c.status().WithContext(a.file), a.json);
   Status st = service::UpdateConfig(*s->ctx, s->actor, *c);
-  if (st.ok()) std::cout << "configuration updated\n";
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"configuration_updated", true}}, "configuration updated\n");
 }
 
 int RunConfigCandidates(const AdminArgs& a) {
@@ -190,14 +264,16 @@ int RunConfigCandidates(const AdminArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::SetCandidatePolicy(*s->ctx, s->actor, a.threshold, a.list_length, a.reason);
-  if (st.ok()) {
-    std::cout << "candidate-list policy: at most " << a.list_length
-              << " candidates scoring at least "
-              << (a.threshold ? std::to_string(*a.threshold)
-                              : std::string("the active model's calibrated threshold"))
-              << "; every front end uses it from the next search\n";
-  }
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json,
+              {{"max_list_length", a.list_length},
+               {"threshold", a.threshold ? nlohmann::json(*a.threshold) : nlohmann::json()},
+               {"threshold_source", a.threshold ? "department" : "model_calibration"}},
+              "candidate-list policy: at most " + std::to_string(a.list_length) +
+                  " candidates scoring at least " +
+                  (a.threshold ? std::to_string(*a.threshold)
+                               : std::string("the active model's calibrated threshold")) +
+                  "; every front end uses it from the next search\n");
 }
 
 // The department's signing key's public half and key id (no secret read when KEY.pub exists):
@@ -224,16 +300,63 @@ int RunPurge(const AdminArgs& a) {
   if (!s.ok()) return Finish(s.status(), a.json);
   auto r = service::PurgeProbes(*s->ctx, s->actor);
   if (!r.ok()) return Finish(r.status(), a.json);
-  std::cout << "purged " << r->purged_sha256.size() << " probe image(s); kept " << r->kept_on_hold
-            << " for cases on hold; hashes and audit entries kept\n";
-  return 0;
+  return Done(a.json, {{"purged_sha256", r->purged_sha256}, {"kept_on_hold", r->kept_on_hold}},
+              "purged " + std::to_string(r->purged_sha256.size()) + " probe image(s); kept " +
+                  std::to_string(r->kept_on_hold) +
+                  " for cases on hold; hashes and audit entries kept\n");
+}
+
+// admin user list / admin cert list: every user (with certificates), admin only, audited by
+// the use case like the server's GET /api/v1/users.
+int RunUserList(const AdminArgs& a, bool certificates) {
+  auto s = OpenAndLogin(a.db, a.user);
+  if (!s.ok()) return Finish(s.status(), a.json);
+  auto users = service::ListUsersForAdmin(*s->ctx, s->actor);
+  if (!users.ok()) return Finish(users.status(), a.json);
+  if (a.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const policy::User& u : *users) {
+      if (certificates) {
+        for (const policy::Certificate& c : u.certificates) {
+          nlohmann::json j = CertificateJson(c);
+          j["user"] = u.name;
+          out.push_back(j);
+        }
+      } else {
+        out.push_back(UserJson(u));
+      }
+    }
+    return Done(true, {{certificates ? "certificates" : "users", out}}, "");
+  }
+  std::ostringstream text;
+  const std::string today = s->ctx->Today();
+  for (const policy::User& u : *users) {
+    if (!certificates) {
+      int valid = 0;
+      for (const policy::Certificate& c : u.certificates) valid += CertificateValid(c, today);
+      text << std::left << std::setw(16) << u.name << ' ' << std::setw(28)
+           << policy::RoleSetText(u.roles) << ' ' << std::setw(20) << u.agency << ' '
+           << (u.locked ? "LOCKED " : "") << valid << " valid certificate(s)"
+           << (u.full_name.empty() ? "" : "  (" + u.full_name + ")") << '\n';
+      continue;
+    }
+    for (const policy::Certificate& c : u.certificates) {
+      text << std::left << std::setw(16) << u.name << ' ' << std::setw(16) << c.number << ' '
+           << c.issued << " to " << c.expires << ' '
+           << (c.revoked_at ? "REVOKED " + *c.revoked_at
+                            : (CertificateValid(c, today) ? "valid" : "not valid today"))
+           << "  " << c.course << " (" << c.issued_by << ")\n";
+    }
+  }
+  if (text.str().empty()) text << (certificates ? "no certificates\n" : "no users\n");
+  return Done(false, {}, text.str());
 }
 
 void AddDbUser(CLI::App* cmd, AdminArgs& a) {
   AddDatabaseOption(cmd, a.db, "Database");
   cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)")
       ->required();
-  cmd->add_flag("--json", a.json, "Refusals as JSON");
+  cmd->add_flag("--json", a.json, "JSON output (the result, a refusal or an error)");
 }
 
 }  // namespace
@@ -250,6 +373,7 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   init->add_option("--agency", a.agency, "Home agency: the only agency searches are made for")
       ->required();
   init->add_option("--key", a.key, "Checkpoint signing key to create (default: DB.audit-key)");
+  init->add_flag("--json", a.json, "JSON output (the result, a refusal or an error)");
   init->callback([&result] { result.exit_code = RunInit(a); });
 
   auto* signing_key = admin->add_subcommand(
@@ -269,6 +393,9 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   add->add_option("--agency", a.agency, "The user's agency")->required();
   add->add_option("--roles", a.roles, "searcher,examiner,supervisor,auditor or admin")->required();
   add->callback([&result] { result.exit_code = RunUserAdd(a); });
+  auto* list = user->add_subcommand("list", "Every user: roles, agency, lock, certificates");
+  AddDbUser(list, a);
+  list->callback([&result] { result.exit_code = RunUserList(a, false); });
   auto* role = user->add_subcommand("role", "Replace a user's roles");
   AddDbUser(role, a);
   role->add_option("--name", a.name, "User")->required();
@@ -286,6 +413,9 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   cadd->add_option("--expires", a.expires, "Last valid day, YYYY-MM-DD")->required();
   cadd->add_option("--issued-by", a.issued_by, "Issuing body")->required();
   cadd->callback([&result] { result.exit_code = RunCertAdd(a); });
+  auto* clist = cert->add_subcommand("list", "Every user's certificates, valid or not");
+  AddDbUser(clist, a);
+  clist->callback([&result] { result.exit_code = RunUserList(a, true); });
   auto* revoke = cert->add_subcommand("revoke", "Revoke a certificate (recorded, never deleted)");
   AddDbUser(revoke, a);
   revoke->add_option("--name", a.name, "Holder")->required();
@@ -303,7 +433,7 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
       // admin locked), audited as such.
       AddDatabaseOption(cmd, a.db, "Database");
       cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)");
-      cmd->add_flag("--json", a.json, "Refusals as JSON");
+      cmd->add_flag("--json", a.json, "JSON output (the result, a refusal or an error)");
       cmd->add_flag("--break-glass", a.break_glass,
                     "No acting admin: for whoever can write the database file; audited "
                     "user.unlock.break_glass");
@@ -347,6 +477,7 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
                        "Use the active model's calibrated threshold (models/*.model.json)");
   candidates->add_option("--reason", a.reason, "Why (e.g. the FPIR and gallery size chosen)")
       ->required();
+  candidates->add_flag("--json", a.json, "JSON output (the result, a refusal or an error)");
   candidates->callback([&result] { result.exit_code = RunConfigCandidates(a); });
 
   auto* purge = admin->add_subcommand(

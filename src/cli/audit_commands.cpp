@@ -1,5 +1,7 @@
 // facetrail audit verify | report | export | checkpoint. Formats and semantics: docs/AUDIT.md.
 // No command here (or anywhere) edits or deletes audit entries.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -18,7 +20,7 @@ namespace facetrail::cli {
 namespace {
 
 struct AuditArgs {
-  std::string db, user, key, checkpoints, out, from, to, format = "json";
+  std::string db, user, key, checkpoints, out, from, to, format;
   std::vector<std::string> public_keys;
   int64_t from_seq = 1, to_seq = 0;
   audit::ReportOptions report;
@@ -106,8 +108,11 @@ Status WriteOut(const std::string& path, const std::string& text, bool append = 
 }
 
 int RunReport(AuditArgs a) {
-  if (a.format != "json" && a.format != "csv") {
-    return Finish(InvalidArgument("--format must be json or csv"), a.json);
+  // Default: a table for a person at a terminal, JSON for a pipe or a file (as before).
+  if (a.json) a.format = "json";
+  if (a.format.empty()) a.format = a.out.empty() && ::isatty(STDOUT_FILENO) ? "table" : "json";
+  if (a.format != "json" && a.format != "csv" && a.format != "table") {
+    return Finish(InvalidArgument("--format must be table, json or csv"), a.json);
   }
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
@@ -115,7 +120,9 @@ int RunReport(AuditArgs a) {
   a.report.to_date = a.to;
   auto r = service::AuditReport(*s->ctx, s->actor, a.report);
   if (!r.ok()) return Finish(r.status(), a.json);
-  std::string text = a.format == "csv" ? audit::ReportCsv(*r) : audit::ReportJson(*r) + "\n";
+  std::string text = a.format == "csv"     ? audit::ReportCsv(*r)
+                     : a.format == "table" ? audit::ReportText(*r)
+                                           : audit::ReportJson(*r) + "\n";
   return Finish(WriteOut(a.out, text), a.json);
 }
 
@@ -167,7 +174,10 @@ CLI::App* Sub(CLI::App* parent, const char* name, const char* help, AuditArgs& a
   auto* cmd = parent->add_subcommand(name, help);
   AddDatabaseOption(cmd, a.db, "Database");
   if (user) {
-    cmd->add_option("--user", a.user, "Supervisor or auditor (password: FACETRAIL_PASSWORD)")
+    cmd->add_option(
+           "--user", a.user,
+           "Acting user: an auditor or supervisor reads; a supervisor or admin signs a checkpoint "
+           "(password: FACETRAIL_PASSWORD)")
         ->required();
   }
   cmd->add_flag("--json", a.json, "JSON output");
@@ -200,7 +210,8 @@ void RegisterAuditCommands(CLI::App& app, CommandResult& result) {
                      a, true);
   report->add_option("--from", a.from, "First day, YYYY-MM-DD");
   report->add_option("--to", a.to, "Last day, YYYY-MM-DD");
-  report->add_option("--format", a.format, "json or csv");
+  report->add_option("--format", a.format,
+                     "table, json or csv (default: table on a terminal, else json)");
   report->add_option("--out", a.out, "Output file (default: standard output)");
   report->add_option("--utc-offset-minutes", a.report.utc_offset_minutes,
                      "Local time zone for off-hours");

@@ -30,7 +30,7 @@ struct EvalArgs {
   std::string groups_csv;
   std::string out_dir = "out/eval";
   double target_fpir = 0.01;
-  std::string models_dir = "models";
+  std::string models_dir;
   std::string pick = "center";
   int threads = 0;
   float min_score = 0.5f;
@@ -396,9 +396,7 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
     cmd->add_option("--target-fpir", args.target_fpir, "FPIR for the threshold recommendation")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    cmd->add_option("--models", args.models_dir, "Folder with the model files")
-        ->envname("FACETRAIL_MODELS")
-        ->capture_default_str();
+    cmd->add_option("--models", args.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
     cmd->add_option("--pick", args.pick, "The face that stands for an image")
         ->check(CLI::IsMember({"score", "center", "largest"}))
         ->capture_default_str();

@@ -31,7 +31,7 @@ namespace {
 using gallery::GalleryStore;
 
 struct EnrollArgs {
-  std::string db, manifest, images, rejects, models_dir = "models", user;
+  std::string db, manifest, images, rejects, models_dir, user;
   std::string model;  // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
@@ -47,7 +47,7 @@ struct GalleryArgs {
 constexpr int kDevelopmentTop = 20;
 
 struct SearchArgs {
-  std::string db, probe, models_dir = "models";
+  std::string db, probe, models_dir;
   int face = -1;
   int top = 0;  // 0: the policy's list length (accountable), kDevelopmentTop (development)
   std::optional<float> min_score;  // development only; default: the model's calibrated threshold
@@ -272,15 +272,14 @@ Status SetStatus(const GalleryArgs& a, service::BookingChange change) {
 }
 
 int RunSetStatus(const GalleryArgs& a, service::BookingChange change) {
-  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  if (!FileExists(a.db)) return Finish(NotFound(a.db + ": no gallery database"), a.json);
   Status s = SetStatus(a, change);
-  if (!s.ok()) return Finish(s, false);
-  std::cout << a.booking << ": "
-            << (change == service::BookingChange::kSeal     ? "sealed"
-                : change == service::BookingChange::kUnseal ? "active"
-                                                            : "expunged")
-            << '\n';
-  return 0;
+  if (!s.ok()) return Finish(s, a.json);
+  const std::string status = change == service::BookingChange::kSeal     ? "sealed"
+                             : change == service::BookingChange::kUnseal ? "active"
+                                                                         : "expunged";
+  return Done(a.json, {{"booking_number", a.booking}, {"status", status}},
+              a.booking + ": " + status + "\n");
 }
 
 int RunStats(const GalleryArgs& a) {
@@ -419,7 +418,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                      "Rejects CSV (default: MANIFEST.rejects.csv)");
   enroll->add_option("--threads", enroll_args.threads, "Workers, one pipeline each (0 = per core)")
       ->check(CLI::Range(0, 256));
-  enroll->add_option("--models", enroll_args.models_dir, "Folder with the model files")
+  enroll->add_option("--models", enroll_args.models_dir, kModelsOptionHelp)
       ->envname("FACETRAIL_MODELS");
   enroll->add_option("--model", enroll_args.model,
                      "Recognition model of a new gallery (default fr_feature); an existing "
@@ -457,6 +456,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                   "from FACETRAIL_PASSWORD or the terminal");
     c->add_option("--reason", gallery_args.reason,
                   "The order or decision behind the change (required with --user; audited)");
+    c->add_flag("--json", gallery_args.json, "JSON output (the result, a refusal or an error)");
     c->callback([&result, change] { result.exit_code = RunSetStatus(gallery_args, change); });
   }
   auto* stats = g->add_subcommand("stats", "Counts of bookings, photos and templates");
@@ -483,7 +483,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                    "calibrated threshold). Under accountability the department's candidate-list "
                    "policy sets it")
       ->check(CLI::Range(-1.0, 1.0));
-  search->add_option("--models", search_args.models_dir, "Folder with the model files")
+  search->add_option("--models", search_args.models_dir, kModelsOptionHelp)
       ->envname("FACETRAIL_MODELS");
   search->add_flag("--json", search_args.json, "JSON output");
   // Issue 4: with --user the search is the accountable one (cli/accountable_search.cpp); the

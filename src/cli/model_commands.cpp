@@ -26,7 +26,7 @@ namespace facetrail::cli {
 namespace {
 
 struct ModelArgs {
-  std::string models_dir = "models";
+  std::string models_dir;
   std::string name;
   std::string manifest;
   bool json = false;
@@ -129,20 +129,22 @@ int RunRegister(const ModelArgs& a) {
   if (m->kind != vision::ModelKind::kOnnx) {
     return PrintError(InvalidArgument(a.manifest + ": only onnx models can be registered"));
   }
-  auto existing = vision::ListModels(a.models_dir);
+  auto models_dir = vision::ResolveModelsDir(a.models_dir);
+  if (!models_dir.ok()) return PrintError(models_dir.status());
+  auto existing = vision::ListModels(*models_dir);
   if (!existing.ok()) return PrintError(existing.status());
   for (const auto& e : *existing) {
     if (e.name == m->name || e.id == m->id) {
       return PrintError(AlreadyExists("a model named '" + e.name + "' (id " + e.id +
-                                      ") is already in " + a.models_dir +
+                                      ") is already in " + *models_dir +
                                       ": choose another name and id"));
     }
   }
   auto check = vision::CheckModel(*m);
   if (!check.ok()) return PrintError(check.status().WithContext("models register"));
   namespace fs = std::filesystem;
-  const fs::path target_file = fs::path(a.models_dir) / m->file;
-  const fs::path target_manifest = fs::path(a.models_dir) / (m->name + ".model.json");
+  const fs::path target_file = fs::path(*models_dir) / m->file;
+  const fs::path target_manifest = fs::path(*models_dir) / (m->name + ".model.json");
   std::error_code ec;
   if (fs::exists(target_file, ec) || fs::exists(target_manifest, ec)) {
     return PrintError(
@@ -178,9 +180,7 @@ void RegisterModelCommands(CLI::App& app, CommandResult& result) {
   CLI::App* models = app.add_subcommand("models", "The recognition models: list, show, register");
   models->require_subcommand(1);
   auto add_dir = [](CLI::App* cmd, ModelArgs& args) {
-    cmd->add_option("--models", args.models_dir, "Folder with the model files and manifests")
-        ->envname("FACETRAIL_MODELS")
-        ->capture_default_str();
+    cmd->add_option("--models", args.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
   };
   CLI::App* list = models->add_subcommand("list", "Every model: name, id, dimension, status");
   add_dir(list, list_args);
@@ -209,7 +209,7 @@ namespace facetrail::cli {
 namespace {
 
 struct MigrationArgs {
-  std::string db, model, models_dir = "models", user, reason;
+  std::string db, model, models_dir, user, reason;
   int workers = 1;
   int64_t max_photos = 0;
   bool json = false;
@@ -383,8 +383,7 @@ void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
       cmd->add_option("--model", args.model, "Model name or id (facetrail models list)")
           ->required();
     }
-    cmd->add_option("--models", args.models_dir, "Folder with the model files")
-        ->envname("FACETRAIL_MODELS");
+    cmd->add_option("--models", args.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
     cmd->add_option("--user", args.user,
                     "Act as this user (a supervisor or an admin); required once 'admin init' "
                     "ran. Password from FACETRAIL_PASSWORD or the terminal");

@@ -11,6 +11,11 @@
 
 namespace facetrail::cli {
 
+// The help of every --models option (vision::ResolveModelsDir does the lookup).
+inline constexpr const char* kModelsOptionHelp =
+    "Folder with the model files (default: /usr/share/facetrail/models, else models/ in the "
+    "checkout the binary was built in; never the current folder)";
+
 // Exit status for a status: 0 OK, 2 invalid argument (usage), 3 refusal (permission denied or
 // failed authentication), 1 otherwise.
 int ExitCodeFor(const Status& status);

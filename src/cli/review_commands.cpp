@@ -217,7 +217,8 @@ int RunList(const ReviewArgs& a) {
   }
   for (const auto& l : *leads) {
     std::cout << l.request_id << "  " << l.status << "  case " << l.case_number << "  by "
-              << l.requester << "  " << l.created_at << '\n';
+              << l.requester << "  " << l.created_at << "  " << l.candidates.size()
+              << " candidate(s)\n";
   }
   return 0;
 }
@@ -245,17 +246,17 @@ int RunExamine(const ReviewArgs& a, bool verify) {
                      : service::Examine(*s->ctx, s->actor, a.request, *exam);
   if (!st.ok()) return Finish(st, a.json);
   if (!verify) {
-    std::cout << "request " << a.request
-              << " examined; a second examiner verifies it without seeing your conclusions\n";
-    return 0;
+    return Done(a.json, {{"request_id", a.request}, {"status", "examined"}},
+                "request " + std::to_string(a.request) +
+                    " examined; a second examiner verifies it without seeing your conclusions\n");
   }
   auto lead = service::GetLead(*s->ctx, s->actor, a.request);
   if (!lead.ok()) return Finish(lead.status(), a.json);
-  std::cout << "request " << a.request
-            << (lead->status == "released"
-                    ? " verified: the conclusions agree and the lead is released\n"
-                    : " disputed: the conclusions differ; a supervisor decides\n");
-  return 0;
+  return Done(a.json, {{"request_id", a.request}, {"status", lead->status}},
+              "request " + std::to_string(a.request) +
+                  (lead->status == "released"
+                       ? " verified: the conclusions agree and the lead is released\n"
+                       : " disputed: the conclusions differ; a supervisor decides\n"));
 }
 
 int RunDecide(const ReviewArgs& a) {
@@ -264,8 +265,9 @@ int RunDecide(const ReviewArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::Resolve(*s->ctx, s->actor, a.request, *decision, a.notes);
-  if (st.ok()) std::cout << "request " << a.request << ": " << a.decision << " recorded\n";
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"request_id", a.request}, {"decision", a.decision}},
+              "request " + std::to_string(a.request) + ": " + a.decision + " recorded\n");
 }
 
 int RunOutcome(const ReviewArgs& a) {
@@ -274,8 +276,9 @@ int RunOutcome(const ReviewArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::RecordOutcome(*s->ctx, s->actor, a.request, *outcome, a.notes);
-  if (st.ok()) std::cout << "request " << a.request << ": outcome " << a.outcome << " recorded\n";
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"request_id", a.request}, {"outcome", a.outcome}},
+              "request " + std::to_string(a.request) + ": outcome " + a.outcome + " recorded\n");
 }
 
 int RunOverride(const ReviewArgs& a) {
@@ -284,19 +287,19 @@ int RunOverride(const ReviewArgs& a) {
   auto id =
       service::ApproveQualityOverride(*s->ctx, s->actor, a.probe_sha256, a.case_number, a.reason);
   if (!id.ok()) return Finish(id.status(), a.json);
-  std::cout << "quality override " << *id << " approved for one search of probe " << a.probe_sha256
-            << " in case " << a.case_number << '\n';
-  return 0;
+  return Done(a.json,
+              {{"override_id", *id}, {"probe_sha256", a.probe_sha256}, {"case", a.case_number}},
+              "quality override " + std::to_string(*id) + " approved for one search of probe " +
+                  a.probe_sha256 + " in case " + a.case_number + "\n");
 }
 
 int RunHold(const ReviewArgs& a) {
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
   Status st = service::SetCaseHold(*s->ctx, s->actor, a.case_number, !a.release, a.reason);
-  if (st.ok()) {
-    std::cout << "case " << a.case_number << (a.release ? ": hold lifted\n" : ": on hold\n");
-  }
-  return Finish(st, a.json);
+  if (!st.ok()) return Finish(st, a.json);
+  return Done(a.json, {{"case", a.case_number}, {"on_hold", !a.release}},
+              "case " + a.case_number + (a.release ? ": hold lifted\n" : ": on hold\n"));
 }
 
 // The signed case package of a released lead (service/case_package.h), signed with the

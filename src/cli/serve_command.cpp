@@ -1,4 +1,5 @@
 // `facetrail serve`: runs the HTTP API and web application (src/server/, docs/SERVER.md).
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -14,7 +15,8 @@ namespace facetrail::cli {
 namespace {
 
 struct ServeArgs {
-  std::string db, listen = "127.0.0.1:8080", models_dir = "models", tls_cert, tls_key, web_dir;
+  std::string config;
+  std::string db, listen = "127.0.0.1:8080", models_dir, tls_cert, tls_key, web_dir;
   int pipelines = 2;
   double searches_per_minute = 30, search_burst = 10;
   double logins_per_minute = 30, login_burst = 10;
@@ -49,7 +51,56 @@ Expected<std::pair<std::string, int>> SplitListen(const std::string& listen) {
   return std::make_pair(host, port);
 }
 
+// Reads `path` (CLI11's configuration format: `name = value` per line, `#` comments, a repeated
+// option as `name = ["a", "b"]`, optionally under a `[serve]` section) into the options of
+// `serve` that neither the command line nor the environment set: those win over the file.
+// Names are the long options without "--" (`listen`, `audit-public-key`). An unknown name, a
+// section other than [serve] or a value an option refuses is an error naming the file.
+Status ApplyConfigFile(CLI::App* serve, const std::string& path) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const CLI::Error& e) {
+    return NotFound(path + ": cannot read the configuration file (" + e.what() + ")");
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents[0] == "serve")) {
+      return InvalidArgument(path + ": section [" + item.parents[0] +
+                             "] is not [serve]; every setting is a serve option");
+    }
+    std::string name = item.name;
+    std::replace(name.begin(), name.end(), '_', '-');
+    CLI::Option* opt = nullptr;
+    if (name != "config" && name != "help") {
+      try {
+        opt = serve->get_option("--" + name);
+      } catch (const CLI::OptionNotFound&) {
+        opt = nullptr;
+      }
+    }
+    if (opt == nullptr) {
+      return InvalidArgument(path + ": unknown setting '" + item.name +
+                             "' (the settings are serve's long options without --; facetrail "
+                             "serve --help)");
+    }
+    if (opt->count() > 0) continue;  // the command line or the environment gave it
+    try {
+      for (const std::string& value : item.inputs) opt->add_result(value);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      return InvalidArgument(path + ": " + item.name + ": " + e.what());
+    }
+  }
+  return Status::Ok();
+}
+
 int RunServe(const ServeArgs& a) {
+  if (a.db.empty()) {
+    return PrintError(
+        InvalidArgument("--db is required (on the command line or as db = PATH in "
+                        "--config)"));
+  }
   auto hp = SplitListen(a.listen);
   if (!hp.ok()) return PrintError(hp.status());
   if (a.idle_minutes > a.session_minutes) {
@@ -96,14 +147,18 @@ int RunServe(const ServeArgs& a) {
 void RegisterServeCommand(CLI::App& app, CommandResult& result) {
   static ServeArgs args;
   CLI::App* serve = app.add_subcommand("serve", "Run the HTTP API and the web application");
-  AddDatabaseOption(serve, args.db, "Gallery database (after 'facetrail admin init')");
+  serve->add_option("--config", args.config,
+                    "Read settings from this file (name = value, the long options below without "
+                    "--; the command line wins; /etc/facetrail/facetrail.conf when installed)");
+  AddDatabaseOption(serve, args.db, "Gallery database (after 'facetrail admin init')")
+      ->required(false);
   serve->add_option("--listen", args.listen, "HOST:PORT to listen on")->capture_default_str();
-  serve->add_option("--models", args.models_dir, "Folder holding the model files")
-      ->capture_default_str();
+  serve->add_option("--models", args.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
   serve->add_option("--tls-cert", args.tls_cert, "PEM certificate: serve HTTPS");
   serve->add_option("--tls-key", args.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--web", args.web_dir,
-                    "Folder of the web application (default: the repo's web/)");
+                    "Folder of the web application (default: /usr/share/facetrail/web, else web/ "
+                    "in the checkout the binary was built in; never the current folder)");
   serve->add_option("--pipelines", args.pipelines, "Face pipelines loaded at most (memory)")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
@@ -180,7 +235,15 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
                    "A connection that sends nothing for this long is closed")
       ->capture_default_str()
       ->check(CLI::Range(1u, 3600u));
-  serve->callback([&result] { result.exit_code = RunServe(args); });
+  serve->callback([serve, &result] {
+    if (!args.config.empty()) {
+      if (Status s = ApplyConfigFile(serve, args.config); !s.ok()) {
+        result.exit_code = PrintError(s);
+        return;
+      }
+    }
+    result.exit_code = RunServe(args);
+  });
 }
 
 }  // namespace facetrail::cli

@@ -15,7 +15,7 @@ namespace {
 struct VisionArgs {
   std::vector<std::string> images;
   std::string list_file;
-  std::string models_dir = "models";
+  std::string models_dir;
   std::string model = std::string(vision::kDefaultModelName);
   std::string align = "similarity";
   bool json = false;
@@ -32,9 +32,7 @@ struct VisionArgs {
 void AddCommon(CLI::App* cmd, VisionArgs& a) {
   cmd->add_option("images", a.images, "Image files (JPEG, PNG, WebP, BMP, PPM)");
   cmd->add_option("--list", a.list_file, "File with one image path per line");
-  cmd->add_option("--models", a.models_dir, "Folder with the model files")
-      ->envname("FACETRAIL_MODELS")
-      ->capture_default_str();
+  cmd->add_option("--models", a.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
   cmd->add_option("--model", a.model, "Recognition model (facetrail models list)")
       ->envname("FACETRAIL_MODEL")
       ->capture_default_str();
@@ -120,7 +118,7 @@ int RunBatch(const VisionArgs& a, bool templates) {
 
 struct CompareArgs {
   std::string a, b;
-  std::string models_dir = "models";
+  std::string models_dir;
   std::string model = std::string(vision::kDefaultModelName);
   std::string align = "similarity";
   std::string pick = "largest";
@@ -210,7 +208,7 @@ void RegisterVisionCommands(CLI::App& app, CommandResult& result) {
   auto* compare = app.add_subcommand("compare", "Similarity of the main face of two images");
   compare->add_option("a", compare_args.a, "First image")->required();
   compare->add_option("b", compare_args.b, "Second image")->required();
-  compare->add_option("--models", compare_args.models_dir, "Folder with the model files")
+  compare->add_option("--models", compare_args.models_dir, kModelsOptionHelp)
       ->envname("FACETRAIL_MODELS");
   compare->add_option("--model", compare_args.model, "Recognition model (facetrail models list)")
       ->envname("FACETRAIL_MODEL")

@@ -146,6 +146,7 @@ enum class RefusalCode {
   kPurposeNotAllowed,
   kMissingOffense,
   kMissingJustification,
+  kMissingAgency,  // no requesting agency given (before: "outside agency ''")
   kOutsideAgency,
   kProbeIsVideo,
   kProbeUnreadable,

@@ -122,6 +122,7 @@ std::string_view RefusalCodeName(RefusalCode code) {
     case RefusalCode::kPurposeNotAllowed: return "purpose_not_allowed";
     case RefusalCode::kMissingOffense: return "missing_offense";
     case RefusalCode::kMissingJustification: return "missing_justification";
+    case RefusalCode::kMissingAgency: return "missing_agency";
     case RefusalCode::kOutsideAgency: return "outside_agency";
     case RefusalCode::kProbeIsVideo: return "probe_is_video";
     case RefusalCode::kProbeUnreadable: return "probe_unreadable";
@@ -208,6 +209,11 @@ std::optional<Refusal> CheckSearchRequest(const User& user, const SearchRequestF
   }
   if (Blank(f.justification)) {
     return Refusal{RefusalCode::kMissingJustification, "a search needs a written justification"};
+  }
+  if (Blank(f.agency)) {
+    return Refusal{RefusalCode::kMissingAgency,
+                   "missing agency: a search needs the requesting agency (the home agency is '" +
+                       config.home_agency + "')"};
   }
   if (f.agency != config.home_agency || f.agency != user.agency) {
     return Refusal{RefusalCode::kOutsideAgency,

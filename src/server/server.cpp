@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -13,12 +17,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <regex>
 #include <sstream>
 
 #include "audit/checkpointer.h"
 #include "audit/report.h"
 #include "common/file.h"
+#include "common/install_paths.h"
 #include "common/json_text.h"
 #include "common/sha256.h"
 #include "common/text.h"
@@ -28,6 +34,7 @@
 #include "server/internal/http_common.h"
 #include "server/internal/http_transport.h"
 #include "server/internal/json_views.h"
+#include "server/internal/openapi_text.h"
 #include "service/audit_access.h"
 #include "service/face_view.h"
 #include "service/case_file.h"
@@ -42,6 +49,7 @@
 #include "service/sessions.h"
 #include "service/user_admin.h"
 #include "vision/face_pipeline.h"
+#include "vision/models.h"
 
 namespace facetrail::server {
 
@@ -377,6 +385,7 @@ class ServerImpl final : public Server {
   using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
   struct Route {
     std::string method;
+    std::string doc_path;  // the route template the access log names
     std::regex pattern;
     Handler handler;
   };
@@ -425,6 +434,9 @@ class ServerImpl final : public Server {
   void AddSupervisorRoutes();
   void AddStaticRoutes();
   void OnResponse(const HttpRequest& req, HttpResponse& res);
+  std::string NewRequestId();
+  void LogRequest(const std::string& method, const std::string& client, const HttpResponse& res,
+                  std::chrono::steady_clock::time_point started);
   std::string MetricsText();
   Expected<std::vector<uint8_t>> ProbeBytes(const HttpRequest& req) const;
   Status TakeSearchToken(const service::Actor& actor);
@@ -435,6 +447,7 @@ class ServerImpl final : public Server {
   std::vector<Route> table_;  // constant after Init
   int port_ = 0;
   std::string openapi_text_;
+  std::string web_dir_;              // found by Init
   std::vector<std::string> routes_;  // constant after Init
   const service::SessionLimits limits_;
   internal::RateLimiter limiter_;
@@ -446,9 +459,18 @@ class ServerImpl final : public Server {
   Metrics metrics_;
   std::vector<audit::PublicKey> audit_keys_;           // pinned; constant after Init
   std::unique_ptr<audit::Checkpointer> checkpointer_;  // null without a signing key
+  const uint32_t request_id_prefix_ = std::random_device{}();
+  std::atomic<uint64_t> request_counter_{0};
+  std::mutex log_mu_;  // one access-log line at a time on stderr
 };
 
 Status ServerImpl::Init() {
+  // The files a search and the web application need, found now (never the current folder).
+  FT_ASSIGN_OR_RETURN(web_dir_, FindDataDir("web", options_.web_dir, "index.html", "--web"));
+  if (!FileExists(web_dir_ + "/index.html")) {
+    return NotFound(web_dir_ + "/index.html: no web application there (give --web)");
+  }
+  FT_ASSIGN_OR_RETURN(pipeline_options_.models_dir, vision::ResolveModelsDir(options_.models_dir));
   if (!FileExists(options_.db_path)) {
     return NotFound(options_.db_path +
                     ": no such database (create it with 'facetrail admin init')");
@@ -456,11 +478,14 @@ Status ServerImpl::Init() {
   if (options_.tls_cert_path.empty() != options_.tls_key_path.empty()) {
     return InvalidArgument("--tls-cert and --tls-key go together");
   }
-  std::string openapi =
-      options_.openapi_path.empty() ? FACETRAIL_OPENAPI_PATH : options_.openapi_path;
-  FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(openapi, size_t{4} << 20));
-  openapi_text_.assign(bytes.begin(), bytes.end());
-  if (!json::accept(openapi_text_)) return DataLoss(openapi + ": not valid JSON");
+  if (options_.openapi_path.empty()) {
+    openapi_text_ = internal::kOpenApiText;
+  } else {
+    FT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                        ReadFileBytes(options_.openapi_path, size_t{4} << 20));
+    openapi_text_.assign(bytes.begin(), bytes.end());
+  }
+  if (!json::accept(openapi_text_)) return DataLoss("the OpenAPI description is not valid JSON");
   // Fail now rather than at the first request when the database cannot be opened.
   FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
   FT_ASSIGN_OR_RETURN(int64_t users, entry->ctx->store().NumUsers());
@@ -468,6 +493,12 @@ Status ServerImpl::Init() {
   if (users == 0) {
     return FailedPrecondition(options_.db_path +
                               ": no users yet; run 'facetrail admin init' first");
+  }
+  {
+    FT_ASSIGN_OR_RETURN(gallery::GalleryStore * store, gallery_.Store());
+    FT_ASSIGN_OR_RETURN(vision::PipelineOptions active,
+                        gallery::ActiveModelPipeline(*store, pipeline_options_));
+    FT_RETURN_IF_ERROR(vision::CheckModelFiles(active).WithContext("the gallery's model"));
   }
   for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
     std::cerr << "WARNING: " << w << '\n';
@@ -567,11 +598,16 @@ Status ServerImpl::Serve() {
 void ServerImpl::Register(const std::string& method, const std::string& doc_path,
                           const std::string& regex, Handler handler) {
   if (!doc_path.empty()) routes_.push_back(method + " " + doc_path);
-  table_.push_back(Route{method, std::regex(regex), std::move(handler)});
+  // Pages have no documented path: the access log names them by their pattern's plain prefix.
+  std::string logged = doc_path;
+  if (logged.empty()) logged = regex == "/" ? "/" : regex.substr(0, regex.find('(')) + "{file}";
+  table_.push_back(Route{method, std::move(logged), std::regex(regex), std::move(handler)});
 }
 
 // Finds the route (HEAD is GET without the body), runs it, adds the headers every response has.
 void ServerImpl::Dispatch(HttpRequest& req, HttpResponse& res) {
+  const auto started = std::chrono::steady_clock::now();
+  res.request_id = NewRequestId();
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
   std::string allowed;
   const Route* route = nullptr;
@@ -584,10 +620,15 @@ void ServerImpl::Dispatch(HttpRequest& req, HttpResponse& res) {
     allowed += (allowed.empty() ? "" : ", ") + r.method;
   }
   if (route != nullptr) {
+    res.log_route = route->doc_path;
     try {
       route->handler(req, res);
     } catch (const std::exception& e) {
+      const std::string id = res.request_id, logged_route = res.log_route, user = res.log_user;
       res = HttpResponse{};
+      res.request_id = id;
+      res.log_route = logged_route;
+      res.log_user = user;
       SendError(res, Internal(std::string("uncaught exception: ") + e.what()));
     }
   } else if (!allowed.empty()) {
@@ -598,6 +639,52 @@ void ServerImpl::Dispatch(HttpRequest& req, HttpResponse& res) {
     SendError(res, NotFound("no such resource: " + req.method + " " + req.path));
   }
   OnResponse(req, res);
+  LogRequest(req.method, req.remote_addr, res, started);
+}
+
+std::string ServerImpl::NewRequestId() {
+  // Unique within the process and unlikely to repeat across restarts: a random prefix drawn at
+  // start-up and a counter. Not a secret.
+  char text[32];
+  std::snprintf(text, sizeof text, "%08x-%08llx", request_id_prefix_,
+                static_cast<unsigned long long>(++request_counter_));
+  return text;
+}
+
+// One JSON line: what an administrator needs to follow a request, nothing a request carried
+// (no path or query beyond the route template, no header, body, password, token or image).
+void ServerImpl::LogRequest(const std::string& method, const std::string& client,
+                            const HttpResponse& res,
+                            std::chrono::steady_clock::time_point started) {
+  if (!options_.access_log_enabled) return;
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  char stamp[80];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis));
+  json line{{"time", stamp},
+            {"event", "http_request"},
+            {"request_id", res.request_id},
+            {"method", ValidateText("method", method, 16).ok() ? method : "?"},
+            {"route", res.log_route.empty() ? "(no route)" : res.log_route},
+            {"status", res.status},
+            {"duration_ms", std::round(ms * 10) / 10},
+            {"user", res.log_user.empty() ? json() : json(res.log_user)},
+            {"client", client}};
+  const std::string text = JsonText(line);
+  if (options_.access_log) {
+    options_.access_log(text);
+    return;
+  }
+  std::lock_guard lock(log_mu_);
+  std::cerr << text << '\n' << std::flush;
 }
 
 // A request the transport refused before any route saw it.
@@ -606,15 +693,20 @@ void ServerImpl::Refuse(int http_status, const std::string& message, HttpRespons
              : http_status == 503 ? Unavailable(message)
              : http_status >= 500 ? Internal(message)
                                   : InvalidArgument(message);
-  res.set_content(ErrorBody(s).dump(), "application/json");
+  const auto started = std::chrono::steady_clock::now();
+  res.request_id = NewRequestId();
+  SendError(res, s);
   res.status = http_status;
   HttpRequest none;
   OnResponse(none, res);
+  LogRequest("?", "", res, started);
 }
 
 void ServerImpl::SendError(HttpResponse& res, const Status& status) {
   res.status = HttpStatusFor(status);
-  res.set_content(JsonText(ErrorBody(status)), "application/json");
+  json body = ErrorBody(status);
+  body["error"]["request_id"] = res.request_id;  // the access log's line names it too
+  res.set_content(JsonText(body), "application/json");
 }
 
 Status ServerImpl::CheckOrigin(const HttpRequest& req) const {
@@ -701,6 +793,7 @@ Expected<json> ServerImpl::AuthenticateAndRun(const HttpRequest& req, HttpRespon
     secret = CookieValue(req, kSessionCookie);
   }
   FT_ASSIGN_OR_RETURN(service::SignedIn who, service::Authenticate(ctx, kind, secret, limits_));
+  res.log_user = who.actor.name;
   if (kind == service::CredentialKind::kSession && IsStateChanging(req.method)) {
     FT_RETURN_IF_ERROR(CheckOrigin(req));
     if (!internal::SameSecret(req.get_header_value("X-CSRF-Token"), who.csrf_token)) {
@@ -718,6 +811,7 @@ void ServerImpl::OnResponse(const HttpRequest& req, HttpResponse& res) {
                  "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
                  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
   res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Request-Id", res.request_id);
   res.set_header("X-Frame-Options", "DENY");
   res.set_header("Referrer-Policy", "no-referrer");
   if (tls_) res.set_header("Strict-Transport-Security", "max-age=31536000");
@@ -825,6 +919,7 @@ void ServerImpl::AddSessionRoutes() {
              return user.status();
            }
            FT_RETURN_IF_ERROR(session.status());
+           res.log_user = actor->name;
            ++metrics_.logins;
            res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + session->secret +
                                             "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
@@ -840,6 +935,30 @@ void ServerImpl::AddSessionRoutes() {
                                          (tls_ ? "; Secure" : ""));
         return json{{"signed_out", true}};
       });
+  // The sign-in page's question "is anyone signed in here?", answered without a 401 (issue 17:
+  // a failed request, and a console error, before anyone signed in). Only the session cookie
+  // counts; it is checked exactly as for any other route (service::Authenticate).
+  Public("GET", "/api/v1/session", "/api/v1/session",
+         [this](const HttpRequest& req, HttpResponse& res) -> Expected<json> {
+           const std::string secret = CookieValue(req, kSessionCookie);
+           if (secret.empty()) return json{{"signed_in", false}};
+           FT_ASSIGN_OR_RETURN(auto entry, contexts_.Acquire());
+           auto who = service::Authenticate(*entry->ctx, service::CredentialKind::kSession, secret,
+                                            limits_);
+           Expected<policy::User> user =
+               who.ok() ? service::CurrentUser(*entry->ctx, who->actor) : who.status();
+           contexts_.Release(std::move(entry));
+           if (!user.ok()) {
+             if (user.status().code() == StatusCode::kUnauthenticated) {
+               return json{{"signed_in", false}};
+             }
+             return user.status();
+           }
+           res.log_user = who->actor.name;
+           return json{{"signed_in", true},
+                       {"user", internal::UserJson(*user)},
+                       {"csrf_token", who->csrf_token}};
+         });
   Api("GET", "/api/v1/me", "/api/v1/me",
       [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(policy::User user, service::CurrentUser(call.ctx, call.actor));
@@ -1298,7 +1417,7 @@ void ServerImpl::AddAuditRoutes() {
 }
 
 void ServerImpl::AddStaticRoutes() {
-  std::string web = options_.web_dir.empty() ? FACETRAIL_WEB_DIR : options_.web_dir;
+  const std::string web = web_dir_;
   auto serve_file = [this, web](const std::string& name, HttpResponse& res) {
     auto bytes = ReadFileBytes(web + "/" + name, size_t{4} << 20);
     if (!bytes.ok()) return SendError(res, NotFound("no such page: " + name));

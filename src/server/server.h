@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,13 +47,15 @@ struct HttpLimits {
 
 struct ServerOptions {
   std::string db_path;
-  std::string models_dir = "models";
+  // Empty: the default lookups (common/install_paths.h): /usr/share/facetrail/{models,web}, else
+  // the binary's checkout; never the current working directory.
+  std::string models_dir;
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: an ephemeral port (see Server::port())
   // Both or neither: HTTPS with this PEM certificate and key.
   std::string tls_cert_path, tls_key_path;
-  std::string web_dir;                         // default: the repository's web/ (compile-time path)
-  std::string openapi_path;                    // default: the repository's src/server/openapi.json
+  std::string web_dir;
+  std::string openapi_path;                    // default: the description built into the binary
   size_t max_upload_bytes = size_t{20} << 20;  // request bodies larger than this: 413
   HttpLimits http;                             // its max_body_bytes follows max_upload_bytes
   uint64_t max_pixels = 40'000'000;            // decoded probe images larger than this: 413
@@ -82,11 +85,18 @@ struct ServerOptions {
   int64_t audit_checkpoint_entries = 100;  // automatic checkpoint every this many new entries,
   int64_t audit_checkpoint_seconds = 300;  // or this often when anything is new
   int64_t audit_checkpoint_poll_ms = 1000;
+
+  // The access log (docs/SERVER.md, "Access log"): one JSON line per request. Null: stderr (the
+  // journal under systemd). Called from worker threads, one line at a time.
+  std::function<void(const std::string& line)> access_log;
+  bool access_log_enabled = true;
 };
 
 class Server {
  public:
-  // Checks the options and opens the database (kNotFound when it does not exist, kInvalidArgument
+  // Checks the options and opens the database (kNotFound when it does not exist, or when the
+  // models folder, the gallery's model files or the web application are not found, naming every
+  // place looked at: a server that cannot search does not start; kInvalidArgument
   // for half a TLS configuration, a pinned key or checkpoint log inside the database's folder, or
   // a signing key that is not pinned), loads the audit keys and starts the automatic checkpoints.
   // Writes start-up warnings to stderr: database files open to group or others, no pinned key,

@@ -8,16 +8,20 @@ namespace facetrail::service {
 
 namespace {
 
-// Supervisors and auditors read the log; the check and its audit entry share a transaction.
-Status RunReader(Context& ctx, const Actor& actor, const std::string& action,
-                 const nlohmann::json& details, const std::function<Status()>& fn) {
+// `fn` runs when the actor holds role `a` or `b`; the check and its audit entry share a
+// transaction. A refusal is audited as audit.refused naming the attempted action.
+Status RunAsEither(Context& ctx, const Actor& actor, policy::Role a, policy::Role b,
+                   const std::string& action, const nlohmann::json& details,
+                   const std::function<Status()>& fn) {
   return internal::RunRefusable(ctx, [&](std::optional<policy::Refusal>& refusal) -> Status {
-    FT_ASSIGN_OR_RETURN(auto aud, internal::CheckRole(ctx, actor, policy::Role::kAuditor));
-    FT_ASSIGN_OR_RETURN(auto sup, internal::CheckRole(ctx, actor, policy::Role::kSupervisor));
-    if (aud.refusal && sup.refusal) {
-      refusal = aud.refusal->code == policy::RefusalCode::kWrongRole ? sup.refusal : aud.refusal;
+    FT_ASSIGN_OR_RETURN(auto first, internal::CheckRole(ctx, actor, a));
+    FT_ASSIGN_OR_RETURN(auto second, internal::CheckRole(ctx, actor, b));
+    if (first.refusal && second.refusal) {
+      refusal =
+          first.refusal->code == policy::RefusalCode::kWrongRole ? second.refusal : first.refusal;
       if (refusal->code == policy::RefusalCode::kWrongRole) {
-        refusal->reason = actor.name + " is neither auditor nor supervisor";
+        refusal->reason = actor.name + " is neither " + std::string(policy::RoleName(a)) + " nor " +
+                          std::string(policy::RoleName(b));
       }
       nlohmann::json d = details;
       d["attempted"] = action;
@@ -26,6 +30,13 @@ Status RunReader(Context& ctx, const Actor& actor, const std::string& action,
     FT_RETURN_IF_ERROR(fn());
     return ctx.log().Append({actor.name, action, "audit", details}).status();
   });
+}
+
+// Supervisors and auditors read the log.
+Status RunReader(Context& ctx, const Actor& actor, const std::string& action,
+                 const nlohmann::json& details, const std::function<Status()>& fn) {
+  return RunAsEither(ctx, actor, policy::Role::kAuditor, policy::Role::kSupervisor, action, details,
+                     fn);
 }
 
 }  // namespace
@@ -64,9 +75,11 @@ Expected<audit::Checkpoint> Checkpoint(Context& ctx, const Actor& actor,
     return InvalidArgument("the signing key (key id " + id +
                            ") is not one of the pinned public keys; refusing to sign");
   }
-  // The check is audited in its own transaction; CreateCheckpoint writes the checkpoint entry.
-  Status s = RunReader(ctx, actor, "audit.checkpoint.request", {{"key_id", id}},
-                       [] { return Status::Ok(); });
+  // Signing a checkpoint writes to the log: supervisors and admins, never auditors, whose role
+  // is read-only (docs/POLICY.md, issue 17). The check is audited in its own transaction;
+  // CreateCheckpoint writes the checkpoint entry.
+  Status s = RunAsEither(ctx, actor, policy::Role::kSupervisor, policy::Role::kAdmin,
+                         "audit.checkpoint.request", {{"key_id", id}}, [] { return Status::Ok(); });
   FT_RETURN_IF_ERROR(s);
   verify.require_checkpoint = false;  // this may be the first
   FT_ASSIGN_OR_RETURN(audit::VerifyReport report, audit::Verify(ctx.db(), verify));

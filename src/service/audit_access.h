@@ -17,10 +17,10 @@ Expected<audit::Report> AuditReport(Context& ctx, const Actor& actor,
                                     const audit::ReportOptions& options);
 Expected<std::vector<audit::Entry>> ExportAuditLog(Context& ctx, const Actor& actor,
                                                    int64_t from_seq, int64_t to_seq);
-// Signs the log's head for a supervisor or auditor, after verifying the whole log against
-// `verify` (its pinned keys and external checkpoints; with no key pinned, against the signing
-// key itself): a checkpoint is never signed over a log that does not verify (kDataLoss naming
-// the first problem), nor with a key that is not pinned (kInvalidArgument).
+// Signs the log's head for a supervisor or an admin (never an auditor: read-only), after verifying
+// the whole log against `verify` (its pinned keys and external checkpoints; with no key pinned,
+// against the signing key itself): a checkpoint is never signed over a log that does not verify
+// (kDataLoss naming the first problem), nor with a key that is not pinned (kInvalidArgument).
 Expected<audit::Checkpoint> Checkpoint(Context& ctx, const Actor& actor,
                                        const audit::SigningKey& key, audit::VerifyOptions verify);
 

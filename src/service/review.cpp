@@ -739,6 +739,12 @@ Expected<std::vector<Lead>> PendingReviews(Context& ctx, const Actor& reviewer) 
       l.status = stmt.Text(6);
       out.push_back(std::move(l));
     }
+    // The candidates each list holds (issue 17: the listing showed none); no conclusion here,
+    // so nothing of a blind first examination shows (GetLead, audited lead.view, has those).
+    for (Lead& l : out) {
+      FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, l.request_id));
+      for (const Candidate& c : listed) l.candidates.push_back({c, std::nullopt, ""});
+    }
     return Status::Ok();
   });
   FT_RETURN_IF_ERROR(s);

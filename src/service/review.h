@@ -179,8 +179,8 @@ struct Lead {
 // of the first examination before submitting their own verification. Audited "lead.view".
 Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id);
 
-// Requests waiting for review (pending_review, examined, disputed), oldest first; examiners and
-// supervisors (who resolve disputes).
+// Requests waiting for review (pending_review, examined, disputed), oldest first, with their
+// candidates (never a conclusion); examiners and supervisors (who resolve disputes).
 Expected<std::vector<Lead>> PendingReviews(Context& ctx, const Actor& reviewer);
 
 }  // namespace facetrail::service

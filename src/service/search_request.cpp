@@ -245,7 +245,7 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
                                        ProbeAnalyzer& analyzer, CandidateSource& source) {
   FT_RETURN_IF_ERROR(ValidateFields(r.fields));
   FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
-  if (r.origin == ProbeOrigin::kFile && r.probe_bytes.empty()) {
+  if (r.origin == ProbeOrigin::kFile && r.probe_bytes.empty() && r.probe_error.ok()) {
     return InvalidArgument("'" + r.probe_name + "': the probe file is empty");
   }
   const int top_k = r.top_k.value_or(config.max_top_k);
@@ -267,14 +267,29 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
 
   FT_ASSIGN_OR_RETURN(std::optional<Refusal> pre, CheckBeforeAnalysis(ctx, actor, r, config));
   if (pre) return refuse(*pre);
+  // Input errors of the probe (not policy refusals): audited as the attempts they were, with
+  // code probe_unreadable, and answered as what they are (a missing file, not an image).
+  auto audit_unreadable = [&](const std::string& reason) -> Status {
+    const Refusal unreadable{RefusalCode::kProbeUnreadable, reason};
+    return RunRefusable(ctx, [&](std::optional<Refusal>&) -> Status {
+      return AuditRefusal(ctx, actor.name, "search.refused", subject, unreadable, details);
+    });
+  };
+  if (!r.probe_error.ok()) {
+    FT_RETURN_IF_ERROR(
+        audit_unreadable("'" + r.probe_name + "' cannot be read: " + r.probe_error.message()));
+    return r.probe_error;
+  }
 
   auto analysis = analyzer.Analyze(r.probe_bytes);
   if (!analysis.ok()) {
     StatusCode code = analysis.status().code();
     if (code == StatusCode::kInvalidArgument || code == StatusCode::kResourceExhausted) {
-      return refuse(
-          {RefusalCode::kProbeUnreadable,
-           "'" + r.probe_name + "' is not a usable still image: " + analysis.status().message()});
+      // Answered as an input error of the same kind (400, or 413 when too large).
+      const std::string reason =
+          "'" + r.probe_name + "' is not a usable still image: " + analysis.status().message();
+      FT_RETURN_IF_ERROR(audit_unreadable(reason));
+      return Status(code, reason);
     }
     return analysis.status().WithContext("analysing probe " + r.probe_name);
   }

@@ -117,6 +117,10 @@ struct SearchRequest {
   // Which face of the probe: -1 = the one with the largest eye distance; N = the N-th face in
   // the pipeline's order (0-based). An index out of range is kInvalidArgument.
   int face = -1;
+  // Not OK when the probe file could not be read (no such file, no permission): the request is
+  // checked like any other (a refusal still wins), then the attempt is audited as
+  // search.refused with code probe_unreadable and this status returned (issue 17).
+  Status probe_error = Status::Ok();
 };
 
 struct ProcessingStep {

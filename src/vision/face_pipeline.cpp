@@ -5,6 +5,7 @@
 #include <iterator>
 #include <numeric>
 
+#include "common/file.h"
 #include "vision/internal/alignment.h"
 #include "vision/internal/networks.h"
 #include "vision/internal/recognizer.h"
@@ -241,7 +242,23 @@ Expected<AlignMode> ParseAlignMode(std::string_view name) {
                          "' (expected faceapi or similarity)");
 }
 
-Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptions& options) {
+Status CheckModelFiles(const PipelineOptions& given) {
+  FT_ASSIGN_OR_RETURN(const std::string dir, ResolveModelsDir(given.models_dir));
+  FT_ASSIGN_OR_RETURN(const ModelManifest manifest, FindModel(dir, given.model));
+  const std::vector<std::string> files = {dir + "/ssd_mobilenetv1_model-weights_manifest.json",
+                                          dir + "/face_landmark_68_model-weights_manifest.json",
+                                          manifest.file_path()};
+  for (const std::string& f : files) {
+    if (!FileExists(f)) {
+      return NotFound(f + ": missing model file (run scripts/fetch-models, or give --models)");
+    }
+  }
+  return Status::Ok();
+}
+
+Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptions& given) {
+  PipelineOptions options = given;
+  FT_ASSIGN_OR_RETURN(options.models_dir, ResolveModelsDir(given.models_dir));
   // Preparing the weights runs oneDNN reorders: with network_threads set, on that many threads,
   // so no OpenMP team is started here that would then idle beside the pipelines.
   struct ThreadsScope {

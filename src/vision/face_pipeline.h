@@ -90,7 +90,8 @@ struct TemplateModel {
 };
 
 struct PipelineOptions {
-  std::string models_dir = "models";
+  // Empty: the default lookup (vision::ResolveModelsDir), never the current working directory.
+  std::string models_dir;
   // The recognition model: a manifest's name or id in models_dir (vision/models.h).
   std::string model = std::string(kDefaultModelName);
   // face-api ResNet only: kFaceApi is its parity mode. Other models refuse kFaceApi.
@@ -142,6 +143,12 @@ class FacePipeline {
   virtual const ModelManifest& model_manifest() const = 0;
   virtual const PipelineOptions& options() const = 0;
 };
+
+// Checks, without loading a network, that the files Create would read are there: the models
+// folder (resolved), the model's manifest and weights file, the detector's and the landmark
+// network's weight manifests. kNotFound names the missing file and the fix. What `serve` checks
+// before it reports itself ready.
+Status CheckModelFiles(const PipelineOptions& options);
 
 // The template model a pipeline with these options produces (reads the model's manifest; loads
 // no network). Errors as FindModel.

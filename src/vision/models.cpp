@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/file.h"
+#include "common/install_paths.h"
 #include "common/sha256.h"
 
 namespace facetrail::vision {
@@ -305,7 +306,12 @@ Expected<ModelManifest> LoadModelManifest(const std::string& path) {
   return m;
 }
 
-Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir) {
+Expected<std::string> ResolveModelsDir(const std::string& models_dir) {
+  return FindDataDir("models", models_dir, "", "--models or FACETRAIL_MODELS");
+}
+
+Expected<std::vector<ModelManifest>> ListModels(const std::string& given_dir) {
+  FT_ASSIGN_OR_RETURN(const std::string models_dir, ResolveModelsDir(given_dir));
   std::error_code ec;
   if (!std::filesystem::is_directory(models_dir, ec)) {
     return NotFound("models folder " + models_dir +
@@ -337,7 +343,8 @@ Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir) {
   return out;
 }
 
-Expected<ModelManifest> FindModel(const std::string& models_dir, std::string_view name_or_id) {
+Expected<ModelManifest> FindModel(const std::string& given_dir, std::string_view name_or_id) {
+  FT_ASSIGN_OR_RETURN(const std::string models_dir, ResolveModelsDir(given_dir));
   FT_ASSIGN_OR_RETURN(auto models, ListModels(models_dir));
   std::string known;
   for (auto& m : models) {

@@ -106,6 +106,11 @@ Expected<ModelManifest> ParseModelManifest(std::string_view json, const std::str
 std::string ModelManifestJson(const ModelManifest& manifest);
 
 Expected<ModelManifest> LoadModelManifest(const std::string& path);
+// The models folder: `models_dir` when not empty (--models, FACETRAIL_MODELS), else
+// /usr/share/facetrail/models (the package's), else models/ in the checkout the running binary
+// was built in; never the current working directory (common/install_paths.h). kNotFound names
+// every place looked at. Every function here that takes a models_dir resolves an empty one so.
+Expected<std::string> ResolveModelsDir(const std::string& models_dir);
 // Every `*.model.json` in `models_dir`, sorted by name. kNotFound when the folder is missing;
 // a malformed manifest fails the listing, naming the file.
 Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "audit/audit.h"
 #include "common/command.h"
@@ -143,6 +144,37 @@ TEST_F(CliTest, RefusalsExitThreeWithJson) {
   EXPECT_EQ(j["searches"]["total"], 0);
 }
 
+// Issue 17: a probe that is not there, under --json, prints JSON, exits 1 (an error, not a
+// refusal), and the attempt is audited; a missing --agency says so.
+TEST_F(CliTest, MissingProbeAndMissingAgencyWithJson) {
+  CreateUsers();
+  const std::string ok = "--case MPD-2026-0001 --purpose 'criminal investigation' ";
+  CliRun r = Search(ok + "--agency 'Metro PD'", "/missing/probe.jpg");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << "not JSON: " << r.out;
+  EXPECT_EQ(j["error"]["code"], "not_found") << r.out;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("/missing/probe.jpg"), std::string::npos);
+  // Not an image: an input error (exit 2), audited too.
+  std::ofstream(dir_ + "/notes.jpg") << "these are my notes, not a photograph";
+  r = Search(ok + "--agency 'Metro PD'", "notes.jpg");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << "not JSON: " << r.out;
+  EXPECT_EQ(j["error"]["code"], "invalid_argument") << r.out;
+  // No agency at all.
+  std::ofstream(dir_ + "/probe.jpg") << "\xFF\xD8\xFF\xE0 not really a jpeg";
+  r = Search(ok, "probe.jpg");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(Refused(r)["code"], "missing_agency") << r.out;
+  EXPECT_NE(Refused(r)["reason"].get<std::string>().find("missing agency"), std::string::npos);
+  CliRun report = Ft("audit report --db f.db --user al --json", "al-password-1");
+  ASSERT_EQ(report.exit_code, 0) << report.out;
+  auto rep = nlohmann::json::parse(report.out);
+  EXPECT_EQ(rep["refusals"]["per_code"]["probe_unreadable"], 2) << report.out;
+  EXPECT_EQ(rep["refusals"]["per_code"]["missing_agency"], 1) << report.out;
+}
+
 // Help and limits agree (issue 17): --top's help names the policy's cap, not only the CLI's range.
 // Issue 14 §4: command-line arguments are text checked at the edge, before any command runs:
 // invalid UTF-8, control characters and oversized arguments are usage errors naming the
@@ -204,8 +236,8 @@ TEST_F(CliTest, InitOnceAndVerifyCatchesSqliteEdit) {
   EXPECT_TRUE(fs::exists(dir_ + "/f.db.audit-key"));
   EXPECT_EQ((fs::status(dir_ + "/f.db.audit-key").permissions() & fs::perms::all),
             fs::perms::owner_read | fs::perms::owner_write);
-  CliRun cp = Ft("audit checkpoint --db f.db --user al --out '" + trust_ + "/checkpoints.jsonl'",
-                 "al-password-1");
+  CliRun cp = Ft("audit checkpoint --db f.db --user admin --out '" + trust_ + "/checkpoints.jsonl'",
+                 "admin-password-1");
   ASSERT_EQ(cp.exit_code, 0) << cp.out;
   EXPECT_EQ(Ft("audit verify --db f.db" + Pinned() + External()).exit_code, 0);
   ASSERT_EQ(std::system(("sqlite3 '" + db_ +
@@ -252,6 +284,19 @@ TEST_F(CliTest, RealSearchAndReview) {
   EXPECT_EQ(j["candidates"][0]["booking_number"], "B-1");
   EXPECT_EQ(j["status"], "pending_review");
   EXPECT_EQ(r.out.find("identified"), std::string::npos);
+  // Issue 17: review list --json shows the candidates each pending list holds.
+  ASSERT_EQ(Ft("admin user add --db f.db --user admin --name sue --agency 'Metro PD' --roles "
+               "supervisor",
+               "admin-password-1", "sue-password-1")
+                .exit_code,
+            0);
+  CliRun listed = Ft("review list --db f.db --user sue --json", "sue-password-1");
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  auto lj = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(lj.size(), 1u) << listed.out;
+  ASSERT_EQ(lj[0]["candidates"].size(), j["candidates"].size()) << listed.out;
+  EXPECT_EQ(lj[0]["candidates"][0]["booking_number"], "B-1");
+  EXPECT_FALSE(lj[0]["candidates"][0].contains("conclusion"));
   std::string marks;
   for (const auto& c : j["candidates"]) {
     const std::string rank = std::to_string(c["rank"].get<int>());
@@ -305,8 +350,15 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
   EXPECT_EQ(r.exit_code, 3);
   r = Ft("gallery seal --db f.db B-1 --user sue", "sue-password-1");
   EXPECT_EQ(r.exit_code, 2) << "a seal needs a reason";
-  r = Ft("gallery seal --db f.db B-1 --user sue --reason 'court order 17'", "sue-password-1");
+  r = Ft("gallery seal --db f.db B-1 --user sue --reason 'court order 17' --json",
+         "sue-password-1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
+  {  // issue 17: --json on every command that changes something
+    auto sealed = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(sealed.is_object()) << r.out;
+    EXPECT_EQ(sealed["booking_number"], "B-1");
+    EXPECT_EQ(sealed["status"], "sealed");
+  }
   r = Ft("gallery show --db f.db B-1 --json");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(Refused(r)["code"], "unaccountable_view");
@@ -405,8 +457,8 @@ TEST_F(CliTest, VerifyNeverTakesTheKeyFromBesideTheDatabase) {
 
 TEST_F(CliTest, RewriteRecomputeAndDeleteTheCheckpointRowsFails) {
   CreateUsers();
-  ASSERT_EQ(Ft("audit checkpoint --db f.db --user al --out '" + trust_ + "/checkpoints.jsonl'",
-               "al-password-1")
+  ASSERT_EQ(Ft("audit checkpoint --db f.db --user admin --out '" + trust_ + "/checkpoints.jsonl'",
+               "admin-password-1")
                 .exit_code,
             0);
   RewriteFrom(db_, 3, "DELETE FROM audit_checkpoints;");
@@ -425,7 +477,7 @@ TEST_F(CliTest, RewriteRecomputeAndDeleteTheCheckpointRowsFails) {
 }
 
 // The key files beside the database replaced with the attacker's, the log rewritten and
-// re-signed with the facetrail program itself (the attacker also holds an auditor account).
+// re-signed with the facetrail program itself (the attacker also holds an admin account).
 TEST_F(CliTest, SwappedKeyFilesAndResignedCheckpointsFail) {
   CreateUsers();
   Pinned();  // the auditors' copy, taken at init
@@ -433,11 +485,109 @@ TEST_F(CliTest, SwappedKeyFilesAndResignedCheckpointsFail) {
   fs::remove(db_ + ".audit-key.pub");
   ASSERT_TRUE(facetrail::audit::CreateSigningKey(db_ + ".audit-key").ok());
   RewriteFrom(db_, 2, "DELETE FROM audit_checkpoints;");
-  CliRun cp = Ft("audit checkpoint --db f.db --user al", "al-password-1");
+  CliRun cp = Ft("audit checkpoint --db f.db --user admin", "admin-password-1");
   ASSERT_EQ(cp.exit_code, 1) << cp.out;  // its own key pinned: the chain records another key
   CliRun v = Ft("audit verify --db f.db --json" + Pinned());
   EXPECT_EQ(v.exit_code, 1) << v.out;
   EXPECT_FALSE(nlohmann::json::parse(v.out)["ok"].get<bool>());
+}
+
+// Issue 17: every admin command that changes something answers --json with JSON; users and
+// certificates are listed; the audit report is a table for a person.
+TEST_F(CliTest, AdminCommandsAnswerJsonAndList) {
+  CreateUsers();
+  auto json_of = [](const CliRun& r) { return nlohmann::json::parse(r.out, nullptr, false); };
+  CliRun r =
+      Ft("admin user add --db f.db --user admin --name zoe --agency 'Metro PD' --roles "
+         "examiner --json",
+         "admin-password-1", "zoe-password-12");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["name"], "zoe") << r.out;
+  EXPECT_EQ(json_of(r)["roles"][0], "examiner") << r.out;
+  r = Ft("admin user role --db f.db --user admin --name zoe --roles examiner,supervisor --json",
+         "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["roles"].size(), 2u) << r.out;
+  r =
+      Ft("admin cert add --db f.db --user admin --name zoe --course FC --number FC-9 "
+         "--issued 2020-01-01 --expires 2099-12-31 --issued-by Academy --json",
+         "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["certificate"]["number"], "FC-9") << r.out;
+  r = Ft("admin lock --db f.db --user admin --name zoe --reason leave --json", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["locked"], true) << r.out;
+  r = Ft("admin unlock --db f.db --user admin --name zoe --reason back --json", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["locked"], false) << r.out;
+  r =
+      Ft("admin cert revoke --db f.db --user admin --name zoe --number FC-9 --reason lapsed "
+         "--json",
+         "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["revoked"], true) << r.out;
+  // The lists.
+  r = Ft("admin user list --db f.db --user admin --json", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::set<std::string> names;
+  const nlohmann::json users = json_of(r);
+  for (const auto& u : users["users"]) names.insert(u["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"admin", "al", "eve", "sam", "zoe"})) << r.out;
+  r = Ft("admin user list --db f.db --user admin", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("zoe"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("examiner,supervisor"), std::string::npos) << r.out;
+  r = Ft("admin cert list --db f.db --user admin", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("FC-9"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("REVOKED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FC-1"), std::string::npos) << r.out;  // sam's
+  r = Ft("admin cert list --db f.db --user admin --json", "admin-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["certificates"].size(), 2u) << r.out;
+  // Only an admin lists users (a refusal, audited).
+  r = Ft("admin user list --db f.db --user sam --json", "sam-password-1");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  // The audit report as a table.
+  r = Ft("audit report --db f.db --user al --format table", "al-password-1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Audit report, the start to the end"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Refusals per code"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrong_role"), std::string::npos) << r.out;  // sam's user list
+  EXPECT_FALSE(json_of(r).is_object());
+}
+
+// Issue 17: `admin init` that cannot read a password (no terminal, no FACETRAIL_PASSWORD)
+// leaves no empty database behind to be mistaken for an initialised one.
+TEST_F(CliTest, InitWithoutAPasswordCreatesNothing) {
+  CliRun r = Ft("admin init --db new.db --name admin --agency 'Metro PD'");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/new.db"));
+  EXPECT_FALSE(fs::exists(dir_ + "/new.db-wal"));
+  EXPECT_FALSE(fs::exists(dir_ + "/new.db-journal"));
+  // A password: it is created.
+  EXPECT_EQ(
+      Ft("admin init --db new.db --name admin --agency 'Metro PD'", "admin-password-1").exit_code,
+      0);
+  EXPECT_TRUE(fs::exists(dir_ + "/new.db"));
+}
+
+// Issue 17: the auditor's role is read-only (docs/POLICY.md): signing a checkpoint writes to the
+// log, so an auditor is refused (audited); supervisors and admins sign.
+TEST_F(CliTest, AnAuditorCannotSignACheckpoint) {
+  CreateUsers();
+  CliRun cp = Ft("audit checkpoint --db f.db --user al --json", "al-password-1");
+  EXPECT_EQ(cp.exit_code, 3) << cp.out;
+  EXPECT_EQ(Refused(cp)["code"], "wrong_role") << cp.out;
+  EXPECT_NE(Refused(cp)["reason"].get<std::string>().find("neither supervisor nor admin"),
+            std::string::npos)
+      << cp.out;
+  // The auditor still reads: the refusal is in the export.
+  CliRun exported = Ft("audit export --db f.db --user al", "al-password-1");
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  EXPECT_NE(exported.out.find("\"action\":\"audit.refused\""), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find("audit.checkpoint.request"), std::string::npos) << exported.out;
+  EXPECT_EQ(Ft("audit checkpoint --db f.db --user admin", "admin-password-1").exit_code, 0);
 }
 
 TEST_F(CliTest, CheckpointIsNotSignedOverADamagedLog) {
@@ -449,11 +599,11 @@ TEST_F(CliTest, CheckpointIsNotSignedOverADamagedLog) {
             0);
   const std::string count = "sqlite3 '" + db_ + "' 'SELECT count(*) FROM audit_checkpoints'";
   const std::string before = facetrail::testing::RunCommand(count).out;
-  CliRun cp = Ft("audit checkpoint --db f.db --user al", "al-password-1");
+  CliRun cp = Ft("audit checkpoint --db f.db --user admin", "admin-password-1");
   EXPECT_EQ(cp.exit_code, 1) << cp.out;
   EXPECT_EQ(facetrail::testing::RunCommand(count).out, before);
   // Nor appended to a file in the database's folder.
-  CliRun inside = Ft("audit checkpoint --db f.db --user al --out cps.jsonl", "al-password-1");
+  CliRun inside = Ft("audit checkpoint --db f.db --user admin --out cps.jsonl", "admin-password-1");
   EXPECT_EQ(inside.exit_code, 2) << inside.out;
 }
 

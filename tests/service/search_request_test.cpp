@@ -131,8 +131,6 @@ TEST_F(RefusalTest, EveryRefusalPathIsAudited) {
          r.probe_name = "rtsp://camera-12/live";
        },
        "probe_is_video"},
-      {"unreadable", [](auto&, auto& r, auto&) { r.probe_bytes = Bytes("not an image at all"); },
-       "probe_unreadable"},
       {"no face",
        [](auto& t, auto& r, auto&) {
          auto& rt = static_cast<RefusalTest&>(t);
@@ -179,6 +177,26 @@ TEST_F(RefusalTest, EveryRefusalPathIsAudited) {
     EXPECT_EQ(d["case"], r.fields.case_number);
     EXPECT_EQ(refused.back().actor, who.name);
   }
+}
+
+// Issue 17: a file that is not an image is the caller's input error (400 over HTTP, exit status 2
+// on the command line), not a policy refusal (403) — and the attempt is still audited.
+TEST_F(RefusalTest, AProbeThatIsNotAnImageIsAnInputErrorYetAudited) {
+  SearchRequest r = Request(Bytes("not an image at all"));
+  const size_t refused_before = Entries("search.refused").size();
+  const int64_t requests_before = Count("search_requests");
+  auto result = Search(sam_, r);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument) << result.status().ToString();
+  EXPECT_FALSE(IsRefusal(result.status()));
+  EXPECT_NE(result.status().message().find("is not a usable still image"), std::string::npos);
+  EXPECT_EQ(Count("search_requests"), requests_before);
+  auto refused = Entries("search.refused");
+  ASSERT_EQ(refused.size(), refused_before + 1);
+  auto d = nlohmann::json::parse(refused.back().details);
+  EXPECT_EQ(d["code"], "probe_unreadable");
+  EXPECT_EQ(d["probe_sha256"], Sha256Hex(r.probe_bytes));
+  EXPECT_EQ(refused.back().actor, sam_.name);
 }
 
 TEST_F(ServiceTest, PolicyRefusalsHappenBeforeAnyAnalysis) {

@@ -64,6 +64,9 @@ struct HttpResponse {
   int status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // What the access log records that only the router knows (server.cpp): the request's id, the
+  // route template ("/api/v1/reviews/{id}", never the raw path or query), the signed-in user.
+  std::string request_id, log_route, log_user;
 
   void set_content(std::string content, const std::string& content_type);
   void set_header(const std::string& name, const std::string& value);  // replaces
