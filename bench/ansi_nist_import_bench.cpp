@@ -54,10 +54,14 @@ int main(int argc, char** argv) {
   std::string models = FACETRAIL_MODELS_DIR;
   int threads = 2, rounds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--models")) models = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::stoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--models"))
+      models = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rounds"))
+      rounds = std::stoi(argv[i + 1]);
   }
   auto files = interop::ListTransactionFiles({dir});
   if (!files.ok()) {
@@ -97,7 +101,8 @@ int main(int argc, char** argv) {
     pool.push_back(std::move(*x));
   }
   size_t next = 0;
-  gallery::FaceExtractorFactory borrowed = [&]() -> Expected<std::unique_ptr<gallery::FaceExtractor>> {
+  gallery::FaceExtractorFactory borrowed =
+      [&]() -> Expected<std::unique_ptr<gallery::FaceExtractor>> {
     return std::unique_ptr<gallery::FaceExtractor>(new Borrowed(*pool[next++ % pool.size()]));
   };
   const std::filesystem::path tmp =
@@ -124,21 +129,21 @@ int main(int argc, char** argv) {
     rejected += s->rejected;
   }
   std::filesystem::remove_all(tmp);
-  nlohmann::json out{{"dir", dir},
-                     {"files", files->size()},
-                     {"bytes", total_bytes},
-                     {"threads", threads},
-                     {"rounds", rounds},
-                     {"parse_transactions_per_s", static_cast<double>(parsed) / parse_s},
-                     {"parse_mb_per_s",
-                      static_cast<double>(parsed) / static_cast<double>(files->size()) *
-                          static_cast<double>(total_bytes) / 1e6 / parse_s},
-                     {"face_photos_per_pass", photos_seen * static_cast<int64_t>(files->size()) /
-                                                  std::max<int64_t>(parsed, 1)},
-                     {"import_photos_enrolled", enrolled},
-                     {"import_rejected", rejected},
-                     {"import_seconds", import_s},
-                     {"import_images_per_s", static_cast<double>(enrolled) / import_s}};
+  nlohmann::json out{
+      {"dir", dir},
+      {"files", files->size()},
+      {"bytes", total_bytes},
+      {"threads", threads},
+      {"rounds", rounds},
+      {"parse_transactions_per_s", static_cast<double>(parsed) / parse_s},
+      {"parse_mb_per_s", static_cast<double>(parsed) / static_cast<double>(files->size()) *
+                             static_cast<double>(total_bytes) / 1e6 / parse_s},
+      {"face_photos_per_pass",
+       photos_seen * static_cast<int64_t>(files->size()) / std::max<int64_t>(parsed, 1)},
+      {"import_photos_enrolled", enrolled},
+      {"import_rejected", rejected},
+      {"import_seconds", import_s},
+      {"import_images_per_s", static_cast<double>(enrolled) / import_s}};
   std::cout << out.dump(2) << '\n';
   return 0;
 }

@@ -15,8 +15,8 @@ void Check(bool condition) {
 }
 
 bool Inside(std::span<const uint8_t> outer, std::span<const uint8_t> inner) {
-  return inner.empty() ||
-         (inner.data() >= outer.data() && inner.data() + inner.size() <= outer.data() + outer.size());
+  return inner.empty() || (inner.data() >= outer.data() &&
+                           inner.data() + inner.size() <= outer.data() + outer.size());
 }
 
 }  // namespace

@@ -10,13 +10,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <map>
-#include <thread>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
@@ -43,8 +43,8 @@ struct EnrollArgs {
   std::string watch;                   // a drop folder of transactions (enroll --watch)
   bool watch_once = false;
   int poll_seconds = 2;
-  std::string mapping;                 // Type-2 mapping JSON (default: the FBI EBTS fields)
-  std::string model;  // empty: the gallery's active model, or the default for a new gallery
+  std::string mapping;  // Type-2 mapping JSON (default: the FBI EBTS fields)
+  std::string model;    // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
   bool allow_outside_images = false;
@@ -105,7 +105,9 @@ Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
 }
 
 volatile std::sig_atomic_t g_stop_watching = 0;
-void StopWatching(int /*signal*/) { g_stop_watching = 1; }
+void StopWatching(int /*signal*/) {
+  g_stop_watching = 1;
+}
 
 // enroll --watch DIR: a folder a booking system drops transactions into. Every --poll seconds,
 // each transaction file (interop::ListTransactionFiles) whose size and modification time have
@@ -122,7 +124,8 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
   std::error_code ec;
   fs::create_directories(dir / "done", ec);
   if (!ec) fs::create_directories(dir / "rejected", ec);
-  if (ec) return PrintError(IoError(a.watch + ": cannot make done/ and rejected/: " + ec.message()));
+  if (ec)
+    return PrintError(IoError(a.watch + ": cannot make done/ and rejected/: " + ec.message()));
   std::signal(SIGINT, StopWatching);
   std::signal(SIGTERM, StopWatching);
   std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> seen;
@@ -148,7 +151,8 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
       const fs::path target = dir / (in_gallery ? "done" : "rejected") / name;
       if (in_gallery) fs::remove(o.rejects_path, ec);  // flagged/partly rejected: see the audit
       fs::rename(f, target, ec);
-      if (ec) return PrintError(IoError(f + ": cannot move to " + target.string() + ": " + ec.message()));
+      if (ec)
+        return PrintError(IoError(f + ": cannot move to " + target.string() + ": " + ec.message()));
       now.erase(f);
       std::cout << (in_gallery ? "done: " : "rejected: ") << name << " (" << s->enrolled
                 << " enrolled, " << s->already_enrolled << " already, " << s->rejected
@@ -168,7 +172,7 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
 int RunEnroll(const EnrollArgs& a) {
   Expected<bool> under = a.user.empty() && FileExists(a.db) ? UnderAccountability(a.db) : false;
   if (!under.ok()) return PrintError(under.status());
-  const std::string input = !a.watch.empty()       ? "ansi-nist:" + a.watch
+  const std::string input = !a.watch.empty()      ? "ansi-nist:" + a.watch
                             : a.ansi_nist.empty() ? "manifest:" + a.manifest
                                                   : std::string("ansi-nist");
   if (*under) {
@@ -220,8 +224,8 @@ int RunEnroll(const EnrollArgs& a) {
   auto import_files = [&](const std::vector<std::string>& files,
                           const gallery::EnrollOptions& options) {
     auto source = interop::MakeAnsiNistSource(files, *mapping);
-    return session ? service::EnrollPreparedPhotos(*session->ctx, session->actor, factory,
-                                                   *source, files, "ansi-nist", options)
+    return session ? service::EnrollPreparedPhotos(*session->ctx, session->actor, factory, *source,
+                                                   files, "ansi-nist", options)
                    : gallery::EnrollPrepared(**store, factory, *source, options);
   };
   if (!a.watch.empty()) return WatchFolder(a, o, import_files);
@@ -564,8 +568,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                        "file is imported, then moved to done/ or rejected/ (with a reason file)")
           ->excludes(manifest_option)
           ->excludes(ansi_nist_option);
-  enroll->add_flag("--once", enroll_args.watch_once,
-                   "With --watch: one pass over the files there, then return")
+  enroll
+      ->add_flag("--once", enroll_args.watch_once,
+                 "With --watch: one pass over the files there, then return")
       ->needs(watch_option);
   enroll->add_option("--poll", enroll_args.poll_seconds, "With --watch: seconds between looks")
       ->check(CLI::Range(1, 3600))

@@ -30,9 +30,9 @@ constexpr float kFrontalYawDeg = 30.0f;
 
 // One photo to import, from a manifest row (read from its path) or prepared by another importer.
 struct Entry {
-  int line = 0;             // manifest line, or the prepared photo's position (1-based)
-  std::string label;        // manifest: the photo path as written; prepared: its label
-  std::string error;        // non-empty: rejected before anything is read
+  int line = 0;       // manifest line, or the prepared photo's position (1-based)
+  std::string label;  // manifest: the photo path as written; prepared: its label
+  std::string error;  // non-empty: rejected before anything is read
   bool from_manifest = false;
   BookingRecord booking;
   NewPhoto photo;  // manifest: source (= path) and capture date; prepared: everything
@@ -188,7 +188,7 @@ Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, Entry& e,
   if (faces->size() > 1) {
     if (!out.note.empty()) out.note += "; ";
     out.note += "several faces: " + std::to_string(faces->size()) +
-               " found, enrolled the largest frontal face (face " + std::to_string(chosen) + ")";
+                " found, enrolled the largest frontal face (face " + std::to_string(chosen) + ")";
   }
   ExtractedFace& f = (*faces)[chosen];
   out.templates.push_back(

@@ -1,9 +1,9 @@
 #include "interop/ansi_nist.h"
 
 #include <algorithm>
-#include <utility>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace facetrail::interop {
 namespace {
@@ -22,7 +22,9 @@ size_t BinaryHeaderSize(int type) {
   }
 }
 
-bool IsBinaryType(int type) { return type >= 3 && type <= 8; }
+bool IsBinaryType(int type) {
+  return type >= 3 && type <= 8;
+}
 
 std::string Printable(std::string_view s, size_t max = 40) {
   std::string out;
@@ -94,7 +96,8 @@ Status RecordError(const Record& r, std::string_view field, const std::string& w
 }
 
 // Parses the tagged record that starts at `r.offset` of `bytes`; sets length and fields.
-Status ParseTagged(std::span<const uint8_t> bytes, Record& r, const ParseOptions& options) {
+Status ParseTagged(std::span<const uint8_t> bytes, Record& r, const ParseOptions& options,
+                   std::vector<std::string>* warnings) {
   const size_t left = bytes.size() - r.offset;
   const std::string len_field = FieldName(r.type, 1);
   auto first = ReadTag(bytes, r.offset, bytes.size());
@@ -114,7 +117,8 @@ Status ParseTagged(std::span<const uint8_t> bytes, Record& r, const ParseOptions
   while (p < bytes.size() && bytes[p] != kGS && bytes[p] != kFS) ++p;
   const std::string_view len_text = View(bytes, first->value_begin, p);
   const auto len = ParseUnsigned(len_text);
-  if (!len) return RecordError(r, len_field, "length '" + Printable(len_text) + "' is not a number");
+  if (!len)
+    return RecordError(r, len_field, "length '" + Printable(len_text) + "' is not a number");
   if (*len > left) {
     return RecordError(r, len_field,
                        "length " + std::to_string(*len) + " runs past the end of the file (" +
@@ -143,13 +147,13 @@ Status ParseTagged(std::span<const uint8_t> bytes, Record& r, const ParseOptions
     }
     const std::string name = FieldName(tag->type, tag->number);
     if (tag->type != r.type) {
-      return RecordError(r, name, "a field of another record type inside a Type-" +
-                                      std::to_string(r.type) + " record");
+      return RecordError(
+          r, name,
+          "a field of another record type inside a Type-" + std::to_string(r.type) + " record");
     }
     if (tag->number <= previous) {
-      return RecordError(r, name,
-                         "field numbers must ascend (it follows " +
-                             FieldName(r.type, previous) + ")");
+      return RecordError(
+          r, name, "field numbers must ascend (it follows " + FieldName(r.type, previous) + ")");
     }
     previous = tag->number;
     if (r.fields.size() >= options.max_fields_per_record) {
@@ -159,17 +163,30 @@ Status ParseTagged(std::span<const uint8_t> bytes, Record& r, const ParseOptions
     TaggedField f;
     f.number = tag->number;
     if (tag->number == 999) {
-      // Binary data: everything up to the record's FS. It must be the last field.
+      // Binary data: everything up to the record's FS. It must be the last field. Some writers
+      // put a short text field 999 first and the image in a second one ("10.999:010110" GS
+      // "10.999:<JPEG>", NIST's valid1.11): the image is the last of them, the others are
+      // reported as warnings.
+      const std::string again = std::string(1, kGS) + FieldName(r.type, 999) + ":";
+      for (;;) {
+        const std::string_view rest = View(bytes, tag->value_begin, end - 1);
+        const size_t gs = rest.substr(0, 64).find(kGS);
+        if (gs == std::string_view::npos || rest.substr(gs, again.size()) != again) break;
+        if (warnings) {
+          warnings->push_back(r.Name() + " field " + name + ": repeated; the value '" +
+                              Printable(rest.substr(0, gs)) + "' before the last one is ignored");
+        }
+        tag->value_begin += gs + again.size();
+      }
       f.value = View(bytes, tag->value_begin, end - 1);
       r.data = bytes.subspan(tag->value_begin, end - 1 - tag->value_begin);
       r.fields.push_back(f);
       return Status::Ok();
     }
     size_t q = tag->value_begin;
-    const auto* stop =
-        std::find_if(bytes.begin() + static_cast<std::ptrdiff_t>(q),
-                     bytes.begin() + static_cast<std::ptrdiff_t>(end),
-                     [](uint8_t c) { return c == kGS || c == kFS; });
+    const auto stop = std::find_if(bytes.begin() + static_cast<std::ptrdiff_t>(q),
+                                   bytes.begin() + static_cast<std::ptrdiff_t>(end),
+                                   [](uint8_t c) { return c == kGS || c == kFS; });
     q = static_cast<size_t>(stop - bytes.begin());
     if (q == end) return Internal("record end without FS");  // excluded by the check above
     f.value = View(bytes, tag->value_begin, q);
@@ -216,14 +233,16 @@ Status ParseBinary(std::span<const uint8_t> bytes, Record& r) {
   const int idc = bytes[r.offset + 4];
   if (idc != r.idc) {
     return RecordError(r, FieldName(r.type, 2) + " (binary IDC)",
-                       "IDC " + std::to_string(idc) + " differs from the " +
-                           std::to_string(r.idc) + " announced by 1.003");
+                       "IDC " + std::to_string(idc) + " differs from the " + std::to_string(r.idc) +
+                           " announced by 1.003");
   }
   r.data = bytes.subspan(r.offset + header, r.length - header);
   return Status::Ok();
 }
 
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool IsLeap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 // "YYYYMMDD" (a real calendar day) → "YYYY-MM-DD".
 std::optional<std::string> IsoDate(std::string_view s) {
@@ -256,7 +275,8 @@ std::vector<std::vector<std::string_view>> TaggedField::Subfields() const {
     size_t s = 0;
     for (;;) {
       const size_t us = sub.find(kUS, s);
-      items.push_back(sub.substr(s, us == std::string_view::npos ? std::string_view::npos : us - s));
+      items.push_back(
+          sub.substr(s, us == std::string_view::npos ? std::string_view::npos : us - s));
       if (us == std::string_view::npos) break;
       s = us + 1;
     }
@@ -293,7 +313,7 @@ Expected<Transaction> ParseTransaction(std::span<const uint8_t> bytes,
         "not an ANSI/NIST-ITL transaction in the traditional encoding (it does not start with "
         "the Type-1 length field 1.001)");
   }
-  FT_RETURN_IF_ERROR(ParseTagged(bytes, header, options));
+  FT_RETURN_IF_ERROR(ParseTagged(bytes, header, options, &t.warnings));
   auto text = [&](int number) {
     const TaggedField* f = header.Find(number);
     return f ? std::string(f->value) : std::string();
@@ -309,9 +329,9 @@ Expected<Transaction> ParseTransaction(std::span<const uint8_t> bytes,
   const auto subfields = cnt->Subfields();
   // First subfield: "1" US <number of other records>; then one "type" US "IDC" per record.
   if (subfields[0].size() != 2 || subfields[0][0] != "1") {
-    return RecordError(header, "1.003",
-                       "the first subfield must be '1<US>count', found '" +
-                           Printable(cnt->value) + "'");
+    return RecordError(
+        header, "1.003",
+        "the first subfield must be '1<US>count', found '" + Printable(cnt->value) + "'");
   }
   const auto count = ParseUnsigned(subfields[0][1], 6);
   if (!count) {
@@ -352,14 +372,13 @@ Expected<Transaction> ParseTransaction(std::span<const uint8_t> bytes,
     if (IsBinaryType(r.type)) {
       FT_RETURN_IF_ERROR(ParseBinary(bytes, r));
     } else {
-      FT_RETURN_IF_ERROR(ParseTagged(bytes, r, options));
+      FT_RETURN_IF_ERROR(ParseTagged(bytes, r, options, &t.warnings));
       const TaggedField* idc_field = r.Find(2);
       const auto stated = idc_field ? ParseUnsigned(idc_field->value, 2) : std::nullopt;
       if (!stated || static_cast<int>(*stated) != r.idc) {
         t.warnings.push_back(r.Name() + " field " + FieldName(r.type, 2) + ": IDC '" +
                              (idc_field ? Printable(idc_field->value) : std::string("missing")) +
-                             "' differs from the " + std::to_string(r.idc) +
-                             " announced by 1.003");
+                             "' differs from the " + std::to_string(r.idc) + " announced by 1.003");
       }
     }
     offset += r.length;
@@ -416,7 +435,8 @@ Expected<FaceRecord> ReadFaceRecord(const Record& record) {
       v.remove_prefix(1);
     }
     const auto u = ParseUnsigned(v, 6);
-    const int64_t signed_value = u ? (negative ? -static_cast<int64_t>(*u) : static_cast<int64_t>(*u)) : 0;
+    const int64_t signed_value =
+        u ? (negative ? -static_cast<int64_t>(*u) : static_cast<int64_t>(*u)) : 0;
     if (!u || signed_value > hi || signed_value < lo) {
       return RecordError(record, FieldName(10, n),
                          "'" + Printable(x->value) + "' is not a number in " + std::to_string(lo) +
@@ -479,10 +499,11 @@ Expected<FaceRecord> ReadFaceRecord(const Record& record) {
                   : cga.empty()                      ? (jpeg || png || jp2)
                                                      : false;
   if (!ok) {
-    return RecordError(record, "10.011",
-                       cga == "NONE" ? std::string("uncompressed images (CGA NONE) are not supported")
-                                     : "compression '" + Printable(cga) +
-                                           "' does not match the image data in 10.999");
+    return RecordError(
+        record, "10.011",
+        cga == "NONE"
+            ? std::string("uncompressed images (CGA NONE) are not supported")
+            : "compression '" + Printable(cga) + "' does not match the image data in 10.999");
   }
   return f;
 }
@@ -547,7 +568,9 @@ Expected<std::vector<uint8_t>> WriteTransaction(
   }
   std::vector<std::pair<int, std::string>> header = {{2, version}, {3, cnt}};
   for (const auto& f : type1_fields) {
-    if (f.first <= 3) return InvalidArgument("writing Type-1: field 1.00" + std::to_string(f.first) + " is the writer's");
+    if (f.first <= 3) {
+      return InvalidArgument("writing Type-1: field " + FieldName(1, f.first) + " is the writer's");
+    }
     header.push_back(f);
   }
   FT_ASSIGN_OR_RETURN(std::vector<uint8_t> out, WriteRecord(1, "", header, {}));

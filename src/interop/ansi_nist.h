@@ -67,17 +67,17 @@ struct Record {
 
 struct Transaction {
   std::string version;  // 1.002: "0200", "0201" (1-2000), "0400" (1-2007), "0500" (1-2011) …
-  std::string type_of_transaction;   // 1.004 TOT ("CAR", "TPIS")
-  std::string date;                  // 1.005 DAT, YYYYMMDD as written
-  std::string destination_agency;    // 1.007 DAI
-  std::string originating_agency;    // 1.008 ORI
-  std::string control_number;        // 1.009 TCN
-  std::vector<Record> records;       // records[0] is the Type-1 record
+  std::string type_of_transaction;    // 1.004 TOT ("CAR", "TPIS")
+  std::string date;                   // 1.005 DAT, YYYYMMDD as written
+  std::string destination_agency;     // 1.007 DAI
+  std::string originating_agency;     // 1.008 ORI
+  std::string control_number;         // 1.009 TCN
+  std::vector<Record> records;        // records[0] is the Type-1 record
   std::vector<std::string> warnings;  // deviations tolerated (IDC mismatch, trailing bytes)
 };
 
 struct ParseOptions {
-  size_t max_records = 1000;           // records announced by 1.003
+  size_t max_records = 1000;  // records announced by 1.003
   size_t max_fields_per_record = 10000;
 };
 
@@ -96,16 +96,16 @@ std::string_view PoseName(Pose pose);  // "frontal", "right profile", "angled" �
 struct FaceRecord {
   int record_index = 0;
   int idc = 0;
-  std::string image_type;                 // 10.003 IMT ("FACE"; SCAR, MARK, TATTOO are not faces)
-  std::string source_agency;              // 10.004 SRC
+  std::string image_type;                   // 10.003 IMT ("FACE"; SCAR, MARK, TATTOO are not faces)
+  std::string source_agency;                // 10.004 SRC
   std::optional<std::string> capture_date;  // 10.005 PHD as YYYY-MM-DD (nullopt when absent)
-  int width = 0, height = 0;              // 10.006 HLL, 10.007 VLL (0 when absent)
-  std::string compression;                // 10.011 CGA ("JPEGB", "JPEGL", "JP2", "JP2L", "PNG", "NONE")
-  std::string colour_space;               // 10.012 CSP ("SRGB", "YCC", "GRAY" …)
-  std::optional<int> sap;                 // 10.013 SAP, subject acquisition profile
-  Pose pose = Pose::kUnspecified;         // 10.020 POS
-  std::optional<int> pose_offset_deg;     // 10.021 POA (angled poses), -180 … 180
-  std::span<const uint8_t> image;         // 10.999
+  int width = 0, height = 0;                // 10.006 HLL, 10.007 VLL (0 when absent)
+  std::string compression;         // 10.011 CGA ("JPEGB", "JPEGL", "JP2", "JP2L", "PNG", "NONE")
+  std::string colour_space;        // 10.012 CSP ("SRGB", "YCC", "GRAY" …)
+  std::optional<int> sap;          // 10.013 SAP, subject acquisition profile
+  Pose pose = Pose::kUnspecified;  // 10.020 POS
+  std::optional<int> pose_offset_deg;  // 10.021 POA (angled poses), -180 … 180
+  std::span<const uint8_t> image;      // 10.999
   // A view meant for face search: FACE image, frontal (or unspecified, as in transactions older
   // than the POS field), or angled by at most 30°. Profile views are kept but not searched.
   bool searchable() const;

@@ -47,9 +47,8 @@ std::optional<FieldSource> ParseFieldSource(const std::string& text) {
   };
   const std::string_view all(text);
   auto type = number(all.substr(0, dot), 99);
-  auto field = number(all.substr(dot + 1, hash == std::string::npos ? std::string::npos
-                                                                    : hash - dot - 1),
-                      998);
+  auto field = number(
+      all.substr(dot + 1, hash == std::string::npos ? std::string::npos : hash - dot - 1), 998);
   if (!type || !field || (*type != 1 && *type != 2)) return std::nullopt;
   s.type = *type;
   s.number = *field;
@@ -84,7 +83,8 @@ std::string ValueOf(const Record& record, const FieldSource& s) {
 }
 
 std::optional<std::string> IsoFromYyyymmdd(const std::string& v) {
-  if (v.size() != 8 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (v.size() != 8 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   const int y = std::stoi(v.substr(0, 4)), m = std::stoi(v.substr(4, 2)),
             d = std::stoi(v.substr(6, 2));
@@ -105,14 +105,14 @@ std::string Lower(std::string s) {
 const BookingMapping& DefaultEbtsMapping() {
   static const BookingMapping kMapping = [] {
     BookingMapping m;
-    m.fields["booking_number"] = {{2, 9, 0}};                // OCA: originating agency case number
-    m.fields["name"] = {{2, 18, 0}};                         // NAM
-    m.fields["dob"] = {{2, 22, 0}};                          // DOB
-    m.fields["sex"] = {{2, 24, 0}};                          // SEX
-    m.fields["race_ethnicity"] = {{2, 25, 0}};               // RAC
-    m.fields["booking_date"] = {{2, 45, 0}};                 // DOA: date of arrest
-    m.fields["agency"] = {{2, 73, 0}, {1, 8, 0}};            // CRI, else ORI
-    m.fields["charge"] = {{2, 47, 2}};                       // ASL: arrest offense literal
+    m.fields["booking_number"] = {{2, 9, 0}};      // OCA: originating agency case number
+    m.fields["name"] = {{2, 18, 0}};               // NAM
+    m.fields["dob"] = {{2, 22, 0}};                // DOB
+    m.fields["sex"] = {{2, 24, 0}};                // SEX
+    m.fields["race_ethnicity"] = {{2, 25, 0}};     // RAC
+    m.fields["booking_date"] = {{2, 45, 0}};       // DOA: date of arrest
+    m.fields["agency"] = {{2, 73, 0}, {1, 8, 0}};  // CRI, else ORI
+    m.fields["charge"] = {{2, 47, 2}};             // ASL: arrest offense literal
     return m;
   }();
   return kMapping;
@@ -127,7 +127,8 @@ Expected<BookingMapping> ParseBookingMapping(const std::string& json_text) {
   for (const auto& [key, value] : j.items()) {
     if (key == "booking_number_from_control_number") {
       if (!value.is_boolean()) {
-        return InvalidArgument("booking mapping: booking_number_from_control_number: not a boolean");
+        return InvalidArgument(
+            "booking mapping: booking_number_from_control_number: not a boolean");
       }
       m.booking_number_from_control_number = value.get<bool>();
     } else if (key == "fields") {
@@ -231,8 +232,9 @@ Expected<MappedBooking> MapBooking(const Transaction& t, const BookingMapping& m
       if (f.number <= 2 || used.count({r.index, f.number})) continue;  // length and IDC
       char key[32];
       std::snprintf(key, sizeof key, "2.%03d", f.number);
-      std::string name = key;
-      if (&r != type2) name = "record " + std::to_string(r.index) + " " + name;
+      std::string name;
+      if (&r != type2) name.append("record ").append(std::to_string(r.index)).append(" ");
+      name += key;
       out.unmapped[name] = std::string(f.value);
     }
   }
@@ -277,8 +279,8 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
       // An SMT image (scar, mark, tattoo) is not a face: say so in its own words.
       const TaggedField* imt = r->Find(3);
       const bool smt = imt && imt->value != "FACE" && !imt->value.empty();
-      p.reject_reason = (smt ? "not a face image: " : "malformed face record: ") +
-                        face.status().message();
+      p.reject_reason =
+          (smt ? "not a face image: " : "malformed face record: ") + face.status().message();
       out.push_back(std::move(p));
       continue;
     }
@@ -373,8 +375,9 @@ class AnsiNistSource final : public gallery::PhotoSource {
   }
 
   std::string Name() const override {
-    return files_.size() == 1 ? files_[0]
-                              : "ANSI/NIST-ITL import of " + std::to_string(files_.size()) + " files";
+    return files_.size() == 1
+               ? files_[0]
+               : "ANSI/NIST-ITL import of " + std::to_string(files_.size()) + " files";
   }
 
  private:
@@ -430,12 +433,12 @@ std::optional<int> JsonInt(const nlohmann::json& j, const char* key) {
 }
 
 std::string PoseLetter(const std::string& name) {
-  for (const auto& [pose, letter] : std::vector<std::pair<Pose, std::string>>{
-           {Pose::kFrontal, "F"},
-           {Pose::kRightProfile, "R"},
-           {Pose::kLeftProfile, "L"},
-           {Pose::kAngled, "A"},
-           {Pose::kDetermined3d, "D"}}) {
+  for (const auto& [pose, letter] :
+       std::vector<std::pair<Pose, std::string>>{{Pose::kFrontal, "F"},
+                                                 {Pose::kRightProfile, "R"},
+                                                 {Pose::kLeftProfile, "L"},
+                                                 {Pose::kAngled, "A"},
+                                                 {Pose::kDetermined3d, "D"}}) {
     if (PoseName(pose) == name) return letter;
   }
   return "";
@@ -459,9 +462,9 @@ Expected<std::vector<uint8_t>> ExportTransaction(const gallery::BookingRecord& b
       break;
     }
   }
-  const nlohmann::json transaction =
-      first.is_object() ? first.value("transaction", nlohmann::json::object())
-                        : nlohmann::json::object();
+  const nlohmann::json transaction = first.is_object()
+                                         ? first.value("transaction", nlohmann::json::object())
+                                         : nlohmann::json::object();
   std::string version = JsonString(transaction, "version");
   if (version.empty()) version = "0500";
   std::string tot = JsonString(transaction, "type_of_transaction");
@@ -484,7 +487,8 @@ Expected<std::vector<uint8_t>> ExportTransaction(const gallery::BookingRecord& b
   // Type-2: the unmapped fields as read, then each booking field where the mapping reads it.
   std::map<int, std::string> type2;
   if (first.is_object()) {
-    for (const auto& [key, value] : first.value("unmapped", nlohmann::json::object()).items()) {
+    const nlohmann::json unmapped = first.value("unmapped", nlohmann::json::object());
+    for (const auto& [key, value] : unmapped.items()) {
       // "2.005"; fields of further Type-2 records ("record 3 2.005") are not written back.
       if (key.size() != 5 || key.compare(0, 2, "2.") != 0 || !value.is_string()) continue;
       const int number = std::stoi(key.substr(2));
@@ -501,7 +505,7 @@ Expected<std::vector<uint8_t>> ExportTransaction(const gallery::BookingRecord& b
       std::string v = *value;
       if (std::string(key) == "dob" || std::string(key) == "booking_date") v = Yyyymmdd(v);
       // Item n of one subfield: n-1 empty items before it.
-      if (s.item > 0) v = std::string(static_cast<size_t>(s.item - 1), kUS) + v;
+      if (s.item > 0) v.insert(0, static_cast<size_t>(s.item - 1), kUS);
       type2[s.number] = v;
       return;
     }

@@ -155,9 +155,8 @@ Expected<gallery::EnrollSummary> EnrollPreparedPhotos(
   FT_ASSIGN_OR_RETURN(std::unique_ptr<gallery::GalleryStore> store,
                       gallery::GalleryStore::OpenOn(ctx.db()));
   FT_ASSIGN_OR_RETURN(int64_t version_before, store->ChangeCounter());
-  const nlohmann::json described{{"format", format},
-                                 {"files", files},
-                                 {"gallery_id", store->gallery_id()}};
+  const nlohmann::json described{
+      {"format", format}, {"files", files}, {"gallery_id", store->gallery_id()}};
   nlohmann::json start = described;
   start["gallery_version"] = version_before;
   FT_RETURN_IF_ERROR(

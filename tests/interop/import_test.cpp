@@ -67,10 +67,17 @@ TEST(BookingMapping, EbtsDefaultMapsType2) {
   EXPECT_EQ(b.charge, "584584");  // ASL (2.047) item 2: the offense literal
   // Every other Type-2 field is kept as written.
   const std::map<std::string, std::string> unmapped = {
-      {"2.005", "Y"}, {"2.020", "DC"}, {"2.027", "500"}, {"2.029", "220"},
-      {"2.031", "MAR"}, {"2.032", "RED"}, {"2.040", "farmer"},
+      {"2.005", "Y"},
+      {"2.020", "DC"},
+      {"2.027", "500"},
+      {"2.029", "220"},
+      {"2.031", "MAR"},
+      {"2.032", "RED"},
+      {"2.040", "farmer"},
       // Only an item of 2.047 is mapped (the offense): the whole field is kept too.
-      {"2.047", "20060204\x1f" "584584"}};
+      {"2.047",
+       "20060204\x1f"
+       "584584"}};
   EXPECT_EQ(m->unmapped, unmapped);
 }
 
@@ -335,7 +342,8 @@ TEST(AnsiNistExport, RoundTripKeepsEveryImportedField) {
     }
     auto exported = ExportTransaction(*booking, photos, DefaultEbtsMapping());
     ASSERT_TRUE(exported.ok()) << exported.status().ToString();
-    ASSERT_TRUE(ParseTransaction(*exported).ok()) << ParseTransaction(*exported).status().ToString();
+    ASSERT_TRUE(ParseTransaction(*exported).ok())
+        << ParseTransaction(*exported).status().ToString();
 
     const auto back = TransactionPhotos(name, *exported, DefaultEbtsMapping());
     ASSERT_EQ(back.size(), 1u);

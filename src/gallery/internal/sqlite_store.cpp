@@ -720,11 +720,10 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Status LogBookingTemplates(int64_t booking_id, TemplateChange::Kind kind) {
     FT_ASSIGN_OR_RETURN(
-        auto st,
-        Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
-                "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
-                "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? "
-                "AND (p.searchable OR ? = 'deleted') ORDER BY t.id"));
+        auto st, Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                         "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
+                         "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? "
+                         "AND (p.searchable OR ? = 'deleted') ORDER BY t.id"));
     // A photo kept out of searches is never activated (nor deactivated: it is inactive).
     st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id).Bind(3, ChangeKindName(kind));
     return st.Run();
