@@ -4,13 +4,19 @@
 // accountability, by the audited use cases of service/ (gallery_admin.h, server_queries.h).
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
@@ -22,6 +28,7 @@
 #include "gallery/face_search.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
+#include "interop/import.h"
 #include "service/gallery_admin.h"
 #include "service/server_queries.h"
 
@@ -32,7 +39,12 @@ using gallery::GalleryStore;
 
 struct EnrollArgs {
   std::string db, manifest, images, rejects, models_dir, user;
-  std::string model;  // empty: the gallery's active model, or the default for a new gallery
+  std::vector<std::string> ansi_nist;  // transaction files and folders (instead of --manifest)
+  std::string watch;                   // a drop folder of transactions (enroll --watch)
+  bool watch_once = false;
+  int poll_seconds = 2;
+  std::string mapping;  // Type-2 mapping JSON (default: the FBI EBTS fields)
+  std::string model;    // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
   bool allow_outside_images = false;
@@ -41,6 +53,7 @@ struct EnrollArgs {
 struct GalleryArgs {
   std::string db, booking, user, reason;
   bool json = false;
+  std::string ansi_nist_out, mapping;  // gallery export
 };
 
 // The list length of a search on a development gallery (no users, no policy) without --top.
@@ -91,13 +104,79 @@ Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
   return GalleryStore::Open(db, {.create_if_missing = false});
 }
 
+volatile std::sig_atomic_t g_stop_watching = 0;
+void StopWatching(int /*signal*/) {
+  g_stop_watching = 1;
+}
+
+// enroll --watch DIR: a folder a booking system drops transactions into. Every --poll seconds,
+// each transaction file (interop::ListTransactionFiles) whose size and modification time have
+// not changed since the previous look (it may still be being written) is imported alone, then
+// moved to DIR/done/ (a photo of it is in the gallery, now or from before) or DIR/rejected/ with
+// NAME.reason.txt (the rejects file of its import: why nothing of it was enrolled). A file that
+// cannot be moved stops the watch (it would be imported again and again). SIGINT or SIGTERM
+// stops it between files; --once makes one pass over what is there and returns.
+int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
+                const std::function<Expected<gallery::EnrollSummary>(
+                    const std::vector<std::string>&, const gallery::EnrollOptions&)>& import) {
+  namespace fs = std::filesystem;
+  const fs::path dir(a.watch);
+  std::error_code ec;
+  fs::create_directories(dir / "done", ec);
+  if (!ec) fs::create_directories(dir / "rejected", ec);
+  if (ec)
+    return PrintError(IoError(a.watch + ": cannot make done/ and rejected/: " + ec.message()));
+  std::signal(SIGINT, StopWatching);
+  std::signal(SIGTERM, StopWatching);
+  std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> seen;
+  for (bool first = true; !g_stop_watching; first = false) {
+    auto files = interop::ListTransactionFiles({a.watch});
+    if (!files.ok()) return PrintError(files.status());
+    std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> now;
+    for (const std::string& f : *files) {
+      if (g_stop_watching) break;
+      std::error_code e1, e2;
+      const auto state = std::make_pair(fs::file_size(f, e1), fs::last_write_time(f, e2));
+      if (e1 || e2) continue;  // gone meanwhile
+      now[f] = state;
+      // Still being written? Wait for a look at which it has not changed (--once: take it).
+      if (!a.watch_once && (first || seen.count(f) == 0 || seen[f] != state)) continue;
+      const std::string name = fs::path(f).filename().string();
+      gallery::EnrollOptions o = base;
+      o.on_progress = nullptr;
+      o.rejects_path = (dir / "rejected" / (name + ".reason.txt")).string();
+      auto s = import({f}, o);
+      if (!s.ok()) return Finish(s.status().WithContext("enroll --watch " + f), false);
+      const bool in_gallery = s->enrolled + s->already_enrolled > 0;
+      const fs::path target = dir / (in_gallery ? "done" : "rejected") / name;
+      if (in_gallery) fs::remove(o.rejects_path, ec);  // flagged/partly rejected: see the audit
+      fs::rename(f, target, ec);
+      if (ec)
+        return PrintError(IoError(f + ": cannot move to " + target.string() + ": " + ec.message()));
+      now.erase(f);
+      std::cout << (in_gallery ? "done: " : "rejected: ") << name << " (" << s->enrolled
+                << " enrolled, " << s->already_enrolled << " already, " << s->rejected
+                << " rejected)" << std::endl;
+    }
+    seen = std::move(now);
+    if (a.watch_once) break;
+    for (int i = 0; i < a.poll_seconds * 10 && !g_stop_watching; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return 0;
+}
+
 // Under accountability (users exist, or --user given) the import runs as that user through
 // service::EnrollBookings (supervisor or admin, audited); on a development gallery, directly.
 int RunEnroll(const EnrollArgs& a) {
   Expected<bool> under = a.user.empty() && FileExists(a.db) ? UnderAccountability(a.db) : false;
   if (!under.ok()) return PrintError(under.status());
+  const std::string input = !a.watch.empty()      ? "ansi-nist:" + a.watch
+                            : a.ansi_nist.empty() ? "manifest:" + a.manifest
+                                                  : std::string("ansi-nist");
   if (*under) {
-    return Finish(RefuseWithoutUser(a.db, "gallery.refused", "manifest:" + a.manifest, "enroll",
+    return Finish(RefuseWithoutUser(a.db, "gallery.refused", input, "enroll",
                                     "this database is under accountability ('admin init' ran): "
                                     "enrolment needs --user (a supervisor or an admin)"),
                   false);
@@ -136,8 +215,29 @@ int RunEnroll(const EnrollArgs& a) {
   o.num_workers = a.threads;
   o.on_progress = ProgressPrinter();
   auto factory = gallery::PipelineExtractorFactory(*po);
-  auto summary = session ? service::EnrollBookings(*session->ctx, session->actor, factory, o)
-                         : gallery::Enroll(**store, factory, o);
+  Expected<gallery::EnrollSummary> summary = Internal("no import ran");
+  // ANSI/NIST-ITL transactions (interop/import.h): one photo per Type-10 face record.
+  auto mapping = a.mapping.empty()
+                     ? Expected<interop::BookingMapping>(interop::DefaultEbtsMapping())
+                     : interop::LoadBookingMapping(a.mapping);
+  if (!mapping.ok()) return PrintError(mapping.status());
+  auto import_files = [&](const std::vector<std::string>& files,
+                          const gallery::EnrollOptions& options) {
+    auto source = interop::MakeAnsiNistSource(files, *mapping);
+    return session ? service::EnrollPreparedPhotos(*session->ctx, session->actor, factory, *source,
+                                                   files, "ansi-nist", options)
+                   : gallery::EnrollPrepared(**store, factory, *source, options);
+  };
+  if (!a.watch.empty()) return WatchFolder(a, o, import_files);
+  if (a.ansi_nist.empty()) {
+    summary = session ? service::EnrollBookings(*session->ctx, session->actor, factory, o)
+                      : gallery::Enroll(**store, factory, o);
+  } else {
+    auto files = interop::ListTransactionFiles(a.ansi_nist);
+    if (!files.ok()) return PrintError(files.status());
+    if (o.rejects_path.empty()) o.rejects_path = a.db + ".ansi-nist.rejects.csv";
+    summary = import_files(*files, o);
+  }
   if (!summary.ok()) {
     const Status& e = summary.status();
     return Finish(service::IsRefusal(e) ? e : e.WithContext("enroll"), false);
@@ -203,6 +303,43 @@ Expected<service::BookingView> LoadBooking(const GalleryArgs& a) {
   return view;
 }
 
+// gallery export --ansi-nist OUT: the booking and its photos as a Type-10 transaction
+// (interop/import.h). Development galleries only for now: under accountability a disclosure of
+// photos needs its own role check and audit entry, which is not built yet, so it is refused.
+int RunExport(const GalleryArgs& a) {
+  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  auto under = UnderAccountability(a.db);
+  if (!under.ok()) return PrintError(under.status());
+  if (*under) {
+    return PrintError(FailedPrecondition(
+        "this database is under accountability ('admin init' ran): exporting photos is not "
+        "available there yet (it needs its own role check and audit entry)"));
+  }
+  auto mapping = a.mapping.empty()
+                     ? Expected<interop::BookingMapping>(interop::DefaultEbtsMapping())
+                     : interop::LoadBookingMapping(a.mapping);
+  if (!mapping.ok()) return PrintError(mapping.status());
+  auto store = OpenExisting(a.db);
+  if (!store.ok()) return PrintError(store.status());
+  auto booking = (*store)->GetBooking(a.booking);
+  if (!booking.ok()) return PrintError(booking.status());
+  auto infos = (*store)->ListPhotos(a.booking);
+  if (!infos.ok()) return PrintError(infos.status());
+  std::vector<interop::PhotoToExport> photos;
+  for (const gallery::PhotoInfo& info : *infos) {
+    auto bytes = (*store)->ReadPhoto(info.id);
+    if (!bytes.ok()) return PrintError(bytes.status());
+    photos.push_back({info, std::move(*bytes)});
+  }
+  auto out = interop::ExportTransaction(*booking, photos, *mapping);
+  if (!out.ok()) return PrintError(out.status());
+  Status written = WriteFileAtomically(a.ansi_nist_out, *out);
+  if (!written.ok()) return PrintError(written);
+  std::cout << "wrote " << a.ansi_nist_out << ": booking " << a.booking << ", " << photos.size()
+            << " Type-10 record(s), " << out->size() << " bytes\n";
+  return 0;
+}
+
 int RunShow(const GalleryArgs& a) {
   if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
   auto view = LoadBooking(a);
@@ -217,7 +354,13 @@ int RunShow(const GalleryArgs& a) {
                                                            : nlohmann::json(nullptr)},
                            {"source", p.source},
                            {"templates", p.num_templates},
-                           {"note", p.note}});
+                           {"note", p.note},
+                           {"searchable", p.searchable}});
+    if (!p.origin.empty()) {
+      // What the source said that no booking field holds (ANSI/NIST-ITL: unmapped Type-2 fields,
+      // Type-10 attributes).
+      j["photos"].back()["origin"] = nlohmann::json::parse(p.origin, nullptr, false);
+    }
   }
   if (a.json) {
     std::cout << JsonText(j) << '\n';
@@ -236,8 +379,10 @@ int RunShow(const GalleryArgs& a) {
     std::cout << "photo " << p["photo_id"] << ": " << p["source"].get<std::string>() << ", "
               << p["size_bytes"] << " bytes, sha256 " << p["sha256"].get<std::string>() << ", "
               << p["templates"] << " template(s)"
+              << (p["searchable"].get<bool>() ? "" : ", not searched")
               << (p["note"].get<std::string>().empty() ? "" : ", " + p["note"].get<std::string>())
               << '\n';
+    if (p.contains("origin")) std::cout << "  origin: " << JsonText(p["origin"]) << '\n';
   }
   return 0;
 }
@@ -402,20 +547,51 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   static GalleryArgs gallery_args;
   static SearchArgs search_args;
 
-  auto* enroll = app.add_subcommand("enroll", "Enroll booking photos from a CSV manifest");
+  auto* enroll = app.add_subcommand(
+      "enroll", "Enroll booking photos from a CSV manifest or ANSI/NIST-ITL transactions");
   AddDatabaseOption(enroll, enroll_args.db, "Gallery database (created if missing)");
+  auto* manifest_option =
+      enroll->add_option("--manifest", enroll_args.manifest,
+                         "CSV with a header: booking_number, photo, name, dob, sex, "
+                         "race_ethnicity, booking_date, agency, charge, capture_date");
+  auto* ansi_nist_option =
+      enroll
+          ->add_option("--ansi-nist", enroll_args.ansi_nist,
+                       "ANSI/NIST-ITL transaction files, or folders of them (.an2 .eft .ebts "
+                       ".nist .int): one photo per Type-10 face record (docs/INTEROP.md)")
+          ->excludes(manifest_option);
+  auto* watch_option =
+      enroll
+          ->add_option("--watch", enroll_args.watch,
+                       "A folder a booking system drops ANSI/NIST-ITL transactions into: each new "
+                       "file is imported, then moved to done/ or rejected/ (with a reason file)")
+          ->excludes(manifest_option)
+          ->excludes(ansi_nist_option);
   enroll
-      ->add_option("--manifest", enroll_args.manifest,
-                   "CSV with a header: booking_number, photo, name, dob, sex, race_ethnicity, "
-                   "booking_date, agency, charge, capture_date")
-      ->required();
+      ->add_flag("--once", enroll_args.watch_once,
+                 "With --watch: one pass over the files there, then return")
+      ->needs(watch_option);
+  enroll->add_option("--poll", enroll_args.poll_seconds, "With --watch: seconds between looks")
+      ->check(CLI::Range(1, 3600))
+      ->needs(watch_option);
+  enroll->add_option("--mapping", enroll_args.mapping,
+                     "With --ansi-nist or --watch: JSON file mapping Type-2 fields to booking "
+                     "fields (default: the FBI EBTS fields)");
+  enroll->callback([&result] {
+    if (enroll_args.manifest.empty() && enroll_args.ansi_nist.empty() &&
+        enroll_args.watch.empty()) {
+      throw CLI::RequiredError("--manifest, --ansi-nist or --watch");
+    }
+    result.exit_code = RunEnroll(enroll_args);
+  });
   enroll->add_option("--images", enroll_args.images,
                      "Folder the photo paths are relative to (default: the manifest's)");
   enroll->add_flag("--allow-photos-outside-images", enroll_args.allow_outside_images,
                    "Let manifest photo paths be absolute, contain '..' or lead out of --images "
                    "through a symbolic link (refused by default)");
   enroll->add_option("--rejects", enroll_args.rejects,
-                     "Rejects CSV (default: MANIFEST.rejects.csv)");
+                     "Rejects CSV (default: MANIFEST.rejects.csv; with --ansi-nist "
+                     "DB.ansi-nist.rejects.csv)");
   enroll->add_option("--threads", enroll_args.threads, "Workers, one pipeline each (0 = per core)")
       ->check(CLI::Range(0, 256));
   enroll->add_option("--models", enroll_args.models_dir, kModelsOptionHelp)
@@ -428,7 +604,6 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
                      "ran. Password from FACETRAIL_PASSWORD or the terminal");
   enroll->add_flag("--no-snapshot", enroll_args.no_snapshot,
                    "Do not update the search snapshot at the end");
-  enroll->callback([&result] { result.exit_code = RunEnroll(enroll_args); });
 
   auto* g = app.add_subcommand("gallery", "Inspect and manage booking records");
   g->require_subcommand(1);
@@ -459,6 +634,15 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
     c->add_flag("--json", gallery_args.json, "JSON output (the result, a refusal or an error)");
     c->callback([&result, change] { result.exit_code = RunSetStatus(gallery_args, change); });
   }
+  auto* exp = g->add_subcommand(
+      "export", "Write a booking and its photos as an ANSI/NIST-ITL transaction (Type-10)");
+  add_db(exp);
+  exp->add_option("booking", gallery_args.booking, "Booking number")->required();
+  exp->add_option("--ansi-nist", gallery_args.ansi_nist_out, "The transaction file to write")
+      ->required();
+  exp->add_option("--mapping", gallery_args.mapping,
+                  "JSON Type-2 mapping the booking fields are written back by (default: EBTS)");
+  exp->callback([&result] { result.exit_code = RunExport(gallery_args); });
   auto* stats = g->add_subcommand("stats", "Counts of bookings, photos and templates");
   add_db(stats);
   stats->add_flag("--json", gallery_args.json, "JSON output");

@@ -28,10 +28,36 @@ using internal::ManifestRow;
 constexpr size_t kWindow = 64;
 constexpr float kFrontalYawDeg = 30.0f;
 
+// One photo to import, from a manifest row (read from its path) or prepared by another importer.
 struct Entry {
-  ManifestRow row;
-  std::optional<ManifestError> error;
+  int line = 0;       // manifest line, or the prepared photo's position (1-based)
+  std::string label;  // manifest: the photo path as written; prepared: its label
+  std::string error;  // non-empty: rejected before anything is read
+  bool from_manifest = false;
+  BookingRecord booking;
+  NewPhoto photo;  // manifest: source (= path) and capture date; prepared: everything
 };
+
+Entry FromManifest(ManifestRow row, std::optional<ManifestError> error) {
+  Entry e;
+  e.from_manifest = true;
+  if (error) {
+    e.line = error->line;
+    e.label = std::move(error->photo);
+    e.booking.booking_number = std::move(error->booking_number);
+    e.error = std::move(error->reason);
+    return e;
+  }
+  e.line = row.line;
+  e.label = row.photo;
+  e.booking = std::move(row.booking);
+  e.photo.source = std::move(row.photo);
+  e.photo.capture_date = std::move(row.capture_date);
+  return e;
+}
+
+// The next entry, false at the end.
+using NextEntry = std::function<Expected<bool>(Entry*)>;
 
 struct Outcome {
   enum class Kind { kReject, kSkip, kReady, kFatal } kind = Kind::kReject;
@@ -105,25 +131,31 @@ std::string DuplicateReason(const PhotoInfo& p) {
          p.booking_number + ", " + p.source + ")";
 }
 
-Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, const Entry& e,
+Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, Entry& e,
                 const EnrollOptions& options, const std::string& images_dir,
                 const std::filesystem::path& images_root) {
   Outcome out;
-  if (e.error) {
-    out.reason = e.error->reason;
+  if (!e.error.empty()) {
+    out.reason = e.error;
     return out;
   }
-  const ManifestRow& row = e.row;
-  Expected<std::string> path =
-      ResolvePhoto(images_dir, images_root, row.photo, options.allow_photos_outside_images);
-  if (!path.ok()) {
-    out.reason = path.status().message();
-    return out;
-  }
-  // A FIFO or a device is refused before any read (ReadFileBytes opens without blocking).
-  auto bytes = ReadFileBytes(*path, options.max_photo_bytes);
-  if (!bytes.ok()) {
-    out.reason = "unreadable image: " + bytes.status().message();
+  Expected<std::vector<uint8_t>> bytes = std::move(e.photo.bytes);
+  if (e.from_manifest) {
+    Expected<std::string> path =
+        ResolvePhoto(images_dir, images_root, e.label, options.allow_photos_outside_images);
+    if (!path.ok()) {
+      out.reason = path.status().message();
+      return out;
+    }
+    // A FIFO or a device is refused before any read (ReadFileBytes opens without blocking).
+    bytes = ReadFileBytes(*path, options.max_photo_bytes);
+    if (!bytes.ok()) {
+      out.reason = "unreadable image: " + bytes.status().message();
+      return out;
+    }
+  } else if (bytes->size() > options.max_photo_bytes) {
+    out.reason = "unreadable image: " + std::to_string(bytes->size()) +
+                 " bytes, more than the limit of " + std::to_string(options.max_photo_bytes);
     return out;
   }
   auto existing = store.FindPhoto(Sha256Hex(*bytes));
@@ -134,7 +166,7 @@ Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, const Entry& e,
   }
   if (*existing) {
     const PhotoInfo& p = **existing;
-    if (p.booking_number == row.booking.booking_number && p.source == row.photo) {
+    if (p.booking_number == e.booking.booking_number && p.source == e.photo.source) {
       out.kind = Outcome::Kind::kSkip;
       out.note = p.note;
     } else {
@@ -152,9 +184,11 @@ Outcome Prepare(GalleryStore& store, FaceExtractor& extractor, const Entry& e,
     return out;
   }
   const size_t chosen = ChooseEnrollFace(*faces);
+  out.note = e.photo.note;  // the importer's flag (e.g. a profile view kept out of searches)
   if (faces->size() > 1) {
-    out.note = "several faces: " + std::to_string(faces->size()) +
-               " found, enrolled the largest frontal face (face " + std::to_string(chosen) + ")";
+    if (!out.note.empty()) out.note += "; ";
+    out.note += "several faces: " + std::to_string(faces->size()) +
+                " found, enrolled the largest frontal face (face " + std::to_string(chosen) + ")";
   }
   ExtractedFace& f = (*faces)[chosen];
   out.templates.push_back(
@@ -186,44 +220,18 @@ size_t ChooseEnrollFace(std::span<const ExtractedFace> faces) {
   return best;
 }
 
-Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
-                               const EnrollOptions& options) {
+namespace {
+
+// The import itself: workers prepare entries (read, extract faces) ahead of an in-order commit.
+Expected<EnrollSummary> RunEnroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
+                                  const NextEntry& next_entry, int64_t rows_total,
+                                  const EnrollOptions& options, const std::string& images_dir,
+                                  const std::filesystem::path& images_root,
+                                  const std::string& input_name, const std::string& rejects_path) {
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  // Rows are streamed: at most kWindow rows (and their photos) are held at any time, so a
-  // 10-million-row manifest costs no more memory than a small one. A first pass counts the rows
-  // for the progress figures.
-  int64_t rows_total = 0;
-  {
-    FT_ASSIGN_OR_RETURN(auto counter, internal::CsvReader::Open(options.manifest_path));
-    std::vector<std::string> fields;
-    int line = 0;
-    for (;;) {
-      auto r = counter->Next(&fields, &line);
-      if (r.ok() && !*r) break;
-      ++rows_total;
-    }
-    rows_total = std::max<int64_t>(0, rows_total - 1);  // the header
-  }
-  FT_ASSIGN_OR_RETURN(auto csv, internal::CsvReader::Open(options.manifest_path));
-  FT_ASSIGN_OR_RETURN(auto manifest,
-                      internal::ManifestReader::Open(std::move(csv), options.manifest_path));
-  const std::string images_dir =
-      !options.images_dir.empty()
-          ? options.images_dir
-          : std::filesystem::path(options.manifest_path).parent_path().string();
-  std::error_code canonical_error;
-  std::filesystem::path images_root = std::filesystem::weakly_canonical(
-      images_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(images_dir),
-      canonical_error);
-  if (canonical_error) {
-    return InvalidArgument(images_dir +
-                           ": cannot resolve the images folder: " + canonical_error.message());
-  }
-  if (images_root.filename().empty()) images_root = images_root.parent_path();  // "dir/"
-
   const size_t num_workers = static_cast<size_t>(
       options.num_workers > 0 ? options.num_workers
                               : std::max(1u, std::thread::hardware_concurrency()));
@@ -236,8 +244,7 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   const ModelRef model = extractors[0]->model();
 
   EnrollSummary summary;
-  summary.rejects_path =
-      !options.rejects_path.empty() ? options.rejects_path : options.manifest_path + ".rejects.csv";
+  summary.rejects_path = rejects_path;
   RejectsWriter rejects;
   FT_RETURN_IF_ERROR(rejects.Open(summary.rejects_path));
 
@@ -257,13 +264,13 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   auto worker = [&](FaceExtractor& extractor) {
     for (;;) {
       size_t i = 0;
-      const Entry* entry = nullptr;
+      Entry* entry = nullptr;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stop || input_done || next_index < committed + kWindow; });
         if (stop || input_done) return;
         Entry e;
-        auto more = manifest.Next(&e.row, &e.error);
+        auto more = next_entry(&e);
         if (!more.ok() || !*more) {
           input_done = true;
           cv.notify_all();
@@ -325,13 +332,11 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
       slot = std::move(it->second);
       slots.erase(it);
     }
-    const Entry& entry = slot.entry;
+    Entry& entry = slot.entry;
     Outcome& o = *slot.outcome;
-    const ManifestRow& row = entry.row;
-    const int line = entry.error ? entry.error->line : row.line;
-    const std::string& booking =
-        entry.error ? entry.error->booking_number : row.booking.booking_number;
-    const std::string& photo = entry.error ? entry.error->photo : row.photo;
+    const int line = entry.line;
+    const std::string& booking = entry.booking.booking_number;
+    const std::string& photo = entry.label;
     auto reject = [&](const std::string& reason) {
       ++summary.rejected;
       ++summary.rejected_by_reason[Category(reason)];
@@ -351,8 +356,10 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
         s = flag(o.note);
         break;
       case Outcome::Kind::kReady: {
-        NewPhoto photo_in{std::move(o.bytes), row.capture_date, row.photo, o.note};
-        auto added = store.AddPhoto(row.booking, photo_in, model, o.templates);
+        NewPhoto photo_in = std::move(entry.photo);
+        photo_in.bytes = std::move(o.bytes);
+        photo_in.note = o.note;
+        auto added = store.AddPhoto(entry.booking, photo_in, model, o.templates);
         if (added.ok()) {
           if (*added == AddPhotoResult::kAdded) {
             ++summary.enrolled;
@@ -376,7 +383,8 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
       }
     }
     if (!s.ok()) {
-      fatal = s.WithContext(options.manifest_path + " line " + std::to_string(line));
+      fatal = s.WithContext(input_name + (entry.from_manifest ? " line " : " item ") +
+                            std::to_string(line));
       break;
     }
     {
@@ -392,6 +400,78 @@ Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& 
   summary.seconds = elapsed();
   report(i, true);
   return summary;
+}
+
+}  // namespace
+
+Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
+                               const EnrollOptions& options) {
+  // Rows are streamed: at most kWindow rows (and their photos) are held at any time, so a
+  // 10-million-row manifest costs no more memory than a small one. A first pass counts the rows
+  // for the progress figures.
+  int64_t rows_total = 0;
+  {
+    FT_ASSIGN_OR_RETURN(auto counter, internal::CsvReader::Open(options.manifest_path));
+    std::vector<std::string> fields;
+    int line = 0;
+    for (;;) {
+      auto r = counter->Next(&fields, &line);
+      if (r.ok() && !*r) break;
+      ++rows_total;
+    }
+    rows_total = std::max<int64_t>(0, rows_total - 1);  // the header
+  }
+  FT_ASSIGN_OR_RETURN(auto csv, internal::CsvReader::Open(options.manifest_path));
+  FT_ASSIGN_OR_RETURN(auto manifest_reader,
+                      internal::ManifestReader::Open(std::move(csv), options.manifest_path));
+  auto manifest = std::make_shared<internal::ManifestReader>(std::move(manifest_reader));
+  const std::string images_dir =
+      !options.images_dir.empty()
+          ? options.images_dir
+          : std::filesystem::path(options.manifest_path).parent_path().string();
+  std::error_code canonical_error;
+  std::filesystem::path images_root = std::filesystem::weakly_canonical(
+      images_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(images_dir),
+      canonical_error);
+  if (canonical_error) {
+    return InvalidArgument(images_dir +
+                           ": cannot resolve the images folder: " + canonical_error.message());
+  }
+  if (images_root.filename().empty()) images_root = images_root.parent_path();  // "dir/"
+  NextEntry next = [manifest](Entry* e) -> Expected<bool> {
+    ManifestRow row;
+    std::optional<ManifestError> error;
+    FT_ASSIGN_OR_RETURN(bool more, manifest->Next(&row, &error));
+    if (more) *e = FromManifest(std::move(row), std::move(error));
+    return more;
+  };
+  const std::string rejects_path =
+      !options.rejects_path.empty() ? options.rejects_path : options.manifest_path + ".rejects.csv";
+  return RunEnroll(store, make_extractor, next, rows_total, options, images_dir, images_root,
+                   options.manifest_path, rejects_path);
+}
+
+Expected<EnrollSummary> EnrollPrepared(GalleryStore& store,
+                                       const FaceExtractorFactory& make_extractor,
+                                       PhotoSource& source, const EnrollOptions& options) {
+  if (options.rejects_path.empty()) {
+    return InvalidArgument(source.Name() + ": no rejects file given");
+  }
+  auto position = std::make_shared<int>(0);
+  NextEntry next = [&source, position](Entry* e) -> Expected<bool> {
+    PreparedPhoto p;
+    FT_ASSIGN_OR_RETURN(bool more, source.Next(&p));
+    if (!more) return false;
+    *e = Entry{};
+    e->line = ++*position;
+    e->label = std::move(p.label);
+    e->error = std::move(p.reject_reason);
+    e->booking = std::move(p.booking);
+    e->photo = std::move(p.photo);
+    return true;
+  };
+  return RunEnroll(store, make_extractor, next, source.Total(), options, "", {}, source.Name(),
+                   options.rejects_path);
 }
 
 }  // namespace facetrail::gallery

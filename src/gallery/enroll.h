@@ -91,4 +91,39 @@ struct EnrollSummary {
 Expected<EnrollSummary> Enroll(GalleryStore& store, const FaceExtractorFactory& make_extractor,
                                const EnrollOptions& options);
 
+// ---- Photos prepared by another importer (interop/: ANSI/NIST-ITL transactions) --------------
+
+// One photo read by an importer that is not the CSV manifest, with its booking.
+struct PreparedPhoto {
+  std::string label;  // names it in the rejects file: "a.an2 record 2 (Type-10)"
+  BookingRecord booking;
+  // The bytes (not yet checked as an image), capture date, source (with the bytes' SHA-256 the
+  // key that makes a re-run change nothing), note, searchable flag and origin fields.
+  NewPhoto photo;
+  // Non-empty: refused before any face extraction ("category: detail", e.g. "no face record:
+  // the transaction has no Type-10 record"); the other fields may then be partly empty.
+  std::string reject_reason;
+};
+
+// Where EnrollPrepared takes its photos from, in order. Next() is called under the import's
+// lock (one call at a time); returns false at the end. An error stops the import.
+class PhotoSource {
+ public:
+  virtual ~PhotoSource() = default;
+  virtual Expected<bool> Next(PreparedPhoto* photo) = 0;
+  // How many photos Next() will give (for progress), as known before the first call.
+  virtual int64_t Total() = 0;
+  // Names the input in errors and as the rejects file's default ("<name>.rejects.csv").
+  virtual std::string Name() const = 0;
+};
+
+// Enrols the photos of `source` with the guarantees of Enroll (in order, one transaction per
+// photo, idempotent by source and photo hash, resumable, rejects with reasons). A photo whose
+// NewPhoto::note is set, or that is not searchable, is also listed as "flagged" in the rejects
+// file. options.manifest_path, images_dir and allow_photos_outside_images are not used; the
+// rejects file is options.rejects_path (required).
+Expected<EnrollSummary> EnrollPrepared(GalleryStore& store,
+                                       const FaceExtractorFactory& make_extractor,
+                                       PhotoSource& source, const EnrollOptions& options);
+
 }  // namespace facetrail::gallery

@@ -83,6 +83,12 @@ struct NewPhoto {
   std::optional<std::string> capture_date;  // YYYY-MM-DD
   std::string source;                       // where it came from ("manifest.csv:12 a/b.jpg")
   std::string note;                         // e.g. "several faces: enrolled the largest of 3"
+  // False for a photo kept with its booking but left out of searches (a profile view): its
+  // templates are stored inactive and stay inactive when the booking is unsealed.
+  bool searchable = true;
+  // What the source said about the photo that no booking field holds, as JSON text ("" for
+  // nothing): e.g. an ANSI/NIST-ITL import's unmapped Type-2 fields and Type-10 attributes.
+  std::string origin;
 };
 
 struct PhotoInfo {
@@ -94,6 +100,8 @@ struct PhotoInfo {
   std::string source;
   std::string note;
   int num_templates = 0;
+  bool searchable = true;  // NewPhoto::searchable
+  std::string origin;      // NewPhoto::origin
 };
 
 enum class AddPhotoResult { kAdded, kAlreadyPresent };
@@ -129,7 +137,7 @@ struct GalleryStats {
   int64_t photos = 0;
   int64_t photo_bytes = 0;
   int64_t templates = 0;
-  int64_t searchable_templates = 0;  // of active bookings
+  int64_t searchable_templates = 0;  // of searchable photos of active bookings
   int64_t change_counter = 0;
   std::vector<std::pair<ModelRef, int64_t>> templates_per_model;
   std::optional<ModelRef> active_model;  // the model searches use

@@ -140,4 +140,47 @@ Expected<gallery::EnrollSummary> EnrollBookings(Context& ctx, const Actor& actor
   return summary;
 }
 
+Expected<gallery::EnrollSummary> EnrollPreparedPhotos(
+    Context& ctx, const Actor& actor, const gallery::FaceExtractorFactory& make_extractor,
+    gallery::PhotoSource& source, const std::vector<std::string>& inputs, std::string_view format,
+    const gallery::EnrollOptions& options) {
+  const std::string subject = std::string(format) + ":" + source.Name();
+  FT_RETURN_IF_ERROR(internal::CheckAnyRole(
+      ctx, actor, {policy::Role::kSupervisor, policy::Role::kAdmin}, "gallery.refused", subject));
+  nlohmann::json files = nlohmann::json::array();
+  for (const std::string& path : inputs) {
+    auto sha = Sha256FileHex(path);
+    files.push_back({{"path", path}, {"sha256", sha.ok() ? *sha : "unreadable"}});
+  }
+  FT_ASSIGN_OR_RETURN(std::unique_ptr<gallery::GalleryStore> store,
+                      gallery::GalleryStore::OpenOn(ctx.db()));
+  FT_ASSIGN_OR_RETURN(int64_t version_before, store->ChangeCounter());
+  const nlohmann::json described{
+      {"format", format}, {"files", files}, {"gallery_id", store->gallery_id()}};
+  nlohmann::json start = described;
+  start["gallery_version"] = version_before;
+  FT_RETURN_IF_ERROR(
+      ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.start", subject, start}));
+  Expected<gallery::EnrollSummary> summary =
+      gallery::EnrollPrepared(*store, make_extractor, source, options);
+  nlohmann::json end{{"format", format}, {"gallery_id", store->gallery_id()}};
+  if (!summary.ok()) {
+    end["error"] = summary.status().ToString();
+    FT_RETURN_IF_ERROR(
+        ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.failed", subject, end}));
+    return summary.status();
+  }
+  FT_ASSIGN_OR_RETURN(int64_t version_after, store->ChangeCounter());
+  end["rows"] = summary->rows;
+  end["enrolled"] = summary->enrolled;
+  end["already_enrolled"] = summary->already_enrolled;
+  end["flagged"] = summary->flagged;
+  end["rejected"] = summary->rejected;
+  end["rejected_by_reason"] = summary->rejected_by_reason;
+  end["gallery_version"] = version_after;
+  FT_RETURN_IF_ERROR(
+      ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll", subject, end}));
+  return summary;
+}
+
 }  // namespace facetrail::service

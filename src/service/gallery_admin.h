@@ -61,4 +61,12 @@ Expected<gallery::EnrollSummary> EnrollBookings(Context& ctx, const Actor& actor
                                                 const gallery::FaceExtractorFactory& make_extractor,
                                                 const gallery::EnrollOptions& options);
 
+// Runs gallery::EnrollPrepared (an import that is not a CSV manifest: `format` names it, e.g.
+// "ansi-nist") for a supervisor or an admin, audited as EnrollBookings is: the same actions,
+// subject "<format>:<source name>", and the input files (`inputs`) each with its SHA-256.
+Expected<gallery::EnrollSummary> EnrollPreparedPhotos(
+    Context& ctx, const Actor& actor, const gallery::FaceExtractorFactory& make_extractor,
+    gallery::PhotoSource& source, const std::vector<std::string>& inputs, std::string_view format,
+    const gallery::EnrollOptions& options);
+
 }  // namespace facetrail::service

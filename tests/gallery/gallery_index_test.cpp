@@ -33,7 +33,7 @@ void AddBooking(GalleryStore& store, int b, int num_photos) {
   for (int p = 0; p < num_photos; ++p) {
     std::string text = "photo " + std::to_string(b) + "/" + std::to_string(p);
     std::vector<NewTemplate> t = {{0, {}, {}, SeedTemplate(static_cast<uint64_t>(b * 100 + p))}};
-    auto added = store.AddPhoto(r, {{text.begin(), text.end()}, {}, text, ""}, kModel, t);
+    auto added = store.AddPhoto(r, {{text.begin(), text.end()}, {}, text, "", true, ""}, kModel, t);
     ASSERT_TRUE(added.ok()) << added.status().ToString();
   }
 }

@@ -51,7 +51,9 @@ inline std::string DumpGallery(const std::string& db_path) {
       {"bookings",
        "id, booking_number, name, dob, sex, race_ethnicity, booking_date, agency, "
        "charge, status"},
-      {"photos", "id, booking_id, sha256, size_bytes, capture_date, source, image, note"},
+      {"photos",
+       "id, booking_id, sha256, size_bytes, capture_date, source, image, note, searchable, "
+       "origin"},
       {"templates",
        "id, photo_id, face_index, model_id, model_version, dim, templ, box_x, box_y, "
        "box_w, box_h, detector_score, eye_distance_px, sharpness, yaw_deg, "

@@ -61,7 +61,7 @@ TEST(RetemplateTest, MigratesWhileSearchesUseTheActiveModel) {
   ASSERT_TRUE(before.ok());
 
   // Enrolling with another model than the active one is refused (it would not be searched).
-  NewPhoto photo{{'x'}, std::nullopt, "x", ""};
+  NewPhoto photo{{'x'}, std::nullopt, "x", "", true, ""};
   std::vector<NewTemplate> t = {{0, {}, {}, NewModelTemplate(5)}};
   BookingRecord record;
   record.booking_number = "B-X";

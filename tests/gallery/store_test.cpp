@@ -160,8 +160,8 @@ TEST(GalleryStore, AgreesWithAnInMemoryModel) {
         }
         AddPhotoResult want_r{}, got_r{};
         StatusCode want = model.AddPhoto(rec, Sha256Hex(bytes), source, tmpl, &want_r);
-        auto got =
-            (*store)->AddPhoto(rec, {bytes, std::nullopt, source, ""}, testing::FakeModel(), nts);
+        auto got = (*store)->AddPhoto(rec, {bytes, std::nullopt, source, "", true, ""},
+                                      testing::FakeModel(), nts);
         ASSERT_EQ(got.status().code(), want) << "step " << step << ": " << got.status().ToString();
         if (got.ok()) {
           got_r = *got;
@@ -185,7 +185,8 @@ TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
   std::vector<float> nan(128, std::nanf(""));
   std::vector<NewTemplate> t = {{0, {}, {}, nan}};
   std::vector<uint8_t> bytes = {1, 2, 3};
-  auto r = (*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1, 128}, t);
+  auto r =
+      (*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", "", true, ""}, {"m", 1, 128}, t);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*store)->GetBooking("B-1").status().code(), StatusCode::kNotFound);
   EXPECT_EQ((*store)->ChangeCounter().value(), 0);
@@ -196,7 +197,9 @@ TEST(GalleryStore, ExpungeKeepsOnlyNumberAndHashes) {
   ASSERT_TRUE(store.ok());
   std::vector<uint8_t> bytes = {9, 9, 9};
   std::vector<NewTemplate> t = {{0, {}, {}, testing::SeedTemplate(1)}};
-  ASSERT_TRUE((*store)->AddPhoto(RecordFor(1, false), {bytes, {}, "a", ""}, {"m", 1, 128}, t).ok());
+  ASSERT_TRUE((*store)
+                  ->AddPhoto(RecordFor(1, false), {bytes, {}, "a", "", true, ""}, {"m", 1, 128}, t)
+                  .ok());
   const int64_t before = (*store)->ChangeCounter().value();
   ASSERT_TRUE((*store)->Expunge("B-1").ok());
   EXPECT_GT((*store)->ChangeCounter().value(), before);
@@ -208,7 +211,8 @@ TEST(GalleryStore, ExpungeKeepsOnlyNumberAndHashes) {
   EXPECT_TRUE((*store)->ListPhotos("B-1")->empty());
   EXPECT_EQ((*store)->Stats()->templates, 0);
   // The same photo can never be enrolled again, under any booking.
-  auto again = (*store)->AddPhoto(RecordFor(2, false), {bytes, {}, "a", ""}, {"m", 1, 128}, t);
+  auto again =
+      (*store)->AddPhoto(RecordFor(2, false), {bytes, {}, "a", "", true, ""}, {"m", 1, 128}, t);
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ((*store)->SetStatus("B-1", RecordStatus::kActive).code(),
             StatusCode::kFailedPrecondition);

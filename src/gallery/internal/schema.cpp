@@ -92,6 +92,14 @@ INSERT INTO gallery_meta(key, value)
 INSERT INTO gallery_meta(key, value)
   SELECT 'active_model_dim', 128 FROM templates LIMIT 1;
 )sql"},
+      // v4: photos that are kept but not searched (a profile view from an ANSI/NIST-ITL Type-10
+      // record: searchable = 0; its templates stay inactive whatever the booking's status), and
+      // what the source said about a photo that no booking column holds (origin: JSON text, ''
+      // for none), so that an import loses no field.
+      {4, R"sql(
+ALTER TABLE photos ADD COLUMN searchable INTEGER NOT NULL DEFAULT 1 CHECK (searchable IN (0, 1));
+ALTER TABLE photos ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

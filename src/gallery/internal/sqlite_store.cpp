@@ -116,15 +116,17 @@ class SqliteGalleryStore final : public GalleryStore {
       FT_ASSIGN_OR_RETURN(int64_t booking_id, UpsertBooking(booking));
       FT_ASSIGN_OR_RETURN(auto status, BookingStatus(booking_id));
       FT_ASSIGN_OR_RETURN(auto ins, Prepare("INSERT INTO photos(booking_id, sha256, size_bytes, "
-                                            "capture_date, source, image, note) "
-                                            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                                            "capture_date, source, image, note, searchable, "
+                                            "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       ins.Bind(1, booking_id).Bind(2, sha).Bind(3, static_cast<int64_t>(photo.bytes.size()));
       ins.Bind(4, photo.capture_date).Bind(5, photo.source).BindBlob(6, photo.bytes);
-      ins.Bind(7, photo.note);
+      ins.Bind(7, photo.note).Bind(8, static_cast<int64_t>(photo.searchable ? 1 : 0));
+      ins.Bind(9, photo.origin);
       FT_RETURN_IF_ERROR(ins.Run());
       const int64_t photo_id = db_.LastInsertRowId();
       for (const NewTemplate& t : templates) {
-        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t, status == RecordStatus::kActive));
+        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t,
+                                          status == RecordStatus::kActive && photo.searchable));
       }
       if (!active) FT_RETURN_IF_ERROR(SetActiveModelLocked(model));
       return Status::Ok();
@@ -250,7 +252,8 @@ class SqliteGalleryStore final : public GalleryStore {
     s.photo_bytes = p.Int(1);
     FT_ASSIGN_OR_RETURN(
         auto t,
-        Prepare("SELECT t.model_id, t.model_version, count(*), sum(b.status = 'active'), "
+        Prepare("SELECT t.model_id, t.model_version, count(*), "
+                "sum(b.status = 'active' AND p.searchable), "
                 "max(t.dim) FROM templates t "
                 "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                 "GROUP BY t.model_id, t.model_version ORDER BY t.model_id, t.model_version"));
@@ -288,7 +291,7 @@ class SqliteGalleryStore final : public GalleryStore {
       FT_RETURN_IF_ERROR(begin(c.Int(0), counter));
       FT_ASSIGN_OR_RETURN(
           auto st,
-          Prepare("SELECT t.id, b.status = 'active', t.templ FROM templates t "
+          Prepare("SELECT t.id, b.status = 'active' AND p.searchable, t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
       st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
@@ -313,7 +316,7 @@ class SqliteGalleryStore final : public GalleryStore {
     Status s = [&]() -> Status {
       FT_ASSIGN_OR_RETURN(
           auto st,
-          Prepare("SELECT b.status = 'active', t.templ FROM templates t "
+          Prepare("SELECT b.status = 'active' AND p.searchable, t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.id = ? AND t.model_id = ? AND t.model_version = ?"));
       std::vector<float> templ(static_cast<size_t>(model.dim));
@@ -451,12 +454,14 @@ class SqliteGalleryStore final : public GalleryStore {
     AddPhotoResult result = AddPhotoResult::kAdded;
     Status s = db_.InTransaction([&]() -> Status {
       FT_RETURN_IF_ERROR(CheckModelDim(model));
-      FT_ASSIGN_OR_RETURN(auto photo, Prepare("SELECT b.status FROM photos p JOIN bookings b ON "
-                                              "b.id = p.booking_id WHERE p.id = ?"));
+      FT_ASSIGN_OR_RETURN(auto photo,
+                          Prepare("SELECT b.status, p.searchable FROM photos p JOIN bookings b ON "
+                                  "b.id = p.booking_id WHERE p.id = ?"));
       photo.Bind(1, photo_id);
       FT_ASSIGN_OR_RETURN(bool found, photo.Step());
       if (!found) return NotFound("photo " + std::to_string(photo_id) + " is not in the gallery");
       FT_ASSIGN_OR_RETURN(RecordStatus status, ParseRecordStatus(photo.Text(0)));
+      const bool searchable = photo.Int(1) != 0;
       FT_ASSIGN_OR_RETURN(auto has, Prepare("SELECT 1 FROM templates WHERE photo_id = ? AND "
                                             "model_id = ? AND model_version = ? LIMIT 1"));
       has.Bind(1, photo_id).Bind(2, model.id).Bind(3, static_cast<int64_t>(model.version));
@@ -466,7 +471,8 @@ class SqliteGalleryStore final : public GalleryStore {
         return Status::Ok();
       }
       for (const NewTemplate& t : templates) {
-        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t, status == RecordStatus::kActive));
+        FT_RETURN_IF_ERROR(
+            InsertTemplate(photo_id, model, t, status == RecordStatus::kActive && searchable));
       }
       return Status::Ok();
     });
@@ -509,7 +515,7 @@ class SqliteGalleryStore final : public GalleryStore {
  private:
   static constexpr const char* kPhotoSelect =
       "SELECT p.id, b.booking_number, p.sha256, p.size_bytes, p.capture_date, p.source, p.note, "
-      "(SELECT count(*) FROM templates t WHERE t.photo_id = p.id) "
+      "(SELECT count(*) FROM templates t WHERE t.photo_id = p.id), p.searchable, p.origin "
       "FROM photos p JOIN bookings b ON b.id = p.booking_id";
 
   Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
@@ -613,6 +619,8 @@ class SqliteGalleryStore final : public GalleryStore {
     p.source = st.Text(5);
     p.note = st.Text(6);
     p.num_templates = static_cast<int>(st.Int(7));
+    p.searchable = st.Int(8) != 0;
+    p.origin = st.Text(9);
     return p;
   }
 
@@ -712,11 +720,12 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Status LogBookingTemplates(int64_t booking_id, TemplateChange::Kind kind) {
     FT_ASSIGN_OR_RETURN(
-        auto st,
-        Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
-                "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
-                "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? ORDER BY t.id"));
-    st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id);
+        auto st, Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                         "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
+                         "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? "
+                         "AND (p.searchable OR ? = 'deleted') ORDER BY t.id"));
+    // A photo kept out of searches is never activated (nor deactivated: it is inactive).
+    st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id).Bind(3, ChangeKindName(kind));
     return st.Run();
   }
 
