@@ -56,7 +56,7 @@ Status AddBookings(GalleryStore& store, int first, int count, std::mt19937_64& r
     r.name = "Synthetic " + std::to_string(b);
     const std::string text = "photo " + std::to_string(b);
     std::vector<NewTemplate> t = {{0, {}, {}, RandomUnit(rng)}};
-    auto added = store.AddPhoto(r, {{text.begin(), text.end()}, {}, text, ""}, kModel, t);
+    auto added = store.AddPhoto(r, {{text.begin(), text.end()}, {}, text, "", true, ""}, kModel, t);
     if (!added.ok()) return added.status();
   }
   return Status::Ok();
