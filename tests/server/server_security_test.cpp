@@ -26,7 +26,7 @@ std::string Concrete(std::string path) {
 
 bool IsPublic(const std::string& route) {
   return route == "GET /healthz" || route == "GET /api/v1/openapi.json" ||
-         route == "POST /api/v1/login";
+         route == "POST /api/v1/login" || route == "GET /api/v1/session";
 }
 
 class ServerSecurityTest : public ServerTest {
@@ -91,6 +91,23 @@ TEST_F(ServerSecurityTest, OpenApiDescribesExactlyTheRegisteredRoutes) {
   EXPECT_EQ(registered.size(), routes.size()) << "a route registered twice";
   for (const auto& d : documented) EXPECT_TRUE(registered.count(d)) << "documented only: " << d;
   for (const auto& g : registered) EXPECT_TRUE(documented.count(g)) << "undocumented: " << g;
+}
+
+// Issue 17: the sign-in page asks /session, which answers "nobody" with 200 (no failing request
+// before sign-in) and reveals nothing for a forged or bearer credential.
+TEST_F(ServerSecurityTest, SessionAnswersWithoutA401AndRevealsNothingToStrangers) {
+  Reply r = Send("GET", "/api/v1/session", {});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body, json({{"signed_in", false}}));
+  r = Send("GET", "/api/v1/session", {"ft_session=" + std::string(64, 'a'), "", ""});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body, json({{"signed_in", false}}));
+  Caller admin = Login("admin", kAdminPassword);
+  r = Send("GET", "/api/v1/session", admin);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["signed_in"], true);
+  EXPECT_EQ(r.body["user"]["name"], "admin");
+  EXPECT_EQ(r.body["csrf_token"], admin.csrf);
 }
 
 TEST_F(ServerSecurityTest, EveryNonPublicRouteRefusesAnonymousAndBadCredentials) {
