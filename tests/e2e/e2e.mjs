@@ -542,9 +542,9 @@ try {
   await vp.evaluate(() => { const s = document.getElementById('view-brightness'); s.value = '0.2'; s.dispatchEvent(new Event('input')); });
   await settle();
   check((await comparePixels('wipe', wipeAt)).worst > 0, 'brightness changes what is drawn');
-  const probeSha = await vp.evaluate(async id => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await (await fetch(`/api/v1/searches/${id}/probe`)).arrayBuffer()))]
+  const storedProbeSha = await vp.evaluate(async id => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await (await fetch(`/api/v1/searches/${id}/probe`)).arrayBuffer()))]
     .map(b => b.toString(16).padStart(2, '0')).join(''), viewRequestId);
-  check(probeSha === crypto.createHash('sha256').update(fs.readFileSync(probe)).digest('hex'), 'the stored probe is unchanged by the viewing settings');
+  check(storedProbeSha === crypto.createHash('sha256').update(fs.readFileSync(probe)).digest('hex'), 'the stored probe is unchanged by the viewing settings');
 
   // Next / previous candidate with the booking record; a late answer for another candidate is
   // dropped (the first candidate's record is held back 1.5 s while the examiner moves on).
