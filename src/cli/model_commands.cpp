@@ -333,6 +333,14 @@ int RunActivate(const MigrationArgs& a) {
     s = c->store->SetActiveModel(ref);
   }
   if (!s.ok()) return Finish(s, a.json);
+  if (a.json) {
+    std::cout << nlohmann::json{{"active_model", ref.id},
+                                {"version", ref.version},
+                                {"dim", ref.dim}}
+                     .dump()
+              << '\n';
+    return 0;
+  }
   std::cout << "searches now use " << ref.id << " v" << ref.version << " (" << ref.dim
             << " numbers a template)\n";
   return 0;
@@ -366,6 +374,10 @@ int RunPrune(const MigrationArgs& a) {
     }
   }
   if (!deleted.ok()) return Finish(deleted.status(), a.json);
+  if (a.json) {
+    std::cout << nlohmann::json{{"model", ref.id}, {"deleted_templates", *deleted}}.dump() << '\n';
+    return 0;
+  }
   std::cout << "deleted " << *deleted << " templates of " << ref.id << '\n';
   return 0;
 }

@@ -144,9 +144,10 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_EQ(nlohmann::json::parse(again.out)["photos"], 0);
 
   // The switch, then every search uses the new model and finds the same people.
-  CommandRun a =
-      Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup);
+  CommandRun a = Ft(
+      "admin model activate fr_feature --db f.db --user sue --reason 'issue 12' --json", sup, true);
   ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_EQ(nlohmann::json::parse(a.out)["active_model"], new_id) << a.out;
   for (const char* p : {"Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Andre_Agassi"}) {
     auto r = Search(p);
     EXPECT_EQ(r.first, new_id) << r.second;
@@ -157,10 +158,11 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
                 .exit_code,
             1);
   CommandRun prune =
-      Ft("gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated'",
-         sup);
+      Ft("gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated' "
+         "--json",
+         sup, true);
   ASSERT_EQ(prune.exit_code, 0) << prune.out;
-  EXPECT_NE(prune.out.find("deleted 12 templates"), std::string::npos) << prune.out;
+  EXPECT_EQ(nlohmann::json::parse(prune.out)["deleted_templates"], 12) << prune.out;
   CommandRun stats = Ft("gallery stats --db f.db --json", "", true);
   auto sj = nlohmann::json::parse(stats.out);
   ASSERT_EQ(sj["models"].size(), 1u);
