@@ -31,6 +31,32 @@ gallery::RecordStatus TargetStatus(BookingChange change) {
   return gallery::RecordStatus::kSealed;
 }
 
+// The entry that closes an enrolment run (CSV or prepared photos): "gallery.enroll.failed" with
+// the error, or "gallery.enroll" with the summary's counts and the gallery version after it.
+// `end` holds what identifies the run. Returns `summary`, or the failure to append.
+Expected<gallery::EnrollSummary> AuditEnrollEnd(Context& ctx, const Actor& actor,
+                                                const std::string& subject,
+                                                gallery::GalleryStore& store, nlohmann::json end,
+                                                Expected<gallery::EnrollSummary> summary) {
+  if (!summary.ok()) {
+    end["error"] = summary.status().ToString();
+    FT_RETURN_IF_ERROR(
+        ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.failed", subject, end}));
+    return summary.status();
+  }
+  FT_ASSIGN_OR_RETURN(int64_t version_after, store.ChangeCounter());
+  end["rows"] = summary->rows;
+  end["enrolled"] = summary->enrolled;
+  end["already_enrolled"] = summary->already_enrolled;
+  end["flagged"] = summary->flagged;
+  end["rejected"] = summary->rejected;
+  end["rejected_by_reason"] = summary->rejected_by_reason;
+  end["gallery_version"] = version_after;
+  FT_RETURN_IF_ERROR(
+      ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll", subject, end}));
+  return summary;
+}
+
 }  // namespace
 
 Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
@@ -120,24 +146,7 @@ Expected<gallery::EnrollSummary> EnrollBookings(Context& ctx, const Actor& actor
       ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.start", subject, start}));
 
   Expected<gallery::EnrollSummary> summary = gallery::Enroll(*store, make_extractor, options);
-  nlohmann::json end = source;
-  if (!summary.ok()) {
-    end["error"] = summary.status().ToString();
-    FT_RETURN_IF_ERROR(
-        ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.failed", subject, end}));
-    return summary.status();
-  }
-  FT_ASSIGN_OR_RETURN(int64_t version_after, store->ChangeCounter());
-  end["rows"] = summary->rows;
-  end["enrolled"] = summary->enrolled;
-  end["already_enrolled"] = summary->already_enrolled;
-  end["flagged"] = summary->flagged;
-  end["rejected"] = summary->rejected;
-  end["rejected_by_reason"] = summary->rejected_by_reason;
-  end["gallery_version"] = version_after;
-  FT_RETURN_IF_ERROR(
-      ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll", subject, end}));
-  return summary;
+  return AuditEnrollEnd(ctx, actor, subject, *store, source, std::move(summary));
 }
 
 Expected<gallery::EnrollSummary> EnrollPreparedPhotos(
@@ -163,24 +172,9 @@ Expected<gallery::EnrollSummary> EnrollPreparedPhotos(
       ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.start", subject, start}));
   Expected<gallery::EnrollSummary> summary =
       gallery::EnrollPrepared(*store, make_extractor, source, options);
-  nlohmann::json end{{"format", format}, {"gallery_id", store->gallery_id()}};
-  if (!summary.ok()) {
-    end["error"] = summary.status().ToString();
-    FT_RETURN_IF_ERROR(
-        ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll.failed", subject, end}));
-    return summary.status();
-  }
-  FT_ASSIGN_OR_RETURN(int64_t version_after, store->ChangeCounter());
-  end["rows"] = summary->rows;
-  end["enrolled"] = summary->enrolled;
-  end["already_enrolled"] = summary->already_enrolled;
-  end["flagged"] = summary->flagged;
-  end["rejected"] = summary->rejected;
-  end["rejected_by_reason"] = summary->rejected_by_reason;
-  end["gallery_version"] = version_after;
-  FT_RETURN_IF_ERROR(
-      ctx.log().AppendInOwnTransaction({actor.name, "gallery.enroll", subject, end}));
-  return summary;
+  return AuditEnrollEnd(ctx, actor, subject, *store,
+                        {{"format", format}, {"gallery_id", store->gallery_id()}},
+                        std::move(summary));
 }
 
 }  // namespace facetrail::service
