@@ -127,6 +127,21 @@ Standing FindStanding(const std::vector<ReviewRow>& reviews) {
   return s;
 }
 
+// The standing conclusions onto the lead's candidates: the first examination's, or the
+// verification's when a supervisor adopted it (`second_adopted`). Requires: lead.examinations
+// loaded.
+void ApplyStandingConclusions(Lead& lead, const Standing& standing, bool second_adopted) {
+  const std::optional<ReviewRow>& adopted = second_adopted ? standing.verification : standing.first;
+  if (!adopted) return;
+  for (const ExaminationRecord& e : lead.examinations) {
+    if (e.id != adopted->id) continue;
+    for (size_t i = 0; i < e.candidates.size() && i < lead.candidates.size(); ++i) {
+      lead.candidates[i].conclusion = e.candidates[i].conclusion;
+      lead.candidates[i].notes = e.candidates[i].notes;
+    }
+  }
+}
+
 Expected<std::optional<DecisionRow>> LoadDecision(Context& ctx, int64_t request_id) {
   FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT supervisor_name, created_at, decision, "
                                                   "notes FROM review_decisions WHERE request_id "
@@ -681,21 +696,8 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
         FT_ASSIGN_OR_RETURN(ExaminationRecord record, LoadExamination(ctx, r, listed));
         lead.examinations.push_back(std::move(record));
       }
-      // The standing conclusions: the first examination's, or the verification's when a
-      // supervisor adopted it.
-      std::optional<ReviewRow> adopted = standing.first;
-      if (released && decision && decision->decision == "adopt_second") {
-        adopted = standing.verification;
-      }
-      if (adopted) {
-        for (const ExaminationRecord& e : lead.examinations) {
-          if (e.id != adopted->id) continue;
-          for (size_t i = 0; i < e.candidates.size() && i < lead.candidates.size(); ++i) {
-            lead.candidates[i].conclusion = e.candidates[i].conclusion;
-            lead.candidates[i].notes = e.candidates[i].notes;
-          }
-        }
-      }
+      ApplyStandingConclusions(lead, standing,
+                               released && decision && decision->decision == "adopt_second");
     }
     lead.history = History(req, reviews, decision);
     return ctx.log()
@@ -805,18 +807,8 @@ Expected<std::optional<LeadRecord>> ReadLeadRecord(Context& ctx, int64_t request
     FT_ASSIGN_OR_RETURN(ExaminationRecord record, LoadExamination(ctx, r, listed));
     lead.examinations.push_back(std::move(record));
   }
-  // The standing conclusions, as GetLead gives them.
-  std::optional<ReviewRow> adopted = standing.first;
-  if (decision && decision->decision == "adopt_second") adopted = standing.verification;
-  if (adopted) {
-    for (const ExaminationRecord& e : lead.examinations) {
-      if (e.id != adopted->id) continue;
-      for (size_t i = 0; i < e.candidates.size() && i < lead.candidates.size(); ++i) {
-        lead.candidates[i].conclusion = e.candidates[i].conclusion;
-        lead.candidates[i].notes = e.candidates[i].notes;
-      }
-    }
-  }
+  // The standing conclusions, as GetLead gives them (a case file is of a released lead).
+  ApplyStandingConclusions(lead, standing, decision && decision->decision == "adopt_second");
   lead.history = History(req, reviews, decision);
   return std::optional<LeadRecord>(std::move(out));
 }
