@@ -1,10 +1,9 @@
 // BuildCaseFile and its JSON (service/case_file.h).
 #include "service/case_file.h"
 
-#include <openssl/evp.h>
-
 #include "common/sha256.h"
 #include "common/text.h"
+#include "service/internal/base64.h"
 #include "service/internal/guard.h"
 #include "service/internal/lead_record.h"
 #include "service/search_response_json.h"
@@ -18,13 +17,7 @@ using internal::RunRefusable;
 using policy::Refusal;
 using policy::RefusalCode;
 
-std::string Base64(std::span<const uint8_t> bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+using internal::Base64;
 
 nlohmann::json Opt(const std::optional<std::string>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);

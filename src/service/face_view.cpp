@@ -1,12 +1,11 @@
 // ViewAlignedProbe, ViewAlignedBookingPhoto (service/face_view.h).
 #include "service/face_view.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "gallery/enroll.h"
+#include "service/internal/base64.h"
 #include "service/probe_view.h"
 #include "service/server_queries.h"
 
@@ -16,13 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Base64(const std::vector<uint8_t>& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(std::max(n, 0)));
-  return out;
-}
+using internal::Base64;
 
 // The decoded, upright image of stored bytes (the same decoding the search used).
 Expected<vision::Image> Upright(std::span<const uint8_t> bytes, const std::string& what) {
