@@ -3,7 +3,8 @@
 // the models against SHA256SUMS, the web files, the configuration, the hardened unit, the
 // facetrail user and /var/lib/facetrail), creates an admin and a certified searcher with the
 // command line as the facetrail user, starts `facetrail serve --config
-// /etc/facetrail/facetrail.conf` as that user, signs in and runs one search over HTTP, then
+// /etc/facetrail/facetrail.conf` as that user, signs in and searches over HTTP with another LFW
+// photo of an enrolled person (the mate must come first), then
 // purges the package and checks that the data folder is still there.
 //
 // It changes the machine (a package, a system user), so it runs only as root (CI is a fresh
@@ -23,6 +24,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/command.h"
 
@@ -37,6 +40,8 @@ const std::string kSource = FACETRAIL_SOURCE_DIR;
 const std::string kBuild = FACETRAIL_BINARY_DIR;
 constexpr const char* kDb = "/var/lib/facetrail/db/facetrail.db";
 constexpr const char* kAgency = "Metro PD";
+const std::string kLfwImages =
+    std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images";
 
 CommandRun Sh(const std::string& cmd) {
   return RunCommand(cmd + " 2>&1 </dev/null");
@@ -160,18 +165,24 @@ TEST_F(PackageTest, BuildsInstallsServesASearchAndPurgesLeavingTheData) {
                                  " --number FC-1 --issued 2026-01-01 --expires 2099-12-31"
                                  " --issued-by 'State Academy'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Four LFW people, one booking photo each (real faces, so the search below has a real mate).
+  const std::vector<std::pair<std::string, std::string>> people = {
+      {"LFW-0001", "Abdullah_Gul/Abdullah_Gul_0001.jpg"},
+      {"LFW-0002", "Abdoulaye_Wade/Abdoulaye_Wade_0001.jpg"},
+      {"LFW-0003", "Abel_Pacheco/Abel_Pacheco_0001.jpg"},
+      {"LFW-0004", "Aaron_Sorkin/Aaron_Sorkin_0001.jpg"}};
   {
     std::ofstream m("/var/lib/facetrail/manifest.csv");
     m << "booking_number,photo,name,agency,charge\n";
-    for (int i = 1; i <= 3; ++i) {
-      m << "DEMO-000" << i << ",sample" << i << ".jpg,Demo Person " << i << "," << kAgency
-        << ",demo only\n";
+    for (const auto& [booking, photo] : people) {
+      m << booking << "," << fs::path(photo).filename().string() << ","
+        << photo.substr(0, photo.find('/')) << "," << kAgency << ",test only\n";
     }
   }
   fs::create_directories("/var/lib/facetrail/photos");
-  for (int i = 1; i <= 3; ++i) {
-    const std::string name = "sample" + std::to_string(i) + ".jpg";
-    fs::copy_file(kSource + "/models/demo/" + name, "/var/lib/facetrail/photos/" + name);
+  for (const auto& [booking, photo] : people) {
+    fs::copy_file(kLfwImages + "/" + photo,
+                  "/var/lib/facetrail/photos/" + fs::path(photo).filename().string());
   }
   (void)Sh(
       "chown -R facetrail:facetrail /var/lib/facetrail/manifest.csv "
@@ -213,9 +224,9 @@ TEST_F(PackageTest, BuildsInstallsServesASearchAndPurgesLeavingTheData) {
       {"Cookie", login->get_header_value("Set-Cookie")
                      .substr(0, login->get_header_value("Set-Cookie").find(';'))},
       {"X-CSRF-Token", json::parse(login->body).value("csrf_token", "")}};
-  // The probe: a demo photo that is in the gallery; the face the analysis says passes the
-  // quality gate (the demo photos hold several faces, some of them turned away).
-  const std::string probe = ReadText(kSource + "/models/demo/sample1.jpg");
+  // The probe: another photo of the first person (not the enrolled one); the face the analysis
+  // says passes the quality gate.
+  const std::string probe = ReadText(kLfwImages + "/Abdullah_Gul/Abdullah_Gul_0010.jpg");
   httplib::MultipartFormDataItems analyze_items = {{"probe", probe, "probe.jpg", "image/jpeg"}};
   auto analysis = http.Post("/api/v1/probes/analyze", headers, analyze_items);
   ASSERT_TRUE(analysis);
@@ -243,11 +254,10 @@ TEST_F(PackageTest, BuildsInstallsServesASearchAndPurgesLeavingTheData) {
   const json body = json::parse(search->body);
   ASSERT_TRUE(body["candidates"].is_array()) << search->body;
   EXPECT_EQ(body["status"], "pending_review") << search->body;
-  std::cout << "search over HTTP: " << body["candidates"].size() << " candidate(s)"
-            << (body["candidates"].empty()
-                    ? std::string()
-                    : ", rank 1 " + body["candidates"][0]["booking_number"].get<std::string>())
-            << '\n';
+  // The installed binary found its models (no checkout, cwd /) and the mate comes first.
+  ASSERT_FALSE(body["candidates"].empty()) << search->body;
+  EXPECT_EQ(body["candidates"][0]["booking_number"], "LFW-0001") << search->body;
+  EXPECT_EQ(body["candidates"][0]["rank"], 1) << search->body;
 
   // The access log went to the server's stderr (the journal under systemd), without the
   // password.
