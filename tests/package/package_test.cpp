@@ -109,6 +109,15 @@ TEST_F(PackageTest, BuildsInstallsServesASearchAndPurgesLeavingTheData) {
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
             << " s: " << deb << " (" << fs::file_size(deb) / 1000000 << " MB)\n";
 
+  // The maintainer is the build's setting (scripts/package MAINTAINER=…), in the control file
+  // and, below, in the installed changelog.
+  CommandRun cached =
+      Sh("sed -n 's/^FACETRAIL_PACKAGE_MAINTAINER:STRING=//p' '" + kBuild + "/CMakeCache.txt'");
+  ASSERT_EQ(cached.exit_code, 0);
+  const std::string maintainer = cached.out.substr(0, cached.out.find('\n'));
+  ASSERT_FALSE(maintainer.empty()) << "no FACETRAIL_PACKAGE_MAINTAINER in the build's cache";
+  EXPECT_EQ(Sh("dpkg-deb -f '" + deb + "' Maintainer").out, maintainer + "\n");
+
   // Install.
   CommandRun in = Sh("dpkg -i '" + deb + "'");
   if (in.exit_code != 0 && in.out.find("lock") != std::string::npos) {
@@ -117,6 +126,8 @@ TEST_F(PackageTest, BuildsInstallsServesASearchAndPurgesLeavingTheData) {
   installed_ = true;
   ASSERT_EQ(in.exit_code, 0) << in.out;
 
+  EXPECT_NE(Sh("zcat /usr/share/doc/facetrail/changelog.gz").out.find(" -- " + maintainer),
+            std::string::npos);
   // What it installed.
   for (const char* f :
        {"/usr/bin/facetrail", "/usr/share/facetrail/web/index.html",
