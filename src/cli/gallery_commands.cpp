@@ -48,6 +48,7 @@ struct EnrollArgs {
   int threads = 0;
   bool no_snapshot = false;
   bool allow_outside_images = false;
+  bool json = false;  // the summary (and, with --watch, one line per file) as JSON on stdout
 };
 
 struct GalleryArgs {
@@ -104,6 +105,21 @@ Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
   return GalleryStore::Open(db, {.create_if_missing = false});
 }
 
+// What `enroll --json` prints: the counts of one import (a contract for scripts).
+nlohmann::json EnrollSummaryJson(const gallery::EnrollSummary& s) {
+  nlohmann::json by_reason = nlohmann::json::object();
+  for (const auto& [reason, n] : s.rejected_by_reason) by_reason[reason] = n;
+  return {{"rows", s.rows},
+          {"enrolled", s.enrolled},
+          {"already_enrolled", s.already_enrolled},
+          {"flagged", s.flagged},
+          {"rejected", s.rejected},
+          {"rejected_by_reason", by_reason},
+          {"rejects_path",
+           s.rejected + s.flagged > 0 ? nlohmann::json(s.rejects_path) : nlohmann::json(nullptr)},
+          {"seconds", s.seconds}};
+}
+
 volatile std::sig_atomic_t g_stop_watching = 0;
 void StopWatching(int /*signal*/) {
   g_stop_watching = 1;
@@ -124,14 +140,15 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
   std::error_code ec;
   fs::create_directories(dir / "done", ec);
   if (!ec) fs::create_directories(dir / "rejected", ec);
-  if (ec)
-    return PrintError(IoError(a.watch + ": cannot make done/ and rejected/: " + ec.message()));
+  if (ec) {
+    return Finish(IoError(a.watch + ": cannot make done/ and rejected/: " + ec.message()), a.json);
+  }
   std::signal(SIGINT, StopWatching);
   std::signal(SIGTERM, StopWatching);
   std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> seen;
   for (bool first = true; !g_stop_watching; first = false) {
     auto files = interop::ListTransactionFiles({a.watch});
-    if (!files.ok()) return PrintError(files.status());
+    if (!files.ok()) return Finish(files.status(), a.json);
     std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> now;
     for (const std::string& f : *files) {
       if (g_stop_watching) break;
@@ -146,17 +163,26 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
       o.on_progress = nullptr;
       o.rejects_path = (dir / "rejected" / (name + ".reason.txt")).string();
       auto s = import({f}, o);
-      if (!s.ok()) return Finish(s.status().WithContext("enroll --watch " + f), false);
+      if (!s.ok()) return Finish(s.status().WithContext("enroll --watch " + f), a.json);
       const bool in_gallery = s->enrolled + s->already_enrolled > 0;
       const fs::path target = dir / (in_gallery ? "done" : "rejected") / name;
       if (in_gallery) fs::remove(o.rejects_path, ec);  // flagged/partly rejected: see the audit
       fs::rename(f, target, ec);
-      if (ec)
-        return PrintError(IoError(f + ": cannot move to " + target.string() + ": " + ec.message()));
+      if (ec) {
+        return Finish(IoError(f + ": cannot move to " + target.string() + ": " + ec.message()),
+                      a.json);
+      }
       now.erase(f);
-      std::cout << (in_gallery ? "done: " : "rejected: ") << name << " (" << s->enrolled
-                << " enrolled, " << s->already_enrolled << " already, " << s->rejected
-                << " rejected)" << std::endl;
+      if (a.json) {
+        nlohmann::json line = EnrollSummaryJson(*s);
+        line["file"] = name;
+        line["moved_to"] = target.string();
+        std::cout << line.dump() << std::endl;
+      } else {
+        std::cout << (in_gallery ? "done: " : "rejected: ") << name << " (" << s->enrolled
+                  << " enrolled, " << s->already_enrolled << " already, " << s->rejected
+                  << " rejected)" << std::endl;
+      }
     }
     seen = std::move(now);
     if (a.watch_once) break;
@@ -171,7 +197,7 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
 // service::EnrollBookings (supervisor or admin, audited); on a development gallery, directly.
 int RunEnroll(const EnrollArgs& a) {
   Expected<bool> under = a.user.empty() && FileExists(a.db) ? UnderAccountability(a.db) : false;
-  if (!under.ok()) return PrintError(under.status());
+  if (!under.ok()) return Finish(under.status(), a.json);
   const std::string input = !a.watch.empty()      ? "ansi-nist:" + a.watch
                             : a.ansi_nist.empty() ? "manifest:" + a.manifest
                                                   : std::string("ansi-nist");
@@ -184,27 +210,29 @@ int RunEnroll(const EnrollArgs& a) {
   std::optional<Session> session;
   if (!a.user.empty()) {
     auto s = OpenAndLogin(a.db, a.user);
-    if (!s.ok()) return Finish(s.status(), false);
+    if (!s.ok()) return Finish(s.status(), a.json);
     session = std::move(*s);
   }
   auto store = session ? GalleryStore::OpenOn(*session->db) : GalleryStore::Open(a.db);
-  if (!store.ok()) return PrintError(store.status());
+  if (!store.ok()) return Finish(store.status(), a.json);
   // The gallery's active model; --model only chooses the model of a new gallery (another model
   // joins an existing gallery through `gallery retemplate` and `admin model activate`).
   vision::PipelineOptions requested;
   requested.models_dir = a.models_dir;
   if (!a.model.empty()) requested.model = a.model;
   auto po = gallery::ActiveModelPipeline(**store, requested);
-  if (!po.ok()) return PrintError(po.status());
+  if (!po.ok()) return Finish(po.status(), a.json);
   if (!a.model.empty() && po->model != requested.model) {
     auto want = vision::FindModel(a.models_dir, a.model);
-    if (!want.ok()) return PrintError(want.status());
+    if (!want.ok()) return Finish(want.status(), a.json);
     if (want->name != po->model) {
-      return PrintError(FailedPrecondition(
-          "the gallery searches with model '" + po->model + "', not '" + want->name +
-          "': enrol with it (omit --model), or migrate the gallery with `facetrail gallery "
-          "retemplate --model " +
-          want->name + "` and `facetrail admin model activate " + want->name + "`"));
+      return Finish(
+          FailedPrecondition(
+              "the gallery searches with model '" + po->model + "', not '" + want->name +
+              "': enrol with it (omit --model), or migrate the gallery with `facetrail gallery "
+              "retemplate --model " +
+              want->name + "` and `facetrail admin model activate " + want->name + "`"),
+          a.json);
     }
   }
   gallery::EnrollOptions o;
@@ -220,7 +248,7 @@ int RunEnroll(const EnrollArgs& a) {
   auto mapping = a.mapping.empty()
                      ? Expected<interop::BookingMapping>(interop::DefaultEbtsMapping())
                      : interop::LoadBookingMapping(a.mapping);
-  if (!mapping.ok()) return PrintError(mapping.status());
+  if (!mapping.ok()) return Finish(mapping.status(), a.json);
   auto import_files = [&](const std::vector<std::string>& files,
                           const gallery::EnrollOptions& options) {
     auto source = interop::MakeAnsiNistSource(files, *mapping);
@@ -234,36 +262,46 @@ int RunEnroll(const EnrollArgs& a) {
                       : gallery::Enroll(**store, factory, o);
   } else {
     auto files = interop::ListTransactionFiles(a.ansi_nist);
-    if (!files.ok()) return PrintError(files.status());
+    if (!files.ok()) return Finish(files.status(), a.json);
     if (o.rejects_path.empty()) o.rejects_path = a.db + ".ansi-nist.rejects.csv";
     summary = import_files(*files, o);
   }
   if (!summary.ok()) {
     const Status& e = summary.status();
-    return Finish(service::IsRefusal(e) ? e : e.WithContext("enroll"), false);
+    return Finish(service::IsRefusal(e) ? e : e.WithContext("enroll"), a.json);
   }
   const auto& s = *summary;
-  std::cout << "rows: " << s.rows << "\nenrolled: " << s.enrolled
-            << "\nalready enrolled: " << s.already_enrolled << "\nflagged: " << s.flagged
-            << "\nrejected: " << s.rejected << '\n';
-  for (const auto& [reason, n] : s.rejected_by_reason) {
-    std::cout << "  " << reason << ": " << n << '\n';
+  nlohmann::json result = EnrollSummaryJson(s);
+  if (!a.json) {
+    std::cout << "rows: " << s.rows << "\nenrolled: " << s.enrolled
+              << "\nalready enrolled: " << s.already_enrolled << "\nflagged: " << s.flagged
+              << "\nrejected: " << s.rejected << '\n';
+    for (const auto& [reason, n] : s.rejected_by_reason) {
+      std::cout << "  " << reason << ": " << n << '\n';
+    }
+    std::cout << "time: " << std::fixed << std::setprecision(1) << s.seconds << " s ("
+              << (s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0) << " rows/s)\n";
+    if (s.rejected + s.flagged > 0) std::cout << "rejects: " << s.rejects_path << '\n';
   }
-  std::cout << "time: " << std::fixed << std::setprecision(1) << s.seconds << " s ("
-            << (s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0) << " rows/s)\n";
-  if (s.rejected + s.flagged > 0) std::cout << "rejects: " << s.rejects_path << '\n';
   if (!a.no_snapshot) {
     // Rewrite the search snapshot with this run's templates now (an offline batch may take the
     // time), so that searches start from the file rather than from an in-memory delta.
     auto extractor = factory();
-    if (!extractor.ok()) return PrintError(extractor.status());
+    if (!extractor.ok()) return Finish(extractor.status(), a.json);
     gallery::GalleryIndexOptions index_options;
     index_options.max_delta_templates = 0;
     auto index = gallery::GalleryIndex::Open(**store, (*extractor)->model(), index_options);
-    if (!index.ok()) return PrintError(index.status().WithContext("updating the search snapshot"));
-    std::cout << "snapshot: " << (*index)->num_active() << " searchable of " << (*index)->size()
-              << " templates, " << (*index)->snapshot_path() << '\n';
+    if (!index.ok())
+      return Finish(index.status().WithContext("updating the search snapshot"), a.json);
+    result["snapshot"] = {{"searchable", (*index)->num_active()},
+                          {"templates", (*index)->size()},
+                          {"path", (*index)->snapshot_path()}};
+    if (!a.json) {
+      std::cout << "snapshot: " << (*index)->num_active() << " searchable of " << (*index)->size()
+                << " templates, " << (*index)->snapshot_path() << '\n';
+    }
   }
+  if (a.json) std::cout << result.dump() << '\n';
   return 0;
 }
 
@@ -574,6 +612,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   enroll->add_option("--poll", enroll_args.poll_seconds, "With --watch: seconds between looks")
       ->check(CLI::Range(1, 3600))
       ->needs(watch_option);
+  enroll->add_flag("--json", enroll_args.json,
+                   "The summary as one JSON object on stdout (with --watch: one per file); "
+                   "progress stays on stderr");
   enroll->add_option("--mapping", enroll_args.mapping,
                      "With --ansi-nist or --watch: JSON file mapping Type-2 fields to booking "
                      "fields (default: the FBI EBTS fields)");

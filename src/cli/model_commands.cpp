@@ -125,41 +125,56 @@ int RunShow(const ModelArgs& a) {
 // Checks a department's model and copies it (manifest + weights) into the models folder.
 int RunRegister(const ModelArgs& a) {
   auto m = vision::LoadModelManifest(a.manifest);
-  if (!m.ok()) return PrintError(m.status());
+  if (!m.ok()) return Finish(m.status(), a.json);
   if (m->kind != vision::ModelKind::kOnnx) {
-    return PrintError(InvalidArgument(a.manifest + ": only onnx models can be registered"));
+    return Finish(InvalidArgument(a.manifest + ": only onnx models can be registered"), a.json);
   }
   auto models_dir = vision::ResolveModelsDir(a.models_dir);
-  if (!models_dir.ok()) return PrintError(models_dir.status());
+  if (!models_dir.ok()) return Finish(models_dir.status(), a.json);
   auto existing = vision::ListModels(*models_dir);
-  if (!existing.ok()) return PrintError(existing.status());
+  if (!existing.ok()) return Finish(existing.status(), a.json);
   for (const auto& e : *existing) {
     if (e.name == m->name || e.id == m->id) {
-      return PrintError(AlreadyExists("a model named '" + e.name + "' (id " + e.id +
-                                      ") is already in " + *models_dir +
-                                      ": choose another name and id"));
+      return Finish(
+          AlreadyExists("a model named '" + e.name + "' (id " + e.id + ") is already in " +
+                        *models_dir + ": choose another name and id"),
+          a.json);
     }
   }
   auto check = vision::CheckModel(*m);
-  if (!check.ok()) return PrintError(check.status().WithContext("models register"));
+  if (!check.ok()) return Finish(check.status().WithContext("models register"), a.json);
   namespace fs = std::filesystem;
   const fs::path target_file = fs::path(*models_dir) / m->file;
   const fs::path target_manifest = fs::path(*models_dir) / (m->name + ".model.json");
   std::error_code ec;
   if (fs::exists(target_file, ec) || fs::exists(target_manifest, ec)) {
-    return PrintError(
-        AlreadyExists((fs::exists(target_file) ? target_file : target_manifest).string() +
-                      " exists: rename the model's file or name"));
+    return Finish(AlreadyExists((fs::exists(target_file) ? target_file : target_manifest).string() +
+                                " exists: rename the model's file or name"),
+                  a.json);
   }
   auto bytes = ReadFileBytes(m->file_path());
-  if (!bytes.ok()) return PrintError(bytes.status());
+  if (!bytes.ok()) return Finish(bytes.status(), a.json);
   Status s = WriteFileAtomically(target_file.string(), *bytes);
   if (s.ok()) {
     const std::string json = vision::ModelManifestJson(*m);
     s = WriteFileAtomically(target_manifest.string(),
                             std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
   }
-  if (!s.ok()) return PrintError(s.WithContext("models register"));
+  if (!s.ok()) return Finish(s.WithContext("models register"), a.json);
+  if (a.json) {
+    std::cout << nlohmann::json{{"registered", m->name},
+                                {"id", m->id},
+                                {"dim", m->dim},
+                                {"manifest", target_manifest.string()},
+                                {"file", target_file.string()},
+                                {"load_ms", check->load_ms},
+                                {"forward_ms", check->forward_ms},
+                                {"gflops", check->gflops},
+                                {"calibrated", m->calibration.has_value()}}
+                     .dump()
+              << '\n';
+    return 0;
+  }
   std::cout << "registered '" << m->name << "' (" << m->id << ", " << m->dim
             << " dimensions): loads in " << check->load_ms << " ms, one pass " << check->forward_ms
             << " ms (" << check->gflops << " GFLOP)\n";
@@ -197,6 +212,7 @@ void RegisterModelCommands(CLI::App& app, CommandResult& result) {
   reg->add_option("manifest", register_args.manifest,
                   "The model's NAME.model.json (docs/MODELS.md)")
       ->required();
+  reg->add_flag("--json", register_args.json, "JSON output (errors too)");
   reg->callback([&result] { result.exit_code = RunRegister(register_args); });
 }
 

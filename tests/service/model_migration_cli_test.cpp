@@ -229,8 +229,13 @@ TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
   CommandRun reg = Ft("models register incoming/dept.model.json" + m);
   ASSERT_EQ(reg.exit_code, 0) << reg.out;
   EXPECT_NE(reg.out.find("certify it"), std::string::npos) << reg.out;
-  CommandRun again = Ft("models register incoming/dept.model.json" + m);
+  // Registering it twice is refused; with --json the refusal is JSON on stdout (issue 17).
+  CommandRun again = Ft("models register incoming/dept.model.json --json" + m, "", true);
   EXPECT_NE(again.exit_code, 0) << "registered twice";
+  auto again_json = nlohmann::json::parse(again.out, nullptr, false);
+  ASSERT_TRUE(again_json.is_object()) << again.out;
+  EXPECT_NE(again_json["error"]["message"].get<std::string>().find("already"), std::string::npos)
+      << again.out;
   const CommandRun listed_run = Ft("models list --json" + m, "", true);
   auto list = nlohmann::json::parse(listed_run.out);
   bool listed = false;
@@ -251,10 +256,16 @@ TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
     for (const char* p : kPeople)
       mf << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
   }
-  ASSERT_EQ(
-      Ft("enroll --db g.db --manifest m.csv --threads 1 --images '" + kImages.string() + "'" + m)
-          .exit_code,
-      0);
+  // enroll --json: the summary as one JSON object on stdout (progress stays on stderr).
+  CommandRun enrolled = Ft("enroll --json --db g.db --manifest m.csv --threads 1 --images '" +
+                               kImages.string() + "'" + m,
+                           "", true);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out;
+  auto summary = nlohmann::json::parse(enrolled.out, nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << enrolled.out;
+  EXPECT_EQ(summary["enrolled"], std::size(kPeople)) << enrolled.out;
+  EXPECT_EQ(summary["rejected"], 0) << enrolled.out;
+  EXPECT_EQ(summary["snapshot"]["searchable"], std::size(kPeople)) << enrolled.out;
   ASSERT_EQ(Ft("gallery retemplate --db g.db --model dept_net" + m).exit_code, 0);
   CommandRun early = Ft("admin model activate dept_net --db g.db" + m);
   EXPECT_EQ(early.exit_code, 1);
