@@ -263,13 +263,15 @@ int RunConfigCandidates(const AdminArgs& a) {
   }
   auto s = OpenAndLogin(a.db, a.user);
   if (!s.ok()) return Finish(s.status(), a.json);
-  Status st = service::SetCandidatePolicy(*s->ctx, s->actor, a.threshold, a.list_length, a.reason);
-  if (!st.ok()) return Finish(st, a.json);
+  auto stored = service::SetCandidatePolicy(
+      *s->ctx, s->actor, a.threshold,
+      a.list_length > 0 ? std::optional<int>(a.list_length) : std::nullopt, a.reason);
+  if (!stored.ok()) return Finish(stored.status(), a.json);
   return Done(a.json,
-              {{"max_list_length", a.list_length},
+              {{"max_list_length", stored->max_top_k},
                {"threshold", a.threshold ? nlohmann::json(*a.threshold) : nlohmann::json()},
                {"threshold_source", a.threshold ? "department" : "model_calibration"}},
-              "candidate-list policy: at most " + std::to_string(a.list_length) +
+              "candidate-list policy: at most " + std::to_string(stored->max_top_k) +
                   " candidates scoring at least " +
                   (a.threshold ? std::to_string(*a.threshold)
                                : std::string("the active model's calibrated threshold")) +
@@ -468,8 +470,9 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
   candidates->add_option("--db", a.db, "Database")->required();
   candidates->add_option("--user", a.user, "Supervisor or admin (password: FACETRAIL_PASSWORD)")
       ->required();
-  candidates->add_option("--length", a.list_length, "Candidates per list, at most")
-      ->required()
+  candidates
+      ->add_option("--length", a.list_length,
+                   "Candidates per list, at most (default: the current length stays)")
       ->check(CLI::Range(1, 1000));
   candidates->add_option("--threshold", a.threshold, "Lowest similarity listed")
       ->check(CLI::Range(-1.0, 1.0));

@@ -997,13 +997,17 @@ void ServerImpl::AddSessionRoutes() {
           }
           threshold = body["threshold"].get<float>();
         }
-        if (!body.contains("max_list_length") || !body["max_list_length"].is_number_integer()) {
-          return InvalidArgument("max_list_length: an integer from 1 to 1000");
+        std::optional<int> length;  // absent or null: the current length stays
+        if (body.contains("max_list_length") && !body["max_list_length"].is_null()) {
+          if (!body["max_list_length"].is_number_integer()) {
+            return InvalidArgument("max_list_length: an integer from 1 to 1000");
+          }
+          length = body["max_list_length"].get<int>();
         }
-        const int length = body["max_list_length"].get<int>();
-        FT_RETURN_IF_ERROR(service::SetCandidatePolicy(call.ctx, call.actor, threshold, length,
-                                                       Field(body, "reason")));
-        return json{{"max_list_length", length},
+        FT_ASSIGN_OR_RETURN(policy::PolicyConfig stored,
+                            service::SetCandidatePolicy(call.ctx, call.actor, threshold, length,
+                                                        Field(body, "reason")));
+        return json{{"max_list_length", stored.max_top_k},
                     {"threshold", threshold ? json(*threshold) : json(nullptr)}};
       });
 }

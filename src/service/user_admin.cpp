@@ -167,8 +167,10 @@ Status SetLocked(Context& ctx, const Actor& admin, std::string_view user_name, b
   });
 }
 
-Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float> threshold,
-                          int max_list_length, const std::string& reason) {
+Expected<policy::PolicyConfig> SetCandidatePolicy(Context& ctx, const Actor& actor,
+                                                  std::optional<float> threshold,
+                                                  std::optional<int> max_list_length,
+                                                  const std::string& reason) {
   if (IsBlank(reason)) {
     return InvalidArgument("reason: a change of the candidate-list policy needs a reason");
   }
@@ -176,8 +178,9 @@ Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float>
   FT_RETURN_IF_ERROR(internal::CheckAnyRole(ctx, actor,
                                             {policy::Role::kSupervisor, policy::Role::kAdmin},
                                             "config.refused", "config:candidates"));
-  return ctx.db().InTransaction([&]() -> Status {
-    FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
+  policy::PolicyConfig config;
+  Status saved = ctx.db().InTransaction([&]() -> Status {
+    FT_ASSIGN_OR_RETURN(config, ctx.store().LoadConfig());
     auto policy_json = [](const policy::PolicyConfig& c) {
       return nlohmann::json{
           {"max_list_length", c.max_top_k},
@@ -186,7 +189,7 @@ Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float>
     };
     nlohmann::json old = policy_json(config);
     config.candidate_threshold = threshold;
-    config.max_top_k = max_list_length;
+    if (max_list_length) config.max_top_k = *max_list_length;
     FT_RETURN_IF_ERROR(ctx.store().SaveConfig(config));  // validates the new values
     return ctx.log()
         .Append({actor.name,
@@ -195,6 +198,8 @@ Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float>
                  {{"old", old}, {"new", policy_json(config)}, {"reason", reason}}})
         .status();
   });
+  if (!saved.ok()) return saved;
+  return config;
 }
 
 Status BreakGlassUnlock(Context& ctx, std::string_view user_name, std::string_view reason,

@@ -50,9 +50,12 @@ Status UpdateConfig(Context& ctx, const Actor& admin, const policy::PolicyConfig
 // The department's candidate-list policy (docs/POLICY.md, "The candidate list"): the list
 // length and the score threshold (unset: the active model's calibrated one), used by every
 // front end. A supervisor or an admin, with a reason; audited "config.candidates" with the old
-// and new policy; refusals "config.refused". kInvalidArgument for a length outside 1..1000, a
+// and new policy; refusals "config.refused". An unset `max_list_length` keeps the current one.
+// Returns the configuration as stored. kInvalidArgument for a length outside 1..1000, a
 // threshold outside -1..1 or an empty reason.
-Status SetCandidatePolicy(Context& ctx, const Actor& actor, std::optional<float> threshold,
-                          int max_list_length, const std::string& reason);
+Expected<policy::PolicyConfig> SetCandidatePolicy(Context& ctx, const Actor& actor,
+                                                  std::optional<float> threshold,
+                                                  std::optional<int> max_list_length,
+                                                  const std::string& reason);
 
 }  // namespace facetrail::service

@@ -97,9 +97,14 @@ TEST_F(CandidatePolicyTest, CommandLineAndApiGiveTheSameListUnderTheOnePolicy) {
   ASSERT_EQ(lead.status, 200) << lead.raw;
   EXPECT_EQ(lead.body["policy"], api.body["policy"]);
 
-  // No department threshold: the model's calibrated one, for both.
+  // No department threshold: the model's calibrated one, for both. Without a length the list
+  // length stays what it was (issue 17: changing the threshold alone needs no --length).
   set = Send("PUT", "/api/v1/config/candidates", sue,
-             {{"max_list_length", 20}, {"threshold", nullptr}, {"reason", "back to calibration"}});
+             {{"threshold", nullptr}, {"reason", "back to calibration"}});
+  ASSERT_EQ(set.status, 200) << set.raw;
+  EXPECT_EQ(set.body["max_list_length"], 3) << set.raw;
+  set = Send("PUT", "/api/v1/config/candidates", sue,
+             {{"max_list_length", 20}, {"threshold", nullptr}, {"reason", "a longer list"}});
   ASSERT_EQ(set.status, 200) << set.raw;
   std::ifstream manifest(std::string(FACETRAIL_MODELS_DIR) + "/fr_feature.model.json");
   json model = json::parse(manifest, nullptr, false);

@@ -98,10 +98,17 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   // Every score listed (the department's candidate-list policy), so the top candidate is seen
   // under both models whatever their calibrated thresholds.
   CommandRun policy =
-      Ft("admin config candidates --db f.db --user sue --length 20 --threshold 0 --reason "
+      Ft("admin config candidates --db f.db --user sue --length 20 --threshold 0.5 --reason "
          "'migration test'",
          sup);
   ASSERT_EQ(policy.exit_code, 0) << policy.out;
+  // The threshold alone (the length stays 20).
+  policy =
+      Ft("admin config candidates --json --db f.db --user sue --threshold 0 --reason "
+         "'every score listed'",
+         sup, true);
+  ASSERT_EQ(policy.exit_code, 0) << policy.out;
+  EXPECT_EQ(nlohmann::json::parse(policy.out)["max_list_length"], 20) << policy.out;
   const std::string old_id = "faceapi-1.7.15-resnet29/similarity-flip";
   const std::string new_id = "faceplugin-0.0.1-fr_feature/5point-flip";
   auto before = Search("Colin_Powell");
