@@ -26,35 +26,9 @@ namespace facetrail::cli {
 
 namespace {
 
-nlohmann::json RolesJson(const policy::RoleSet& roles) {
-  nlohmann::json out = nlohmann::json::array();
-  for (policy::Role r : roles) out.push_back(policy::RoleName(r));
-  return out;
-}
-
-nlohmann::json Opt(const std::optional<std::string>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-
-nlohmann::json CertificateJson(const policy::Certificate& c) {
-  return {{"course", c.course},
-          {"number", c.number},
-          {"issued", c.issued},
-          {"expires", c.expires},
-          {"issued_by", c.issued_by},
-          {"revoked_at", Opt(c.revoked_at)},
-          {"revoked_by", Opt(c.revoked_by)},
-          {"revoke_reason", Opt(c.revoke_reason)}};
-}
-
-// The same shape as the server's user JSON (GET /api/v1/users).
-nlohmann::json UserJson(const policy::User& u) {
-  nlohmann::json certs = nlohmann::json::array();
-  for (const auto& c : u.certificates) certs.push_back(CertificateJson(c));
-  return {{"name", u.name},     {"full_name", u.full_name},
-          {"agency", u.agency}, {"roles", RolesJson(u.roles)},
-          {"locked", u.locked}, {"certificates", certs}};
-}
+using service::CertificateJson;
+using service::RolesJson;
+using service::UserJson;
 
 bool CertificateValid(const policy::Certificate& c, const std::string& today) {
   return !c.revoked_at && c.issued <= today && today <= c.expires;

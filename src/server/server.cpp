@@ -925,7 +925,7 @@ void ServerImpl::AddSessionRoutes() {
                                             "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
                                             std::to_string(options_.session_ttl_s) +
                                             (tls_ ? "; Secure" : ""));
-           return json{{"user", internal::UserJson(*user)}, {"csrf_token", session->csrf_token}};
+           return json{{"user", service::UserJson(*user)}, {"csrf_token", session->csrf_token}};
          });
   Api("POST", "/api/v1/logout", "/api/v1/logout",
       [this](const HttpRequest&, HttpResponse& res, Call& call) -> Expected<json> {
@@ -956,13 +956,13 @@ void ServerImpl::AddSessionRoutes() {
            }
            res.log_user = who->actor.name;
            return json{{"signed_in", true},
-                       {"user", internal::UserJson(*user)},
+                       {"user", service::UserJson(*user)},
                        {"csrf_token", who->csrf_token}};
          });
   Api("GET", "/api/v1/me", "/api/v1/me",
       [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(policy::User user, service::CurrentUser(call.ctx, call.actor));
-        json out{{"user", internal::UserJson(user)}};
+        json out{{"user", service::UserJson(user)}};
         if (call.credential.kind == service::CredentialKind::kSession) {
           out["csrf_token"] = call.credential.csrf_token;
         }
@@ -1261,7 +1261,7 @@ void ServerImpl::AddAdminRoutes() {
       [](const HttpRequest&, HttpResponse&, Call& call) -> Expected<json> {
         FT_ASSIGN_OR_RETURN(auto users, service::ListUsersForAdmin(call.ctx, call.actor));
         json out = json::array();
-        for (const auto& u : users) out.push_back(internal::UserJson(u));
+        for (const auto& u : users) out.push_back(service::UserJson(u));
         return json{{"users", out}};
       });
   Api("POST", "/api/v1/users", "/api/v1/users",
@@ -1275,7 +1275,7 @@ void ServerImpl::AddAdminRoutes() {
         FT_ASSIGN_OR_RETURN(u.roles, ParseRoles(body));
         FT_ASSIGN_OR_RETURN(policy::User user, service::AddUser(call.ctx, call.actor, u));
         res.status = 201;
-        return json{{"user", internal::UserJson(user)}};
+        return json{{"user", service::UserJson(user)}};
       });
   Api("PUT", "/api/v1/users/{name}/roles", user_re + "/roles",
       [](const HttpRequest& req, HttpResponse&, Call& call) -> Expected<json> {
@@ -1302,7 +1302,7 @@ void ServerImpl::AddAdminRoutes() {
         FT_ASSIGN_OR_RETURN(policy::Certificate cert,
                             service::AddCertificate(call.ctx, call.actor, req.matches[1].str(), c));
         res.status = 201;
-        return json{{"certificate", internal::CertificateJson(cert)}};
+        return json{{"certificate", service::CertificateJson(cert)}};
       });
   Api("POST", "/api/v1/users/{name}/certificates/{number}/revoke",
       user_re + "/certificates/([A-Za-z0-9._-]{1,64})/revoke",

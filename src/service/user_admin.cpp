@@ -7,6 +7,34 @@
 
 namespace facetrail::service {
 
+nlohmann::json CertificateJson(const policy::Certificate& c) {
+  auto opt = [](const std::optional<std::string>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  return {{"course", c.course},
+          {"number", c.number},
+          {"issued", c.issued},
+          {"expires", c.expires},
+          {"issued_by", c.issued_by},
+          {"revoked_at", opt(c.revoked_at)},
+          {"revoked_by", opt(c.revoked_by)},
+          {"revoke_reason", opt(c.revoke_reason)}};
+}
+
+nlohmann::json RolesJson(const policy::RoleSet& roles) {
+  nlohmann::json out = nlohmann::json::array();
+  for (policy::Role r : roles) out.push_back(policy::RoleName(r));
+  return out;
+}
+
+nlohmann::json UserJson(const policy::User& u) {
+  nlohmann::json certs = nlohmann::json::array();
+  for (const auto& c : u.certificates) certs.push_back(CertificateJson(c));
+  return {{"name", u.name},     {"full_name", u.full_name},
+          {"agency", u.agency}, {"roles", RolesJson(u.roles)},
+          {"locked", u.locked}, {"certificates", certs}};
+}
+
 namespace {
 
 using internal::AuditRefusal;

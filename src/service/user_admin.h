@@ -3,6 +3,7 @@
 // (refusals are audited as "admin.refused"). Passwords never appear in the audit log.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,12 @@ struct InitRequest {
 // checkpoint (entries admin.init and audit.checkpoint). kFailedPrecondition when the database
 // already has users (there is no default password and no second init).
 Expected<Actor> InitAdmin(Context& ctx, const InitRequest& request);
+
+// The one JSON shape of a user and a certificate, for every front end (GET /api/v1/users,
+// `admin user list --json`, …): never a password hash.
+nlohmann::json CertificateJson(const policy::Certificate& certificate);
+nlohmann::json RolesJson(const policy::RoleSet& roles);  // role names, in the set's order
+nlohmann::json UserJson(const policy::User& user);
 
 Expected<policy::User> AddUser(Context& ctx, const Actor& admin, const policy::NewUser& user);
 Status SetRoles(Context& ctx, const Actor& admin, std::string_view user_name,

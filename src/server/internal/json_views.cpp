@@ -23,26 +23,6 @@ json CandidateJson(const service::Candidate& c) {
 
 }  // namespace
 
-json CertificateJson(const policy::Certificate& c) {
-  return {{"course", c.course},
-          {"number", c.number},
-          {"issued", c.issued},
-          {"expires", c.expires},
-          {"issued_by", c.issued_by},
-          {"revoked_at", Opt(c.revoked_at)},
-          {"revoked_by", Opt(c.revoked_by)},
-          {"revoke_reason", Opt(c.revoke_reason)}};
-}
-
-json UserJson(const policy::User& u) {
-  json roles = json::array();
-  for (policy::Role r : u.roles) roles.push_back(policy::RoleName(r));
-  json certs = json::array();
-  for (const auto& c : u.certificates) certs.push_back(CertificateJson(c));
-  return {{"name", u.name}, {"full_name", u.full_name}, {"agency", u.agency},
-          {"roles", roles}, {"locked", u.locked},       {"certificates", certs}};
-}
-
 json AnalysisJson(const service::ProbeAnalysis& a, const policy::QualityGate& gate,
                   const std::string& probe_sha256) {
   json faces = json::array();

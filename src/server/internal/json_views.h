@@ -13,8 +13,6 @@
 
 namespace facetrail::server::internal {
 
-nlohmann::json UserJson(const policy::User& user);  // never a password hash
-nlohmann::json CertificateJson(const policy::Certificate& cert);
 // Faces with boxes, quality and the quality gate's verdict for each (feedback before a search).
 // `probe_sha256` is the hash a supervisor names to approve a quality override.
 nlohmann::json AnalysisJson(const service::ProbeAnalysis& analysis, const policy::QualityGate& gate,
