@@ -285,6 +285,20 @@ TEST(PipelineTest, SmallFaceChipOptions) {
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     return p.ok() ? std::move(*p) : nullptr;
   };
+  for (ChipInterpolation m :
+       {ChipInterpolation::kBilinear, ChipInterpolation::kBicubic, ChipInterpolation::kLanczos3}) {
+    EXPECT_EQ(*ParseChipInterpolation(ChipInterpolationName(m)), m);
+  }
+  for (ChipViews v : {ChipViews::kOne, ChipViews::kScales, ChipViews::kShifts}) {
+    EXPECT_EQ(*ParseChipViews(ChipViewsName(v)), v);
+  }
+  for (const char* bad : {"", "cubic", "BICUBIC", "bicubic ", "lanczos"}) {
+    auto r = ParseChipInterpolation(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("expected bilinear, bicubic or lanczos3"),
+              std::string::npos);
+    EXPECT_FALSE(ParseChipViews(bad).ok());
+  }
   auto bilinear = make(ChipInterpolation::kBilinear, ChipViews::kOne);
   auto bicubic = make(ChipInterpolation::kBicubic, ChipViews::kOne);
   auto views = make(ChipInterpolation::kBilinear, ChipViews::kScales);
