@@ -17,6 +17,7 @@
 #include "eval/evaluation.h"
 #include "vision/batch.h"
 #include "vision/degrade.h"
+#include "vision/enhance.h"
 #include "vision/models.h"
 
 namespace facetrail::cli {
@@ -45,6 +46,9 @@ struct EvalArgs {
   double gate_max_fnir = std::nan("");
   std::string degrade_probes;  // a degradation ladder (vision/degrade.h); empty: none
   bool degrade_gallery = false;
+  // The degraded probes' chip sampling (vision::PipelineOptions); empty: the pipeline's default.
+  std::string probe_chip_interpolation, probe_chip_views;
+  std::string probe_enhance;  // "" or "deblock": applied to the degraded probes (measuring only)
 };
 
 // Progress on stderr: a self-overwriting line on a terminal, a line every 10 % otherwise.
@@ -93,8 +97,10 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
   out.vectors.assign(d.images.size(), {});
   out.quality.assign(d.images.size(), {});
   out.landmarks.assign(d.images.size(), {});
-  const std::string id =
-      degradation.identity() ? cache_id : cache_id + "/degrade=" + degradation.Name();
+  const std::string id = degradation.identity()
+                             ? cache_id
+                             : cache_id + "/degrade=" + degradation.Name() +
+                                   (a.probe_enhance.empty() ? "" : "/enhance=" + a.probe_enhance);
   std::vector<std::string> pending;
   std::vector<size_t> pending_index;
   const auto take = [&out](size_t i, const eval::TemplateCache::Entry& e) {
@@ -120,8 +126,12 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
   if (pending.empty()) return out;
   vision::BatchOptions options = base;
   if (!degradation.identity()) {
-    options.transform = [degradation](const vision::Image& img) {
-      return vision::Degrade(img, degradation);
+    const bool deblock = a.probe_enhance == "deblock";
+    options.transform = [degradation,
+                         deblock](const vision::Image& img) -> Expected<vision::Image> {
+      FT_ASSIGN_OR_RETURN(vision::Image degraded, vision::Degrade(img, degradation));
+      if (!deblock) return degraded;
+      return vision::DeblockJpeg(degraded);
     };
   }
   Progress progress(pending.size());
@@ -174,6 +184,17 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   options.pipeline.flip_average = !a.no_flip;
   options.pipeline.int8_detector = !a.bf16_detector;
   options.pipeline.small_image_detector = !a.detector_512;
+  // The ladder's degraded probes may be sampled differently (probe-side methods; the gallery
+  // and the clean pass keep the pipeline's defaults).
+  vision::BatchOptions probe_options = options;
+  if (!a.probe_chip_interpolation.empty()) {
+    FT_ASSIGN_OR_RETURN(probe_options.pipeline.chip_interpolation,
+                        vision::ParseChipInterpolation(a.probe_chip_interpolation));
+  }
+  if (!a.probe_chip_views.empty()) {
+    FT_ASSIGN_OR_RETURN(probe_options.pipeline.chip_views,
+                        vision::ParseChipViews(a.probe_chip_views));
+  }
   std::string model_id;
   {
     FT_ASSIGN_OR_RETURN(auto pipeline, vision::FacePipeline::Create(options.pipeline));
@@ -185,11 +206,19 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   // bf16 and fp32 templates share a model id (they agree to 0.9996) but are not the same numbers.
   const bool bf16 =
       options.pipeline.reduced_precision && options.pipeline.align != vision::AlignMode::kFaceApi;
-  const std::string cache_id =
-      model_id + "/" + a.align + (a.no_flip ? "/no-flip" : "") + (bf16 ? "/bf16" : "/fp32") +
+  const std::string cache_suffix =
+      "/" + a.align + (a.no_flip ? "/no-flip" : "") + (bf16 ? "/bf16" : "/fp32") +
       (bf16 && !a.bf16_detector ? "/int8-detector" : "") +
       (a.detector_512 ? "" : "/small-image-detector") + "/min-score=" + min_score +
       "/pick=" + a.pick + (a.align == "faceapi" ? "" : "/landmarks=precise-flip");
+  const std::string cache_id = model_id + cache_suffix;
+  std::string probe_cache_id = cache_id;
+  if (!(probe_options.pipeline.chip_interpolation == options.pipeline.chip_interpolation &&
+        probe_options.pipeline.chip_views == options.pipeline.chip_views)) {
+    const vision::TemplateModel probe_model =
+        vision::TemplateModelFor(manifest, probe_options.pipeline);
+    probe_cache_id = probe_model.id + "/v" + std::to_string(probe_model.version) + cache_suffix;
+  }
 
   eval::TemplateCache cache(a.out_dir + "/templates.cache");
   if (!a.no_cache) {
@@ -226,9 +255,9 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
       r.image_landmarks = ours.image_landmarks;
     } else {
       r.gallery_degraded = a.degrade_gallery;
-      FT_ASSIGN_OR_RETURN(PassOutput p,
-                          RunPass(d, a, options, cache_id, cache, a.degrade_gallery ? all : probes,
-                                  rung, "probes degraded " + r.rung));
+      FT_ASSIGN_OR_RETURN(PassOutput p, RunPass(d, a, probe_options, probe_cache_id, cache,
+                                                a.degrade_gallery ? all : probes, rung,
+                                                "probes degraded " + r.rung));
       r.image_vectors = std::move(p.vectors);
       r.image_quality = std::move(p.quality);
       r.image_landmarks = std::move(p.landmarks);
@@ -271,6 +300,10 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   if (a.calibrate && (a.reference_only || mode != "report")) {
     return PrintError(InvalidArgument(
         "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
+  }
+  if (!a.probe_enhance.empty() && a.probe_enhance != "deblock") {
+    return PrintError(InvalidArgument("eval --probe-enhance: '" + a.probe_enhance +
+                                      "' is not an enhancement (expected deblock)"));
   }
   std::vector<vision::Degradation> ladder;
   if (!a.degrade_probes.empty()) {
@@ -406,6 +439,16 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_flag("--no-flip", args.no_flip, "No mirrored-face averaging (similarity mode)");
+    cmd->add_option("--probe-chip-interpolation", args.probe_chip_interpolation,
+                    "With --degrade-probes, ONNX models: the degraded probes' sampling where the "
+                    "chip enlarges a small face: bilinear, bicubic or lanczos3 (default: the "
+                    "pipeline's; docs/PIPELINE.md)");
+    cmd->add_option("--probe-enhance", args.probe_enhance,
+                    "With --degrade-probes: restore the degraded probes before the pipeline "
+                    "(measuring only): deblock (JPEG block edges, vision/enhance.h)");
+    cmd->add_option("--probe-chip-views", args.probe_chip_views,
+                    "With --degrade-probes, ONNX models: test-time augmentation of the degraded "
+                    "probes: one, scales (0.95/1.05) or shifts (half an image pixel, 4 ways)");
     cmd->add_flag("--bf16-detector", args.bf16_detector,
                   "bfloat16 detector instead of its default uint8/int8 layers");
     cmd->add_flag("--detector-512", args.detector_512,

@@ -1,11 +1,13 @@
 // The protocols: official pairs, all pairs, 1:N with one gallery image per identity, groups.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 
 #include "eval/evaluation.h"
 
@@ -305,6 +307,69 @@ double LandmarkNme(const std::vector<float>& clean, const std::vector<float>& go
   return sum / static_cast<double>(kLandmarkPoints) / iod;
 }
 
+// LadderFigures::fnir/fpir_at_quality_bin_thresholds of every rung in r.ladder, from the searches
+// of every rung pooled (probe index = rung · n + image).
+void AddQualityBinThresholds(const IdentificationRun& pooled,
+                             const std::vector<ImageQuality>& quality, size_t n,
+                             const EvalOptions& o, SystemReport& r) {
+  std::vector<double> eyes, sharp;
+  for (const SearchOutcome& so : pooled.outcomes) {
+    const ImageQuality& q = quality[so.probe];
+    if (std::isnan(q.eye_distance_px) || std::isnan(q.sharpness)) continue;
+    eyes.push_back(q.eye_distance_px);
+    sharp.push_back(q.sharpness);
+  }
+  if (eyes.size() < 9) return;
+  // Tertile edges.
+  auto edges = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return std::array<double, 2>{v[v.size() / 3], v[2 * v.size() / 3]};
+  };
+  const std::array<double, 2> eye_edges = edges(std::move(eyes));
+  const std::array<double, 2> sharp_edges = edges(std::move(sharp));
+  constexpr size_t kNoFace = 9;  // probes without quality figures: their own bin
+  auto bin_of = [&](size_t probe) -> size_t {
+    const ImageQuality& q = quality[probe];
+    if (std::isnan(q.eye_distance_px) || std::isnan(q.sharpness)) return kNoFace;
+    auto third = [](double v, const std::array<double, 2>& e) -> size_t {
+      return v < e[0] ? 0 : (v < e[1] ? 1 : 2);
+    };
+    return third(q.eye_distance_px, eye_edges) * 3 + third(q.sharpness, sharp_edges);
+  };
+  std::array<std::vector<MatedSearch>, kNoFace + 1> mated;
+  std::array<std::vector<double>, kNoFace + 1> non_mated;
+  for (const SearchOutcome& so : pooled.outcomes) {
+    const size_t b = bin_of(so.probe);
+    mated[b].push_back(so.mated);
+    non_mated[b].push_back(so.non_mated_top);
+  }
+  std::array<double, kNoFace + 1> threshold{};
+  for (size_t b = 0; b <= kNoFace; ++b) {
+    threshold[b] =
+        mated[b].empty()
+            ? 0
+            : FnirAtFpir(mated[b], non_mated[b], o.recommend_fpir, o.fnir_rank).point.threshold;
+  }
+  std::vector<size_t> false_positives(r.ladder.size()), searches(r.ladder.size());
+  std::vector<size_t> misses(r.ladder.size());
+  for (const SearchOutcome& so : pooled.outcomes) {
+    const size_t k = so.probe / n;
+    if (k >= r.ladder.size()) continue;
+    const double t = threshold[bin_of(so.probe)];
+    // One-element FNIR/FPIR at the probe's own threshold, summed per rung.
+    misses[k] += Fnir(std::span<const MatedSearch>(&so.mated, 1), t, o.fnir_rank) > 0.5 ? 1 : 0;
+    const double fp = Fpir(std::span<const double>(&so.non_mated_top, 1), t);
+    false_positives[k] += fp > 0.5 ? 1 : 0;
+    ++searches[k];
+  }
+  for (size_t k = 0; k < r.ladder.size(); ++k) {
+    if (searches[k] == 0) continue;
+    const auto total = static_cast<double>(searches[k]);
+    r.ladder[k].fnir_at_quality_bin_thresholds = static_cast<double>(misses[k]) / total;
+    r.ladder[k].fpir_at_quality_bin_thresholds = static_cast<double>(false_positives[k]) / total;
+  }
+}
+
 // SystemReport::ladder and ladder_by_eye_distance (needs the clean 1:N figures for their
 // threshold).
 Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o, SystemReport& r) {
@@ -423,6 +488,7 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
     e.fnir = Fnir(bins[b], t, o.fnir_rank);
     r.ladder_by_eye_distance.push_back(e);
   }
+  AddQualityBinThresholds(pooled, pooled_quality, n, o, r);
   // Sharpness first, over every probe; then eye distance over the probes sharp enough: blur and
   // compression, not size alone, decide most failures (a clean 14-pixel face is found 97 % of the
   // time, a blurred one 39 %), so an eye-distance limit over all probes would refuse small sharp

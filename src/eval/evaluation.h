@@ -250,6 +250,13 @@ struct LadderFigures {
   // With EvalOptions::gate: probes it refuses, and FNIR (clean threshold) of those it passes.
   size_t gate_refused = 0;
   double gate_fnir_passed = std::numeric_limits<double>::quiet_NaN();
+  // Resolution-aware thresholds, measured only (nothing ships them): the probes of every rung
+  // pooled and cut into 3 × 3 bins by the tertiles of their eye distance and sharpness (figures
+  // of the probe alone); each bin gets the threshold that holds its own FPIR at
+  // EvalOptions::recommend_fpir. This rung's FNIR and FPIR when each probe meets its bin's
+  // threshold. NaN without quality figures.
+  double fnir_at_quality_bin_thresholds = std::numeric_limits<double>::quiet_NaN();
+  double fpir_at_quality_bin_thresholds = std::numeric_limits<double>::quiet_NaN();
   size_t landmark_faces = 0;
   double landmark_nme_mean = std::numeric_limits<double>::quiet_NaN();
   double landmark_nme_median = std::numeric_limits<double>::quiet_NaN();

@@ -162,7 +162,9 @@ json ToJson(const SystemReport& s) {
                {"landmark_faces", f.landmark_faces},
                {"landmark_nme_mean", Num(f.landmark_nme_mean)},
                {"landmark_nme_median", Num(f.landmark_nme_median)},
-               {"landmark_failure_rate", Num(f.landmark_failure_rate)}};
+               {"landmark_failure_rate", Num(f.landmark_failure_rate)},
+               {"fnir_at_quality_bin_thresholds", Num(f.fnir_at_quality_bin_thresholds)},
+               {"fpir_at_quality_bin_thresholds", Num(f.fpir_at_quality_bin_thresholds)}};
     j["degradation_ladder"].push_back(lj);
   }
   for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
@@ -260,7 +262,8 @@ std::string CsvFiles(const Report& r, const std::string& which) {
     o << "system,rung,scale,probes,probes_with_face,median_eye_distance_px,rank1,rank10,"
          "fnir_at_fpir_1pct,threshold_at_fpir_1pct,fnir_at_clean_threshold,"
          "fpir_at_clean_threshold,gate_refused,gate_fnir_passed,landmark_nme_mean,"
-         "landmark_nme_median,landmark_failure_rate\n";
+         "landmark_nme_median,landmark_failure_rate,fnir_at_quality_bin_thresholds,"
+         "fpir_at_quality_bin_thresholds\n";
     for (const SystemReport& s : r.systems) {
       for (const LadderFigures& f : s.ladder) {
         const IdentificationFigures& id = f.identification;
@@ -278,7 +281,9 @@ std::string CsvFiles(const Report& r, const std::string& which) {
           << Csv(t1) << ',' << Csv(f.fnir_at_clean_threshold) << ','
           << Csv(f.fpir_at_clean_threshold) << ',' << f.gate_refused << ','
           << Csv(f.gate_fnir_passed) << ',' << Csv(f.landmark_nme_mean) << ','
-          << Csv(f.landmark_nme_median) << ',' << Csv(f.landmark_failure_rate) << '\n';
+          << Csv(f.landmark_nme_median) << ',' << Csv(f.landmark_failure_rate) << ','
+          << Csv(f.fnir_at_quality_bin_thresholds) << ',' << Csv(f.fpir_at_quality_bin_thresholds)
+          << '\n';
       }
     }
   } else if (which == "ladder_eye_distance") {
@@ -400,7 +405,8 @@ std::string TextSummary(const Report& r) {
     }
     if (!s.ladder.empty()) {
       o << "  degraded probes (clean gallery): rung, probes with a face, median eye distance, "
-           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold, landmark NME\n";
+           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold, landmark NME, "
+           "FNIR/FPIR at per-quality-bin thresholds\n";
     }
     for (const LadderFigures& f : s.ladder) {
       const IdentificationFigures& id = f.identification;
@@ -409,13 +415,15 @@ std::string TextSummary(const Report& r) {
         if (p.point.target == 0.01) fnir1 = p.point.resolved ? p.fnir : std::nan("");
       }
       char line[256];
-      std::snprintf(line, sizeof line, "    %-22s %5zu/%-5zu %6.1f px  %s  %s  %s  %s  %s\n",
+      std::snprintf(line, sizeof line, "    %-22s %5zu/%-5zu %6.1f px  %s  %s  %s  %s  %s  %s/%s\n",
                     f.rung.c_str(), f.probes_with_face, f.probes, f.median_eye_distance_px,
                     internal::Percent(id.cmc.empty() ? std::nan("") : id.cmc[0]).c_str(),
                     internal::Percent(id.cmc.size() >= 10 ? id.cmc[9] : std::nan("")).c_str(),
                     internal::Percent(fnir1).c_str(),
                     internal::Percent(f.fnir_at_clean_threshold).c_str(),
-                    internal::Percent(f.landmark_nme_mean).c_str());
+                    internal::Percent(f.landmark_nme_mean).c_str(),
+                    internal::Percent(f.fnir_at_quality_bin_thresholds).c_str(),
+                    internal::Percent(f.fpir_at_quality_bin_thresholds).c_str());
       o << line;
     }
     for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {

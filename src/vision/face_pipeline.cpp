@@ -242,6 +242,41 @@ Expected<AlignMode> ParseAlignMode(std::string_view name) {
                          "' (expected faceapi or similarity)");
 }
 
+std::string_view ChipInterpolationName(ChipInterpolation mode) {
+  switch (mode) {
+    case ChipInterpolation::kBicubic: return "bicubic";
+    case ChipInterpolation::kLanczos3: return "lanczos3";
+    case ChipInterpolation::kBilinear: break;
+  }
+  return "bilinear";
+}
+
+Expected<ChipInterpolation> ParseChipInterpolation(std::string_view name) {
+  for (ChipInterpolation m :
+       {ChipInterpolation::kBilinear, ChipInterpolation::kBicubic, ChipInterpolation::kLanczos3}) {
+    if (name == ChipInterpolationName(m)) return m;
+  }
+  return InvalidArgument("unknown chip interpolation '" + std::string(name) +
+                         "' (expected bilinear, bicubic or lanczos3)");
+}
+
+std::string_view ChipViewsName(ChipViews views) {
+  switch (views) {
+    case ChipViews::kScales: return "scales";
+    case ChipViews::kShifts: return "shifts";
+    case ChipViews::kOne: break;
+  }
+  return "one";
+}
+
+Expected<ChipViews> ParseChipViews(std::string_view name) {
+  for (ChipViews v : {ChipViews::kOne, ChipViews::kScales, ChipViews::kShifts}) {
+    if (name == ChipViewsName(v)) return v;
+  }
+  return InvalidArgument("unknown chip views '" + std::string(name) +
+                         "' (expected one, scales or shifts)");
+}
+
 Status CheckModelFiles(const PipelineOptions& given) {
   FT_ASSIGN_OR_RETURN(const std::string dir, ResolveModelsDir(given.models_dir));
   FT_ASSIGN_OR_RETURN(const ModelManifest manifest, FindModel(dir, given.model));
@@ -291,6 +326,8 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::Create(const PipelineOptio
     ro.align = options.align;
     ro.flip_average = options.flip_average;
     ro.two_crops = options.two_crops;
+    ro.chip_interpolation = options.chip_interpolation;
+    ro.chip_views = options.chip_views;
     ro.precision = precision;
     FT_ASSIGN_OR_RETURN(recognizer, internal::MakeRecognizer(manifest, ro));
   }
@@ -308,6 +345,12 @@ TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOpti
            (similarity && options.two_crops ? "-2crop" : "");
   } else {
     m.id = manifest.id + "/5point" + (options.flip_average ? "-flip" : "");
+    if (options.chip_interpolation != ChipInterpolation::kBilinear) {
+      m.id.append("-").append(ChipInterpolationName(options.chip_interpolation));
+    }
+    if (options.chip_views != ChipViews::kOne) {
+      m.id.append("-views-").append(ChipViewsName(options.chip_views));
+    }
   }
   m.version = manifest.version;
   m.dim = manifest.dim;
@@ -328,12 +371,20 @@ Expected<PipelineOptions> PipelineOptionsFor(const TemplateModel& model,
     for (AlignMode align : {AlignMode::kSimilarity, AlignMode::kFaceApi}) {
       for (bool flip : {true, false}) {
         for (bool two_crops : {false, true}) {
-          PipelineOptions o = base;
-          o.model = m.name;
-          o.align = align;
-          o.flip_average = flip;
-          o.two_crops = two_crops;
-          if (TemplateModelFor(m, o) == model) return o;
+          for (ChipInterpolation interpolation :
+               {ChipInterpolation::kBilinear, ChipInterpolation::kBicubic,
+                ChipInterpolation::kLanczos3}) {
+            for (ChipViews views : {ChipViews::kOne, ChipViews::kScales, ChipViews::kShifts}) {
+              PipelineOptions o = base;
+              o.model = m.name;
+              o.align = align;
+              o.flip_average = flip;
+              o.two_crops = two_crops;
+              o.chip_interpolation = interpolation;
+              o.chip_views = views;
+              if (TemplateModelFor(m, o) == model) return o;
+            }
+          }
         }
       }
     }

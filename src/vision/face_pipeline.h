@@ -44,6 +44,28 @@ enum class AlignMode {
 std::string_view AlignModeName(AlignMode mode);
 Expected<AlignMode> ParseAlignMode(std::string_view name);
 
+// How an ONNX model's chip is sampled where it ENLARGES the face (eyes closer than the
+// template's ≈35 px: small faces); faces at or above the chip's scale get the same chip whatever
+// is chosen (bilinear, box-filtered past 2×). docs/PIPELINE.md, "Small faces".
+enum class ChipInterpolation {
+  kBilinear,  // 2 × 2 taps
+  kBicubic,   // Keys' cubic convolution, a = −0.5, 4 × 4 taps
+  kLanczos3,  // 6 × 6 taps
+};
+std::string_view ChipInterpolationName(ChipInterpolation mode);  // bilinear, bicubic, lanczos3
+Expected<ChipInterpolation> ParseChipInterpolation(std::string_view name);
+
+// Test-time augmentation of an ONNX model's input: further chips of the same face, each sampled
+// from a slightly moved alignment, whose outputs (and their mirrors', with flip_average) are
+// added in before normalising. Each view costs one more network pass (two with flip_average).
+enum class ChipViews {
+  kOne,     // the aligned chip alone
+  kScales,  // + the chip scaled 0.95 and 1.05 about its centre (3 views)
+  kShifts,  // + the chip moved by half an image pixel left, right, up, down (5 views)
+};
+std::string_view ChipViewsName(ChipViews views);  // one, scales, shifts
+Expected<ChipViews> ParseChipViews(std::string_view name);
+
 struct Box {
   float x = 0, y = 0, width = 0, height = 0;
 };
@@ -105,6 +127,10 @@ struct PipelineOptions {
   // Add the network's output for the horizontally mirrored face before normalising (similarity
   // mode, every model).
   bool flip_average = true;
+  // ONNX models only: the chip's sampling where it enlarges a small face, and extra views.
+  // Either one other than its default changes the template id (TemplateModelFor).
+  ChipInterpolation chip_interpolation = ChipInterpolation::kBilinear;
+  ChipViews chip_views = ChipViews::kOne;
   // face-api ResNet only: also add the descriptors of face-api's axis-aligned crop (and its
   // mirror, with flip_average): two differently framed views of the face (docs/ACCURACY.md).
   bool two_crops = false;

@@ -163,5 +163,57 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
   EXPECT_NE(bad.status().message().find("0.5+blur0.8+jpeg30"), std::string::npos);
 }
 
+// Resolution-aware thresholds (measured, not shipped): degraded probes whose mates score 0.3 and
+// whose impostors score 0 all fail at the clean threshold (above the clean impostors' 0.436), and
+// all pass at the threshold of their own quality bin, which still admits no impostor.
+TEST(LadderTest, QualityBinThresholdsHoldFpirPerBin) {
+  const Dataset d = MakeDataset();
+  const size_t n = d.images.size();
+  SystemResults s;
+  s.name = "synthetic";
+  s.image_vectors.resize(n);
+  s.image_quality.resize(n);
+  LadderResults degraded;
+  degraded.rung = "0.35+blur0.8+jpeg30";
+  degraded.scale = 0.35;
+  degraded.image_vectors.resize(n);
+  degraded.image_quality.resize(n);
+  const std::vector<bool> gallery = IdentificationGallery(d);
+  for (size_t k = 0; k < n; ++k) {
+    const auto p = static_cast<size_t>(PersonOf(d, k));
+    std::vector<double> clean(51, 0.0);  // axis 50: nobody in the gallery
+    clean[p] = gallery[k] ? 1 : 0.9;
+    if (!gallery[k]) clean[(p + 25) % 50] = std::sqrt(1 - 0.81);
+    s.image_vectors[k] = clean;
+    s.image_quality[k] = {40, 50};
+    std::vector<double> small(51, 0.0);
+    small[p] = 0.3;
+    small[50] = std::sqrt(1 - 0.09);
+    degraded.image_vectors[k] = small;
+    degraded.image_quality[k] = {14, 8};
+  }
+  LadderResults clean_rung{"1", 1, false, s.image_vectors, s.image_quality, {}};
+  s.ladder = {clean_rung, degraded};
+  EvalOptions o;
+  o.all_pairs = false;
+  auto r = Evaluate(d, {s}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SystemReport& sr = r->systems[0];
+  ASSERT_EQ(sr.ladder.size(), 2u);
+  const LadderFigures& c = sr.ladder[0];
+  const LadderFigures& g = sr.ladder[1];
+  EXPECT_DOUBLE_EQ(g.identification.cmc[0], 1.0);  // rank 1, but a low score
+  EXPECT_DOUBLE_EQ(g.fnir_at_clean_threshold, 1.0);
+  EXPECT_DOUBLE_EQ(g.fnir_at_quality_bin_thresholds, 0.0);
+  EXPECT_DOUBLE_EQ(g.fpir_at_quality_bin_thresholds, 0.0);
+  EXPECT_DOUBLE_EQ(c.fnir_at_quality_bin_thresholds, 0.0);
+  EXPECT_LE(c.fpir_at_quality_bin_thresholds, 0.01);
+  // Without quality figures there is nothing to bin by.
+  for (LadderResults& rung : s.ladder) rung.image_quality.clear();
+  auto unbinned = Evaluate(d, {s}, o);
+  ASSERT_TRUE(unbinned.ok());
+  EXPECT_TRUE(std::isnan(unbinned->systems[0].ladder[1].fnir_at_quality_bin_thresholds));
+}
+
 }  // namespace
 }  // namespace facetrail::eval

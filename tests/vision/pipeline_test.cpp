@@ -271,6 +271,74 @@ TEST(PipelineTest, UnknownModelAndWrongOptionsAreRefused) {
   EXPECT_NE(p.status().message().find("faceapi-resnet"), std::string::npos);
 }
 
+// The small-face chip options (docs/PIPELINE.md, "Small faces"): a sharper kernel where the chip
+// enlarges, and extra views. They change the template id; a face at or above the chip's scale
+// (an LFW face, eyes ≈ 41 px apart) gets the same template with any kernel; a half-size face
+// (≈ 20 px) a different one that still matches the same person.
+TEST(PipelineTest, SmallFaceChipOptions) {
+  auto make = [](ChipInterpolation interpolation, ChipViews views) {
+    PipelineOptions o;
+    o.models_dir = FACETRAIL_MODELS_DIR;
+    o.chip_interpolation = interpolation;
+    o.chip_views = views;
+    auto p = FacePipeline::Create(o);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? std::move(*p) : nullptr;
+  };
+  for (ChipInterpolation m :
+       {ChipInterpolation::kBilinear, ChipInterpolation::kBicubic, ChipInterpolation::kLanczos3}) {
+    EXPECT_EQ(*ParseChipInterpolation(ChipInterpolationName(m)), m);
+  }
+  for (ChipViews v : {ChipViews::kOne, ChipViews::kScales, ChipViews::kShifts}) {
+    EXPECT_EQ(*ParseChipViews(ChipViewsName(v)), v);
+  }
+  for (const char* bad : {"", "cubic", "BICUBIC", "bicubic ", "lanczos"}) {
+    auto r = ParseChipInterpolation(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("expected bilinear, bicubic or lanczos3"),
+              std::string::npos);
+    EXPECT_FALSE(ParseChipViews(bad).ok());
+  }
+  auto bilinear = make(ChipInterpolation::kBilinear, ChipViews::kOne);
+  auto bicubic = make(ChipInterpolation::kBicubic, ChipViews::kOne);
+  auto views = make(ChipInterpolation::kBilinear, ChipViews::kScales);
+  ASSERT_TRUE(bilinear && bicubic && views);
+  EXPECT_EQ(bicubic->template_model().id, "faceplugin-0.0.1-fr_feature/5point-flip-bicubic");
+  EXPECT_EQ(views->template_model().id, "faceplugin-0.0.1-fr_feature/5point-flip-views-scales");
+  // A stored id becomes the same options again.
+  PipelineOptions base;
+  base.models_dir = FACETRAIL_MODELS_DIR;
+  auto back = PipelineOptionsFor(bicubic->template_model(), base);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->chip_interpolation, ChipInterpolation::kBicubic);
+  EXPECT_EQ(back->chip_views, ChipViews::kOne);
+
+  auto photo = LoadImageFile(Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
+  ASSERT_TRUE(photo.ok());
+  auto small = Degrade(photo->image, Degradation{0.5, 0.8, 30});
+  ASSERT_TRUE(small.ok());
+  auto first = [](FacePipeline& p, const Image& img) {
+    auto faces = p.Process(img);
+    EXPECT_TRUE(faces.ok() && !faces->empty());
+    return faces.ok() && !faces->empty() ? faces->front() : Face{};
+  };
+  const Face big_lin = first(*bilinear, photo->image), big_cub = first(*bicubic, photo->image);
+  ASSERT_GT(big_lin.quality.eye_distance_px, 36);  // above the chip's 35 px: no enlarging
+  EXPECT_EQ(big_lin.templ, big_cub.templ);
+  const Face small_lin = first(*bilinear, *small), small_cub = first(*bicubic, *small);
+  const Face small_views = first(*views, *small);
+  ASSERT_LT(small_lin.quality.eye_distance_px, 25);
+  ASSERT_EQ(small_cub.templ.size(), 512u);
+  EXPECT_NE(small_lin.templ, small_cub.templ);
+  EXPECT_NE(small_lin.templ, small_views.templ);
+  // Same face, same network: close, and each still matches the full-size face.
+  EXPECT_GT(TemplateSimilarity(small_lin.templ, small_cub.templ), 0.9f);
+  EXPECT_GT(TemplateSimilarity(small_lin.templ, small_views.templ), 0.9f);
+  for (const Face* f : {&small_lin, &small_cub, &small_views}) {
+    EXPECT_GT(TemplateSimilarity(f->templ, big_lin.templ), 0.45f);
+  }
+}
+
 TEST(PipelineTest, BatchKeepsOrderAndReportsBadFiles) {
   fs::path bad = fs::temp_directory_path() / "facetrail_not_an_image.jpg";
   {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "nn/onnx.h"
 
@@ -82,15 +83,19 @@ class OnnxRecognizer final : public Recognizer {
   std::vector<float> Describe(const Image& image, const Detection& /*det*/, const Landmarks& pts,
                               const FloatImage& /*quality_chip*/) override {
     const int size = manifest_.input.width;
-    FloatImage chip =
-        WarpAffine(image, FivePointChipTransform(FivePoints(pts), manifest_.alignment), size);
-    std::vector<float> sum;
-    if (!Run(chip, sum)) return {};
-    if (options_.flip_average) {
-      FlipHorizontal(chip);
-      std::vector<float> mirrored;
-      if (!Run(chip, mirrored)) return {};
-      for (size_t i = 0; i < sum.size(); ++i) sum[i] += mirrored[i];
+    const Interpolation enlarge = ToInterpolation(options_.chip_interpolation);
+    std::vector<float> sum, view;
+    for (const Affine& m :
+         ChipViewTransforms(FivePointChipTransform(FivePoints(pts), manifest_.alignment), size,
+                            options_.chip_views)) {
+      FloatImage chip = WarpAffine(image, m, size, enlarge);
+      if (!Run(chip, view)) return {};
+      Add(view, sum);
+      if (options_.flip_average) {
+        FlipHorizontal(chip);
+        if (!Run(chip, view)) return {};
+        Add(view, sum);
+      }
     }
     return sum;
   }
@@ -98,6 +103,23 @@ class OnnxRecognizer final : public Recognizer {
   double flops() const override { return net_->flops(); }
 
  private:
+  static Interpolation ToInterpolation(ChipInterpolation mode) {
+    switch (mode) {
+      case ChipInterpolation::kBicubic: return Interpolation::kBicubic;
+      case ChipInterpolation::kLanczos3: return Interpolation::kLanczos3;
+      case ChipInterpolation::kBilinear: break;
+    }
+    return Interpolation::kBilinear;
+  }
+
+  static void Add(const std::vector<float>& v, std::vector<float>& sum) {
+    if (sum.empty()) {
+      sum = v;
+      return;
+    }
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += v[i];
+  }
+
   bool Run(const FloatImage& chip, std::vector<float>& out) {
     const ModelInput& in = manifest_.input;
     input_.Resize({chip.height, chip.width, 3});
@@ -133,6 +155,30 @@ std::array<std::array<double, 2>, 5> FivePoints(const Landmarks& pts) {
     return std::array<double, 2>{x / n, y / n};
   };
   return {mean(36, 42), mean(42, 48), pts[30], pts[48], pts[54]};
+}
+
+std::vector<Affine> ChipViewTransforms(const Affine& aligned, int size, ChipViews views) {
+  std::vector<Affine> out = {aligned};
+  const double centre = (size - 1) / 2.0;
+  if (views == ChipViews::kScales) {
+    // Chip pixel p of the view samples where the aligned chip's pixel centre + s·(p − centre)
+    // does: s < 1 shows the face larger.
+    for (double s : {0.95, 1.05}) {
+      Affine m = aligned;
+      m.a *= s, m.b *= s, m.c *= s, m.d *= s;
+      m.tx = aligned.a * centre * (1 - s) + aligned.b * centre * (1 - s) + aligned.tx;
+      m.ty = aligned.c * centre * (1 - s) + aligned.d * centre * (1 - s) + aligned.ty;
+      out.push_back(m);
+    }
+  } else if (views == ChipViews::kShifts) {
+    for (const auto& [dx, dy] : {std::pair{0.5, 0.0}, {-0.5, 0.0}, {0.0, 0.5}, {0.0, -0.5}}) {
+      Affine m = aligned;
+      m.tx += dx;
+      m.ty += dy;
+      out.push_back(m);
+    }
+  }
+  return out;
 }
 
 Affine FivePointChipTransform(const std::array<std::array<double, 2>, 5>& face,

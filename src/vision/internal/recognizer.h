@@ -31,7 +31,9 @@ class Recognizer {
 struct RecognizerOptions {
   AlignMode align = AlignMode::kSimilarity;  // faceapi-resnet29 only
   bool flip_average = true;
-  bool two_crops = false;  // faceapi-resnet29 only
+  bool two_crops = false;                                               // faceapi-resnet29 only
+  ChipInterpolation chip_interpolation = ChipInterpolation::kBilinear;  // ONNX models only
+  ChipViews chip_views = ChipViews::kOne;                               // ONNX models only
   nn::Precision precision = nn::Precision::kF32;
 };
 
@@ -45,6 +47,10 @@ std::array<std::array<double, 2>, 5> FivePoints(const Landmarks& pts);
 
 // Least-squares similarity transform (rotation, uniform scale, translation) taking the template's
 // points (chip pixels) onto the face's five points (image pixels): chip → image, for WarpAffine.
+// The chip → image transforms of the views `views` asks for, the aligned one first: `aligned`
+// scaled about the centre of a size × size chip, or moved by half an image pixel.
+std::vector<Affine> ChipViewTransforms(const Affine& aligned, int size, ChipViews views);
+
 Affine FivePointChipTransform(const std::array<std::array<double, 2>, 5>& face,
                               const AlignmentTemplate& chip_template);
 

@@ -102,7 +102,77 @@ Image BoxDownsample(const Image& image, int factor) {
 
 }  // namespace
 
-FloatImage WarpAffine(const Image& image, const Affine& m, int size) {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Keys' cubic convolution kernel, a = −0.5.
+double Cubic(double x) {
+  x = std::fabs(x);
+  if (x < 1) return (1.5 * x - 2.5) * x * x + 1;
+  if (x < 2) return ((-0.5 * x + 2.5) * x - 4) * x + 2;
+  return 0;
+}
+
+double Lanczos3(double x) {
+  x = std::fabs(x);
+  if (x < 1e-9) return 1;
+  if (x >= 3) return 0;
+  const double px = kPi * x;
+  return 3 * std::sin(px) * std::sin(px / 3) / (px * px);
+}
+
+// The chip of WarpAffine with a separable kernel of `radius` taps on each side (2: cubic,
+// 3: Lanczos-3), zero outside the image.
+FloatImage WarpKernel(const Image& src, const Affine& t, int size, Interpolation kind) {
+  const int radius = kind == Interpolation::kLanczos3 ? 3 : 2;
+  const int taps = 2 * radius;
+  FloatImage out;
+  out.width = out.height = size;
+  out.data.assign(static_cast<size_t>(size) * size * 3, 0.f);
+  const int w = src.width, h = src.height;
+  double wx[6], wy[6];
+  for (int r = 0; r < size; ++r) {
+    for (int c = 0; c < size; ++c) {
+      const double px = t.a * c + t.b * r + t.tx;
+      const double py = t.c * c + t.d * r + t.ty;
+      const double fx0 = std::floor(px), fy0 = std::floor(py);
+      const int ix = static_cast<int>(fx0), iy = static_cast<int>(fy0);
+      if (ix < -radius || iy < -radius || ix >= w + radius - 1 || iy >= h + radius - 1) continue;
+      double sx = 0, sy = 0;
+      for (int k = 0; k < taps; ++k) {
+        const double dx = px - (fx0 + k - radius + 1), dy = py - (fy0 + k - radius + 1);
+        wx[k] = kind == Interpolation::kLanczos3 ? Lanczos3(dx) : Cubic(dx);
+        wy[k] = kind == Interpolation::kLanczos3 ? Lanczos3(dy) : Cubic(dy);
+        sx += wx[k];
+        sy += wy[k];
+      }
+      double acc[3] = {0, 0, 0};
+      for (int j = 0; j < taps; ++j) {
+        const int yy = iy + j - radius + 1;
+        if (yy < 0 || yy >= h) continue;
+        const uint8_t* row = src.row(yy);
+        double racc[3] = {0, 0, 0};
+        for (int k = 0; k < taps; ++k) {
+          const int xx = ix + k - radius + 1;
+          if (xx < 0 || xx >= w) continue;
+          for (int ch = 0; ch < 3; ++ch) racc[ch] += wx[k] * row[xx * 3 + ch];
+        }
+        for (int ch = 0; ch < 3; ++ch) acc[ch] += wy[j] * racc[ch];
+      }
+      float* dst = out.data.data() + (static_cast<size_t>(r) * size + c) * 3;
+      const double norm = 1 / (sx * sy);
+      for (int ch = 0; ch < 3; ++ch) {
+        dst[ch] = static_cast<float>(std::clamp(acc[ch] * norm, 0.0, 255.0));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+FloatImage WarpAffine(const Image& image, const Affine& m, int size, Interpolation enlarge) {
   // How many image pixels one chip pixel spans.
   const double span = std::sqrt(std::abs(m.a * m.d - m.b * m.c));
   Affine t = m;
@@ -116,6 +186,9 @@ FloatImage WarpAffine(const Image& image, const Affine& m, int size) {
     // centred at factor·u + (factor − 1)/2.
     const double f = factor, off = (factor - 1) / 2.0;
     t = {m.a / f, m.b / f, (m.tx - off) / f, m.c / f, m.d / f, (m.ty - off) / f};
+  }
+  if (span < 1.0 && enlarge != Interpolation::kBilinear) {
+    return WarpKernel(*src, t, size, enlarge);
   }
   FloatImage out;
   out.width = out.height = size;

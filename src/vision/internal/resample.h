@@ -30,7 +30,19 @@ struct Affine {
   // image_x = a·c + b·r + tx ; image_y = c_·c + d·r + ty  (chip pixel (c, r))
   double a = 1, b = 0, tx = 0, c = 0, d = 1, ty = 0;
 };
-FloatImage WarpAffine(const Image& image, const Affine& chip_to_image, int size);
+
+// The interpolation kernel WarpAffine uses where the chip ENLARGES the image (one chip pixel
+// spans less than one image pixel); elsewhere it is always bilinear (with the box filter past
+// 2×), so large faces give the same chip whatever is chosen here.
+//  - kBilinear: 2 × 2 taps.
+//  - kBicubic: Keys' cubic convolution, a = −0.5 (4 × 4 taps; interpolating, reproduces
+//    quadratics).
+//  - kLanczos3: sinc windowed by sinc over 3 lobes (6 × 6 taps), weights normalised to sum 1.
+// The sharper kernels overshoot at edges; results are clamped to 0..255.
+enum class Interpolation { kBilinear, kBicubic, kLanczos3 };
+
+FloatImage WarpAffine(const Image& image, const Affine& chip_to_image, int size,
+                      Interpolation enlarge = Interpolation::kBilinear);
 
 // The same sampling into an 8-bit image of out_w × out_h (rounded), without the anti-alias
 // reduction (for upscaling or 1:1 crops).
