@@ -110,9 +110,10 @@ void PrintText(const service::SearchResponse& r, LazyGallerySource& source) {
             << r.list.threshold_source << ")\n"
             << service::ProbeExpectationText(r.expected_fnir) << '\n';
   for (const service::ProcessingStep& st : r.steps) {
-    if (st.enhancement)
+    if (st.enhancement) {
       std::cout << "ENHANCEMENT applied to the probe: " << st.kind << " " << st.params << " ("
                 << st.why << ")\n";
+    }
   }
   if (r.list.candidates.empty()) std::cout << "no candidate above the threshold\n";
   for (const service::Candidate& c : r.list.candidates) {
