@@ -221,6 +221,26 @@ function policyText(p) {
 }
 
 // ---- One request: candidates beside the probe, review, outcome ----
+// What the model's calibration expects of a search with this probe (issue 18): the FNIR measured
+// on the degradation ladder in the probe's quality bin, or why none is stated.
+function expectationText(e) {
+  if (!e) return 'Expected miss rate: not recorded (request made before it was recorded).';
+  const figures = `effective eye distance ${Number(e.probe.effective_eye_distance_px).toFixed(1)} px, detail ${Number(e.probe.detail).toFixed(2)}`;
+  if (e.fnir === null || e.fnir === undefined) return `Expected miss rate: not stated — ${e.note} (probe: ${figures}).`;
+  const edge = v => v === null ? '∞' : String(v);
+  return `Expected miss rate (FNIR) ${(100 * e.fnir).toFixed(1)} %: of searches with probes of this quality, that share did not list the mate first at score ≥ ${Number(e.threshold).toFixed(4)} ` +
+    `(probe: ${figures}; bin ${edge(e.bin.effective_eye_distance_px[0])}–${edge(e.bin.effective_eye_distance_px[1])} px × detail ${edge(e.bin.detail[0])}–${edge(e.bin.detail[1])}, ${e.searches_measured} searches measured on the degradation ladder). A lead from a poor probe needs more care, and an empty list says little.`;
+}
+function expectationNode(e, id) {
+  const high = e && typeof e.fnir === 'number' && e.fnir >= 0.2;
+  return el('p', { id, class: 'expected-fnir' + (high ? ' warn' : ''), 'data-fnir': e && typeof e.fnir === 'number' ? String(e.fnir) : '' }, expectationText(e));
+}
+// Every processing step applied to the probe, with why; an enhancement is marked as one.
+function stepsNode(steps, id) {
+  return el('ol', { id, class: 'case-steps' }, ...(steps || []).map(st => el('li', { 'data-kind': st.kind, class: st.enhancement ? 'enhancement' : '' },
+    el('strong', {}, st.kind), st.enhancement ? el('span', { class: 'badge warn' }, ' enhancement ') : null, ' — ', st.why || 'why: not recorded', ' ',
+    el('span', { class: 'hash' }, JSON.stringify(st.kind === 'select_face' && st.params ? { ...st.params, landmarks: st.params.landmarks ? `${st.params.landmarks.length} points` : undefined } : st.params)))));
+}
 async function requestPage(id) {
   const show = view();
   let lead;
@@ -239,7 +259,10 @@ async function requestPage(id) {
   const probeSide = el('div', { class: 'card' }, el('h2', {}, 'Probe'),
     el('img', { src: `/api/v1/searches/${encodeURIComponent(id)}/probe`, alt: 'Probe image of request ' + id, class: 'probe-img', id: 'probe-img' }),
     el('p', { class: 'muted' }, 'Probe SHA-256 ', el('code', { class: 'hash' }, lead.probe_sha256)),
+    expectationNode(lead.expected_fnir, 'expected-fnir'),
     el('p', { id: 'list-policy' }, policyText(lead.policy)),
+    el('details', { id: 'probe-steps-box' }, el('summary', {}, `What was done to the probe (${(lead.probe_steps || []).length} steps, ${(lead.probe_steps || []).filter(s => s.enhancement).length} enhancements)`),
+      stepsNode(lead.probe_steps, 'probe-steps')),
     el('p', {}, 'Case ', el('strong', {}, lead.case), el('br'), 'Purpose: ' + lead.purpose, el('br'), 'Requested by ' + lead.requester + ' at ' + lead.created_at),
     el('p', {}, 'Status ', el('span', { class: 'badge ' + lead.status, id: 'lead-status' }, lead.status)));
   const actions = el('div', { id: 'review-actions' });
@@ -747,9 +770,9 @@ async function casePage(id) {
   const probe = el('section', { class: 'card case-section', id: 'case-probe' }, el('h2', {}, 'Probe'),
     probeUrl ? el('img', { src: probeUrl, alt: 'Probe image of request ' + id, class: 'case-img', id: 'case-probe-img' }) : el('p', { class: 'error' }, c.probe.purged || 'The probe image is not available.'),
     facts([['SHA-256', c.probe.probe_sha256], ['Type', c.probe.content_type], ['Size', c.probe.size_bytes + ' bytes']]),
+    expectationNode(c.probe.expected_fnir, 'case-expected-fnir'),
     el('h3', {}, 'Processing steps'),
-    el('ol', { class: 'case-steps' }, ...c.probe.steps.map(st => el('li', {}, el('strong', {}, st.kind), ' ',
-      el('span', { class: 'hash' }, JSON.stringify(st.kind === 'select_face' && st.params ? { ...st.params, landmarks: st.params.landmarks ? `${st.params.landmarks.length} points` : undefined } : st.params))))),
+    stepsNode(c.probe.steps, 'case-steps'),
     c.probe.quality_override ? el('p', {}, `Quality override ${c.probe.quality_override.id} by ${c.probe.quality_override.supervisor}: ${c.probe.quality_override.reason}`) : null);
   const candRows = c.candidates.map(k => {
     const b = k.booking;

@@ -107,7 +107,14 @@ void PrintText(const service::SearchResponse& r, LazyGallerySource& source) {
             << (r.quality_override_used ? ", quality override used" : "")
             << "\ncandidate-list policy: at most " << r.list.max_list_length
             << " candidates scoring at least " << r.list.threshold << " ("
-            << r.list.threshold_source << ")\n";
+            << r.list.threshold_source << ")\n"
+            << service::ProbeExpectationText(r.expected_fnir) << '\n';
+  for (const service::ProcessingStep& st : r.steps) {
+    if (st.enhancement) {
+      std::cout << "ENHANCEMENT applied to the probe: " << st.kind << " " << st.params << " ("
+                << st.why << ")\n";
+    }
+  }
   if (r.list.candidates.empty()) std::cout << "no candidate above the threshold\n";
   for (const service::Candidate& c : r.list.candidates) {
     std::string name;

@@ -106,7 +106,9 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
   const auto take = [&out](size_t i, const eval::TemplateCache::Entry& e) {
     if (!e.has_face) return;
     out.vectors[i].assign(e.templ.begin(), e.templ.end());
-    out.quality[i] = {e.eye_distance_px, e.sharpness};
+    out.quality[i] = {e.eye_distance_px, e.sharpness,       e.noise_sigma,
+                      e.detail,          e.effective_scale, e.effective_eye_distance_px,
+                      e.blockiness};
     out.landmarks[i] = e.landmarks;
   };
   for (size_t i : images) {
@@ -146,6 +148,11 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
         entry.templ = face->templ;
         entry.eye_distance_px = face->quality.eye_distance_px;
         entry.sharpness = face->quality.sharpness;
+        entry.noise_sigma = face->quality.noise_sigma;
+        entry.detail = face->quality.detail;
+        entry.effective_scale = face->quality.effective_scale;
+        entry.effective_eye_distance_px = face->quality.effective_eye_distance_px;
+        entry.blockiness = face->quality.blockiness;
         for (const vision::Point& p : face->landmarks) {
           entry.landmarks.push_back(p.x);
           entry.landmarks.push_back(p.y);
@@ -369,6 +376,19 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     calibration.min_eye_distance_px = static_cast<float>(derived->min_eye_distance_px);
     calibration.min_sharpness = static_cast<float>(derived->min_sharpness);
     calibration.quality_basis = derived->quality_basis;
+    if (!derived->bin_fnir.empty()) {
+      vision::ExpectedFnirTable t;
+      t.source = derived->bin_source;
+      t.threshold = derived->candidate_score;
+      t.eye_distance_edges = derived->bin_eye_edges;
+      t.detail_edges = derived->bin_detail_edges;
+      t.mated = derived->bin_mated;
+      for (const std::vector<double>& row : derived->bin_fnir) {
+        std::vector<std::optional<double>>& out = t.fnir.emplace_back();
+        for (double v : row) out.push_back(std::isnan(v) ? std::nullopt : std::optional(v));
+      }
+      calibration.expected_fnir = std::move(t);
+    }
     vision::ModelManifest updated = *manifest;
     updated.calibration = calibration;
     const std::string json = vision::ModelManifestJson(updated);
@@ -384,7 +404,9 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
               << c.compare.score << " (FAR " << FormatRate(c.compare.false_rate) << ", FNMR "
               << FormatRate(c.compare.miss_rate)
               << ")\n  quality gate: eye distance >= " << c.min_eye_distance_px
-              << " px, sharpness >= " << c.min_sharpness << "\n";
+              << " px, sharpness >= " << c.min_sharpness << "\n"
+              << (c.expected_fnir ? "  expected FNIR per quality bin: from the degradation ladder\n"
+                                  : "");
   }
   return 0;
 }

@@ -124,7 +124,9 @@ nlohmann::json LeadJson(const service::Lead& l) {
                       {"probe_sha256", l.probe_sha256},
                       {"status", l.status},
                       {"candidates", c},
-                      {"policy", service::CandidatePolicyJson(l.policy)}};
+                      {"policy", service::CandidatePolicyJson(l.policy)},
+                      {"probe_steps", service::StepsJson(l.probe_steps)},
+                      {"expected_fnir", service::ProbeExpectationJson(l.expected_fnir)}};
   if (!l.examiner.empty()) j["examiner"] = l.examiner;
   if (!l.verified_by.empty()) j["verified_by"] = l.verified_by;
   if (l.decision) j["decision"] = *l.decision;
@@ -194,8 +196,12 @@ int ExportProbe(service::Context& ctx, const service::Actor& actor, const Review
             << view->bytes.size() << " bytes, sha256 " << view->sha256 << ") written to "
             << a.export_probe << " exactly as uploaded\nprocessing steps:\n";
   for (const auto& step : j["steps"]) {
-    std::cout << "  " << step["kind"].get<std::string>() << ' ' << step["params"].dump() << '\n';
+    std::cout << "  " << step["kind"].get<std::string>()
+              << (step["enhancement"].get<bool>() ? " (ENHANCEMENT)" : "") << ' '
+              << step["params"].dump() << "\n    why: "
+              << (step["why"].is_null() ? "not recorded" : step["why"].get<std::string>()) << '\n';
   }
+  std::cout << service::ProbeExpectationText(view->expected_fnir) << '\n';
   if (view->quality_override) {
     std::cout << "  quality override " << view->quality_override->id << " by "
               << view->quality_override->supervisor << ": " << view->quality_override->reason

@@ -62,8 +62,9 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
     basis << "; every rung's probes together, at the candidate threshold): ";
   }
   for (const ErrorVsDiscard& e : from_ladder ? s.ladder_error_vs_discard : id.error_vs_discard) {
-    (e.measure == "eye_distance_px" ? c.min_eye_distance_px : c.min_sharpness) = e.suggested_limit;
-    basis << (e.measure == "sharpness" ? "; " : "") << e.measure << " " << e.suggested_limit << ": "
+    const bool eye = e.measure == "eye_distance_px" || e.measure == "effective_eye_distance_px";
+    (eye ? c.min_eye_distance_px : c.min_sharpness) = e.suggested_limit;
+    basis << (eye ? "" : "; ") << e.measure << " " << e.suggested_limit << ": "
           << (e.worst_band_fnir > e.max_fnir
                   ? "the middle of the highest band of " + std::to_string(e.band) +
                         " mated probes with FNIR above " + std::to_string(e.max_fnir)
@@ -71,7 +72,35 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
                         " mated probes had FNIR above " + std::to_string(e.max_fnir) +
                         "; below it accuracy was not measured)");
   }
+  if (from_ladder) {
+    basis << ". The gate applies the eye-distance limit to the plain and the effective eye "
+             "distance, the sharpness limit to the sharpness and the detail";
+  }
   c.quality_basis = basis.str();
+  // The expected FNIR per bin of the blur-aware figures, at the candidate threshold.
+  if (from_ladder && !s.ladder_quality_bins.empty()) {
+    c.bin_eye_edges = QualityBinEyeEdges();
+    c.bin_detail_edges = QualityBinDetailEdges();
+    const size_t cols = c.bin_detail_edges.size();
+    if (s.ladder_quality_bins.size() != c.bin_eye_edges.size() * cols) {
+      return Internal("ladder quality bins do not match the bin edges");
+    }
+    c.bin_fnir.assign(c.bin_eye_edges.size(), std::vector<double>(cols, std::nan("")));
+    c.bin_mated.assign(c.bin_eye_edges.size(), std::vector<int64_t>(cols, 0));
+    for (size_t i = 0; i < s.ladder_quality_bins.size(); ++i) {
+      const QualityBin& b = s.ladder_quality_bins[i];
+      c.bin_mated[i / cols][i % cols] = static_cast<int64_t>(b.mated);
+      if (b.mated >= DerivedCalibration::kMinBinMated) c.bin_fnir[i / cols][i % cols] = b.fnir;
+    }
+    std::ostringstream bins;
+    bins << "mated searches of the degradation ladder (";
+    for (size_t k = 0; k < s.ladder.size(); ++k) bins << (k ? ", " : "") << s.ladder[k].rung;
+    bins << ") against the clean gallery of " << id.gallery_size
+         << ", binned by the probe's effective eye distance and detail; FNIR (rank "
+         << report.options.fnir_rank << ") at the candidate threshold; bins with fewer than "
+         << DerivedCalibration::kMinBinMated << " searches are not stated";
+    c.bin_source = bins.str();
+  }
   return c;
 }
 

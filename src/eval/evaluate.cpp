@@ -383,6 +383,14 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const std::vector<double> edges = {0, 10, 15, 20, 25, 30, 40, 60, kInf};
   std::vector<std::vector<MatedSearch>> bins(edges.size() - 1);
+  const std::vector<double>& eye_edges = QualityBinEyeEdges();
+  const std::vector<double>& detail_edges = QualityBinDetailEdges();
+  // Row-major (eye bin outer): the mated searches and, per search, its rung.
+  std::vector<std::vector<MatedSearch>> qbins(eye_edges.size() * detail_edges.size());
+  std::vector<std::vector<size_t>> qbin_rungs(qbins.size(), std::vector<size_t>(s.ladder.size()));
+  const auto bin_of = [](const std::vector<double>& e, double v) {
+    return static_cast<size_t>(std::upper_bound(e.begin(), e.end(), v) - e.begin() - 1);
+  };
   const bool clean_landmarks = s.image_landmarks.size() == n;
   // Every rung's searches together; probe index = rung · n + image.
   IdentificationRun pooled;
@@ -428,7 +436,15 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
       if (rung.image_vectors[so.probe].empty()) continue;
       ++f.probes_with_face;
       if (!rung.image_quality.empty()) {
-        const double eye = rung.image_quality[so.probe].eye_distance_px;
+        const ImageQuality& q = rung.image_quality[so.probe];
+        const double eye_eff = q.GateEyeDistance(), detail = q.GateDetail();
+        if (!std::isnan(eye_eff) && !std::isnan(detail) && eye_eff >= 0 && detail >= 0) {
+          const size_t k =
+              bin_of(eye_edges, eye_eff) * detail_edges.size() + bin_of(detail_edges, detail);
+          qbins[k].push_back(so.mated);
+          ++qbin_rungs[k][r.ladder.size()];
+        }
+        const double eye = q.eye_distance_px;
         if (!std::isnan(eye)) {
           eyes.push_back(eye);
           const size_t b = static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), eye) -
@@ -450,8 +466,7 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
         const ImageQuality q =
             rung.image_quality.empty() ? ImageQuality{} : rung.image_quality[so.probe];
         const bool has_face = !std::isnan(q.eye_distance_px);
-        if (!has_face || (q.eye_distance_px >= o.gate->min_eye_distance_px &&
-                          q.sharpness >= o.gate->min_sharpness)) {
+        if (!has_face || o.gate->Passes(q)) {
           passed.push_back(so.mated);
         } else {
           ++f.gate_refused;
@@ -489,21 +504,40 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
     r.ladder_by_eye_distance.push_back(e);
   }
   AddQualityBinThresholds(pooled, pooled_quality, n, o, r);
-  // Sharpness first, over every probe; then eye distance over the probes sharp enough: blur and
-  // compression, not size alone, decide most failures (a clean 14-pixel face is found 97 % of the
-  // time, a blurred one 39 %), so an eye-distance limit over all probes would refuse small sharp
-  // faces for the failures of blurred ones.
+  for (size_t e = 0; e < eye_edges.size(); ++e) {
+    for (size_t k = 0; k < detail_edges.size(); ++k) {
+      const size_t i = e * detail_edges.size() + k;
+      QualityBin b;
+      b.eye_lo = eye_edges[e];
+      b.eye_hi = e + 1 < eye_edges.size() ? eye_edges[e + 1] : kInf;
+      b.detail_lo = detail_edges[k];
+      b.detail_hi = k + 1 < detail_edges.size() ? detail_edges[k + 1] : kInf;
+      b.mated = qbins[i].size();
+      b.per_rung = qbin_rungs[i];
+      if (b.mated > 0) {
+        size_t first = 0;
+        for (const MatedSearch& m : qbins[i]) first += m.mate_rank == 1 ? 1 : 0;
+        b.rank1 = static_cast<double>(first) / static_cast<double>(b.mated);
+        b.fnir = Fnir(qbins[i], t, o.fnir_rank);
+      }
+      r.ladder_quality_bins.push_back(std::move(b));
+    }
+  }
+  // On the blur-aware figures (the plain ones where a probe has none): detail first, over every
+  // probe; then the effective eye distance over the probes with detail enough. The plain
+  // sharpness confounded size with blur (an enlarged small face reads blurred), so its limit
+  // refused clean small faces for the failures of blurred ones (docs/ACCURACY.md).
   const double clean_fnir = r.identification->recommendation.fnir;
   ErrorVsDiscard sharp = MakeErrorVsDiscard(
-      pooled, "sharpness", [&](size_t p) { return pooled_quality[p].sharpness; }, t, clean_fnir, o);
+      pooled, "detail", [&](size_t p) { return pooled_quality[p].GateDetail(); }, t, clean_fnir, o);
   IdentificationRun sharp_enough;
   for (const SearchOutcome& so : pooled.outcomes) {
-    const double v = pooled_quality[so.probe].sharpness;
+    const double v = pooled_quality[so.probe].GateDetail();
     if (std::isnan(v) || v >= sharp.suggested_limit) sharp_enough.outcomes.push_back(so);
   }
   r.ladder_error_vs_discard.push_back(MakeErrorVsDiscard(
-      sharp_enough, "eye_distance_px", [&](size_t p) { return pooled_quality[p].eye_distance_px; },
-      t, clean_fnir, o));
+      sharp_enough, "effective_eye_distance_px",
+      [&](size_t p) { return pooled_quality[p].GateEyeDistance(); }, t, clean_fnir, o));
   r.ladder_error_vs_discard.push_back(std::move(sharp));
   return Status::Ok();
 }
@@ -596,8 +630,7 @@ Expected<SystemReport> EvaluateSystem(const Dataset& d, const SystemResults& s,
           const ImageQuality& q = s.image_quality[so.probe];
           const bool has_face = !std::isnan(q.eye_distance_px);
           // A probe without a face never reaches the gate (it is refused as "no face").
-          const bool passes = !has_face || (q.eye_distance_px >= o.gate->min_eye_distance_px &&
-                                            q.sharpness >= o.gate->min_sharpness);
+          const bool passes = !has_face || o.gate->Passes(q);
           g.probes += has_face ? 1 : 0;
           g.refused += passes ? 0 : 1;
           mated.push_back(so.mated);

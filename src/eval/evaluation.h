@@ -13,6 +13,7 @@
 //   Functions are reentrant; TemplateCache is not thread-safe (guard it or use it from one thread).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -82,9 +83,23 @@ enum class ScoreKind {
 };
 
 // The quality figures of the face that represents an image (vision::FaceQuality); NaN unknown.
+// The blur-aware figures (docs/PIPELINE.md, "Quality figures that cannot be faked") separate what
+// the face carries from its size in pixels and from noise: `effective_eye_distance_px` is the eye
+// distance over the enlargement the image's own pixels show (blur reads as enlargement), and
+// `detail` is the sharpness without the noise's share.
 struct ImageQuality {
   double eye_distance_px = std::numeric_limits<double>::quiet_NaN();
   double sharpness = std::numeric_limits<double>::quiet_NaN();
+  double noise_sigma = std::numeric_limits<double>::quiet_NaN();
+  double detail = std::numeric_limits<double>::quiet_NaN();
+  double effective_scale = std::numeric_limits<double>::quiet_NaN();
+  double effective_eye_distance_px = std::numeric_limits<double>::quiet_NaN();
+  double blockiness = std::numeric_limits<double>::quiet_NaN();
+  // The figures the gate reads: the blur-aware ones, the plain ones where those are unknown.
+  double GateEyeDistance() const {
+    return std::isnan(effective_eye_distance_px) ? eye_distance_px : effective_eye_distance_px;
+  }
+  double GateDetail() const { return std::isnan(detail) ? sharpness : detail; }
 };
 
 // One rung of the degradation ladder (vision/degrade.h): what a system produced for each probe
@@ -143,10 +158,16 @@ double CompareVectors(const std::vector<double>& a, const std::vector<double>& b
 
 // --------------------------------------------------------------------------------- protocols
 
-// A probe quality gate: probes below either limit are refused (policy::QualityGate's figures).
+// A probe quality gate: probes below either limit are refused (policy::QualityGate's figures):
+// the eye distance limit applies to the plain and the effective eye distance, the sharpness limit
+// to the sharpness and the detail (policy::CheckProbeQuality).
 struct QualityGate {
   double min_eye_distance_px = 0;
   double min_sharpness = 0;
+  bool Passes(const ImageQuality& q) const {
+    return q.eye_distance_px >= min_eye_distance_px && q.sharpness >= min_sharpness &&
+           !(q.GateEyeDistance() < min_eye_distance_px) && !(q.GateDetail() < min_sharpness);
+  }
 };
 
 struct EvalOptions {
@@ -271,6 +292,28 @@ struct EyeDistanceBin {
   double fnir = 0;        // FNIR at the clean recommended threshold (rank EvalOptions::fnir_rank)
 };
 
+// Mated searches of every rung (clean included) binned by the probe's blur-aware figures: the
+// effective eye distance [eye_lo, eye_hi) and the detail [detail_lo, detail_hi) (hi = +inf for
+// the last bin). Every bin of the grid is listed, empty ones with mated = 0 and NaN rates.
+struct QualityBin {
+  double eye_lo = 0, eye_hi = 0, detail_lo = 0, detail_hi = 0;
+  size_t mated = 0;
+  double rank1 = std::numeric_limits<double>::quiet_NaN();
+  double fnir = std::numeric_limits<double>::quiet_NaN();  // at the clean recommended threshold
+  // How many came from each rung (SystemReport::ladder order): which degradations fill the bin.
+  std::vector<size_t> per_rung;
+};
+
+// The bin edges of SystemReport::ladder_quality_bins (the last bin of each is open-ended).
+inline const std::vector<double>& QualityBinEyeEdges() {
+  static const std::vector<double> kEdges = {0, 8, 10, 12, 15, 20, 25, 30, 40};
+  return kEdges;
+}
+inline const std::vector<double>& QualityBinDetailEdges() {
+  static const std::vector<double> kEdges = {0, 2, 5, 10, 20, 40};
+  return kEdges;
+}
+
 struct GroupFigures {
   std::string column, value;
   size_t num_images = 0;
@@ -297,10 +340,14 @@ struct SystemReport {
   std::vector<GroupFigures> groups;
   std::vector<LadderFigures> ladder;  // one per SystemResults::ladder rung, in its order
   std::vector<EyeDistanceBin> ladder_by_eye_distance;
+  // The same searches on the blur-aware figures: effective eye distance × detail, row-major
+  // (eye bin outer). What the calibration's expected-FNIR table is made of.
+  std::vector<QualityBin> ladder_quality_bins;
   // Error versus discard over the probes of every rung together, at the clean recommended
   // threshold, with the clean FNIR as the reference for the unacceptable bands: the quality
-  // limits a ladder supports (DeriveCalibration prefers them to the clean data's). Eye distance
-  // (first) is measured over the probes that pass the sharpness limit (second).
+  // limits a ladder supports (DeriveCalibration prefers them to the clean data's), on the
+  // blur-aware figures: "effective_eye_distance_px" (first, measured over the probes that pass
+  // the detail limit) and "detail" (second).
   std::vector<ErrorVsDiscard> ladder_error_vs_discard;
 };
 
@@ -337,6 +384,14 @@ struct DerivedCalibration {
   // Quality gate: the error-versus-discard suggestions.
   double min_eye_distance_px = 0, min_sharpness = 0;
   std::string quality_basis;
+  // From a ladder: the expected FNIR at candidate_score per bin of the blur-aware figures
+  // (SystemReport::ladder_quality_bins); bins with fewer than kMinBinMated mated searches have
+  // none (NaN). Empty without a ladder.
+  static constexpr size_t kMinBinMated = 30;
+  std::vector<double> bin_eye_edges, bin_detail_edges;
+  std::vector<std::vector<double>> bin_fnir;    // [eye bin][detail bin]; NaN = too few searches
+  std::vector<std::vector<int64_t>> bin_mated;  // [eye bin][detail bin]
+  std::string bin_source;                       // the rungs and the threshold, in words
 };
 // kFailedPrecondition when the report lacks what a calibration needs (1:N figures, 1:1
 // figures, error-versus-discard curves), naming what is missing.
@@ -362,6 +417,11 @@ class TemplateCache {
     // The chosen face's quality figures (NaN when unknown).
     float eye_distance_px = std::numeric_limits<float>::quiet_NaN();
     float sharpness = std::numeric_limits<float>::quiet_NaN();
+    float noise_sigma = std::numeric_limits<float>::quiet_NaN();
+    float detail = std::numeric_limits<float>::quiet_NaN();
+    float effective_scale = std::numeric_limits<float>::quiet_NaN();
+    float effective_eye_distance_px = std::numeric_limits<float>::quiet_NaN();
+    float blockiness = std::numeric_limits<float>::quiet_NaN();
     std::vector<float> templ;      // the chosen face's unit template (the model's dimension)
     std::vector<float> landmarks;  // its 68 landmarks, x y per point (image pixels)
   };

@@ -177,6 +177,16 @@ json ToJson(const SystemReport& s) {
                                            {"rank1", Num(b.rank1)},
                                            {"fnir_at_clean_threshold", Num(b.fnir)}});
   }
+  for (const QualityBin& b : s.ladder_quality_bins) {
+    j["ladder_quality_bins"].push_back({{"effective_eye_distance_lo", Num(b.eye_lo)},
+                                        {"effective_eye_distance_hi", Num(b.eye_hi)},
+                                        {"detail_lo", Num(b.detail_lo)},
+                                        {"detail_hi", Num(b.detail_hi)},
+                                        {"mated", b.mated},
+                                        {"rank1", Num(b.rank1)},
+                                        {"fnir_at_clean_threshold", Num(b.fnir)},
+                                        {"mated_per_rung", b.per_rung}});
+  }
   return j;
 }
 
@@ -294,6 +304,22 @@ std::string CsvFiles(const Report& r, const std::string& which) {
           << Csv(b.rank1) << ',' << Csv(b.fnir) << '\n';
       }
     }
+  } else if (which == "ladder_quality_bins") {
+    o << "system,effective_eye_distance_lo,effective_eye_distance_hi,detail_lo,detail_hi,mated,"
+         "rank1,fnir_at_clean_threshold";
+    if (!r.systems.empty()) {
+      for (const LadderFigures& f : r.systems.front().ladder) o << ",mated " << Quote(f.rung);
+    }
+    o << '\n';
+    for (const SystemReport& s : r.systems) {
+      for (const QualityBin& b : s.ladder_quality_bins) {
+        o << Quote(s.name) << ',' << Csv(b.eye_lo) << ',' << Csv(b.eye_hi) << ','
+          << Csv(b.detail_lo) << ',' << Csv(b.detail_hi) << ',' << b.mated << ',' << Csv(b.rank1)
+          << ',' << Csv(b.fnir);
+        for (size_t n : b.per_rung) o << ',' << n;
+        o << '\n';
+      }
+    }
   } else if (which == "groups") {
     o << "system,column,value,images,genuine,impostor,fmr_at_global,fnmr_at_global,eer,"
          "mated,non_mated,rank1,fpir_at_global,fnir_at_global\n";
@@ -343,8 +369,9 @@ Status WriteReport(const Report& report, const std::string& out_dir) {
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return IoError(out_dir + ": cannot create the report folder: " + ec.message());
   FT_RETURN_IF_ERROR(WriteText(out_dir + "/report.json", internal::ReportJson(report)));
-  for (const char* name : {"lfw_folds", "operating_points", "roc", "cmc", "groups",
-                           "error_vs_discard", "ladder", "ladder_eye_distance"}) {
+  for (const char* name :
+       {"lfw_folds", "operating_points", "roc", "cmc", "groups", "error_vs_discard", "ladder",
+        "ladder_eye_distance", "ladder_quality_bins"}) {
     FT_RETURN_IF_ERROR(WriteText(out_dir + "/" + name + ".csv", CsvFiles(report, name)));
   }
   return WriteText(out_dir + "/report.html", internal::ReportHtml(report));
@@ -430,6 +457,31 @@ std::string TextSummary(const Report& r) {
       o << "  quality limit from the ladder: " << e.measure
         << " >= " << internal::Number(e.suggested_limit) << " (bands of " << e.band
         << " mated probes, FNIR above " << internal::Percent(e.max_fnir) << " unacceptable)\n";
+    }
+    if (!s.ladder_quality_bins.empty()) {
+      // FNIR at the clean threshold per bin of effective eye distance (rows) × detail (columns).
+      o << "  FNIR at the clean threshold by effective eye distance (rows, px) and detail "
+           "(columns); (n) searches, '-' fewer than 30:\n  "
+        << std::string(9, ' ');
+      const std::vector<double>& de = QualityBinDetailEdges();
+      for (double d : de) {
+        char h[32];
+        std::snprintf(h, sizeof h, " %13s", (">=" + internal::Number(d)).c_str());
+        o << h;
+      }
+      o << '\n';
+      for (size_t i = 0; i < s.ladder_quality_bins.size(); ++i) {
+        const QualityBin& b = s.ladder_quality_bins[i];
+        if (i % de.size() == 0) {
+          char h[32];
+          std::snprintf(h, sizeof h, "  >=%-6s", internal::Number(b.eye_lo).c_str());
+          o << h;
+        }
+        char cell[48];
+        std::snprintf(cell, sizeof cell, " %6s (%5zu)",
+                      b.mated >= 30 ? internal::Percent(b.fnir).c_str() : "-", b.mated);
+        o << cell << ((i + 1) % de.size() == 0 ? "\n" : "");
+      }
     }
   }
   return o.str();

@@ -1,9 +1,11 @@
 // TemplateCache file format (little-endian, as written by x86-64; docs/EVAL.md):
-//   "FTEVCACHE" (9 bytes), u32 version (= 3), u64 number of records, then per record:
+//   "FTEVCACHE" (9 bytes), u32 version (= 4), u64 number of records, then per record:
 //   u32 length + image path bytes, u32 length + model id bytes, u64 file size, i64 mtime (ns),
-//   u8 has_face, f32 eye distance (px), f32 sharpness, u32 number of floats, floats (the
-//   template), u32 number of floats, floats (the landmarks, x y per point).
-//   Versions 1 (no quality figures) and 2 (no landmarks) are ignored like any unknown version.
+//   u8 has_face, f32 eye distance (px), f32 sharpness, f32 noise sigma, f32 detail, f32
+//   effective scale, f32 effective eye distance (px), f32 blockiness, u32 number of floats,
+//   floats (the template), u32 number of floats, floats (the landmarks, x y per point).
+//   Versions 1 (no quality figures), 2 (no landmarks) and 3 (no blur-aware figures) are ignored
+//   like any unknown version: their records are recomputed, never read as version 4.
 // Any inconsistency (bad magic, unknown version, truncation, absurd lengths) makes Open ignore
 // the whole file: a cache is only an optimisation, and recomputing is always correct.
 #include <cstring>
@@ -18,7 +20,7 @@ namespace {
 
 constexpr char kMagic[] = "FTEVCACHE";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
-constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersion = 4;
 constexpr uint32_t kMaxString = 1 << 16;
 constexpr uint32_t kMaxFloats = 1 << 16;
 
@@ -119,7 +121,9 @@ void TemplateCache::Open(std::string* warning) {
     uint32_t n = 0;
     if (!r.GetString(k.image_path) || !r.GetString(k.model_id) || !r.Get(k.size) ||
         !r.Get(k.mtime_ns) || !r.Get(has_face) || !r.Get(e.eye_distance_px) ||
-        !r.Get(e.sharpness) || !r.Get(n) || n > kMaxFloats) {
+        !r.Get(e.sharpness) || !r.Get(e.noise_sigma) || !r.Get(e.detail) ||
+        !r.Get(e.effective_scale) || !r.Get(e.effective_eye_distance_px) || !r.Get(e.blockiness) ||
+        !r.Get(n) || n > kMaxFloats) {
       return ignore("truncated or damaged record " + std::to_string(i));
     }
     e.has_face = has_face != 0;
@@ -163,6 +167,11 @@ Status TemplateCache::Save() const {
     w.Put(static_cast<uint8_t>(e.has_face ? 1 : 0));
     w.Put(e.eye_distance_px);
     w.Put(e.sharpness);
+    w.Put(e.noise_sigma);
+    w.Put(e.detail);
+    w.Put(e.effective_scale);
+    w.Put(e.effective_eye_distance_px);
+    w.Put(e.blockiness);
     w.Put(static_cast<uint32_t>(e.templ.size()));
     w.PutRaw(e.templ.data(), e.templ.size() * sizeof(float));
     w.Put(static_cast<uint32_t>(e.landmarks.size()));

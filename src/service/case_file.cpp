@@ -157,6 +157,7 @@ Expected<CaseFile> BuildCaseFile(Context& ctx, const Actor& actor, gallery::Gall
       file.probe.case_number = lead.case_number;
       file.probe.sha256 = lead.probe_sha256;
       file.probe_purged = probe.status().message();
+      FT_RETURN_IF_ERROR(internal::ReadProbeProcessing(ctx, request_id, file.probe));
     } else {
       return probe.status();
     }

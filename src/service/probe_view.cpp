@@ -5,6 +5,7 @@
 
 #include "service/internal/guard.h"
 #include "service/internal/lead_record.h"
+#include "service/search_response_json.h"
 
 namespace facetrail::service {
 
@@ -49,13 +50,14 @@ bool MaySeeAnyProbe(const policy::User& user, std::string_view today) {
 }
 
 Status ReadSteps(Context& ctx, int64_t request_id, std::vector<ProcessingStep>& steps) {
-  FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT kind, params FROM probe_steps WHERE "
-                                                  "request_id = ? ORDER BY step"));
+  FT_ASSIGN_OR_RETURN(auto stmt,
+                      ctx.db().Prepare("SELECT kind, params, why, enhancement FROM probe_steps "
+                                       "WHERE request_id = ? ORDER BY step"));
   stmt.Bind(1, request_id);
   for (;;) {
     FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    steps.push_back({stmt.Text(0), stmt.Text(1)});
+    steps.push_back({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Int(3) != 0});
   }
   return Status::Ok();
 }
@@ -124,6 +126,18 @@ Expected<ProbeView> ViewProbe(Context& ctx, const Actor& actor, int64_t request_
 
 namespace facetrail::service::internal {
 
+Status ReadProbeProcessing(Context& ctx, int64_t request_id, ProbeView& view) {
+  view.steps.clear();
+  FT_RETURN_IF_ERROR(ReadSteps(ctx, request_id, view.steps));
+  FT_ASSIGN_OR_RETURN(auto stmt, ctx.db().Prepare("SELECT expected_fnir FROM search_requests "
+                                                  "WHERE id = ?"));
+  stmt.Bind(1, request_id);
+  FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return NotFound("no search request " + std::to_string(request_id));
+  FT_ASSIGN_OR_RETURN(view.expected_fnir, ParseProbeExpectation(stmt.OptText(0)));
+  return Status::Ok();
+}
+
 Expected<ProbeView> ReadProbeRecord(Context& ctx, int64_t request_id) {
   FT_ASSIGN_OR_RETURN(std::optional<ProbeRow> req, LoadProbeRow(ctx, request_id));
   if (!req) return NotFound("no search request " + std::to_string(request_id));
@@ -143,7 +157,7 @@ Expected<ProbeView> ReadProbeRecord(Context& ctx, int64_t request_id) {
   view.bytes = probe.Blob(0);
   view.format = probe.Text(1);
   view.content_type = ProbeContentType(view.bytes);
-  FT_RETURN_IF_ERROR(ReadSteps(ctx, request_id, view.steps));
+  FT_RETURN_IF_ERROR(ReadProbeProcessing(ctx, request_id, view));
   if (req->override_id) {
     FT_ASSIGN_OR_RETURN(ProbeOverrideInfo o, ReadOverride(ctx, *req->override_id));
     view.quality_override = std::move(o);

@@ -42,6 +42,9 @@ struct ProbeView {
   std::vector<uint8_t> bytes;
   std::vector<ProcessingStep> steps;  // in the order applied
   std::optional<ProbeOverrideInfo> quality_override;
+  // What the model's calibration expected of the probe (nullopt: not recorded, i.e. a request
+  // made before it was recorded).
+  std::optional<ProbeExpectation> expected_fnir;
 };
 
 // The probe of `request_id` as described above. `rendering` names what the caller makes of the

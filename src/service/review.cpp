@@ -672,6 +672,12 @@ Expected<Lead> GetLead(Context& ctx, const Actor& actor, int64_t request_id) {
     lead.status = req.status;
     lead.outcome = req.outcome;
     lead.policy = req.policy;
+    {
+      ProbeView processing;
+      FT_RETURN_IF_ERROR(internal::ReadProbeProcessing(ctx, request_id, processing));
+      lead.probe_steps = std::move(processing.steps);
+      lead.expected_fnir = std::move(processing.expected_fnir);
+    }
     FT_ASSIGN_OR_RETURN(policy::PolicyConfig config, ctx.store().LoadConfig());
     lead.conclusion_scale = config.conclusion_scale;
     FT_ASSIGN_OR_RETURN(std::vector<Candidate> listed, Candidates(ctx, request_id));

@@ -172,6 +172,10 @@ struct Lead {
   std::vector<HistoryEvent> history;
   std::vector<std::string> conclusion_scale;  // the department's, for front ends
   std::optional<std::string> outcome;
+  // What was done to the probe (in order) and what the model's calibration expected of it
+  // (nullopt: not recorded): shown with the probe on the request page.
+  std::vector<ProcessingStep> probe_steps;
+  std::optional<ProbeExpectation> expected_fnir;
 };
 
 // Reads a lead. Examiners, supervisors and auditors may read any lead; the requester sees the

@@ -90,10 +90,14 @@ std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, bool chos
       {"decode",
        nlohmann::json{
            {"format", a.format}, {"width", a.width}, {"height", a.height}, {"input_sha256", sha}}
-           .dump()});
+           .dump(),
+       "read the pixels of the file as received (the stored probe is that file, unaltered)"});
   if (a.exif_orientation != 1) {
-    steps.push_back({"exif_rotate", nlohmann::json{{"orientation", a.exif_orientation}}.dump()});
+    steps.push_back({"exif_rotate", nlohmann::json{{"orientation", a.exif_orientation}}.dump(),
+                     "the file's EXIF orientation says the picture is stored turned; it was "
+                     "turned upright as a camera or viewer shows it"});
   }
+  steps.insert(steps.end(), a.steps.begin(), a.steps.end());
   const vision::Box& b = a.faces[face].box;
   nlohmann::json landmarks = nlohmann::json::array();
   for (const vision::Point& p : a.faces[face].landmarks) {
@@ -101,18 +105,54 @@ std::vector<ProcessingStep> Steps(const ProbeAnalysis& a, size_t face, bool chos
     landmarks.push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
   }
   steps.push_back(
-      {"select_face", nlohmann::json{{"index", face},
-                                     {"of", a.faces.size()},
-                                     {"rule", chosen_by_user ? "requested by the searcher"
-                                                             : "largest eye distance"},
-                                     {"box", {b.x, b.y, b.width, b.height}},
-                                     {"landmarks", std::move(landmarks)},
-                                     {"quality", QualityJson(a.faces[face].quality)}}
-                          .dump()});
+      {"select_face",
+       nlohmann::json{
+           {"index", face},
+           {"of", a.faces.size()},
+           {"rule", chosen_by_user ? "requested by the searcher" : "largest eye distance"},
+           {"box", {b.x, b.y, b.width, b.height}},
+           {"landmarks", std::move(landmarks)},
+           {"quality", QualityJson(a.faces[face].quality)}}
+           .dump(),
+       chosen_by_user ? "the searcher chose this face of the probe"
+                      : "the face searched when the searcher names none: the largest one"});
   steps.push_back(
       {"template",
-       nlohmann::json{{"model_id", a.model.id}, {"model_version", a.model.version}}.dump()});
+       nlohmann::json{{"model_id", a.model.id}, {"model_version", a.model.version}}.dump(),
+       "the recognition model's numbers for the chosen face, compared with the gallery's"});
   return steps;
+}
+
+// What the model's expected-FNIR table says of the chosen face (ProbeExpectation): its bin by
+// the blur-aware figures (the plain ones where those were not measured).
+ProbeExpectation Expect(const ProbeAnalysis& a, const vision::FaceQuality& q) {
+  ProbeExpectation e;
+  e.model = a.model_limits.model;
+  e.effective_eye_distance_px =
+      std::isnan(q.effective_eye_distance_px) ? q.eye_distance_px : q.effective_eye_distance_px;
+  e.detail = std::isnan(q.detail) ? q.sharpness : q.detail;
+  if (!a.expected_fnir) {
+    e.note = "the calibration of model '" + e.model +
+             "' has no expected-FNIR table (calibrate it on a degradation ladder: docs/EVAL.md)";
+    return e;
+  }
+  e.threshold = a.expected_fnir->threshold;
+  e.source = a.expected_fnir->source;
+  const std::optional<vision::ExpectedFnir> x =
+      vision::LookupExpectedFnir(*a.expected_fnir, e.effective_eye_distance_px, e.detail);
+  if (!x) {
+    e.note = "the probe's quality figures were not measured";
+    return e;
+  }
+  e.fnir = x->fnir;
+  e.searches_measured = x->mated;
+  e.eye_lo = x->eye_lo;
+  e.eye_hi = x->eye_hi;
+  e.detail_lo = x->detail_lo;
+  e.detail_hi = x->detail_hi;
+  e.note = x->fnir ? "measured on the degradation ladder in the probe's quality bin"
+                   : "too few searches were measured in the probe's quality bin to state one";
+  return e;
 }
 
 struct CandidatePolicy {
@@ -187,12 +227,21 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
   }
   for (size_t i = 0; i < resp.steps.size(); ++i) {
     FT_ASSIGN_OR_RETURN(auto step, db.Prepare("INSERT INTO probe_steps(request_id, step, kind, "
-                                              "params) VALUES (?, ?, ?, ?)"));
+                                              "params, why, enhancement) VALUES (?, ?, ?, ?, ?, "
+                                              "?)"));
     step.Bind(1, resp.request_id)
         .Bind(2, static_cast<int64_t>(i + 1))
         .Bind(3, resp.steps[i].kind)
-        .Bind(4, resp.steps[i].params);
+        .Bind(4, resp.steps[i].params)
+        .Bind(5, resp.steps[i].why)
+        .Bind(6, int64_t{resp.steps[i].enhancement ? 1 : 0});
     FT_RETURN_IF_ERROR(step.Run());
+  }
+  if (resp.expected_fnir) {
+    FT_ASSIGN_OR_RETURN(auto expect, db.Prepare("UPDATE search_requests SET expected_fnir = ? "
+                                                "WHERE id = ?"));
+    expect.Bind(1, ProbeExpectationJson(resp.expected_fnir).dump()).Bind(2, resp.request_id);
+    FT_RETURN_IF_ERROR(expect.Run());
   }
   nlohmann::json candidates = nlohmann::json::array();
   for (const Candidate& c : resp.list.candidates) {
@@ -222,6 +271,12 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
   details["top_k"] = top_k;
   details["candidates"] = std::move(candidates);
   if (override_id) details["quality_override_id"] = *override_id;
+  details["expected_fnir"] = ProbeExpectationJson(resp.expected_fnir);
+  nlohmann::json steps = nlohmann::json::array();
+  for (const ProcessingStep& st : resp.steps) {
+    if (st.enhancement) steps.push_back(st.kind);
+  }
+  details["enhancements"] = std::move(steps);
   return ctx.log()
       .Append({actor.name, "search.request", "request:" + std::to_string(resp.request_id),
                std::move(details)})
@@ -320,6 +375,9 @@ Expected<SearchResponse> RequestSearch(Context& ctx, const Actor& actor, const S
     }
     resp.quality_override_used = true;
   }
+  // Between the limits (or past them with an override): searched, with what the calibration
+  // expects of a probe of this quality.
+  resp.expected_fnir = Expect(*analysis, chosen.quality);
 
   FT_ASSIGN_OR_RETURN(CandidatePolicy policy, ResolveCandidatePolicy(config, *analysis));
   FT_ASSIGN_OR_RETURN(resp.list,

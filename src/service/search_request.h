@@ -48,6 +48,40 @@ struct ProbeFace {
   std::vector<vision::Point> landmarks;
 };
 
+// One processing step applied to the probe (or to a working copy of it: the stored probe is
+// always the file as received), recorded with the request and shown with the probe wherever it
+// is shown (docs/POLICY.md, "What was done to the probe"): its name, its parameters, and why.
+struct ProcessingStep {
+  // "decode", "exif_rotate", "detect", "landmarks", "select_face", "align", "template", or an
+  // enhancement's name (e.g. "unsharp_mask").
+  std::string kind;
+  std::string params;  // JSON object text
+  // Why it was applied, in words; empty for steps recorded before version 4 of the requests
+  // schema (shown as "not recorded").
+  std::string why;
+  // True for an enhancement: a step that changes the pixels the network or an examiner sees
+  // beyond geometry and resampling (upsampling for detail, sharpening, deblurring). Never a
+  // generative method that invents facial detail (docs/POLICY.md).
+  bool enhancement = false;
+};
+
+// What the model's calibration expects of a search with this probe: the FNIR measured on the
+// degradation ladder in the probe's quality bin (vision::ExpectedFnirTable), at the calibrated
+// candidate threshold. Stored with the request; shown to the searcher and the examiners.
+struct ProbeExpectation {
+  std::string model;  // the model's name
+  // The expected FNIR (share of searches whose mate would not be listed first at or above
+  // `threshold`); nullopt when the calibration states none (`note` says why).
+  std::optional<double> fnir;
+  std::string note;
+  int64_t searches_measured = 0;  // mated searches measured in the bin
+  // The bin (hi = +inf for the last one) and the probe's figures it was looked up with.
+  double eye_lo = 0, eye_hi = 0, detail_lo = 0, detail_hi = 0;
+  double effective_eye_distance_px = 0, detail = 0;
+  double threshold = 0;  // the calibrated candidate threshold the FNIR is read at
+  std::string source;    // the calibration's data and protocol
+};
+
 struct ProbeAnalysis {
   std::string format;  // "jpeg", "png", ...
   int width = 0, height = 0;
@@ -59,6 +93,12 @@ struct ProbeAnalysis {
   // The lowest candidate score the model's calibration states (models/*.model.json
   // "candidate"), if it has one: the candidate-list threshold unless the department set its own.
   std::optional<float> calibrated_candidate_threshold;
+  // The calibration's expected FNIR per quality bin, if it has one (vision::Calibration).
+  std::optional<vision::ExpectedFnirTable> expected_fnir;
+  // What the analysis did to a working copy of the probe between decoding (and EXIF rotation)
+  // and the chosen face's template, in order, truthfully: detection, landmarks, alignment, and
+  // any enhancement. Recorded with the request between "exif_rotate" and "select_face".
+  std::vector<ProcessingStep> steps;
 };
 
 class ProbeAnalyzer {
@@ -123,11 +163,6 @@ struct SearchRequest {
   Status probe_error = Status::Ok();
 };
 
-struct ProcessingStep {
-  std::string kind;    // "decode", "exif_rotate", "select_face", "template"
-  std::string params;  // JSON object text
-};
-
 struct SearchResponse {
   int64_t request_id = 0;
   std::string notice{kLeadNotice};
@@ -136,6 +171,8 @@ struct SearchResponse {
   std::string created_at;
   CandidateList list;
   std::vector<ProcessingStep> steps;
+  // With the model's expected-FNIR table: what it says of this probe (ProbeExpectation).
+  std::optional<ProbeExpectation> expected_fnir;
   bool quality_override_used = false;
   std::string status = "pending_review";
 };

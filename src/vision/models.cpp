@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "common/file.h"
 #include "common/install_paths.h"
@@ -119,10 +121,84 @@ Status ParseThreshold(const Fields& parent, const std::string& key, CalibratedTh
   return f.Int("gallery_size", t.gallery_size, 0, int64_t{1} << 40, false);
 }
 
+constexpr size_t kMaxBinEdges = 32;
+
+// An axis of the expected-FNIR table: from 0, strictly increasing, finite, 1..kMaxBinEdges.
+Status ParseEdges(const Fields& f, const std::string& key, double hi, std::vector<double>& out) {
+  if (!f.Has(key)) return Fields::Bad(f.Name(key), "missing");
+  const json& v = f.at(key);
+  if (!v.is_array() || v.empty() || v.size() > kMaxBinEdges) {
+    return Fields::Bad(f.Name(key),
+                       "expected 1.." + std::to_string(kMaxBinEdges) + " increasing numbers");
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string name = f.Name(key) + "[" + std::to_string(i) + "]";
+    if (!v[i].is_number()) return Fields::Bad(name, "expected a number");
+    const auto x = v[i].get<double>();
+    if (!std::isfinite(x) || x < 0 || x > hi) return Fields::Bad(name, "out of range");
+    if (i == 0 && x != 0) return Fields::Bad(name, "the first edge must be 0");
+    if (i > 0 && !(x > out.back())) return Fields::Bad(name, "edges must increase");
+    out.push_back(x);
+  }
+  return Status::Ok();
+}
+
+// A rows × cols matrix of numbers in [lo, hi] (nullable: null allowed, as nullopt).
+template <typename T>
+Status ParseMatrix(const Fields& f, const std::string& key, size_t rows, size_t cols, double lo,
+                   double hi, bool nullable, std::vector<std::vector<T>>& out) {
+  if (!f.Has(key)) return Fields::Bad(f.Name(key), "missing");
+  const json& v = f.at(key);
+  const std::string shape = std::to_string(rows) + " rows of " + std::to_string(cols);
+  if (!v.is_array() || v.size() != rows) {
+    return Fields::Bad(f.Name(key), "expected " + shape + " (one row per eye-distance bin)");
+  }
+  out.assign(rows, {});
+  for (size_t r = 0; r < rows; ++r) {
+    const std::string row = f.Name(key) + "[" + std::to_string(r) + "]";
+    if (!v[r].is_array() || v[r].size() != cols) {
+      return Fields::Bad(row, "expected " + std::to_string(cols) + " entries (one per detail bin)");
+    }
+    for (size_t c = 0; c < cols; ++c) {
+      const json& x = v[r][c];
+      const std::string name = row + "[" + std::to_string(c) + "]";
+      if (x.is_null() && nullable) {
+        out[r].push_back(T{});
+        continue;
+      }
+      if (!x.is_number())
+        return Fields::Bad(name, nullable ? "expected a number or null" : "expected a number");
+      const auto d = x.get<double>();
+      if (!std::isfinite(d) || d < lo || d > hi) return Fields::Bad(name, "out of range");
+      if constexpr (std::is_same_v<T, int64_t>) {
+        if (!x.is_number_integer()) return Fields::Bad(name, "expected an integer");
+        out[r].push_back(x.get<int64_t>());
+      } else {
+        out[r].push_back(d);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseExpectedFnir(const Fields& f, ExpectedFnirTable& t) {
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(
+      f.OnlyKnown({"source", "threshold", "effective_eye_distance_px", "detail", "fnir", "mated"}));
+  FT_RETURN_IF_ERROR(f.Text("source", t.source, true));
+  FT_RETURN_IF_ERROR(f.Number("threshold", t.threshold, -1, 1, true));
+  FT_RETURN_IF_ERROR(ParseEdges(f, "effective_eye_distance_px", 1000, t.eye_distance_edges));
+  FT_RETURN_IF_ERROR(ParseEdges(f, "detail", 1e6, t.detail_edges));
+  const size_t rows = t.eye_distance_edges.size(), cols = t.detail_edges.size();
+  FT_RETURN_IF_ERROR(ParseMatrix(f, "fnir", rows, cols, 0, 1, true, t.fnir));
+  return ParseMatrix(f, "mated", rows, cols, 0, 1e12, false, t.mated);
+}
+
 Status ParseCalibration(const Fields& f, Calibration& c) {
   FT_RETURN_IF_ERROR(f.CheckObject());
-  FT_RETURN_IF_ERROR(f.OnlyKnown({"source", "command", "created", "candidate", "compare",
-                                  "min_eye_distance_px", "min_sharpness", "quality_basis"}));
+  FT_RETURN_IF_ERROR(
+      f.OnlyKnown({"source", "command", "created", "candidate", "compare", "min_eye_distance_px",
+                   "min_sharpness", "quality_basis", "expected_fnir"}));
   FT_RETURN_IF_ERROR(f.Text("source", c.source, true));
   FT_RETURN_IF_ERROR(f.Text("command", c.command, false));
   FT_RETURN_IF_ERROR(f.Text("created", c.created, false, 64));
@@ -133,7 +209,19 @@ Status ParseCalibration(const Fields& f, Calibration& c) {
   FT_RETURN_IF_ERROR(f.Number("min_sharpness", sharp, 0, 1e6, true));
   c.min_eye_distance_px = static_cast<float>(eye);
   c.min_sharpness = static_cast<float>(sharp);
-  return f.Text("quality_basis", c.quality_basis, false);
+  FT_RETURN_IF_ERROR(f.Text("quality_basis", c.quality_basis, false));
+  if (f.Has("expected_fnir")) {
+    ExpectedFnirTable t;
+    FT_RETURN_IF_ERROR(ParseExpectedFnir(f.Child("expected_fnir"), t));
+    // A table read at another threshold would state the wrong FNIR for every search.
+    if (std::fabs(t.threshold - c.candidate.score) > 1e-9) {
+      return Fields::Bad(f.Name("expected_fnir.threshold"),
+                         "differs from candidate.score (" + Fields::Fmt(c.candidate.score) +
+                             "): the table must be measured at the shipped threshold");
+    }
+    c.expected_fnir = std::move(t);
+  }
+  return Status::Ok();
 }
 
 Status ParseManifestObject(const json& doc, ModelManifest& m) {
@@ -288,12 +376,55 @@ std::string ModelManifestJson(const ModelManifest& m) {
                         {"min_eye_distance_px", c.min_eye_distance_px},
                         {"min_sharpness", c.min_sharpness},
                         {"quality_basis", c.quality_basis}};
+    if (c.expected_fnir) {
+      const ExpectedFnirTable& t = *c.expected_fnir;
+      ordered_json fnir = ordered_json::array();
+      for (const auto& row : t.fnir) {
+        ordered_json r = ordered_json::array();
+        for (const std::optional<double>& v : row) {
+          // Four decimals: finer than the measurement's noise, and short.
+          r.push_back(v ? ordered_json(std::round(*v * 1e4) / 1e4) : ordered_json(nullptr));
+        }
+        fnir.push_back(std::move(r));
+      }
+      j["calibration"]["expected_fnir"] = {{"source", t.source},
+                                           {"threshold", t.threshold},
+                                           {"effective_eye_distance_px", t.eye_distance_edges},
+                                           {"detail", t.detail_edges},
+                                           {"fnir", std::move(fnir)},
+                                           {"mated", t.mated}};
+    }
   }
   j["source"] = m.source;
   j["licence"] = m.licence;
   j["training_data"] = m.training_data;
   j["card"] = m.card;
   return j.dump(2) + "\n";
+}
+
+std::optional<ExpectedFnir> LookupExpectedFnir(const ExpectedFnirTable& table,
+                                               double effective_eye_distance_px, double detail) {
+  if (!(effective_eye_distance_px >= 0) || !(detail >= 0) || table.eye_distance_edges.empty() ||
+      table.detail_edges.empty()) {
+    return std::nullopt;
+  }
+  const auto bin = [](const std::vector<double>& e, double v) {
+    return static_cast<size_t>(std::upper_bound(e.begin(), e.end(), v) - e.begin() - 1);
+  };
+  const auto upper = [](const std::vector<double>& e, size_t i) {
+    return i + 1 < e.size() ? e[i + 1] : std::numeric_limits<double>::infinity();
+  };
+  const size_t r = bin(table.eye_distance_edges, effective_eye_distance_px);
+  const size_t c = bin(table.detail_edges, detail);
+  ExpectedFnir out;
+  out.fnir = table.fnir.at(r).at(c);
+  out.mated = table.mated.at(r).at(c);
+  out.eye_lo = table.eye_distance_edges[r];
+  out.eye_hi = upper(table.eye_distance_edges, r);
+  out.detail_lo = table.detail_edges[c];
+  out.detail_hi = upper(table.detail_edges, c);
+  out.threshold = table.threshold;
+  return out;
 }
 
 Expected<ModelManifest> LoadModelManifest(const std::string& path) {

@@ -62,6 +62,33 @@ struct CalibratedThreshold {
   int64_t gallery_size = 0;  // candidate lists: the gallery size the FPIR was measured with
 };
 
+// The expected FNIR at the candidate threshold for a probe of given quality, measured on a
+// degradation ladder (`facetrail eval report --degrade-probes … --calibrate`, docs/EVAL.md):
+// a grid over the probe's effective eye distance (px) and detail. Bin [edge[i], edge[i+1]) of
+// each axis; the last bin is [edge.back(), +inf). The first edge of each axis is 0.
+struct ExpectedFnirTable {
+  std::string source;    // the data, rungs and protocol, in words
+  double threshold = 0;  // the candidate score the FNIRs are read at (= Calibration::candidate)
+  std::vector<double> eye_distance_edges;  // effective eye distance, px, increasing, from 0
+  std::vector<double> detail_edges;        // detail, increasing, from 0
+  // [eye bin][detail bin]: the share of mated searches whose mate is not first at or above the
+  // threshold; nullopt where too few searches were measured to state one.
+  std::vector<std::vector<std::optional<double>>> fnir;
+  std::vector<std::vector<int64_t>> mated;  // [eye bin][detail bin]: searches measured
+};
+
+// What the table says for one probe.
+struct ExpectedFnir {
+  std::optional<double> fnir;  // nullopt: too few searches measured in its bin
+  int64_t mated = 0;           // searches measured in its bin
+  double eye_lo = 0, eye_hi = 0, detail_lo = 0, detail_hi = 0;  // its bin; hi = +inf last
+  double threshold = 0;                                         // the score the FNIR is read at
+};
+// The bin of a probe with `effective_eye_distance_px` and `detail` (NaN or negative: nullopt,
+// nothing can be said).
+std::optional<ExpectedFnir> LookupExpectedFnir(const ExpectedFnirTable& table,
+                                               double effective_eye_distance_px, double detail);
+
 // Thresholds and quality limits derived by `facetrail eval report --calibrate`.
 struct Calibration {
   std::string source;             // data set and protocol, e.g. "LFW dev folds 1-5, facetrail eval"
@@ -73,6 +100,9 @@ struct Calibration {
   float min_eye_distance_px = 0;
   float min_sharpness = 0;
   std::string quality_basis;  // how the limits were chosen, with the FNIR they give
+  // From a degradation ladder: the expected FNIR per quality bin at candidate.score (a probe
+  // between the limits is searched and its bin's FNIR shown to the searcher and examiners).
+  std::optional<ExpectedFnirTable> expected_fnir;
 };
 
 struct ModelManifest {

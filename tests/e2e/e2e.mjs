@@ -216,6 +216,17 @@ try {
   check((await sam.page.textContent('#candidates tbody tr:first-child')).includes('LFW-0001'), 'the mate is rank 1');
   const requestUrl = sam.page.url();
   const requestId = requestUrl.split('/').pop();
+  // Issue 18: the probe's expected miss rate from the model's ladder calibration, and every step
+  // done to it with why, shown with the probe on the request page.
+  const expected = await sam.page.textContent('#expected-fnir');
+  const fnirAttr = await sam.page.getAttribute('#expected-fnir', 'data-fnir');
+  check(/Expected miss rate \(FNIR\) \d+\.\d %/.test(expected) && fnirAttr !== '' && Number(fnirAttr) >= 0 && Number(fnirAttr) < 0.5 &&
+    expected.includes('effective eye distance') && expected.includes('degradation ladder'), 'the request page states the probe\'s expected FNIR (' + expected.slice(0, 60) + '…)');
+  const stepKinds = await sam.page.$$eval('#probe-steps li', lis => lis.map(li => li.dataset.kind));
+  const stepText = await sam.page.textContent('#probe-steps');
+  check(stepKinds.join(',') === 'decode,detect,landmarks,align,select_face,template' && stepText.includes('mirrored') &&
+    !stepText.includes('why: not recorded') && (await sam.page.$$('#probe-steps li.enhancement')).length === 0,
+    'the request page lists every processing step with why, and no enhancement (' + stepKinds.join(',') + ')');
   await shot(sam.page, 'candidates');
 
   // Outside agency: refused on screen.
@@ -279,6 +290,8 @@ try {
   const probeSha = crypto.createHash('sha256').update(fs.readFileSync(probe)).digest('hex');
   const caseText = await ed.page.textContent('#case-file');
   check(caseText.includes(probeSha) && caseText.includes('Investigative lead only'), 'the case file shows the probe hash and the lead notice');
+  check((await ed.page.textContent('#case-expected-fnir')) === expected && (await ed.page.$$('#case-steps li')).length === 6 &&
+    (await ed.page.textContent('#case-steps')).includes('small-image detector'), 'the case file states the same expected FNIR and the processing steps with why');
   check((await ed.page.$$('#case-examinations .case-exam')).length === 2 &&
     (await ed.page.textContent('#case-examinations .case-exam[data-stage=examination]')).includes('helix and lobe agree') &&
     (await ed.page.textContent('#case-examinations .case-exam[data-stage=verification]')).includes('Ears'), 'the case file holds both examinations with their feature marks');

@@ -373,7 +373,18 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
     c.Open(&warning);
     EXPECT_TRUE(warning.empty());
     EXPECT_FALSE(c.Find(img, "m1").has_value());
-    c.Put(img, "m1", {true, 41.5f, 12.25f, {0.5f, -0.25f}, {10.f, 20.f, 30.f, 40.f}});
+    TemplateCache::Entry entry;
+    entry.has_face = true;
+    entry.eye_distance_px = 41.5f;
+    entry.sharpness = 12.25f;
+    entry.noise_sigma = 1.5f;
+    entry.detail = 7.75f;
+    entry.effective_scale = 2.f;
+    entry.effective_eye_distance_px = 20.75f;
+    entry.blockiness = 1.25f;
+    entry.templ = {0.5f, -0.25f};
+    entry.landmarks = {10.f, 20.f, 30.f, 40.f};
+    c.Put(img, "m1", entry);
     ASSERT_TRUE(c.Save().ok());
   }
   TemplateCache c(cache_path);
@@ -386,6 +397,12 @@ TEST(TemplateCacheTest, RoundTripAndInvalidation) {
   EXPECT_EQ(e->templ, (std::vector<float>{0.5f, -0.25f}));
   EXPECT_EQ(e->eye_distance_px, 41.5f);  // the quality figures travel with the template
   EXPECT_EQ(e->sharpness, 12.25f);
+  // and the blur-aware ones (cache version 4)
+  EXPECT_EQ(e->noise_sigma, 1.5f);
+  EXPECT_EQ(e->detail, 7.75f);
+  EXPECT_EQ(e->effective_scale, 2.f);
+  EXPECT_EQ(e->effective_eye_distance_px, 20.75f);
+  EXPECT_EQ(e->blockiness, 1.25f);
   EXPECT_EQ(e->landmarks, (std::vector<float>{10.f, 20.f, 30.f, 40.f}));  // and the landmarks
   EXPECT_FALSE(c.Find(img, "m2").has_value());  // another model or align mode
   dir.Write("img.jpg", "a changed image, longer");
@@ -397,7 +414,12 @@ TEST(TemplateCacheTest, DamagedFileIsIgnoredWithAWarning) {
   const std::string img = dir.Write("img.jpg", "x");
   const std::string cache_path = dir.str() + "/templates.cache";
   TemplateCache c(cache_path);
-  c.Put(img, "m", {true, 40.f, 20.f, std::vector<float>(128, 0.1f), {}});
+  TemplateCache::Entry entry;
+  entry.has_face = true;
+  entry.eye_distance_px = 40.f;
+  entry.sharpness = 20.f;
+  entry.templ = std::vector<float>(128, 0.1f);
+  c.Put(img, "m", entry);
   ASSERT_TRUE(c.Save().ok());
   Expected<std::vector<uint8_t>> raw = ReadFileBytes(cache_path);
   ASSERT_TRUE(raw.ok());
@@ -418,6 +440,15 @@ TEST(TemplateCacheTest, DamagedFileIsIgnoredWithAWarning) {
   std::string warning;
   t.Open(&warning);
   EXPECT_NE(warning.find("unknown version 7"), std::string::npos) << warning;
+  // A version-3 file (no blur-aware figures) is recomputed, never misread as version 4.
+  std::string v3 = bytes;
+  v3[9] = 3;
+  dir.Write("templates.cache", v3);
+  TemplateCache old(cache_path);
+  warning.clear();
+  old.Open(&warning);
+  EXPECT_EQ(old.size(), 0u);
+  EXPECT_NE(warning.find("unknown version 3"), std::string::npos) << warning;
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
     clean[static_cast<size_t>(p)] = gallery[k] ? 1 : 0.9;
     if (!gallery[k]) clean[static_cast<size_t>((p + 25) % 50)] = std::sqrt(1 - 0.81);
     s.image_vectors[k] = clean;
-    s.image_quality[k] = {40, 50};
+    s.image_quality[k] = {40, 50, 1, 50, 1, 40, 1};
     s.image_landmarks[k] = Landmarks(0);
     // The rung's entries for gallery images are garbage on purpose: they must be ignored.
     std::vector<double> bad(50, 0.0);
@@ -87,7 +87,8 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
       bad = clean;
     }
     degraded.image_vectors[k] = bad;
-    degraded.image_quality[k] = {20, 10};
+    // Blurred: 20 px as it stands, the detail of 10 (effective scale 2), little detail left.
+    degraded.image_quality[k] = {20, 10, 1, 3, 2, 10, 1.2};
     // Landmarks in the half-size image, 1 px off in x: (u + 0.5)·0.5 − 0.5 + 1.
     std::vector<float> l = Landmarks(0);
     for (size_t i = 0; i < 136; i += 2) {
@@ -134,16 +135,65 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
   EXPECT_EQ(sr.ladder_by_eye_distance[1].lo, 40);
   EXPECT_DOUBLE_EQ(sr.ladder_by_eye_distance[1].rank1, 1.0);
 
-  // The pooled quality curves: eye distance (over the sharp-enough probes) then sharpness.
+  // The pooled quality curves on the blur-aware figures: effective eye distance (over the probes
+  // with detail enough) then detail.
   ASSERT_EQ(sr.ladder_error_vs_discard.size(), 2u);
-  EXPECT_EQ(sr.ladder_error_vs_discard[0].measure, "eye_distance_px");
-  EXPECT_EQ(sr.ladder_error_vs_discard[1].measure, "sharpness");
-  // Sharpness 10 (degraded) against 50 (clean): the degraded half holds every miss, so the limit
-  // lies above 10.
-  EXPECT_GT(sr.ladder_error_vs_discard[1].suggested_limit, 10);
+  EXPECT_EQ(sr.ladder_error_vs_discard[0].measure, "effective_eye_distance_px");
+  EXPECT_EQ(sr.ladder_error_vs_discard[1].measure, "detail");
+  // Detail 3 (degraded) against 50 (clean): the degraded half holds every miss, so the limit
+  // lies above 3.
+  EXPECT_GT(sr.ladder_error_vs_discard[1].suggested_limit, 3);
+  // The grid of blur-aware bins: every bin listed; the degraded probes in effective eye distance
+  // [10, 12) × detail [2, 5), half of them missed; the clean ones in [40, inf) × [40, inf).
+  const std::vector<double>& ee = QualityBinEyeEdges();
+  const std::vector<double>& de = QualityBinDetailEdges();
+  ASSERT_EQ(sr.ladder_quality_bins.size(), ee.size() * de.size());
+  size_t total = 0;
+  for (const QualityBin& b : sr.ladder_quality_bins) {
+    total += b.mated;
+    ASSERT_EQ(b.per_rung.size(), 2u);
+    if (b.mated == 0) {
+      EXPECT_TRUE(std::isnan(b.fnir));
+    } else if (b.eye_lo == 10 && b.detail_lo == 2) {
+      EXPECT_EQ(b.mated, 100u);
+      EXPECT_EQ(b.per_rung, (std::vector<size_t>{0, 100}));
+      EXPECT_DOUBLE_EQ(b.rank1, 0.5);
+      EXPECT_GE(b.fnir, 0.5);
+      EXPECT_EQ(b.eye_hi, 12);
+      EXPECT_EQ(b.detail_hi, 5);
+    } else {
+      EXPECT_EQ(b.eye_lo, 40);
+      EXPECT_TRUE(std::isinf(b.eye_hi));
+      EXPECT_EQ(b.detail_lo, 40);
+      EXPECT_EQ(b.per_rung, (std::vector<size_t>{100, 0}));
+      EXPECT_DOUBLE_EQ(b.fnir, 0.0);
+    }
+  }
+  EXPECT_EQ(total, 200u);
+  // The calibration carries them as the expected-FNIR table, at the candidate threshold.
+  EvalOptions with_pairs = o;
+  with_pairs.all_pairs = true;  // a calibration needs the 1:1 threshold too
+  auto full = Evaluate(d, {s}, with_pairs);
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  auto cal = DeriveCalibration(*full, full->systems[0]);
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  EXPECT_EQ(cal->bin_eye_edges, ee);
+  EXPECT_EQ(cal->bin_detail_edges, de);
+  ASSERT_EQ(cal->bin_fnir.size(), ee.size());
+  const size_t row10 = 2, col2 = 1;  // [10, 12) and [2, 5)
+  ASSERT_EQ(ee[row10], 10);
+  ASSERT_EQ(de[col2], 2);
+  EXPECT_GE(cal->bin_fnir[row10][col2], 0.5);
+  EXPECT_EQ(cal->bin_mated[row10][col2], 100);
+  EXPECT_TRUE(std::isnan(cal->bin_fnir[0][0]));  // nothing measured there
+  EXPECT_EQ(cal->bin_fnir.back().back(), 0.0);
+  EXPECT_NE(cal->bin_source.find("0.5+blur0.8+jpeg30"), std::string::npos);
+  EXPECT_NE(cal->quality_basis.find("effective_eye_distance_px"), std::string::npos);
+  EXPECT_GT(cal->min_sharpness, 3);
   // A gate reports per rung what it refuses.
   EvalOptions gated = o;
-  gated.gate = QualityGate{0, 30};
+  gated.gate = QualityGate{0, 30};  // refuses the degraded probes by their detail (3) and
+                                    // sharpness (10)
   auto g2 = Evaluate(d, {s}, gated);
   ASSERT_TRUE(g2.ok());
   EXPECT_EQ(g2->systems[0].ladder[0].gate_refused, 0u);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -147,6 +148,9 @@ class ServiceTest : public ::testing::Test {
     source_ = MakeGalleryCandidateSource(*gallery_, *index_);
   }
 
+  // Applied to every analysis Probe() makes (a model's calibration table, analysis steps).
+  std::function<void(ProbeAnalysis&)> tweak_analysis_;
+
   // A probe whose face is booking `booking`'s template slightly changed.
   std::vector<uint8_t> Probe(int booking, vision::FaceQuality quality = GoodQuality(),
                              std::string tag = "") {
@@ -169,6 +173,7 @@ class ServiceTest : public ::testing::Test {
     a.model = kModel;
     a.model_limits = {20.f, 15.f, "test-model"};  // the test model's "calibration"
     a.calibrated_candidate_threshold = 0.3f;
+    if (tweak_analysis_) tweak_analysis_(a);
     analyzer_.Set(bytes, a);
     return bytes;
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -91,6 +92,99 @@ TEST(ModelsTest, BadManifestsNameTheField) {
   }
   EXPECT_FALSE(ParseModelManifest("{not json", "x").ok());
   EXPECT_FALSE(ParseModelManifest("[]", "x").ok());
+}
+
+// A calibration with the ladder's expected-FNIR table (docs/MODELS.md).
+const std::string kCalibrated = R"({
+  "name": "dept_net", "id": "dept-net-1", "version": 2, "dim": 256, "kind": "onnx",
+  "file": "dept.onnx",
+  "sha256": "0000000000000000000000000000000000000000000000000000000000000000",
+  "input": {"width": 112, "height": 112, "color": "rgb", "mean": [127.5, 127.5, 127.5],
+            "scale": [0.0078125, 0.0078125, 0.0078125]},
+  "alignment": [[38.3, 51.7], [73.5, 51.5], [56.0, 71.7], [41.5, 92.4], [70.7, 92.2]],
+  "calibration": {
+    "source": "test", "command": "facetrail eval report", "created": "2026-12-05",
+    "candidate": {"score": 0.49, "false_rate": 0.01, "miss_rate": 0.06, "gallery_size": 2086},
+    "compare": {"score": 0.33, "false_rate": 0.001, "miss_rate": 0.006},
+    "min_eye_distance_px": 9.5, "min_sharpness": 2.5, "quality_basis": "ladder",
+    "expected_fnir": {
+      "source": "ladder", "threshold": 0.49,
+      "effective_eye_distance_px": [0, 10, 20],
+      "detail": [0, 5],
+      "fnir": [[0.9, null], [0.4, 0.12], [0.2, 0.06]],
+      "mated": [[400, 3], [500, 700], [800, 9000]]
+    }
+  },
+  "source": "s", "licence": "l", "training_data": "t", "card": "c"
+})";
+
+TEST(ModelsTest, ExpectedFnirTableParsesAndLooksUpByBin) {
+  auto m = ParseModelManifest(kCalibrated, "dept.model.json");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE(m->calibration && m->calibration->expected_fnir);
+  const ExpectedFnirTable& t = *m->calibration->expected_fnir;
+  EXPECT_EQ(t.eye_distance_edges.size(), 3u);
+  // 15 px effective, detail 7: row [10, 20), column [5, inf).
+  auto e = LookupExpectedFnir(t, 15, 7);
+  ASSERT_TRUE(e && e->fnir);
+  EXPECT_DOUBLE_EQ(*e->fnir, 0.12);
+  EXPECT_EQ(e->mated, 700);
+  EXPECT_EQ(e->eye_lo, 10);
+  EXPECT_EQ(e->eye_hi, 20);
+  EXPECT_EQ(e->detail_lo, 5);
+  EXPECT_TRUE(std::isinf(e->detail_hi));
+  EXPECT_DOUBLE_EQ(e->threshold, 0.49);
+  // The edge belongs to the bin above; beyond the last edge is the last bin.
+  EXPECT_DOUBLE_EQ(*LookupExpectedFnir(t, 10, 0)->fnir, 0.4);
+  EXPECT_DOUBLE_EQ(*LookupExpectedFnir(t, 500, 1e5)->fnir, 0.06);
+  // A bin measured too thinly states none; unknown figures say nothing.
+  auto thin = LookupExpectedFnir(t, 3, 6);
+  ASSERT_TRUE(thin);
+  EXPECT_FALSE(thin->fnir);
+  EXPECT_EQ(thin->mated, 3);
+  EXPECT_FALSE(LookupExpectedFnir(t, std::nan(""), 3));
+  EXPECT_FALSE(LookupExpectedFnir(t, 12, -1));
+  // Round trip.
+  auto again = ParseModelManifest(ModelManifestJson(*m), "again");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ModelManifestJson(*again), ModelManifestJson(*m));
+  EXPECT_FALSE(LookupExpectedFnir(*again->calibration->expected_fnir, 3, 6)->fnir);
+}
+
+TEST(ModelsTest, MalformedExpectedFnirTablesAreRefusedNamingTheField) {
+  struct Case {
+    std::string from, to, field;
+  };
+  const Case cases[] = {
+      // At another threshold than the shipped one: every stated FNIR would be wrong.
+      {R"("threshold": 0.49)", R"("threshold": 0.45)", "expected_fnir.threshold"},
+      {R"("effective_eye_distance_px": [0, 10, 20])", R"("effective_eye_distance_px": [0, 20, 10])",
+       "expected_fnir.effective_eye_distance_px[2]"},
+      {R"("effective_eye_distance_px": [0, 10, 20])", R"("effective_eye_distance_px": [5, 10, 20])",
+       "expected_fnir.effective_eye_distance_px[0]"},
+      {R"("detail": [0, 5])", R"("detail": [])", "expected_fnir.detail"},
+      {R"("detail": [0, 5])", R"("detail": [0, "5"])", "expected_fnir.detail[1]"},
+      {R"([0.4, 0.12])", R"([0.4, 1.12])", "expected_fnir.fnir[1][1]"},
+      {R"([0.4, 0.12])", R"([0.4])", "expected_fnir.fnir[1]"},
+      {R"([0.2, 0.06]])", R"([0.2, 0.06], [0.1, 0.1]])", "expected_fnir.fnir"},
+      {R"([800, 9000])", R"([800, -1])", "expected_fnir.mated[2][1]"},
+      {R"([400, 3])", R"([400, null])", "expected_fnir.mated[0][1]"},
+      {R"([400, 3])", R"([400, 2.5])", "expected_fnir.mated[0][1]"},
+      {R"("source": "ladder", )", "", "expected_fnir.source"},
+      {R"("source": "ladder", )", R"("source": "ladder", "bins": 3, )", "expected_fnir.bins"},
+  };
+  ASSERT_TRUE(ParseModelManifest(kCalibrated, "dept.model.json").ok());
+  for (const Case& c : cases) {
+    std::string text = kCalibrated;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto m = ParseModelManifest(text, "dept.model.json");
+    ASSERT_FALSE(m.ok()) << c.to;
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find(c.field), std::string::npos)
+        << c.field << " not in: " << m.status().message();
+  }
 }
 
 TEST(ModelsTest, FolderProblemsAreClear) {

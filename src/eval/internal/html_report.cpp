@@ -460,6 +460,21 @@ void LadderSection(std::ostringstream& o, const Report& r) {
         << Percent(e.max_fnir) << ", twice the clean FNIR + 5 points; worst band "
         << Percent(e.worst_band_fnir) << ")</span></p>";
     }
+    if (!s.ladder_quality_bins.empty()) {
+      const std::vector<double>& de = QualityBinDetailEdges();
+      o << "<p>Mated searches of every rung by the probe's blur-aware figures: FNIR at the clean "
+           "threshold (searches); rows effective eye distance (px), columns detail.</p>"
+           "<table><tr><th>effective eye distance</th>";
+      for (double d : de) o << "<th>detail &ge; " << Number(d) << "</th>";
+      o << "</tr>";
+      for (size_t i = 0; i < s.ladder_quality_bins.size(); ++i) {
+        const QualityBin& b = s.ladder_quality_bins[i];
+        if (i % de.size() == 0) o << "<tr><th>&ge; " << Number(b.eye_lo) << " px</th>";
+        o << "<td>" << (b.mated >= 30 ? Percent(b.fnir) : std::string("&ndash;")) << " (" << b.mated
+          << ")</td>" << ((i + 1) % de.size() == 0 ? "</tr>" : "");
+      }
+      o << "</table>";
+    }
   }
   std::vector<Series> series;
   for (size_t k = 0; k < r.systems.size(); ++k) {

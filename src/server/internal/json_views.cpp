@@ -95,6 +95,8 @@ json LeadJson(const service::Lead& l) {
           {"decision", Opt(l.decision)},
           {"outcome", Opt(l.outcome)},
           {"policy", service::CandidatePolicyJson(l.policy)},
+          {"probe_steps", service::StepsJson(l.probe_steps)},
+          {"expected_fnir", service::ProbeExpectationJson(l.expected_fnir)},
           {"conclusion_scale", l.conclusion_scale},
           {"components", components},
           {"examinations", examinations},

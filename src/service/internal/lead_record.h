@@ -31,5 +31,8 @@ Expected<std::optional<LeadRecord>> ReadLeadRecord(Context& ctx, int64_t request
 // The stored probe of an existing request with its processing steps and override.
 // kFailedPrecondition when purged (retention), kNotFound when the request does not exist.
 Expected<ProbeView> ReadProbeRecord(Context& ctx, int64_t request_id);
+// The processing record of a request's probe (steps, expected FNIR) into `view`; it survives
+// the purge of the probe's bytes.
+Status ReadProbeProcessing(Context& ctx, int64_t request_id, ProbeView& view);
 
 }  // namespace facetrail::service::internal

@@ -142,6 +142,16 @@ CREATE TABLE review_decisions (
 );
 UPDATE search_requests SET status = 'pending_review' WHERE status = 'disputed';
 )sql"},
+      // Issue 18: why each processing step was applied and whether it enhanced the probe, and
+      // the expected FNIR the model's calibration stated for the probe (JSON, ProbeExpectation).
+      // Steps recorded before say why '' (not recorded) and were no enhancement (none existed);
+      // requests made before have no expected FNIR (NULL: not recorded).
+      {4, R"sql(
+ALTER TABLE probe_steps ADD COLUMN why TEXT NOT NULL DEFAULT '';
+ALTER TABLE probe_steps ADD COLUMN enhancement INTEGER NOT NULL DEFAULT 0
+  CHECK (enhancement IN (0, 1));
+ALTER TABLE search_requests ADD COLUMN expected_fnir TEXT;
+)sql"},
   };
   return kMigrations;
 }
