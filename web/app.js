@@ -297,6 +297,32 @@ async function requestPage(id) {
 const VIEW_MODES = [['side_by_side', 'Original', 's'], ['aligned', 'Aligned', 'a'], ['overlay', 'Overlay', 'o'], ['wipe', 'Wipe', 'w']];
 const BOOKING_FIELDS = [['booking_number', 'Booking'], ['name', 'Name'], ['dob', 'Date of birth'], ['sex', 'Sex'], ['booking_date', 'Booked'],
   ['agency', 'Agency'], ['charge', 'Charge'], ['status', 'Record status']];  // never race/ethnicity
+// What a photo's source said that no booking field holds (an ANSI/NIST-ITL import: the Type-10
+// attributes, the transaction header, the Type-2 fields no mapping used, as sent), as dt/dd
+// pairs with data-field names; [] for a photo without an origin. Separators inside a raw field
+// are shown as " | " (subfields) and " " (items).
+function originPairs(p) {
+  const o = p && p.origin;
+  const out = [['photo-searchable', 'Searched', p ? (p.searchable ? 'yes' : 'no' + (p.note ? ' (' + p.note + ')' : '')) : null]];
+  if (!o || typeof o !== 'object') return p && !p.searchable ? out : [];
+  const f = o.face || {}, t = o.transaction || {};
+  const pose = f.pose ? f.pose + (f.pose_offset_deg !== undefined ? ` ${f.pose_offset_deg}°` : '') : null;
+  const raw = v => String(v).replace(/\x1e/g, ' | ').replace(/\x1f/g, ' ');
+  out.push(['origin-format', 'Imported from', [o.format, o.file].filter(Boolean).join(', ')],
+    ['origin-capture-date', 'Captured', p.capture_date],
+    ['origin-pose', 'Pose (10.020)', pose],
+    ['origin-sap', 'SAP (10.013)', f.sap],
+    ['origin-source-agency', 'Source agency (10.004)', f.source_agency],
+    ['origin-image', 'Image', [f.compression, f.width && f.height ? `${f.width}×${f.height}` : null, f.colour_space].filter(Boolean).join(', ')],
+    ['origin-transaction', 'Transaction', [t.type_of_transaction && 'TOT ' + t.type_of_transaction, t.originating_agency && 'ORI ' + t.originating_agency,
+      t.control_number && 'TCN ' + t.control_number, t.date && 'dated ' + t.date, t.version && 'version ' + t.version].filter(Boolean).join(', ')]);
+  for (const [k, v] of Object.entries(o.unmapped || {})) out.push(['raw-' + k, 'Field ' + k + ' (as sent)', raw(v)]);
+  return out;
+}
+function originNodes(p) {
+  return originPairs(p).filter(([, , v]) => v !== null && v !== undefined && v !== '')
+    .flatMap(([k, label, v]) => [el('dt', {}, label), el('dd', { 'data-field': k }, String(v))]);
+}
 // The pixels of an image, exactly as decoded (no colour conversion, no premultiplication).
 async function pixelsOf(blob) {
   const bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -535,8 +561,14 @@ function comparisonViewer(lead, cands) {
     try {
       const b = await api('GET', '/bookings/' + encodeURIComponent(c.booking_number));
       if (seq !== bookingSeq) return;
+      const photos = b.photos || [];
+      const shown = photos.find(p => p.id === c.photo_id);
+      const others = photos.filter(p => p !== shown);
       booking.replaceChildren(...BOOKING_FIELDS.flatMap(([k, label]) => [el('dt', {}, label), el('dd', { 'data-field': k }, b[k] === null || b[k] === undefined ? '—' : String(b[k]))]),
-        el('dt', {}, 'Photos'), el('dd', {}, String((b.photos || []).length)));
+        el('dt', {}, 'Photos'), el('dd', {}, String(photos.length)),
+        ...originNodes(shown),
+        ...(others.length ? [el('dt', {}, 'Other photos'), el('dd', { 'data-field': 'other-photos' }, others.map(p =>
+          `#${p.id}${p.capture_date ? ' ' + p.capture_date : ''}${p.origin && p.origin.face && p.origin.face.pose ? ', ' + p.origin.face.pose : ''}${p.searchable ? '' : ', not searched'}`).join('; '))] : []));
       booking.dataset.booking = b.booking_number;
     } catch (e) { if (seq === bookingSeq) booking.replaceChildren(errorBox(e)); }
   }
@@ -781,7 +813,8 @@ async function casePage(id) {
       el('td', {}, String(k.rank)),
       el('td', {}, url ? el('img', { src: url, alt: 'Booking photo ' + k.booking_number, class: 'case-photo' }) : (k.photo ? el('span', { class: 'muted hash' }, 'photo ' + k.photo.sha256.slice(0, 16) + '…') : '—')),
       el('td', {}, k.booking_number), el('td', {}, k.score.toFixed(3)), el('td', { class: 'conclusion' }, k.conclusion), el('td', {}, k.notes || ''),
-      el('td', {}, b ? [b.name, b.dob && 'born ' + b.dob, b.sex, b.booking_date && 'booked ' + b.booking_date, b.agency, b.charge, b.status].filter(Boolean).join(' · ') : '—'));
+      el('td', {}, b ? [b.name, b.dob && 'born ' + b.dob, b.sex, b.booking_date && 'booked ' + b.booking_date, b.agency, b.charge, b.status].filter(Boolean).join(' · ') : '—',
+        k.photo && (k.photo.origin || !k.photo.searchable) ? el('dl', { class: 'facts case-origin' }, ...originNodes(k.photo)) : null));
   });
   const candidates = el('section', { class: 'card case-section', id: 'case-candidates' }, el('h2', {}, 'Candidates as released'),
     el('p', { id: 'case-policy' }, policyText(c.policy), ` Gallery version ${c.gallery_version}.`),

@@ -595,8 +595,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
   auto* ansi_nist_option =
       enroll
           ->add_option("--ansi-nist", enroll_args.ansi_nist,
-                       "ANSI/NIST-ITL transaction files, or folders of them (.an2 .eft .ebts "
-                       ".nist .int): one photo per Type-10 face record (docs/INTEROP.md)")
+                       "ANSI/NIST-ITL transaction files, traditional or NIEM XML, or folders of "
+                       "them (.an2 .eft .ebts .nist .int .xml): one photo per Type-10 face "
+                       "record (docs/INTEROP.md)")
           ->excludes(manifest_option);
   auto* watch_option =
       enroll

@@ -11,6 +11,7 @@
 #include "common/file.h"
 #include "common/json_text.h"
 #include "common/text.h"
+#include "interop/niem_xml.h"
 
 namespace facetrail::interop {
 namespace {
@@ -22,6 +23,7 @@ const std::vector<std::string>& MappingKeys() {
 }
 
 std::string SourceName(const FieldSource& s) {
+  if (!s.element.empty()) return "xml:" + s.element;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%d.%03d", s.type, s.number);
   std::string out = buf;
@@ -30,8 +32,22 @@ std::string SourceName(const FieldSource& s) {
 }
 
 // "2.018", "2.47", "2.047#2" → FieldSource.
+// "xml:A/B" → an element source (path steps: XML names, no empty step).
 std::optional<FieldSource> ParseFieldSource(const std::string& text) {
   FieldSource s;
+  if (text.rfind("xml:", 0) == 0) {
+    s.element = text.substr(4);
+    if (s.element.empty() || s.element.size() > 256 || s.element.front() == '/' ||
+        s.element.back() == '/' || s.element.find("//") != std::string::npos) {
+      return std::nullopt;
+    }
+    for (char c : s.element) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                      c == '.' || c == '/';
+      if (!ok) return std::nullopt;
+    }
+    return s;
+  }
   const size_t dot = text.find('.');
   const size_t hash = text.find('#');
   if (dot == std::string::npos || dot == 0) return std::nullopt;
@@ -105,14 +121,15 @@ std::string Lower(std::string s) {
 const BookingMapping& DefaultEbtsMapping() {
   static const BookingMapping kMapping = [] {
     BookingMapping m;
-    m.fields["booking_number"] = {{2, 9, 0}};      // OCA: originating agency case number
-    m.fields["name"] = {{2, 18, 0}};               // NAM
-    m.fields["dob"] = {{2, 22, 0}};                // DOB
-    m.fields["sex"] = {{2, 24, 0}};                // SEX
-    m.fields["race_ethnicity"] = {{2, 25, 0}};     // RAC
-    m.fields["booking_date"] = {{2, 45, 0}};       // DOA: date of arrest
-    m.fields["agency"] = {{2, 73, 0}, {1, 8, 0}};  // CRI, else ORI
-    m.fields["charge"] = {{2, 47, 2}};             // ASL: arrest offense literal
+    m.fields["booking_number"] = {{2, 9, 0, ""}};  // OCA: originating agency case number
+    // NAM, DOB, SEX, RAC; in NIEM XML, the NIEM core elements of the person.
+    m.fields["name"] = {{2, 18, 0, ""}, {2, 0, 0, "PersonName/PersonFullName"}};
+    m.fields["dob"] = {{2, 22, 0, ""}, {2, 0, 0, "PersonBirthDate/Date"}};
+    m.fields["sex"] = {{2, 24, 0, ""}, {2, 0, 0, "PersonSexCode"}};
+    m.fields["race_ethnicity"] = {{2, 25, 0, ""}, {2, 0, 0, "PersonRaceCode"}};
+    m.fields["booking_date"] = {{2, 45, 0, ""}};           // DOA: date of arrest
+    m.fields["agency"] = {{2, 73, 0, ""}, {1, 8, 0, ""}};  // CRI, else ORI
+    m.fields["charge"] = {{2, 47, 2, ""}};                 // ASL: arrest offense literal
     return m;
   }();
   return kMapping;
@@ -147,9 +164,11 @@ Expected<BookingMapping> ParseBookingMapping(const std::string& json_text) {
         for (const auto& s : sources) {
           auto parsed = s.is_string() ? ParseFieldSource(s.get<std::string>()) : std::nullopt;
           if (!parsed) {
-            return InvalidArgument("booking mapping: fields." + name + ": '" +
-                                   SanitizeUtf8(s.is_string() ? s.get<std::string>() : s.dump()) +
-                                   "' is not a Type-1 or Type-2 field (\"2.018\", \"2.047#2\")");
+            return InvalidArgument(
+                "booking mapping: fields." + name + ": '" +
+                SanitizeUtf8(s.is_string() ? s.get<std::string>() : s.dump()) +
+                "' is not a Type-1 or Type-2 field (\"2.018\", \"2.047#2\") or an XML "
+                "element (\"xml:PersonName/PersonFullName\")");
           }
           list.push_back(*parsed);
         }
@@ -169,15 +188,53 @@ Expected<BookingMapping> LoadBookingMapping(const std::string& path) {
   return m;
 }
 
-Expected<MappedBooking> MapBooking(const Transaction& t, const BookingMapping& mapping) {
+Expected<MappedBooking> MapBooking(
+    const Transaction& t, const BookingMapping& mapping,
+    const std::vector<std::pair<std::string, std::string>>& elements) {
   const Record* type2 = nullptr;
   for (const Record& r : t.records) {
     if (r.type == 2 && !type2) type2 = &r;
   }
   std::set<std::pair<int, int>> used;  // (record index, field number)
+  std::set<size_t> used_elements;      // positions in `elements`
   std::map<std::string, std::string> values;
   for (const auto& [key, sources] : mapping.fields) {
     for (const FieldSource& s : sources) {
+      if (!s.element.empty()) {
+        // An XML element of the Type-2 record: its path ends with the source's steps.
+        std::string v;
+        for (size_t i = 0; i < elements.size(); ++i) {
+          const std::string& path = elements[i].first;
+          const bool match =
+              path == s.element ||
+              (path.size() > s.element.size() &&
+               path.compare(path.size() - s.element.size(), std::string::npos, s.element) == 0 &&
+               path[path.size() - s.element.size() - 1] == '/');
+          if (!match || elements[i].second.empty()) continue;
+          used_elements.insert(i);
+          if (!v.empty()) v += "; ";
+          v += elements[i].second;
+        }
+        if (v.empty() || values.count(key)) continue;
+        const std::string where = "NIEM XML Type-2 element " + SourceName(s);
+        if (key == "dob" || key == "booking_date") {
+          std::string compact = v;
+          if (v.size() == 10 && v[4] == '-' && v[7] == '-') {
+            compact = v.substr(0, 4) + v.substr(5, 2) + v.substr(8, 2);
+          }
+          auto iso = IsoFromYyyymmdd(compact);
+          if (!iso) {
+            std::string message = where;
+            message.append(" (").append(key).append("): '").append(SanitizeUtf8(v));
+            return InvalidArgument(message.append("' is not a date"));
+          }
+          v = *iso;
+        }
+        Status valid = ValidateText(key, v, kMaxShortTextBytes);
+        if (!valid.ok()) return valid.WithContext(where);
+        values[key] = std::move(v);
+        continue;
+      }
       const Record* r = s.type == 1 ? &t.records[0] : type2;
       if (!r) continue;
       std::string v = ValueOf(*r, s);
@@ -238,6 +295,12 @@ Expected<MappedBooking> MapBooking(const Transaction& t, const BookingMapping& m
       out.unmapped[name] = std::string(f.value);
     }
   }
+  for (size_t i = 0; i < elements.size(); ++i) {
+    if (used_elements.count(i)) continue;
+    std::string& kept = out.unmapped["xml:" + elements[i].first];
+    if (!kept.empty()) kept += "; ";
+    kept += elements[i].second;
+  }
   return out;
 }
 
@@ -252,6 +315,17 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
     out.push_back(std::move(p));
     return out;
   };
+  // The NIEM XML form is rewritten as the equivalent traditional transaction (niem_xml.h), which
+  // then takes exactly the traditional path; its Type-2 content comes as elements.
+  std::optional<NiemPackage> xml;
+  if (LooksLikeXml(bytes)) {
+    auto package = ReadNiemXml(bytes);
+    if (!package.ok()) return refuse("malformed transaction: " + package.status().message());
+    xml = std::move(*package);
+    bytes = xml->traditional;
+  }
+  const std::vector<std::pair<std::string, std::string>> no_elements;
+  const auto& elements = xml ? xml->type2_elements : no_elements;
   auto parsed = ParseTransaction(bytes);
   if (!parsed.ok()) return refuse("malformed transaction: " + parsed.status().message());
   const Transaction& t = *parsed;
@@ -262,7 +336,7 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
   if (faces.empty()) {
     return refuse("no face record: the transaction has no Type-10 record");
   }
-  auto mapped = MapBooking(t, mapping);
+  auto mapped = MapBooking(t, mapping, elements);
   if (!mapped.ok()) return refuse("malformed field: " + mapped.status().message());
   nlohmann::json transaction{{"version", t.version},
                              {"type_of_transaction", t.type_of_transaction},
@@ -273,6 +347,9 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
   for (const Record* r : faces) {
     gallery::PreparedPhoto p;
     p.label = label + " " + r->Name();
+    if (xml && static_cast<size_t>(r->index) < xml->xml_positions.size()) {
+      p.label += " = NIEM XML record " + std::to_string(xml->xml_positions[r->index]);
+    }
     p.booking = mapped->booking;
     auto face = ReadFaceRecord(*r);
     if (!face.ok()) {
@@ -305,7 +382,7 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
                              {"height", face->height}};
     if (face->sap) face_json["sap"] = *face->sap;
     if (face->pose_offset_deg) face_json["pose_offset_deg"] = *face->pose_offset_deg;
-    nlohmann::json origin{{"format", "ANSI/NIST-ITL"},
+    nlohmann::json origin{{"format", xml ? "ANSI/NIST-ITL NIEM XML" : "ANSI/NIST-ITL"},
                           {"file", label},
                           {"transaction", transaction},
                           {"face", face_json},
@@ -318,7 +395,8 @@ std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
 
 Expected<std::vector<std::string>> ListTransactionFiles(const std::vector<std::string>& paths) {
   namespace fs = std::filesystem;
-  static const std::set<std::string> kExtensions = {".an2", ".eft", ".ebts", ".nist", ".int"};
+  static const std::set<std::string> kExtensions = {".an2",  ".eft", ".ebts",
+                                                    ".nist", ".int", ".xml"};
   std::vector<std::string> out;
   for (const std::string& path : paths) {
     std::error_code ec;
@@ -500,7 +578,7 @@ Expected<std::vector<uint8_t>> ExportTransaction(const gallery::BookingRecord& b
     auto it = mapping.fields.find(key);
     if (it == mapping.fields.end()) return;
     for (const FieldSource& s : it->second) {
-      if (s.type != 2) continue;
+      if (s.type != 2 || !s.element.empty()) continue;
       if (type2.count(s.number)) return;  // kept whole among the unmapped fields
       std::string v = *value;
       if (std::string(key) == "dob" || std::string(key) == "booking_date") v = Yyyymmdd(v);

@@ -36,10 +36,17 @@ namespace facetrail::interop {
 // Where one booking field comes from: "2.018" (the whole field), or "2.047#2" (item 2 of every
 // subfield, joined by "; "). Fields of Type-1 ("1.008") are allowed too. The first source with a
 // non-empty value wins.
+//
+// For the NIEM XML form (interop/niem_xml.h), whose Type-2 content is agency-defined XML, a source
+// "xml:PersonName/PersonFullName" names an element of the Type-2 record by the path of local
+// names below itl:UserDefinedDescriptiveText (its last steps suffice; several matches are joined
+// by "; "); such a source gives nothing for a traditional file, and a numbered Type-2 source
+// gives nothing for an XML one. Dates from XML elements may be YYYY-MM-DD.
 struct FieldSource {
   int type = 2;
   int number = 0;
-  int item = 0;  // 0: the whole value (subfields joined by "; ", items by " ")
+  int item = 0;         // 0: the whole value (subfields joined by "; ", items by " ")
+  std::string element;  // non-empty: an XML element path (then number and item are 0)
 };
 
 struct BookingMapping {
@@ -67,16 +74,21 @@ struct MappedBooking {
   gallery::BookingRecord booking;
   std::map<std::string, std::string> unmapped;  // "2.005" → "Y"
 };
-Expected<MappedBooking> MapBooking(const Transaction& t, const BookingMapping& mapping);
+// `elements`: the Type-2 leaf elements of a NIEM XML package (NiemPackage::type2_elements), for
+// the "xml:" sources; the unused ones are kept in `unmapped` as "xml:<path>".
+Expected<MappedBooking> MapBooking(
+    const Transaction& t, const BookingMapping& mapping,
+    const std::vector<std::pair<std::string, std::string>>& elements = {});
 
-// The photos of one transaction file (see above); `label` names the file in rejects.
+// The photos of one transaction file (see above); `label` names the file in rejects. A file that
+// starts with "<" is read as NIEM XML (interop/niem_xml.h), any other as the traditional encoding.
 std::vector<gallery::PreparedPhoto> TransactionPhotos(const std::string& label,
                                                       std::span<const uint8_t> bytes,
                                                       const BookingMapping& mapping);
 
 // The transaction files named on the command line, in order: a file as given, a folder's regular
-// files with the extensions .an2 .eft .ebts .nist .int (any case), sorted by name. kNotFound for
-// a path that does not exist.
+// files with the extensions .an2 .eft .ebts .nist .int .xml (any case), sorted by name. kNotFound
+// for a path that does not exist.
 Expected<std::vector<std::string>> ListTransactionFiles(const std::vector<std::string>& paths);
 
 struct SourceOptions {

@@ -86,7 +86,16 @@ Status FillBooking(gallery::GalleryStore& gallery, BookingDetail detail, CaseCan
                   Sha256Hex(*bytes),
                   ProbeContentType(*bytes),
                   static_cast<int64_t>(bytes->size()),
-                  {}};
+                  {},
+                  {},
+                  true};
+  FT_ASSIGN_OR_RETURN(std::vector<gallery::PhotoInfo> infos,
+                      gallery.ListPhotos(c.candidate.booking_number));
+  for (const gallery::PhotoInfo& info : infos) {
+    if (info.id != c.candidate.photo_id) continue;
+    photo.searchable = info.searchable;
+    if (detail == BookingDetail::kFull) photo.origin = info.origin;
+  }
   if (detail == BookingDetail::kFull) photo.bytes = std::move(*bytes);
   c.photo = std::move(photo);
   return Status::Ok();
@@ -245,7 +254,14 @@ nlohmann::json CaseFileJson(const CaseFile& f, bool inline_images) {
                           {"sha256", c.photo->sha256},
                           {"content_type", c.photo->content_type},
                           {"size_bytes", c.photo->size_bytes},
-                          {"included", !c.photo->bytes.empty()}};
+                          {"included", !c.photo->bytes.empty()},
+                          {"searchable", c.photo->searchable},
+                          {"origin", nullptr}};
+      if (!c.photo->origin.empty()) {
+        nlohmann::json origin =
+            nlohmann::json::parse(SanitizeUtf8(c.photo->origin), nullptr, false);
+        if (!origin.is_discarded()) p["origin"] = std::move(origin);
+      }
       if (inline_images && !c.photo->bytes.empty()) p["data_base64"] = Base64(c.photo->bytes);
       j["photo"] = std::move(p);
     }

@@ -64,6 +64,11 @@ struct CasePhoto {
   std::string content_type;
   int64_t size_bytes = 0;
   std::vector<uint8_t> bytes;  // empty for a restricted reader
+  // The photo's origin as stored (gallery::PhotoInfo::origin, JSON text: an ANSI/NIST-ITL
+  // import's Type-10 attributes and unmapped Type-2 fields) and whether it is searched; the
+  // origin is empty for a restricted reader (the raw fields may name the person).
+  std::string origin;
+  bool searchable = true;
 };
 
 struct CaseCandidate {
@@ -106,10 +111,11 @@ Expected<CaseFile> BuildCaseFile(Context& ctx, const Actor& actor, gallery::Gall
 // "generated_at", "generated_by", "use", "booking_detail", "request": {...}, "probe": {sha256,
 // content_type, format, size_bytes, steps, quality_override}, "policy": {...}, "candidates":
 // [{rank, booking_number, score, conclusion, notes, booking, photo: {id, sha256, content_type,
-// size_bytes}}], "examinations": [{id, stage, examiner, created_at, superseded, candidates
-// (ExaminationJson)}], "decision", "history", "audit_trail": [{seq, time, actor, action,
-// subject, details, prev_hash, hash}]}. With `inline_images` the probe and each photo carry
-// "data_base64" (the API); without, only their hashes (the package names the files).
+// size_bytes, included, searchable, origin (object or null)}}], "examinations": [{id, stage,
+// examiner, created_at, superseded, candidates (ExaminationJson)}], "decision", "history",
+// "audit_trail": [{seq, time, actor, action, subject, details, prev_hash, hash}]}. With
+// `inline_images` the probe and each photo carry "data_base64" (the API); without, only their
+// hashes (the package names the files).
 nlohmann::json CaseFileJson(const CaseFile& file, bool inline_images);
 
 std::string_view CaseFileUseName(CaseFileUse use);  // "view", "export"

@@ -47,6 +47,7 @@ std::string_view ImageFormatName(ImageFormat format) {
     case ImageFormat::kWebp: return "WebP";
     case ImageFormat::kBmp: return "BMP";
     case ImageFormat::kPnm: return "PNM";
+    case ImageFormat::kJpeg2000: return "JPEG 2000";
     case ImageFormat::kUnknown: break;
   }
   return "unknown";
@@ -60,6 +61,12 @@ ImageFormat SniffImageFormat(std::span<const uint8_t> bytes) {
   if (starts_with("\x89PNG\r\n\x1A\n", 8)) return ImageFormat::kPng;
   if (starts_with("RIFF", 4) && starts_with("WEBP", 4, 8)) return ImageFormat::kWebp;
   if (starts_with("BM", 2)) return ImageFormat::kBmp;
+  // JPEG 2000: the JP2 signature box, or a raw codestream (SOC then SIZ marker).
+  static constexpr uint8_t kJp2Signature[] = {0,   0,   0,    0x0C, 'j',  'P',
+                                              ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A};
+  const bool jp2 = bytes.size() >= sizeof kJp2Signature &&
+                   std::memcmp(bytes.data(), kJp2Signature, sizeof kJp2Signature) == 0;
+  if (jp2 || starts_with("\xFF\x4F\xFF\x51", 4)) return ImageFormat::kJpeg2000;
   // "P1".."P7" and a separator: every Netpbm variant, so that DecodePnm can name the ones it
   // refuses instead of calling them unrecognised.
   if (bytes.size() >= 3 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '7' &&
@@ -80,8 +87,10 @@ Expected<DecodedImage> DecodeImage(std::span<const uint8_t> bytes, const DecodeO
     case ImageFormat::kWebp: decoded = internal::DecodeWebp(bytes, options); break;
     case ImageFormat::kBmp: decoded = internal::DecodeBmp(bytes, options); break;
     case ImageFormat::kPnm: decoded = internal::DecodePnm(bytes, options); break;
+    case ImageFormat::kJpeg2000: decoded = internal::DecodeJpeg2000(bytes, options); break;
     case ImageFormat::kUnknown:
-      return InvalidArgument("unrecognised image format (not JPEG, PNG, WebP, BMP or PPM)");
+      return InvalidArgument(
+          "unrecognised image format (not JPEG, PNG, WebP, BMP, PPM or JPEG 2000)");
   }
   if (!decoded.ok()) return decoded.status();
   decoded->format = format;

@@ -38,7 +38,7 @@ struct Image {
   uint8_t* row(int y) { return rgb.data() + static_cast<size_t>(y) * width * 3; }
 };
 
-enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp, kPnm };
+enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp, kPnm, kJpeg2000 };
 std::string_view ImageFormatName(ImageFormat format);
 // Guesses the format from the first bytes (magic numbers); kUnknown when none matches.
 ImageFormat SniffImageFormat(std::span<const uint8_t> bytes);

@@ -24,6 +24,8 @@
 // mix computed here from the two aligned images; landmarks toggle; brightness changes the view
 // and not the stored probe; n/p move viewer and form together and a late booking answer for the
 // previous candidate is dropped; the examination records the viewing settings; no console error.
+// Import (issue 16): bookings imported from NIST's ANSI/NIST-ITL samples; the examiner stepping to
+// the imported candidate sees its mapped and raw Type-2 fields and the photo's Type-10 origin.
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here).
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -79,6 +81,13 @@ fs.writeFileSync(path.join(tmp, 'manifest.csv'), 'booking_number,photo,name\n' +
   'LFW-0003,Abel_Pacheco/Abel_Pacheco_0001.jpg,Abel Pacheco\n' +
   'LFW-0004,Aaron_Sorkin/Aaron_Sorkin_0001.jpg,Aaron Sorkin\n');
 run(['enroll', '--db', db, '--user', 'admin', '--manifest', path.join(tmp, 'manifest.csv'), '--images', lfw, '--models', models, '--threads', '1'], { FACETRAIL_PASSWORD: adminPw });
+// Issue 16: two bookings imported from NIST's ANSI/NIST-ITL sample transactions; valid1.3's
+// Type-2 fields are mapped by the EBTS default, its others kept raw; valid1.11's only face is an
+// angled view (kept, not searched).
+const ansiNist = path.join(shared, 'data/ansi-nist-samples');
+const importedBooking = 'AWRE01730-1234567890';
+run(['enroll', '--db', db, '--user', 'admin', '--ansi-nist', path.join(ansiNist, 'valid1.3.an2'), path.join(ansiNist, 'valid1.11.an2'),
+  '--models', models, '--threads', '1', '--rejects', path.join(tmp, 'ansi-nist.rejects.csv')], { FACETRAIL_PASSWORD: adminPw });
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--models', models, '--pipelines', '1',
@@ -593,6 +602,39 @@ try {
     ['side_by_side', 'aligned', 'overlay', 'wipe', 'landmarks'].every(x => v1.views.includes(x)), 'the examination records the viewing settings in use: ' + JSON.stringify(v1));
   check(!recorded.find(c => c.rank === 3).viewing, 'a candidate never shown records no viewing settings');
   check(consoleErrors.length === errorsBefore, 'no console errors on the side-by-side screen ' + consoleErrors.slice(errorsBefore).join(' | '));
+
+  // ---- A booking imported from an ANSI/NIST-ITL transaction (issue 16): the examiner sees its
+  // Type-2 fields (mapped and raw) and the photo's Type-10 origin beside the candidate ----
+  run(['admin', 'config', 'candidates', '--db', db, '--user', 'admin', '--length', String(config.max_top_k), '--threshold=-0.9', '--reason', 'e2e: every booking listed for the import test'], { FACETRAIL_PASSWORD: adminPw });
+  await searchAs(sam.page, probe, {});
+  await sam.page.waitForSelector('#candidates');
+  const importRequestId = sam.page.url().split('/').pop();
+  run(['admin', 'config', 'candidates', '--db', db, '--user', 'admin', '--length', String(config.max_top_k), '--model-calibration', '--reason', 'e2e: back to the calibration'], { FACETRAIL_PASSWORD: adminPw });
+  await vp.goto(base + '/#/request/' + importRequestId);
+  await vp.waitForSelector(`#viewer[data-request="${importRequestId}"][data-rank="1"]`);
+  const importCands = await vp.evaluate(async id => (await (await fetch('/api/v1/searches/' + id)).json()).candidates, importRequestId);
+  const imported = importCands.findIndex(c => c.booking_number === importedBooking);
+  check(imported >= 0 && !importCands.some(c => c.booking_number === 'NY0303000-1234567890'),
+    `the imported booking is a candidate (rank ${imported + 1}), the angled-only import is not searched`);
+  await vp.focus('#viewer');
+  for (let i = 0; i < imported; i++) await vp.keyboard.press('n');
+  await vp.waitForSelector(`#booking-details[data-booking="${importedBooking}"]`);
+  const field = async k => ((await vp.textContent(`#booking-details [data-field="${k}"]`)) || '').trim();
+  const shownFields = {};
+  for (const k of ['name', 'dob', 'sex', 'booking_date', 'agency', 'charge', 'photo-searchable', 'origin-format', 'origin-capture-date', 'origin-pose', 'origin-sap',
+    'origin-source-agency', 'origin-image', 'origin-transaction', 'raw-2.040', 'raw-2.005']) shownFields[k] = await field(k);
+  console.log('imported booking as shown: ' + JSON.stringify(shownFields));
+  check(shownFields.name === 'brad' && shownFields.dob === '1970-03-08' && shownFields.sex === 'G' && shownFields.booking_date === '2009-09-09' &&
+    shownFields.agency === '343984' && shownFields.charge === '584584', 'the imported booking shows its mapped Type-2 fields (name, DOB, sex, arrest date, agency, charge)');
+  check(shownFields['raw-2.040'] === 'farmer' && shownFields['raw-2.005'] === 'Y', 'the imported booking shows its unmapped Type-2 fields as sent (2.040 farmer, 2.005 Y)');
+  check(shownFields['photo-searchable'] === 'yes' && shownFields['origin-sap'] === '14' && shownFields['origin-capture-date'] === '1960-09-03' &&
+    shownFields['origin-pose'] === 'unspecified' && shownFields['origin-source-agency'] !== '' && shownFields['origin-image'].includes('300×400') &&
+    shownFields['origin-format'].startsWith('ANSI/NIST-ITL') && shownFields['origin-transaction'].includes('ORI AWRE01730'),
+    'the photo\'s origin is shown: searchable, SAP 14, capture date, pose, source agency, image, transaction');
+  check(!/race|ethnic/i.test(await vp.textContent('#booking-details')), 'the imported booking shows no race/ethnicity field');
+  await shot(vp, 'imported-booking');
+  await layoutCheck(vp, 'imported-booking');
+  check(consoleErrors.length === errorsBefore, 'no console errors on the imported booking ' + consoleErrors.slice(errorsBefore).join(' | '));
 
   // Every page at desktop and tablet sizes.
   const anon = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -96,6 +96,7 @@ TEST(BookingMapping, ShippedEbtsFileIsTheDefault) {
       EXPECT_EQ(got[i].type, sources[i].type);
       EXPECT_EQ(got[i].number, sources[i].number);
       EXPECT_EQ(got[i].item, sources[i].item);
+      EXPECT_EQ(got[i].element, sources[i].element);
     }
   }
   EXPECT_EQ(m->booking_number_from_control_number, d.booking_number_from_control_number);
@@ -206,20 +207,22 @@ TEST(AnsiNistEnroll, SampleFolderIdempotentWithRejectsAndProfileFlag) {
   TempDir dir("ansi_nist_enroll");
   auto files = ListTransactionFiles({kSamples});
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  ASSERT_EQ(files->size(), 10u);  // the .an2 files; SOURCE.md, SHA256SUMS and the XML are not
+  ASSERT_EQ(files->size(), 11u);  // the .an2 files and the XML; SOURCE.md, SHA256SUMS are not
   auto store = gallery::GalleryStore::Open(dir / "g.db");
   ASSERT_TRUE(store.ok());
   auto source = MakeAnsiNistSource(*files, DefaultEbtsMapping());
-  EXPECT_EQ(source->Total(), 10);  // 4 photos and 6 refusals
+  EXPECT_EQ(source->Total(), 12);  // 4 photos, 6 refusals, the XML's two Type-10 refusals
   auto s = gallery::EnrollPrepared(**store, JpegFactory(), *source, Options(dir));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->rows, 10);
+  EXPECT_EQ(s->rows, 12);
   // valid1.11 and valid1.16 are one transaction (same ORI, TCN, IDC and image) written twice:
   // the second adds nothing.
   EXPECT_EQ(s->enrolled, 3);
   EXPECT_EQ(s->already_enrolled, 1);
-  EXPECT_EQ(s->rejected, 6);
+  EXPECT_EQ(s->rejected, 8);
   EXPECT_EQ(s->rejected_by_reason["no face record"], 6);
+  EXPECT_EQ(s->rejected_by_reason["malformed face record"], 1);  // the XML's placeholder image
+  EXPECT_EQ(s->rejected_by_reason["not a face image"], 1);       // the XML's tattoo
   const std::string rejects = ReadText(dir / "rejects.csv");
   EXPECT_NE(rejects.find("valid1.1.an2,rejected,no face record"), std::string::npos) << rejects;
   EXPECT_NE(rejects.find("flagged,not searched: angled 120 deg view (10.020)"), std::string::npos)

@@ -39,6 +39,14 @@ class CaseFileTest : public ServiceTest {
     ASSERT_TRUE(stmt.ok());
     stmt->Bind(1, kRaceMarker).Bind(2, request_.list.candidates[0].booking_number);
     ASSERT_TRUE(stmt->Run().ok());
+    // ... and the photo came from an ANSI/NIST-ITL transaction (issue 16): its origin.
+    auto origin = db_->Prepare("UPDATE photos SET origin = ? WHERE id = ?");
+    ASSERT_TRUE(origin.ok());
+    origin
+        ->Bind(1, R"({"format": "ANSI/NIST-ITL", "face": {"sap": 40, "pose": "frontal"},)"
+                  R"( "unmapped": {"2.040": "farmer"}})")
+        .Bind(2, request_.list.candidates[0].photo_id);
+    ASSERT_TRUE(origin->Run().ok());
     auto key = audit::LoadSigningKey(dir_ + "/audit.key");
     ASSERT_TRUE(key.ok()) << key.status().ToString();
     key_ = *key;
@@ -131,6 +139,10 @@ TEST_F(CaseFileTest, HoldsTheProbeTheReleasedCandidatesBothExaminationsAndTheTra
   EXPECT_EQ(j["examinations"][0]["candidates"][0]["components"].size(), kNumComponents);
   EXPECT_FALSE(j["probe"]["data_base64"].get<std::string>().empty());
   EXPECT_FALSE(j["candidates"][0]["photo"]["data_base64"].get<std::string>().empty());
+  EXPECT_EQ(j["candidates"][0]["photo"]["origin"]["unmapped"]["2.040"], "farmer");
+  EXPECT_EQ(j["candidates"][0]["photo"]["origin"]["face"]["sap"], 40);
+  EXPECT_TRUE(j["candidates"][0]["photo"]["searchable"].get<bool>());
+  EXPECT_EQ(j["candidates"][1]["photo"]["origin"], nullptr);
   EXPECT_EQ(j["audit_trail"].back()["action"], "case.view");
   EXPECT_FALSE(CaseFileJson(*file, false)["probe"].contains("data_base64"));
 }
@@ -173,6 +185,7 @@ TEST_F(CaseFileTest, WhoMayHaveItAndEveryViewIsAudited) {
   nlohmann::json j = CaseFileJson(*auditor, true);
   EXPECT_EQ(j["candidates"][0]["booking"]["name"], nullptr);
   EXPECT_FALSE(j["candidates"][0]["photo"]["included"].get<bool>());
+  EXPECT_EQ(j["candidates"][0]["photo"]["origin"], nullptr);  // the raw fields may name the person
   EXPECT_FALSE(j["candidates"][0]["photo"].contains("data_base64"));
 
   // A locked account is refused.

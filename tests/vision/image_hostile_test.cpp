@@ -74,7 +74,7 @@ TEST(HostileImageTest, RandomGarbageIsUnrecognised) {
     if (SniffImageFormat(garbage) != ImageFormat::kUnknown) continue;
     auto decoded = DecodeImage(garbage);
     ASSERT_EQ(decoded.status(),
-              InvalidArgument("unrecognised image format (not JPEG, PNG, WebP, BMP or PPM)"));
+              InvalidArgument("unrecognised image format (not JPEG, PNG, WebP, BMP, PPM or JPEG 2000)"));
   }
 }
 

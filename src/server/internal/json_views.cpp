@@ -108,11 +108,21 @@ json BookingJson(const service::BookingView& v) {
   const gallery::BookingRecord& b = v.record;
   json photos = json::array();
   for (const auto& p : v.photos) {
+    // origin: what the photo's source said that no booking field holds (an ANSI/NIST-ITL
+    // import: the transaction header, the Type-10 attributes, the unmapped Type-2 fields as
+    // written); null for a photo without one. race_ethnicity is a booking field, never in it.
+    json origin =
+        p.origin.empty() ? json(nullptr) : json::parse(SanitizeUtf8(p.origin), nullptr, false);
+    if (origin.is_discarded()) origin = nullptr;
     photos.push_back({{"id", p.id},
                       {"sha256", p.sha256},
                       {"size_bytes", p.size_bytes},
                       {"capture_date", Opt(p.capture_date)},
-                      {"num_templates", p.num_templates}});
+                      {"num_templates", p.num_templates},
+                      {"source", p.source},
+                      {"note", p.note},
+                      {"searchable", p.searchable},
+                      {"origin", std::move(origin)}});
   }
   return {{"booking_number", b.booking_number},
           {"name", b.name},

@@ -37,6 +37,8 @@ Expected<DecodedImage> DecodePng(std::span<const uint8_t> bytes, const DecodeOpt
 Expected<DecodedImage> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOptions& options);
 Expected<DecodedImage> DecodeBmp(std::span<const uint8_t> bytes, const DecodeOptions& options);
 Expected<DecodedImage> DecodePnm(std::span<const uint8_t> bytes, const DecodeOptions& options);
+// JPEG 2000: a JP2 file or a raw J2K codestream (OpenJPEG; jp2_codec.cpp says what is accepted).
+Expected<DecodedImage> DecodeJpeg2000(std::span<const uint8_t> bytes, const DecodeOptions& options);
 
 // Encodes `image` (non-empty, rgb.size() == width*height*3) as an 8-bit RGB PNG.
 Expected<std::vector<uint8_t>> EncodePng(const Image& image);
