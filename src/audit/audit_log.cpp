@@ -1,5 +1,4 @@
 // AuditLog: schema, canonical encoding, chain hashing and appends. Format: docs/AUDIT.md.
-#include <sqlite3.h>
 
 #include <chrono>
 #include <ctime>
@@ -27,8 +26,8 @@ void PutField(std::string& out, std::string_view field) {
   out.append(field);
 }
 
-const std::vector<SqliteMigration>& Migrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE audit_entries (
   seq INTEGER PRIMARY KEY,
@@ -123,11 +122,11 @@ Expected<std::string> ChainHash(std::string_view prev_hash_hex, const Entry& e) 
   return Sha256Hex(input);
 }
 
-Status Migrate(SqliteDb& db) {
+Status Migrate(Db& db) {
   return db.Migrate("audit", Migrations());
 }
 
-AuditLog::AuditLog(SqliteDb& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
+AuditLog::AuditLog(Db& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
 
 Expected<std::pair<int64_t, std::string>> AuditLog::Head() {
   FT_ASSIGN_OR_RETURN(auto stmt,
@@ -138,10 +137,10 @@ Expected<std::pair<int64_t, std::string>> AuditLog::Head() {
 }
 
 Expected<Entry> AuditLog::Append(const NewEntry& in) {
-  if (sqlite3_get_autocommit(db_.handle()) != 0) {
+  if (!db_.EngineInTransaction()) {
     return FailedPrecondition("audit entry '" + in.action +
                               "' appended outside a transaction; wrap the action and its entry "
-                              "in SqliteDb::InTransaction");
+                              "in Db::InTransaction");
   }
   if (!in.details.is_object() && !in.details.is_null()) {
     return Internal("audit entry '" + in.action + "': details must be a JSON object");
@@ -181,7 +180,7 @@ Status AuditLog::AppendInOwnTransaction(const NewEntry& entry) {
 
 namespace {
 
-Expected<std::vector<Entry>> ReadEntries(SqliteStmt& stmt) {
+Expected<std::vector<Entry>> ReadEntries(Stmt& stmt) {
   std::vector<Entry> out;
   for (;;) {
     FT_ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -9,8 +9,8 @@ namespace facetrail::policy {
 
 namespace {
 
-const std::vector<SqliteMigration>& Migrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE policy_users (
   id INTEGER PRIMARY KEY,
@@ -152,7 +152,7 @@ Expected<PolicyConfig> ParseConfigJson(std::string_view text) {
   }
 }
 
-Expected<PolicyStore> PolicyStore::Open(SqliteDb& db, PasswordCost cost) {
+Expected<PolicyStore> PolicyStore::Open(Db& db, PasswordCost cost) {
   FT_RETURN_IF_ERROR(db.Migrate("policy", Migrations()));
   return PolicyStore(db, cost);
 }
@@ -188,7 +188,7 @@ Expected<std::vector<Certificate>> PolicyStore::Certificates(int64_t user_id) {
   return out;
 }
 
-Expected<User> PolicyStore::ReadUser(SqliteStmt& stmt) {
+Expected<User> PolicyStore::ReadUser(Stmt& stmt) {
   User u;
   u.id = stmt.Int(0);
   u.name = stmt.Text(1);

@@ -9,12 +9,12 @@ namespace {
 class PolicyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<SqliteDb>(std::move(*SqliteDb::Open(":memory:")));
+    db_ = std::make_unique<Db>(std::move(*Db::Open(":memory:")));
     auto store = PolicyStore::Open(*db_, PasswordCost::Minimum());
     ASSERT_TRUE(store.ok());
     store_ = std::make_unique<PolicyStore>(std::move(*store));
   }
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<Db> db_;
   std::unique_ptr<PolicyStore> store_;
 };
 
