@@ -2,6 +2,10 @@
 
 #include <utility>
 
+#include "common/db_uri.h"
+#include "common/postgres.h"
+#include "common/sql_dialect.h"
+
 namespace facetrail {
 
 // ---- Stmt ----
@@ -60,7 +64,7 @@ std::vector<uint8_t> Stmt::Blob(int col) const {
 // ---- Db ----
 
 Expected<Db> Db::Open(const std::string& uri, bool create) {
-  // DatabaseFilePath refuses postgresql:// until its back-end exists.
+  if (IsPostgresUri(uri)) return OpenPostgresDb(uri);
   return OpenSqliteDb(uri, create);
 }
 
@@ -129,8 +133,11 @@ Status Db::Migrate(std::string_view component, const std::vector<Migration>& mig
   }
   for (const auto& m : migrations) {
     if (m.version <= current) continue;
-    const std::string& sql =
-        dialect() == SqlDialect::kPostgres && !m.postgres_sql.empty() ? m.postgres_sql : m.sql;
+    // PostgreSQL: the step's own variant, else its SQLite DDL with the types mapped.
+    std::string sql = m.sql;
+    if (dialect() == SqlDialect::kPostgres) {
+      sql = m.postgres_sql.empty() ? SqliteDdlToPostgres(m.sql) : m.postgres_sql;
+    }
     Status s = InTransaction([&]() -> Status {
       FT_RETURN_IF_ERROR(Exec(sql));
       FT_ASSIGN_OR_RETURN(

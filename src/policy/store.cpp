@@ -287,7 +287,7 @@ Status PolicyStore::SetPassword(int64_t user_id, std::string_view password) {
 Status PolicyStore::SetLocked(int64_t user_id, bool locked) {
   FT_ASSIGN_OR_RETURN(auto stmt,
                       db_->Prepare("UPDATE policy_users SET locked = ?, failed_logins = CASE "
-                                   "WHEN ? THEN failed_logins ELSE 0 END WHERE id = ?"));
+                                   "WHEN ? <> 0 THEN failed_logins ELSE 0 END WHERE id = ?"));
   stmt.Bind(1, int64_t{locked}).Bind(2, int64_t{locked}).Bind(3, user_id);
   FT_RETURN_IF_ERROR(stmt.Run());
   if (db_->Changes() == 0) return NotFound("no user with id " + std::to_string(user_id));

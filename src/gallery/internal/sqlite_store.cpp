@@ -213,8 +213,9 @@ class SqliteGalleryStore final : public GalleryStore {
       if (current == RecordStatus::kExpunged) return Status::Ok();
       FT_RETURN_IF_ERROR(LogBookingTemplates(id, TemplateChange::Kind::kDeleted));
       for (const char* sql :
-           {"INSERT OR IGNORE INTO expunged_photos(sha256, booking_id) "
-            "SELECT sha256, booking_id FROM photos WHERE booking_id = ?1",
+           {"INSERT INTO expunged_photos(sha256, booking_id) "
+            "SELECT sha256, booking_id FROM photos WHERE booking_id = ?1 "
+            "ON CONFLICT DO NOTHING",
             "DELETE FROM templates WHERE photo_id IN (SELECT id FROM photos WHERE booking_id = ?1)",
             "DELETE FROM photos WHERE booking_id = ?1",
             "UPDATE bookings SET name = NULL, dob = NULL, sex = NULL, race_ethnicity = NULL, "
