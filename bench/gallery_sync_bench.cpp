@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_store.h"
 
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(42);
 
   {  // Populate in large transactions (one per photo would be fsync-bound).
-    auto db = facetrail::SqliteDb::Open(db_path, true);
+    auto db = facetrail::Db::Open(db_path, true);
     if (!db.ok()) return Fail(db.status());
     auto store = GalleryStore::OpenOn(*db);
     if (!store.ok()) return Fail(store.status());

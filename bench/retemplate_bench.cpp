@@ -24,8 +24,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/db.h"
 #include "common/file.h"
-#include "common/sqlite.h"
 #include "gallery/enroll.h"
 #include "gallery/face_search.h"
 #include "gallery/gallery_store.h"
@@ -63,7 +63,7 @@ double Percentile(std::vector<double> v, double p) {
 // with the face-api ResNet.
 void BuildDatabase(const std::string& dir, const std::string& db_path, int photos, int clients) {
   {
-    auto db = ft::SqliteDb::Open(db_path, true);
+    auto db = ft::Db::Open(db_path, true);
     if (!db.ok()) Die(db.status().ToString());
     ft::service::ContextOptions co;
     co.password_cost = ft::policy::PasswordCost::Minimum();

@@ -73,7 +73,7 @@ std::vector<float> RandomUnit(std::mt19937& rng, int dim) {
 // Users sam0..samC-1 (certified searchers) and an auditor, then N synthetic bookings and the mate.
 void BuildDatabase(const std::string& db_path, int gallery, int clients, const std::string& mate) {
   {
-    auto db = ft::SqliteDb::Open(db_path, true);
+    auto db = ft::Db::Open(db_path, true);
     if (!db.ok()) Die(db.status().ToString());
     ft::service::ContextOptions co;
     co.password_cost = ft::policy::PasswordCost::Minimum();
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     num_templates = stats->searchable_templates;
   }
   {
-    auto db = ft::SqliteDb::Open(db_path, false);
+    auto db = ft::Db::Open(db_path, false);
     if (!db.ok()) Die(db.status().ToString());
     auto ctx = ft::service::Context::Open(*db);
     if (!ctx.ok()) Die(ctx.status().ToString());
@@ -341,7 +341,7 @@ int main(int argc, char** argv) {
   // Count the audit entries the searches left.
   int64_t audited = 0;
   {
-    auto db = ft::SqliteDb::Open(db_path, false);
+    auto db = ft::Db::Open(db_path, false);
     if (!db.ok()) Die(db.status().ToString());
     auto ctx = ft::service::Context::Open(*db);
     if (!ctx.ok()) Die(ctx.status().ToString());

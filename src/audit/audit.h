@@ -18,7 +18,7 @@
 //   file and the sqlite3 program can drop the triggers, which Verify reports).
 //
 // THREAD SAFETY
-//   AuditLog holds a reference to one SqliteDb (one thread at a time, see common/sqlite.h).
+//   AuditLog holds a reference to one Db (one thread at a time, see common/sqlite.h).
 //   Appends from several processes are serialised by SQLite's write lock (BEGIN IMMEDIATE).
 #pragma once
 
@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "common/status.h"
 
 namespace facetrail::audit {
@@ -75,12 +75,12 @@ std::string CanonicalEncoding(const Entry& e);
 Expected<std::string> ChainHash(std::string_view prev_hash_hex, const Entry& e);
 
 // Creates or upgrades the audit tables (component "audit"). Idempotent.
-Status Migrate(SqliteDb& db);
+Status Migrate(Db& db);
 
 class AuditLog {
  public:
   // requires: Migrate(db) succeeded; db outlives this object.
-  explicit AuditLog(SqliteDb& db, Clock clock = SystemClock());
+  explicit AuditLog(Db& db, Clock clock = SystemClock());
 
   // Appends one entry. requires: called inside db.InTransaction(...) (else kFailedPrecondition,
   // so an entry can never be committed apart from its action). On failure nothing is appended
@@ -100,10 +100,10 @@ class AuditLog {
   Expected<std::pair<int64_t, std::string>> Head();
 
   int64_t Now() const { return clock_(); }
-  SqliteDb& db() { return db_; }
+  Db& db() { return db_; }
 
  private:
-  SqliteDb& db_;
+  Db& db_;
   Clock clock_;
 };
 
@@ -190,7 +190,7 @@ Expected<std::optional<Checkpoint>> CreateCheckpointIfDue(AuditLog& log, const S
                                                           const CheckpointOptions& options);
 // CreateCheckpointIfDue with default options: always signs.
 Expected<Checkpoint> CreateCheckpoint(AuditLog& log, const SigningKey& key, std::string_view actor);
-Expected<std::vector<Checkpoint>> ReadCheckpoints(SqliteDb& db);
+Expected<std::vector<Checkpoint>> ReadCheckpoints(Db& db);
 // One line of JSON for keeping checkpoints outside the database, and its parser (both versions).
 std::string ExportCheckpointLine(const Checkpoint& c);
 Expected<Checkpoint> ParseCheckpointLine(std::string_view line);
@@ -295,7 +295,7 @@ struct VerifyReport {
 // entries each one lists, its own "audit.checkpoint" entry, and every "audit.checkpoint" entry of
 // the chain against the checkpoint rows. Returns a report even when the log is damaged (the
 // damage is in report.problems); a non-OK status only when it cannot read.
-Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options);
+Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options);
 // The report as JSON (the CLI's --json and GET /api/v1/audit/verify): ok, entries, last_seq,
 // checkpoints, external_checkpoints, pinned_keys, verified_at, last_checkpoint ({seq, time,
 // key_id, external} or null), proven_seq, unchecked_entries, problems ([{kind, seq, message}]),

@@ -1,5 +1,4 @@
 // AuditLog: schema, canonical encoding, chain hashing and appends. Format: docs/AUDIT.md.
-#include <sqlite3.h>
 
 #include <chrono>
 #include <ctime>
@@ -7,6 +6,7 @@
 #include "audit/audit.h"
 #include "audit/internal/hex.h"
 #include "common/sha256.h"
+#include "common/sql_dialect.h"
 
 namespace facetrail::audit {
 
@@ -27,9 +27,9 @@ void PutField(std::string& out, std::string_view field) {
   out.append(field);
 }
 
-const std::vector<SqliteMigration>& Migrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
-      {1, R"sql(
+// Version 1: the tables (dialect-neutral; common/sql_dialect.h maps the types for PostgreSQL) and
+// the triggers that make them append-only (one spelling per engine).
+constexpr const char* kTablesV1 = R"sql(
 CREATE TABLE audit_entries (
   seq INTEGER PRIMARY KEY,
   time TEXT NOT NULL,
@@ -49,6 +49,9 @@ CREATE TABLE audit_checkpoints (
   key_id TEXT NOT NULL,
   signature TEXT NOT NULL
 );
+)sql";
+
+constexpr const char* kSqliteTriggersV1 = R"sql(
 CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE refused'); END;
 CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
@@ -57,7 +60,33 @@ CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only: UPDATE refused'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only: DELETE refused'); END;
-)sql"},
+)sql";
+
+// PostgreSQL: one refusing function; row triggers with the SQLite triggers' names (audit verify
+// looks for them), and statement triggers against TRUNCATE, which row triggers do not see.
+constexpr const char* kPostgresTriggersV1 = R"sql(
+CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit % are append-only: % refused', TG_ARGV[0], TG_OP;
+END $$;
+CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+  FOR EACH ROW EXECUTE FUNCTION audit_refuse_change('entries');
+CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+  FOR EACH ROW EXECUTE FUNCTION audit_refuse_change('entries');
+CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change('entries');
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION audit_refuse_change('checkpoints');
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION audit_refuse_change('checkpoints');
+CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change('checkpoints');
+)sql";
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, std::string(kTablesV1) + kSqliteTriggersV1,
+       SqliteDdlToPostgres(kTablesV1) + kPostgresTriggersV1},
       // Version 2 checkpoints (docs/AUDIT.md): the entries they list. Version 1 rows keep the
       // defaults (version 1, nothing listed).
       {2, R"sql(
@@ -123,11 +152,11 @@ Expected<std::string> ChainHash(std::string_view prev_hash_hex, const Entry& e) 
   return Sha256Hex(input);
 }
 
-Status Migrate(SqliteDb& db) {
+Status Migrate(Db& db) {
   return db.Migrate("audit", Migrations());
 }
 
-AuditLog::AuditLog(SqliteDb& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
+AuditLog::AuditLog(Db& db, Clock clock) : db_(db), clock_(std::move(clock)) {}
 
 Expected<std::pair<int64_t, std::string>> AuditLog::Head() {
   FT_ASSIGN_OR_RETURN(auto stmt,
@@ -138,10 +167,10 @@ Expected<std::pair<int64_t, std::string>> AuditLog::Head() {
 }
 
 Expected<Entry> AuditLog::Append(const NewEntry& in) {
-  if (sqlite3_get_autocommit(db_.handle()) != 0) {
+  if (!db_.EngineInTransaction()) {
     return FailedPrecondition("audit entry '" + in.action +
                               "' appended outside a transaction; wrap the action and its entry "
-                              "in SqliteDb::InTransaction");
+                              "in Db::InTransaction");
   }
   if (!in.details.is_object() && !in.details.is_null()) {
     return Internal("audit entry '" + in.action + "': details must be a JSON object");
@@ -181,7 +210,7 @@ Status AuditLog::AppendInOwnTransaction(const NewEntry& entry) {
 
 namespace {
 
-Expected<std::vector<Entry>> ReadEntries(SqliteStmt& stmt) {
+Expected<std::vector<Entry>> ReadEntries(Stmt& stmt) {
   std::vector<Entry> out;
   for (;;) {
     FT_ASSIGN_OR_RETURN(bool row, stmt.Step());

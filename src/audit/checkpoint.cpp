@@ -59,7 +59,7 @@ Expected<std::string> ReadSmallText(const std::string& path) {
 constexpr const char* kCheckpointColumns =
     "version, seq, head_hash, time, key_id, from_seq, entry_hashes, signature";
 
-Checkpoint FromRow(const SqliteStmt& stmt) {
+Checkpoint FromRow(const Stmt& stmt) {
   Checkpoint c;
   c.version = static_cast<int>(stmt.Int(0));
   c.seq = stmt.Int(1);
@@ -73,7 +73,7 @@ Checkpoint FromRow(const SqliteStmt& stmt) {
 }
 
 // The newest checkpoint row that `key` signed (rows nobody can forge without the key), if any.
-Expected<std::optional<Checkpoint>> NewestOwnCheckpoint(SqliteDb& db, const PublicKey& key) {
+Expected<std::optional<Checkpoint>> NewestOwnCheckpoint(Db& db, const PublicKey& key) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare(std::string("SELECT ") + kCheckpointColumns +
                                             " FROM audit_checkpoints ORDER BY seq DESC, id DESC"));
   for (;;) {
@@ -84,7 +84,7 @@ Expected<std::optional<Checkpoint>> NewestOwnCheckpoint(SqliteDb& db, const Publ
   }
 }
 
-Expected<std::string> EntryHash(SqliteDb& db, int64_t seq) {
+Expected<std::string> EntryHash(Db& db, int64_t seq) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT hash FROM audit_entries WHERE seq = ?"));
   stmt.Bind(1, seq);
   FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -100,7 +100,7 @@ Status Damaged(int64_t seq, const std::string& what) {
 // Checks entries from_seq..to_seq (each matches its hash and links to the one before, the first to
 // `prev_hash`) and returns the prefixes of their hashes, concatenated. Streams the rows: the first
 // checkpoint of a large log lists up to kMaxListedEntries of them.
-Expected<std::string> CheckAndListEntries(SqliteDb& db, int64_t from_seq, int64_t to_seq,
+Expected<std::string> CheckAndListEntries(Db& db, int64_t from_seq, int64_t to_seq,
                                           std::string prev_hash) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT seq, time, actor, action, subject, details, "
                                             "prev_hash, hash FROM audit_entries WHERE seq >= ? "
@@ -129,7 +129,7 @@ Expected<std::string> CheckAndListEntries(SqliteDb& db, int64_t from_seq, int64_
 Expected<std::optional<Checkpoint>> SignHead(AuditLog& log, const SigningKey& key,
                                              std::string_view actor,
                                              const CheckpointOptions& options) {
-  SqliteDb& db = log.db();
+  Db& db = log.db();
   FT_ASSIGN_OR_RETURN(auto head, log.Head());
   if (head.first == 0) return FailedPrecondition("the audit log is empty; nothing to checkpoint");
   FT_ASSIGN_OR_RETURN(std::optional<Checkpoint> previous, NewestOwnCheckpoint(db, key.public_key));
@@ -353,7 +353,7 @@ Expected<Checkpoint> CreateCheckpoint(AuditLog& log, const SigningKey& key,
   return std::move(*c);
 }
 
-Expected<std::vector<Checkpoint>> ReadCheckpoints(SqliteDb& db) {
+Expected<std::vector<Checkpoint>> ReadCheckpoints(Db& db) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare(std::string("SELECT ") + kCheckpointColumns +
                                             " FROM audit_checkpoints ORDER BY id"));
   std::vector<Checkpoint> out;

@@ -22,7 +22,7 @@ Expected<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& 
   if (!external_log_path.empty()) {
     FT_ASSIGN_OR_RETURN(external, CheckpointLog::Open(external_log_path, db_path));
   }
-  FT_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(db_path, /*create=*/false));
+  FT_ASSIGN_OR_RETURN(Db db, Db::Open(db_path, /*create=*/false));
   FT_RETURN_IF_ERROR(Migrate(db));
   options.every_entries = std::max<int64_t>(1, options.every_entries);
   options.every_seconds = std::max<int64_t>(1, options.every_seconds);
@@ -31,7 +31,7 @@ Expected<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& 
                                                         std::move(external), std::move(options)));
 }
 
-Checkpointer::Checkpointer(SqliteDb db, SigningKey key, std::vector<PublicKey> pinned,
+Checkpointer::Checkpointer(Db db, SigningKey key, std::vector<PublicKey> pinned,
                            std::optional<CheckpointLog> external, CheckpointerOptions options)
     : key_(key),
       pinned_(std::move(pinned)),

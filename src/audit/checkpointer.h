@@ -79,7 +79,7 @@ class Checkpointer {
   std::optional<bool> ExternalLogIsAppendOnly() const;
 
  private:
-  Checkpointer(SqliteDb db, SigningKey key, std::vector<PublicKey> pinned,
+  Checkpointer(Db db, SigningKey key, std::vector<PublicKey> pinned,
                std::optional<CheckpointLog> external, CheckpointerOptions options);
   void Loop();
   void Note(const std::string& line) const;
@@ -91,7 +91,7 @@ class Checkpointer {
   const std::vector<PublicKey> pinned_;
   const CheckpointerOptions options_;
   // Used by one thread at a time (the loop, or the caller before Start / after Stop).
-  SqliteDb db_;
+  Db db_;
   AuditLog log_;
   std::optional<CheckpointLog> external_;
   std::vector<Checkpoint> pending_;  // signed, not yet in the external log

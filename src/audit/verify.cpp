@@ -97,18 +97,14 @@ std::optional<Problem> CheckEntry(const std::vector<Entry>& entries, size_t i,
   return std::nullopt;
 }
 
-Expected<std::vector<std::string>> MissingTriggers(SqliteDb& db) {
+Expected<std::vector<std::string>> MissingTriggers(Db& db) {
   static const std::vector<std::string> kTriggers = {
       "audit_entries_no_update", "audit_entries_no_delete", "audit_checkpoints_no_update",
       "audit_checkpoints_no_delete"};
   std::vector<std::string> missing;
   for (const auto& name : kTriggers) {
-    FT_ASSIGN_OR_RETURN(auto stmt,
-                        db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND "
-                                   "name = ?"));
-    stmt.Bind(1, name);
-    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) missing.push_back(name);
+    FT_ASSIGN_OR_RETURN(bool exists, db.TriggerExists(name));
+    if (!exists) missing.push_back(name);
   }
   return missing;
 }
@@ -393,7 +389,7 @@ std::string_view ProblemKindName(ProblemKind kind) {
   return "unknown";
 }
 
-Expected<VerifyReport> Verify(SqliteDb& db, const VerifyOptions& options) {
+Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options) {
   AuditLog log(db);
   // Every row, including any an intruder put before entry 1.
   FT_ASSIGN_OR_RETURN(std::vector<Entry> entries, log.Read(std::numeric_limits<int64_t>::min()));

@@ -74,10 +74,10 @@ void WarnIfOpenToOthers(const std::string& db_path) {
 
 Expected<Session> OpenSession(const std::string& db_path, bool create) {
   Session s;
-  auto db = SqliteDb::Open(db_path, create);
+  auto db = Db::Open(db_path, create);
   if (!db.ok()) return db.status();
   WarnIfOpenToOthers(db_path);
-  s.db = std::make_unique<SqliteDb>(std::move(*db));
+  s.db = std::make_unique<Db>(std::move(*db));
   FT_ASSIGN_OR_RETURN(s.ctx, service::Context::Open(*s.db));
   return s;
 }
@@ -85,11 +85,9 @@ Expected<Session> OpenSession(const std::string& db_path, bool create) {
 Expected<bool> UnderAccountability(const std::string& db_path) {
   {
     // Looked up without migrating anything: a plain gallery stays untouched.
-    FT_ASSIGN_OR_RETURN(SqliteDb raw, SqliteDb::Open(db_path, /*create=*/false));
-    FT_ASSIGN_OR_RETURN(
-        auto stmt, raw.Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'policy_users'"));
-    FT_RETURN_IF_ERROR(stmt.Step().status());
-    if (stmt.Int(0) == 0) return false;  // no accountability tables
+    FT_ASSIGN_OR_RETURN(Db raw, Db::Open(db_path, /*create=*/false));
+    FT_ASSIGN_OR_RETURN(bool has_users, raw.TableExists("policy_users"));
+    if (!has_users) return false;  // no accountability tables
   }
   FT_ASSIGN_OR_RETURN(Session session, OpenSession(db_path));
   FT_ASSIGN_OR_RETURN(int64_t users, session.ctx->store().NumUsers());

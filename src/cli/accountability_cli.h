@@ -8,13 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "service/context.h"
 
 namespace facetrail::cli {
 
 struct Session {
-  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<Db> db;
   std::unique_ptr<service::Context> ctx;
   service::Actor actor;  // empty name when not logged in
 };

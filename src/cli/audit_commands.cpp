@@ -80,7 +80,7 @@ void PrintVerifyText(const audit::VerifyReport& r) {
 }
 
 int RunVerify(const AuditArgs& a) {
-  auto db = SqliteDb::Open(a.db, /*create=*/false);
+  auto db = Db::Open(a.db, /*create=*/false);
   if (!db.ok()) return Finish(db.status(), a.json);
   WarnIfOpenToOthers(a.db);
   auto options = TrustFromArgs(a);

@@ -1,5 +1,7 @@
 #include "common/db_uri.h"
 
+#include <utility>
+
 namespace facetrail {
 
 namespace {
@@ -60,6 +62,42 @@ Expected<std::string> DatabaseFilePath(std::string_view uri) {
                            "': a file whose name begins with a scheme is written ./NAME");
   }
   return path;
+}
+
+bool IsPostgresUri(std::string_view uri) {
+  return StartsWith(uri, "postgresql://") || StartsWith(uri, "postgres://");
+}
+
+Expected<std::string> PostgresUriDescription(std::string_view uri) {
+  if (!IsPostgresUri(uri)) {
+    std::string m(uri);
+    m += " is not a postgresql:// URI";
+    return InvalidArgument(std::move(m));
+  }
+  const size_t scheme_end = uri.find("://") + 3;
+  std::string_view rest = uri.substr(scheme_end);
+  const size_t query = rest.find('?');
+  std::string_view main = rest.substr(0, query);
+  std::string_view params = query == std::string_view::npos ? "" : rest.substr(query + 1);
+  const size_t slash = main.find('/');
+  const std::string_view authority = main.substr(0, slash);
+  const size_t at = authority.rfind('@');
+  const std::string_view userinfo =
+      at == std::string_view::npos ? std::string_view() : authority.substr(0, at);
+  const std::string refused =
+      "database URI: a password on the command line shows in the process list; give it in "
+      "PGPASSWORD or ~/.pgpass instead";
+  if (userinfo.find(':') != std::string_view::npos) return InvalidArgument(refused);
+  // Query parameters: password=… anywhere (first or after &).
+  for (size_t pos = 0; pos <= params.size();) {
+    const size_t amp = params.find('&', pos);
+    const std::string_view item =
+        params.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    if (StartsWith(item, "password=")) return InvalidArgument(refused);
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  return std::string(uri.substr(0, scheme_end)) + std::string(main);
 }
 
 }  // namespace facetrail

@@ -25,4 +25,13 @@ namespace facetrail {
 // or an unknown scheme (`name://…`); kFailedPrecondition: postgresql:// (not implemented yet).
 Expected<std::string> DatabaseFilePath(std::string_view uri);
 
+// True for a PostgreSQL connection URI (postgresql://… or postgres://…), which Db::Open hands to
+// libpq as it is (docs/DATABASE.md).
+bool IsPostgresUri(std::string_view uri);
+
+// A PostgreSQL URI as messages show it: postgresql://USER@HOST:PORT/DB, without the query.
+// kInvalidArgument if the URI carries a password (user:password@ or ?password=): a password on
+// the command line shows in the process list; libpq reads PGPASSWORD or ~/.pgpass instead.
+Expected<std::string> PostgresUriDescription(std::string_view uri);
+
 }  // namespace facetrail

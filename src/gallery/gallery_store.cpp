@@ -24,14 +24,14 @@ Expected<RecordStatus> ParseRecordStatus(std::string_view name) {
 Expected<std::unique_ptr<GalleryStore>> GalleryStore::Open(const std::string& uri,
                                                            const StoreOptions& options) {
   if (uri.empty()) return InvalidArgument("empty gallery URI");
-  Expected<std::string> path = DatabaseFilePath(uri);  // the same parser as SqliteDb::Open
+  Expected<std::string> path = DatabaseFilePath(uri);  // the same parser as Db::Open
   if (!path.ok()) return path.status();
   auto store = internal::OpenSqliteStore(*path, options);
   if (!store.ok()) return store.status().WithContext("opening gallery");
   return store;
 }
 
-Expected<std::unique_ptr<GalleryStore>> GalleryStore::OpenOn(SqliteDb& db) {
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::OpenOn(Db& db) {
   auto store = internal::OpenSqliteStoreOn(db);
   if (!store.ok()) return store.status().WithContext("opening gallery");
   return store;

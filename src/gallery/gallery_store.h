@@ -25,7 +25,7 @@
 #include "common/status.h"
 
 namespace facetrail {
-class SqliteDb;
+class Db;
 }  // namespace facetrail
 
 namespace facetrail::gallery {
@@ -157,10 +157,10 @@ class GalleryStore {
                                                       const StoreOptions& options = {});
   // Opens the SQLite gallery on a connection the caller already holds, so that the caller can
   // make a gallery change and its own rows one transaction: the store's transactions join an
-  // open SqliteDb::InTransaction. The accountability layer uses this to commit a seal, unseal
+  // open Db::InTransaction. The accountability layer uses this to commit a seal, unseal
   // or expunge together with its audit entry (service/gallery_admin.h). Creates the schema when
   // missing. requires: db outlives the store.
-  static Expected<std::unique_ptr<GalleryStore>> OpenOn(SqliteDb& db);
+  static Expected<std::unique_ptr<GalleryStore>> OpenOn(Db& db);
   virtual ~GalleryStore() = default;
 
   // A random identifier fixed when the gallery was created (snapshots check it).

@@ -9,7 +9,7 @@
 //   a transaction and append the audit entry (a refusal is a normal, audited outcome).
 //
 // THREAD SAFETY
-//   Rule functions are pure. A PolicyStore is bound to one SqliteDb (one thread at a time).
+//   Rule functions are pure. A PolicyStore is bound to one Db (one thread at a time).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "common/status.h"
 #include "vision/face_pipeline.h"
 
@@ -243,7 +243,7 @@ struct NewCertificate {
 class PolicyStore {
  public:
   // Migrates the "policy" schema. requires: db outlives the store.
-  static Expected<PolicyStore> Open(SqliteDb& db, PasswordCost cost = PasswordCost::Interactive());
+  static Expected<PolicyStore> Open(Db& db, PasswordCost cost = PasswordCost::Interactive());
 
   Expected<int64_t> NumUsers();
   Expected<User> FindUser(std::string_view name);  // kNotFound
@@ -280,14 +280,14 @@ class PolicyStore {
   Expected<PolicyConfig> LoadConfig();
   Status SaveConfig(const PolicyConfig& config);  // validates first
 
-  SqliteDb& db() { return *db_; }
+  Db& db() { return *db_; }
 
  private:
-  PolicyStore(SqliteDb& db, PasswordCost cost) : db_(&db), cost_(cost) {}
+  PolicyStore(Db& db, PasswordCost cost) : db_(&db), cost_(cost) {}
   Expected<std::vector<Certificate>> Certificates(int64_t user_id);
-  Expected<User> ReadUser(SqliteStmt& stmt);
+  Expected<User> ReadUser(Stmt& stmt);
 
-  SqliteDb* db_;
+  Db* db_;
   PasswordCost cost_;
 };
 

@@ -9,8 +9,8 @@ namespace facetrail::policy {
 
 namespace {
 
-const std::vector<SqliteMigration>& Migrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE policy_users (
   id INTEGER PRIMARY KEY,
@@ -152,7 +152,7 @@ Expected<PolicyConfig> ParseConfigJson(std::string_view text) {
   }
 }
 
-Expected<PolicyStore> PolicyStore::Open(SqliteDb& db, PasswordCost cost) {
+Expected<PolicyStore> PolicyStore::Open(Db& db, PasswordCost cost) {
   FT_RETURN_IF_ERROR(db.Migrate("policy", Migrations()));
   return PolicyStore(db, cost);
 }
@@ -188,7 +188,7 @@ Expected<std::vector<Certificate>> PolicyStore::Certificates(int64_t user_id) {
   return out;
 }
 
-Expected<User> PolicyStore::ReadUser(SqliteStmt& stmt) {
+Expected<User> PolicyStore::ReadUser(Stmt& stmt) {
   User u;
   u.id = stmt.Int(0);
   u.name = stmt.Text(1);
@@ -287,7 +287,7 @@ Status PolicyStore::SetPassword(int64_t user_id, std::string_view password) {
 Status PolicyStore::SetLocked(int64_t user_id, bool locked) {
   FT_ASSIGN_OR_RETURN(auto stmt,
                       db_->Prepare("UPDATE policy_users SET locked = ?, failed_logins = CASE "
-                                   "WHEN ? THEN failed_logins ELSE 0 END WHERE id = ?"));
+                                   "WHEN ? <> 0 THEN failed_logins ELSE 0 END WHERE id = ?"));
   stmt.Bind(1, int64_t{locked}).Bind(2, int64_t{locked}).Bind(3, user_id);
   FT_RETURN_IF_ERROR(stmt.Run());
   if (db_->Changes() == 0) return NotFound("no user with id " + std::to_string(user_id));

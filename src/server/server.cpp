@@ -72,7 +72,7 @@ bool FileExists(const std::string& path) {
 class ContextPool {
  public:
   struct Entry {
-    std::unique_ptr<SqliteDb> db;
+    std::unique_ptr<Db> db;
     std::unique_ptr<service::Context> ctx;
   };
   ContextPool(std::string path, service::ContextOptions options)
@@ -88,8 +88,8 @@ class ContextPool {
       }
     }
     auto e = std::make_unique<Entry>();
-    FT_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::Open(path_, /*create=*/false));
-    e->db = std::make_unique<SqliteDb>(std::move(db));
+    FT_ASSIGN_OR_RETURN(Db db, Db::Open(path_, /*create=*/false));
+    e->db = std::make_unique<Db>(std::move(db));
     FT_ASSIGN_OR_RETURN(e->ctx, service::Context::Open(*e->db, options_));
     return e;
   }

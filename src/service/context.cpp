@@ -9,7 +9,7 @@
 
 namespace facetrail::service {
 
-Expected<std::unique_ptr<Context>> Context::Open(SqliteDb& db, const ContextOptions& options) {
+Expected<std::unique_ptr<Context>> Context::Open(Db& db, const ContextOptions& options) {
   FT_RETURN_IF_ERROR(audit::Migrate(db));
   FT_ASSIGN_OR_RETURN(policy::PolicyStore store,
                       policy::PolicyStore::Open(db, options.password_cost));

@@ -12,7 +12,7 @@
 //   certificate inside its own transaction, so a server may keep an Actor in a session.
 //
 // THREAD SAFETY
-//   A Context is bound to one SqliteDb: one thread at a time. Open one per thread/connection.
+//   A Context is bound to one Db: one thread at a time. Open one per thread/connection.
 #pragma once
 
 #include <memory>
@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "audit/audit.h"
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "common/status.h"
 #include "policy/policy.h"
 
@@ -34,9 +34,9 @@ struct ContextOptions {
 class Context {
  public:
   // requires: db outlives the Context.
-  static Expected<std::unique_ptr<Context>> Open(SqliteDb& db, const ContextOptions& options = {});
+  static Expected<std::unique_ptr<Context>> Open(Db& db, const ContextOptions& options = {});
 
-  SqliteDb& db() { return db_; }
+  Db& db() { return db_; }
   audit::AuditLog& log() { return log_; }
   policy::PolicyStore& store() { return store_; }
   int64_t Now() const { return log_.Now(); }
@@ -44,9 +44,9 @@ class Context {
   std::string Today() const { return NowText().substr(0, 10); }  // UTC date, YYYY-MM-DD
 
  private:
-  Context(SqliteDb& db, audit::AuditLog log, policy::PolicyStore store)
+  Context(Db& db, audit::AuditLog log, policy::PolicyStore store)
       : db_(db), log_(std::move(log)), store_(store) {}
-  SqliteDb& db_;
+  Db& db_;
   audit::AuditLog log_;
   policy::PolicyStore store_;
 };

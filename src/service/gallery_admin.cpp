@@ -119,7 +119,7 @@ Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
     // Committed. Move the change out of the WAL (which still holds the old pages) into the main
     // file, where secure_delete has zeroed them (best effort: readers may hold it back), and
     // drop the snapshots, which still hold the templates' numbers.
-    (void)ctx.db().Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    (void)ctx.db().CheckpointWal();
     FT_RETURN_IF_ERROR(gallery::RemoveSnapshots(*store).WithContext("expunge " + booking));
   }
   return result;

@@ -177,7 +177,7 @@ Expected<CandidatePolicy> ResolveCandidatePolicy(const policy::PolicyConfig& con
 Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, int top_k,
                     const std::string& format, std::optional<int64_t> override_id,
                     SearchResponse& resp) {
-  SqliteDb& db = ctx.db();
+  Db& db = ctx.db();
   FT_ASSIGN_OR_RETURN(auto probe, db.Prepare("INSERT INTO probes(sha256, bytes, size_bytes, "
                                              "format, first_seen) VALUES (?, ?, ?, ?, ?) "
                                              "ON CONFLICT(sha256) DO UPDATE SET bytes = "

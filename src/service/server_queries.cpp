@@ -21,7 +21,7 @@ Expected<policy::User> CurrentUser(Context& ctx, const Actor& actor) {
 Expected<std::vector<RequestSummary>> MyRequests(Context& ctx, const Actor& actor) {
   FT_RETURN_IF_ERROR(CurrentUser(ctx, actor).status());
   FT_ASSIGN_OR_RETURN(
-      SqliteStmt stmt,
+      Stmt stmt,
       ctx.db().Prepare("SELECT r.id, r.created_at, r.case_number, r.purpose, r.status, r.outcome,"
                        " (SELECT count(*) FROM request_candidates c WHERE c.request_id = r.id)"
                        " FROM search_requests r WHERE r.user_id = ? ORDER BY r.id DESC"));

@@ -50,7 +50,7 @@ class AuditInsiderTest : public ::testing::Test {
     auto key = CreateSigningKey(dir_.File("keys/audit.key"));
     ASSERT_TRUE(key.ok()) << key.status().ToString();
     key_ = *key;
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(Migrate(*db).ok());
     Append(10);
@@ -62,7 +62,7 @@ class AuditInsiderTest : public ::testing::Test {
   }
 
   void Append(int n) {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     AuditLog log(*db, testing::StepClock(clock_));
     for (int i = 0; i < n; ++i) {
       const int k = next_++;
@@ -77,7 +77,7 @@ class AuditInsiderTest : public ::testing::Test {
 
   // What the automatic checkpointer does: sign, then append the line to the external log.
   Checkpoint Sign() {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     AuditLog log(*db, testing::StepClock(clock_));
     clock_ += 60;
     auto c = CreateCheckpoint(log, key_, "system");
@@ -89,7 +89,7 @@ class AuditInsiderTest : public ::testing::Test {
   }
 
   std::vector<Entry> Entries() {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     return *AuditLog(*db).Read();
   }
 
@@ -131,7 +131,7 @@ class AuditInsiderTest : public ::testing::Test {
   }
 
   VerifyReport Check(bool with_external) {
-    auto db = SqliteDb::Open(db_path_, /*create=*/false);
+    auto db = Db::Open(db_path_, /*create=*/false);
     EXPECT_TRUE(db.ok());
     VerifyOptions options;
     options.public_keys = {key_.public_key};  // pinned from keys/, outside the database folder
@@ -293,7 +293,7 @@ TEST_F(AuditInsiderTest, SwappedKeyFileAndResignedCheckpointsFail) {
   Forge(entries);
   std::vector<Entry> forged = Entries();
   std::string sql;
-  auto db = SqliteDb::Open(db_path_);
+  auto db = Db::Open(db_path_);
   const std::vector<Checkpoint> rows = *ReadCheckpoints(*db);
   for (Checkpoint c : rows) {
     c.head_hash = forged[static_cast<size_t>(c.seq - 1)].hash;
@@ -316,7 +316,7 @@ TEST_F(AuditInsiderTest, SwappedKeyFileAndResignedCheckpointsFail) {
 
   // Pinning the attacker's key (as a verifier that trusted the file beside the database would):
   // the database then looks intact, but the external log still names the rewrite.
-  auto db2 = SqliteDb::Open(db_path_);
+  auto db2 = Db::Open(db_path_);
   VerifyOptions fooled;
   fooled.public_keys = {mallory->public_key};
   fooled.require_checkpoint = true;
@@ -329,7 +329,7 @@ TEST_F(AuditInsiderTest, CheckpointSignedByAnUnpinnedKeyFails) {
   auto mallory = CreateSigningKey(dir_.File("attacker/k"));
   ASSERT_TRUE(mallory.ok());
   {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     AuditLog log(*db, testing::StepClock(clock_));
     ASSERT_TRUE(CreateCheckpoint(log, *mallory, "mallory").ok());
   }
@@ -414,7 +414,7 @@ TEST_F(AuditInsiderTest, ForgedLineInTheExternalLogFails) {
 }
 
 TEST_F(AuditInsiderTest, CheckpointsWithoutAPinnedKeyAreUnverified) {
-  auto db = SqliteDb::Open(db_path_);
+  auto db = Db::Open(db_path_);
   auto r = Verify(*db, VerifyOptions{});
   ASSERT_TRUE(r.ok());
   ExpectFirst(*r, ProblemKind::kUnverified, 1);
@@ -429,7 +429,7 @@ TEST_F(AuditInsiderTest, CheckpointsWithoutAPinnedKeyAreUnverified) {
 TEST(AuditInsiderFreshTest, PinnedKeyButNoCheckpointIsUnverifiedWhenRequired) {
   testing::ScratchDir dir;
   auto key = CreateSigningKey(dir.File("k"));
-  auto db = SqliteDb::Open(dir.File("f.db"));
+  auto db = Db::Open(dir.File("f.db"));
   ASSERT_TRUE(Migrate(*db).ok());
   VerifyOptions options;
   options.public_keys = {key->public_key};

@@ -12,15 +12,15 @@ namespace {
 
 using testing::StepClock;
 
-SqliteDb OpenMemory() {
-  auto db = SqliteDb::Open(":memory:");
+Db OpenMemory() {
+  auto db = Db::Open(":memory:");
   EXPECT_TRUE(db.ok());
   EXPECT_TRUE(Migrate(*db).ok());
   return std::move(*db);
 }
 
 TEST(AuditLogTest, AppendRequiresTransaction) {
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   auto e = log.Append({"alice", "search.request", "case:1", {}});
   EXPECT_EQ(e.status().code(), StatusCode::kFailedPrecondition);
@@ -28,7 +28,7 @@ TEST(AuditLogTest, AppendRequiresTransaction) {
 }
 
 TEST(AuditLogTest, ChainLinksEntries) {
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {{"n", i}}}).ok());
@@ -71,7 +71,7 @@ TEST(AuditLogTest, CanonicalEncodingIsUnambiguous) {
 }
 
 TEST(AuditLogTest, RollbackRemovesEntryWithAction) {
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   Status s = db.InTransaction([&]() -> Status {
     FT_RETURN_IF_ERROR(log.Append({"alice", "search.request", "case:1", {}}).status());
@@ -82,7 +82,7 @@ TEST(AuditLogTest, RollbackRemovesEntryWithAction) {
 }
 
 TEST(AuditLogTest, TriggersRefuseUpdateAndDelete) {
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
   EXPECT_FALSE(db.Exec("UPDATE audit_entries SET actor = 'bob'").ok());
@@ -119,7 +119,7 @@ TEST(CheckpointTest, SignVerifyAndKeyFilePermissions) {
   ASSERT_EQ(::chmod(key_path.c_str(), 0640), 0);
   EXPECT_EQ(LoadSigningKey(key_path).status().code(), StatusCode::kPermissionDenied);
 
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   EXPECT_EQ(CreateCheckpoint(log, *key, "sup").status().code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
@@ -200,7 +200,7 @@ TEST(CheckpointTest, VersionOneCheckpointsStillVerify) {
   testing::ScratchDir dir;
   auto key = CreateSigningKey(dir.File("k"));
   ASSERT_TRUE(key.ok());
-  SqliteDb db = OpenMemory();
+  Db db = OpenMemory();
   AuditLog log(db, StepClock());
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
   auto head = log.Head();

@@ -24,7 +24,7 @@ class AuditTamperTest : public ::testing::Test {
     auto key = CreateSigningKey(key_path_);
     ASSERT_TRUE(key.ok());
     key_ = *key;
-    auto db = SqliteDb::Open(path_);
+    auto db = Db::Open(path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(Migrate(*db).ok());
     AuditLog log(*db, testing::StepClock());
@@ -41,7 +41,7 @@ class AuditTamperTest : public ::testing::Test {
 
   // Checkpoints the 10 entries (logged as entry 11), then appends 12..16.
   void CheckpointAndContinue() {
-    auto db = SqliteDb::Open(path_);
+    auto db = Db::Open(path_);
     ASSERT_TRUE(db.ok());
     AuditLog log(*db, testing::StepClock(1772500000));
     auto cp = CreateCheckpoint(log, key_, "supervisor");
@@ -51,7 +51,7 @@ class AuditTamperTest : public ::testing::Test {
   }
 
   Entry Read(int64_t seq) {
-    auto db = SqliteDb::Open(path_);
+    auto db = Db::Open(path_);
     auto entries = AuditLog(*db).Read(seq, seq);
     EXPECT_EQ(entries->size(), 1u);
     return entries->front();
@@ -62,7 +62,7 @@ class AuditTamperTest : public ::testing::Test {
   }
 
   VerifyReport VerifyNow(bool with_external = false) {
-    auto db = SqliteDb::Open(path_);
+    auto db = Db::Open(path_);
     EXPECT_TRUE(db.ok());
     VerifyOptions options;
     options.public_keys = {key_.public_key};
@@ -214,7 +214,7 @@ TEST_F(AuditTamperTest, TruncationWithCheckpointsRemovedIsCaughtByExternalCopy) 
 TEST_F(AuditTamperTest, RewrittenChainIsCaughtByCheckpoint) {
   CheckpointAndContinue();
   // Rewrite entry 6 and recompute every later hash, as a careful forger would.
-  auto db = SqliteDb::Open(path_);
+  auto db = Db::Open(path_);
   auto entries = *AuditLog(*db).Read();
   std::string sql;
   std::string prev = entries[4].hash;
@@ -227,7 +227,7 @@ TEST_F(AuditTamperTest, RewrittenChainIsCaughtByCheckpoint) {
     sql += "UPDATE audit_entries SET actor = '" + e.actor + "', prev_hash = '" + e.prev_hash +
            "', hash = '" + e.hash + "' WHERE seq = " + std::to_string(e.seq) + ";";
   }
-  db = std::move(*SqliteDb::Open(":memory:"));
+  db = std::move(*Db::Open(":memory:"));
   Tamper(sql);
   // The checkpoint (version 2) lists the hashes of entries 1..10: the first that differs is named.
   ExpectFirst(VerifyNow(), ProblemKind::kChanged, 6);

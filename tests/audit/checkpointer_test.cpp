@@ -26,13 +26,13 @@ class CheckpointerTest : public ::testing::Test {
     db_path_ = dir_.File("db/facetrail.db");
     external_path_ = dir_.File("external.jsonl");
     key_ = *CreateSigningKey(dir_.File("keys/audit.key"));
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(Migrate(*db).ok());
   }
 
   void Append(int n) {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     AuditLog log(*db);
     for (int i = 0; i < n; ++i) {
       ASSERT_TRUE(log.AppendInOwnTransaction({"sam", "search.request", "request:x", {}}).ok());
@@ -55,7 +55,7 @@ class CheckpointerTest : public ::testing::Test {
   }
 
   size_t NumRows() {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     return ReadCheckpoints(*db)->size();
   }
   size_t NumLines() {
@@ -64,7 +64,7 @@ class CheckpointerTest : public ::testing::Test {
   }
 
   VerifyReport VerifyWithExternal() {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     VerifyOptions options;
     options.public_keys = {key_.public_key};
     options.require_checkpoint = true;
@@ -110,7 +110,7 @@ TEST_F(CheckpointerTest, SignsAtStartThenEveryNEntries) {
 TEST_F(CheckpointerTest, CheckpointsOnlyInTheDatabaseAreCopiedToTheExternalLog) {
   Append(3);
   {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     AuditLog log(*db);
     ASSERT_TRUE(CreateCheckpoint(log, key_, "admin").ok());
   }
@@ -165,7 +165,7 @@ TEST_F(CheckpointerTest, StopsSigningWhenThePastChangesUnderIt) {
   Append(4);
   auto cp = Make(1);
   ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
-  auto db = SqliteDb::Open(db_path_);
+  auto db = Db::Open(db_path_);
   std::vector<Entry> entries = *AuditLog(*db).Read();
   std::string sql =
       "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_checkpoints_no_delete; "
@@ -235,7 +235,7 @@ TEST_F(CheckpointerTest, AutomaticCheckpointsBoundWhatCanBeDeletedUnnoticed) {
     ASSERT_TRUE(cp->RunOnce(false).ok());
   }
   cp.reset();
-  auto db = SqliteDb::Open(db_path_);
+  auto db = Db::Open(db_path_);
   const auto rows = *ReadCheckpoints(*db);
   const int64_t last_seq = AuditLog(*db).Head()->first;
   const int64_t last_checkpoint = rows.back().seq;

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/db.h"
 #include "common/file.h"
-#include "common/sqlite.h"
 
 namespace facetrail {
 namespace {
@@ -46,7 +46,7 @@ TEST_F(OwnerOnlyTest, NewDatabaseWalAndShmAreOwnerOnlyWhateverTheUmask) {
     SCOPED_TRACE("umask " + std::to_string(mask));
     ::umask(mask);
     const std::string path = File("db" + std::to_string(mask) + ".sqlite");
-    auto db = SqliteDb::Open(path, /*create=*/true);
+    auto db = Db::Open(path, /*create=*/true);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     // A write in WAL mode with the connection still open: the -wal and -shm exist now.
     ASSERT_TRUE(db->Exec("CREATE TABLE t(x); INSERT INTO t VALUES (1);").ok());
@@ -60,9 +60,9 @@ TEST_F(OwnerOnlyTest, NewDatabaseWalAndShmAreOwnerOnlyWhateverTheUmask) {
 
 TEST_F(OwnerOnlyTest, OpeningAnExistingDatabaseKeepsItsMode) {
   const std::string path = File("f.db");
-  ASSERT_TRUE(SqliteDb::Open(path).ok());
+  ASSERT_TRUE(Db::Open(path).ok());
   ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
-  ASSERT_TRUE(SqliteDb::Open(path).ok());
+  ASSERT_TRUE(Db::Open(path).ok());
   EXPECT_EQ(Mode(path), 0640u);  // not silently changed: reported instead (below)
   EXPECT_EQ(OwnerOnlyWarnings(path).size(), 1u);
 }

@@ -10,7 +10,7 @@
 
 #include <thread>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_index.h"
 #include "gallery/gallery_test_util.h"
@@ -217,7 +217,7 @@ TEST(Enroll, SigkillMidImportThenRerunEqualsAnUninterruptedRun) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms);
     while (std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      auto db = SqliteDb::Open(dir / "kill.db", false);
+      auto db = Db::Open(dir / "kill.db", false);
       if (!db.ok()) continue;
       auto st = db->Prepare("SELECT count(*) FROM photos");
       if (!st.ok() || !st->Step().ok()) continue;

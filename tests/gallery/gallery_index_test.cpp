@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_test_util.h"
 #include "search/snapshot.h"
@@ -266,7 +266,7 @@ TEST_F(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {
   auto g = MustOpen();
   AddBooking(*store_, 99, 1);  // template 61, read into the delta at the next search
   auto corrupt = [&](int64_t id) {
-    auto db = SqliteDb::Open(dir_ / "gallery.db", false);
+    auto db = Db::Open(dir_ / "gallery.db", false);
     ASSERT_TRUE(db.ok());
     // The schema's CHECK refuses such a row; another tool may ignore it.
     ASSERT_TRUE(db->Exec("PRAGMA ignore_check_constraints = ON").ok());

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "common/db.h"
 #include "common/file.h"
-#include "common/sqlite.h"
 
 namespace facetrail::gallery::testing {
 
@@ -40,7 +40,7 @@ inline std::string ReadText(const std::string& path) {
 
 // Every row of every gallery table except the random gallery id, in a fixed order.
 inline std::string DumpGallery(const std::string& db_path) {
-  auto db = SqliteDb::Open(db_path, false);
+  auto db = Db::Open(db_path, false);
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   if (!db.ok()) return "";
   struct Table {

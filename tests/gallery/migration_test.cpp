@@ -5,7 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "gallery/gallery_store.h"
 #include "gallery/internal/schema.h"
 
@@ -18,7 +18,7 @@ TEST(GalleryMigration, UpgradesVersion1InPlace) {
           .string();
   std::filesystem::remove(path);
   {
-    auto db = SqliteDb::Open(path);
+    auto db = Db::Open(path);
     ASSERT_TRUE(db.ok());
     const auto& all = internal::GalleryMigrations();
     ASSERT_GE(all.size(), 2u);
@@ -40,7 +40,7 @@ TEST(GalleryMigration, UpgradesVersion1InPlace) {
     EXPECT_EQ((*photos)[0].note, "");  // column added by version 2
     EXPECT_EQ((*store)->ReadPhoto((*photos)[0].id).value(), (std::vector<uint8_t>{1, 2, 3}));
   }
-  auto db = SqliteDb::Open(path, false);
+  auto db = Db::Open(path, false);
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(db->SchemaVersion("gallery").value(), internal::GalleryMigrations().back().version);
   // A newer file than the program knows is refused.
@@ -59,7 +59,7 @@ TEST(GalleryMigration, Version2TemplatesBecome128DimensionalAndActive) {
   std::vector<uint8_t> blob(512);
   for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 7);
   {
-    auto db = SqliteDb::Open(path);
+    auto db = Db::Open(path);
     ASSERT_TRUE(db.ok());
     const auto& all = internal::GalleryMigrations();
     ASSERT_GE(all.size(), 3u);
@@ -95,7 +95,7 @@ TEST(GalleryMigration, Version2TemplatesBecome128DimensionalAndActive) {
                   .ok());
   EXPECT_EQ(rows, 1);
   // The new CHECK holds: a blob that disagrees with its dimension cannot be written.
-  auto db = SqliteDb::Open(path, false);
+  auto db = Db::Open(path, false);
   ASSERT_TRUE(db.ok());
   EXPECT_FALSE(db->Exec("UPDATE templates SET dim = 256").ok());
   store->reset();

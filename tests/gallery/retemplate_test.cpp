@@ -160,7 +160,7 @@ TEST(RetemplateTest, BadPhotosAreListedAndTheRunGoesOn) {
   ASSERT_TRUE(store.ok());
   Enroll(dir, **store, 6);
   // Photo 2 now yields no face for the new model's pipeline; photo 4 a face elsewhere.
-  auto db = SqliteDb::Open(dir / "g.db", false);
+  auto db = Db::Open(dir / "g.db", false);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(db->Exec("UPDATE photos SET image = CAST('FACES' || char(10) AS BLOB) WHERE id = 2;"
                        "UPDATE photos SET image = CAST('FACES' || char(10) || "

@@ -1,20 +1,28 @@
-// PolicyStore: Argon2id passwords, lockout, roles and certificates in SQLite.
+// PolicyStore: Argon2id passwords, lockout, roles and certificates, on SQLite and on PostgreSQL
+// (a throw-away cluster, tests/common/pg_cluster.h).
 #include <gtest/gtest.h>
 
+#include "common/pg_cluster.h"
 #include "policy/policy.h"
 
 namespace facetrail::policy {
 namespace {
 
-class PolicyStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+class PolicyStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<SqliteDb>(std::move(*SqliteDb::Open(":memory:")));
+    std::string uri = ":memory:";
+    if (GetParam() == Backend::kPostgres) FT_PG_DATABASE_OR_SKIP(uri);
+    auto db = Db::Open(uri);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::make_unique<Db>(std::move(*db));
     auto store = PolicyStore::Open(*db_, PasswordCost::Minimum());
     ASSERT_TRUE(store.ok());
     store_ = std::make_unique<PolicyStore>(std::move(*store));
   }
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<Db> db_;
   std::unique_ptr<PolicyStore> store_;
 };
 
@@ -31,7 +39,7 @@ TEST(PasswordTest, Argon2idHashVerifies) {
             StatusCode::kInvalidArgument);
 }
 
-TEST_F(PolicyStoreTest, UsersRolesAndDuplicates) {
+TEST_P(PolicyStoreTest, UsersRolesAndDuplicates) {
   auto u =
       store_->AddUser({"sam", "Sam Searcher", "Metro PD", {Role::kSearcher}, "sam-password-123"});
   ASSERT_TRUE(u.ok()) << u.status().ToString();
@@ -55,7 +63,7 @@ TEST_F(PolicyStoreTest, UsersRolesAndDuplicates) {
 }
 
 // Issue 14 §2: failures throttle (growing delays, forgotten after the cool-down); they never lock.
-TEST_F(PolicyStoreTest, LoginRecordsAndThrottleState) {
+TEST_P(PolicyStoreTest, LoginRecordsAndThrottleState) {
   ASSERT_TRUE(store_->AddUser({"sam", "", "Metro PD", {Role::kSearcher}, "sam-password-123"}).ok());
   auto sam = store_->FindLoginRecord("sam");
   ASSERT_TRUE(sam.ok() && sam->has_value());
@@ -108,7 +116,7 @@ TEST(LoginThrottleTest, DelaysGrowToTheCapAndAreForgottenAfterTheCoolDown) {
   EXPECT_FALSE(ValidateConfig(bad).ok());
 }
 
-TEST_F(PolicyStoreTest, CertificatesAddRevoke) {
+TEST_P(PolicyStoreTest, CertificatesAddRevoke) {
   auto u = store_->AddUser({"eve", "", "Metro PD", {Role::kExaminer}, "eve-password-123"});
   ASSERT_TRUE(u.ok());
   NewCertificate c{"FIA Facial Examiner", "FE-7", "2026-01-01", "2026-12-31", "FISWG course"};
@@ -134,7 +142,7 @@ TEST_F(PolicyStoreTest, CertificatesAddRevoke) {
   EXPECT_FALSE(ValidCertificate(*reloaded, "2026-06-03").ok());
 }
 
-TEST_F(PolicyStoreTest, ConfigRoundTrip) {
+TEST_P(PolicyStoreTest, ConfigRoundTrip) {
   EXPECT_EQ(store_->LoadConfig().status().code(), StatusCode::kFailedPrecondition);
   PolicyConfig c;
   c.home_agency = "Metro PD";
@@ -167,6 +175,12 @@ TEST(PolicyConfigFormat, OldDefaultsBecomeTheModelsLimits) {
   EXPECT_EQ(now->quality.min_eye_distance_px, 24.f);
   EXPECT_FALSE(now->quality.min_sharpness.has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PolicyStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& p) {
+                           return p.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
 
 }  // namespace
 }  // namespace facetrail::policy

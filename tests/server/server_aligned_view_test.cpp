@@ -15,7 +15,7 @@ class ServerAlignedViewTest : public GalleryServerTest {
  protected:
   // The details of the newest audit entry with this action.
   json LastAuditDetails(const std::string& action) {
-    auto db = SqliteDb::Open(db_path_, /*create=*/false);
+    auto db = Db::Open(db_path_, /*create=*/false);
     EXPECT_TRUE(db.ok());
     if (!db.ok()) return json();
     auto stmt =

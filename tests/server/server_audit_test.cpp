@@ -89,7 +89,7 @@ TEST_F(ServerAuditTest, VerifyNamesThePinnedKeyAndWhenAndAutomaticCheckpointsRea
   EXPECT_TRUE(v.body["external_log"].get<bool>());
   EXPECT_GE(v.body["proven_seq"].get<int64_t>(), 1);
   StopServer();  // a last checkpoint at stop
-  auto db = SqliteDb::Open(db_path_, false);
+  auto db = Db::Open(db_path_, false);
   audit::VerifyOptions options;
   options.public_keys = {key_.public_key};
   options.require_checkpoint = true;
@@ -106,7 +106,7 @@ TEST_F(ServerAuditTest, KeyFileBesideTheDatabaseIsNeverTrusted) {
   auto mallory = audit::CreateSigningKey(db_path_ + ".audit-key");  // beside the database
   ASSERT_TRUE(mallory.ok());
   {
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     audit::AuditLog log(*db);
     ASSERT_TRUE(audit::CreateCheckpoint(log, *mallory, "mallory").ok());
   }
@@ -132,7 +132,7 @@ TEST_F(ServerAuditTest, RewriteWithRecomputedHashesAndDeletedCheckpointRowsFails
   Caller al = Auditor();
   WaitForLines(2);
   StopServer();
-  auto db = SqliteDb::Open(db_path_);
+  auto db = Db::Open(db_path_);
   std::vector<audit::Entry> entries = *audit::AuditLog(*db).Read();
   ASSERT_GE(entries.size(), 4u);
   std::string sql =

@@ -61,7 +61,7 @@ class GalleryServerTest : public ServerTest {
 
   // Number of audit entries with this action (read straight from the database).
   int64_t CountAudit(const std::string& action) {
-    auto db = SqliteDb::Open(db_path_, /*create=*/false);
+    auto db = Db::Open(db_path_, /*create=*/false);
     EXPECT_TRUE(db.ok());
     if (!db.ok()) return -1;
     auto stmt = db->Prepare("SELECT count(*) FROM audit_entries WHERE action = ?");

@@ -186,7 +186,7 @@ TEST_F(ServerHappyPathTest, SupervisorOverridesTheQualityGateAndHoldsTheCase) {
   // The department's own sharpness limit (15) replaces the model's calibrated one (about 3, the
   // blurriest LFW probe measured), so this real LFW photo (sharpness about 3) is below the gate.
   {
-    auto db = SqliteDb::Open(db_path_, false);
+    auto db = Db::Open(db_path_, false);
     ASSERT_TRUE(db.ok());
     auto ctx = service::Context::Open(*db);
     ASSERT_TRUE(ctx.ok());

@@ -18,7 +18,7 @@ class ServerHardeningTest : public ServerTest {
   // Short delays so that the test waits about a second, never minutes.
   void SetUp() override {
     ServerTest::SetUp();
-    auto db = SqliteDb::Open(db_path_, false);
+    auto db = Db::Open(db_path_, false);
     ASSERT_TRUE(db.ok());
     service::ContextOptions co;
     co.password_cost = policy::PasswordCost::Minimum();
@@ -177,7 +177,7 @@ TEST_F(ServerHardeningTest, StoredBytesThatAreNotUtf8NeverBreakTheExport) {
   // A row written by an older version, before the edge checks: invalid UTF-8 in the subject and
   // the details, hash-chained correctly, inserted with the sqlite3 program.
   {
-    auto db = SqliteDb::Open(db_path_, false);
+    auto db = Db::Open(db_path_, false);
     ASSERT_TRUE(db.ok());
     auto last = audit::AuditLog(*db).Read();
     ASSERT_TRUE(last.ok() && !last->empty());

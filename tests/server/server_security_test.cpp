@@ -477,7 +477,7 @@ TEST_F(TlsTest, RefusesToStartWithoutAUsableDatabase) {
   o.db_path = dir_ + "/missing.db";
   EXPECT_EQ(Server::Create(o).status().code(), StatusCode::kNotFound);
   {
-    auto db = SqliteDb::Open(dir_ + "/empty.db", /*create=*/true);
+    auto db = Db::Open(dir_ + "/empty.db", /*create=*/true);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(service::Context::Open(*db).ok());
   }

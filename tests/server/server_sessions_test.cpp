@@ -33,7 +33,7 @@ class ServerSessionsTest : public ServerTest {
   // Audit entries by action, read from the database file.
   std::map<std::string, int> AuditCounts() {
     std::map<std::string, int> out;
-    auto db = SqliteDb::Open(db_path_, /*create=*/false);
+    auto db = Db::Open(db_path_, /*create=*/false);
     EXPECT_TRUE(db.ok());
     audit::AuditLog log(*db);
     auto entries = log.Read();

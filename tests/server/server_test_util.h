@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "server/server.h"
 #include "service/context.h"
 #include "service/user_admin.h"
@@ -45,7 +45,7 @@ class ServerTest : public ::testing::Test {
     std::string templ = (std::filesystem::temp_directory_path() / "ft-srv-XXXXXX").string();
     dir_ = ::mkdtemp(templ.data());
     db_path_ = dir_ + "/facetrail.db";
-    auto db = SqliteDb::Open(db_path_, /*create=*/true);
+    auto db = Db::Open(db_path_, /*create=*/true);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     service::ContextOptions co;
     co.password_cost = policy::PasswordCost::Minimum();

@@ -400,7 +400,7 @@ TEST_F(CliTest, GalleryCommandsUnderAccountability) {
 // Rewrites the entries from `seq` on (actor "mallory" at `seq`), every hash recomputed, with the
 // sqlite3 program; `extra_sql` runs in the same script.
 void RewriteFrom(const std::string& db, int64_t seq, const std::string& extra_sql = "") {
-  auto conn = facetrail::SqliteDb::Open(db, false);
+  auto conn = facetrail::Db::Open(db, false);
   ASSERT_TRUE(conn.ok());
   std::vector<facetrail::audit::Entry> entries = *facetrail::audit::AuditLog(*conn).Read();
   std::string sql =

@@ -286,7 +286,7 @@ TEST(ReviewMigrationTest, Version2ReviewsBecomeExaminationRecords) {
                             ("ft_review_migrate_" + std::to_string(::getpid()) + ".db"))
                                .string();
   std::filesystem::remove(path);
-  auto db = SqliteDb::Open(path);
+  auto db = Db::Open(path);
   ASSERT_TRUE(db.ok());
   const auto& all = internal::RequestsMigrations();
   ASSERT_GE(all.size(), 3u);

@@ -64,9 +64,9 @@ class ServiceTest : public ::testing::Test {
     std::string templ = (std::filesystem::temp_directory_path() / "ft-svc-XXXXXX").string();
     dir_ = ::mkdtemp(templ.data());
     db_path_ = dir_ + "/facetrail.db";
-    auto db = SqliteDb::Open(db_path_);
+    auto db = Db::Open(db_path_);
     ASSERT_TRUE(db.ok());
-    db_ = std::make_unique<SqliteDb>(std::move(*db));
+    db_ = std::make_unique<Db>(std::move(*db));
     // One minute per clock reading, from 2026-03-02T09:00:00Z.
     auto t = std::make_shared<int64_t>(1772442000);
     ContextOptions options;
@@ -217,7 +217,7 @@ class ServiceTest : public ::testing::Test {
   void SetToday(const std::string& utc) { *clock_ = *audit::ParseUtc(utc); }
 
   std::string dir_, db_path_;
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<Db> db_;
   std::shared_ptr<int64_t> clock_;
   std::unique_ptr<Context> ctx_;
   std::unique_ptr<gallery::GalleryStore> gallery_;

@@ -24,7 +24,7 @@ TEST_F(ServiceTest, InitOnlyOnEmptyDatabaseAndKeyIsPrivate) {
 }
 
 TEST_F(ServiceTest, InitRefusesWeakPasswordAndLeavesNoKey) {
-  SqliteDb db = std::move(*SqliteDb::Open(":memory:"));
+  Db db = std::move(*Db::Open(":memory:"));
   ContextOptions options;
   options.password_cost = policy::PasswordCost::Minimum();
   auto ctx = Context::Open(db, options);

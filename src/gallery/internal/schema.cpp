@@ -2,8 +2,8 @@
 
 namespace facetrail::gallery::internal {
 
-const std::vector<SqliteMigration>& GalleryMigrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& GalleryMigrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE gallery_meta (
   key   TEXT PRIMARY KEY,

@@ -7,8 +7,8 @@
 #include <optional>
 #include <random>
 
+#include "common/db.h"
 #include "common/sha256.h"
-#include "common/sqlite.h"
 #include "gallery/internal/schema.h"
 #include "search/flat_index.h"
 
@@ -67,13 +67,13 @@ Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
 class SqliteGalleryStore final : public GalleryStore {
  public:
   // Owns its connection.
-  SqliteGalleryStore(SqliteDb db, std::string path, std::string gallery_id)
+  SqliteGalleryStore(Db db, std::string path, std::string gallery_id)
       : owned_(std::move(db)),
         db_(*owned_),
         path_(std::move(path)),
         gallery_id_(std::move(gallery_id)) {}
   // Borrows the caller's connection (OpenSqliteStoreOn).
-  SqliteGalleryStore(SqliteDb& db, std::string gallery_id)
+  SqliteGalleryStore(Db& db, std::string gallery_id)
       : db_(db), path_(db.path()), gallery_id_(std::move(gallery_id)) {}
 
   const std::string& gallery_id() const override { return gallery_id_; }
@@ -213,8 +213,9 @@ class SqliteGalleryStore final : public GalleryStore {
       if (current == RecordStatus::kExpunged) return Status::Ok();
       FT_RETURN_IF_ERROR(LogBookingTemplates(id, TemplateChange::Kind::kDeleted));
       for (const char* sql :
-           {"INSERT OR IGNORE INTO expunged_photos(sha256, booking_id) "
-            "SELECT sha256, booking_id FROM photos WHERE booking_id = ?1",
+           {"INSERT INTO expunged_photos(sha256, booking_id) "
+            "SELECT sha256, booking_id FROM photos WHERE booking_id = ?1 "
+            "ON CONFLICT DO NOTHING",
             "DELETE FROM templates WHERE photo_id IN (SELECT id FROM photos WHERE booking_id = ?1)",
             "DELETE FROM photos WHERE booking_id = ?1",
             "UPDATE bookings SET name = NULL, dob = NULL, sex = NULL, race_ethnicity = NULL, "
@@ -229,7 +230,7 @@ class SqliteGalleryStore final : public GalleryStore {
     // Best effort: move the change out of the WAL (which still holds the old pages) into the
     // main file, where secure_delete has zeroed them. Readers may keep it from completing.
     // Inside a caller's transaction (a borrowed connection) the caller does it after commit.
-    if (s.ok() && !db_.in_transaction()) (void)db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (s.ok() && !db_.in_transaction()) (void)db_.CheckpointWal();
     return s;
   }
 
@@ -518,11 +519,11 @@ class SqliteGalleryStore final : public GalleryStore {
       "(SELECT count(*) FROM templates t WHERE t.photo_id = p.id), p.searchable, p.origin "
       "FROM photos p JOIN bookings b ON b.id = p.booking_id";
 
-  Expected<SqliteStmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
+  Expected<Stmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
 
   // Template `id`'s blob in column `col` of the current row into `out` (its size: the model's
   // dimension); kDataLoss when the blob has another size.
-  Status CopyTemplate(const SqliteStmt& st, int col, int64_t id, std::span<float> out) const {
+  Status CopyTemplate(const Stmt& st, int col, int64_t id, std::span<float> out) const {
     auto blob = st.BlobView(col);
     if (blob.size() != out.size_bytes()) {
       return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
@@ -609,7 +610,7 @@ class SqliteGalleryStore final : public GalleryStore {
     return st.Int(0);
   }
 
-  static PhotoInfo ReadPhotoInfo(const SqliteStmt& st) {
+  static PhotoInfo ReadPhotoInfo(const Stmt& st) {
     PhotoInfo p;
     p.id = st.Int(0);
     p.booking_number = st.Text(1);
@@ -736,8 +737,8 @@ class SqliteGalleryStore final : public GalleryStore {
   }
 
   std::mutex mu_;
-  std::optional<SqliteDb> owned_;  // empty when the connection is borrowed
-  SqliteDb& db_;                   // guarded by mu_
+  std::optional<Db> owned_;  // empty when the connection is borrowed
+  Db& db_;                   // guarded by mu_
   const std::string path_;
   const std::string gallery_id_;
 };
@@ -747,9 +748,9 @@ class SqliteGalleryStore final : public GalleryStore {
 namespace {
 
 // Schema, secure_delete and the gallery id on `db`.
-Expected<std::string> PrepareGallery(SqliteDb& db) {
+Expected<std::string> PrepareGallery(Db& db) {
   // Deleted content (expunged photos) is overwritten with zeros, not left in free pages.
-  FT_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON"));
+  FT_RETURN_IF_ERROR(db.SecureDelete());
   FT_RETURN_IF_ERROR(db.Migrate(kSchemaComponent, GalleryMigrations()));
   std::string gallery_id;
   FT_RETURN_IF_ERROR(db.InTransaction([&]() -> Status {
@@ -777,13 +778,13 @@ Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
   }
-  FT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.create_if_missing));
+  FT_ASSIGN_OR_RETURN(auto db, Db::Open(path, options.create_if_missing));
   FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
   return std::unique_ptr<GalleryStore>(
       new SqliteGalleryStore(std::move(db), path, std::move(gallery_id)));
 }
 
-Expected<std::unique_ptr<GalleryStore>> OpenSqliteStoreOn(SqliteDb& db) {
+Expected<std::unique_ptr<GalleryStore>> OpenSqliteStoreOn(Db& db) {
   FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
   return std::unique_ptr<GalleryStore>(new SqliteGalleryStore(db, std::move(gallery_id)));
 }

@@ -6,8 +6,8 @@ namespace facetrail::service::internal {
 
 // Status of a search request: pending_review -> examined -> released (or disputed -> examined
 // again). The outcome is recorded on a released request.
-const std::vector<SqliteMigration>& RequestsMigrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& RequestsMigrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE probes (
   sha256 TEXT PRIMARY KEY,
@@ -156,7 +156,7 @@ ALTER TABLE search_requests ADD COLUMN expected_fnir TEXT;
   return kMigrations;
 }
 
-Status MigrateRequests(SqliteDb& db) {
+Status MigrateRequests(Db& db) {
   return db.Migrate("requests", RequestsMigrations());
 }
 

@@ -4,13 +4,13 @@
 
 #include <vector>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "common/status.h"
 
 namespace facetrail::service::internal {
 
 // Every version of the schema, oldest first (tests upgrade old files with a prefix of it).
-const std::vector<SqliteMigration>& RequestsMigrations();
-Status MigrateRequests(SqliteDb& db);
+const std::vector<Migration>& RequestsMigrations();
+Status MigrateRequests(Db& db);
 
 }  // namespace facetrail::service::internal

@@ -7,8 +7,8 @@ namespace facetrail::service::internal {
 namespace {
 
 // Times are audit::FormatUtc text (fixed width, so they compare as strings).
-const std::vector<SqliteMigration>& Migrations() {
-  static const std::vector<SqliteMigration> kMigrations = {
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       {1, R"sql(
 CREATE TABLE auth_credentials (
   id INTEGER PRIMARY KEY,
@@ -32,7 +32,7 @@ CREATE INDEX auth_credentials_user ON auth_credentials(user_id, kind);
 
 }  // namespace
 
-Status MigrateSessions(SqliteDb& db) {
+Status MigrateSessions(Db& db) {
   return db.Migrate("sessions", Migrations());
 }
 

@@ -4,13 +4,13 @@
 
 #include <string_view>
 
-#include "common/sqlite.h"
+#include "common/db.h"
 #include "common/status.h"
 #include "service/sessions.h"
 
 namespace facetrail::service::internal {
 
-Status MigrateSessions(SqliteDb& db);
+Status MigrateSessions(Db& db);
 
 // Revokes every credential of `user_id` that is neither revoked nor expired now, recording who
 // and why; returns their ids. requires: inside a transaction that also appends the audit entry.

@@ -1,0 +1,356 @@
+// The data-access seam (common/db.h) on both back-ends: SQLite (a file) and PostgreSQL (a
+// throw-away cluster, tests/common/pg_cluster.h). The same test body runs on each.
+#include "common/db.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/db_uri.h"
+#include "common/pg_cluster.h"
+#include "common/sql_dialect.h"
+
+namespace facetrail {
+namespace {
+
+enum class Backend { kSqlite, kPostgres };
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+class DbTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kSqlite) {
+      char tmpl[] = "/tmp/facetrail-db-test-XXXXXX";
+      ASSERT_NE(::mkdtemp(tmpl), nullptr);
+      dir_ = tmpl;
+      uri_ = "sqlite:" + dir_ + "/t.db";
+    } else {
+      FT_PG_DATABASE_OR_SKIP(uri_);
+    }
+    auto db = Db::Open(uri_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::make_unique<Db>(std::move(*db));
+  }
+  void TearDown() override {
+    db_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A table with one column of each kind, created through a migration (the DDL is SQLite's;
+  // the PostgreSQL back-end translates the types).
+  void MakeTable() {
+    ASSERT_TRUE(db_->Migrate("t", {{1,
+                                    "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT "
+                                    "NOT NULL UNIQUE, n INTEGER, x REAL, data BLOB)"}})
+                    .ok());
+  }
+
+  std::string uri_;
+  std::string dir_;
+  std::unique_ptr<Db> db_;
+};
+
+TEST_P(DbTest, BindsAndReadsEveryType) {
+  MakeTable();
+  // Bytes that text handling would mangle: NUL, a quote, a backslash, high bytes.
+  const std::vector<uint8_t> blob = {0, 1, '\'', '\\', 0xff, 0x80, 0, 'x'};
+  auto ins = db_->Prepare("INSERT INTO items(name, n, x, data) VALUES (?, ?, ?, ?)");
+  ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+  ins->Bind(1, "it's; DROP TABLE items; --")
+      .Bind(2, int64_t{-9007199254740993})
+      .Bind(3, 0.1)
+      .BindBlob(4, blob);
+  ASSERT_TRUE(ins->Run().ok());
+  EXPECT_EQ(db_->Changes(), 1);
+  const int64_t id = db_->LastInsertRowId();
+  EXPECT_GT(id, 0);
+  ins->Reset();
+  ins->Bind(1, std::optional<std::string>("second")).BindNull(2).BindNull(3).BindNull(4);
+  ASSERT_TRUE(ins->Run().ok());
+  EXPECT_EQ(db_->LastInsertRowId(), id + 1);
+
+  auto sel = db_->Prepare("SELECT id, name, n, x, data FROM items ORDER BY id");
+  ASSERT_TRUE(sel.ok());
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_EQ(sel->Int(0), id);
+  EXPECT_EQ(sel->Text(1), "it's; DROP TABLE items; --");
+  EXPECT_EQ(sel->Int(2), int64_t{-9007199254740993});
+  EXPECT_DOUBLE_EQ(sel->Double(3), 0.1);
+  EXPECT_EQ(sel->Blob(4), blob);
+  EXPECT_EQ(sel->BlobView(4).size(), blob.size());
+  EXPECT_FALSE(sel->IsNull(4));
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_EQ(sel->OptText(1), "second");
+  EXPECT_TRUE(sel->IsNull(2));
+  EXPECT_TRUE(sel->IsNull(4));
+  EXPECT_EQ(sel->OptText(4), std::nullopt);
+  EXPECT_TRUE(sel->Blob(4).empty());
+  EXPECT_FALSE(*sel->Step());
+}
+
+TEST_P(DbTest, NumberedPlaceholdersRepeatAndQuestionMarksInLiteralsStay) {
+  MakeTable();
+  auto ins = db_->Prepare("INSERT INTO items(name, n) VALUES ('why?' || ?1, ?2 + ?2)");
+  ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+  ins->Bind(1, "x").Bind(2, int64_t{21});
+  ASSERT_TRUE(ins->Run().ok());
+  auto sel = db_->Prepare("SELECT name, n FROM items WHERE n = ? AND name <> '?'");
+  ASSERT_TRUE(sel.ok());
+  sel->Bind(1, int64_t{42});
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_EQ(sel->Text(0), "why?x");
+}
+
+TEST_P(DbTest, ConstraintViolationIsAlreadyExists) {
+  MakeTable();
+  auto ins = db_->Prepare("INSERT INTO items(name) VALUES (?)");
+  ASSERT_TRUE(ins.ok());
+  ins->Bind(1, "a");
+  ASSERT_TRUE(ins->Run().ok());
+  ins->Reset();
+  ins->Bind(1, "a");
+  Status s = ins->Run();
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_NE(s.message().find(db_->path()), std::string::npos) << s.message();
+  // ON CONFLICT … DO NOTHING is the portable INSERT OR IGNORE.
+  auto ignore = db_->Prepare("INSERT INTO items(name) VALUES (?) ON CONFLICT (name) DO NOTHING");
+  ASSERT_TRUE(ignore.ok());
+  ignore->Bind(1, "a");
+  EXPECT_TRUE(ignore->Run().ok());
+  EXPECT_EQ(db_->Changes(), 0);
+}
+
+TEST_P(DbTest, BadSqlAndBadBindingsAreErrorsNotCrashes) {
+  MakeTable();
+  auto bad = db_->Prepare("SELEC nothing");
+  // SQLite refuses at Prepare; PostgreSQL at the first Step.
+  if (bad.ok()) {
+    EXPECT_FALSE(bad->Step().ok());
+  }
+  auto sel = db_->Prepare("SELECT name FROM items WHERE id = ?");
+  ASSERT_TRUE(sel.ok());
+  sel->Bind(7, int64_t{1});  // no parameter 7
+  EXPECT_FALSE(sel->Step().ok());
+  sel->Reset();
+  sel->Bind(1, int64_t{1});
+  auto row = sel->Step();
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_FALSE(*row);
+  // The connection is still usable.
+  EXPECT_TRUE(db_->Exec("CREATE TABLE after_error (a TEXT)").ok());
+}
+
+TEST_P(DbTest, TransactionsCommitRollBackAndNest) {
+  MakeTable();
+  auto count = [&]() {
+    auto st = db_->Prepare("SELECT count(*) FROM items");
+    EXPECT_TRUE(st.ok() && *st->Step());
+    return st->Int(0);
+  };
+  auto add = [&](const std::string& name) {
+    auto st = db_->Prepare("INSERT INTO items(name) VALUES (?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, name);
+    return st->Run();
+  };
+  EXPECT_FALSE(db_->EngineInTransaction());
+  ASSERT_TRUE(db_->InTransaction([&] {
+                   EXPECT_TRUE(db_->in_transaction());
+                   EXPECT_TRUE(db_->EngineInTransaction());
+                   FT_RETURN_IF_ERROR(add("a"));
+                   // A nested transaction joins the outer one.
+                   return db_->InTransaction([&] { return add("b"); });
+                 })
+                  .ok());
+  EXPECT_EQ(count(), 2);
+  // An error anywhere rolls back everything.
+  Status s = db_->InTransaction([&] {
+    FT_RETURN_IF_ERROR(add("c"));
+    return db_->InTransaction([&] { return add("a"); });  // duplicate
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(count(), 2);
+  EXPECT_FALSE(db_->in_transaction());
+  EXPECT_FALSE(db_->EngineInTransaction());
+  // So does an exception, which then propagates.
+  EXPECT_THROW((void)db_->InTransaction([&]() -> Status {
+    (void)add("d");
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(count(), 2);
+  EXPECT_FALSE(db_->EngineInTransaction());
+}
+
+TEST_P(DbTest, MigratesFromEmptyAndFromThePreviousVersionAndRefusesNewer) {
+  const std::vector<Migration> v1 = {{1, "CREATE TABLE m (id INTEGER PRIMARY KEY, a TEXT)"}};
+  std::vector<Migration> v2 = v1;
+  v2.push_back({2, "ALTER TABLE m ADD COLUMN b INTEGER NOT NULL DEFAULT 7"});
+  EXPECT_EQ(*db_->SchemaVersion("m"), 0);
+  ASSERT_TRUE(db_->Migrate("m", v1).ok());
+  EXPECT_EQ(*db_->SchemaVersion("m"), 1);
+  ASSERT_TRUE(db_->Exec("INSERT INTO m(a) VALUES ('old')").ok());
+  ASSERT_TRUE(db_->Migrate("m", v2).ok());
+  EXPECT_EQ(*db_->SchemaVersion("m"), 2);
+  auto st = db_->Prepare("SELECT a, b FROM m");
+  ASSERT_TRUE(st.ok() && *st->Step());
+  EXPECT_EQ(st->Text(0), "old");
+  EXPECT_EQ(st->Int(1), 7);
+  // Again: nothing to do.
+  EXPECT_TRUE(db_->Migrate("m", v2).ok());
+  // An older program refuses the newer schema.
+  Status s = db_->Migrate("m", v1);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  // Versions are per component.
+  EXPECT_EQ(*db_->SchemaVersion("other"), 0);
+}
+
+TEST_P(DbTest, AFailedMigrationStepLeavesThePreviousVersion) {
+  std::vector<Migration> ms = {{1, "CREATE TABLE f (a TEXT)"},
+                               {2, "CREATE TABLE g (b TEXT); INSERT INTO nowhere VALUES (1)"}};
+  Status s = db_->Migrate("f", ms);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.message();
+  EXPECT_EQ(*db_->SchemaVersion("f"), 1);
+  EXPECT_TRUE(*db_->TableExists("f"));
+  EXPECT_FALSE(*db_->TableExists("g"));  // step 2 rolled back whole
+}
+
+TEST_P(DbTest, PerDialectMigrationsAndTriggers) {
+  ASSERT_TRUE(db_->Migrate("trig", {{1,
+                                     "CREATE TABLE log (a TEXT);"
+                                     "CREATE TRIGGER log_no_delete BEFORE DELETE ON log "
+                                     "BEGIN SELECT RAISE(ABORT, 'append-only'); END;",
+                                     "CREATE TABLE log (a TEXT);"
+                                     "CREATE FUNCTION log_refuse() RETURNS trigger "
+                                     "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                                     "'append-only'; END $$;"
+                                     "CREATE TRIGGER log_no_delete BEFORE DELETE ON log "
+                                     "FOR EACH ROW EXECUTE FUNCTION log_refuse();"}})
+                  .ok());
+  EXPECT_TRUE(*db_->TriggerExists("log_no_delete"));
+  EXPECT_FALSE(*db_->TriggerExists("log_no_update"));
+  EXPECT_TRUE(*db_->TableExists("log"));
+  EXPECT_FALSE(*db_->TableExists("log_no_delete"));
+  ASSERT_TRUE(db_->Exec("INSERT INTO log VALUES ('x')").ok());
+  Status s = db_->Exec("DELETE FROM log");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("append-only"), std::string::npos) << s.message();
+}
+
+TEST_P(DbTest, ConnectionsSeeEachOthersCommits) {
+  MakeTable();
+  auto other = Db::Open(uri_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE(db_->Exec("INSERT INTO items(name) VALUES ('from one')").ok());
+  auto st = other->Prepare("SELECT name FROM items");
+  ASSERT_TRUE(st.ok() && *st->Step());
+  EXPECT_EQ(st->Text(0), "from one");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DbTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         BackendName);
+
+// ---- PostgreSQL only ----
+
+TEST(PostgresDbTest, ErrorsCarrySqlstateAndThePasswordFreeName) {
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  auto db = Db::Open(uri);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(db->dialect(), SqlDialect::kPostgres);
+  EXPECT_EQ(db->sqlite_handle(), nullptr);
+  Status s = db->Exec("SELECT * FROM no_such_table");
+  EXPECT_NE(s.message().find("SQLSTATE 42P01"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().rfind(uri, 0), 0u) << s.message();
+}
+
+TEST(PostgresDbTest, AServerRestartIsUnavailableThenTheConnectionRecovers) {
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  auto* cluster = testing::PgCluster::Get(nullptr);
+  auto db = Db::Open(uri);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db->Exec("CREATE TABLE r (a BIGINT)").ok());
+  ASSERT_EQ(cluster->PgCtl("-w -m fast restart"), 0);
+  auto st = db->Prepare("INSERT INTO r VALUES (?)");
+  ASSERT_TRUE(st.ok());
+  st->Bind(1, int64_t{1});
+  Status s = st->Run();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  // The next call finds (or makes) a working connection.
+  Status again = db->Exec("INSERT INTO r VALUES (2)");
+  if (!again.ok()) {
+    EXPECT_EQ(again.code(), StatusCode::kUnavailable) << again.ToString();
+    again = db->Exec("INSERT INTO r VALUES (2)");
+  }
+  EXPECT_TRUE(again.ok()) << again.ToString();
+}
+
+TEST(PostgresDbTest, UnreachableServerIsUnavailable) {
+  // A closed port on 127.0.0.1 (port 1 needs root to listen on, and nothing does).
+  auto db = Db::Open("postgresql://facetrail@127.0.0.1:1/x?connect_timeout=2");
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kUnavailable) << db.status().ToString();
+}
+
+TEST(PostgresDbTest, APasswordInTheUriIsRefused) {
+  for (const char* uri : {"postgresql://u:secret@127.0.0.1/db",
+                          "postgres://u@127.0.0.1/db?sslmode=disable&password=secret",
+                          "postgresql:///db?password=secret"}) {
+    auto db = Db::Open(uri);
+    ASSERT_FALSE(db.ok()) << uri;
+    EXPECT_EQ(db.status().code(), StatusCode::kInvalidArgument) << uri;
+    EXPECT_EQ(db.status().message().find("secret"), std::string::npos) << db.status().message();
+  }
+}
+
+// ---- dialect helpers ----
+
+TEST(SqlDialectTest, NumbersPlaceholdersOutsideLiteralsAndComments) {
+  auto n = NumberPlaceholders("SELECT ?, '?', \"a?\", ? -- ?\n, ?3, ?");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->sql, "SELECT $1, '?', \"a?\", $2 -- ?\n, $3, $4");
+  EXPECT_EQ(n->parameters, 4);
+  auto q = NumberPlaceholders("SELECT 'it''s ?' || ?1 || ?1 /* ? */");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->sql, "SELECT 'it''s ?' || $1 || $1 /* ? */");
+  EXPECT_EQ(q->parameters, 1);
+}
+
+TEST(SqlDialectTest, RefusesHostilePlaceholderSql) {
+  EXPECT_FALSE(NumberPlaceholders("SELECT 'unterminated ?").ok());
+  EXPECT_FALSE(NumberPlaceholders("SELECT /* ? ").ok());
+  EXPECT_FALSE(NumberPlaceholders("SELECT ?0").ok());
+  EXPECT_FALSE(NumberPlaceholders("SELECT ?99999999999999999999").ok());
+}
+
+TEST(SqlDialectTest, TranslatesSqliteDdl) {
+  EXPECT_EQ(SqliteDdlToPostgres("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                                "n integer, b BLOB, r REAL, integer_like TEXT DEFAULT 'BLOB')"),
+            "CREATE TABLE t (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, n BIGINT, "
+            "b BYTEA, r DOUBLE PRECISION, integer_like TEXT DEFAULT 'BLOB')");
+}
+
+TEST(DbUriTest, PostgresUris) {
+  EXPECT_TRUE(IsPostgresUri("postgresql://h/db"));
+  EXPECT_TRUE(IsPostgresUri("postgres://h/db"));
+  EXPECT_FALSE(IsPostgresUri("sqlite:x.db"));
+  EXPECT_EQ(*PostgresUriDescription("postgresql://u@h:5432/db?sslmode=require"),
+            "postgresql://u@h:5432/db");
+  EXPECT_FALSE(PostgresUriDescription("postgresql://u:p@h/db").ok());
+  EXPECT_FALSE(PostgresUriDescription("postgresql://h/db?password=p").ok());
+  EXPECT_FALSE(PostgresUriDescription("sqlite:x").ok());
+}
+
+}  // namespace
+}  // namespace facetrail
