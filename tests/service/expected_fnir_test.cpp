@@ -5,6 +5,7 @@
 // version 3 of the schema migrate and read back as "not recorded".
 #include <unistd.h>
 
+#include "common/db.h"
 #include "service/case_file.h"
 #include "service/internal/requests_schema.h"
 #include "service/probe_view.h"
@@ -194,7 +195,7 @@ TEST(ExpectedFnirMigrationTest, Version3RequestsReadBackAsNotRecorded) {
                             ("ft_expected_migrate_" + std::to_string(::getpid()) + ".db"))
                                .string();
   std::filesystem::remove(path);
-  auto db = SqliteDb::Open(path);
+  auto db = Db::Open(path);
   ASSERT_TRUE(db.ok());
   const auto& all = internal::RequestsMigrations();
   ASSERT_EQ(all.size(), 4u);

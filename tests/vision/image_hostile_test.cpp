@@ -73,8 +73,9 @@ TEST(HostileImageTest, RandomGarbageIsUnrecognised) {
     for (uint8_t& b : garbage) b = static_cast<uint8_t>(rng());
     if (SniffImageFormat(garbage) != ImageFormat::kUnknown) continue;
     auto decoded = DecodeImage(garbage);
-    ASSERT_EQ(decoded.status(),
-              InvalidArgument("unrecognised image format (not JPEG, PNG, WebP, BMP, PPM or JPEG 2000)"));
+    ASSERT_EQ(
+        decoded.status(),
+        InvalidArgument("unrecognised image format (not JPEG, PNG, WebP, BMP, PPM or JPEG 2000)"));
   }
 }
 
