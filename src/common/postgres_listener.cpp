@@ -4,7 +4,6 @@
 #include <poll.h>
 
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -71,7 +70,7 @@ class PgListener final : public DbListener {
     const int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (rc < 0) {
       if (errno == EINTR) return 0;
-      return Lost(std::strerror(errno));
+      return Lost(ErrnoMessage(errno));
     }
     if (rc == 0) return 0;
     if (PQconsumeInput(conn_) == 0) return Lost(Trimmed(PQerrorMessage(conn_)));
