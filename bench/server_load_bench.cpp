@@ -5,12 +5,20 @@
 // slow clients dribble request heads (a byte every 100 ms, reconnecting when cut off), I idle
 // keep-alive clients hold their connections open, and one prober asks /healthz every 200 ms.
 //
+// Several servers on one database (issue 15): --servers N starts N `facetrail serve` processes on
+// consecutive ports over the same database and spreads the clients over them round-robin (client
+// c always talks to server c % N, so its session stays where it signed in); --cpus-per-server K
+// pins server i to CPUs [i*K, (i+1)*K) with sched_setaffinity, to show what each server having
+// its own cores gives on a machine that has few.
+//
 // Usage: facetrail-bench-server-load [--gallery N=1000000] [--clients C=50] [--seconds S=60]
-//          [--slow-clients K=16] [--idle-clients I=50]
-//          [--dir DIR=/tmp/ft-server-load] [--reuse]   (--reuse keeps an existing DIR/facetrail.db)
+//          [--slow-clients K=16] [--idle-clients I=50] [--servers N=1] [--cpus-per-server K=0]
+//          [--db URI=DIR/facetrail.db] [--serve-arg ARG]...  (extra arguments for every server)
+//          [--dir DIR=/tmp/ft-server-load] [--reuse]   (--reuse keeps an existing database)
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -162,6 +170,9 @@ int Connect(int port) {
 int main(int argc, char** argv) {
   int gallery = 1000000, clients = 50, seconds = 60, slow_clients = 16, idle_clients = 50;
   std::string dir = "/tmp/ft-server-load";
+  std::string db_uri;
+  int servers = 1, cpus_per_server = 0;
+  std::vector<std::string> serve_args;
   bool reuse = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -181,18 +192,35 @@ int main(int argc, char** argv) {
       idle_clients = std::stoi(next());
     else if (a == "--dir")
       dir = next();
+    else if (a == "--db")
+      db_uri = next();
+    else if (a == "--servers")
+      servers = std::max(1, std::stoi(next()));
+    else if (a == "--cpus-per-server")
+      cpus_per_server = std::stoi(next());
+    else if (a == "--serve-arg")
+      serve_args.push_back(next());
     else if (a == "--reuse")
       reuse = true;
     else
       Die("unknown option " + a);
   }
   const std::string lfw = std::string(FACETRAIL_SHARED_DIR) + "/data/lfw-deepfunneled-dev/images/";
-  const std::string db_path = dir + "/facetrail.db";
+  const bool is_file = db_uri.empty();
+  const std::string db_path = is_file ? dir + "/facetrail.db" : db_uri;
   std::filesystem::create_directories(dir);
-  if (!reuse || !std::filesystem::exists(db_path)) {
-    std::filesystem::remove(db_path);
-    BuildDatabase(db_path, gallery, clients, lfw + "Abdullah_Gul/Abdullah_Gul_0001.jpg");
+  bool build = !reuse;
+  if (is_file) {
+    build = build || !std::filesystem::exists(db_path);
+    if (build) std::filesystem::remove(db_path);
+  } else if (reuse) {
+    // A server database: build it unless it already has the bench's users.
+    auto db = ft::Db::Open(db_path, false);
+    if (!db.ok()) Die(db.status().ToString());
+    auto users = db->TableExists("policy_users");
+    build = !users.ok() || !*users;
   }
+  if (build) BuildDatabase(db_path, gallery, clients, lfw + "Abdullah_Gul/Abdullah_Gul_0001.jpg");
   auto probe = ft::ReadFileBytes(lfw + "Abdullah_Gul/Abdullah_Gul_0010.jpg", size_t{64} << 20);
   if (!probe.ok()) Die(probe.status().ToString());
   const std::string probe_text(probe->begin(), probe->end());
@@ -215,22 +243,53 @@ int main(int argc, char** argv) {
     if (!head.ok()) Die(head.status().ToString());
     first_seq = head->first;
   }
-  const int port = 18000 + static_cast<int>(::getpid() % 1000);
-  pid_t server = ::fork();
-  if (server == 0) {
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    std::string bin = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
-    ::execl(bin.c_str(), bin.c_str(), "serve", "--db", db_path.c_str(), "--listen", listen.c_str(),
-            "--models", FACETRAIL_MODELS_DIR, "--searches-per-minute", "1000000", "--search-burst",
-            "1000000", "--login-burst", "1000000", "--max-connections-per-address", "10000",
-            static_cast<char*>(nullptr));  // every client is on loopback
-    std::perror(bin.c_str());
-    std::_Exit(127);
+  const int base_port = 18000 + static_cast<int>(::getpid() % 1000) * 4;
+  std::vector<pid_t> server_pids;
+  for (int k = 0; k < servers; ++k) {
+    const int port = base_port + k;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (cpus_per_server > 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (int c = k * cpus_per_server; c < (k + 1) * cpus_per_server; ++c) CPU_SET(c, &set);
+        if (::sched_setaffinity(0, sizeof set, &set) != 0) std::perror("sched_setaffinity");
+      }
+      std::string listen = "127.0.0.1:" + std::to_string(port);
+      std::string bin = std::string(FACETRAIL_BINARY_DIR) + "/facetrail";
+      std::vector<std::string> args = {bin,
+                                       "serve",
+                                       "--db",
+                                       db_path,
+                                       "--listen",
+                                       listen,
+                                       "--models",
+                                       FACETRAIL_MODELS_DIR,
+                                       "--searches-per-minute",
+                                       "1000000",
+                                       "--search-burst",
+                                       "1000000",
+                                       "--login-burst",
+                                       "1000000",
+                                       "--max-connections-per-address",
+                                       "10000"};  // every client is on loopback
+      args.insert(args.end(), serve_args.begin(), serve_args.end());
+      std::vector<char*> argv_c;
+      for (std::string& arg : args) argv_c.push_back(arg.data());
+      argv_c.push_back(nullptr);
+      ::execv(bin.c_str(), argv_c.data());
+      std::perror(bin.c_str());
+      std::_Exit(127);
+    }
+    server_pids.push_back(pid);
   }
-  httplib::Client probe_client("127.0.0.1", port);
-  for (int i = 0; i < 600 && !probe_client.Get("/healthz"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int k = 0; k < servers; ++k) {
+    httplib::Client probe_client("127.0.0.1", base_port + k);
+    for (int i = 0; i < 1200 && !probe_client.Get("/healthz"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
+  const int port = base_port;  // slow, idle and health clients talk to the first server
 
   std::mutex mu;
   std::vector<double> latencies_ms;
@@ -296,7 +355,7 @@ int main(int argc, char** argv) {
   });
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client cli("127.0.0.1", port);
+      httplib::Client cli("127.0.0.1", base_port + c % servers);
       cli.set_read_timeout(300, 0);
       std::string name = "sam" + std::to_string(c);
       auto login =
@@ -335,8 +394,8 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  ::kill(server, SIGTERM);
-  ::waitpid(server, nullptr, 0);
+  for (pid_t pid : server_pids) ::kill(pid, SIGTERM);
+  for (pid_t pid : server_pids) ::waitpid(pid, nullptr, 0);
 
   // Count the audit entries the searches left.
   int64_t audited = 0;
@@ -355,6 +414,9 @@ int main(int argc, char** argv) {
   json out{{"cpu", CpuModel()},
            {"threads", std::thread::hardware_concurrency()},
            {"gallery_templates", num_templates},
+           {"database", is_file ? "sqlite" : "postgresql"},
+           {"servers", servers},
+           {"cpus_per_server", cpus_per_server},
            {"clients", clients},
            {"seconds", wall},
            {"responses_by_status", status_json},
