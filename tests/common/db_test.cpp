@@ -275,9 +275,10 @@ TEST(PostgresDbTest, ErrorsCarrySqlstateAndThePasswordFreeName) {
 }
 
 TEST(PostgresDbTest, AServerRestartIsUnavailableThenTheConnectionRecovers) {
+  // Its own cluster: restarting the shared one would break the tests running beside it.
   std::string uri;
-  FT_PG_DATABASE_OR_SKIP(uri);
-  auto* cluster = testing::PgCluster::Get(nullptr);
+  testing::PgCluster* cluster = nullptr;
+  FT_PG_OWN_CLUSTER_DATABASE_OR_SKIP(cluster, uri);
   auto db = Db::Open(uri);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(db->Exec("CREATE TABLE r (a BIGINT)").ok());
@@ -294,6 +295,29 @@ TEST(PostgresDbTest, AServerRestartIsUnavailableThenTheConnectionRecovers) {
     again = db->Exec("INSERT INTO r VALUES (2)");
   }
   EXPECT_TRUE(again.ok()) << again.ToString();
+}
+
+// Under ctest the run's one cluster is shared (tests/CMakeLists.txt sets FACETRAIL_PG_CLUSTER);
+// each test still has a database of its own, and nobody may restart the shared server.
+TEST(PgClusterTest, UnderCtestOneClusterIsSharedWithADatabasePerTest) {
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  auto* cluster = testing::PgCluster::Get(nullptr);
+  const char* shared = std::getenv(testing::kSharedClusterEnv);
+  EXPECT_EQ(cluster->shared(), shared != nullptr && *shared != '\0');
+  if (cluster->shared()) {
+    EXPECT_EQ(cluster->PgCtl("-w -m fast restart"), -1);
+  }
+  const std::string other = cluster->CreateDatabase();
+  ASSERT_FALSE(other.empty());
+  EXPECT_NE(other, uri);
+  auto a = Db::Open(uri);
+  auto b = Db::Open(other);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->Exec("CREATE TABLE mine (x BIGINT)").ok());
+  auto there = b->TableExists("mine");
+  ASSERT_TRUE(there.ok());
+  EXPECT_FALSE(*there);
 }
 
 TEST(PostgresDbTest, UnreachableServerIsUnavailable) {
