@@ -3,7 +3,7 @@
 // WHAT THIS REPRESENTS
 //   Every accountable action (login, refusal, search, review, release, outcome, user and
 //   certificate change, purge, configuration change) is one Entry, appended by the use case that
-//   performs the action *inside the same SQLite transaction* as the action's own rows: either
+//   performs the action *inside the same database transaction* as the action's own rows: either
 //   both are committed or neither. Entries are numbered 1, 2, 3, ... (seq) and each carries
 //   hash = SHA-256(prev_hash || CanonicalEncoding(entry)); the first entry's prev_hash is 32 zero
 //   bytes. A Checkpoint is a signed statement "the log's entry N has hash H" (and, since version
@@ -14,12 +14,18 @@
 //
 // WHAT IS GUARANTEED
 //   No function here updates or deletes an entry or a checkpoint, and the schema installs
-//   triggers that make UPDATE and DELETE of those rows fail (defence in depth: someone with the
-//   file and the sqlite3 program can drop the triggers, which Verify reports).
+//   triggers that make UPDATE and DELETE (on PostgreSQL also TRUNCATE) of those rows fail, for
+//   every role including the tables' owner (defence in depth: someone with the file and the
+//   sqlite3 program, or PostgreSQL's owner or a superuser, can drop or disable the triggers,
+//   which Verify reports). On PostgreSQL the application role should not even hold UPDATE,
+//   DELETE or TRUNCATE on them (packaging/postgresql/roles.sql, docs/DEPLOYMENT.md).
 //
 // THREAD SAFETY
 //   AuditLog holds a reference to one Db (one thread at a time, see common/sqlite.h).
-//   Appends from several processes are serialised by SQLite's write lock (BEGIN IMMEDIATE).
+//   Appends from several processes (and servers) are serialised by the writing transaction's
+//   lock: SQLite's write lock (BEGIN IMMEDIATE), PostgreSQL's facetrail-wide advisory lock
+//   (common/postgres.cpp), taken before Append reads the chain head. The primary key on seq is
+//   the last guard: a second entry with the same seq is refused, never stored.
 #pragma once
 
 #include <array>
@@ -132,7 +138,8 @@ Expected<PublicKey> LoadPublicKey(const std::string& path);
 // kInvalidArgument naming `what` and both folders when `path` lies in the folder of the database
 // `db_path` or below it: whoever can write the database can write there too (SQLite needs the
 // folder writable for its -wal and -shm), so a trusted key or an external checkpoint log kept
-// there proves nothing. See docs/AUDIT.md, "Threat model".
+// there proves nothing. See docs/AUDIT.md, "Threat model". OK for a PostgreSQL URI (no folder
+// on this machine holds that database).
 Status CheckOutsideDatabaseFolder(const std::string& path, const std::string& db_path,
                                   std::string_view what);
 // A trusted ("pinned") public key for verification: CheckOutsideDatabaseFolder, then
@@ -293,8 +300,10 @@ struct VerifyReport {
 
 // Recomputes the chain and checks every checkpoint: signatures against the pinned keys, the
 // entries each one lists, its own "audit.checkpoint" entry, and every "audit.checkpoint" entry of
-// the chain against the checkpoint rows. Returns a report even when the log is damaged (the
-// damage is in report.problems); a non-OK status only when it cannot read.
+// the chain against the checkpoint rows. Entries and checkpoints are read on one snapshot of the
+// database (a read transaction, unless the caller is in one), so appends by other connections
+// meanwhile cannot look like damage. Returns a report even when the log is damaged (the damage
+// is in report.problems); a non-OK status only when it cannot read.
 Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options);
 // The report as JSON (the CLI's --json and GET /api/v1/audit/verify): ok, entries, last_seq,
 // checkpoints, external_checkpoints, pinned_keys, verified_at, last_checkpoint ({seq, time,

@@ -13,6 +13,7 @@
 
 #include "audit/audit.h"
 #include "audit/internal/hex.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/sha256.h"
 
@@ -247,6 +248,9 @@ Expected<PublicKey> LoadPublicKey(const std::string& path) {
 
 Status CheckOutsideDatabaseFolder(const std::string& path, const std::string& db_path,
                                   std::string_view what) {
+  // A database on a PostgreSQL server has no folder here: its writers are the server's
+  // roles, not this machine's accounts (docs/DEPLOYMENT.md).
+  if (IsPostgresUri(db_path)) return Status::Ok();
   // The folder as named, and the real one when the database is a symbolic link (SQLite puts
   // -wal and -shm beside the file it resolves to, so that folder is writable too).
   const std::filesystem::path db(db_path);

@@ -1,5 +1,6 @@
 // Verify(): recomputes the hash chain and checks every checkpoint. Semantics: docs/AUDIT.md.
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -97,16 +98,56 @@ std::optional<Problem> CheckEntry(const std::vector<Entry>& entries, size_t i,
   return std::nullopt;
 }
 
-Expected<std::vector<std::string>> MissingTriggers(Db& db) {
-  static const std::vector<std::string> kTriggers = {
-      "audit_entries_no_update", "audit_entries_no_delete", "audit_checkpoints_no_update",
-      "audit_checkpoints_no_delete"};
-  std::vector<std::string> missing;
-  for (const auto& name : kTriggers) {
-    FT_ASSIGN_OR_RETURN(bool exists, db.TriggerExists(name));
-    if (!exists) missing.push_back(name);
+// Warnings for append-only triggers that are missing or, on PostgreSQL, switched off (ALTER TABLE
+// … DISABLE TRIGGER, which the tables' owner or a superuser can do without dropping them).
+Expected<std::vector<std::string>> TriggerWarnings(Db& db) {
+  std::vector<std::string> names = {"audit_entries_no_update", "audit_entries_no_delete",
+                                    "audit_checkpoints_no_update", "audit_checkpoints_no_delete"};
+  if (db.dialect() == SqlDialect::kPostgres) {
+    names.emplace_back("audit_entries_no_truncate");
+    names.emplace_back("audit_checkpoints_no_truncate");
   }
-  return missing;
+  std::vector<std::string> warnings;
+  for (const auto& name : names) {
+    FT_ASSIGN_OR_RETURN(bool exists, db.TriggerExists(name));
+    if (!exists) {
+      warnings.push_back("append-only trigger " + name +
+                         " is missing: the database was altered outside facetrail");
+    }
+  }
+  if (db.dialect() == SqlDialect::kPostgres) {
+    // tgenabled 'D': disabled; 'O' (origin) is the normal state. 'R'/'A' would fire only under
+    // session_replication_role = replica, which is how an insider would dodge them too.
+    FT_ASSIGN_OR_RETURN(auto stmt,
+                        db.Prepare("SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = "
+                                   "t.tgrelid WHERE NOT t.tgisinternal AND c.relname IN "
+                                   "('audit_entries', 'audit_checkpoints') AND "
+                                   "pg_table_is_visible(c.oid) AND t.tgenabled <> 'O' ORDER BY "
+                                   "t.tgname"));
+    for (;;) {
+      FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      warnings.push_back("append-only trigger " + stmt.Text(0) +
+                         " is disabled: the database was altered outside facetrail");
+    }
+  }
+  return warnings;
+}
+
+// Runs `fn` (reads only) on one snapshot of the database, so that rows another connection (a
+// second server, the checkpointer) commits meanwhile cannot appear in one read and not in the
+// next: a checkpoint of an entry the entries' read did not see would look like truncation.
+// Inside the caller's transaction that transaction is the snapshot (SQLite's is one anyway).
+Status OnOneSnapshot(Db& db, const std::function<Status()>& fn) {
+  if (db.EngineInTransaction()) return fn();
+  // SQLite: a deferred transaction keeps the snapshot of its first read (WAL mode). PostgreSQL:
+  // REPEATABLE READ keeps the snapshot of its first statement; no writer lock is taken.
+  FT_RETURN_IF_ERROR(db.Exec(db.dialect() == SqlDialect::kPostgres
+                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                 : "BEGIN DEFERRED"));
+  Status s = fn();
+  Status end = db.Exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  return s.ok() ? end : s;
 }
 
 struct CheckpointSource {
@@ -391,8 +432,16 @@ std::string_view ProblemKindName(ProblemKind kind) {
 
 Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options) {
   AuditLog log(db);
-  // Every row, including any an intruder put before entry 1.
-  FT_ASSIGN_OR_RETURN(std::vector<Entry> entries, log.Read(std::numeric_limits<int64_t>::min()));
+  std::vector<Entry> entries;
+  std::vector<Checkpoint> stored;
+  std::vector<std::string> trigger_warnings;
+  FT_RETURN_IF_ERROR(OnOneSnapshot(db, [&]() -> Status {
+    // Every row, including any an intruder put before entry 1.
+    FT_ASSIGN_OR_RETURN(entries, log.Read(std::numeric_limits<int64_t>::min()));
+    FT_ASSIGN_OR_RETURN(stored, ReadCheckpoints(db));
+    FT_ASSIGN_OR_RETURN(trigger_warnings, TriggerWarnings(db));
+    return Status::Ok();
+  }));
   VerifyReport report;
   report.num_entries = static_cast<int64_t>(entries.size());
   report.last_seq = entries.empty() ? 0 : entries.back().seq;
@@ -410,7 +459,6 @@ Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options) {
     ++expected_seq;
   }
 
-  FT_ASSIGN_OR_RETURN(std::vector<Checkpoint> stored, ReadCheckpoints(db));
   std::vector<CheckpointSource> cps;
   cps.reserve(stored.size() + options.external_checkpoints.size());
   // The same checkpoint in the table and in the external log is one source (by its signature).
@@ -471,11 +519,7 @@ Expected<VerifyReport> Verify(Db& db, const VerifyOptions& options) {
                               " and leaves the machine, someone who can write the database " +
                               "could change or delete " + (one ? "it" : "them") + " unnoticed");
   }
-  FT_ASSIGN_OR_RETURN(auto missing, MissingTriggers(db));
-  for (const auto& t : missing) {
-    report.warnings.push_back("append-only trigger " + t +
-                              " is missing: the database was altered outside facetrail");
-  }
+  for (auto& w : trigger_warnings) report.warnings.push_back(std::move(w));
   return report;
 }
 

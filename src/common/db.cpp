@@ -113,9 +113,15 @@ Status Db::InTransaction(const std::function<Status()>& fn) {
 }
 
 Expected<int> Db::SchemaVersion(std::string_view component) {
-  FT_RETURN_IF_ERROR(
-      Exec("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version "
-           "INTEGER NOT NULL)"));
+  // Created only when missing: PostgreSQL checks the right to create in the schema even for
+  // CREATE TABLE IF NOT EXISTS, and a least-privilege application role (docs/DEPLOYMENT.md)
+  // has none, yet must be able to open an up-to-date database.
+  FT_ASSIGN_OR_RETURN(bool exists, TableExists("schema_versions"));
+  if (!exists) {
+    FT_RETURN_IF_ERROR(
+        Exec("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version "
+             "INTEGER NOT NULL)"));
+  }
   FT_ASSIGN_OR_RETURN(auto stmt,
                       Prepare("SELECT version FROM schema_versions WHERE component = ?"));
   stmt.Bind(1, component);

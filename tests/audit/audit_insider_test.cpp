@@ -1,6 +1,8 @@
 // Issue 14 §3: the audit log against an insider who can write the database (and its folder) but
-// does not hold the signing key. Every attack is a real edit of the database file with the sqlite3
-// program, with every hash recomputed from public data as a careful forger would; each test states
+// does not hold the signing key. Every attack is a real edit of the database behind facetrail's
+// back, on both back-ends: the sqlite3 program on the file (triggers dropped), or a PostgreSQL
+// connection with the tables' owner's or a superuser's rights (triggers disabled, rows rewritten);
+// every hash is recomputed from public data as a careful forger would; each test states
 // the verdict of a database-only verification (pinned key, checkpoints required) and of one that
 // also reads the external checkpoint log, and the entry named. docs/AUDIT.md, "Threat model",
 // states the same table.
@@ -20,12 +22,8 @@ namespace facetrail::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Backend;
 using testing::RunSqlite3;
-
-constexpr const char* kDropGuards =
-    "DROP TRIGGER IF EXISTS audit_entries_no_update; DROP TRIGGER IF EXISTS "
-    "audit_entries_no_delete; DROP TRIGGER IF EXISTS audit_checkpoints_no_update; "
-    "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;";
 
 std::string Quote(const std::string& s) {
   std::string out = "'";
@@ -40,12 +38,12 @@ void ExpectFirst(const VerifyReport& report, ProblemKind kind, int64_t seq) {
   EXPECT_EQ(p.seq, seq) << p.message;
 }
 
-class AuditInsiderTest : public ::testing::Test {
+class AuditInsiderTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     for (const char* d : {"db", "keys", "external", "attacker"})
       fs::create_directories(dir_.File(d));
-    db_path_ = dir_.File("db/facetrail.db");
+    FT_AUDIT_TEST_DB(GetParam(), dir_.File("db/facetrail.db"), db_path_);
     external_path_ = dir_.File("external/checkpoints.jsonl");
     auto key = CreateSigningKey(dir_.File("keys/audit.key"));
     ASSERT_TRUE(key.ok()) << key.status().ToString();
@@ -94,7 +92,7 @@ class AuditInsiderTest : public ::testing::Test {
   }
 
   void Sql(const std::string& sql) {
-    ASSERT_EQ(RunSqlite3(db_path_, std::string(kDropGuards) + sql), 0) << sql;
+    ASSERT_EQ(testing::Tamper(GetParam(), db_path_, sql), "") << sql;
   }
 
   // Replaces the whole table with `entries`, renumbered 1..n and re-chained: a log consistent in
@@ -151,7 +149,7 @@ class AuditInsiderTest : public ::testing::Test {
   int64_t clock_ = 1772442000;
 };
 
-TEST_F(AuditInsiderTest, IntactLogVerifiesAndNamesTheUnprovenTail) {
+TEST_P(AuditInsiderTest, IntactLogVerifiesAndNamesTheUnprovenTail) {
   for (const VerifyReport& r : {DbOnly(), WithExternal()}) {
     EXPECT_TRUE(r.ok()) << r.problems.front().message;
     EXPECT_EQ(r.proven_seq, 19);
@@ -166,7 +164,7 @@ TEST_F(AuditInsiderTest, IntactLogVerifiesAndNamesTheUnprovenTail) {
   EXPECT_EQ(WithExternal().num_external_checkpoints, 2);
 }
 
-TEST_F(AuditInsiderTest, RewrittenEntryWithRecomputedHashesIsNamedExactly) {
+TEST_P(AuditInsiderTest, RewrittenEntryWithRecomputedHashesIsNamedExactly) {
   RewriteEntry(6);
   ExpectFirst(DbOnly(), ProblemKind::kChanged, 6);
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 6);
@@ -174,7 +172,7 @@ TEST_F(AuditInsiderTest, RewrittenEntryWithRecomputedHashesIsNamedExactly) {
   ExpectFirst(DbOnly(), ProblemKind::kChanged, 6);
 }
 
-TEST_F(AuditInsiderTest, RewriteInTheSecondStretchIsNamedExactly) {
+TEST_P(AuditInsiderTest, RewriteInTheSecondStretchIsNamedExactly) {
   RewriteEntry(14);
   ExpectFirst(DbOnly(), ProblemKind::kChanged, 14);
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 14);
@@ -182,7 +180,7 @@ TEST_F(AuditInsiderTest, RewriteInTheSecondStretchIsNamedExactly) {
 
 // The issue's first attack: rewrite, recompute, delete the checkpoint rows. The chain's own
 // audit.checkpoint entries still name the deleted checkpoints.
-TEST_F(AuditInsiderTest, RewriteThenDeleteCheckpointRows) {
+TEST_P(AuditInsiderTest, RewriteThenDeleteCheckpointRows) {
   RewriteEntry(6);
   Sql("DELETE FROM audit_checkpoints;");
   VerifyReport db_only = DbOnly();
@@ -196,7 +194,7 @@ TEST_F(AuditInsiderTest, RewriteThenDeleteCheckpointRows) {
 // The external log lacks the first checkpoint (say it was only ever in the database): the second
 // lists entries 11..19 only, so a rewrite of entry 6 shows first at entry 11; the verdict names
 // the stretch no checkpoint examined, from its first entry, rather than entry 11.
-TEST_F(AuditInsiderTest, RewriteBeforeTheFirstListedEntryIsNamedAsTheUnexaminedStretch) {
+TEST_P(AuditInsiderTest, RewriteBeforeTheFirstListedEntryIsNamedAsTheUnexaminedStretch) {
   std::vector<Checkpoint> lines = *ReadCheckpointFile(external_path_);
   std::ofstream(external_path_, std::ios::trunc) << ExportCheckpointLine(lines[1]) << "\n";
   RewriteEntry(6);
@@ -208,7 +206,7 @@ TEST_F(AuditInsiderTest, RewriteBeforeTheFirstListedEntryIsNamedAsTheUnexaminedS
       << r.problems.front().message;
 }
 
-TEST_F(AuditInsiderTest, CheckpointRowsDeletedWithoutRewriteFail) {
+TEST_P(AuditInsiderTest, CheckpointRowsDeletedWithoutRewriteFail) {
   Sql("DELETE FROM audit_checkpoints WHERE seq = 19;");
   ExpectFirst(DbOnly(), ProblemKind::kMissingCheckpoint, 19);
   ExpectFirst(WithExternal(), ProblemKind::kMissingCheckpoint, 19);
@@ -217,7 +215,7 @@ TEST_F(AuditInsiderTest, CheckpointRowsDeletedWithoutRewriteFail) {
 // Every trace of the checkpoints removed: rows, and their entries (the log renumbered and
 // re-chained). The database alone then shows a log that was never checkpointed: a verifier that
 // pins a key expects checkpoints and fails; the external log names the altered entry.
-TEST_F(AuditInsiderTest, RewriteThenRemoveEveryTraceOfCheckpoints) {
+TEST_P(AuditInsiderTest, RewriteThenRemoveEveryTraceOfCheckpoints) {
   std::vector<Entry> entries = Entries();
   entries[5].actor = "mallory";
   std::erase_if(entries, [](const Entry& e) { return e.action == "audit.checkpoint"; });
@@ -229,7 +227,7 @@ TEST_F(AuditInsiderTest, RewriteThenRemoveEveryTraceOfCheckpoints) {
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 6);
 }
 
-TEST_F(AuditInsiderTest, RemovingOnlyACheckpointsOwnEntryIsNamed) {
+TEST_P(AuditInsiderTest, RemovingOnlyACheckpointsOwnEntryIsNamed) {
   std::vector<Entry> entries = Entries();
   entries.erase(entries.begin() + 10);  // entry 11, A's own entry; 12.. renumbered
   Forge(entries);
@@ -237,7 +235,7 @@ TEST_F(AuditInsiderTest, RemovingOnlyACheckpointsOwnEntryIsNamed) {
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 11);
 }
 
-TEST_F(AuditInsiderTest, CheckpointsOwnEntryRewrittenIsNamed) {
+TEST_P(AuditInsiderTest, CheckpointsOwnEntryRewrittenIsNamed) {
   std::vector<Entry> entries = Entries();
   auto d = nlohmann::json::parse(entries[10].details);
   d["key_id"] = "0000000000000000";
@@ -246,7 +244,7 @@ TEST_F(AuditInsiderTest, CheckpointsOwnEntryRewrittenIsNamed) {
   ExpectFirst(DbOnly(), ProblemKind::kChanged, 11);
 }
 
-TEST_F(AuditInsiderTest, InsertedEntryWithRecomputedHashesIsNamed) {
+TEST_P(AuditInsiderTest, InsertedEntryWithRecomputedHashesIsNamed) {
   std::vector<Entry> entries = Entries();
   Entry forged = entries[6];
   forged.subject = "request:forged";
@@ -256,7 +254,7 @@ TEST_F(AuditInsiderTest, InsertedEntryWithRecomputedHashesIsNamed) {
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 8);
 }
 
-TEST_F(AuditInsiderTest, DeletedEntryWithRenumberingAndRecomputedHashesIsNamed) {
+TEST_P(AuditInsiderTest, DeletedEntryWithRenumberingAndRecomputedHashesIsNamed) {
   std::vector<Entry> entries = Entries();
   entries.erase(entries.begin() + 4);  // entry 5
   Forge(entries);
@@ -264,7 +262,7 @@ TEST_F(AuditInsiderTest, DeletedEntryWithRenumberingAndRecomputedHashesIsNamed) 
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 5);
 }
 
-TEST_F(AuditInsiderTest, ReorderedEntriesWithRecomputedHashesAreNamed) {
+TEST_P(AuditInsiderTest, ReorderedEntriesWithRecomputedHashesAreNamed) {
   std::vector<Entry> entries = Entries();
   std::swap(entries[2], entries[6]);  // entries 3 and 7
   Forge(entries);
@@ -275,12 +273,14 @@ TEST_F(AuditInsiderTest, ReorderedEntriesWithRecomputedHashesAreNamed) {
 // The key file beside the database replaced by the attacker's, and every checkpoint re-signed
 // with the attacker's key over the rewritten log. Nothing trusts the file beside the database;
 // the pinned key does not know the new signatures.
-TEST_F(AuditInsiderTest, SwappedKeyFileAndResignedCheckpointsFail) {
+TEST_P(AuditInsiderTest, SwappedKeyFileAndResignedCheckpointsFail) {
   auto mallory = CreateSigningKey(dir_.File("attacker/k"));
   ASSERT_TRUE(mallory.ok());
-  fs::copy_file(dir_.File("attacker/k.pub"), db_path_ + ".audit-key.pub");
-  EXPECT_EQ(LoadPinnedPublicKey(db_path_ + ".audit-key.pub", db_path_).status().code(),
-            StatusCode::kInvalidArgument);
+  if (GetParam() == Backend::kSqlite) {  // a PostgreSQL database has no folder beside it
+    fs::copy_file(dir_.File("attacker/k.pub"), db_path_ + ".audit-key.pub");
+    EXPECT_EQ(LoadPinnedPublicKey(db_path_ + ".audit-key.pub", db_path_).status().code(),
+              StatusCode::kInvalidArgument);
+  }
 
   std::vector<Entry> entries = Entries();
   entries[5].actor = "mallory";
@@ -325,7 +325,7 @@ TEST_F(AuditInsiderTest, SwappedKeyFileAndResignedCheckpointsFail) {
   EXPECT_FALSE(Verify(*db2, fooled)->ok());
 }
 
-TEST_F(AuditInsiderTest, CheckpointSignedByAnUnpinnedKeyFails) {
+TEST_P(AuditInsiderTest, CheckpointSignedByAnUnpinnedKeyFails) {
   auto mallory = CreateSigningKey(dir_.File("attacker/k"));
   ASSERT_TRUE(mallory.ok());
   {
@@ -343,13 +343,13 @@ TEST_F(AuditInsiderTest, CheckpointSignedByAnUnpinnedKeyFails) {
 
 // Deleting the newest entries: caught while a checkpoint row still covers them; once the rows go
 // too, only the external log can tell (rollback to an earlier checkpoint).
-TEST_F(AuditInsiderTest, DeletedNewestEntriesAreCaughtByTheCheckpointThatCoversThem) {
+TEST_P(AuditInsiderTest, DeletedNewestEntriesAreCaughtByTheCheckpointThatCoversThem) {
   Sql("DELETE FROM audit_entries WHERE seq >= 18;");
   ExpectFirst(DbOnly(), ProblemKind::kTruncated, 18);
   ExpectFirst(WithExternal(), ProblemKind::kTruncated, 18);
 }
 
-TEST_F(AuditInsiderTest, RollbackToAnEarlierCheckpointNeedsTheExternalLog) {
+TEST_P(AuditInsiderTest, RollbackToAnEarlierCheckpointNeedsTheExternalLog) {
   Sql("DELETE FROM audit_entries WHERE seq >= 18; DELETE FROM audit_checkpoints WHERE seq = 19;");
   VerifyReport db_only = DbOnly();
   EXPECT_TRUE(db_only.ok()) << db_only.problems.front().message;  // the documented limit
@@ -359,7 +359,7 @@ TEST_F(AuditInsiderTest, RollbackToAnEarlierCheckpointNeedsTheExternalLog) {
 
 // A replayed old checkpoint: the attacker rewrites inside B's stretch, deletes B's row and inserts
 // a second copy of the (genuine) row A. A proves only 1..10; B is still recorded by entry 20.
-TEST_F(AuditInsiderTest, ReplayedOldCheckpointProvesNothingNew) {
+TEST_P(AuditInsiderTest, ReplayedOldCheckpointProvesNothingNew) {
   RewriteEntry(15);
   Sql("DELETE FROM audit_checkpoints WHERE seq = 19; INSERT INTO audit_checkpoints(version, seq, "
       "head_hash, time, key_id, from_seq, entry_hashes, signature) SELECT version, seq, "
@@ -371,24 +371,43 @@ TEST_F(AuditInsiderTest, ReplayedOldCheckpointProvesNothingNew) {
   ExpectFirst(WithExternal(), ProblemKind::kChanged, 15);
 }
 
-// Replay by restoring an old copy of the database file (a backup): consistent in itself, and with
-// genuine checkpoints; only the external log knows the log went on.
-TEST_F(AuditInsiderTest, RestoredOldCopyOfTheDatabaseNeedsTheExternalLog) {
-  ASSERT_EQ(RunSqlite3(db_path_, "PRAGMA wal_checkpoint(TRUNCATE);"), 0);
-  fs::copy_file(db_path_, dir_.File("attacker/old.db"));  // entries 1..25, A and B
+// Replay by restoring an old copy of the database (a backup): consistent in itself, and with
+// genuine checkpoints; only the external log knows the log went on. SQLite: the file copied back;
+// PostgreSQL: the database recreated from a copy made earlier (CREATE DATABASE … TEMPLATE, as a
+// restore of an old dump would leave it).
+TEST_P(AuditInsiderTest, RestoredOldCopyOfTheDatabaseNeedsTheExternalLog) {
+  const bool pg = GetParam() == Backend::kPostgres;
+  std::string admin_uri, name;
+  if (pg) {
+    admin_uri = ::facetrail::testing::PgCluster::Get(nullptr)->Uri("postgres");
+    name = testing::PgDatabaseName(db_path_);
+    ASSERT_EQ(testing::RunAsInsider(GetParam(), admin_uri,
+                                    "CREATE DATABASE " + name + "_old TEMPLATE " + name),
+              "");  // entries 1..25, A and B
+  } else {
+    ASSERT_EQ(RunSqlite3(db_path_, "PRAGMA wal_checkpoint(TRUNCATE);"), 0);
+    fs::copy_file(db_path_, dir_.File("attacker/old.db"));  // entries 1..25, A and B
+  }
   Append(6);
   Sign();  // C: entry 31, own entry 32
   Append(2);
-  fs::remove(db_path_ + "-wal");
-  fs::remove(db_path_ + "-shm");
-  fs::copy_file(dir_.File("attacker/old.db"), db_path_, fs::copy_options::overwrite_existing);
+  if (pg) {
+    ASSERT_EQ(testing::RunAsInsider(GetParam(), admin_uri, "DROP DATABASE " + name), "");
+    ASSERT_EQ(testing::RunAsInsider(GetParam(), admin_uri,
+                                    "CREATE DATABASE " + name + " TEMPLATE " + name + "_old"),
+              "");
+  } else {
+    fs::remove(db_path_ + "-wal");
+    fs::remove(db_path_ + "-shm");
+    fs::copy_file(dir_.File("attacker/old.db"), db_path_, fs::copy_options::overwrite_existing);
+  }
   EXPECT_TRUE(DbOnly().ok());
   ExpectFirst(WithExternal(), ProblemKind::kTruncated, 26);
 }
 
 // The window: entries after the last checkpoint's own entry can be deleted (or rewritten)
 // unnoticed, by any verifier; the report says which entries are unproven.
-TEST_F(AuditInsiderTest, TailAfterTheLastCheckpointIsTheStatedWindow) {
+TEST_P(AuditInsiderTest, TailAfterTheLastCheckpointIsTheStatedWindow) {
   Sql("DELETE FROM audit_entries WHERE seq >= 21;");
   VerifyReport r = WithExternal();
   EXPECT_TRUE(r.ok()) << r.problems.front().message;
@@ -398,7 +417,7 @@ TEST_F(AuditInsiderTest, TailAfterTheLastCheckpointIsTheStatedWindow) {
   ExpectFirst(WithExternal(), ProblemKind::kTruncated, 20);
 }
 
-TEST_F(AuditInsiderTest, ForgedLineInTheExternalLogFails) {
+TEST_P(AuditInsiderTest, ForgedLineInTheExternalLogFails) {
   auto mallory = CreateSigningKey(dir_.File("attacker/k"));
   ASSERT_TRUE(mallory.ok());
   std::vector<Checkpoint> lines = *ReadCheckpointFile(external_path_);
@@ -413,7 +432,7 @@ TEST_F(AuditInsiderTest, ForgedLineInTheExternalLogFails) {
   EXPECT_NE(read.status().message().find("line 4"), std::string::npos) << read.status().ToString();
 }
 
-TEST_F(AuditInsiderTest, CheckpointsWithoutAPinnedKeyAreUnverified) {
+TEST_P(AuditInsiderTest, CheckpointsWithoutAPinnedKeyAreUnverified) {
   auto db = Db::Open(db_path_);
   auto r = Verify(*db, VerifyOptions{});
   ASSERT_TRUE(r.ok());
@@ -425,6 +444,10 @@ TEST_F(AuditInsiderTest, CheckpointsWithoutAPinnedKeyAreUnverified) {
   ExpectFirst(*r, ProblemKind::kChanged, 6);
   EXPECT_EQ(r->problems.back().kind, ProblemKind::kUnverified);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditInsiderTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         testing::BackendName);
 
 TEST(AuditInsiderFreshTest, PinnedKeyButNoCheckpointIsUnverifiedWhenRequired) {
   testing::ScratchDir dir;

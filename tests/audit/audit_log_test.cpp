@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "audit/audit.h"
 #include "audit_test_util.h"
@@ -12,23 +13,32 @@ namespace {
 
 using testing::StepClock;
 
-Db OpenMemory() {
-  auto db = Db::Open(":memory:");
-  EXPECT_TRUE(db.ok());
-  EXPECT_TRUE(Migrate(*db).ok());
-  return std::move(*db);
-}
+using testing::Backend;
 
-TEST(AuditLogTest, AppendRequiresTransaction) {
-  Db db = OpenMemory();
+// The storage-facing cases, on SQLite (in memory) and on a fresh PostgreSQL database.
+class AuditLogDbTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string uri;
+    FT_AUDIT_TEST_DB(GetParam(), ":memory:", uri);
+    auto db = Db::Open(uri);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(Migrate(*db).ok());
+    db_.emplace(std::move(*db));
+  }
+  std::optional<Db> db_;
+};
+
+TEST_P(AuditLogDbTest, AppendRequiresTransaction) {
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   auto e = log.Append({"alice", "search.request", "case:1", {}});
   EXPECT_EQ(e.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(log.Head()->first, 0);
 }
 
-TEST(AuditLogTest, ChainLinksEntries) {
-  Db db = OpenMemory();
+TEST_P(AuditLogDbTest, ChainLinksEntries) {
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {{"n", i}}}).ok());
@@ -70,8 +80,8 @@ TEST(AuditLogTest, CanonicalEncodingIsUnambiguous) {
             "b2b95685e072417dbd3bac512bb2ca2ff8b3e220ea6051b9140cd6245c79e7d6");
 }
 
-TEST(AuditLogTest, RollbackRemovesEntryWithAction) {
-  Db db = OpenMemory();
+TEST_P(AuditLogDbTest, RollbackRemovesEntryWithAction) {
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   Status s = db.InTransaction([&]() -> Status {
     FT_RETURN_IF_ERROR(log.Append({"alice", "search.request", "case:1", {}}).status());
@@ -81,8 +91,8 @@ TEST(AuditLogTest, RollbackRemovesEntryWithAction) {
   EXPECT_EQ(log.Head()->first, 0);
 }
 
-TEST(AuditLogTest, TriggersRefuseUpdateAndDelete) {
-  Db db = OpenMemory();
+TEST_P(AuditLogDbTest, TriggersRefuseUpdateAndDelete) {
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
   EXPECT_FALSE(db.Exec("UPDATE audit_entries SET actor = 'bob'").ok());
@@ -97,7 +107,7 @@ TEST(AuditLogTest, UtcRoundTrip) {
   EXPECT_FALSE(ParseUtc("2026-11-22 00:42:03").ok());
 }
 
-TEST(CheckpointTest, SignVerifyAndKeyFilePermissions) {
+TEST_P(AuditLogDbTest, SignVerifyAndKeyFilePermissions) {
   testing::ScratchDir dir;
   std::string key_path = dir.File("audit.key");
   const mode_t old_umask = ::umask(0);  // even so: both files owner-only
@@ -119,7 +129,7 @@ TEST(CheckpointTest, SignVerifyAndKeyFilePermissions) {
   ASSERT_EQ(::chmod(key_path.c_str(), 0640), 0);
   EXPECT_EQ(LoadSigningKey(key_path).status().code(), StatusCode::kPermissionDenied);
 
-  Db db = OpenMemory();
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   EXPECT_EQ(CreateCheckpoint(log, *key, "sup").status().code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
@@ -196,11 +206,11 @@ TEST(CheckpointTest, MessageFormatsArePinned) {
 }
 
 // A version 1 checkpoint (written before version 2 existed) still verifies.
-TEST(CheckpointTest, VersionOneCheckpointsStillVerify) {
+TEST_P(AuditLogDbTest, VersionOneCheckpointsStillVerify) {
   testing::ScratchDir dir;
   auto key = CreateSigningKey(dir.File("k"));
   ASSERT_TRUE(key.ok());
-  Db db = OpenMemory();
+  Db& db = *db_;
   AuditLog log(db, StepClock());
   ASSERT_TRUE(log.AppendInOwnTransaction({"alice", "login", "user:alice", {}}).ok());
   auto head = log.Head();
@@ -268,6 +278,11 @@ TEST(CheckpointTest, TrustedFilesMustLiveOutsideTheDatabaseFolder) {
   EXPECT_EQ(LoadPinnedPublicKey(dir.File("link/k.pub"), dir.File("link/f.db")).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_TRUE(LoadPinnedPublicKey(dir.File("keys/audit.pub"), dir.File("link/f.db")).ok());
+  // A PostgreSQL database has no folder on this machine: nothing here is beside it.
+  EXPECT_TRUE(CheckOutsideDatabaseFolder(dir.File("db/checkpoints.jsonl"),
+                                         "postgresql://facetrail@db.example:5432/facetrail",
+                                         "the external checkpoint log")
+                  .ok());
 }
 
 TEST(CheckpointTest, ExternalLogAppendsOwnerOnlyLines) {
@@ -305,6 +320,10 @@ TEST(CheckpointTest, ExternalLogAppendsOwnerOnlyLines) {
   ASSERT_EQ(::stat(fresh.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditLogDbTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace facetrail::audit

@@ -1,4 +1,6 @@
-// Helpers for the audit tests: a scratch folder, a file database and the sqlite3 program.
+// Helpers for the audit tests: a scratch folder, a database on either back-end (a SQLite file, or
+// a fresh database on the throw-away PostgreSQL cluster, tests/common/pg_cluster.h), and the
+// insider who edits it behind facetrail's back (the sqlite3 program; a superuser connection).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "audit/audit.h"
+#include "common/pg_cluster.h"
 
 namespace facetrail::audit::testing {
 
@@ -46,5 +49,60 @@ inline int RunSqlite3(const std::string& db_path, const std::string& sql) {
   std::string cmd = "sqlite3 -bail '" + db_path + "' < '" + script + "' 2>&1";
   return std::system(cmd.c_str());
 }
+
+enum class Backend { kSqlite, kPostgres };
+
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& p) {
+  return p.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// The database name in a PostgreSQL URI (what follows the last '/', without a query).
+inline std::string PgDatabaseName(const std::string& uri) {
+  const std::string tail = uri.substr(uri.rfind('/') + 1);
+  return tail.substr(0, tail.find('?'));
+}
+
+// The SQL that removes the append-only guards, as an insider with the rights over the tables
+// does first: SQLite's triggers dropped; PostgreSQL's switched off (ALTER TABLE … DISABLE TRIGGER
+// USER, which the tables' owner may do, as may a superuser; they stay, disabled).
+inline std::string DropGuardsSql(Backend backend) {
+  if (backend == Backend::kPostgres) {
+    return "ALTER TABLE audit_entries DISABLE TRIGGER USER; "
+           "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER;";
+  }
+  return "DROP TRIGGER IF EXISTS audit_entries_no_update; DROP TRIGGER IF EXISTS "
+         "audit_entries_no_delete; DROP TRIGGER IF EXISTS audit_checkpoints_no_update; "
+         "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;";
+}
+
+// Runs `sql` behind facetrail's back, without removing any guard: on SQLite with the sqlite3
+// program on the file; on PostgreSQL over a connection of its own as the test cluster's
+// superuser, all statements in one transaction. "" when it ran, else the error.
+inline std::string RunAsInsider(Backend backend, const std::string& uri, const std::string& sql) {
+  if (backend == Backend::kSqlite) {
+    const int rc = RunSqlite3(uri, sql);
+    return rc == 0 ? "" : "sqlite3 exited with " + std::to_string(rc);
+  }
+  auto db = Db::Open(uri, /*create=*/false);
+  if (!db.ok()) return db.status().ToString();
+  Status s = db->Exec(sql);
+  return s.ok() ? "" : s.ToString();
+}
+
+// The insider's edit: the guards removed, then `sql`.
+inline std::string Tamper(Backend backend, const std::string& uri, const std::string& sql) {
+  return RunAsInsider(backend, uri, DropGuardsSql(backend) + sql);
+}
+
+// A database for one test on `backend`: the SQLite file `sqlite_path`, or a fresh database on the
+// test cluster (skips, or fails when PostgreSQL is required, without one). Use in SetUp.
+#define FT_AUDIT_TEST_DB(backend, sqlite_path, uri)                   \
+  do {                                                                \
+    if ((backend) == ::facetrail::audit::testing::Backend::kSqlite) { \
+      (uri) = (sqlite_path);                                          \
+    } else {                                                          \
+      FT_PG_DATABASE_OR_SKIP(uri);                                    \
+    }                                                                 \
+  } while (0)
 
 }  // namespace facetrail::audit::testing

@@ -1,6 +1,6 @@
 // Automatic checkpoints (audit/checkpointer.h): when they are signed, that they reach the external
 // log, that the signer refuses a log it cannot verify, and that they bound the window in which the
-// newest entries can be deleted unnoticed (docs/AUDIT.md, "Threat model").
+// newest entries can be deleted unnoticed (docs/AUDIT.md, "Threat model"). On both back-ends.
 #include "audit/checkpointer.h"
 
 #include <gtest/gtest.h>
@@ -16,14 +16,14 @@ namespace facetrail::audit {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::RunSqlite3;
+using testing::Backend;
 
-class CheckpointerTest : public ::testing::Test {
+class CheckpointerTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     fs::create_directories(dir_.File("db"));
     fs::create_directories(dir_.File("keys"));
-    db_path_ = dir_.File("db/facetrail.db");
+    FT_AUDIT_TEST_DB(GetParam(), dir_.File("db/facetrail.db"), db_path_);
     external_path_ = dir_.File("external.jsonl");
     key_ = *CreateSigningKey(dir_.File("keys/audit.key"));
     auto db = Db::Open(db_path_);
@@ -79,7 +79,7 @@ class CheckpointerTest : public ::testing::Test {
   std::vector<std::string> notes_;  // guarded by mu_
 };
 
-TEST_F(CheckpointerTest, SignsAtStartThenEveryNEntries) {
+TEST_P(CheckpointerTest, SignsAtStartThenEveryNEntries) {
   Append(5);
   auto cp = Make(3);
   ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
@@ -107,7 +107,7 @@ TEST_F(CheckpointerTest, SignsAtStartThenEveryNEntries) {
 
 // admin init signs the first checkpoint into the database only; the signer copies it (and any
 // other this key signed) to the external log once the log verifies.
-TEST_F(CheckpointerTest, CheckpointsOnlyInTheDatabaseAreCopiedToTheExternalLog) {
+TEST_P(CheckpointerTest, CheckpointsOnlyInTheDatabaseAreCopiedToTheExternalLog) {
   Append(3);
   {
     auto db = Db::Open(db_path_);
@@ -127,7 +127,7 @@ TEST_F(CheckpointerTest, CheckpointsOnlyInTheDatabaseAreCopiedToTheExternalLog) 
   EXPECT_EQ(NumLines(), 2u);
 }
 
-TEST_F(CheckpointerTest, SignsWhenTheIntervalPassedAndAnythingIsNew) {
+TEST_P(CheckpointerTest, SignsWhenTheIntervalPassedAndAnythingIsNew) {
   Append(1);
   auto cp = Make(1000, /*every_seconds=*/1);
   ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
@@ -139,16 +139,15 @@ TEST_F(CheckpointerTest, SignsWhenTheIntervalPassedAndAnythingIsNew) {
   EXPECT_TRUE(made->has_value());
 }
 
-TEST_F(CheckpointerTest, RefusesToSignALogItCannotVerify) {
+TEST_P(CheckpointerTest, RefusesToSignALogItCannotVerify) {
   Append(4);
   {
     auto cp = Make(1);
     ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
   }
-  ASSERT_EQ(RunSqlite3(db_path_,
-                       "DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET actor = "
-                       "'mallory' WHERE seq = 2;"),
-            0);
+  ASSERT_EQ(testing::Tamper(GetParam(), db_path_,
+                            "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2;"),
+            "");
   const size_t rows = NumRows();
   auto cp = Make(1);
   Status s = cp->VerifyAndCatchUp();
@@ -161,15 +160,13 @@ TEST_F(CheckpointerTest, RefusesToSignALogItCannotVerify) {
 
 // The past rewritten while the signer runs, and the checkpoint rows deleted so that its next
 // checkpoint would otherwise start from entry 1: it still remembers what it verified.
-TEST_F(CheckpointerTest, StopsSigningWhenThePastChangesUnderIt) {
+TEST_P(CheckpointerTest, StopsSigningWhenThePastChangesUnderIt) {
   Append(4);
   auto cp = Make(1);
   ASSERT_TRUE(cp->VerifyAndCatchUp().ok());
   auto db = Db::Open(db_path_);
   std::vector<Entry> entries = *AuditLog(*db).Read();
-  std::string sql =
-      "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_checkpoints_no_delete; "
-      "DELETE FROM audit_checkpoints;";
+  std::string sql = "DELETE FROM audit_checkpoints;";
   std::string prev(kGenesisHash);
   for (Entry& e : entries) {
     if (e.seq == 2) e.actor = "mallory";
@@ -179,7 +176,7 @@ TEST_F(CheckpointerTest, StopsSigningWhenThePastChangesUnderIt) {
     sql += "UPDATE audit_entries SET actor = '" + e.actor + "', prev_hash = '" + e.prev_hash +
            "', hash = '" + e.hash + "' WHERE seq = " + std::to_string(e.seq) + ";";
   }
-  ASSERT_EQ(RunSqlite3(db_path_, sql), 0);
+  ASSERT_EQ(testing::Tamper(GetParam(), db_path_, sql), "");
   Append(1);
   auto made = cp->RunOnce(true);
   EXPECT_EQ(made.status().code(), StatusCode::kDataLoss) << made.status().ToString();
@@ -188,19 +185,21 @@ TEST_F(CheckpointerTest, StopsSigningWhenThePastChangesUnderIt) {
   EXPECT_EQ(cp->RunOnce(true).status().code(), StatusCode::kFailedPrecondition);
 }
 
-TEST_F(CheckpointerTest, SigningKeyMustBePinnedAndTheLogOutsideTheDatabaseFolder) {
+TEST_P(CheckpointerTest, SigningKeyMustBePinnedAndTheLogOutsideTheDatabaseFolder) {
   auto other = CreateSigningKey(dir_.File("keys/other.key"));
   ASSERT_TRUE(other.ok());
   auto unpinned = Checkpointer::Create(db_path_, key_, {other->public_key}, external_path_, {});
   EXPECT_EQ(unpinned.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(unpinned.status().message().find("not one of the pinned public keys"),
             std::string::npos);
-  auto inside =
-      Checkpointer::Create(db_path_, key_, {key_.public_key}, dir_.File("db/cps.jsonl"), {});
-  EXPECT_EQ(inside.status().code(), StatusCode::kInvalidArgument);
+  if (GetParam() == Backend::kSqlite) {  // a PostgreSQL database has no folder here
+    auto inside =
+        Checkpointer::Create(db_path_, key_, {key_.public_key}, dir_.File("db/cps.jsonl"), {});
+    EXPECT_EQ(inside.status().code(), StatusCode::kInvalidArgument);
+  }
 }
 
-TEST_F(CheckpointerTest, ThreadSignsWhileRunningAndOnceMoreAtStop) {
+TEST_P(CheckpointerTest, ThreadSignsWhileRunningAndOnceMoreAtStop) {
   Append(1);
   auto cp = Make(2, 3600, /*poll_ms=*/10);
   cp->Start();
@@ -225,7 +224,7 @@ TEST_F(CheckpointerTest, ThreadSignsWhileRunningAndOnceMoreAtStop) {
 // The window the threat model states: with a checkpoint every N entries reaching the external
 // log, deleting more than the newest N + 1 entries (the tail and the last checkpoint's own entry)
 // is caught, even with every checkpoint row deleted too; deleting only the tail is not.
-TEST_F(CheckpointerTest, AutomaticCheckpointsBoundWhatCanBeDeletedUnnoticed) {
+TEST_P(CheckpointerTest, AutomaticCheckpointsBoundWhatCanBeDeletedUnnoticed) {
   constexpr int kEvery = 5;
   Append(1);
   auto cp = Make(kEvery);
@@ -243,22 +242,26 @@ TEST_F(CheckpointerTest, AutomaticCheckpointsBoundWhatCanBeDeletedUnnoticed) {
   EXPECT_LE(last_seq - last_checkpoint - 1, kEvery - 1);  // the unproven tail
   ASSERT_EQ(NumLines(), rows.size());
   // Deleting the tail after the last checkpoint's own entry: unnoticed (the stated window).
-  const std::string drop =
-      "DROP TRIGGER audit_entries_no_delete; DROP TRIGGER audit_checkpoints_no_delete;";
-  ASSERT_EQ(RunSqlite3(db_path_, drop + "DELETE FROM audit_entries WHERE seq > " +
-                                     std::to_string(last_checkpoint + 1) + ";"),
-            0);
+  ASSERT_EQ(testing::Tamper(GetParam(), db_path_,
+                            "DELETE FROM audit_entries WHERE seq > " +
+                                std::to_string(last_checkpoint + 1) + ";"),
+            "");
   EXPECT_TRUE(VerifyWithExternal().ok());
   // One entry more (the checkpoint's own entry) and every checkpoint row: caught.
-  ASSERT_EQ(RunSqlite3(db_path_, "DELETE FROM audit_entries WHERE seq > " +
-                                     std::to_string(last_checkpoint) +
-                                     "; DELETE FROM audit_checkpoints;"),
-            0);
+  ASSERT_EQ(
+      testing::Tamper(GetParam(), db_path_,
+                      "DELETE FROM audit_entries WHERE seq > " + std::to_string(last_checkpoint) +
+                          "; DELETE FROM audit_checkpoints;"),
+      "");
   VerifyReport r = VerifyWithExternal();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.problems.front().kind, ProblemKind::kTruncated);
   EXPECT_EQ(r.problems.front().seq, last_checkpoint + 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CheckpointerTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace facetrail::audit
