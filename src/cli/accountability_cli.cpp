@@ -51,7 +51,7 @@ Expected<std::string> AskNoEcho(const std::string& prompt) {
 
 CLI::Option* AddDatabaseOption(CLI::App* cmd, std::string& db, const std::string& help) {
   auto resolve = [](std::string& value) -> std::string {
-    Expected<std::string> path = DatabaseFilePath(value);
+    Expected<std::string> path = ResolveDatabaseUri(value);
     if (!path.ok()) return path.status().message();
     value = *path;
     return {};
@@ -66,7 +66,21 @@ CLI::Option* AddDatabaseOption(CLI::App* cmd, std::string& db, const std::string
 #pragma GCC diagnostic pop
 }
 
+CLI::Option* AddSnapshotDirOption(CLI::App* cmd, std::string& dir) {
+  return cmd
+      ->add_option("--snapshot-dir", dir,
+                   "folder for this machine's search-index snapshot files (default: beside a "
+                   "SQLite database; a PostgreSQL gallery without it is indexed in memory at "
+                   "every start)")
+      ->envname("FACETRAIL_SNAPSHOT_DIR");
+}
+
+bool DatabaseExists(const std::string& db) {
+  return IsPostgresUri(db) || FileExists(db);
+}
+
 void WarnIfOpenToOthers(const std::string& db_path) {
+  if (IsPostgresUri(db_path)) return;
   static std::set<std::string> warned;  // the CLI runs one command on one thread
   if (!warned.insert(db_path).second) return;
   for (const std::string& w : OwnerOnlyWarnings(db_path)) std::cerr << "warning: " << w << '\n';

@@ -20,16 +20,25 @@ struct Session {
 };
 
 // Adds the required `--db` option to `cmd`. Its spelling (sqlite:PATH, file:PATH, …) becomes the
-// path of the file that is opened (DatabaseFilePath) while the command line is parsed, before any
-// command looks at it, so the accountability check and the store always see the same file. A bad
-// spelling is a usage error.
+// path of the file that is opened (ResolveDatabaseUri) while the command line is parsed, before
+// any command looks at it, so the accountability check and the store always see the same file;
+// a postgresql://USER@HOST:PORT/DB URI stays as given. A bad spelling, or a password in the URI,
+// is a usage error.
 CLI::Option* AddDatabaseOption(CLI::App* cmd, std::string& db, const std::string& help);
+// Adds `--snapshot-dir DIR` (also FACETRAIL_SNAPSHOT_DIR) to a command that opens the search
+// index: where this machine keeps its snapshot files (gallery::StoreOptions::snapshot_dir).
+CLI::Option* AddSnapshotDirOption(CLI::App* cmd, std::string& dir);
+
+// False when `db` (as AddDatabaseOption resolved it) is a SQLite file that does not exist. A
+// PostgreSQL database is taken to exist: opening it says otherwise.
+bool DatabaseExists(const std::string& db);
 
 // Opens an existing database (kNotFound otherwise) and its accountability schema; warns (once
 // per process) about its files that are open to group or others (WarnIfOpenToOthers).
 Expected<Session> OpenSession(const std::string& db_path, bool create = false);
 // Prints "warning: <file> is open to group or others …" on stderr for each of the database's
-// files that OwnerOnlyWarnings names, the first time it is called for `db_path`.
+// files that OwnerOnlyWarnings names, the first time it is called for `db_path` (SQLite only: a
+// PostgreSQL server's files are its DBA's business).
 void WarnIfOpenToOthers(const std::string& db_path);
 // OpenSession + Login(user, password from FACETRAIL_PASSWORD or the terminal).
 Expected<Session> OpenAndLogin(const std::string& db_path, const std::string& user);

@@ -29,11 +29,13 @@ constexpr size_t kMaxProbeBytes = size_t{64} << 20;
 // The gallery, opened at the first use (after the policy checks passed).
 class LazyGallery {
  public:
-  explicit LazyGallery(std::string db) : db_(std::move(db)) {}
+  LazyGallery(std::string db, std::string snapshot_dir)
+      : db_(std::move(db)), snapshot_dir_(std::move(snapshot_dir)) {}
   Expected<gallery::GalleryStore*> store() {
     if (!store_) {
       gallery::StoreOptions options;
       options.create_if_missing = false;
+      options.snapshot_dir = snapshot_dir_;
       FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(db_, options));
     }
     return store_.get();
@@ -42,6 +44,7 @@ class LazyGallery {
 
  private:
   std::string db_;
+  std::string snapshot_dir_;
   std::unique_ptr<gallery::GalleryStore> store_;
 };
 
@@ -167,7 +170,7 @@ int RunAccountableSearch(const AccountableSearchArgs& a, const SearchInputs& in)
       request.probe_error = bytes.status();  // audited by the use case, then reported
     }
   }
-  LazyGallery gallery(in.db);
+  LazyGallery gallery(in.db, in.snapshot_dir);
   LazyAnalyzer analyzer(in.models_dir, gallery);
   LazyGallerySource source(gallery);
   auto r = service::RequestSearch(*s->ctx, s->actor, request, analyzer, source);

@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/sha256.h"
 #include "service/retention.h"
@@ -67,6 +68,12 @@ void RemoveCreatedDatabase(const std::string& db) {
 }
 
 int RunInit(const AdminArgs& a) {
+  // A PostgreSQL database has no folder to keep the signing key beside.
+  if (IsPostgresUri(a.db) && a.key.empty()) {
+    return Finish(InvalidArgument("admin init on a PostgreSQL database needs --key FILE: where "
+                                  "to create the checkpoint signing key (secret, mode 0600)"),
+                  a.json);
+  }
   // The password first: a run that cannot read one creates nothing.
   auto password = ReadPassword("FACETRAIL_PASSWORD", "New password for " + a.name + ": ", true);
   if (!password.ok()) return Finish(password.status(), a.json);
@@ -82,7 +89,7 @@ int RunInit(const AdminArgs& a) {
   };
   Expected<std::string> admin = init();
   if (!admin.ok()) {
-    if (!existed) RemoveCreatedDatabase(a.db);
+    if (!existed && !IsPostgresUri(a.db)) RemoveCreatedDatabase(a.db);
     return Finish(admin.status(), a.json);
   }
   auto pub = audit::LoadPublicKey(key + ".pub");
@@ -256,6 +263,10 @@ int RunConfigCandidates(const AdminArgs& a) {
 // what an admin hands, through a channel a forger does not control, to whoever verifies audit
 // checkpoints or case packages (facetrail review verify-case --public-key/--key-id).
 int RunSigningKey(const AdminArgs& a) {
+  if (IsPostgresUri(a.db) && a.key.empty()) {
+    return Finish(
+        InvalidArgument("a PostgreSQL database has no DB.audit-key beside it: give --key"), a.json);
+  }
   const std::string key = a.key.empty() ? a.db + ".audit-key" : a.key;
   auto pub =
       FileExists(key + ".pub") ? audit::LoadPublicKey(key + ".pub") : audit::LoadPublicKey(key);

@@ -35,6 +35,7 @@ struct AccountableSearchArgs {
 };
 struct SearchInputs {
   std::string db, probe, models_dir;
+  std::string snapshot_dir;        // gallery::StoreOptions::snapshot_dir
   int top = 0;                     // 0: the policy's list length (accountable) or 20 (development)
   std::optional<float> min_score;  // development galleries only; default: the model's calibration
   bool json = false;

@@ -47,12 +47,14 @@ struct EnrollArgs {
   std::string model;    // empty: the gallery's active model, or the default for a new gallery
   int threads = 0;
   bool no_snapshot = false;
+  std::string snapshot_dir;  // gallery::StoreOptions::snapshot_dir
   bool allow_outside_images = false;
   bool json = false;  // the summary (and, with --watch, one line per file) as JSON on stdout
 };
 
 struct GalleryArgs {
   std::string db, booking, user, reason;
+  std::string snapshot_dir;  // gallery::StoreOptions::snapshot_dir
   bool json = false;
   std::string ansi_nist_out, mapping;  // gallery export
 };
@@ -62,6 +64,7 @@ constexpr int kDevelopmentTop = 20;
 
 struct SearchArgs {
   std::string db, probe, models_dir;
+  std::string snapshot_dir;  // gallery::StoreOptions::snapshot_dir
   int face = -1;
   int top = 0;  // 0: the policy's list length (accountable), kDevelopmentTop (development)
   std::optional<float> min_score;  // development only; default: the model's calibrated threshold
@@ -101,8 +104,9 @@ std::function<void(const gallery::EnrollProgress&)> ProgressPrinter() {
   };
 }
 
-Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db) {
-  return GalleryStore::Open(db, {.create_if_missing = false});
+Expected<std::unique_ptr<GalleryStore>> OpenExisting(const std::string& db,
+                                                     const std::string& snapshot_dir) {
+  return GalleryStore::Open(db, {.create_if_missing = false, .snapshot_dir = snapshot_dir});
 }
 
 // What `enroll --json` prints: the counts of one import (a contract for scripts).
@@ -196,7 +200,7 @@ int WatchFolder(const EnrollArgs& a, const gallery::EnrollOptions& base,
 // Under accountability (users exist, or --user given) the import runs as that user through
 // service::EnrollBookings (supervisor or admin, audited); on a development gallery, directly.
 int RunEnroll(const EnrollArgs& a) {
-  Expected<bool> under = a.user.empty() && FileExists(a.db) ? UnderAccountability(a.db) : false;
+  Expected<bool> under = a.user.empty() && DatabaseExists(a.db) ? UnderAccountability(a.db) : false;
   if (!under.ok()) return Finish(under.status(), a.json);
   const std::string input = !a.watch.empty()      ? "ansi-nist:" + a.watch
                             : a.ansi_nist.empty() ? "manifest:" + a.manifest
@@ -213,7 +217,10 @@ int RunEnroll(const EnrollArgs& a) {
     if (!s.ok()) return Finish(s.status(), a.json);
     session = std::move(*s);
   }
-  auto store = session ? GalleryStore::OpenOn(*session->db) : GalleryStore::Open(a.db);
+  const gallery::StoreOptions store_options{.create_if_missing = true,
+                                            .snapshot_dir = a.snapshot_dir};
+  auto store = session ? GalleryStore::OpenOn(*session->db, store_options)
+                       : GalleryStore::Open(a.db, store_options);
   if (!store.ok()) return Finish(store.status(), a.json);
   // The gallery's active model; --model only chooses the model of a new gallery (another model
   // joins an existing gallery through `gallery retemplate` and `admin model activate`).
@@ -331,10 +338,12 @@ Expected<service::BookingView> LoadBooking(const GalleryArgs& a) {
   }
   if (under) {
     FT_ASSIGN_OR_RETURN(Session session, OpenAndLogin(a.db, a.user));
-    FT_ASSIGN_OR_RETURN(auto store, GalleryStore::OpenOn(*session.db));
+    FT_ASSIGN_OR_RETURN(
+        auto store, GalleryStore::OpenOn(
+                        *session.db, {.create_if_missing = true, .snapshot_dir = a.snapshot_dir}));
     return service::LookUpBooking(*session.ctx, session.actor, *store, a.booking);
   }
-  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db));
+  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db, a.snapshot_dir));
   service::BookingView view;
   FT_ASSIGN_OR_RETURN(view.record, store->GetBooking(a.booking));
   FT_ASSIGN_OR_RETURN(view.photos, store->ListPhotos(a.booking));
@@ -345,7 +354,7 @@ Expected<service::BookingView> LoadBooking(const GalleryArgs& a) {
 // (interop/import.h). Development galleries only for now: under accountability a disclosure of
 // photos needs its own role check and audit entry, which is not built yet, so it is refused.
 int RunExport(const GalleryArgs& a) {
-  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  if (!DatabaseExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
   auto under = UnderAccountability(a.db);
   if (!under.ok()) return PrintError(under.status());
   if (*under) {
@@ -357,7 +366,7 @@ int RunExport(const GalleryArgs& a) {
                      ? Expected<interop::BookingMapping>(interop::DefaultEbtsMapping())
                      : interop::LoadBookingMapping(a.mapping);
   if (!mapping.ok()) return PrintError(mapping.status());
-  auto store = OpenExisting(a.db);
+  auto store = OpenExisting(a.db, a.snapshot_dir);
   if (!store.ok()) return PrintError(store.status());
   auto booking = (*store)->GetBooking(a.booking);
   if (!booking.ok()) return PrintError(booking.status());
@@ -379,7 +388,7 @@ int RunExport(const GalleryArgs& a) {
 }
 
 int RunShow(const GalleryArgs& a) {
-  if (!FileExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
+  if (!DatabaseExists(a.db)) return PrintError(NotFound(a.db + ": no gallery database"));
   auto view = LoadBooking(a);
   if (!view.ok()) return Finish(view.status(), a.json);
   nlohmann::json j = BookingJson(view->record);
@@ -440,7 +449,7 @@ Status SetStatus(const GalleryArgs& a, service::BookingChange change) {
     return service::ChangeBooking(*session.ctx, session.actor, a.booking, change, a.reason)
         .status();
   }
-  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db));
+  FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db, a.snapshot_dir));
   Status s = change == service::BookingChange::kExpunge
                  ? store->Expunge(a.booking)
                  : store->SetStatus(a.booking, change == service::BookingChange::kSeal
@@ -455,7 +464,7 @@ Status SetStatus(const GalleryArgs& a, service::BookingChange change) {
 }
 
 int RunSetStatus(const GalleryArgs& a, service::BookingChange change) {
-  if (!FileExists(a.db)) return Finish(NotFound(a.db + ": no gallery database"), a.json);
+  if (!DatabaseExists(a.db)) return Finish(NotFound(a.db + ": no gallery database"), a.json);
   Status s = SetStatus(a, change);
   if (!s.ok()) return Finish(s, a.json);
   const std::string status = change == service::BookingChange::kSeal     ? "sealed"
@@ -466,7 +475,7 @@ int RunSetStatus(const GalleryArgs& a, service::BookingChange change) {
 }
 
 int RunStats(const GalleryArgs& a) {
-  auto store = OpenExisting(a.db);
+  auto store = OpenExisting(a.db, a.snapshot_dir);
   if (!store.ok()) return PrintError(store.status());
   auto s = (*store)->Stats();
   if (!s.ok()) return PrintError(s.status());
@@ -503,7 +512,7 @@ int RunStats(const GalleryArgs& a) {
 }
 
 int RunSearch(const SearchArgs& a) {
-  auto store = OpenExisting(a.db);
+  auto store = OpenExisting(a.db, a.snapshot_dir);
   if (!store.ok()) return PrintError(store.status());
   auto bytes = ReadFileBytes(a.probe);
   if (!bytes.ok()) return PrintError(bytes.status());
@@ -587,7 +596,9 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
 
   auto* enroll = app.add_subcommand(
       "enroll", "Enroll booking photos from a CSV manifest or ANSI/NIST-ITL transactions");
-  AddDatabaseOption(enroll, enroll_args.db, "Gallery database (created if missing)");
+  AddDatabaseOption(enroll, enroll_args.db,
+                    "Gallery database (a SQLite file, created if missing, or postgresql://…)");
+  AddSnapshotDirOption(enroll, enroll_args.snapshot_dir);
   auto* manifest_option =
       enroll->add_option("--manifest", enroll_args.manifest,
                          "CSV with a header: booking_number, photo, name, dob, sex, "
@@ -649,7 +660,10 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
 
   auto* g = app.add_subcommand("gallery", "Inspect and manage booking records");
   g->require_subcommand(1);
-  auto add_db = [&](CLI::App* c) { AddDatabaseOption(c, gallery_args.db, "Gallery database"); };
+  auto add_db = [&](CLI::App* c) {
+    AddDatabaseOption(c, gallery_args.db, "Gallery database");
+    AddSnapshotDirOption(c, gallery_args.snapshot_dir);
+  };
   auto* show = g->add_subcommand("show", "A booking record and its photos");
   add_db(show);
   show->add_option("booking", gallery_args.booking, "Booking number")->required();
@@ -692,6 +706,7 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
 
   auto* search = app.add_subcommand("search", "Exact 1:N search of a probe face in the gallery");
   AddDatabaseOption(search, search_args.db, "Gallery database");
+  AddSnapshotDirOption(search, search_args.snapshot_dir);
   search->add_option("--probe", search_args.probe, "Probe image")->required();
   search
       ->add_option("--face", search_args.face,
@@ -720,7 +735,8 @@ void RegisterGalleryCommands(CLI::App& app, CommandResult& result) {
     const SearchArgs& a = search_args;
     if (!accountable.user.empty()) {
       result.exit_code = RunAccountableSearch(
-          accountable, {a.db, a.probe, a.models_dir, a.top, a.min_score, a.json, a.face});
+          accountable,
+          {a.db, a.probe, a.models_dir, a.snapshot_dir, a.top, a.min_score, a.json, a.face});
     } else if (int refused = RefuseUnaccountableSearch(a.db, a.json); refused != 0) {
       result.exit_code = refused;
     } else {

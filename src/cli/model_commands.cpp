@@ -226,6 +226,7 @@ namespace {
 
 struct MigrationArgs {
   std::string db, model, models_dir, user, reason;
+  std::string snapshot_dir;  // gallery::StoreOptions::snapshot_dir
   int workers = 1;
   int64_t max_photos = 0;
   bool json = false;
@@ -255,7 +256,7 @@ struct MigrationContext {
 
 Expected<MigrationContext> OpenForMigration(const MigrationArgs& a, const std::string& what,
                                             const gallery::ModelRef& model) {
-  if (!FileExists(a.db)) return NotFound(a.db + ": no gallery database");
+  if (!DatabaseExists(a.db)) return NotFound(a.db + ": no gallery database");
   FT_ASSIGN_OR_RETURN(bool under, a.user.empty() ? UnderAccountability(a.db) : true);
   MigrationContext c;
   if (under && a.user.empty()) {
@@ -266,10 +267,14 @@ Expected<MigrationContext> OpenForMigration(const MigrationArgs& a, const std::s
   }
   if (under) {
     FT_ASSIGN_OR_RETURN(Session s, OpenAndLogin(a.db, a.user));
-    FT_ASSIGN_OR_RETURN(c.store, gallery::GalleryStore::OpenOn(*s.db));
+    FT_ASSIGN_OR_RETURN(c.store,
+                        gallery::GalleryStore::OpenOn(
+                            *s.db, {.create_if_missing = true, .snapshot_dir = a.snapshot_dir}));
     c.session = std::move(s);
   } else {
-    FT_ASSIGN_OR_RETURN(c.store, gallery::GalleryStore::Open(a.db, {.create_if_missing = false}));
+    FT_ASSIGN_OR_RETURN(c.store,
+                        gallery::GalleryStore::Open(
+                            a.db, {.create_if_missing = false, .snapshot_dir = a.snapshot_dir}));
   }
   return c;
 }
@@ -405,6 +410,7 @@ void RegisterModelMigrationCommands(CLI::App& app, CommandResult& result) {
   static MigrationArgs retemplate_args, prune_args, activate_args;
   auto common = [](CLI::App* cmd, MigrationArgs& args, bool positional_model) {
     AddDatabaseOption(cmd, args.db, "Gallery database");
+    AddSnapshotDirOption(cmd, args.snapshot_dir);
     if (positional_model) {
       cmd->add_option("model", args.model, "Model name or id (facetrail models list)")->required();
     } else {

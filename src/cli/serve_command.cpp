@@ -17,6 +17,7 @@ namespace {
 struct ServeArgs {
   std::string config;
   std::string db, listen = "127.0.0.1:8080", models_dir, tls_cert, tls_key, web_dir;
+  std::string snapshot_dir;  // gallery::StoreOptions::snapshot_dir
   int pipelines = 2;
   double searches_per_minute = 30, search_burst = 10;
   double logins_per_minute = 30, login_burst = 10;
@@ -110,6 +111,7 @@ int RunServe(const ServeArgs& a) {
   }
   server::ServerOptions o;
   o.db_path = a.db;
+  o.snapshot_dir = a.snapshot_dir;
   o.models_dir = a.models_dir;
   o.host = hp->first;
   o.port = hp->second;
@@ -153,6 +155,7 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
   AddDatabaseOption(serve, args.db, "Gallery database (after 'facetrail admin init')")
       ->required(false);
   serve->add_option("--listen", args.listen, "HOST:PORT to listen on")->capture_default_str();
+  AddSnapshotDirOption(serve, args.snapshot_dir);
   serve->add_option("--models", args.models_dir, kModelsOptionHelp)->envname("FACETRAIL_MODELS");
   serve->add_option("--tls-cert", args.tls_cert, "PEM certificate: serve HTTPS");
   serve->add_option("--tls-key", args.tls_key, "PEM private key for --tls-cert");

@@ -39,7 +39,8 @@ Expected<std::string> DatabaseFilePath(std::string_view uri) {
   if (uri.empty()) return InvalidArgument("empty database path");
   if (uri == ":memory:" || uri == "sqlite::memory:") return std::string(":memory:");
   if (StartsWith(uri, "postgresql://") || StartsWith(uri, "postgres://")) {
-    return FailedPrecondition(std::string(uri) + ": the PostgreSQL gallery is not implemented yet");
+    FT_ASSIGN_OR_RETURN(std::string server, PostgresUriDescription(uri));
+    return FailedPrecondition(server + " is a PostgreSQL database, not a SQLite file");
   }
   std::string path;
   if (StartsWith(uri, "sqlite:")) {
@@ -62,6 +63,14 @@ Expected<std::string> DatabaseFilePath(std::string_view uri) {
                            "': a file whose name begins with a scheme is written ./NAME");
   }
   return path;
+}
+
+Expected<std::string> ResolveDatabaseUri(std::string_view uri) {
+  if (IsPostgresUri(uri)) {
+    FT_RETURN_IF_ERROR(PostgresUriDescription(uri).status());
+    return std::string(uri);
+  }
+  return DatabaseFilePath(uri);
 }
 
 bool IsPostgresUri(std::string_view uri) {

@@ -22,8 +22,15 @@ namespace facetrail {
 // The result never begins with a scheme, so resolving it again gives it back unchanged; a file
 // whose name begins with "sqlite:" or "file:" is written "./sqlite:NAME".
 // kInvalidArgument: empty, a URI with a query (?…), a fragment (#…), %-escapes or another host,
-// or an unknown scheme (`name://…`); kFailedPrecondition: postgresql:// (not implemented yet).
+// or an unknown scheme (`name://…`); kFailedPrecondition: postgresql:// (no file: callers that
+// accept PostgreSQL use ResolveDatabaseUri).
 Expected<std::string> DatabaseFilePath(std::string_view uri);
+
+// What Db::Open is to be given for `uri`, as every entry point (`--db`, GalleryStore::Open, the
+// server) resolves it: a postgresql:// or postgres:// URI unchanged (kInvalidArgument when it
+// carries a password, see PostgresUriDescription), anything else the SQLite file
+// DatabaseFilePath names. Resolving the result again gives it back unchanged.
+Expected<std::string> ResolveDatabaseUri(std::string_view uri);
 
 // True for a PostgreSQL connection URI (postgresql://… or postgres://…), which Db::Open hands to
 // libpq as it is (docs/DATABASE.md).

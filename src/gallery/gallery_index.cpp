@@ -17,10 +17,10 @@ double Since(std::chrono::steady_clock::time_point t) {
 }
 
 std::string DefaultSnapshotPath(const GalleryStore& store, const ModelRef& model) {
-  const std::string db = store.path();
-  if (db.empty()) return {};
+  const std::string prefix = store.snapshot_prefix();
+  if (prefix.empty()) return {};
   const std::string tag = Sha256Hex(model.id + "\n" + std::to_string(model.version)).substr(0, 12);
-  return db + "." + tag + ".snapshot";
+  return prefix + "." + tag + ".snapshot";
 }
 
 }  // namespace
@@ -319,12 +319,13 @@ Expected<std::vector<Candidate>> GalleryIndex::Search(std::span<const float> pro
 }
 
 Status RemoveSnapshots(const GalleryStore& store) {
-  const std::string db = store.path();
-  if (db.empty()) return Status::Ok();
-  const std::filesystem::path db_path(db);
-  const std::string prefix = db_path.filename().string() + ".";
+  const std::string snapshot_prefix = store.snapshot_prefix();
+  if (snapshot_prefix.empty()) return Status::Ok();
+  const std::filesystem::path prefix_path(snapshot_prefix);
+  const std::string prefix = prefix_path.filename().string() + ".";
   std::error_code ec;
-  const auto dir = db_path.has_parent_path() ? db_path.parent_path() : std::filesystem::path(".");
+  const auto dir =
+      prefix_path.has_parent_path() ? prefix_path.parent_path() : std::filesystem::path(".");
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (name.starts_with(prefix) && name.ends_with(".snapshot")) {

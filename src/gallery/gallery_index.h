@@ -1,5 +1,6 @@
 // The searchable view of a gallery: a search::FlatIndex over one model's templates, loaded
-// from the memory-mapped snapshot beside the database and kept exactly in step with it.
+// from the memory-mapped snapshot (beside a SQLite file, or in the process's snapshot folder:
+// StoreOptions::snapshot_dir) and kept exactly in step with the database.
 //
 // WHAT THIS OBJECT REPRESENTS
 //   Never stale: before every search it compares the database's change counter with the one the
@@ -32,7 +33,8 @@ namespace facetrail::gallery {
 
 struct GalleryIndexOptions {
   search::FlatIndexOptions index;
-  // Default: "<database path>.<model tag>.snapshot"; an in-memory store builds in RAM instead.
+  // Default: "<store.snapshot_prefix()>.<model tag>.snapshot" (beside a SQLite file, or in the
+  // store's snapshot folder); a store without a prefix builds in RAM instead.
   std::string snapshot_path;
   // More pending seal/unseal/expunge changes than this → rebuild instead of patching.
   int64_t max_patch_changes = 100000;

@@ -1,7 +1,7 @@
 #include "gallery/gallery_store.h"
 
 #include "common/db_uri.h"
-#include "gallery/internal/sqlite_store.h"
+#include "gallery/internal/sql_store.h"
 
 namespace facetrail::gallery {
 
@@ -24,15 +24,15 @@ Expected<RecordStatus> ParseRecordStatus(std::string_view name) {
 Expected<std::unique_ptr<GalleryStore>> GalleryStore::Open(const std::string& uri,
                                                            const StoreOptions& options) {
   if (uri.empty()) return InvalidArgument("empty gallery URI");
-  Expected<std::string> path = DatabaseFilePath(uri);  // the same parser as Db::Open
-  if (!path.ok()) return path.status();
-  auto store = internal::OpenSqliteStore(*path, options);
+  Expected<std::string> resolved = ResolveDatabaseUri(uri);  // the same parser as Db::Open
+  if (!resolved.ok()) return resolved.status();
+  auto store = internal::OpenSqlStore(*resolved, options);
   if (!store.ok()) return store.status().WithContext("opening gallery");
   return store;
 }
 
-Expected<std::unique_ptr<GalleryStore>> GalleryStore::OpenOn(Db& db) {
-  auto store = internal::OpenSqliteStoreOn(db);
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::OpenOn(Db& db, const StoreOptions& options) {
+  auto store = internal::OpenSqlStoreOn(db, options);
   if (!store.ok()) return store.status().WithContext("opening gallery");
   return store;
 }

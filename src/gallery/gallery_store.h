@@ -1,6 +1,6 @@
 // gallery: the booking-photo gallery — booking records, photos, face templates — behind one
-// narrow interface. SQLite implements it today; a PostgreSQL implementation will follow, so no
-// caller ever sees SQL. Schema: docs/GALLERY.md.
+// narrow interface, so no caller ever sees SQL. It lives in a SQLite file or a PostgreSQL
+// database (common/db.h; one SQL text for both, docs/DATABASE.md). Schema: docs/GALLERY.md.
 //
 // WHAT THIS OBJECT REPRESENTS
 //   A GalleryStore is a handle on one gallery database. Every mutating call is one transaction:
@@ -10,7 +10,9 @@
 //
 // THREAD SAFETY
 //   All methods may be called from several threads; calls on one store are serialised. Several
-//   processes may open the same SQLite file (WAL: readers do not wait for the writer).
+//   processes may open the same SQLite file (WAL: readers do not wait for the writer) or the same
+//   PostgreSQL database (writers are serialised by the database; the change counter orders
+//   every change, so each process's index follows the others').
 #pragma once
 
 #include <cstdint>
@@ -144,29 +146,37 @@ struct GalleryStats {
 };
 
 struct StoreOptions {
-  bool create_if_missing = true;
+  bool create_if_missing = true;  // SQLite: create the file (a PostgreSQL database must exist)
+  // Where this process keeps its search-index snapshot files (created owner-only if missing):
+  // "<snapshot_dir>/gallery-<gallery id>.<model tag>.snapshot". Empty: beside a SQLite file
+  // ("<file>.<model tag>.snapshot"); for PostgreSQL (no file) the index is then built from the
+  // rows in memory each time a process opens it. Each server has its own (docs/DATABASE.md).
+  std::string snapshot_dir;
 };
 
 class GalleryStore {
  public:
-  // Opens the gallery at `uri`: "sqlite:PATH", or a plain path (SQLite); "postgresql://…" is
-  // reserved (kFailedPrecondition until implemented). Creates the file when allowed and brings
-  // its schema up to date in place. kNotFound (missing and !create_if_missing), kDataLoss (not
-  // a database), kFailedPrecondition (schema newer than this program).
+  // Opens the gallery at `uri` (common/db_uri.h: a SQLite path, sqlite:PATH, or a
+  // postgresql://USER@HOST:PORT/DB URI without a password). Creates the SQLite file when allowed
+  // and brings the schema up to date in place. kNotFound (missing file and !create_if_missing),
+  // kDataLoss (not a database), kFailedPrecondition (schema newer than this program),
+  // kInvalidArgument (a password in the URI), kUnavailable (the server cannot be reached).
   static Expected<std::unique_ptr<GalleryStore>> Open(const std::string& uri,
                                                       const StoreOptions& options = {});
-  // Opens the SQLite gallery on a connection the caller already holds, so that the caller can
+  // Opens the gallery on a connection the caller already holds, so that the caller can
   // make a gallery change and its own rows one transaction: the store's transactions join an
   // open Db::InTransaction. The accountability layer uses this to commit a seal, unseal
   // or expunge together with its audit entry (service/gallery_admin.h). Creates the schema when
   // missing. requires: db outlives the store.
-  static Expected<std::unique_ptr<GalleryStore>> OpenOn(Db& db);
+  static Expected<std::unique_ptr<GalleryStore>> OpenOn(Db& db, const StoreOptions& options = {});
   virtual ~GalleryStore() = default;
 
   // A random identifier fixed when the gallery was created (snapshots check it).
   virtual const std::string& gallery_id() const = 0;
-  // Where the gallery lives on disk ("" when not a file); the snapshot goes beside it.
-  virtual std::string path() const = 0;
+  // The path prefix of this gallery's snapshot files ("<prefix>.<model tag>.snapshot"): the
+  // SQLite file, or "<snapshot_dir>/gallery-<id>" (StoreOptions::snapshot_dir); "" for none (an
+  // in-memory database, or PostgreSQL without a snapshot folder: indexes are built in memory).
+  virtual std::string snapshot_prefix() const = 0;
 
   // Adds one photo of `booking` with its templates, creating the booking if new — atomically.
   // The first photo of a gallery without an active model makes `model` the active one.

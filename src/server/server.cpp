@@ -23,6 +23,7 @@
 
 #include "audit/checkpointer.h"
 #include "audit/report.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/install_paths.h"
 #include "common/json_text.h"
@@ -171,7 +172,8 @@ class PipelinePool {
 // The gallery store and its indexes, opened once (both are thread-safe).
 class Gallery {
  public:
-  explicit Gallery(std::string path) : path_(std::move(path)) {}
+  Gallery(std::string path, std::string snapshot_dir)
+      : path_(std::move(path)), snapshot_dir_(std::move(snapshot_dir)) {}
   Expected<gallery::GalleryStore*> Store() {
     std::lock_guard lock(mu_);
     return StoreLocked();
@@ -203,11 +205,13 @@ class Gallery {
     if (!store_) {
       gallery::StoreOptions options;
       options.create_if_missing = false;
+      options.snapshot_dir = snapshot_dir_;
       FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::Open(path_, options));
     }
     return store_.get();
   }
   std::string path_;
+  std::string snapshot_dir_;
   std::mutex mu_;
   std::unique_ptr<gallery::GalleryStore> store_;                           // guarded by mu_
   std::map<std::string, std::unique_ptr<gallery::GalleryIndex>> indexes_;  // guarded by mu_
@@ -364,7 +368,7 @@ class ServerImpl final : public Server {
         contexts_(options_.db_path, MakeContextOptions(options_)),
         pipeline_options_(MakePipelineOptions(options_)),
         pipelines_(std::max(1, options_.num_pipelines)),
-        gallery_(options_.db_path) {}
+        gallery_(options_.db_path, options_.snapshot_dir) {}
 
   ~ServerImpl() override {
     if (checkpointer_) checkpointer_->Stop();  // a last checkpoint of what this server logged
@@ -471,7 +475,7 @@ Status ServerImpl::Init() {
     return NotFound(web_dir_ + "/index.html: no web application there (give --web)");
   }
   FT_ASSIGN_OR_RETURN(pipeline_options_.models_dir, vision::ResolveModelsDir(options_.models_dir));
-  if (!FileExists(options_.db_path)) {
+  if (!IsPostgresUri(options_.db_path) && !FileExists(options_.db_path)) {
     return NotFound(options_.db_path +
                     ": no such database (create it with 'facetrail admin init')");
   }
@@ -500,8 +504,10 @@ Status ServerImpl::Init() {
                         gallery::ActiveModelPipeline(*store, pipeline_options_));
     FT_RETURN_IF_ERROR(vision::CheckModelFiles(active).WithContext("the gallery's model"));
   }
-  for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
-    std::cerr << "WARNING: " << w << '\n';
+  if (!IsPostgresUri(options_.db_path)) {  // a PostgreSQL server's files are its DBA's business
+    for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
+      std::cerr << "WARNING: " << w << '\n';
+    }
   }
   FT_RETURN_IF_ERROR(InitAudit());
   std::optional<internal::TlsPem> tls;

@@ -46,7 +46,11 @@ struct HttpLimits {
 };
 
 struct ServerOptions {
+  // A SQLite file or a postgresql://USER@HOST:PORT/DB URI (common/db_uri.h: ResolveDatabaseUri).
   std::string db_path;
+  // This server's search-index snapshot folder (gallery::StoreOptions::snapshot_dir). Empty:
+  // beside a SQLite file; with PostgreSQL the index is then built from the rows at start.
+  std::string snapshot_dir;
   // Empty: the default lookups (common/install_paths.h): /usr/share/facetrail/{models,web}, else
   // the binary's checkout; never the current working directory.
   std::string models_dir;

@@ -40,5 +40,31 @@ TEST(DbUriTest, SpellingsThatCouldMeanAnotherFileAreRefused) {
   EXPECT_EQ(DatabaseFilePath("postgresql://h/db").status().code(), StatusCode::kFailedPrecondition);
 }
 
+// What every entry point (--db, GalleryStore::Open, serve) opens: a PostgreSQL URI as given, a
+// SQLite spelling as its file; a password in the URI is refused, whatever else it says.
+TEST(DbUriTest, ResolveKeepsPostgresUrisAndResolvesFiles) {
+  for (const char* uri : {"postgresql://facetrail@127.0.0.1:5432/ft",
+                          "postgres://h/db?sslmode=verify-full", "postgresql:///ft?host=/run/pg"}) {
+    SCOPED_TRACE(uri);
+    auto r = ResolveDatabaseUri(uri);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, uri);
+    EXPECT_EQ(*ResolveDatabaseUri(*r), *r);  // resolving again changes nothing
+  }
+  EXPECT_EQ(*ResolveDatabaseUri("sqlite:f.db"), "f.db");
+  EXPECT_EQ(*ResolveDatabaseUri("file:///abs/f.db"), "/abs/f.db");
+  for (const char* uri : {"postgresql://u:pw@h/db", "postgres://h/db?password=pw",
+                          "postgresql://h/db?sslmode=require&password=pw"}) {
+    SCOPED_TRACE(uri);
+    auto r = ResolveDatabaseUri(uri);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message().find("pw"), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(ResolveDatabaseUri("mysql://h/f").status().code(), StatusCode::kInvalidArgument);
+  // A file path never resolves to a PostgreSQL database.
+  EXPECT_NE(DatabaseFilePath("postgresql://u@h/db").status().message().find("not a SQLite file"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace facetrail

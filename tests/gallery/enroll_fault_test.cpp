@@ -17,7 +17,7 @@ class FailingStore final : public GalleryStore {
  public:
   FailingStore(GalleryStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
   const std::string& gallery_id() const override { return inner_.gallery_id(); }
-  std::string path() const override { return inner_.path(); }
+  std::string snapshot_prefix() const override { return inner_.snapshot_prefix(); }
   Expected<AddPhotoResult> AddPhoto(const BookingRecord& b, const NewPhoto& p, const ModelRef& m,
                                     std::span<const NewTemplate> t) override {
     if (++calls_ == fail_at_) return IoError("injected failure of write " + std::to_string(calls_));

@@ -38,13 +38,25 @@ void AddBooking(GalleryStore& store, int b, int num_photos) {
   }
 }
 
-class GalleryIndexTest : public ::testing::Test {
+// On SQLite the snapshots lie beside the file; on PostgreSQL in a snapshot folder of this
+// "server" (StoreOptions::snapshot_dir).
+class GalleryIndexTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   void SetUp() override {
-    auto s = GalleryStore::Open(dir_ / "gallery.db");
+    FT_GALLERY_DB_OR_SKIP(GetParam(), dir_ / "gallery.db", uri_);
+    if (GetParam() == testing::Backend::kPostgres) options_.snapshot_dir = dir_ / "snapshots";
+    auto s = OpenStore();
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     for (int b = 1; b <= 30; ++b) AddBooking(*store_, b, 2);
+  }
+  Expected<std::unique_ptr<GalleryStore>> OpenStore() { return GalleryStore::Open(uri_, options_); }
+  // The folder the snapshot files are in, and the start of their names.
+  std::filesystem::path SnapshotDir() const {
+    return std::filesystem::path(store_->snapshot_prefix()).parent_path();
+  }
+  std::string SnapshotName() const {
+    return std::filesystem::path(store_->snapshot_prefix()).filename().string();
   }
   std::unique_ptr<GalleryIndex> MustOpen() {
     auto g = GalleryIndex::Open(*store_, kModel);
@@ -58,10 +70,12 @@ class GalleryIndexTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"gallery_index"};
+  std::string uri_;
+  StoreOptions options_;
   std::unique_ptr<GalleryStore> store_;
 };
 
-TEST_F(GalleryIndexTest, BuildsThenReopensTheSnapshot) {
+TEST_P(GalleryIndexTest, BuildsThenReopensTheSnapshot) {
   auto g = MustOpen();
   EXPECT_EQ(g->last_sync().action, IndexSync::Action::kRebuilt);
   EXPECT_EQ(g->last_sync().reason, "snapshot missing");
@@ -76,7 +90,7 @@ TEST_F(GalleryIndexTest, BuildsThenReopensTheSnapshot) {
   EXPECT_EQ(again->last_sync().action, IndexSync::Action::kOpened);
 }
 
-TEST_F(GalleryIndexTest, SealLeavesSearchAtOnceAndUnsealReturns) {
+TEST_P(GalleryIndexTest, SealLeavesSearchAtOnceAndUnsealReturns) {
   auto g = MustOpen();
   ASSERT_EQ(MustSearch(*g, 501).size(), 1u);
   ASSERT_TRUE(store_->SetStatus("B-5", RecordStatus::kSealed).ok());
@@ -99,7 +113,7 @@ ino_t InodeOf(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-TEST_F(GalleryIndexTest, EnrolmentAfterOpenIsSeenByTheNextSearchWithoutRewritingTheSnapshot) {
+TEST_P(GalleryIndexTest, EnrolmentAfterOpenIsSeenByTheNextSearchWithoutRewritingTheSnapshot) {
   auto g = MustOpen();
   const ino_t inode = InodeOf(g->snapshot_path());
   ASSERT_NE(inode, 0u);
@@ -119,7 +133,7 @@ TEST_F(GalleryIndexTest, EnrolmentAfterOpenIsSeenByTheNextSearchWithoutRewriting
   ASSERT_EQ(MustSearch(*other, 9900).size(), 1u);
 }
 
-TEST_F(GalleryIndexTest, SnapshotPlusDeltaRanksExactlyAsAFreshBuild) {
+TEST_P(GalleryIndexTest, SnapshotPlusDeltaRanksExactlyAsAFreshBuild) {
   auto g = MustOpen();
   for (int b = 31; b <= 45; ++b) AddBooking(*store_, b, 2);  // 30 templates into the delta
   ASSERT_TRUE(store_->SetStatus("B-33", RecordStatus::kSealed).ok());  // a delta one
@@ -146,7 +160,7 @@ TEST_F(GalleryIndexTest, SnapshotPlusDeltaRanksExactlyAsAFreshBuild) {
   }
 }
 
-TEST_F(GalleryIndexTest, SealAndExpungeReachTemplatesInTheDelta) {
+TEST_P(GalleryIndexTest, SealAndExpungeReachTemplatesInTheDelta) {
   auto g = MustOpen();
   AddBooking(*store_, 99, 1);
   ASSERT_EQ(MustSearch(*g, 9900).size(), 1u);
@@ -166,7 +180,7 @@ TEST_F(GalleryIndexTest, SealAndExpungeReachTemplatesInTheDelta) {
   EXPECT_EQ(g->size(), 61u);
 }
 
-TEST_F(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
+TEST_P(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
   GalleryIndexOptions o;
   o.max_delta_templates = 2;
   auto opened = GalleryIndex::Open(*store_, kModel, o);
@@ -194,7 +208,7 @@ TEST_F(GalleryIndexTest, AFullDeltaRebuildsTheSnapshot) {
 // enrolment are patched into memory, the previous snapshot stays, no temporary file is left,
 // and the rebuild succeeds once space returns. A rebuild that cannot be avoided (no snapshot)
 // is kUnavailable (HTTP 503) naming the cause. Run in a child process: the limit is per process.
-TEST_F(GalleryIndexTest, ARebuildThatCannotWriteKeepsSearchesExactFromMemory) {
+TEST_P(GalleryIndexTest, ARebuildThatCannotWriteKeepsSearchesExactFromMemory) {
   MustOpen();  // writes the snapshot
   const pid_t child = fork();
   ASSERT_GE(child, 0);
@@ -202,7 +216,7 @@ TEST_F(GalleryIndexTest, ARebuildThatCannotWriteKeepsSearchesExactFromMemory) {
     // Exit codes name the failed expectation.
     auto check = [&]() -> int {
       signal(SIGXFSZ, SIG_IGN);  // writes fail with EFBIG instead of killing the process
-      auto store = GalleryStore::Open(dir_ / "gallery.db");
+      auto store = OpenStore();
       if (!store.ok()) return 10;
       GalleryIndexOptions o;
       o.rebuild_retry_seconds = 0;
@@ -255,23 +269,27 @@ TEST_F(GalleryIndexTest, ARebuildThatCannotWriteKeepsSearchesExactFromMemory) {
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 0) << "see the exit codes in the child";
   // No temporary file left behind (the failed writers removed theirs).
-  const std::filesystem::path dir = std::filesystem::path(dir_ / "gallery.db").parent_path();
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+  for (const auto& e : std::filesystem::directory_iterator(SnapshotDir())) {
     const std::string name = e.path().filename().string();
-    EXPECT_TRUE(name.starts_with("gallery.db")) << name;
+    EXPECT_TRUE(name.starts_with(SnapshotName()) || name == "snapshots") << name;
   }
 }
 
-TEST_F(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {
+TEST_P(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {
   auto g = MustOpen();
   AddBooking(*store_, 99, 1);  // template 61, read into the delta at the next search
   auto corrupt = [&](int64_t id) {
-    auto db = Db::Open(dir_ / "gallery.db", false);
+    auto db = Db::Open(uri_, false);
     ASSERT_TRUE(db.ok());
-    // The schema's CHECK refuses such a row; another tool may ignore it.
-    ASSERT_TRUE(db->Exec("PRAGMA ignore_check_constraints = ON").ok());
+    // The schema's CHECK refuses such a row; another tool may ignore it (or drop it).
+    ASSERT_TRUE(db->Exec(db->dialect() == SqlDialect::kSqlite
+                             ? "PRAGMA ignore_check_constraints = ON"
+                             : "ALTER TABLE templates DROP CONSTRAINT templates_v3_check")
+                    .ok());
     const Status s =
-        db->Exec("UPDATE templates SET templ = x'0102' WHERE id = " + std::to_string(id));
+        db->Exec("UPDATE templates SET templ = " +
+                 std::string(db->dialect() == SqlDialect::kSqlite ? "x'0102'" : "'\\x0102'") +
+                 " WHERE id = " + std::to_string(id));
     ASSERT_TRUE(s.ok()) << s.ToString();
   };
   corrupt(61);
@@ -289,7 +307,7 @@ TEST_F(GalleryIndexTest, AMisSizedTemplateInTheDatabaseIsDataLossNamingIt) {
       << reopened.status().ToString();
 }
 
-TEST_F(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
+TEST_P(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
   std::string path = MustOpen()->snapshot_path();
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size - 100);
@@ -326,7 +344,7 @@ TEST_F(GalleryIndexTest, TruncatedOrCorruptSnapshotIsRefusedAndRebuilt) {
   EXPECT_NE(g->last_sync().reason.find("snapshot damaged"), std::string::npos);
 }
 
-TEST_F(GalleryIndexTest, ForeignSnapshotIsRebuilt) {
+TEST_P(GalleryIndexTest, ForeignSnapshotIsRebuilt) {
   std::string path = MustOpen()->snapshot_path();
   {
     auto w = search::SnapshotWriter::Create(
@@ -339,7 +357,7 @@ TEST_F(GalleryIndexTest, ForeignSnapshotIsRebuilt) {
   EXPECT_EQ(g->size(), 60u);
 }
 
-TEST_F(GalleryIndexTest, SnapshotOfAnotherDimensionIsRebuilt) {
+TEST_P(GalleryIndexTest, SnapshotOfAnotherDimensionIsRebuilt) {
   std::string path = MustOpen()->snapshot_path();
   {
     auto w = search::SnapshotWriter::Create(
@@ -364,7 +382,7 @@ uint32_t Crc32c(const char* p, size_t n) {
   return ~crc;
 }
 
-TEST_F(GalleryIndexTest, AVersion1SnapshotIsRebuilt) {
+TEST_P(GalleryIndexTest, AVersion1SnapshotIsRebuilt) {
   // A snapshot written before the format carried the dimension (version 1, 128-d) is refused
   // with kDataLoss by search/ and rebuilt here, with searches exact afterwards.
   std::string path = MustOpen()->snapshot_path();
@@ -401,6 +419,22 @@ TEST(GalleryIndexMemory, InMemoryStoreBuildsInRam) {
   EXPECT_EQ((*empty_model)->size(), 0u);
 }
 
+// PostgreSQL without a snapshot folder: no file anywhere, the index is built from the rows.
+TEST(GalleryIndexMemory, PostgresWithoutSnapshotDirBuildsInRam) {
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  auto store = GalleryStore::Open(uri);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->snapshot_prefix(), "");
+  AddBooking(**store, 1, 3);
+  auto g = GalleryIndex::Open(**store, kModel);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ((*g)->snapshot_path(), "");
+  EXPECT_EQ((*g)->last_sync().reason, "in-memory gallery");
+  EXPECT_EQ((*g)->size(), 3u);
+  ASSERT_TRUE(RemoveSnapshots(**store).ok());  // nothing to remove
+}
+
 TEST(GalleryIndexMemory, AReusedTemplateIdRebuilds) {
   // SQLite gives a new row the largest id + 1: expunging the newest booking frees its ids.
   auto store = GalleryStore::Open(":memory:");
@@ -432,15 +466,58 @@ TEST(GalleryIndexMemory, AReusedTemplateIdRebuilds) {
 namespace facetrail::gallery {
 namespace {
 
-TEST_F(GalleryIndexTest, RemoveSnapshotsDeletesOnlySnapshots) {
+TEST_P(GalleryIndexTest, RemoveSnapshotsDeletesOnlySnapshots) {
   std::string path = MustOpen()->snapshot_path();
   ASSERT_TRUE(std::filesystem::exists(path));
+  const std::string other = (SnapshotDir() / "notes.txt").string();
+  testing::TempDir::WriteFile(other, "kept");
   ASSERT_TRUE(RemoveSnapshots(*store_).ok());
   EXPECT_FALSE(std::filesystem::exists(path));
-  EXPECT_TRUE(std::filesystem::exists(dir_ / "gallery.db"));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  if (GetParam() == testing::Backend::kSqlite) {
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "gallery.db"));
+  }
   auto g = MustOpen();
   EXPECT_EQ(g->last_sync().reason, "snapshot missing");
 }
+
+// Issue 15: several servers on one database, each with its own snapshot folder, follow the
+// change counter: an enrolment, a seal and an expunge made through A are in (or out of) B's
+// very next search, and B's snapshot is its own (A never writes it).
+TEST_P(GalleryIndexTest, TwoServersWithTheirOwnSnapshotsFollowTheChangeCounter) {
+  StoreOptions a_options = options_, b_options = options_;
+  a_options.snapshot_dir = dir_ / "server-a";
+  b_options.snapshot_dir = dir_ / "server-b";
+  auto a = GalleryStore::Open(uri_, a_options);
+  auto b = GalleryStore::Open(uri_, b_options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->gallery_id(), (*b)->gallery_id());
+  auto index_a = GalleryIndex::Open(**a, kModel);
+  auto index_b = GalleryIndex::Open(**b, kModel);
+  ASSERT_TRUE(index_a.ok() && index_b.ok());
+  EXPECT_EQ((*index_b)->last_sync().reason, "snapshot missing");  // not A's file
+  EXPECT_NE((*index_a)->snapshot_path(), (*index_b)->snapshot_path());
+  EXPECT_TRUE((*index_b)->snapshot_path().starts_with((dir_ / "server-b") + "/gallery-"));
+  auto search_b = [&](uint64_t seed) {
+    auto r = (*index_b)->Search(SeedTemplate(seed), {5, 0.5f});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->size() : size_t{99};
+  };
+  AddBooking(**a, 99, 1);
+  EXPECT_EQ(search_b(9900), 1u);
+  ASSERT_TRUE((*a)->SetStatus("B-7", RecordStatus::kSealed).ok());
+  EXPECT_EQ(search_b(700), 0u);
+  ASSERT_TRUE((*a)->Expunge("B-8").ok());
+  EXPECT_EQ(search_b(800), 0u);
+  EXPECT_EQ((*index_b)->last_sync().reason, "templates expunged");  // B rewrote its own file
+  EXPECT_EQ(search_b(901), 1u);
+  // B reopens its own snapshot (written after the expunge) and only patches what is new.
+  auto reopened = GalleryIndex::Open(**b, kModel);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->last_sync().action, IndexSync::Action::kOpened);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GalleryIndexTest, testing::kBackends, testing::BackendName);
 
 }  // namespace
 }  // namespace facetrail::gallery

@@ -1,5 +1,6 @@
-// Helpers for gallery tests: a temporary folder of fake images and manifests, and a canonical
-// dump of a gallery database for "exactly the same gallery" comparisons.
+// Helpers for gallery tests: a temporary folder of fake images and manifests, a canonical dump of a
+// gallery database for "exactly the same gallery" comparisons, and the two back-ends the
+// storage-facing tests run on (SQLite, and PostgreSQL from tests/common/pg_cluster.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,8 +12,28 @@
 
 #include "common/db.h"
 #include "common/file.h"
+#include "common/pg_cluster.h"
 
 namespace facetrail::gallery::testing {
+
+// The engine a parameterised test runs on: INSTANTIATE_TEST_SUITE_P(Backends, X, kBackends,
+// BackendName).
+enum class Backend { kSqlite, kPostgres };
+inline const auto kBackends = ::testing::Values(Backend::kSqlite, Backend::kPostgres);
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// `uri` = a new gallery database for `backend`: `sqlite_path` (a file, or ":memory:"), or a fresh
+// database on the test cluster (skips, or fails with FACETRAIL_REQUIRE_POSTGRES=1, without one).
+#define FT_GALLERY_DB_OR_SKIP(backend, sqlite_path, uri)                  \
+  do {                                                                    \
+    if ((backend) == ::facetrail::gallery::testing::Backend::kPostgres) { \
+      FT_PG_DATABASE_OR_SKIP(uri);                                        \
+    } else {                                                              \
+      (uri) = (sqlite_path);                                              \
+    }                                                                     \
+  } while (0)
 
 class TempDir {
  public:
@@ -26,6 +47,9 @@ class TempDir {
   std::string operator/(const std::string& f) const { return (path_ / f).string(); }
   void Write(const std::string& f, const std::string& text) const {
     std::ofstream(path_ / f, std::ios::binary) << text;
+  }
+  static void WriteFile(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
   }
 
  private:
@@ -69,7 +93,10 @@ inline std::string DumpGallery(const std::string& db_path) {
       if (comma == std::string::npos) comma = cols.size();
       std::string c = cols.substr(start, comma - start);
       while (!c.empty() && c[0] == ' ') c.erase(0, 1);
-      expr += (expr.empty() ? "" : " || '|' || ") + std::string("quote(") + c + ")";
+      // quote(): SQLite's literal of any value; PostgreSQL's quote_nullable is the same idea.
+      expr += (expr.empty() ? "" : " || '|' || ") +
+              std::string(db->dialect() == SqlDialect::kPostgres ? "quote_nullable(" : "quote(") +
+              c + ")";
       start = comma + 1;
     }
     auto st = db->Prepare("SELECT " + expr + " FROM " + t.name + " ORDER BY 1");

@@ -47,9 +47,24 @@ std::vector<float> NewModelTemplate(uint64_t seed) {
   return SeedTemplate(seed ^ std::hash<std::string>()(kNew.id), kNew.dim);
 }
 
-TEST(RetemplateTest, MigratesWhileSearchesUseTheActiveModel) {
+// On SQLite (a file in the test's folder) and on PostgreSQL (a fresh database on the test
+// cluster, the snapshots in the test's folder).
+class RetemplateTest : public ::testing::TestWithParam<testing::Backend> {
+ protected:
+  void SetUp() override { FT_GALLERY_DB_OR_SKIP(GetParam(), "", pg_uri_); }
+  std::string Uri(const TempDir& dir) const {
+    return GetParam() == testing::Backend::kPostgres ? pg_uri_ : dir / "g.db";
+  }
+  Expected<std::unique_ptr<GalleryStore>> Open(const TempDir& dir) const {
+    return GalleryStore::Open(Uri(dir),
+                              {.create_if_missing = true, .snapshot_dir = dir / "snapshots"});
+  }
+  std::string pg_uri_;
+};
+
+TEST_P(RetemplateTest, MigratesWhileSearchesUseTheActiveModel) {
   TempDir dir("retemplate");
-  auto store = GalleryStore::Open(dir / "g.db");
+  auto store = Open(dir);
   ASSERT_TRUE(store.ok());
   Enroll(dir, **store, 40);
   ASSERT_EQ((*store)->ActiveModel().value(), FakeModel());
@@ -154,18 +169,22 @@ TEST(RetemplateTest, MigratesWhileSearchesUseTheActiveModel) {
   EXPECT_EQ(stats->templates_per_model[0].first, kNew);
 }
 
-TEST(RetemplateTest, BadPhotosAreListedAndTheRunGoesOn) {
+TEST_P(RetemplateTest, BadPhotosAreListedAndTheRunGoesOn) {
   TempDir dir("retemplate_bad");
-  auto store = GalleryStore::Open(dir / "g.db");
+  auto store = Open(dir);
   ASSERT_TRUE(store.ok());
   Enroll(dir, **store, 6);
   // Photo 2 now yields no face for the new model's pipeline; photo 4 a face elsewhere.
-  auto db = Db::Open(dir / "g.db", false);
+  auto db = Db::Open(Uri(dir), false);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE(db->Exec("UPDATE photos SET image = CAST('FACES' || char(10) AS BLOB) WHERE id = 2;"
-                       "UPDATE photos SET image = CAST('FACES' || char(10) || "
-                       "'500 500 50 50 0 9' || char(10) AS BLOB) WHERE id = 4;")
-                  .ok());
+  for (const auto& [id, text] :
+       {std::pair<int64_t, std::string>{2, "FACES\n"},
+        std::pair<int64_t, std::string>{4, "FACES\n500 500 50 50 0 9\n"}}) {
+    auto up = db->Prepare("UPDATE photos SET image = ? WHERE id = ?");
+    ASSERT_TRUE(up.ok());
+    up->BindBlob(1, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}).Bind(2, id);
+    ASSERT_TRUE(up->Run().ok());
+  }
   RetemplateOptions o;
   auto r = Retemplate(**store, FakeFactory(0, kNew), kNew, o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -183,9 +202,9 @@ TEST(RetemplateTest, BadPhotosAreListedAndTheRunGoesOn) {
   EXPECT_NE(s.message().find("B-1"), std::string::npos) << s.message();
 }
 
-TEST(RetemplateTest, ExtractorOfAnotherModelIsRefused) {
+TEST_P(RetemplateTest, ExtractorOfAnotherModelIsRefused) {
   TempDir dir("retemplate_wrong");
-  auto store = GalleryStore::Open(dir / "g.db");
+  auto store = Open(dir);
   ASSERT_TRUE(store.ok());
   Enroll(dir, **store, 2);
   auto r = Retemplate(**store, FakeFactory(0, FakeModel()), kNew, {});
@@ -195,6 +214,8 @@ TEST(RetemplateTest, ExtractorOfAnotherModelIsRefused) {
   std::vector<NewTemplate> t = {{0, {}, {}, SeedTemplate(1, 256)}};
   EXPECT_EQ((*store)->AddTemplates(1, twisted, t).status().code(), StatusCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, RetemplateTest, testing::kBackends, testing::BackendName);
 
 }  // namespace
 }  // namespace facetrail::gallery

@@ -9,6 +9,7 @@
 #include "common/sha256.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_store.h"
+#include "gallery/gallery_test_util.h"
 
 namespace facetrail::gallery {
 namespace {
@@ -134,10 +135,22 @@ void ExpectSameState(GalleryStore& store, const Model& model) {
   EXPECT_EQ(stats->searchable_templates, searchable);
 }
 
-TEST(GalleryStore, AgreesWithAnInMemoryModel) {
+// Every case runs on SQLite (in memory) and on PostgreSQL (a fresh database on the test cluster).
+class GalleryStoreTest : public ::testing::TestWithParam<testing::Backend> {
+ protected:
+  void SetUp() override { FT_GALLERY_DB_OR_SKIP(GetParam(), ":memory:", uri_); }
+  Expected<std::unique_ptr<GalleryStore>> Open() { return GalleryStore::Open(uri_); }
+  std::string uri_;
+};
+
+TEST_P(GalleryStoreTest, AgreesWithAnInMemoryModel) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     SCOPED_TRACE(seed);
-    auto store = GalleryStore::Open(":memory:");
+    if (seed > 1) {  // a fresh gallery per seed
+      SetUp();
+      if (IsSkipped()) return;
+    }
+    auto store = Open();
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     Model model;
     std::mt19937_64 rng(seed);
@@ -179,8 +192,8 @@ TEST(GalleryStore, AgreesWithAnInMemoryModel) {
   }
 }
 
-TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
-  auto store = GalleryStore::Open(":memory:");
+TEST_P(GalleryStoreTest, RejectsBadTemplatesAndChangesNothing) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   std::vector<float> nan(128, std::nanf(""));
   std::vector<NewTemplate> t = {{0, {}, {}, nan}};
@@ -192,8 +205,8 @@ TEST(GalleryStore, RejectsBadTemplatesAndChangesNothing) {
   EXPECT_EQ((*store)->ChangeCounter().value(), 0);
 }
 
-TEST(GalleryStore, ExpungeKeepsOnlyNumberAndHashes) {
-  auto store = GalleryStore::Open(":memory:");
+TEST_P(GalleryStoreTest, ExpungeKeepsOnlyNumberAndHashes) {
+  auto store = Open();
   ASSERT_TRUE(store.ok());
   std::vector<uint8_t> bytes = {9, 9, 9};
   std::vector<NewTemplate> t = {{0, {}, {}, testing::SeedTemplate(1)}};
@@ -220,13 +233,20 @@ TEST(GalleryStore, ExpungeKeepsOnlyNumberAndHashes) {
 }
 
 TEST(GalleryStore, OpenByUri) {
-  EXPECT_EQ(GalleryStore::Open("postgresql://db/gallery").status().code(),
-            StatusCode::kFailedPrecondition);
+  // A password on the command line is refused before any connection is tried.
+  EXPECT_EQ(GalleryStore::Open("postgresql://u:secret@db/gallery").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GalleryStore::Open("postgresql://u@db/gallery?password=x").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(
-      GalleryStore::Open("/nonexistent-dir/x.db", {.create_if_missing = false}).status().code(),
+      GalleryStore::Open("/nonexistent-dir/x.db", {.create_if_missing = false, .snapshot_dir = {}})
+          .status()
+          .code(),
       StatusCode::kNotFound);
   EXPECT_TRUE(GalleryStore::Open("sqlite::memory:").ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, GalleryStoreTest, testing::kBackends, testing::BackendName);
 
 }  // namespace
 }  // namespace facetrail::gallery

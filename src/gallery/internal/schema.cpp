@@ -1,6 +1,53 @@
 #include "gallery/internal/schema.h"
 
+#include "common/sql_dialect.h"
+
 namespace facetrail::gallery::internal {
+
+namespace {
+
+// v3: templates of any dimension (one per model: dim), and the model searches use. A gallery made
+// before holds 128-number templates of one model, which becomes the active one.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE templates_v3 (
+  id            INTEGER PRIMARY KEY,
+  photo_id      INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+  face_index    INTEGER NOT NULL,
+  model_id      TEXT NOT NULL,
+  model_version INTEGER NOT NULL,
+  dim           INTEGER NOT NULL CHECK (dim BETWEEN 16 AND 4096 AND dim % 16 = 0),
+  templ         BLOB NOT NULL CHECK (length(templ) = 4 * dim),
+  box_x REAL, box_y REAL, box_w REAL, box_h REAL,
+  detector_score REAL, eye_distance_px REAL, sharpness REAL,
+  yaw_deg REAL, roll_deg REAL, pitch_deg REAL
+);
+INSERT INTO templates_v3
+  SELECT id, photo_id, face_index, model_id, model_version, 128, templ, box_x, box_y, box_w, box_h,
+         detector_score, eye_distance_px, sharpness, yaw_deg, roll_deg, pitch_deg
+  FROM templates;
+DROP TABLE templates;
+ALTER TABLE templates_v3 RENAME TO templates;
+CREATE INDEX templates_by_model ON templates(model_id, model_version, id);
+CREATE INDEX templates_by_photo ON templates(photo_id);
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_id', model_id FROM templates
+  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_version', model_version FROM templates
+  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
+INSERT INTO gallery_meta(key, value)
+  SELECT 'active_model_dim', 128 FROM templates LIMIT 1;
+)sql";
+
+// On PostgreSQL v3 runs with the types mapped, then moves the identity of the copied table past
+// the ids it was given explicitly (an identity column does not follow explicit values as
+// SQLite's rowid does: the next enrolment would reuse template id 1).
+constexpr const char* kV3PostgresIdentity = R"sql(
+SELECT setval(pg_get_serial_sequence('templates', 'id'), coalesce(max(id), 0) + 1, false)
+  FROM templates;
+)sql";
+
+}  // namespace
 
 const std::vector<Migration>& GalleryMigrations() {
   static const std::vector<Migration> kMigrations = {
@@ -60,38 +107,8 @@ CREATE TABLE expunged_photos (
 ALTER TABLE photos ADD COLUMN note TEXT NOT NULL DEFAULT '';
 CREATE INDEX photos_by_booking ON photos(booking_id);
 )sql"},
-      // v3: templates of any dimension (one per model: dim), and the model searches use. A
-      // gallery made before holds 128-number templates of one model, which becomes the active one.
-      {3, R"sql(
-CREATE TABLE templates_v3 (
-  id            INTEGER PRIMARY KEY,
-  photo_id      INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-  face_index    INTEGER NOT NULL,
-  model_id      TEXT NOT NULL,
-  model_version INTEGER NOT NULL,
-  dim           INTEGER NOT NULL CHECK (dim BETWEEN 16 AND 4096 AND dim % 16 = 0),
-  templ         BLOB NOT NULL CHECK (length(templ) = 4 * dim),
-  box_x REAL, box_y REAL, box_w REAL, box_h REAL,
-  detector_score REAL, eye_distance_px REAL, sharpness REAL,
-  yaw_deg REAL, roll_deg REAL, pitch_deg REAL
-);
-INSERT INTO templates_v3
-  SELECT id, photo_id, face_index, model_id, model_version, 128, templ, box_x, box_y, box_w, box_h,
-         detector_score, eye_distance_px, sharpness, yaw_deg, roll_deg, pitch_deg
-  FROM templates;
-DROP TABLE templates;
-ALTER TABLE templates_v3 RENAME TO templates;
-CREATE INDEX templates_by_model ON templates(model_id, model_version, id);
-CREATE INDEX templates_by_photo ON templates(photo_id);
-INSERT INTO gallery_meta(key, value)
-  SELECT 'active_model_id', model_id FROM templates
-  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
-INSERT INTO gallery_meta(key, value)
-  SELECT 'active_model_version', model_version FROM templates
-  GROUP BY model_id, model_version ORDER BY count(*) DESC, model_id LIMIT 1;
-INSERT INTO gallery_meta(key, value)
-  SELECT 'active_model_dim', 128 FROM templates LIMIT 1;
-)sql"},
+      // v3: see kV3.
+      {3, kV3, SqliteDdlToPostgres(kV3) + kV3PostgresIdentity},
       // v4: photos that are kept but not searched (a profile view from an ANSI/NIST-ITL Type-10
       // record: searchable = 0; its templates stay inactive whatever the booking's status), and
       // what the source said about a photo that no booking column holds (origin: JSON text, ''

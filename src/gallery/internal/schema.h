@@ -1,4 +1,5 @@
-// The gallery's SQLite schema, as migrations for Db::Migrate("gallery", …).
+// The gallery's schema, as migrations for Db::Migrate("gallery", …): SQLite DDL, which
+// PostgreSQL runs with its types mapped (SqliteDdlToPostgres) unless a step has its own variant.
 // Never edit a released migration: add the next one. docs/GALLERY.md describes the result.
 #pragma once
 

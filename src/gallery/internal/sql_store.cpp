@@ -1,13 +1,16 @@
-#include "gallery/internal/sqlite_store.h"
+#include "gallery/internal/sql_store.h"
 
 #include <sys/stat.h>
 
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
 
 #include "common/db.h"
+#include "common/db_uri.h"
 #include "common/sha256.h"
 #include "gallery/internal/schema.h"
 #include "search/flat_index.h"
@@ -64,20 +67,24 @@ Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
   return Status::Ok();
 }
 
-class SqliteGalleryStore final : public GalleryStore {
+class SqlGalleryStore final : public GalleryStore {
  public:
   // Owns its connection.
-  SqliteGalleryStore(Db db, std::string path, std::string gallery_id)
+  SqlGalleryStore(Db&& db, std::string snapshot_prefix, std::string gallery_id)
       : owned_(std::move(db)),
         db_(*owned_),
-        path_(std::move(path)),
+        name_(db_.path()),
+        snapshot_prefix_(std::move(snapshot_prefix)),
         gallery_id_(std::move(gallery_id)) {}
-  // Borrows the caller's connection (OpenSqliteStoreOn).
-  SqliteGalleryStore(Db& db, std::string gallery_id)
-      : db_(db), path_(db.path()), gallery_id_(std::move(gallery_id)) {}
+  // Borrows the caller's connection (OpenSqlStoreOn).
+  SqlGalleryStore(Db& db, std::string snapshot_prefix, std::string gallery_id)
+      : db_(db),
+        name_(db.path()),
+        snapshot_prefix_(std::move(snapshot_prefix)),
+        gallery_id_(std::move(gallery_id)) {}
 
   const std::string& gallery_id() const override { return gallery_id_; }
-  std::string path() const override { return path_ == ":memory:" ? std::string() : path_; }
+  std::string snapshot_prefix() const override { return snapshot_prefix_; }
 
   Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
                                     const ModelRef& model,
@@ -115,15 +122,15 @@ class SqliteGalleryStore final : public GalleryStore {
       }
       FT_ASSIGN_OR_RETURN(int64_t booking_id, UpsertBooking(booking));
       FT_ASSIGN_OR_RETURN(auto status, BookingStatus(booking_id));
-      FT_ASSIGN_OR_RETURN(auto ins, Prepare("INSERT INTO photos(booking_id, sha256, size_bytes, "
-                                            "capture_date, source, image, note, searchable, "
-                                            "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      FT_ASSIGN_OR_RETURN(auto ins,
+                          Prepare("INSERT INTO photos(booking_id, sha256, size_bytes, "
+                                  "capture_date, source, image, note, searchable, "
+                                  "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
       ins.Bind(1, booking_id).Bind(2, sha).Bind(3, static_cast<int64_t>(photo.bytes.size()));
       ins.Bind(4, photo.capture_date).Bind(5, photo.source).BindBlob(6, photo.bytes);
       ins.Bind(7, photo.note).Bind(8, static_cast<int64_t>(photo.searchable ? 1 : 0));
       ins.Bind(9, photo.origin);
-      FT_RETURN_IF_ERROR(ins.Run());
-      const int64_t photo_id = db_.LastInsertRowId();
+      FT_ASSIGN_OR_RETURN(const int64_t photo_id, InsertedId(ins));
       for (const NewTemplate& t : templates) {
         FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t,
                                           status == RecordStatus::kActive && photo.searchable));
@@ -254,7 +261,7 @@ class SqliteGalleryStore final : public GalleryStore {
     FT_ASSIGN_OR_RETURN(
         auto t,
         Prepare("SELECT t.model_id, t.model_version, count(*), "
-                "sum(b.status = 'active' AND p.searchable), "
+                "sum(CASE WHEN b.status = 'active' AND p.searchable <> 0 THEN 1 ELSE 0 END), "
                 "max(t.dim) FROM templates t "
                 "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                 "GROUP BY t.model_id, t.model_version ORDER BY t.model_id, t.model_version"));
@@ -281,8 +288,7 @@ class SqliteGalleryStore final : public GalleryStore {
       const std::function<Status(int64_t, bool, std::span<const float>)>& row_fn) override {
     std::lock_guard lock(mu_);
     // One read transaction: the count, the counter and the rows describe the same state.
-    FT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
-    Status s = [&]() -> Status {
+    return InReadTransaction([&]() -> Status {
       FT_ASSIGN_OR_RETURN(
           auto c,
           Prepare("SELECT count(*) FROM templates WHERE model_id = ? AND model_version = ?"));
@@ -292,7 +298,8 @@ class SqliteGalleryStore final : public GalleryStore {
       FT_RETURN_IF_ERROR(begin(c.Int(0), counter));
       FT_ASSIGN_OR_RETURN(
           auto st,
-          Prepare("SELECT t.id, b.status = 'active' AND p.searchable, t.templ FROM templates t "
+          Prepare("SELECT t.id, " + std::string(kSearchable) +
+                  ", t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
       st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
@@ -304,20 +311,18 @@ class SqliteGalleryStore final : public GalleryStore {
         FT_RETURN_IF_ERROR(row_fn(st.Int(0), st.Int(1) != 0, templ));
       }
       return Status::Ok();
-    }();
-    (void)db_.Exec("COMMIT");
-    return s;
+    });
   }
 
   Status ReadTemplates(
       const ModelRef& model, std::span<const int64_t> ids,
       const std::function<Status(int64_t, bool, std::span<const float>)>& row_fn) override {
     std::lock_guard lock(mu_);
-    FT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
-    Status s = [&]() -> Status {
+    return InReadTransaction([&]() -> Status {
       FT_ASSIGN_OR_RETURN(
           auto st,
-          Prepare("SELECT b.status = 'active' AND p.searchable, t.templ FROM templates t "
+          Prepare(std::string("SELECT ") + kSearchable +
+                  ", t.templ FROM templates t "
                   "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
                   "WHERE t.id = ? AND t.model_id = ? AND t.model_version = ?"));
       std::vector<float> templ(static_cast<size_t>(model.dim));
@@ -330,9 +335,7 @@ class SqliteGalleryStore final : public GalleryStore {
         FT_RETURN_IF_ERROR(row_fn(id, st.Int(0) != 0, templ));
       }
       return Status::Ok();
-    }();
-    (void)db_.Exec("COMMIT");
-    return s;
+    });
   }
 
   Expected<std::vector<TemplateChange>> ChangesSince(const ModelRef& model,
@@ -519,14 +522,47 @@ class SqliteGalleryStore final : public GalleryStore {
       "(SELECT count(*) FROM templates t WHERE t.photo_id = p.id), p.searchable, p.origin "
       "FROM photos p JOIN bookings b ON b.id = p.booking_id";
 
+  // 1 when a template is searchable (its booking active, its photo searchable), else 0: an
+  // integer on both engines (PostgreSQL's comparisons are booleans, which read as 't'/'f').
+  static constexpr const char* kSearchable =
+      "CASE WHEN b.status = 'active' AND p.searchable <> 0 THEN 1 ELSE 0 END";
+
   Expected<Stmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
+
+  // The id an `INSERT … RETURNING id` gave (SQLite ≥ 3.35 and PostgreSQL; unlike
+  // LastInsertRowId it names the row of this statement on every engine).
+  static Expected<int64_t> InsertedId(Stmt& ins) {
+    FT_ASSIGN_OR_RETURN(bool row, ins.Step());
+    if (!row) return Internal("INSERT … RETURNING id returned no row");
+    const int64_t id = ins.Int(0);
+    FT_ASSIGN_OR_RETURN(bool more, ins.Step());
+    if (more) return Internal("INSERT … RETURNING id returned several rows");
+    return id;
+  }
+
+  // Runs `fn` in one read transaction, so that its statements see one state of the database
+  // (SQLite: a deferred BEGIN reads one WAL snapshot; PostgreSQL: REPEATABLE READ, as its
+  // default gives every statement its own snapshot). Inside a transaction the caller holds, `fn`
+  // joins it.
+  Status InReadTransaction(const std::function<Status()>& fn) {
+    if (db_.EngineInTransaction()) return fn();
+    FT_RETURN_IF_ERROR(db_.Exec(db_.dialect() == SqlDialect::kPostgres
+                                    ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                    : "BEGIN"));
+    Status s = fn();
+    if (!s.ok()) {
+      (void)db_.Exec("ROLLBACK");
+      return s;
+    }
+    return db_.Exec("COMMIT");
+  }
 
   // Template `id`'s blob in column `col` of the current row into `out` (its size: the model's
   // dimension); kDataLoss when the blob has another size.
   Status CopyTemplate(const Stmt& st, int col, int64_t id, std::span<float> out) const {
     auto blob = st.BlobView(col);
     if (blob.size() != out.size_bytes()) {
-      return DataLoss(path_ + ": template " + std::to_string(id) + " has " +
+      return DataLoss(name_ + ": template " + std::to_string(id) + " has " +
                       std::to_string(blob.size()) + " bytes, its model " +
                       std::to_string(out.size_bytes()));
     }
@@ -579,14 +615,14 @@ class SqliteGalleryStore final : public GalleryStore {
     FT_ASSIGN_OR_RETURN(auto version, Meta("active_model_version"));
     FT_ASSIGN_OR_RETURN(auto dim, Meta("active_model_dim"));
     if (!id) return std::optional<ModelRef>();
-    if (!version || !dim) return DataLoss(path_ + ": the active model is recorded incompletely");
+    if (!version || !dim) return DataLoss(name_ + ": the active model is recorded incompletely");
     ModelRef m;
     m.id = *id;
     try {
       m.version = std::stoi(*version);
       m.dim = std::stoi(*dim);
     } catch (const std::exception&) {
-      return DataLoss(path_ + ": the active model's version or dimension is not a number");
+      return DataLoss(name_ + ": the active model's version or dimension is not a number");
     }
     return std::optional<ModelRef>(m);
   }
@@ -670,21 +706,20 @@ class SqliteGalleryStore final : public GalleryStore {
         auto ins,
         Prepare(
             "INSERT INTO bookings(booking_number, name, dob, sex, race_ethnicity, booking_date, "
-            "agency, charge, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')"));
+            "agency, charge, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') RETURNING id"));
     ins.Bind(1, b.booking_number).Bind(2, b.name).Bind(3, b.dob).Bind(4, b.sex);
     ins.Bind(5, b.race_ethnicity).Bind(6, b.booking_date).Bind(7, b.agency).Bind(8, b.charge);
-    FT_RETURN_IF_ERROR(ins.Run());
-    return db_.LastInsertRowId();
+    return InsertedId(ins);
   }
 
   Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
                         bool active) {
-    FT_ASSIGN_OR_RETURN(auto ins,
-                        Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
-                                "model_version, templ, box_x, box_y, "
-                                "box_w, box_h, detector_score, eye_distance_px, "
-                                "sharpness, yaw_deg, roll_deg, pitch_deg, dim) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    FT_ASSIGN_OR_RETURN(
+        auto ins, Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
+                          "model_version, templ, box_x, box_y, "
+                          "box_w, box_h, detector_score, eye_distance_px, "
+                          "sharpness, yaw_deg, roll_deg, pitch_deg, dim) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
     ins.Bind(1, photo_id).Bind(2, static_cast<int64_t>(t.face_index)).Bind(3, model.id);
     ins.Bind(4, static_cast<int64_t>(model.version));
     ins.BindBlob(
@@ -701,8 +736,7 @@ class SqliteGalleryStore final : public GalleryStore {
                            t.quality.roll_deg,
                            t.quality.pitch_deg};
     for (int i = 0; i < 10; ++i) ins.Bind(6 + i, static_cast<double>(reals[i]));
-    FT_RETURN_IF_ERROR(ins.Run());
-    const int64_t id = db_.LastInsertRowId();
+    FT_ASSIGN_OR_RETURN(const int64_t id, InsertedId(ins));
     // An added template of a sealed booking is in the snapshot, inactive.
     FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kAdded));
     if (!active) FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kDeactivated));
@@ -721,12 +755,14 @@ class SqliteGalleryStore final : public GalleryStore {
 
   Status LogBookingTemplates(int64_t booking_id, TemplateChange::Kind kind) {
     FT_ASSIGN_OR_RETURN(
-        auto st, Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
-                         "SELECT t.id, t.model_id, t.model_version, ? FROM templates t "
-                         "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? "
-                         "AND (p.searchable OR ? = 'deleted') ORDER BY t.id"));
+        auto st,
+        Prepare("INSERT INTO template_changes(template_id, model_id, model_version, kind) "
+                "SELECT t.id, t.model_id, t.model_version, CAST(? AS TEXT) FROM templates t "
+                "JOIN photos p ON p.id = t.photo_id WHERE p.booking_id = ? "
+                "AND (p.searchable <> 0 OR ? <> 0) ORDER BY t.id"));
     // A photo kept out of searches is never activated (nor deactivated: it is inactive).
-    st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id).Bind(3, ChangeKindName(kind));
+    st.Bind(1, ChangeKindName(kind)).Bind(2, booking_id);
+    st.Bind(3, static_cast<int64_t>(kind == TemplateChange::Kind::kDeleted ? 1 : 0));
     return st.Run();
   }
 
@@ -737,9 +773,10 @@ class SqliteGalleryStore final : public GalleryStore {
   }
 
   std::mutex mu_;
-  std::optional<Db> owned_;  // empty when the connection is borrowed
-  Db& db_;                   // guarded by mu_
-  const std::string path_;
+  std::optional<Db> owned_;            // empty when the connection is borrowed
+  Db& db_;                             // guarded by mu_
+  const std::string name_;             // the database, for messages
+  const std::string snapshot_prefix_;  // GalleryStore::snapshot_prefix
   const std::string gallery_id_;
 };
 
@@ -770,23 +807,54 @@ Expected<std::string> PrepareGallery(Db& db) {
   return gallery_id;
 }
 
-}  // namespace
-
-Expected<std::unique_ptr<GalleryStore>> OpenSqliteStore(const std::string& path,
-                                                        const StoreOptions& options) {
-  if (!options.create_if_missing && path != ":memory:") {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return NotFound(path + ": no gallery database");
+// Where the snapshot files of the gallery `gallery_id` on `db` go (GalleryStore::snapshot_prefix):
+// "<snapshot_dir>/gallery-<id>" when a folder is given (created owner-only when missing), else
+// beside a SQLite file, else nowhere ("": the index is built in memory).
+Expected<std::string> SnapshotPrefix(const Db& db, const StoreOptions& options,
+                                     const std::string& gallery_id) {
+  if (!options.snapshot_dir.empty()) {
+    const std::filesystem::path dir(options.snapshot_dir);
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return IoError(dir.string() + ": cannot create the snapshot folder: " + ec.message());
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return InvalidArgument(dir.string() + ": the snapshot folder is not a folder");
+    }
+    // The id names a file: only the hex RandomId writes (a stored value is not trusted as a path).
+    if (gallery_id.empty() ||
+        gallery_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return DataLoss(db.path() + ": the gallery id is not hexadecimal");
+    }
+    return (dir / ("gallery-" + gallery_id)).string();
   }
-  FT_ASSIGN_OR_RETURN(auto db, Db::Open(path, options.create_if_missing));
-  FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
-  return std::unique_ptr<GalleryStore>(
-      new SqliteGalleryStore(std::move(db), path, std::move(gallery_id)));
+  if (db.dialect() == SqlDialect::kSqlite && db.path() != ":memory:") return db.path();
+  return std::string();
 }
 
-Expected<std::unique_ptr<GalleryStore>> OpenSqliteStoreOn(Db& db) {
+}  // namespace
+
+Expected<std::unique_ptr<GalleryStore>> OpenSqlStore(const std::string& uri,
+                                                     const StoreOptions& options) {
+  if (!options.create_if_missing && uri != ":memory:" && !IsPostgresUri(uri)) {
+    struct stat st {};
+    if (stat(uri.c_str(), &st) != 0) return NotFound(uri + ": no gallery database");
+  }
+  FT_ASSIGN_OR_RETURN(auto db, Db::Open(uri, options.create_if_missing));
   FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
-  return std::unique_ptr<GalleryStore>(new SqliteGalleryStore(db, std::move(gallery_id)));
+  FT_ASSIGN_OR_RETURN(std::string prefix, SnapshotPrefix(db, options, gallery_id));
+  return std::unique_ptr<GalleryStore>(
+      new SqlGalleryStore(std::move(db), std::move(prefix), std::move(gallery_id)));
+}
+
+Expected<std::unique_ptr<GalleryStore>> OpenSqlStoreOn(Db& db, const StoreOptions& options) {
+  FT_ASSIGN_OR_RETURN(std::string gallery_id, PrepareGallery(db));
+  FT_ASSIGN_OR_RETURN(std::string prefix, SnapshotPrefix(db, options, gallery_id));
+  return std::unique_ptr<GalleryStore>(
+      new SqlGalleryStore(db, std::move(prefix), std::move(gallery_id)));
 }
 
 }  // namespace facetrail::gallery::internal
