@@ -9,6 +9,15 @@ namespace facetrail::policy {
 
 namespace {
 
+// Steps an `INSERT … RETURNING id`: the new row's id on both engines (docs/DATABASE.md).
+Expected<int64_t> InsertedId(Stmt& insert) {
+  FT_ASSIGN_OR_RETURN(bool row, insert.Step());
+  if (!row) return Internal("INSERT ... RETURNING id gave no row");
+  const int64_t id = insert.Int(0);
+  insert.Reset();
+  return id;
+}
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, R"sql(
@@ -250,12 +259,13 @@ Expected<User> PolicyStore::AddUser(const NewUser& nu) {
   FT_RETURN_IF_ERROR(ValidateRoles(nu.roles).WithContext("user " + nu.name));
   FT_ASSIGN_OR_RETURN(std::string hash, HashPassword(nu.password, cost_));
   FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO policy_users(name, full_name, agency, "
-                                              "password_hash) VALUES (?, ?, ?, ?)"));
+                                              "password_hash) VALUES (?, ?, ?, ?) RETURNING id"));
   stmt.Bind(1, nu.name).Bind(2, nu.full_name).Bind(3, nu.agency).Bind(4, hash);
-  Status s = stmt.Run();
-  if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("user '" + nu.name + "' exists");
-  FT_RETURN_IF_ERROR(s);
-  int64_t id = db_->LastInsertRowId();
+  Expected<int64_t> inserted = InsertedId(stmt);
+  if (inserted.status().code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("user '" + nu.name + "' exists");
+  }
+  FT_ASSIGN_OR_RETURN(int64_t id, std::move(inserted));
   FT_RETURN_IF_ERROR(SetRoles(id, nu.roles));
   return GetUser(id);
 }
@@ -308,22 +318,23 @@ Expected<Certificate> PolicyStore::AddCertificate(int64_t user_id, const NewCert
   if (nc.expires < nc.issued) {
     return InvalidArgument("certificate " + nc.number + " expires before it is issued");
   }
-  FT_ASSIGN_OR_RETURN(auto stmt,
-                      db_->Prepare("INSERT INTO policy_certificates(user_id, course, number, "
-                                   "issued, expires, issued_by) VALUES (?, ?, ?, ?, ?, ?)"));
+  FT_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("INSERT INTO policy_certificates(user_id, course, number, "
+                   "issued, expires, issued_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
   stmt.Bind(1, user_id)
       .Bind(2, nc.course)
       .Bind(3, nc.number)
       .Bind(4, nc.issued)
       .Bind(5, nc.expires)
       .Bind(6, nc.issued_by);
-  Status s = stmt.Run();
-  if (s.code() == StatusCode::kAlreadyExists) {
+  Expected<int64_t> inserted = InsertedId(stmt);
+  if (inserted.status().code() == StatusCode::kAlreadyExists) {
     return AlreadyExists("certificate " + nc.number + " is already recorded for this user");
   }
-  FT_RETURN_IF_ERROR(s);
-  Certificate c{db_->LastInsertRowId(), nc.course,    nc.number,    nc.issued,   nc.expires,
-                nc.issued_by,           std::nullopt, std::nullopt, std::nullopt};
+  FT_ASSIGN_OR_RETURN(int64_t id, std::move(inserted));
+  Certificate c{id,           nc.course,    nc.number,    nc.issued,   nc.expires,
+                nc.issued_by, std::nullopt, std::nullopt, std::nullopt};
   return c;
 }
 

@@ -309,7 +309,7 @@ Expected<int64_t> StoreExamination(Context& ctx, const Actor& examiner, int64_t 
   FT_ASSIGN_OR_RETURN(auto review,
                       ctx.db().Prepare("INSERT INTO reviews(request_id, stage, examiner_id, "
                                        "examiner_name, created_at, notes, verifies) VALUES (?, "
-                                       "'examination', ?, ?, ?, '', ?)"));
+                                       "'examination', ?, ?, ?, '', ?) RETURNING id"));
   review.Bind(1, request_id)
       .Bind(2, examiner.user_id)
       .Bind(3, examiner.name)
@@ -319,8 +319,7 @@ Expected<int64_t> StoreExamination(Context& ctx, const Actor& examiner, int64_t 
   } else {
     review.BindNull(5);
   }
-  FT_RETURN_IF_ERROR(review.Run());
-  const int64_t review_id = ctx.db().LastInsertRowId();
+  FT_ASSIGN_OR_RETURN(const int64_t review_id, internal::InsertedId(review));
   for (const CandidateExamination& c : candidates) {
     FT_ASSIGN_OR_RETURN(auto cand,
                         ctx.db().Prepare("INSERT INTO review_candidates(review_id, rank, "

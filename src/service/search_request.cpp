@@ -189,13 +189,13 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
       .Bind(5, resp.created_at);
   FT_RETURN_IF_ERROR(probe.Run());
   const policy::SearchRequestFields& f = r.fields;
-  FT_ASSIGN_OR_RETURN(auto req,
-                      db.Prepare("INSERT INTO search_requests(user_id, user_name, created_at, "
-                                 "case_number, purpose, offense, justification, agency, "
-                                 "probe_sha256, model_id, model_version, gallery_version, "
-                                 "threshold, top_k, quality_override_id, status, "
-                                 "threshold_source, max_list_length) VALUES (?, ?, ?, ?, ?, ?, "
-                                 "?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_review', ?, ?)"));
+  FT_ASSIGN_OR_RETURN(
+      auto req, db.Prepare("INSERT INTO search_requests(user_id, user_name, created_at, "
+                           "case_number, purpose, offense, justification, agency, "
+                           "probe_sha256, model_id, model_version, gallery_version, "
+                           "threshold, top_k, quality_override_id, status, "
+                           "threshold_source, max_list_length) VALUES (?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_review', ?, ?) RETURNING id"));
   req.Bind(1, actor.user_id)
       .Bind(2, actor.name)
       .Bind(3, resp.created_at)
@@ -216,8 +216,7 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
     req.BindNull(15);
   }
   req.Bind(16, resp.list.threshold_source).Bind(17, int64_t{resp.list.max_list_length});
-  FT_RETURN_IF_ERROR(req.Run());
-  resp.request_id = db.LastInsertRowId();
+  FT_ASSIGN_OR_RETURN(resp.request_id, internal::InsertedId(req));
   if (override_id) {
     FT_ASSIGN_OR_RETURN(auto use, db.Prepare("UPDATE quality_overrides SET used_by_request = ? "
                                              "WHERE id = ? AND used_by_request IS NULL"));
@@ -431,15 +430,14 @@ Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
     FT_ASSIGN_OR_RETURN(auto stmt,
                         ctx.db().Prepare("INSERT INTO quality_overrides(probe_sha256, case_number, "
                                          "supervisor_id, supervisor_name, reason, created_at) "
-                                         "VALUES (?, ?, ?, ?, ?, ?)"));
+                                         "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
     stmt.Bind(1, probe_sha256)
         .Bind(2, case_number)
         .Bind(3, supervisor.user_id)
         .Bind(4, supervisor.name)
         .Bind(5, reason)
         .Bind(6, ctx.NowText());
-    FT_RETURN_IF_ERROR(stmt.Run());
-    id = ctx.db().LastInsertRowId();
+    FT_ASSIGN_OR_RETURN(id, internal::InsertedId(stmt));
     details["override_id"] = id;
     return ctx.log().Append({supervisor.name, "quality.override", subject, details}).status();
   });

@@ -68,7 +68,7 @@ Expected<IssuedCredential> Insert(Context& ctx, CredentialKind kind, int64_t use
   FT_ASSIGN_OR_RETURN(auto stmt,
                       ctx.db().Prepare("INSERT INTO auth_credentials(kind, secret_sha256, user_id, "
                                        "label, created_at, last_used_at, expires_at) VALUES (?, ?, "
-                                       "?, ?, ?, ?, ?)"));
+                                       "?, ?, ?, ?, ?) RETURNING id"));
   stmt.Bind(1, CredentialKindName(kind))
       .Bind(2, Sha256Hex(out.secret))
       .Bind(3, user_id)
@@ -81,8 +81,7 @@ Expected<IssuedCredential> Insert(Context& ctx, CredentialKind kind, int64_t use
     stmt.BindNull(6);
   }
   stmt.Bind(7, out.expires_at);
-  FT_RETURN_IF_ERROR(stmt.Run());
-  out.id = ctx.db().LastInsertRowId();
+  FT_ASSIGN_OR_RETURN(out.id, internal::InsertedId(stmt));
   if (kind == CredentialKind::kSession) out.csrf_token = CsrfTokenFor(out.secret);
   return out;
 }

@@ -33,14 +33,14 @@ class CaseFileTest : public ServiceTest {
     request_ = *r;
     ASSERT_GE(request_.list.candidates.size(), 3u);
     // The booking system recorded race/ethnicity and more for the first candidate.
-    auto stmt = db_->Prepare(
+    auto stmt = gallery_db().Prepare(
         "UPDATE bookings SET race_ethnicity = ?, dob = '1990-01-02', sex = 'M', charge = "
         "'robbery', agency = 'Metro PD', booking_date = '2025-05-05' WHERE booking_number = ?");
     ASSERT_TRUE(stmt.ok());
     stmt->Bind(1, kRaceMarker).Bind(2, request_.list.candidates[0].booking_number);
     ASSERT_TRUE(stmt->Run().ok());
     // ... and the photo came from an ANSI/NIST-ITL transaction (issue 16): its origin.
-    auto origin = db_->Prepare("UPDATE photos SET origin = ? WHERE id = ?");
+    auto origin = gallery_db().Prepare("UPDATE photos SET origin = ? WHERE id = ?");
     ASSERT_TRUE(origin.ok());
     origin
         ->Bind(1, R"({"format": "ANSI/NIST-ITL", "face": {"sap": 40, "pose": "frontal"},)"
@@ -84,7 +84,7 @@ class CaseFileTest : public ServiceTest {
   audit::SigningKey key_;
 };
 
-TEST_F(CaseFileTest, HoldsTheProbeTheReleasedCandidatesBothExaminationsAndTheTrail) {
+TEST_P(CaseFileTest, HoldsTheProbeTheReleasedCandidatesBothExaminationsAndTheTrail) {
   Release();
   auto file = Build(sue_);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
@@ -147,7 +147,7 @@ TEST_F(CaseFileTest, HoldsTheProbeTheReleasedCandidatesBothExaminationsAndTheTra
   EXPECT_FALSE(CaseFileJson(*file, false)["probe"].contains("data_base64"));
 }
 
-TEST_F(CaseFileTest, WhoMayHaveItAndEveryViewIsAudited) {
+TEST_P(CaseFileTest, WhoMayHaveItAndEveryViewIsAudited) {
   Release();
   Actor other = MakeUser("other", {policy::Role::kSearcher}, true);
   ExpectRefused(Build(other).status(), "wrong_role");
@@ -193,7 +193,7 @@ TEST_F(CaseFileTest, WhoMayHaveItAndEveryViewIsAudited) {
   ExpectRefused(Build(sue_).status(), "account_locked");
 }
 
-TEST_F(CaseFileTest, OnlyAReleasedLeadHasACaseFile) {
+TEST_P(CaseFileTest, OnlyAReleasedLeadHasACaseFile) {
   EXPECT_EQ(Build(sue_).status().code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(Examine(*ctx_, eve_, id(), Exam()).ok());
   // Not even for the second examiner, who must stay blind to the first examination.
@@ -202,7 +202,7 @@ TEST_F(CaseFileTest, OnlyAReleasedLeadHasACaseFile) {
   EXPECT_EQ(Entries("case.view").size(), 0u);
 }
 
-TEST_F(CaseFileTest, APurgedProbeIsNamedNotInvented) {
+TEST_P(CaseFileTest, APurgedProbeIsNamedNotInvented) {
   Release();
   SetToday("2027-03-10T09:00:00Z");  // past the retention period
   auto purge = PurgeProbes(*ctx_, admin_);
@@ -266,7 +266,7 @@ class CasePackageTest : public CaseFileTest {
   CasePackage package_;
 };
 
-TEST_F(CasePackageTest, HoldsTheCaseFileAndVerifiesOffline) {
+TEST_P(CasePackageTest, HoldsTheCaseFileAndVerifiesOffline) {
   const std::string photo1 =
       "photos/rank-1-photo-" + std::to_string(request_.list.candidates[0].photo_id) + ".bin";
   const std::string photo2 =
@@ -306,7 +306,7 @@ TEST_F(CasePackageTest, HoldsTheCaseFileAndVerifiesOffline) {
             StatusCode::kAlreadyExists);
 }
 
-TEST_F(CasePackageTest, AnyChangedByteOfAnyFileFailsNamingTheFile) {
+TEST_P(CasePackageTest, AnyChangedByteOfAnyFileFailsNamingTheFile) {
   int flips = 0;
   for (const std::string& rel : AllFiles()) {
     const std::string path = out_ + "/" + rel;
@@ -345,7 +345,7 @@ TEST_F(CasePackageTest, AnyChangedByteOfAnyFileFailsNamingTheFile) {
   EXPECT_GT(flips, 1000);
 }
 
-TEST_F(CasePackageTest, ARemovedOrAddedFileFails) {
+TEST_P(CasePackageTest, ARemovedOrAddedFileFails) {
   for (const std::string& rel : AllFiles()) {
     const std::string path = out_ + "/" + rel;
     const std::string aside = dir_ + "/aside";
@@ -369,7 +369,7 @@ TEST_F(CasePackageTest, ARemovedOrAddedFileFails) {
   ASSERT_TRUE(Check(Trust()).ok());
 }
 
-TEST_F(CasePackageTest, AForgerCannotReSignWithAnotherKey) {
+TEST_P(CasePackageTest, AForgerCannotReSignWithAnotherKey) {
   // The forger changes the probe, rewrites the manifest and signs it with their own key, which
   // they put in the package.
   auto forger = audit::CreateSigningKey(dir_ + "/forger.key");
@@ -402,7 +402,7 @@ TEST_F(CasePackageTest, AForgerCannotReSignWithAnotherKey) {
   EXPECT_FALSE(Check({{}, {key_.public_key.KeyId()}}).ok());
 }
 
-TEST_F(CasePackageTest, WrongRolesCannotExportAndRefusalsAreAudited) {
+TEST_P(CasePackageTest, WrongRolesCannotExportAndRefusalsAreAudited) {
   Actor other = MakeUser("other", {policy::Role::kSearcher}, true);
   for (const Actor& who : {other, admin_}) {
     const std::string dir = dir_ + "/refused-" + who.name;
@@ -421,6 +421,9 @@ TEST_F(CasePackageTest, WrongRolesCannotExportAndRefusalsAreAudited) {
   // The requester may export (a released lead is theirs to take to court).
   EXPECT_TRUE(ExportCasePackage(*ctx_, sam_, *gallery_, id(), key_, dir_ + "/requester").ok());
 }
+
+FT_INSTANTIATE_BACKENDS(CaseFileTest);
+FT_INSTANTIATE_BACKENDS(CasePackageTest);
 
 }  // namespace
 }  // namespace facetrail::service

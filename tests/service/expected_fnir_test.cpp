@@ -63,7 +63,7 @@ class ExpectedFnirTest : public ServiceTest {
   }
 };
 
-TEST_F(ExpectedFnirTest, IsStatedStoredAndShownWithTheProbeAndItsSteps) {
+TEST_P(ExpectedFnirTest, IsStatedStoredAndShownWithTheProbeAndItsSteps) {
   auto r = Search(sam_, Request(Probe(7, BetweenLimits())));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // The response: the bin [10, 20) px × [0, 5) of the table, 40 %.
@@ -129,7 +129,7 @@ TEST_F(ExpectedFnirTest, IsStatedStoredAndShownWithTheProbeAndItsSteps) {
   EXPECT_EQ(cf["probe"]["steps"][2]["enhancement"], true);
 }
 
-TEST_F(ExpectedFnirTest, ABinMeasuredTooThinlyOrAModelWithoutATableStatesNoneAndSaysWhy) {
+TEST_P(ExpectedFnirTest, ABinMeasuredTooThinlyOrAModelWithoutATableStatesNoneAndSaysWhy) {
   vision::FaceQuality thin = BetweenLimits();
   thin.effective_eye_distance_px = 5;  // [0, 10) × [5, inf): 3 searches measured
   thin.detail = 8;
@@ -153,7 +153,7 @@ TEST_F(ExpectedFnirTest, ABinMeasuredTooThinlyOrAModelWithoutATableStatesNoneAnd
   EXPECT_FALSE(view->expected_fnir->fnir);
 }
 
-TEST_F(ExpectedFnirTest, BelowTheHardLimitsTheRefusalAndOverridePathStays) {
+TEST_P(ExpectedFnirTest, BelowTheHardLimitsTheRefusalAndOverridePathStays) {
   vision::FaceQuality tiny = BetweenLimits();
   tiny.effective_eye_distance_px = 3;  // enlarged 10x: below the department's 4 px
   tiny.effective_scale = 10;
@@ -171,7 +171,7 @@ TEST_F(ExpectedFnirTest, BelowTheHardLimitsTheRefusalAndOverridePathStays) {
   EXPECT_DOUBLE_EQ(*r->expected_fnir->fnir, 0.9);  // what such a probe costs, stated
 }
 
-TEST_F(ExpectedFnirTest, StoredExpectationThatIsDamagedIsAnErrorNotAGuess) {
+TEST_P(ExpectedFnirTest, StoredExpectationThatIsDamagedIsAnErrorNotAGuess) {
   EXPECT_FALSE(ParseProbeExpectation(std::nullopt).value());
   EXPECT_EQ(ParseProbeExpectation(std::string("{\"model\": 3}")).status().code(),
             StatusCode::kDataLoss);
@@ -233,6 +233,8 @@ INSERT INTO probe_steps VALUES (1, 1, 'decode', '{"format":"jpeg"}'),
   EXPECT_FALSE(db->Exec("INSERT INTO probe_steps VALUES (1, 3, 'x', '{}', 'w', 2)").ok());
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
+
+FT_INSTANTIATE_BACKENDS(ExpectedFnirTest);
 
 }  // namespace
 }  // namespace facetrail::service

@@ -38,7 +38,7 @@ class GalleryAdminTest : public ServiceTest {
   int probe_tag_ = 0;
 };
 
-TEST_F(GalleryAdminTest, SupervisorSealsUnsealsAndExpungesWithAuditedReason) {
+TEST_P(GalleryAdminTest, SupervisorSealsUnsealsAndExpungesWithAuditedReason) {
   ASSERT_TRUE(FindsBooking(3));
   auto sealed = ChangeBooking(*ctx_, sue_, "B-3", BookingChange::kSeal, "court order 2026-117");
   ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
@@ -70,7 +70,7 @@ TEST_F(GalleryAdminTest, SupervisorSealsUnsealsAndExpungesWithAuditedReason) {
   EXPECT_TRUE(audit::Verify(*db_, Pinned())->ok());
 }
 
-TEST_F(GalleryAdminTest, OtherRolesAreRefusedAuditedAndChangeNothing) {
+TEST_P(GalleryAdminTest, OtherRolesAreRefusedAuditedAndChangeNothing) {
   for (const Actor* who : {&sam_, &eve_, &al_, &admin_}) {
     SCOPED_TRACE(who->name);
     for (BookingChange change :
@@ -87,7 +87,7 @@ TEST_F(GalleryAdminTest, OtherRolesAreRefusedAuditedAndChangeNothing) {
   EXPECT_TRUE(Entries("gallery.expunge").empty());
 }
 
-TEST_F(GalleryAdminTest, BadRequestsFailWithoutChange) {
+TEST_P(GalleryAdminTest, BadRequestsFailWithoutChange) {
   EXPECT_EQ(ChangeBooking(*ctx_, sue_, "B-1", BookingChange::kSeal, "").status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ChangeBooking(*ctx_, sue_, "", BookingChange::kSeal, "r").status().code(),
@@ -108,7 +108,7 @@ TEST_F(GalleryAdminTest, BadRequestsFailWithoutChange) {
 
 // The change and its audit entry are one transaction: when the entry cannot be written, the
 // booking keeps its state and the gallery's change counter does not move.
-TEST_F(GalleryAdminTest, NoChangeWithoutItsAuditEntry) {
+TEST_P(GalleryAdminTest, NoChangeWithoutItsAuditEntry) {
   auto before = gallery_->ChangeCounter();
   ASSERT_TRUE(before.ok());
   ASSERT_TRUE(db_->Exec("CREATE TEMP TRIGGER fail_gallery_entries BEFORE INSERT ON "
@@ -127,7 +127,7 @@ TEST_F(GalleryAdminTest, NoChangeWithoutItsAuditEntry) {
   EXPECT_TRUE(FindsBooking(7));
 }
 
-TEST_F(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
+TEST_P(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
   const std::filesystem::path images =
       std::filesystem::path(FACETRAIL_SHARED_DIR) / "data/lfw-deepfunneled-dev/images";
   if (!std::filesystem::exists(std::filesystem::path(FACETRAIL_MODELS_DIR) /
@@ -182,6 +182,10 @@ TEST_F(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
   EXPECT_EQ(Entries("gallery.enroll.start").size(), 1u);
   EXPECT_TRUE(audit::Verify(*db_, Pinned())->ok());
 }
+
+// SQLite only for now: the use cases open the gallery on the Context's own connection, and the
+// gallery's port to PostgreSQL is separate work (issue 15).
+FT_INSTANTIATE_SQLITE_ONLY(GalleryAdminTest);
 
 }  // namespace
 }  // namespace facetrail::service

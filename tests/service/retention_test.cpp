@@ -9,7 +9,9 @@ namespace {
 using testing::kCase;
 using testing::ServiceTest;
 
-TEST_F(ServiceTest, ProbesArePurgedAfterRetentionUnlessCaseOnHold) {
+class RetentionTest : public ServiceTest {};
+
+TEST_P(RetentionTest, ProbesArePurgedAfterRetentionUnlessCaseOnHold) {
   SearchRequest held = Request(Probe(7));
   held.fields.case_number = "MPD-2026-0100";
   ASSERT_TRUE(Search(sam_, held).ok());
@@ -47,7 +49,7 @@ TEST_F(ServiceTest, ProbesArePurgedAfterRetentionUnlessCaseOnHold) {
   EXPECT_EQ(PurgeProbes(*ctx_, sue_)->purged_sha256.size(), 1u);
 }
 
-TEST_F(ServiceTest, CaseHoldsAreListedForSupervisorsAndAuditors) {
+TEST_P(RetentionTest, CaseHoldsAreListedForSupervisorsAndAuditors) {
   ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
   ASSERT_TRUE(Search(sam_, Request(Probe(8))).ok());
   // Failure cases first: each leaves no hold and no "case.hold" entry.
@@ -87,6 +89,8 @@ TEST_F(ServiceTest, CaseHoldsAreListedForSupervisorsAndAuditors) {
   ASSERT_EQ(unhold.size(), 1u);
   EXPECT_NE(unhold[0].details.find("trial over"), std::string::npos);
 }
+
+FT_INSTANTIATE_BACKENDS(RetentionTest);
 
 }  // namespace
 }  // namespace facetrail::service

@@ -51,7 +51,7 @@ class ReviewTest : public ServiceTest {
   SearchResponse request_;
 };
 
-TEST_F(ReviewTest, ExaminationThenBlindVerificationReleasesTheLead) {
+TEST_P(ReviewTest, ExaminationThenBlindVerificationReleasesTheLead) {
   ASSERT_TRUE(Examine(*ctx_, eve_, id(), Exam()).ok());
   // The requester sees candidates but no conclusion before release.
   auto early = GetLead(*ctx_, sam_, id());
@@ -125,7 +125,7 @@ TEST_F(ReviewTest, ExaminationThenBlindVerificationReleasesTheLead) {
   EXPECT_EQ(details["candidates"][0]["viewing"]["gamma"], 0.8);
 }
 
-TEST_F(ReviewTest, DisagreementGoesToASupervisor) {
+TEST_P(ReviewTest, DisagreementGoesToASupervisor) {
   ASSERT_TRUE(Examine(*ctx_, eve_, id(), Exam()).ok());
   ASSERT_TRUE(Verify(*ctx_, ed_, id(), Exam("insufficient detail")).ok());
   auto disputed = GetLead(*ctx_, sam_, id());
@@ -147,7 +147,7 @@ TEST_F(ReviewTest, DisagreementGoesToASupervisor) {
   EXPECT_EQ(Entries("review.decide").size(), 1u);
 }
 
-TEST_F(ReviewTest, ASupervisorMaySendItBackToAThirdExaminer) {
+TEST_P(ReviewTest, ASupervisorMaySendItBackToAThirdExaminer) {
   Actor xena = MakeUser("xena", {policy::Role::kExaminer}, true);
   ASSERT_TRUE(Examine(*ctx_, eve_, id(), Exam()).ok());
   ASSERT_TRUE(Verify(*ctx_, ed_, id(), Exam("not a lead")).ok());
@@ -164,7 +164,7 @@ TEST_F(ReviewTest, ASupervisorMaySendItBackToAThirdExaminer) {
   EXPECT_TRUE(lead->examinations[1].superseded);
 }
 
-TEST_F(ReviewTest, WhoMayExamineAndVerify) {
+TEST_P(ReviewTest, WhoMayExamineAndVerify) {
   auto own = Search(ed_, Request(Probe(8)));  // ed is examiner and searcher
   ASSERT_TRUE(own.ok());
   ExpectRefused(Examine(*ctx_, ed_, own->request_id, {}), "same_examiner");
@@ -179,7 +179,7 @@ TEST_F(ReviewTest, WhoMayExamineAndVerify) {
   EXPECT_EQ(GetLead(*ctx_, sam_, id())->status, "examined");
 }
 
-TEST_F(ReviewTest, StateAndScaleRules) {
+TEST_P(ReviewTest, StateAndScaleRules) {
   EXPECT_EQ(Verify(*ctx_, ed_, id(), Exam()).code(), StatusCode::kFailedPrecondition);
   std::vector<CandidateExamination> twice = Exam();
   twice.push_back(twice[0]);
@@ -264,7 +264,7 @@ TEST(ExaminationParseTest, RejectsBadInputNamingTheField) {
   EXPECT_EQ((*unexamined)[0].conclusion, std::string(kNotExamined));
 }
 
-TEST_F(ReviewTest, WhoMayReadALead) {
+TEST_P(ReviewTest, WhoMayReadALead) {
   Actor other = MakeUser("other", {policy::Role::kSearcher}, true);
   ExpectRefused(GetLead(*ctx_, other, id()).status(), "wrong_role");
   ExpectRefused(GetLead(*ctx_, admin_, id()).status(), "wrong_role");
@@ -338,6 +338,8 @@ INSERT INTO review_marks VALUES (1, 1, 'possible_match', 'ears agree'),
   EXPECT_EQ(features->Int(0), 0);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
+
+FT_INSTANTIATE_BACKENDS(ReviewTest);
 
 }  // namespace
 }  // namespace facetrail::service

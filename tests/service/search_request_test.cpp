@@ -9,7 +9,9 @@ using testing::kAgency;
 using testing::kCase;
 using testing::ServiceTest;
 
-TEST_F(ServiceTest, GrantedSearchIsRecordedAndAudited) {
+class SearchRequestTest : public ServiceTest {};
+
+TEST_P(SearchRequestTest, GrantedSearchIsRecordedAndAudited) {
   std::vector<uint8_t> probe = Probe(7);
   auto r = Search(sam_, Request(probe));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -82,7 +84,7 @@ std::vector<uint8_t> Bytes(const char (&s)[N]) {
   return {s, s + N - 1};  // string literals may hold NULs
 }
 
-TEST_F(RefusalTest, EveryRefusalPathIsAudited) {
+TEST_P(RefusalTest, EveryRefusalPathIsAudited) {
   const std::vector<RefusalCase> cases = {
       {"examiner only", [](auto& t, auto&, auto& a) { a = static_cast<RefusalTest&>(t).eve_; },
        "wrong_role"},
@@ -181,7 +183,7 @@ TEST_F(RefusalTest, EveryRefusalPathIsAudited) {
 
 // Issue 17: a file that is not an image is the caller's input error (400 over HTTP, exit status 2
 // on the command line), not a policy refusal (403) — and the attempt is still audited.
-TEST_F(RefusalTest, AProbeThatIsNotAnImageIsAnInputErrorYetAudited) {
+TEST_P(RefusalTest, AProbeThatIsNotAnImageIsAnInputErrorYetAudited) {
   SearchRequest r = Request(Bytes("not an image at all"));
   const size_t refused_before = Entries("search.refused").size();
   const int64_t requests_before = Count("search_requests");
@@ -199,14 +201,14 @@ TEST_F(RefusalTest, AProbeThatIsNotAnImageIsAnInputErrorYetAudited) {
   EXPECT_EQ(refused.back().actor, sam_.name);
 }
 
-TEST_F(ServiceTest, PolicyRefusalsHappenBeforeAnyAnalysis) {
+TEST_P(SearchRequestTest, PolicyRefusalsHappenBeforeAnyAnalysis) {
   SearchRequest r = Request(Probe(7));
   r.fields.purpose = "background check";
   ExpectRefused(Search(sam_, r).status(), "purpose_not_allowed");
   EXPECT_EQ(analyzer_.calls, 0);
 }
 
-TEST_F(ServiceTest, TopKLimitsAreUsageErrorsNotRefusals) {
+TEST_P(SearchRequestTest, TopKLimitsAreUsageErrorsNotRefusals) {
   SearchRequest r = Request(Probe(7));
   r.top_k = 0;
   EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
@@ -219,7 +221,7 @@ TEST_F(ServiceTest, TopKLimitsAreUsageErrorsNotRefusals) {
 // Issue 13: one candidate-list policy. Without a department threshold the model's calibrated
 // one makes the list; with one, the department's; unset top_k is the policy's list length; the
 // policy that made each list is stored and audited with it.
-TEST_F(ServiceTest, TheCandidateListPolicyMakesAndIsRecordedWithEveryList) {
+TEST_P(SearchRequestTest, TheCandidateListPolicyMakesAndIsRecordedWithEveryList) {
   SearchRequest r = Request(Probe(7));
   r.top_k.reset();
   auto calibrated = Search(sam_, r);
@@ -268,7 +270,7 @@ TEST_F(ServiceTest, TheCandidateListPolicyMakesAndIsRecordedWithEveryList) {
   EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition) << none.status().ToString();
 }
 
-TEST_F(ServiceTest, RequestedFaceIndexIsCheckedAndRecorded) {
+TEST_P(SearchRequestTest, RequestedFaceIndexIsCheckedAndRecorded) {
   SearchRequest r = Request(Probe(7));
   r.face = 1;  // the probe has one face
   EXPECT_EQ(Search(sam_, r).status().code(), StatusCode::kInvalidArgument);
@@ -278,7 +280,7 @@ TEST_F(ServiceTest, RequestedFaceIndexIsCheckedAndRecorded) {
   EXPECT_NE(ok->steps[1].params.find("requested by the searcher"), std::string::npos);
 }
 
-TEST_F(ServiceTest, QualityOverrideBySupervisorIsUsedOnce) {
+TEST_P(SearchRequestTest, QualityOverrideBySupervisorIsUsedOnce) {
   std::vector<uint8_t> small = Probe(11, {8, 0.9f, 80, 0, 0, 0});
   ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");
   // Not a supervisor: refused and audited.
@@ -302,7 +304,7 @@ TEST_F(ServiceTest, QualityOverrideBySupervisorIsUsedOnce) {
   ExpectRefused(Search(sam_, Request(small)).status(), "probe_quality");  // used up
 }
 
-TEST_F(ServiceTest, QualityOverridesAreListedForSupervisorsAndAuditors) {
+TEST_P(SearchRequestTest, QualityOverridesAreListedForSupervisorsAndAuditors) {
   std::vector<uint8_t> small = Probe(13, {8, 0.9f, 80, 0, 0, 0});
   auto first = ApproveQualityOverride(*ctx_, sue_, Sha256Hex(small), kCase, "only image");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -331,7 +333,7 @@ TEST_F(ServiceTest, QualityOverridesAreListedForSupervisorsAndAuditors) {
   EXPECT_EQ(Entries("quality.override.refused").size(), 3u);
 }
 
-TEST_F(ServiceTest, SupervisorCannotApproveOwnOverride) {
+TEST_P(SearchRequestTest, SupervisorCannotApproveOwnOverride) {
   Actor boss = MakeUser("boss", {policy::Role::kSearcher, policy::Role::kSupervisor}, true);
   std::vector<uint8_t> small = Probe(12, {8, 0.9f, 80, 0, 0, 0});
   ASSERT_TRUE(ApproveQualityOverride(*ctx_, boss, Sha256Hex(small), kCase, "mine").ok());
@@ -354,7 +356,7 @@ class RevokingSource : public CandidateSource {
   std::function<void()> during_;
 };
 
-TEST_F(ServiceTest, CertificateRevokedDuringSearchStopsIt) {
+TEST_P(SearchRequestTest, CertificateRevokedDuringSearchStopsIt) {
   RevokingSource source(*source_, [&] {
     ASSERT_TRUE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "suspended").ok());
   });
@@ -364,7 +366,7 @@ TEST_F(ServiceTest, CertificateRevokedDuringSearchStopsIt) {
   EXPECT_EQ(Count("request_candidates"), 0);
 }
 
-TEST_F(ServiceTest, ModelMismatchIsAnErrorNotASearch) {
+TEST_P(SearchRequestTest, ModelMismatchIsAnErrorNotASearch) {
   std::vector<uint8_t> probe = Probe(7);
   ProbeAnalysis a = *analyzer_.Analyze(probe);
   a.model = {"other-model", 2, 128};
@@ -382,10 +384,15 @@ namespace {
 
 // No action without its entry: when the audit entry cannot be written, the action is rolled
 // back with it (the entry and the action share one transaction).
-using AuditFailureTest = testing::ServiceTest;
-TEST_F(AuditFailureTest, ActionIsRolledBackWhenItsAuditEntryFails) {
-  ASSERT_TRUE(db_->Exec("CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit_entries BEGIN "
-                        "SELECT RAISE(ABORT, 'simulated write failure'); END")
+class AuditFailureTest : public testing::ServiceTest {};
+TEST_P(AuditFailureTest, ActionIsRolledBackWhenItsAuditEntryFails) {
+  const bool pg = postgres();
+  ASSERT_TRUE(db_->Exec(pg ? "CREATE FUNCTION test_audit_fails() RETURNS trigger LANGUAGE plpgsql "
+                             "AS $$ BEGIN RAISE EXCEPTION 'simulated write failure'; END $$; "
+                             "CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit_entries "
+                             "FOR EACH ROW EXECUTE FUNCTION test_audit_fails()"
+                           : "CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit_entries "
+                             "BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END")
                   .ok());
   auto r = Search(sam_, Request(Probe(7)));
   EXPECT_FALSE(r.ok());
@@ -397,10 +404,16 @@ TEST_F(AuditFailureTest, ActionIsRolledBackWhenItsAuditEntryFails) {
   bad.fields.agency = "County Sheriff";
   EXPECT_NE(Search(sam_, bad).status().code(), StatusCode::kPermissionDenied);
   EXPECT_FALSE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "x").ok());
-  ASSERT_TRUE(db_->Exec("DROP TRIGGER test_audit_fails").ok());
+  ASSERT_TRUE(db_->Exec(pg ? "DROP TRIGGER test_audit_fails ON audit_entries"
+                           : "DROP TRIGGER test_audit_fails")
+                  .ok());
   EXPECT_TRUE(policy::ValidCertificate(*ctx_->store().FindUser("sam"), ctx_->Today()).ok());
   EXPECT_TRUE(Search(sam_, Request(Probe(7))).ok());
 }
+
+FT_INSTANTIATE_BACKENDS(SearchRequestTest);
+FT_INSTANTIATE_BACKENDS(RefusalTest);
+FT_INSTANTIATE_BACKENDS(AuditFailureTest);
 
 }  // namespace
 }  // namespace facetrail::service

@@ -65,7 +65,7 @@ class SessionsTest : public ServiceTest {
   std::unique_ptr<Context> c_;
 };
 
-TEST_F(SessionsTest, OnlyTheHashOfASecretIsStoredAndTheSessionResolvesToItsUser) {
+TEST_P(SessionsTest, OnlyTheHashOfASecretIsStoredAndTheSessionResolvesToItsUser) {
   IssuedCredential s = NewSession(sam_);
   EXPECT_TRUE(std::regex_match(s.secret, std::regex("[0-9a-f]{64}")));
   EXPECT_EQ(s.expires_at, "2026-03-02T20:00:00Z");
@@ -103,7 +103,7 @@ TEST_F(SessionsTest, OnlyTheHashOfASecretIsStoredAndTheSessionResolvesToItsUser)
   }
 }
 
-TEST_F(SessionsTest, UnknownMalformedAndOtherKindSecretsAreRefused) {
+TEST_P(SessionsTest, UnknownMalformedAndOtherKindSecretsAreRefused) {
   IssuedCredential s = NewSession(sam_);
   ExpectUnauthenticated(Use(CredentialKind::kSession, std::string(64, 'a')), "no valid session");
   ExpectUnauthenticated(Use(CredentialKind::kSession, ""), "no valid session");
@@ -118,7 +118,7 @@ TEST_F(SessionsTest, UnknownMalformedAndOtherKindSecretsAreRefused) {
   EXPECT_TRUE(Use(CredentialKind::kToken, t.secret).ok());
 }
 
-TEST_F(SessionsTest, IdleTimeoutAbsoluteLifetimeAndOnceAMinuteLastUsed) {
+TEST_P(SessionsTest, IdleTimeoutAbsoluteLifetimeAndOnceAMinuteLastUsed) {
   IssuedCredential s = NewSession(sam_);
   EXPECT_EQ(LastUsed(s.id), "2026-03-02T12:00:00Z");
   // Used within the touch interval: last_used_at is not written again.
@@ -148,7 +148,7 @@ TEST_F(SessionsTest, IdleTimeoutAbsoluteLifetimeAndOnceAMinuteLastUsed) {
   EXPECT_TRUE(Authenticate(*c_, CredentialKind::kSession, idle.secret, limits).ok());
 }
 
-TEST_F(SessionsTest, LogoutRevokesTheSessionAndIsAudited) {
+TEST_P(SessionsTest, LogoutRevokesTheSessionAndIsAudited) {
   IssuedCredential s = NewSession(sam_);
   IssuedCredential other = NewSession(sam_);
   SignedIn who = SignIn(s);
@@ -169,7 +169,7 @@ TEST_F(SessionsTest, LogoutRevokesTheSessionAndIsAudited) {
   EXPECT_TRUE(Use(CredentialKind::kToken, t.secret).ok());
 }
 
-TEST_F(SessionsTest, TokensComeFromSessionsWithALabelAndAnExpiry) {
+TEST_P(SessionsTest, TokensComeFromSessionsWithALabelAndAnExpiry) {
   SignedIn sam = SignIn(NewSession(sam_));
   IssuedCredential t = NewToken(sam, "nightly report");
   EXPECT_EQ(t.expires_at, "2026-05-31T12:00:00Z") << "90 days by default";
@@ -211,7 +211,7 @@ TEST_F(SessionsTest, TokensComeFromSessionsWithALabelAndAnExpiry) {
   EXPECT_EQ(Entries("token.create").size(), 3u);
 }
 
-TEST_F(SessionsTest, ListMyTokensShowsOnlyMineWithoutSecrets) {
+TEST_P(SessionsTest, ListMyTokensShowsOnlyMineWithoutSecrets) {
   SignedIn sam = SignIn(NewSession(sam_));
   SignedIn eve = SignIn(NewSession(eve_));
   IssuedCredential a = NewToken(sam, "first");
@@ -235,7 +235,7 @@ TEST_F(SessionsTest, ListMyTokensShowsOnlyMineWithoutSecrets) {
   EXPECT_EQ(ListMyTokens(*c_, al_)->size(), 0u);
 }
 
-TEST_F(SessionsTest, OnlyTheOwnerRevokesAToken) {
+TEST_P(SessionsTest, OnlyTheOwnerRevokesAToken) {
   IssuedCredential t = NewToken(SignIn(NewSession(sam_)), "script");
   // Another user: refused, audited, and the token still works.
   ExpectRefused(RevokeMyToken(*c_, eve_, t.id), "not_owner");
@@ -259,7 +259,7 @@ TEST_F(SessionsTest, OnlyTheOwnerRevokesAToken) {
   EXPECT_EQ(nlohmann::json::parse(revoked[0].details)["label"], "script");
 }
 
-TEST_F(SessionsTest, AnAdminSignsAUserOutEverywhere) {
+TEST_P(SessionsTest, AnAdminSignsAUserOutEverywhere) {
   IssuedCredential s1 = NewSession(sam_);
   IssuedCredential s2 = NewSession(sam_);
   IssuedCredential t = NewToken(SignIn(s1), "script");
@@ -303,7 +303,7 @@ TEST_F(SessionsTest, AnAdminSignsAUserOutEverywhere) {
   EXPECT_TRUE(Use(CredentialKind::kSession, NewSession(sam_).secret).ok());
 }
 
-TEST_F(SessionsTest, LockingAUserRevokesTheirSessionsAndTokens) {
+TEST_P(SessionsTest, LockingAUserRevokesTheirSessionsAndTokens) {
   IssuedCredential s = NewSession(sam_);
   IssuedCredential t = NewToken(SignIn(s), "script");
   IssuedCredential eve = NewSession(eve_);
@@ -330,7 +330,7 @@ TEST_F(SessionsTest, LockingAUserRevokesTheirSessionsAndTokens) {
   ExpectRefused(CreateToken(*c_, again, {"x", 0}).status(), "account_locked");
 }
 
-TEST_F(SessionsTest, ActiveSessionsAreCountedAndTheChainVerifies) {
+TEST_P(SessionsTest, ActiveSessionsAreCountedAndTheChainVerifies) {
   EXPECT_EQ(CountActiveSessions(*c_).value(), 0);
   IssuedCredential a = NewSession(sam_);
   NewSession(eve_);
@@ -346,10 +346,12 @@ TEST_F(SessionsTest, ActiveSessionsAreCountedAndTheChainVerifies) {
   EXPECT_TRUE(report->ok());
 }
 
-TEST_F(SessionsTest, MigrationIsIdempotentAndRecorded) {
+TEST_P(SessionsTest, MigrationIsIdempotentAndRecorded) {
   EXPECT_TRUE(internal::MigrateSessions(*db_).ok());
   EXPECT_EQ(db_->SchemaVersion("sessions").value(), 1);
 }
+
+FT_INSTANTIATE_BACKENDS(SessionsTest);
 
 }  // namespace
 }  // namespace facetrail::service::testing

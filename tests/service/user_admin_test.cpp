@@ -10,7 +10,9 @@ using testing::kAgency;
 using testing::kCase;
 using testing::ServiceTest;
 
-TEST_F(ServiceTest, InitOnlyOnEmptyDatabaseAndKeyIsPrivate) {
+class UserAdminTest : public ServiceTest {};
+
+TEST_P(UserAdminTest, InitOnlyOnEmptyDatabaseAndKeyIsPrivate) {
   auto again = InitAdmin(*ctx_, {"root", "", "other-password-1", kAgency, ""});
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
   struct stat st {};
@@ -23,7 +25,7 @@ TEST_F(ServiceTest, InitOnlyOnEmptyDatabaseAndKeyIsPrivate) {
   ExpectRefused(s.status(), "wrong_role");
 }
 
-TEST_F(ServiceTest, InitRefusesWeakPasswordAndLeavesNoKey) {
+TEST_P(UserAdminTest, InitRefusesWeakPasswordAndLeavesNoKey) {
   Db db = std::move(*Db::Open(":memory:"));
   ContextOptions options;
   options.password_cost = policy::PasswordCost::Minimum();
@@ -51,7 +53,7 @@ class LoginThrottleTest : public ServiceTest {
   }
 };
 
-TEST_F(LoginThrottleTest, FailuresThrottleThenTheRightPasswordWorksAndNothingLocks) {
+TEST_P(LoginThrottleTest, FailuresThrottleThenTheRightPasswordWorksAndNothingLocks) {
   auto ok = Login(*ctx_, "sam", "sam-password-1");
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->name, "sam");
@@ -83,7 +85,7 @@ TEST_F(LoginThrottleTest, FailuresThrottleThenTheRightPasswordWorksAndNothingLoc
   EXPECT_EQ(stmt->Text(0).rfind("$argon2id$", 0), 0u);
 }
 
-TEST_F(LoginThrottleTest, KnownAndUnknownNamesGetTheSameAnswers) {
+TEST_P(LoginThrottleTest, KnownAndUnknownNamesGetTheSameAnswers) {
   std::vector<std::string> known, unknown;
   for (int i = 0; i < 7; ++i) {
     known.push_back(Login(*ctx_, "eve", "not-the-password").status().ToString());
@@ -96,7 +98,7 @@ TEST_F(LoginThrottleTest, KnownAndUnknownNamesGetTheSameAnswers) {
   EXPECT_NE(known.front().find("unknown user or wrong password"), std::string::npos);
 }
 
-TEST_F(LoginThrottleTest, TheOnlyAdminIsNeverLockedOut) {
+TEST_P(LoginThrottleTest, TheOnlyAdminIsNeverLockedOut) {
   for (int i = 0; i < 20; ++i) (void)Login(*ctx_, "admin", "not-the-password");
   EXPECT_FALSE(ctx_->store().FindUser("admin")->locked);
   EXPECT_EQ(Login(*ctx_, "admin", "admin-password-1").status().code(),
@@ -105,7 +107,7 @@ TEST_F(LoginThrottleTest, TheOnlyAdminIsNeverLockedOut) {
   EXPECT_TRUE(Login(*ctx_, "admin", "admin-password-1").ok());
 }
 
-TEST_F(LoginThrottleTest, AnAdminsUnlockClearsTheThrottle) {
+TEST_P(LoginThrottleTest, AnAdminsUnlockClearsTheThrottle) {
   for (int i = 0; i < 6; ++i) (void)Login(*ctx_, "sam", "not-the-password");
   EXPECT_EQ(Login(*ctx_, "sam", "sam-password-1").status().code(), StatusCode::kResourceExhausted);
   ASSERT_TRUE(SetLocked(*ctx_, admin_, "sam", false, "identity confirmed by phone").ok());
@@ -113,7 +115,7 @@ TEST_F(LoginThrottleTest, AnAdminsUnlockClearsTheThrottle) {
   EXPECT_EQ(Entries("user.unlock").size(), 1u);
 }
 
-TEST_F(LoginThrottleTest, ThrottlingByClientAddressCoversEveryName) {
+TEST_P(LoginThrottleTest, ThrottlingByClientAddressCoversEveryName) {
   policy::PolicyConfig c = *ctx_->store().LoadConfig();
   c.max_failed_logins_per_address = 3;
   ASSERT_TRUE(UpdateConfig(*ctx_, admin_, c).ok());
@@ -128,7 +130,7 @@ TEST_F(LoginThrottleTest, ThrottlingByClientAddressCoversEveryName) {
   EXPECT_NE(Entries("login.failed").back().details.find("203.0.113.9"), std::string::npos);
 }
 
-TEST_F(LoginThrottleTest, AHugeNameIsRefusedAndItsAuditEntryIsBounded) {
+TEST_P(LoginThrottleTest, AHugeNameIsRefusedAndItsAuditEntryIsBounded) {
   const std::string huge(9 << 20, 'a');
   auto r = Login(*ctx_, huge, "whatever-password");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -144,7 +146,7 @@ TEST_F(LoginThrottleTest, AHugeNameIsRefusedAndItsAuditEntryIsBounded) {
 
 // A locked account (an admin's lock, or an older database's automatic lock) and no admin able to
 // sign in: whoever can write the database file unlocks it, audited as break-glass.
-TEST_F(LoginThrottleTest, BreakGlassUnlockIsAudited) {
+TEST_P(LoginThrottleTest, BreakGlassUnlockIsAudited) {
   ASSERT_TRUE(SetLocked(*ctx_, admin_, "sam", true, "left the unit").ok());
   EXPECT_EQ(SplitRefusal(Login(*ctx_, "sam", "sam-password-1").status()).code, "account_locked");
   // A locked user's existing session cannot search either.
@@ -163,7 +165,7 @@ TEST_F(LoginThrottleTest, BreakGlassUnlockIsAudited) {
   EXPECT_NE(e[0].details.find("ticket 7"), std::string::npos);
 }
 
-TEST_F(ServiceTest, OnlyAdminsManageUsersAndRefusalsAreAudited) {
+TEST_P(UserAdminTest, OnlyAdminsManageUsersAndRefusalsAreAudited) {
   auto r = AddUser(*ctx_, sue_, {"zed", "", kAgency, {policy::Role::kSearcher}, "zed-password-1"});
   ExpectRefused(r.status(), "wrong_role");
   EXPECT_EQ(ctx_->store().FindUser("zed").status().code(), StatusCode::kNotFound);
@@ -185,7 +187,7 @@ TEST_F(ServiceTest, OnlyAdminsManageUsersAndRefusalsAreAudited) {
   }
 }
 
-TEST_F(ServiceTest, RevokedCertificateStopsTheNextRequest) {
+TEST_P(UserAdminTest, RevokedCertificateStopsTheNextRequest) {
   ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
   ASSERT_TRUE(RevokeCertificate(*ctx_, admin_, "sam", "FC-sam", "failed re-assessment").ok());
   auto entries = Entries("certificate.revoke");
@@ -198,7 +200,7 @@ TEST_F(ServiceTest, RevokedCertificateStopsTheNextRequest) {
             StatusCode::kFailedPrecondition);
 }
 
-TEST_F(ServiceTest, ExpiredCertificateStopsTheNextRequest) {
+TEST_P(UserAdminTest, ExpiredCertificateStopsTheNextRequest) {
   SetToday("2026-12-31T12:00:00Z");
   ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());  // last valid day
   SetToday("2027-01-01T00:00:30Z");
@@ -209,7 +211,7 @@ TEST_F(ServiceTest, ExpiredCertificateStopsTheNextRequest) {
             std::string::npos);
 }
 
-TEST_F(ServiceTest, ConfigChangesAreValidatedAndAudited) {
+TEST_P(UserAdminTest, ConfigChangesAreValidatedAndAudited) {
   policy::PolicyConfig c = *ctx_->store().LoadConfig();
   c.purposes.push_back("missing person");
   ASSERT_TRUE(UpdateConfig(*ctx_, admin_, c).ok());
@@ -221,7 +223,7 @@ TEST_F(ServiceTest, ConfigChangesAreValidatedAndAudited) {
   ExpectRefused(UpdateConfig(*ctx_, sue_, c), "wrong_role");
 }
 
-TEST_F(ServiceTest, AuditChainOfAWholeSessionVerifies) {
+TEST_P(UserAdminTest, AuditChainOfAWholeSessionVerifies) {
   ASSERT_TRUE(Search(sam_, Request(Probe(7))).ok());
   (void)Search(sam_, Request(Probe(8, {5, 0.9f, 80, 0, 0, 0})));  // refused: too small
   auto key = audit::LoadSigningKey(dir_ + "/audit.key");
@@ -237,6 +239,9 @@ TEST_F(ServiceTest, AuditChainOfAWholeSessionVerifies) {
   ASSERT_FALSE(report->ok());
   EXPECT_EQ(report->problems.front().kind, audit::ProblemKind::kUnverified);
 }
+
+FT_INSTANTIATE_BACKENDS(UserAdminTest);
+FT_INSTANTIATE_BACKENDS(LoginThrottleTest);
 
 }  // namespace
 }  // namespace facetrail::service

@@ -1,14 +1,37 @@
 #include "service/internal/requests_schema.h"
 
+#include <string>
 #include <vector>
+
+#include "common/sql_dialect.h"
 
 namespace facetrail::service::internal {
 
 // Status of a search request: pending_review -> examined -> released (or disputed -> examined
 // again). The outcome is recorded on a released request.
+namespace {
+
+// Version 1 on PostgreSQL: the same tables, but search_requests.quality_override_id gets its
+// foreign key once quality_overrides exists (SQLite accepts a reference to a later table,
+// PostgreSQL does not; the two tables refer to each other).
+std::string PostgresVersion1(const std::string& sqlite_sql) {
+  std::string sql = sqlite_sql;
+  const std::string forward = "quality_override_id INTEGER REFERENCES quality_overrides(id),";
+  const size_t at = sql.find(forward);
+  if (at == std::string::npos) return {};  // Migrate then fails loudly on the missing variant
+  sql.replace(at, forward.size(), "quality_override_id INTEGER,");
+  sql +=
+      "ALTER TABLE search_requests ADD FOREIGN KEY (quality_override_id) REFERENCES "
+      "quality_overrides(id);\n";
+  return SqliteDdlToPostgres(sql);
+}
+
+}  // namespace
+
 const std::vector<Migration>& RequestsMigrations() {
-  static const std::vector<Migration> kMigrations = {
-      {1, R"sql(
+  static const std::vector<Migration> kMigrations = [] {
+    std::vector<Migration> m = {
+        {1, R"sql(
 CREATE TABLE probes (
   sha256 TEXT PRIMARY KEY,
   bytes BLOB,                 -- the file exactly as received; NULL once purged
@@ -91,21 +114,21 @@ CREATE TABLE case_holds (
   reason TEXT NOT NULL
 );
 )sql"},
-      // Issue 13: the candidate-list policy that made each list (threshold, where it came from,
-      // the department's list length). Requests made before say 'unrecorded' and 0.
-      {2, R"sql(
+        // Issue 13: the candidate-list policy that made each list (threshold, where it came from,
+        // the department's list length). Requests made before say 'unrecorded' and 0.
+        {2, R"sql(
 ALTER TABLE search_requests ADD COLUMN threshold_source TEXT NOT NULL DEFAULT 'unrecorded';
 ALTER TABLE search_requests ADD COLUMN max_list_length INTEGER NOT NULL DEFAULT 0;
 )sql"},
-      // Issue 13: the examination as a record (docs/POLICY.md, "Review of leads"). Per
-      // candidate a conclusion on the department's scale (or "not examined"), notes and the
-      // viewing settings used; per candidate and FISWG component a mark (a component without a
-      // row was not examined); a verification is an examination that `verifies` the first;
-      // a supervisor's decision settles a dispute. The old marks become conclusions
-      // (possible_match -> possible lead, not_a_match -> not a lead, inconclusive ->
-      // insufficient detail); an old "disputed" lead (sent back for a new examination) is
-      // pending review again, its set-aside examiner still barred from it.
-      {3, R"sql(
+        // Issue 13: the examination as a record (docs/POLICY.md, "Review of leads"). Per
+        // candidate a conclusion on the department's scale (or "not examined"), notes and the
+        // viewing settings used; per candidate and FISWG component a mark (a component without a
+        // row was not examined); a verification is an examination that `verifies` the first;
+        // a supervisor's decision settles a dispute. The old marks become conclusions
+        // (possible_match -> possible lead, not_a_match -> not a lead, inconclusive ->
+        // insufficient detail); an old "disputed" lead (sent back for a new examination) is
+        // pending review again, its set-aside examiner still barred from it.
+        {3, R"sql(
 ALTER TABLE reviews ADD COLUMN verifies INTEGER REFERENCES reviews(id);
 CREATE TABLE review_candidates (
   review_id INTEGER NOT NULL REFERENCES reviews(id),
@@ -142,17 +165,20 @@ CREATE TABLE review_decisions (
 );
 UPDATE search_requests SET status = 'pending_review' WHERE status = 'disputed';
 )sql"},
-      // Issue 18: why each processing step was applied and whether it enhanced the probe, and
-      // the expected FNIR the model's calibration stated for the probe (JSON, ProbeExpectation).
-      // Steps recorded before say why '' (not recorded) and were no enhancement (none existed);
-      // requests made before have no expected FNIR (NULL: not recorded).
-      {4, R"sql(
+        // Issue 18: why each processing step was applied and whether it enhanced the probe, and
+        // the expected FNIR the model's calibration stated for the probe (JSON, ProbeExpectation).
+        // Steps recorded before say why '' (not recorded) and were no enhancement (none existed);
+        // requests made before have no expected FNIR (NULL: not recorded).
+        {4, R"sql(
 ALTER TABLE probe_steps ADD COLUMN why TEXT NOT NULL DEFAULT '';
 ALTER TABLE probe_steps ADD COLUMN enhancement INTEGER NOT NULL DEFAULT 0
   CHECK (enhancement IN (0, 1));
 ALTER TABLE search_requests ADD COLUMN expected_fnir TEXT;
 )sql"},
-  };
+    };
+    m[0].postgres_sql = PostgresVersion1(m[0].sql);
+    return m;
+  }();
   return kMigrations;
 }
 
