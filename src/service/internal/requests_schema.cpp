@@ -1,14 +1,15 @@
 #include "service/internal/requests_schema.h"
 
+#include <string>
 #include <vector>
+
+#include "common/sql_dialect.h"
 
 namespace facetrail::service::internal {
 
-// Status of a search request: pending_review -> examined -> released (or disputed -> examined
-// again). The outcome is recorded on a released request.
-const std::vector<Migration>& RequestsMigrations() {
-  static const std::vector<Migration> kMigrations = {
-      {1, R"sql(
+namespace {
+
+constexpr const char* kRequestsV1 = R"sql(
 CREATE TABLE probes (
   sha256 TEXT PRIMARY KEY,
   bytes BLOB,                 -- the file exactly as received; NULL once purged
@@ -90,7 +91,29 @@ CREATE TABLE case_holds (
   set_at TEXT NOT NULL,
   reason TEXT NOT NULL
 );
-)sql"},
+)sql";
+
+// PostgreSQL checks a REFERENCES when the table is created, and search_requests and
+// quality_overrides refer to each other (SQLite resolves references when rows change): the
+// reference to quality_overrides is added once both tables exist, under the name PostgreSQL
+// would have given it.
+std::string PostgresRequestsV1() {
+  std::string sql = kRequestsV1;
+  const std::string forward = " REFERENCES quality_overrides(id)";
+  sql.erase(sql.find(forward), forward.size());
+  sql +=
+      "ALTER TABLE search_requests ADD CONSTRAINT search_requests_quality_override_id_fkey "
+      "FOREIGN KEY (quality_override_id) REFERENCES quality_overrides(id);\n";
+  return SqliteDdlToPostgres(sql);
+}
+
+}  // namespace
+
+// Status of a search request: pending_review -> examined -> released (or disputed -> examined
+// again). The outcome is recorded on a released request.
+const std::vector<Migration>& RequestsMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, kRequestsV1, PostgresRequestsV1()},
       // Issue 13: the candidate-list policy that made each list (threshold, where it came from,
       // the department's list length). Requests made before say 'unrecorded' and 0.
       {2, R"sql(
