@@ -1,7 +1,7 @@
 // facetrail admin init | user add | user role | cert add | cert revoke | lock | unlock |
-// sessions revoke | config show | config set | purge-probes. Argument parsing and printing only;
-// the rules and the audit entries are in service/user_admin.h, service/sessions.h and
-// service/retention.h.
+// sessions revoke | config show | config set | purge-probes | migrate-db. Argument parsing and
+// printing only; the rules and the audit entries are in service/user_admin.h,
+// service/sessions.h, service/retention.h and service/migrate_db.h.
 #include <pwd.h>
 #include <unistd.h>
 
@@ -18,6 +18,7 @@
 #include "common/db_uri.h"
 #include "common/file.h"
 #include "common/sha256.h"
+#include "service/migrate_db.h"
 #include "service/retention.h"
 #include "service/server_queries.h"
 #include "service/sessions.h"
@@ -44,6 +45,9 @@ struct AdminArgs {
   bool model_calibration = false;
   bool json = false;
   bool break_glass = false;
+  // migrate-db
+  std::string from, to, checkpoints;
+  std::vector<std::string> public_keys;
 };
 
 Expected<policy::RoleSet> ParseRoles(const std::string& text) {
@@ -339,6 +343,78 @@ int RunUserList(const AdminArgs& a, bool certificates) {
   return Done(false, {}, text.str());
 }
 
+// admin migrate-db: everything in a SQLite database copied into an empty PostgreSQL one, then
+// the copy's audit log verified with the trust given here (as `audit verify` takes it). Exit
+// status 1 when the copy was made but does not verify.
+int RunMigrateDb(const AdminArgs& a) {
+  auto from = DatabaseFilePath(a.from);
+  if (!from.ok()) return Finish(from.status().WithContext("--from"), a.json);
+  if (*from == ":memory:" || !FileExists(*from)) {
+    return Finish(NotFound(*from + ": no such SQLite database (--from)"), a.json);
+  }
+  if (!IsPostgresUri(a.to)) {
+    return Finish(InvalidArgument("--to must be a postgresql:// URI (password from PGPASSWORD or "
+                                  "~/.pgpass, never in the URI)"),
+                  a.json);
+  }
+  // The verifier's trust: pinned keys and the external log, from outside the source's folder.
+  service::MigrateDbOptions options;
+  options.operator_identity = OperatorIdentity();
+  for (const std::string& path : a.public_keys) {
+    auto key = audit::LoadPinnedPublicKey(path, *from);
+    if (!key.ok()) return Finish(key.status(), a.json);
+    options.verify.public_keys.push_back(*key);
+  }
+  options.verify.require_checkpoint = !options.verify.public_keys.empty();
+  if (!a.checkpoints.empty()) {
+    Status outside =
+        audit::CheckOutsideDatabaseFolder(a.checkpoints, *from, "the external checkpoint log");
+    if (!outside.ok()) return Finish(outside, a.json);
+    auto external = audit::ReadCheckpointFile(a.checkpoints);
+    if (!external.ok()) return Finish(external.status(), a.json);
+    options.verify.external_checkpoints = *external;
+  }
+  auto source = Db::Open(*from, /*create=*/false);
+  if (!source.ok()) return Finish(source.status(), a.json);
+  WarnIfOpenToOthers(*from);
+  auto target = Db::Open(a.to);
+  if (!target.ok()) return Finish(target.status(), a.json);
+  auto r = service::MigrateDatabase(*source, *target, options);
+  if (!r.ok()) return Finish(r.status(), a.json);
+  const int exit_code = r->verify.ok() ? 0 : 1;
+  if (a.json) {
+    std::cout << service::MigrateDbResultJson(*r).dump() << '\n';
+    return exit_code;
+  }
+  std::cout << "copied " << r->from << " into " << r->to << ": " << r->rows << " rows in "
+            << r->tables.size() << " tables, ids kept (schema";
+  for (const auto& [component, version] : r->schema_versions) {
+    std::cout << ' ' << component << ' ' << version;
+  }
+  std::cout << ")\n";
+  for (const service::CopiedTable& t : r->tables) {
+    std::cout << "  " << std::left << std::setw(24) << t.table << ' ' << t.rows << '\n';
+  }
+  std::cout << "audited on the target as entry " << r->migrate_entry_seq
+            << " (admin.migrate_db), after the source's entry " << r->source_audit_seq << '\n';
+  const audit::VerifyReport& v = r->verify;
+  for (const std::string& w : v.warnings) std::cerr << "warning: " << w << '\n';
+  if (v.ok()) {
+    std::cout << "audit verify on the target: intact, " << v.num_entries << " entries, "
+              << v.num_checkpoints << " checkpoint(s) checked";
+    if (v.last_checkpoint) std::cout << ", entries 1.." << v.proven_seq << " proven";
+    std::cout << '\n';
+  } else {
+    const audit::Problem& first = v.problems.front();
+    std::cout << "audit verify on the target: "
+              << (first.kind == audit::ProblemKind::kUnverified ? "NOT VERIFIED" : "DAMAGED")
+              << " (" << audit::ProblemKindName(first.kind) << ", entry " << first.seq
+              << "): " << first.message << "\n(the copy is committed; 'facetrail audit verify' "
+              << "on the source tells whether it was so there)\n";
+  }
+  return exit_code;
+}
+
 void AddDbUser(CLI::App* cmd, AdminArgs& a) {
   AddDatabaseOption(cmd, a.db, "Database");
   cmd->add_option("--user", a.user, "Acting admin (password: FACETRAIL_PASSWORD or terminal)")
@@ -467,6 +543,25 @@ void RegisterAdminCommands(CLI::App& app, CommandResult& result) {
       ->required();
   candidates->add_flag("--json", a.json, "JSON output (the result, a refusal or an error)");
   candidates->callback([&result] { result.exit_code = RunConfigCandidates(a); });
+
+  auto* migrate = admin->add_subcommand(
+      "migrate-db",
+      "Copy everything in a SQLite database into an empty PostgreSQL database (ids kept), in "
+      "one transaction; audited admin.migrate_db; then verify the copy's audit log");
+  migrate->add_option("--from", a.from, "The SQLite database (PATH or sqlite:PATH)")->required();
+  migrate
+      ->add_option("--to", a.to,
+                   "postgresql://USER@HOST:PORT/DB (password: PGPASSWORD or ~/.pgpass)")
+      ->required();
+  migrate
+      ->add_option("--public-key,--audit-public-key", a.public_keys,
+                   "Trusted (pinned) checkpoint key to verify the copy with, as for 'audit "
+                   "verify'; repeat for old keys")
+      ->allow_extra_args(false);
+  migrate->add_option("--checkpoints,--checkpoint-log", a.checkpoints,
+                      "The external checkpoint log to verify the copy against");
+  migrate->add_flag("--json", a.json, "JSON output (the result, or an error)");
+  migrate->callback([&result] { result.exit_code = RunMigrateDb(a); });
 
   auto* purge = admin->add_subcommand(
       "purge-probes", "Purge probe images past the retention period (cases on hold are kept)");

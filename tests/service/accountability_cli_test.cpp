@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "common/command.h"
 #include "common/file.h"
+#include "common/pg_cluster.h"
 
 namespace {
 
@@ -757,3 +758,30 @@ TEST_F(CliTest, CasePackageExportAndOfflineVerification) {
 }
 
 }  // namespace
+
+// admin migrate-db (issue 15, "Moving over"): the SQLite database into an empty PostgreSQL one on
+// the test cluster, the copy verified with the pinned key; a second run refused (not empty).
+TEST_F(CliTest, MigrateDbCopiesIntoPostgresqlAndVerifiesTheCopy) {
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  CreateUsers();
+  CliRun first = Ft("admin migrate-db --from sqlite:f.db --to '" + uri + "' --json" + Pinned());
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  auto j = nlohmann::json::parse(first.out);
+  EXPECT_TRUE(j["verify"]["ok"].get<bool>()) << first.out;
+  EXPECT_GT(j["rows"].get<int64_t>(), 0);
+  bool users = false;
+  for (const auto& t : j["tables"]) {
+    if (t["table"] == "policy_users") users = t["rows"] == 4;
+  }
+  EXPECT_TRUE(users) << first.out;
+  EXPECT_EQ(j["to"].get<std::string>().rfind("postgresql://facetrail@127.0.0.1:", 0), 0u);
+
+  CliRun again = Ft("admin migrate-db --from f.db --to '" + uri + "' --json");
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_NE(again.out.find("has rows"), std::string::npos) << again.out;
+  // Only into PostgreSQL; only from a SQLite file that exists.
+  EXPECT_EQ(Ft("admin migrate-db --from f.db --to other.db").exit_code, 2);
+  EXPECT_NE(Ft("admin migrate-db --from missing.db --to '" + uri + "'").exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/missing.db"));
+}
