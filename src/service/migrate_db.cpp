@@ -208,7 +208,7 @@ constexpr size_t kMaxBatchBytes = 16u << 20;
 // The source row's value of column `c` (at result columns 2c, 2c+1: the value and its SQLite
 // type), checked against the target column's kind.
 Expected<Value> ReadValue(const Stmt& row, int c, const std::string& table, const Column& column,
-                          int64_t row_number) {
+                          const std::string& first_column, int64_t row_number) {
   const std::string type = row.Text(2 * c + 1);
   if (type == "null") return Value{};
   bool fits = false;
@@ -233,8 +233,14 @@ Expected<Value> ReadValue(const Stmt& row, int c, const std::string& table, cons
       break;
   }
   if (!fits) {
-    return FailedPrecondition("table " + table + ", row " + std::to_string(row_number) +
-                              ": column " + column.name + " holds a SQLite " + type +
+    // The row by its first column (the key in every facetrail table) where that is printable.
+    std::string which = "row " + std::to_string(row_number);
+    const std::string first_type = row.Text(1);
+    if (first_type == "integer" || first_type == "text") {
+      which += " (" + first_column + " = " + row.Text(0).substr(0, 80) + ")";
+    }
+    return FailedPrecondition("table " + table + ", " + which + ": column " + column.name +
+                              " holds a SQLite " + type +
                               " value, which does not fit the column's type; fix the row first");
   }
   return v;
@@ -324,7 +330,8 @@ Expected<int64_t> CopyTable(Db& source, Db& target, const std::string& table,
     std::vector<Value> values;
     values.reserve(width);
     for (size_t c = 0; c < width; ++c) {
-      FT_ASSIGN_OR_RETURN(Value v, ReadValue(read, static_cast<int>(c), table, columns[c], rows));
+      FT_ASSIGN_OR_RETURN(
+          Value v, ReadValue(read, static_cast<int>(c), table, columns[c], columns[0].name, rows));
       batch_bytes += ValueBytes(v);
       values.push_back(std::move(v));
     }

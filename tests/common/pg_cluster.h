@@ -148,15 +148,20 @@ class PgCluster {
   // Starts a cluster that outlives this process (a watcher stops it once `watch_pid` is gone)
   // and writes its state file (mode 0644, written whole then renamed). When the cluster cannot
   // run, the file says so (status=unavailable) and the reason is returned.
+  // A cluster left by an interrupted run is stopped by its own watcher, not here: a second ctest
+  // in the same build tree may still be using it.
   static std::string StartShared(const std::string& state_file, pid_t watch_pid) {
-    StopShared(state_file);  // a cluster left by an interrupted run
     PgCluster c;
     std::string reason = c.Start(watch_pid);
     std::map<std::string, std::string> state;
     if (reason.empty()) {
-      state = {{"status", "ready"}, {"port", std::to_string(c.port_)},
-               {"dir", c.dir_},     {"bin", c.bin_},
-               {"user", c.user_},   {"uri", c.Uri("postgres")}};
+      state = {{"status", "ready"},
+               {"port", std::to_string(c.port_)},
+               {"dir", c.dir_},
+               {"bin", c.bin_},
+               {"user", c.user_},
+               {"uri", c.Uri("postgres")},
+               {"run", std::to_string(watch_pid)}};
     } else {
       c.Stop();
       state = {{"status", "unavailable"}, {"reason", reason}};
@@ -174,9 +179,11 @@ class PgCluster {
     return reason;
   }
 
-  // Stops the cluster a state file describes and removes its folder and the file.
-  static void StopShared(const std::string& state_file) {
+  // Stops the cluster a state file describes and removes its folder and the file, when it is
+  // the one run `run` started (another ctest may have started the file's cluster since).
+  static void StopShared(const std::string& state_file, pid_t run) {
     auto state = ReadState(state_file);
+    if (state["status"] == "ready" && state["run"] != std::to_string(run)) return;
     if (state["status"] == "ready" && !state["dir"].empty()) {
       PgCluster c;
       c.bin_ = state["bin"];

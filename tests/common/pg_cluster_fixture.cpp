@@ -3,7 +3,8 @@
 //                                         it if ctest, this process's parent, goes away) and
 //                                         writes STATE_FILE, which the tests find through
 //                                         $FACETRAIL_PG_CLUSTER
-//   pg_cluster_fixture stop STATE_FILE    stops it and removes its folder and STATE_FILE
+//   pg_cluster_fixture stop STATE_FILE    stops it and removes its folder and STATE_FILE (when
+//                                         this ctest run started it)
 // `start` exits 0 when PostgreSQL is not installed (the file says why; the tests skip with that
 // reason), unless FACETRAIL_REQUIRE_POSTGRES=1, which makes it fail, and with it every test that
 // requires the fixture.
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::string state_file = argv[2];
   if (command == "stop") {
-    facetrail::testing::PgCluster::StopShared(state_file);
+    facetrail::testing::PgCluster::StopShared(state_file, ::getppid());
     std::cout << "shared PostgreSQL cluster stopped\n";
     return 0;
   }

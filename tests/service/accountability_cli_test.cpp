@@ -782,6 +782,10 @@ TEST_F(CliTest, MigrateDbCopiesIntoPostgresqlAndVerifiesTheCopy) {
   EXPECT_NE(again.out.find("has rows"), std::string::npos) << again.out;
   // Only into PostgreSQL; only from a SQLite file that exists.
   EXPECT_EQ(Ft("admin migrate-db --from f.db --to other.db").exit_code, 2);
+  // A password on the command line is refused before anything is opened (PGPASSWORD, .pgpass).
+  CliRun secret = Ft("admin migrate-db --from f.db --to postgresql://u:secret@127.0.0.1/x --json");
+  EXPECT_EQ(secret.exit_code, 2) << secret.out;
+  EXPECT_EQ(secret.out.find("secret"), std::string::npos) << secret.out;
   EXPECT_NE(Ft("admin migrate-db --from missing.db --to '" + uri + "'").exit_code, 0);
   EXPECT_FALSE(fs::exists(dir_ + "/missing.db"));
 }
