@@ -76,8 +76,9 @@ inline std::string DropGuardsSql(Backend backend) {
 }
 
 // Runs `sql` behind facetrail's back, without removing any guard: on SQLite with the sqlite3
-// program on the file; on PostgreSQL over a connection of its own as the test cluster's
-// superuser, all statements in one transaction. "" when it ran, else the error.
+// program on the file; on PostgreSQL over a connection of its own as the URI's role (the test
+// cluster's superuser, unless the URI names another), the statements in one implicit
+// transaction (one PQexec). "" when it ran, else the error.
 inline std::string RunAsInsider(Backend backend, const std::string& uri, const std::string& sql) {
   if (backend == Backend::kSqlite) {
     const int rc = RunSqlite3(uri, sql);
