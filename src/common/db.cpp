@@ -118,9 +118,17 @@ Expected<int> Db::SchemaVersion(std::string_view component) {
   // has none, yet must be able to open an up-to-date database.
   FT_ASSIGN_OR_RETURN(bool exists, TableExists("schema_versions"));
   if (!exists) {
-    FT_RETURN_IF_ERROR(
-        Exec("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version "
-             "INTEGER NOT NULL)"));
+    Status created = Exec(
+        "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version "
+        "INTEGER NOT NULL)");
+    // Two processes creating it at once: PostgreSQL's IF NOT EXISTS can still fail for the
+    // second (a unique violation in its catalogue); the table is there then. Outside a
+    // transaction only: inside one, the failed statement has aborted it.
+    if (!created.ok()) {
+      if (in_transaction()) return created;
+      FT_ASSIGN_OR_RETURN(bool there_now, TableExists("schema_versions"));
+      if (!there_now) return created;
+    }
   }
   FT_ASSIGN_OR_RETURN(auto stmt,
                       Prepare("SELECT version FROM schema_versions WHERE component = ?"));
@@ -145,6 +153,11 @@ Status Db::Migrate(std::string_view component, const std::vector<Migration>& mig
       sql = m.postgres_sql.empty() ? SqliteDdlToPostgres(m.sql) : m.postgres_sql;
     }
     Status s = InTransaction([&]() -> Status {
+      // The writer lock is held now: a second process that started on the same database at the
+      // same time (two servers on one PostgreSQL) may have taken this step while this one
+      // waited for it, and the step must not run twice.
+      FT_ASSIGN_OR_RETURN(int now, SchemaVersion(component));
+      if (now >= m.version) return Status::Ok();
       FT_RETURN_IF_ERROR(Exec(sql));
       FT_ASSIGN_OR_RETURN(
           auto stmt, Prepare("INSERT INTO schema_versions(component, version) VALUES (?, ?) "

@@ -145,6 +145,11 @@ struct GalleryStats {
   std::optional<ModelRef> active_model;  // the model searches use
 };
 
+// On PostgreSQL, the channel every change to the searchable set is announced on (NOTIFY, sent by
+// a trigger when the change commits: schema v5). A server LISTENs on it (common/db_listener.h)
+// to refresh its indexes early; the change counter checked by each search stays the guarantee.
+inline constexpr const char* kGalleryChannel = "facetrail_gallery";
+
 struct StoreOptions {
   bool create_if_missing = true;  // SQLite: create the file (a PostgreSQL database must exist)
   // Where this process keeps its search-index snapshot files (created owner-only if missing):

@@ -20,9 +20,11 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "audit/checkpointer.h"
 #include "audit/report.h"
+#include "common/db_listener.h"
 #include "common/db_uri.h"
 #include "common/file.h"
 #include "common/install_paths.h"
@@ -187,6 +189,16 @@ class Gallery {
     }
     return slot.get();
   }
+  // Brings every open index up to date with the database now (after a change notification).
+  // A failure is left for the next search, which checks the change counter and reports it.
+  void RefreshAll() {
+    std::vector<gallery::GalleryIndex*> open;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [key, index] : indexes_) open.push_back(index.get());
+    }
+    for (gallery::GalleryIndex* index : open) (void)index->Refresh();
+  }
   // Logs a deferred snapshot rebuild (a full disk) once per change of its text: searches go on
   // exactly from memory meanwhile, but an administrator must free space.
   void LogDeferredRebuild(const gallery::GalleryIndex& index) {
@@ -272,6 +284,7 @@ struct Metrics {
   std::atomic<uint64_t> responses[6] = {};  // by status class 1xx..5xx (index 1..5)
   std::atomic<uint64_t> searches{0}, refusals{0}, logins{0}, failed_logins{0}, rate_limited{0};
   std::atomic<uint64_t> analyses{0};
+  std::atomic<uint64_t> change_notifications{0};
 };
 
 // What an authenticated handler gets.
@@ -371,6 +384,8 @@ class ServerImpl final : public Server {
         gallery_(options_.db_path, options_.snapshot_dir) {}
 
   ~ServerImpl() override {
+    stopping_ = true;
+    if (follower_.joinable()) follower_.join();
     if (checkpointer_) checkpointer_->Stop();  // a last checkpoint of what this server logged
   }
   Status Init();
@@ -444,6 +459,7 @@ class ServerImpl final : public Server {
   std::string MetricsText();
   Expected<std::vector<uint8_t>> ProbeBytes(const HttpRequest& req) const;
   Status TakeSearchToken(const service::Actor& actor);
+  void FollowGalleryChanges();
 
   const ServerOptions options_;
   bool tls_ = false;
@@ -466,6 +482,9 @@ class ServerImpl final : public Server {
   const uint32_t request_id_prefix_ = std::random_device{}();
   std::atomic<uint64_t> request_counter_{0};
   std::mutex log_mu_;  // one access-log line at a time on stderr
+  // PostgreSQL: the thread that follows the gallery's change notifications (Serve starts it).
+  std::thread follower_;
+  std::atomic<bool> stopping_{false};
 };
 
 Status ServerImpl::Init() {
@@ -598,7 +617,51 @@ Status ServerImpl::Bind() {
 }
 
 Status ServerImpl::Serve() {
+  if (IsPostgresUri(options_.db_path) && !follower_.joinable()) {
+    follower_ = std::thread([this] { FollowGalleryChanges(); });
+  }
   return http_->Serve();
+}
+
+// Several servers on one PostgreSQL (docs/DEPLOYMENT.md): a seal, expunge or enrolment made
+// through another server (or the command line) announces itself on gallery::kGalleryChannel when
+// it commits; this server then refreshes its open indexes at once, so its next search does not
+// pay for the catch-up. Each search still checks the change counter before it answers: a
+// notification missed while the connection was down costs time, never a stale result.
+void ServerImpl::FollowGalleryChanges() {
+  std::unique_ptr<DbListener> listener;
+  std::string reported;  // the last problem logged, so a long outage logs once
+  while (!stopping_) {
+    if (!listener) {
+      auto opened = DbListener::Open(options_.db_path, gallery::kGalleryChannel);
+      if (!opened.ok()) {
+        if (opened.status().message() != reported) {
+          reported = opened.status().message();
+          std::cerr << "facetrail serve: not following gallery changes for now (each search "
+                       "still checks them): "
+                    << reported << '\n';
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
+      listener = std::move(*opened);
+      // Changes made while nobody listened: caught up now.
+      gallery_.RefreshAll();
+      if (!reported.empty()) {
+        std::cerr << "facetrail serve: following gallery changes again\n";
+        reported.clear();
+      }
+    }
+    Expected<int> heard = listener->Wait(std::chrono::milliseconds(500));
+    if (!heard.ok()) {
+      listener.reset();
+      continue;
+    }
+    if (*heard > 0) {
+      metrics_.change_notifications += static_cast<uint64_t>(*heard);
+      gallery_.RefreshAll();
+    }
+  }
 }
 
 void ServerImpl::Register(const std::string& method, const std::string& doc_path,
@@ -889,6 +952,9 @@ std::string ServerImpl::MetricsText() {
   counter("facetrail_failed_logins_total", "Failed sign-ins.", metrics_.failed_logins);
   counter("facetrail_rate_limited_total", "Requests refused by the per-user rate limit.",
           metrics_.rate_limited);
+  counter("facetrail_gallery_change_notifications_total",
+          "Gallery changes announced by other processes (PostgreSQL NOTIFY) and caught up early.",
+          metrics_.change_notifications);
   // Sessions neither revoked, expired nor idle, counted in the database (every server process).
   if (auto entry = contexts_.Acquire(); entry.ok()) {
     Expected<int64_t> n = service::CountActiveSessions(*(*entry)->ctx, limits_);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/db_uri.h"
@@ -318,6 +319,33 @@ TEST(PgClusterTest, UnderCtestOneClusterIsSharedWithADatabasePerTest) {
   auto there = b->TableExists("mine");
   ASSERT_TRUE(there.ok());
   EXPECT_FALSE(*there);
+}
+
+TEST(PostgresDbTest, TwoServersMigratingAtOnceTakeEachStepOnce) {
+  // Two servers started together on an empty database: each step must run once (a second
+  // CREATE TABLE would fail), whichever connection gets the writer lock first.
+  std::string uri;
+  FT_PG_DATABASE_OR_SKIP(uri);
+  const std::vector<Migration> steps = {
+      {1, "CREATE TABLE m1 (a INTEGER); SELECT pg_sleep(0.3);"},
+      {2, "CREATE TABLE m2 (a INTEGER); SELECT pg_sleep(0.3);"},
+  };
+  Status results[2];
+  std::vector<std::thread> servers;
+  for (Status& result : results) {
+    servers.emplace_back([&uri, &steps, &result] {
+      auto db = Db::Open(uri);
+      result = db.ok() ? db->Migrate("race", steps) : db.status();
+    });
+  }
+  for (std::thread& t : servers) t.join();
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+  EXPECT_TRUE(results[1].ok()) << results[1].ToString();
+  auto db = Db::Open(uri);
+  ASSERT_TRUE(db.ok());
+  auto version = db->SchemaVersion("race");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 2);
 }
 
 TEST(PostgresDbTest, UnreachableServerIsUnavailable) {

@@ -117,6 +117,19 @@ CREATE INDEX photos_by_booking ON photos(booking_id);
 ALTER TABLE photos ADD COLUMN searchable INTEGER NOT NULL DEFAULT 1 CHECK (searchable IN (0, 1));
 ALTER TABLE photos ADD COLUMN origin TEXT NOT NULL DEFAULT '';
 )sql"},
+      // v5: on PostgreSQL, every change to the searchable set (a row in template_changes) sends
+      // NOTIFY facetrail_gallery, delivered to the other servers when its transaction commits,
+      // so they catch up before their next search arrives (kGalleryChannel, gallery_store.h).
+      // The per-search check of the change counter stays the guarantee. SQLite: nothing to do.
+      {5, "SELECT 1;", R"sql(
+CREATE FUNCTION facetrail_gallery_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('facetrail_gallery', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER template_changes_notify AFTER INSERT ON template_changes
+  FOR EACH STATEMENT EXECUTE FUNCTION facetrail_gallery_notify();
+)sql"},
   };
   return kMigrations;
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The PostgreSQL figures of issue 15 (docs/PERFORMANCE.md, "Several servers on PostgreSQL"):
+# a throw-away PostgreSQL cluster (initdb + pg_ctl in a temporary folder, as the `postgres` user
+# when run as root), then facetrail-bench-server-load over one gallery in it:
+#   1. one server pinned to CPU 0;
+#   2. two servers, pinned to CPU 0 and CPU 1 (each server with a core of its own; PostgreSQL and
+#      the load generator share them: on a 2-core machine that is what can be shown);
+#   3. for comparison, one server on the same gallery in SQLite, pinned to CPU 0.
+# Every run counts the search.request audit entries against the 201 answers.
+#
+#   bash bench/postgres.sh            (after scripts/build; GALLERY=N CLIENTS=C SECONDS=S)
+#   BUILD_DIR selects the build folder (default build); KEEP=1 keeps the cluster's folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${BUILD_DIR:-build}
+gallery=${GALLERY:-1000000}
+clients=${CLIENTS:-50}
+seconds=${SECONDS_PER_RUN:-60}
+pg_bin=${FACETRAIL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $(nproc) CPUs"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "postgresql: $("$pg_bin/postgres" --version)"
+work=$(mktemp -d /tmp/ft-pgbench.XXXXXX)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  chown postgres: "$work"
+  as_pg=(runuser -u postgres --)
+fi
+port=$((20000 + $$ % 10000))
+cleanup() {
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+  if [ -z "${KEEP:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$pg_bin/initdb" -D "$work/data" -U postgres --auth=trust >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/log" -w \
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+"${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE facetrail"
+uri="postgresql://postgres@127.0.0.1:$port/facetrail"
+snap="$work/snapshots"
+mkdir -p "$snap/a" "$snap/b"
+run() {  # label, then bench arguments
+  local label=$1
+  shift
+  echo "== $label"
+  "$bin/facetrail-bench-server-load" --gallery "$gallery" --clients "$clients" --seconds "$seconds" \
+    --slow-clients 0 --idle-clients 0 "$@" 2>"$work/bench.log" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("database","servers","cpus_per_server","gallery_templates","searches_per_second","latency_ms_p50","latency_ms_p99","responses_by_status","transport_errors","audit_matches_requests")}))'
+}
+# Build the PostgreSQL gallery once (timed), then the runs reuse it.
+start=$(date +%s.%N)
+run "one server, PostgreSQL (builds the gallery)" --db "$uri" --servers 1 --cpus-per-server 1 \
+  --seconds 5 --serve-arg --snapshot-dir --serve-arg "$snap/a"
+echo "gallery build + 5 s run: $(python3 -c "print(round($(date +%s.%N) - $start))") s"
+run "one server, PostgreSQL" --db "$uri" --reuse --servers 1 --cpus-per-server 1 \
+  --serve-arg --snapshot-dir --serve-arg "$snap/a"
+run "two servers, PostgreSQL" --db "$uri" --reuse --servers 2 --cpus-per-server 1 \
+  --serve-arg --snapshot-dir --serve-arg "$snap/a"
+run "one server, SQLite" --dir "$work/sqlite" --servers 1 --cpus-per-server 1
