@@ -99,9 +99,21 @@ TEST_F(PostgresCliTest, EnrolSearchSealSearchWithTwoSnapshotFolders) {
     ASSERT_EQ(after.exit_code, 0) << after.out;
     for (const std::string& booking : Bookings(after)) EXPECT_NE(booking, "B-1") << folder;
   }
+  // An expunge deletes the snapshots in the folder it is given at once; another server's
+  // (snap-b) is rewritten without the templates at its next search.
+  CommandRun expunged = Ft("gallery expunge --db '" + uri_ + "' B-2 --snapshot-dir snap-a");
+  ASSERT_EQ(expunged.exit_code, 0) << expunged.out;
+  EXPECT_TRUE(fs::is_empty(fs::path(dir_) / "snap-a"));
+  const std::string probe2 =
+      "--probe '" + kLfw + "/" + Photo(kPeople[2], 2) + "' --min-score -1 --json";
+  CommandRun gone = Ft("search --db '" + uri_ + "' --snapshot-dir snap-b " + probe2);
+  ASSERT_EQ(gone.exit_code, 0) << gone.out;
+  for (const std::string& booking : Bookings(gone)) EXPECT_NE(booking, "B-2");
+  EXPECT_FALSE(Bookings(gone).empty()) << gone.out;  // the others are still there
   CommandRun stats = Ft("gallery stats --db '" + uri_ + "' --json");
   ASSERT_EQ(stats.exit_code, 0) << stats.out;
   EXPECT_NE(stats.out.find("\"bookings_sealed\":1"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"bookings_expunged\":1"), std::string::npos) << stats.out;
 }
 
 TEST_F(PostgresCliTest, APasswordInTheUriIsRefusedBeforeConnecting) {
