@@ -23,6 +23,7 @@
 
 #include "audit/checkpointer.h"
 #include "audit/report.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/install_paths.h"
 #include "common/json_text.h"
@@ -200,6 +201,13 @@ class Gallery {
 
  private:
   Expected<gallery::GalleryStore*> StoreLocked() {
+    if (!store_ && IsPostgresUri(path_)) {
+      // PostgreSQL (issue 15): the store on a connection of its own (GalleryStore::Open takes
+      // SQLite files only so far); the store serialises its use of it.
+      FT_ASSIGN_OR_RETURN(Db db, Db::Open(path_, /*create=*/false));
+      db_ = std::make_unique<Db>(std::move(db));
+      FT_ASSIGN_OR_RETURN(store_, gallery::GalleryStore::OpenOn(*db_));
+    }
     if (!store_) {
       gallery::StoreOptions options;
       options.create_if_missing = false;
@@ -209,6 +217,7 @@ class Gallery {
   }
   std::string path_;
   std::mutex mu_;
+  std::unique_ptr<Db> db_;                                                 // PostgreSQL only
   std::unique_ptr<gallery::GalleryStore> store_;                           // guarded by mu_
   std::map<std::string, std::unique_ptr<gallery::GalleryIndex>> indexes_;  // guarded by mu_
   std::string logged_deferred_;                                            // guarded by mu_
@@ -471,7 +480,7 @@ Status ServerImpl::Init() {
     return NotFound(web_dir_ + "/index.html: no web application there (give --web)");
   }
   FT_ASSIGN_OR_RETURN(pipeline_options_.models_dir, vision::ResolveModelsDir(options_.models_dir));
-  if (!FileExists(options_.db_path)) {
+  if (!IsPostgresUri(options_.db_path) && !FileExists(options_.db_path)) {
     return NotFound(options_.db_path +
                     ": no such database (create it with 'facetrail admin init')");
   }
@@ -500,8 +509,10 @@ Status ServerImpl::Init() {
                         gallery::ActiveModelPipeline(*store, pipeline_options_));
     FT_RETURN_IF_ERROR(vision::CheckModelFiles(active).WithContext("the gallery's model"));
   }
-  for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
-    std::cerr << "WARNING: " << w << '\n';
+  if (!IsPostgresUri(options_.db_path)) {
+    for (const std::string& w : OwnerOnlyWarnings(options_.db_path)) {
+      std::cerr << "WARNING: " << w << '\n';
+    }
   }
   FT_RETURN_IF_ERROR(InitAudit());
   std::optional<internal::TlsPem> tls;
