@@ -3,14 +3,17 @@
 // (tests/common/pg_cluster.h). Whatever is accountable is in the database, so a request may land
 // on either: a session made on A works on B (cookie and CSRF token), a sign-out on B ends it on
 // A, a token revoked on A is refused by B, a lock made on A refuses the user's session on B, and
-// failed sign-ins spread over A and B throttle the account as one.
+// failed sign-ins spread over A and B throttle the account as one, and failures arriving at both
+// at once are each counted exactly once.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/db.h"
 #include "common/pg_cluster.h"
@@ -239,6 +242,40 @@ TEST_F(MultiServerTest, FailedSignInsSpreadOverBothServersThrottleTheAccountAsOn
   // Another account is not affected.
   MakeUser("eve", {"examiner"});
   EXPECT_EQ(b_.TryLogin("eve", "eve-password-1").status, 200);
+}
+
+// Wrong passwords sent to both servers at the same moment: every attempt that was checked (401)
+// is counted once, none is lost to a concurrent write (the count is re-read and written under
+// the write lock in each attempt's transaction), and the ones that found the account already
+// waiting (429) check nothing and count nothing.
+TEST_F(MultiServerTest, ConcurrentFailuresOnBothServersAreEachCountedOnce) {
+  constexpr int kPerServer = 6;
+  std::atomic<int> refused{0}, throttled{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2 * kPerServer; ++i) {
+    const int port = (i % 2 == 0 ? a_ : b_).server->port();
+    threads.emplace_back([port, i, &refused, &throttled, &other] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(60, 0);
+      json body{{"name", "sam"}, {"password", "wrong-password-" + std::to_string(i)}};
+      auto r = client.Post("/api/v1/login", body.dump(), "application/json");
+      if (r && r->status == 401) {
+        ++refused;
+      } else if (r && r->status == 429) {
+        ++throttled;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(refused + throttled, 2 * kPerServer);
+  EXPECT_GE(refused.load(), 5) << "the free failures were all checked";
+  EXPECT_EQ(FailedLogins("sam"), refused.load());
+  // And the account now waits on both servers.
+  EXPECT_EQ(a_.TryLogin("sam", "sam-password-1").status, 429);
+  EXPECT_EQ(b_.TryLogin("sam", "sam-password-1").status, 429);
 }
 
 }  // namespace
