@@ -190,20 +190,33 @@ TEST_P(ExpectedFnirTest, StoredExpectationThatIsDamagedIsAnErrorNotAGuess) {
 
 // A request stored under version 3 (no why, no enhancement flag, no expected FNIR) migrates to
 // version 4 and reads back as "not recorded", never as an invented value.
-TEST(ExpectedFnirMigrationTest, Version3RequestsReadBackAsNotRecorded) {
-  const std::string path = (std::filesystem::temp_directory_path() /
+// From the previous schema version, on both engines (on PostgreSQL foreign keys are switched off
+// for the session as PRAGMA foreign_keys = OFF does on SQLite: no users in the table).
+class ExpectedFnirMigrationTest : public ::testing::TestWithParam<testing::Backend> {};
+TEST_P(ExpectedFnirMigrationTest, Version3RequestsReadBackAsNotRecorded) {
+  const std::string file = (std::filesystem::temp_directory_path() /
                             ("ft_expected_migrate_" + std::to_string(::getpid()) + ".db"))
                                .string();
-  std::filesystem::remove(path);
+  std::string path = file;
+  const bool pg = GetParam() == testing::Backend::kPostgres;
+  if (pg) FT_PG_DATABASE_OR_SKIP(path);
+  std::filesystem::remove(file);
   auto db = Db::Open(path);
   ASSERT_TRUE(db.ok());
   const auto& all = internal::RequestsMigrations();
   ASSERT_EQ(all.size(), 4u);
   ASSERT_EQ(all[3].version, 4);
-  ASSERT_TRUE(db->Exec("PRAGMA foreign_keys = OFF").ok());  // no users table in this file
-  ASSERT_TRUE(db->Migrate("requests", {all[0], all[1], all[2]}).ok());
-  ASSERT_TRUE(db->Exec(R"sql(
-INSERT INTO probes VALUES ('aa', x'FFD8FF', 3, 'jpeg', '2026-01-01T00:00:00Z', NULL);
+  ASSERT_TRUE(
+      db->Exec(pg ? "SET session_replication_role = replica" : "PRAGMA foreign_keys = OFF").ok());
+  // PostgreSQL checks that a foreign key's table exists when the key is created.
+  if (pg) {
+    auto store = policy::PolicyStore::Open(*db, policy::PasswordCost::Minimum());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  Status v3 = db->Migrate("requests", {all[0], all[1], all[2]});
+  ASSERT_TRUE(v3.ok()) << v3.ToString();
+  std::string old_rows = R"sql(
+INSERT INTO probes VALUES ('aa', BYTES, 3, 'jpeg', '2026-01-01T00:00:00Z', NULL);
 INSERT INTO search_requests(id, user_id, user_name, created_at, case_number, purpose, offense,
   justification, agency, probe_sha256, model_id, model_version, gallery_version, threshold, top_k,
   status) VALUES
@@ -211,8 +224,9 @@ INSERT INTO search_requests(id, user_id, user_name, created_at, case_number, pur
    'pending_review');
 INSERT INTO probe_steps VALUES (1, 1, 'decode', '{"format":"jpeg"}'),
   (1, 2, 'template', '{"model_id":"m"}');
-)sql")
-                  .ok());
+)sql";
+  old_rows.replace(old_rows.find("BYTES"), 5, pg ? "decode('FFD8FF', 'hex')" : "x'FFD8FF'");
+  ASSERT_TRUE(db->Exec(old_rows).ok());
   ASSERT_TRUE(db->Migrate("requests", all).ok());
   EXPECT_EQ(db->SchemaVersion("requests").value(), 4);
   auto stmt = db->Prepare(
@@ -231,10 +245,11 @@ INSERT INTO probe_steps VALUES (1, 1, 'decode', '{"format":"jpeg"}'),
   EXPECT_EQ(StepsJson({{"decode", "{}", "", false}})[0]["why"], nullptr);
   // The flag takes 0 or 1 only.
   EXPECT_FALSE(db->Exec("INSERT INTO probe_steps VALUES (1, 3, 'x', '{}', 'w', 2)").ok());
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file + suffix);
 }
 
 FT_INSTANTIATE_BACKENDS(ExpectedFnirTest);
+FT_INSTANTIATE_BACKENDS(ExpectedFnirMigrationTest);
 
 }  // namespace
 }  // namespace facetrail::service

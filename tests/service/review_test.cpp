@@ -281,19 +281,32 @@ TEST_P(ReviewTest, WhoMayReadALead) {
 
 // The review tables of schema version 2 (marks possible_match / not_a_match / inconclusive, a
 // disputed lead waiting for a new examiner) upgrade in place to the examination record.
-TEST(ReviewMigrationTest, Version2ReviewsBecomeExaminationRecords) {
-  const std::string path = (std::filesystem::temp_directory_path() /
+// From the previous schema version, on both engines (on PostgreSQL foreign keys are switched off
+// for the session as PRAGMA foreign_keys = OFF does on SQLite: no users in the table).
+class ReviewMigrationTest : public ::testing::TestWithParam<testing::Backend> {};
+TEST_P(ReviewMigrationTest, Version2ReviewsBecomeExaminationRecords) {
+  const std::string file = (std::filesystem::temp_directory_path() /
                             ("ft_review_migrate_" + std::to_string(::getpid()) + ".db"))
                                .string();
-  std::filesystem::remove(path);
+  std::string path = file;
+  const bool pg = GetParam() == testing::Backend::kPostgres;
+  if (pg) FT_PG_DATABASE_OR_SKIP(path);
+  std::filesystem::remove(file);
   auto db = Db::Open(path);
   ASSERT_TRUE(db.ok());
   const auto& all = internal::RequestsMigrations();
   ASSERT_GE(all.size(), 3u);
-  ASSERT_TRUE(db->Exec("PRAGMA foreign_keys = OFF").ok());  // no users table in this file
-  ASSERT_TRUE(db->Migrate("requests", {all[0], all[1]}).ok());
-  const char* old_rows = R"sql(
-INSERT INTO probes VALUES ('aa', x'FFD8FF', 3, 'jpeg', '2026-01-01T00:00:00Z', NULL);
+  ASSERT_TRUE(
+      db->Exec(pg ? "SET session_replication_role = replica" : "PRAGMA foreign_keys = OFF").ok());
+  // PostgreSQL checks that a foreign key's table exists when the key is created.
+  if (pg) {
+    auto store = policy::PolicyStore::Open(*db, policy::PasswordCost::Minimum());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  Status v2 = db->Migrate("requests", {all[0], all[1]});
+  ASSERT_TRUE(v2.ok()) << v2.ToString();
+  std::string old_rows = R"sql(
+INSERT INTO probes VALUES ('aa', BYTES, 3, 'jpeg', '2026-01-01T00:00:00Z', NULL);
 INSERT INTO search_requests(id, user_id, user_name, created_at, case_number, purpose, offense,
   justification, agency, probe_sha256, model_id, model_version, gallery_version, threshold, top_k,
   status) VALUES
@@ -312,6 +325,7 @@ INSERT INTO reviews(id, request_id, stage, examiner_id, examiner_name, created_a
 INSERT INTO review_marks VALUES (1, 1, 'possible_match', 'ears agree'),
   (1, 2, 'not_a_match', ''), (1, 3, 'inconclusive', 'blurred'), (3, 1, 'possible_match', '');
 )sql";
+  old_rows.replace(old_rows.find("BYTES"), 5, pg ? "decode('FFD8FF', 'hex')" : "x'FFD8FF'");
   ASSERT_TRUE(db->Exec(old_rows).ok());
   ASSERT_TRUE(db->Migrate("requests", all).ok());
   EXPECT_EQ(db->SchemaVersion("requests").value(), all.back().version);
@@ -331,15 +345,18 @@ INSERT INTO review_marks VALUES (1, 1, 'possible_match', 'ears agree'),
   EXPECT_EQ(status->Text(0), "released");
   ASSERT_TRUE(status->Step().value());
   EXPECT_EQ(status->Text(0), "pending_review") << "a disputed lead waited for a new examiner";
-  EXPECT_FALSE(db->Prepare("SELECT 1 FROM review_marks").ok()) << "the old table is gone";
+  auto gone = db->TableExists("review_marks");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(*gone) << "the old table is gone";
   auto features = db->Prepare("SELECT count(*) FROM review_features");
   ASSERT_TRUE(features.ok());
   ASSERT_TRUE(features->Step().value());
   EXPECT_EQ(features->Int(0), 0);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file + suffix);
 }
 
 FT_INSTANTIATE_BACKENDS(ReviewTest);
+FT_INSTANTIATE_BACKENDS(ReviewMigrationTest);
 
 }  // namespace
 }  // namespace facetrail::service
