@@ -17,6 +17,7 @@
 
 #include "common/db.h"
 #include "common/pg_cluster.h"
+#include "gallery/gallery_store.h"
 #include "server/server.h"
 #include "service/context.h"
 #include "service/user_admin.h"
@@ -276,6 +277,47 @@ TEST_F(MultiServerTest, ConcurrentFailuresOnBothServersAreEachCountedOnce) {
   // And the account now waits on both servers.
   EXPECT_EQ(a_.TryLogin("sam", "sam-password-1").status, 429);
   EXPECT_EQ(b_.TryLogin("sam", "sam-password-1").status, 429);
+}
+
+// A gallery change committed by another process (a store on a connection of its own, as
+// `facetrail enroll` on another machine would make) is announced by PostgreSQL when it commits
+// (NOTIFY facetrail_gallery, gallery schema v5) and heard by both servers, which catch their
+// indexes up before any search asks (docs/DATABASE.md, "Every server sees every change").
+TEST_F(MultiServerTest, AGalleryChangeCommittedElsewhereIsAnnouncedToEveryServer) {
+  auto notified = [&](Node& node) -> int64_t {
+    Reply r = node.Send("GET", "/metrics", admin_);
+    const std::string key = "facetrail_gallery_change_notifications_total ";
+    const size_t at = r.raw.find(key);
+    return at == std::string::npos ? -1 : std::stoll(r.raw.substr(at + key.size()));
+  };
+  ASSERT_EQ(notified(a_), 0);
+  ASSERT_EQ(notified(b_), 0);
+  auto db = Db::Open(uri_, false);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto store = gallery::GalleryStore::OpenOn(*db);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const gallery::ModelRef model{"notify-test", 1, 16};
+  // Each server starts listening on a thread of its own once it serves: enrol until both have
+  // heard a change (a change committed before a server listened is caught up by its first
+  // search, not announced).
+  bool heard = false;
+  for (int i = 0; i < 20 && !heard; ++i) {
+    gallery::BookingRecord booking;
+    booking.booking_number = "N-" + std::to_string(i);
+    gallery::NewPhoto photo;
+    const std::string bytes = "photo " + std::to_string(i);
+    photo.bytes.assign(bytes.begin(), bytes.end());
+    photo.source = "notify test";
+    gallery::NewTemplate t;
+    t.templ.assign(16, 0.25f);
+    auto added = (*store)->AddPhoto(booking, photo, model, {&t, 1});
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    for (int wait = 0; wait < 20 && !heard; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      heard = notified(a_) > 0 && notified(b_) > 0;
+    }
+  }
+  EXPECT_TRUE(heard) << "A heard " << notified(a_) << ", B heard " << notified(b_);
 }
 
 }  // namespace

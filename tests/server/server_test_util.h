@@ -44,7 +44,7 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     std::string templ = (std::filesystem::temp_directory_path() / "ft-srv-XXXXXX").string();
     dir_ = ::mkdtemp(templ.data());
-    db_path_ = dir_ + "/facetrail.db";
+    db_path_ = db_uri_.empty() ? dir_ + "/facetrail.db" : db_uri_;
     auto db = Db::Open(db_path_, /*create=*/true);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     service::ContextOptions co;
@@ -163,6 +163,8 @@ class ServerTest : public ::testing::Test {
   }
 
   std::string dir_, db_path_;
+  // A fixture on another database (a PostgreSQL URI) sets this before ServerTest::SetUp.
+  std::string db_uri_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
