@@ -8,7 +8,7 @@
 #   3. for comparison, one server on the same gallery in SQLite, pinned to CPU 0.
 # Every run counts the search.request audit entries against the 201 answers.
 #
-#   bash bench/postgres.sh            (after scripts/build; GALLERY=N CLIENTS=C SECONDS=S)
+#   bash bench/postgres.sh   (after scripts/build; GALLERY=N CLIENTS=C SECONDS_PER_RUN=S)
 #   BUILD_DIR selects the build folder (default build); KEEP=1 keeps the cluster's folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,6 @@ trap cleanup EXIT
 "${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE facetrail"
 uri="postgresql://postgres@127.0.0.1:$port/facetrail"
 snap="$work/snapshots"
-mkdir -p "$snap/a" "$snap/b"
 run() {  # label, then bench arguments
   local label=$1
   shift
@@ -51,10 +50,10 @@ run() {  # label, then bench arguments
 # Build the PostgreSQL gallery once (timed), then the runs reuse it.
 start=$(date +%s.%N)
 run "one server, PostgreSQL (builds the gallery)" --db "$uri" --servers 1 --cpus-per-server 1 \
-  --seconds 5 --serve-arg --snapshot-dir --serve-arg "$snap/a"
+  --seconds 5 --serve-arg --snapshot-dir --serve-arg "$snap/{server}"
 echo "gallery build + 5 s run: $(python3 -c "print(round($(date +%s.%N) - $start))") s"
 run "one server, PostgreSQL" --db "$uri" --reuse --servers 1 --cpus-per-server 1 \
-  --serve-arg --snapshot-dir --serve-arg "$snap/a"
+  --serve-arg --snapshot-dir --serve-arg "$snap/{server}"
 run "two servers, PostgreSQL" --db "$uri" --reuse --servers 2 --cpus-per-server 1 \
-  --serve-arg --snapshot-dir --serve-arg "$snap/a"
+  --serve-arg --snapshot-dir --serve-arg "$snap/{server}"
 run "one server, SQLite" --dir "$work/sqlite" --servers 1 --cpus-per-server 1

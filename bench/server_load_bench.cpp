@@ -13,7 +13,8 @@
 //
 // Usage: facetrail-bench-server-load [--gallery N=1000000] [--clients C=50] [--seconds S=60]
 //          [--slow-clients K=16] [--idle-clients I=50] [--servers N=1] [--cpus-per-server K=0]
-//          [--db URI=DIR/facetrail.db] [--serve-arg ARG]...  (extra arguments for every server)
+//          [--db URI=DIR/facetrail.db] [--serve-arg ARG]...  (extra arguments for every server;
+//          "{server}" in one becomes the server's number: --snapshot-dir /var/snap-{server})
 //          [--dir DIR=/tmp/ft-server-load] [--reuse]   (--reuse keeps an existing database)
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -273,7 +274,12 @@ int main(int argc, char** argv) {
                                        "1000000",
                                        "--max-connections-per-address",
                                        "10000"};  // every client is on loopback
-      args.insert(args.end(), serve_args.begin(), serve_args.end());
+      for (std::string arg : serve_args) {        // "{server}" becomes the server's number
+        for (size_t at; (at = arg.find("{server}")) != std::string::npos;) {
+          arg.replace(at, 8, std::to_string(k));
+        }
+        args.push_back(arg);
+      }
       std::vector<char*> argv_c;
       for (std::string& arg : args) argv_c.push_back(arg.data());
       argv_c.push_back(nullptr);
