@@ -6,7 +6,10 @@
 #   2. two servers, pinned to CPU 0 and CPU 1 (each server with a core of its own; PostgreSQL and
 #      the load generator share them: on a 2-core machine that is what can be shown);
 #   3. for comparison, one server on the same gallery in SQLite, pinned to CPU 0.
-# Every run counts the search.request audit entries against the 201 answers.
+# Every run counts the search.request audit entries against the 201 answers. Then
+#   4. facetrail-bench-gallery-sync on both engines (SYNC_TEMPLATES random 512-d templates, the
+#      default model's dimension):
+#      insert rate, a server's cold open without its snapshot (every row read) and with it.
 #
 #   bash bench/postgres.sh   (after scripts/build; GALLERY=N CLIENTS=C SECONDS_PER_RUN=S)
 #   BUILD_DIR selects the build folder (default build); KEEP=1 keeps the cluster's folder.
@@ -57,3 +60,15 @@ run "one server, PostgreSQL" --db "$uri" --reuse --servers 1 --cpus-per-server 1
 run "two servers, PostgreSQL" --db "$uri" --reuse --servers 2 --cpus-per-server 1 \
   --serve-arg --snapshot-dir --serve-arg "$snap/{server}"
 run "one server, SQLite" --dir "$work/sqlite" --servers 1 --cpus-per-server 1
+sync=${SYNC_TEMPLATES:-1000000}
+"${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE sync"
+for target in postgresql sqlite; do
+  echo "== gallery open and insert rate, $target, $sync templates"
+  db_args=()
+  if [ "$target" = postgresql ]; then
+    db_args=(--db "postgresql://postgres@127.0.0.1:$port/sync")
+  fi
+  "$bin/facetrail-bench-gallery-sync" --templates "$sync" --dim 512 --dir "$work/sync-$target" \
+    "${db_args[@]}" 2>/dev/null |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("database","templates","populate_templates_per_s","open_rebuild_s","open_snapshot_s","delta_sync_s","search_delta_ms_p50","same_results")}))'
+done
