@@ -286,7 +286,7 @@ TEST_F(MultiServerTest, ConcurrentFailuresOnBothServersAreEachCountedOnce) {
 TEST_F(MultiServerTest, AGalleryChangeCommittedElsewhereIsAnnouncedToEveryServer) {
   auto notified = [&](Node& node) -> int64_t {
     Reply r = node.Send("GET", "/metrics", admin_);
-    const std::string key = "facetrail_gallery_change_notifications_total ";
+    const std::string key = "\nfacetrail_gallery_change_notifications_total ";
     const size_t at = r.raw.find(key);
     return at == std::string::npos ? -1 : std::stoll(r.raw.substr(at + key.size()));
   };
