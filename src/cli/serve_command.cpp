@@ -229,7 +229,7 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(1u, 100'000u));
   serve
       ->add_option("--max-connections-per-address", args.http.max_connections_per_address,
-                   "Open connections per client address at most (raise behind a reverse proxy)")
+                   "Open connections per peer address at most (--trusted-proxy peers exempt)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100'000u));
   serve

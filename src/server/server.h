@@ -38,7 +38,7 @@ struct HttpLimits {
   int request_deadline_ms = 120'000;
   unsigned idle_timeout_s = 10;  // a connection that sends nothing for this long is closed
   unsigned max_connections = 1000;
-  unsigned max_connections_per_address = 64;  // raise it behind a reverse proxy
+  unsigned max_connections_per_address = 64;  // trusted proxies are exempt
   int workers = 8;                            // threads that run complete requests
   // Of those, at most this many run heavy requests (probe analyses and searches) at once; 0:
   // workers - 2 (at least 1). The rest stay free for light requests, taken first.

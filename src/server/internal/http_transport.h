@@ -6,10 +6,10 @@
 //   head and body of every connection side by side, and a request reaches a worker only when it
 //   is complete. Each connection has a deadline for the whole head (and a longer one for the
 //   body), not per read; keep-alive connections close after an idle timeout; connections are
-//   capped in total and per client address; complete requests are served round-robin among
-//   client addresses, so one greedy client cannot starve the others; heavy requests (searches)
-//   run on at most heavy_workers workers and light ones are taken first, so a queue of searches
-//   never delays a sign-in or /healthz.
+//   capped in total and per peer address (trusted proxies exempt); complete requests are served
+//   round-robin among client addresses, so one greedy client cannot starve the others; heavy
+//   requests (searches) run on at most heavy_workers workers and light ones are taken first, so a
+//   queue of searches never delays a sign-in or /healthz.
 //
 // CONTRACT
 //   The handler sees a complete, size-checked request and fills the response; it runs on a worker
