@@ -23,6 +23,7 @@ struct ServeArgs {
   double logins_per_minute = 30, login_burst = 10;
   int session_minutes = 8 * 60, idle_minutes = 30;
   std::vector<std::string> audit_public_keys;
+  std::vector<std::string> trusted_proxies;
   std::string audit_signing_key, audit_checkpoint_log;
   int64_t audit_checkpoint_entries = 100, audit_checkpoint_minutes = 5;
   server::HttpLimits http;
@@ -131,6 +132,7 @@ int RunServe(const ServeArgs& a) {
   o.audit_checkpoint_entries = a.audit_checkpoint_entries;
   o.audit_checkpoint_seconds = a.audit_checkpoint_minutes * 60;
   o.http = a.http;
+  o.trusted_proxies = a.trusted_proxies;
   auto s = server::Server::Create(o);
   if (!s.ok()) return PrintError(s.status());
   if (Status bound = (*s)->Bind(); !bound.ok()) return PrintError(bound);
@@ -230,9 +232,22 @@ void RegisterServeCommand(CLI::App& app, CommandResult& result) {
       ->check(CLI::Range(1u, 100'000u));
   serve
       ->add_option("--max-connections-per-address", args.http.max_connections_per_address,
-                   "Open connections per client address at most (raise behind a reverse proxy)")
+                   "Open connections per peer address at most (--trusted-proxy peers exempt)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100'000u));
+  serve
+      ->add_option("--trusted-proxy", args.trusted_proxies,
+                   "Address (IPv4/IPv6) of a reverse proxy whose X-Forwarded-For names the client; "
+                   "its connections are not capped per address; repeat for several "
+                   "(docs/SERVER.md)")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return server::IsIpAddress(value)
+                       ? std::string()
+                       : "'" + value + "' is not an IPv4 or IPv6 address (no port, no name)";
+          },
+          "ADDRESS"));
   serve
       ->add_option("--keep-alive-seconds", args.http.idle_timeout_s,
                    "A connection that sends nothing for this long is closed")

@@ -19,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -454,8 +455,9 @@ class ServerImpl final : public Server {
   void AddStaticRoutes();
   void OnResponse(const HttpRequest& req, HttpResponse& res);
   std::string NewRequestId();
-  void LogRequest(const std::string& method, const std::string& client, const HttpResponse& res,
-                  std::chrono::steady_clock::time_point started);
+  // `proxy`: the trusted proxy the request came through (empty: none).
+  void LogRequest(const std::string& method, const std::string& client, const std::string& proxy,
+                  const HttpResponse& res, std::chrono::steady_clock::time_point started);
   std::string MetricsText();
   Expected<std::vector<uint8_t>> ProbeBytes(const HttpRequest& req) const;
   Status TakeSearchToken(const service::Actor& actor);
@@ -541,6 +543,15 @@ Status ServerImpl::Init() {
                            std::string(key->begin(), key->end())};
     tls_ = true;
   }
+  std::set<std::string> trusted_proxies;
+  for (const std::string& proxy : options_.trusted_proxies) {
+    std::optional<std::string> address = internal::CanonicalAddress(proxy);
+    if (!address) {
+      return InvalidArgument("trusted proxy '" + proxy.substr(0, 64) +
+                             "': not an IPv4 or IPv6 address");
+    }
+    trusted_proxies.insert(*address);
+  }
   internal::HttpLimits limits = options_.http;
   // Room for the multipart framing around a probe of max_upload_bytes.
   limits.max_body_bytes = options_.max_upload_bytes + size_t{64} * 1024;
@@ -552,7 +563,8 @@ Status ServerImpl::Init() {
       [](const HttpRequest& req) {  // the routes that wait for a pipeline
         return req.method == "POST" &&
                (req.path == "/api/v1/searches" || req.path == "/api/v1/probes/analyze");
-      });
+      },
+      std::move(trusted_proxies));
   AddRoutes();
   return Status::Ok();
 }
@@ -708,7 +720,7 @@ void ServerImpl::Dispatch(HttpRequest& req, HttpResponse& res) {
     SendError(res, NotFound("no such resource: " + req.method + " " + req.path));
   }
   OnResponse(req, res);
-  LogRequest(req.method, req.remote_addr, res, started);
+  LogRequest(req.method, req.remote_addr, req.proxy_addr, res, started);
 }
 
 std::string ServerImpl::NewRequestId() {
@@ -723,7 +735,7 @@ std::string ServerImpl::NewRequestId() {
 // One JSON line: what an administrator needs to follow a request, nothing a request carried
 // (no path or query beyond the route template, no header, body, password, token or image).
 void ServerImpl::LogRequest(const std::string& method, const std::string& client,
-                            const HttpResponse& res,
+                            const std::string& proxy, const HttpResponse& res,
                             std::chrono::steady_clock::time_point started) {
   if (!options_.access_log_enabled) return;
   const double ms =
@@ -746,7 +758,8 @@ void ServerImpl::LogRequest(const std::string& method, const std::string& client
             {"status", res.status},
             {"duration_ms", std::round(ms * 10) / 10},
             {"user", res.log_user.empty() ? json() : json(res.log_user)},
-            {"client", client}};
+            {"client", client},
+            {"proxy", proxy.empty() ? json() : json(proxy)}};
   const std::string text = JsonText(line);
   if (options_.access_log) {
     options_.access_log(text);
@@ -768,7 +781,7 @@ void ServerImpl::Refuse(int http_status, const std::string& message, HttpRespons
   res.status = http_status;
   HttpRequest none;
   OnResponse(none, res);
-  LogRequest("?", "", res, started);
+  LogRequest("?", "", "", res, started);
 }
 
 void ServerImpl::SendError(HttpResponse& res, const Status& status) {
@@ -1509,6 +1522,10 @@ void ServerImpl::AddStaticRoutes() {
 }
 
 }  // namespace
+
+bool IsIpAddress(const std::string& text) {
+  return internal::CanonicalAddress(text).has_value();
+}
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;

@@ -38,7 +38,7 @@ struct HttpLimits {
   int request_deadline_ms = 120'000;
   unsigned idle_timeout_s = 10;  // a connection that sends nothing for this long is closed
   unsigned max_connections = 1000;
-  unsigned max_connections_per_address = 64;  // raise it behind a reverse proxy
+  unsigned max_connections_per_address = 64;  // trusted proxies are exempt
   int workers = 8;                            // threads that run complete requests
   // Of those, at most this many run heavy requests (probe analyses and searches) at once; 0:
   // workers - 2 (at least 1). The rest stay free for light requests, taken first.
@@ -62,7 +62,12 @@ struct ServerOptions {
   std::string openapi_path;                    // default: the description built into the binary
   size_t max_upload_bytes = size_t{20} << 20;  // request bodies larger than this: 413
   HttpLimits http;                             // its max_body_bytes follows max_upload_bytes
-  uint64_t max_pixels = 40'000'000;            // decoded probe images larger than this: 413
+  // Reverse proxies (exact IPv4/IPv6 addresses, docs/SERVER.md, "Behind a reverse proxy"): only
+  // from these peers is X-Forwarded-For believed for the client's address (sign-in limits,
+  // request fairness, access log, audit), and their connections are not capped per address.
+  // Create refuses a value that is not an IP address.
+  std::vector<std::string> trusted_proxies;
+  uint64_t max_pixels = 40'000'000;  // decoded probe images larger than this: 413
   // Token bucket per user for probe analyses and searches.
   double search_burst = 10;
   double searches_per_minute = 30;
@@ -120,6 +125,9 @@ class Server {
   // "METHOD /path/{param}" for every API route, as written in the OpenAPI description.
   virtual std::vector<std::string> RegisteredRoutes() const = 0;
 };
+
+// True when `text` is exactly one IPv4 or IPv6 address ("10.0.0.5", "2001:db8::1"; no port).
+bool IsIpAddress(const std::string& text);
 
 // True when `host` is a loopback address (127.0.0.0/8, ::1, localhost).
 bool IsLoopback(const std::string& host);

@@ -61,6 +61,23 @@ TEST_F(ServeCliTest, AutomaticCheckpointIntervalsOutOfRangeAreRefused) {
   }
 }
 
+TEST_F(ServeCliTest, ATrustedProxyThatIsNotAnAddressIsRefused) {
+  for (const char* bad : {"10.0.0.x", "10.0.0.5:8080", "proxy.example", "10.0.0.0/8"}) {
+    const CommandRun r = Facetrail(std::string("serve --db /nonexistent/ft.db --trusted-proxy ") +
+                                   "10.0.0.1 --trusted-proxy " + bad);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.out.find("--trusted-proxy"), std::string::npos) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find(std::string("'") + bad + "'"), std::string::npos) << bad << ": " << r.out;
+    EXPECT_EQ(r.out.find("/nonexistent/ft.db"), std::string::npos)
+        << "not refused first: " << r.out;
+  }
+  // Addresses, IPv4 and IPv6, get as far as opening the database.
+  const CommandRun r = Facetrail(
+      "serve --db /nonexistent/ft.db --trusted-proxy 10.0.0.5 --trusted-proxy 2001:db8::5");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("/nonexistent/ft.db"), std::string::npos) << r.out;
+}
+
 // Issue 17: the models and web files are found without being told, and never in the current
 // working directory by accident; a server that could not search does not start.
 class ServeLookupTest : public ServeCliTest {

@@ -12,12 +12,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -42,6 +44,61 @@ std::string HttpRequest::get_param_value(const std::string& name) const {
 bool HttpRequest::is_multipart_form_data() const {
   std::string type = get_header_value("Content-Type");
   return ::strncasecmp(type.c_str(), "multipart/form-data", 19) == 0;
+}
+
+std::optional<std::string> CanonicalAddress(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  const std::string z(text);  // NUL-terminated for inet_pton
+  char out[INET6_ADDRSTRLEN] = {};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, z.c_str(), &v4) == 1) {
+    ::inet_ntop(AF_INET, &v4, out, sizeof out);
+    return std::string(out);
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, z.c_str(), &v6) != 1) return std::nullopt;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+    ::inet_ntop(AF_INET, &v4, out, sizeof out);
+  } else {
+    ::inet_ntop(AF_INET6, &v6, out, sizeof out);
+  }
+  return std::string(out);
+}
+
+Expected<std::string> ClientBehindProxies(const std::string& peer,
+                                          const std::vector<std::string>& forwarded_for,
+                                          const std::set<std::string>& trusted) {
+  if (forwarded_for.empty()) return peer;
+  std::string joined;  // the header lines as one list, in order
+  for (size_t i = 0; i < forwarded_for.size(); ++i) {
+    joined += (i > 0 ? "," : "") + forwarded_for[i];
+  }
+  std::vector<std::string_view> entries;  // spaces and tabs around each removed
+  for (size_t begin = 0;;) {
+    const size_t comma = joined.find(',', begin);
+    std::string_view entry(joined.data() + begin,
+                           (comma == std::string::npos ? joined.size() : comma) - begin);
+    const size_t first = entry.find_first_not_of(" \t");
+    entry = first == std::string_view::npos
+                ? std::string_view()
+                : entry.substr(first, entry.find_last_not_of(" \t") - first + 1);
+    entries.push_back(entry);
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  std::string client;
+  std::reverse(entries.begin(), entries.end());  // read from the right
+  for (std::string_view entry : entries) {
+    std::optional<std::string> address = CanonicalAddress(entry);
+    if (!address) {
+      return InvalidArgument("X-Forwarded-For from the trusted proxy " + peer +
+                             ": an entry is not an IP address");
+    }
+    client = std::move(*address);
+    if (trusted.count(client) == 0) break;  // else a proxy in the chain: the next one left
+  }
+  return client;  // when every entry is a trusted proxy: the left-most
 }
 
 const FormPart& HttpRequest::get_file_value(const std::string& name) const {
@@ -163,6 +220,7 @@ struct Connection {
   Phase phase = Phase::kHead;
   Clock::time_point since;  // start of the connection, or end of its previous response
   bool closed_by_watchdog = false;
+  std::string address;  // the peer's (CanonicalAddress), counted in Impl::per_address
 };
 
 // One request on its way through the transport.
@@ -204,6 +262,7 @@ struct HttpServer::Impl {
   int listen_fd = -1;
   MHD_Daemon* daemon = nullptr;
   HttpClassifier is_heavy;
+  std::set<std::string> trusted_proxies;  // canonical addresses
   std::unique_ptr<FairQueue> queue;
   std::vector<std::thread> workers;
   std::thread watchdog;
@@ -219,6 +278,22 @@ struct HttpServer::Impl {
 
   mutable std::mutex conn_mu;
   std::unordered_set<Connection*> connections;  // guarded by conn_mu
+  // Open connections per peer address, for limits.max_connections_per_address (guarded by
+  // conn_mu). Counted at NOTIFY_STARTED and checked at accept, both on the event thread.
+  std::map<std::string, unsigned> per_address;
+
+  // Accepts a new connection unless its peer already has max_connections_per_address open. A
+  // trusted proxy is exempt: it carries many clients' connections (libmicrohttpd's own
+  // per-address limit would count them as one client's).
+  static MHD_Result OnAccept(void* cls, const sockaddr* addr, socklen_t /*len*/) {
+    auto* self = static_cast<Impl*>(cls);
+    const std::string address = CanonicalAddress(AddressText(addr)).value_or("");
+    if (self->trusted_proxies.count(address) > 0) return MHD_YES;
+    std::lock_guard lock(self->conn_mu);
+    auto it = self->per_address.find(address);
+    const unsigned open = it == self->per_address.end() ? 0 : it->second;
+    return open < self->limits.max_connections_per_address ? MHD_YES : MHD_NO;
+  }
 
   // --- libmicrohttpd callbacks (static trampolines to the members) ---
   static MHD_Result OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
@@ -244,10 +319,19 @@ struct HttpServer::Impl {
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
       conn->fd = info != nullptr ? info->connect_fd : -1;
       conn->since = Clock::now();
+      const MHD_ConnectionInfo* peer =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      conn->address =
+          CanonicalAddress(AddressText(peer != nullptr ? peer->client_addr : nullptr)).value_or("");
+      ++self->per_address[conn->address];
       self->connections.insert(conn);
       *socket_state = conn;
     } else {  // closed: the socket is closed after this returns
       auto* conn = static_cast<Connection*>(*socket_state);
+      if (conn != nullptr) {
+        auto it = self->per_address.find(conn->address);
+        if (it != self->per_address.end() && --it->second == 0) self->per_address.erase(it);
+      }
       self->connections.erase(conn);
       delete conn;
       *socket_state = nullptr;
@@ -384,6 +468,19 @@ struct HttpServer::Impl {
           c, 431,
           "the request head is larger than " + std::to_string(limits.max_header_bytes) + " bytes");
     }
+    // Behind a trusted proxy the client is the one it names (within the head limits above).
+    const std::string peer_address = CanonicalAddress(req.remote_addr).value_or("");
+    if (trusted_proxies.count(peer_address) > 0) {
+      std::vector<std::string> forwarded;
+      auto [first, last] = req.headers.equal_range("X-Forwarded-For");
+      for (auto it = first; it != last; ++it) forwarded.push_back(it->second);
+      Expected<std::string> client = ClientBehindProxies(peer_address, forwarded, trusted_proxies);
+      if (!client.ok()) return Refuse(c, 400, client.status().message());
+      if (!forwarded.empty()) {
+        req.proxy_addr = peer_address;
+        req.remote_addr = *client;
+      }
+    }
     std::string length = req.get_header_value("Content-Length");
     if (!length.empty()) {
       errno = 0;
@@ -507,9 +604,11 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler,
-                       HttpRefusal refuse, HttpClassifier is_heavy)
+                       HttpRefusal refuse, HttpClassifier is_heavy,
+                       std::set<std::string> trusted_proxies)
     : impl_(std::make_unique<Impl>()) {
   impl_->limits = limits;
+  impl_->trusted_proxies = std::move(trusted_proxies);
   impl_->is_heavy = std::move(is_heavy);
   const int workers = std::max(1, limits.workers);
   impl_->queue =
@@ -564,21 +663,19 @@ Status HttpServer::Bind(const std::string& host, int port) {
   const auto sweep = static_cast<unsigned>(m.limits.idle_timeout_s);
   if (m.tls) {
     m.daemon = MHD_start_daemon(
-        flags, 0, nullptr, nullptr, &Impl::OnAccess, &m, MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog,
-        &m, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, m.limits.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, m.limits.max_connections_per_address,
-        MHD_OPTION_CONNECTION_TIMEOUT, sweep, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-        MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, &m, MHD_OPTION_NOTIFY_CONNECTION,
-        &Impl::OnConnection, &m, MHD_OPTION_HTTPS_MEM_CERT, m.tls->cert.c_str(),
-        MHD_OPTION_HTTPS_MEM_KEY, m.tls->key.c_str(), MHD_OPTION_END);
+        flags, 0, &Impl::OnAccept, &m, &Impl::OnAccess, &m, MHD_OPTION_EXTERNAL_LOGGER,
+        &Impl::OnLog, &m, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+        m.limits.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, sweep,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted,
+        &m, MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, &m, MHD_OPTION_HTTPS_MEM_CERT,
+        m.tls->cert.c_str(), MHD_OPTION_HTTPS_MEM_KEY, m.tls->key.c_str(), MHD_OPTION_END);
   } else {
     m.daemon = MHD_start_daemon(
-        flags, 0, nullptr, nullptr, &Impl::OnAccess, &m, MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog,
-        &m, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, m.limits.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, m.limits.max_connections_per_address,
-        MHD_OPTION_CONNECTION_TIMEOUT, sweep, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-        MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, &m, MHD_OPTION_NOTIFY_CONNECTION,
-        &Impl::OnConnection, &m, MHD_OPTION_END);
+        flags, 0, &Impl::OnAccept, &m, &Impl::OnAccess, &m, MHD_OPTION_EXTERNAL_LOGGER,
+        &Impl::OnLog, &m, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+        m.limits.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, sweep,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted,
+        &m, MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, &m, MHD_OPTION_END);
   }
   if (m.daemon == nullptr) {
     ::close(fd);

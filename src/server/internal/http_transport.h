@@ -6,10 +6,10 @@
 //   head and body of every connection side by side, and a request reaches a worker only when it
 //   is complete. Each connection has a deadline for the whole head (and a longer one for the
 //   body), not per read; keep-alive connections close after an idle timeout; connections are
-//   capped in total and per client address; complete requests are served round-robin among
-//   client addresses, so one greedy client cannot starve the others; heavy requests (searches)
-//   run on at most heavy_workers workers and light ones are taken first, so a queue of searches
-//   never delays a sign-in or /healthz.
+//   capped in total and per peer address (trusted proxies exempt); complete requests are served
+//   round-robin among client addresses, so one greedy client cannot starve the others; heavy
+//   requests (searches) run on at most heavy_workers workers and light ones are taken first, so a
+//   queue of searches never delays a sign-in or /healthz.
 //
 // CONTRACT
 //   The handler sees a complete, size-checked request and fills the response; it runs on a worker
@@ -24,7 +24,9 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,7 +46,11 @@ struct FormPart {
 
 struct HttpRequest {
   std::string method, path, version;
-  std::string remote_addr;  // the peer's address as text ("127.0.0.1", "::1")
+  // The client's address as text ("127.0.0.1", "::1"): the TCP peer's, or, when the peer is a
+  // trusted proxy, the client it names in X-Forwarded-For (see ClientBehindProxies).
+  std::string remote_addr;
+  // The trusted proxy's address when remote_addr came from X-Forwarded-For; else empty.
+  std::string proxy_addr;
   std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
   std::multimap<std::string, std::string> params;  // the query string, percent-decoded
   std::string body;                                // empty for multipart/form-data
@@ -75,6 +81,22 @@ struct HttpResponse {
 
 using server::HttpLimits;  // server/server.h
 
+// `text` as one IP address in canonical form (inet_ntop's: "2001:db8::1", an IPv4-mapped IPv6
+// address as plain IPv4); nullopt when it is not exactly one IPv4 or IPv6 address (no port, no
+// brackets, no name, no surrounding space).
+std::optional<std::string> CanonicalAddress(std::string_view text);
+
+// The client of a request whose TCP peer is the trusted proxy `peer` (canonical), from the
+// values of its X-Forwarded-For header lines in order (joined with ","; none: the peer itself).
+// The entries are read from the right, skipping those that are trusted proxies themselves; the
+// first other one is the client (canonical); when all are trusted proxies, the left-most. The
+// entries left of the client are what the client itself sent and are not looked at.
+// kInvalidArgument when an entry read is not an IP address (an empty one included): a trusted
+// proxy that sends that is misconfigured, and the request is refused rather than guessed at.
+Expected<std::string> ClientBehindProxies(const std::string& peer,
+                                          const std::vector<std::string>& forwarded_for,
+                                          const std::set<std::string>& trusted);
+
 struct TlsPem {
   std::string cert, key;  // PEM text
 };
@@ -90,8 +112,10 @@ using HttpClassifier = std::function<bool(const HttpRequest&)>;
 
 class HttpServer {
  public:
+  // `trusted_proxies`: addresses (CanonicalAddress) whose X-Forwarded-For is believed and that
+  // the per-address connection cap does not apply to (docs/SERVER.md, "Behind a reverse proxy").
   HttpServer(HttpLimits limits, std::optional<TlsPem> tls, HttpHandler handler, HttpRefusal refuse,
-             HttpClassifier is_heavy = {});
+             HttpClassifier is_heavy = {}, std::set<std::string> trusted_proxies = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
