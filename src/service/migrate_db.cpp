@@ -72,16 +72,21 @@ Expected<ColumnKind> KindOf(const std::string& table, const std::string& column,
                   "' is not one migrate-db copies");
 }
 
+// The first column of every row `stmt` gives, as text.
+Expected<std::vector<std::string>> TextColumn(Stmt& stmt) {
+  std::vector<std::string> values;
+  for (;;) {
+    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return values;
+    values.push_back(stmt.Text(0));
+  }
+}
+
 // The tables of the SQLite source, sorted (SQLite's own sqlite_* tables left out).
 Expected<std::vector<std::string>> SourceTables(Db& db) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND substr(name, 1, 7) <> 'sqlite_'"));
-  std::vector<std::string> names;
-  for (;;) {
-    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    names.push_back(stmt.Text(0));
-  }
+  FT_ASSIGN_OR_RETURN(std::vector<std::string> names, TextColumn(stmt));
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -89,25 +94,14 @@ Expected<std::vector<std::string>> SourceTables(Db& db) {
 Expected<std::vector<std::string>> SourceColumns(Db& db, const std::string& table) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid"));
   stmt.Bind(1, table);
-  std::vector<std::string> names;
-  for (;;) {
-    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    names.push_back(stmt.Text(0));
-  }
-  return names;
+  return TextColumn(stmt);
 }
 
 Expected<std::vector<std::string>> TargetTables(Db& db) {
   FT_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT table_name FROM information_schema.tables "
                                             "WHERE table_schema = current_schema() AND "
                                             "table_type = 'BASE TABLE'"));
-  std::vector<std::string> names;
-  for (;;) {
-    FT_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    names.push_back(stmt.Text(0));
-  }
+  FT_ASSIGN_OR_RETURN(std::vector<std::string> names, TextColumn(stmt));
   std::sort(names.begin(), names.end());
   return names;
 }
