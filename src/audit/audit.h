@@ -21,7 +21,7 @@
 //   DELETE or TRUNCATE on them (packaging/postgresql/roles.sql, docs/DEPLOYMENT.md).
 //
 // THREAD SAFETY
-//   AuditLog holds a reference to one Db (one thread at a time, see common/sqlite.h).
+//   AuditLog holds a reference to one Db (one thread at a time, see common/db.h).
 //   Appends from several processes (and servers) are serialised by the writing transaction's
 //   lock: SQLite's write lock (BEGIN IMMEDIATE), PostgreSQL's facetrail-wide advisory lock
 //   (common/postgres.cpp), taken before Append reads the chain head. The primary key on seq is

@@ -46,6 +46,16 @@ Status Stmt::Run() {
   }
 }
 
+Expected<int64_t> Stmt::InsertedId() {
+  FT_ASSIGN_OR_RETURN(bool row, Step());
+  if (!row) return Internal("INSERT … RETURNING id returned no row");
+  const int64_t id = Int(0);
+  FT_ASSIGN_OR_RETURN(bool more, Step());
+  Reset();
+  if (more) return Internal("INSERT … RETURNING id returned several rows");
+  return id;
+}
+
 void Stmt::Reset() {
   impl_->Reset();
   bind_error_ = Status::Ok();

@@ -111,6 +111,10 @@ class Stmt {
   Status Run();
   // Ready to bind and step again; the bindings are cleared.
   void Reset();
+  // Runs an `INSERT … RETURNING id` and returns the new row's id, then resets the statement.
+  // Portable, unlike Db::LastInsertRowId (PostgreSQL's lastval() is the session's last sequence
+  // value, whichever table it belongs to). An error if the statement gives no row or several.
+  Expected<int64_t> InsertedId();
 
   // Columns are 0-based.
   bool IsNull(int col) const { return impl_->IsNull(col); }

@@ -9,15 +9,6 @@ namespace facetrail::policy {
 
 namespace {
 
-// Steps an `INSERT … RETURNING id`: the new row's id on both engines (docs/DATABASE.md).
-Expected<int64_t> InsertedId(Stmt& insert) {
-  FT_ASSIGN_OR_RETURN(bool row, insert.Step());
-  if (!row) return Internal("INSERT ... RETURNING id gave no row");
-  const int64_t id = insert.Int(0);
-  insert.Reset();
-  return id;
-}
-
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, R"sql(
@@ -261,7 +252,7 @@ Expected<User> PolicyStore::AddUser(const NewUser& nu) {
   FT_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO policy_users(name, full_name, agency, "
                                               "password_hash) VALUES (?, ?, ?, ?) RETURNING id"));
   stmt.Bind(1, nu.name).Bind(2, nu.full_name).Bind(3, nu.agency).Bind(4, hash);
-  Expected<int64_t> inserted = InsertedId(stmt);
+  Expected<int64_t> inserted = stmt.InsertedId();
   if (inserted.status().code() == StatusCode::kAlreadyExists) {
     return AlreadyExists("user '" + nu.name + "' exists");
   }
@@ -328,7 +319,7 @@ Expected<Certificate> PolicyStore::AddCertificate(int64_t user_id, const NewCert
       .Bind(4, nc.issued)
       .Bind(5, nc.expires)
       .Bind(6, nc.issued_by);
-  Expected<int64_t> inserted = InsertedId(stmt);
+  Expected<int64_t> inserted = stmt.InsertedId();
   if (inserted.status().code() == StatusCode::kAlreadyExists) {
     return AlreadyExists("certificate " + nc.number + " is already recorded for this user");
   }

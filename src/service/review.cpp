@@ -319,7 +319,7 @@ Expected<int64_t> StoreExamination(Context& ctx, const Actor& examiner, int64_t 
   } else {
     review.BindNull(5);
   }
-  FT_ASSIGN_OR_RETURN(const int64_t review_id, internal::InsertedId(review));
+  FT_ASSIGN_OR_RETURN(const int64_t review_id, review.InsertedId());
   for (const CandidateExamination& c : candidates) {
     FT_ASSIGN_OR_RETURN(auto cand,
                         ctx.db().Prepare("INSERT INTO review_candidates(review_id, rank, "

@@ -216,7 +216,7 @@ Status StoreRequest(Context& ctx, const Actor& actor, const SearchRequest& r, in
     req.BindNull(15);
   }
   req.Bind(16, resp.list.threshold_source).Bind(17, int64_t{resp.list.max_list_length});
-  FT_ASSIGN_OR_RETURN(resp.request_id, internal::InsertedId(req));
+  FT_ASSIGN_OR_RETURN(resp.request_id, req.InsertedId());
   if (override_id) {
     FT_ASSIGN_OR_RETURN(auto use, db.Prepare("UPDATE quality_overrides SET used_by_request = ? "
                                              "WHERE id = ? AND used_by_request IS NULL"));
@@ -437,7 +437,7 @@ Expected<int64_t> ApproveQualityOverride(Context& ctx, const Actor& supervisor,
         .Bind(4, supervisor.name)
         .Bind(5, reason)
         .Bind(6, ctx.NowText());
-    FT_ASSIGN_OR_RETURN(id, internal::InsertedId(stmt));
+    FT_ASSIGN_OR_RETURN(id, stmt.InsertedId());
     details["override_id"] = id;
     return ctx.log().Append({supervisor.name, "quality.override", subject, details}).status();
   });

@@ -81,7 +81,7 @@ Expected<IssuedCredential> Insert(Context& ctx, CredentialKind kind, int64_t use
     stmt.BindNull(6);
   }
   stmt.Bind(7, out.expires_at);
-  FT_ASSIGN_OR_RETURN(out.id, internal::InsertedId(stmt));
+  FT_ASSIGN_OR_RETURN(out.id, stmt.InsertedId());
   if (kind == CredentialKind::kSession) out.csrf_token = CsrfTokenFor(out.secret);
   return out;
 }

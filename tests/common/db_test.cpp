@@ -98,6 +98,34 @@ TEST_P(DbTest, BindsAndReadsEveryType) {
   EXPECT_FALSE(*sel->Step());
 }
 
+TEST_P(DbTest, InsertedIdNamesThisStatementsRowAndRefusesNoneOrSeveral) {
+  MakeTable();
+  auto ins = db_->Prepare("INSERT INTO items(name) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+  ins->Bind(1, "a");
+  Expected<int64_t> first = ins->InsertedId();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ins->Bind(1, "b");  // reset by InsertedId: ready to bind again
+  Expected<int64_t> second = ins->InsertedId();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_GT(*second, *first);
+  auto name = db_->Prepare("SELECT name FROM items WHERE id = ?");
+  ASSERT_TRUE(name.ok());
+  name->Bind(1, *second);
+  ASSERT_TRUE(*name->Step());
+  EXPECT_EQ(name->Text(0), "b");
+
+  auto none =
+      db_->Prepare("INSERT INTO items(name) SELECT name FROM items WHERE 0 = 1 RETURNING id");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->InsertedId().status().code(), StatusCode::kInternal);
+  auto several = db_->Prepare("INSERT INTO items(name) SELECT name || 'x' FROM items RETURNING id");
+  ASSERT_TRUE(several.ok()) << several.status().ToString();
+  Expected<int64_t> refused = several->InsertedId();
+  EXPECT_EQ(refused.status().code(), StatusCode::kInternal);
+  EXPECT_NE(refused.status().message().find("several rows"), std::string::npos);
+}
+
 TEST_P(DbTest, NumberedPlaceholdersRepeatAndQuestionMarksInLiteralsStay) {
   MakeTable();
   auto ins = db_->Prepare("INSERT INTO items(name, n) VALUES ('why?' || ?1, ?2 + ?2)");

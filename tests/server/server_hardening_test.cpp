@@ -18,20 +18,12 @@ class ServerHardeningTest : public ServerTest {
   // Short delays so that the test waits about a second, never minutes.
   void SetUp() override {
     ServerTest::SetUp();
-    auto db = Db::Open(db_path_, false);
-    ASSERT_TRUE(db.ok());
-    service::ContextOptions co;
-    co.password_cost = policy::PasswordCost::Minimum();
-    auto ctx = service::Context::Open(*db, co);
-    ASSERT_TRUE(ctx.ok());
-    auto admin = service::Login(**ctx, "admin", kAdminPassword);
-    ASSERT_TRUE(admin.ok());
-    policy::PolicyConfig c = *(*ctx)->store().LoadConfig();
-    c.max_failed_logins = 5;
-    c.login_delay_s = 1;
-    c.login_max_delay_s = 1;
-    c.login_cooldown_s = 1;
-    ASSERT_TRUE(service::UpdateConfig(**ctx, *admin, c).ok());
+    ChangePolicy([](policy::PolicyConfig& c) {
+      c.max_failed_logins = 5;
+      c.login_delay_s = 1;
+      c.login_max_delay_s = 1;
+      c.login_cooldown_s = 1;
+    });
   }
 
   void Start(double login_burst = 1000) {

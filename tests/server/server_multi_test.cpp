@@ -5,91 +5,22 @@
 // A, a token revoked on A is refused by B, a lock made on A refuses the user's session on B, and
 // failed sign-ins spread over A and B throttle the account as one, and failures arriving at both
 // at once are each counted exactly once.
-#include <gtest/gtest.h>
-#include <httplib.h>
-
 #include <atomic>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/db.h"
 #include "common/pg_cluster.h"
 #include "gallery/gallery_store.h"
-#include "server/server.h"
-#include "service/context.h"
-#include "service/user_admin.h"
+#include "server_test_util.h"
 
 namespace facetrail::server::testing {
 namespace {
 
-using nlohmann::json;
-
-constexpr const char* kAgency = "Metro PD";
-constexpr const char* kAdminPassword = "admin-password-1";
-
-struct Reply {
-  int status = 0;
-  json body;
-  std::string raw;
-  std::string Code() const {
-    return body.is_object() && body.contains("error") ? body["error"].value("code", "") : "";
-  }
-};
-
-struct Caller {
-  std::string cookie, csrf, bearer;
-};
-
-// One server and a client speaking to it.
-struct Node {
-  std::unique_ptr<Server> server;
-  std::thread thread;
-  std::unique_ptr<httplib::Client> client;
-
-  ~Node() {
-    if (server) server->Stop();
-    if (thread.joinable()) thread.join();
-  }
-
-  Reply Send(const std::string& method, const std::string& path, const Caller& c,
-             const json& body = json::object()) {
-    httplib::Headers h;
-    if (!c.cookie.empty()) h.emplace("Cookie", c.cookie);
-    if (!c.csrf.empty()) h.emplace("X-CSRF-Token", c.csrf);
-    if (!c.bearer.empty()) h.emplace("Authorization", "Bearer " + c.bearer);
-    httplib::Result r = method == "GET" ? client->Get(path.c_str(), h)
-                        : method == "DELETE"
-                            ? client->Delete(path.c_str(), h)
-                            : client->Post(path.c_str(), h, body.dump(), "application/json");
-    Reply out;
-    if (!r) return out;
-    out.status = r->status;
-    out.raw = r->body;
-    out.body = json::parse(r->body, nullptr, false);
-    if (method == "POST" && path == "/api/v1/login") {
-      for (const auto& [k, v] : r->headers) {
-        if (k == "Set-Cookie") out.body["cookie"] = v.substr(0, v.find(';'));
-      }
-    }
-    return out;
-  }
-
+// One server of the pair; TryLogin returns the answer, whatever it is.
+struct Node : ServerNode {
   Reply TryLogin(const std::string& name, const std::string& password) {
     return Send("POST", "/api/v1/login", {}, {{"name", name}, {"password", password}});
-  }
-
-  Caller Login(const std::string& name, const std::string& password) {
-    Reply r = TryLogin(name, password);
-    EXPECT_EQ(r.status, 200) << name << ": " << r.raw;
-    Caller c;
-    if (r.body.is_object()) {
-      c.cookie = r.body.value("cookie", "");
-      c.csrf = r.body.value("csrf_token", "");
-    }
-    return c;
   }
 };
 
@@ -121,25 +52,10 @@ class MultiServerTest : public ::testing::Test {
   void Start(Node& node) {
     ServerOptions options;
     options.db_path = uri_;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.models_dir = FACETRAIL_MODELS_DIR;
-    options.fast_password_hashing = true;
-    options.num_pipelines = 1;
     options.access_log_enabled = false;
     // The per-process flood guard out of the way: what is shown is the database's throttle.
     options.login_burst = 1000;
-    auto server = Server::Create(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    node.server = std::move(*server);
-    ASSERT_TRUE(node.server->Bind().ok());
-    Server* s = node.server.get();
-    node.thread = std::thread([s] { (void)s->Serve(); });
-    node.client = std::make_unique<httplib::Client>("127.0.0.1", node.server->port());
-    node.client->set_read_timeout(60, 0);
-    for (int i = 0; i < 200 && !node.client->Get("/healthz"); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    node.Start(std::move(options));
   }
 
   void MakeUser(const std::string& name, const std::vector<std::string>& roles) {

@@ -161,9 +161,9 @@ TEST_F(PostgresFaultTest, OneOfTwoServersKilledUnderLoadLeavesTheOtherServing) {
     ASSERT_TRUE(up) << "server on port " << port << " did not start";
   }
   // Sign in on the first server; the sessions work on both (they are in the database).
-  client_ = std::make_unique<httplib::Client>("127.0.0.1", ports[0]);
-  const Caller sam = Login("sam", "sam-password-1");
-  const Caller sue = Login("sue", "sue-password-1");
+  httplib::Client first("127.0.0.1", ports[0]);
+  const Caller sam = LoginVia(first, "sam", "sam-password-1");
+  const Caller sue = LoginVia(first, "sue", "sue-password-1");
   const auto until = Clock::now() + std::chrono::seconds(20);
   std::thread survivor([&] { SearchUntil(ports[1], sam, until); });
   std::thread victim([&] {
@@ -195,8 +195,9 @@ TEST_F(PostgresFaultTest, OneOfTwoServersKilledUnderLoadLeavesTheOtherServing) {
   EXPECT_GT(statuses_[201], static_cast<int>(before_kill) + 2)
       << "the surviving server stopped answering after the other was killed";
   // sue's session, made on the killed server, works on the survivor (it is in the database).
-  client_ = std::make_unique<httplib::Client>("127.0.0.1", ports[1]);
-  client_->set_read_timeout(120, 0);
+  httplib::Client second("127.0.0.1", ports[1]);
+  second.set_read_timeout(120, 0);
+  client_ = &second;  // Upload's client, until the end of the test
   Reply again = Upload("/api/v1/searches", sue, probe_, SearchFields());
   EXPECT_EQ(again.status, 201) << again.raw;
   if (again.status == 201) ids_.insert(again.body.value("request_id", int64_t{-1}));

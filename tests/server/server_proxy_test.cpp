@@ -21,20 +21,12 @@ class ServerProxyTest : public ServerTest {
   // the test); the per-name one well above what the tests send.
   void SetUp() override {
     ServerTest::SetUp();
-    auto db = Db::Open(db_path_, false);
-    ASSERT_TRUE(db.ok());
-    service::ContextOptions co;
-    co.password_cost = policy::PasswordCost::Minimum();
-    auto ctx = service::Context::Open(*db, co);
-    ASSERT_TRUE(ctx.ok());
-    auto admin = service::Login(**ctx, "admin", kAdminPassword);
-    ASSERT_TRUE(admin.ok());
-    policy::PolicyConfig c = *(*ctx)->store().LoadConfig();
-    c.max_failed_logins = 50;
-    c.max_failed_logins_per_address = 3;
-    c.login_delay_s = 300;
-    c.login_max_delay_s = 300;
-    ASSERT_TRUE(service::UpdateConfig(**ctx, *admin, c).ok());
+    ChangePolicy([](policy::PolicyConfig& c) {
+      c.max_failed_logins = 50;
+      c.max_failed_logins_per_address = 3;
+      c.login_delay_s = 300;
+      c.login_max_delay_s = 300;
+    });
   }
 
   void Start(std::vector<std::string> trusted, double login_burst = 1000,
@@ -202,7 +194,8 @@ TEST_F(ServerProxyTest, ATrustedProxysConnectionsAreNotCappedPerAddress) {
   for (bool trusted : {true, false}) {
     Start(trusted ? std::vector<std::string>{"127.0.0.1"} : std::vector<std::string>{},
           /*login_burst=*/1000, /*max_connections_per_address=*/2);
-    client_.reset();  // the fixture's own client would hold one of the two
+    node_.client.reset();  // the fixture's own client would hold one of the two
+    client_ = nullptr;
     std::vector<std::unique_ptr<httplib::Client>> held;
     int served = 0;
     for (int i = 0; i < 4; ++i) {

@@ -130,7 +130,7 @@ class SqlGalleryStore final : public GalleryStore {
       ins.Bind(4, photo.capture_date).Bind(5, photo.source).BindBlob(6, photo.bytes);
       ins.Bind(7, photo.note).Bind(8, static_cast<int64_t>(photo.searchable ? 1 : 0));
       ins.Bind(9, photo.origin);
-      FT_ASSIGN_OR_RETURN(const int64_t photo_id, InsertedId(ins));
+      FT_ASSIGN_OR_RETURN(const int64_t photo_id, ins.InsertedId());
       for (const NewTemplate& t : templates) {
         FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t,
                                           status == RecordStatus::kActive && photo.searchable));
@@ -529,17 +529,6 @@ class SqlGalleryStore final : public GalleryStore {
 
   Expected<Stmt> Prepare(std::string_view sql) { return db_.Prepare(sql); }
 
-  // The id an `INSERT … RETURNING id` gave (SQLite ≥ 3.35 and PostgreSQL; unlike
-  // LastInsertRowId it names the row of this statement on every engine).
-  static Expected<int64_t> InsertedId(Stmt& ins) {
-    FT_ASSIGN_OR_RETURN(bool row, ins.Step());
-    if (!row) return Internal("INSERT … RETURNING id returned no row");
-    const int64_t id = ins.Int(0);
-    FT_ASSIGN_OR_RETURN(bool more, ins.Step());
-    if (more) return Internal("INSERT … RETURNING id returned several rows");
-    return id;
-  }
-
   // Runs `fn` in one read transaction, so that its statements see one state of the database
   // (SQLite: a deferred BEGIN reads one WAL snapshot; PostgreSQL: REPEATABLE READ, as its
   // default gives every statement its own snapshot). Inside a transaction the caller holds, `fn`
@@ -709,7 +698,7 @@ class SqlGalleryStore final : public GalleryStore {
             "agency, charge, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') RETURNING id"));
     ins.Bind(1, b.booking_number).Bind(2, b.name).Bind(3, b.dob).Bind(4, b.sex);
     ins.Bind(5, b.race_ethnicity).Bind(6, b.booking_date).Bind(7, b.agency).Bind(8, b.charge);
-    return InsertedId(ins);
+    return ins.InsertedId();
   }
 
   Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
@@ -736,7 +725,7 @@ class SqlGalleryStore final : public GalleryStore {
                            t.quality.roll_deg,
                            t.quality.pitch_deg};
     for (int i = 0; i < 10; ++i) ins.Bind(6 + i, static_cast<double>(reals[i]));
-    FT_ASSIGN_OR_RETURN(const int64_t id, InsertedId(ins));
+    FT_ASSIGN_OR_RETURN(const int64_t id, ins.InsertedId());
     // An added template of a sealed booking is in the snapshot, inactive.
     FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kAdded));
     if (!active) FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kDeactivated));

@@ -49,12 +49,4 @@ Status AuditRefusal(Context& ctx, const std::string& actor, const std::string& a
   return ctx.log().Append({actor, action, subject, std::move(details)}).status();
 }
 
-Expected<int64_t> InsertedId(Stmt& insert) {
-  FT_ASSIGN_OR_RETURN(bool row, insert.Step());
-  if (!row) return Internal("INSERT ... RETURNING id gave no row");
-  const int64_t id = insert.Int(0);
-  insert.Reset();
-  return id;
-}
-
 }  // namespace facetrail::service::internal

@@ -37,9 +37,4 @@ Status AuditRefusal(Context& ctx, const std::string& actor, const std::string& a
                     const std::string& subject, const policy::Refusal& refusal,
                     nlohmann::json details = nlohmann::json::object());
 
-// Steps an `INSERT … RETURNING id` and returns the new row's id, then resets the statement (SQLite
-// keeps it active until then). Portable, unlike Db::LastInsertRowId, whose PostgreSQL form
-// (lastval()) depends on which sequence the session used last (docs/DATABASE.md).
-Expected<int64_t> InsertedId(Stmt& insert);
-
 }  // namespace facetrail::service::internal
