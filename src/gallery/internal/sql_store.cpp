@@ -297,6 +297,11 @@ class SqlGalleryStore final : public GalleryStore {
       FT_RETURN_IF_ERROR(c.Step().status());
       FT_ASSIGN_OR_RETURN(int64_t counter, ChangeCounterLocked());
       FT_RETURN_IF_ERROR(begin(c.Int(0), counter));
+      // The page's estimated cost (the per-row subquery below) passes PostgreSQL's
+      // jit_above_cost: compiling it would cost more than running it, for every page.
+      if (db_.dialect() == SqlDialect::kPostgres) {
+        FT_RETURN_IF_ERROR(db_.Exec("SET LOCAL jit = off"));
+      }
       // In pages of kScanPage rows by id (keyset), inside the one read transaction: a
       // PostgreSQL result is held whole in the client's memory (10M 512-d templates in one
       // query would need ~21 GB); a page holds ~kScanPage × (the template's size). The photo
