@@ -37,7 +37,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -161,7 +160,8 @@ double Percentile(std::vector<double> v, double p) {
 // CPU seconds (user + system) process `pid` has used so far; 0 when it cannot be read.
 double ProcessCpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat;
+  std::getline(in, stat);                // one line
   const size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
   if (close == std::string::npos) return 0;
   std::istringstream fields(stat.substr(close + 2));
