@@ -20,6 +20,11 @@
 //          [--dim D=128]
 //          [--db URI]   (a PostgreSQL database, empty, instead of DIR/gallery.db; the snapshots
 //                        then go to DIR: StoreOptions::snapshot_dir)
+//          [--keep]     (leave the gallery in place at the end, for --reuse)
+//          [--reuse]    (the gallery a --keep run left, same --templates/--dim/--dir/--db: not
+//                        populated again, so that the opens of a large gallery can be measured
+//                        again without its insert; the snapshots are removed first, the open
+//                        without them is still cold for facetrail, not for the OS page cache)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -82,9 +87,16 @@ int Fail(const Status& s) {
 int main(int argc, char** argv) {
   int templates = 200000, added = 100, queries = 20;
   std::string db_uri;
+  bool keep = false, reuse = false;
   std::string dir = std::filesystem::temp_directory_path() / "ft_bench_gallery_sync";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--keep" || flag == "--reuse") {
+      (flag == "--keep" ? keep : reuse) = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) return Fail(facetrail::InvalidArgument("flag " + flag + " needs a value"));
     if (flag == "--templates")
       templates = std::stoi(argv[i + 1]);
     else if (flag == "--added")
@@ -100,15 +112,18 @@ int main(int argc, char** argv) {
     else
       return Fail(facetrail::InvalidArgument("unknown flag " + flag));
   }
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  // The snapshots go to DIR/snapshots on both engines, so that --reuse can remove them alone.
+  const std::string snapshots = dir + "/snapshots";
+  if (!reuse) std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(snapshots);
+  std::filesystem::create_directories(snapshots);
   const std::string db_path = db_uri.empty() ? dir + "/gallery.db" : db_uri;
   StoreOptions store_options;
-  if (!db_uri.empty()) store_options.snapshot_dir = dir;
+  store_options.snapshot_dir = snapshots;
   std::mt19937_64 rng(42);
 
   double populate_s = 0;
-  {  // Populate in large transactions (one per photo would be fsync-bound).
+  if (!reuse) {  // Populate in large transactions (one per photo would be fsync-bound).
     auto db = facetrail::Db::Open(db_path, true);
     if (!db.ok()) return Fail(db.status());
     auto store = GalleryStore::OpenOn(*db);  // populating only: no index, no snapshot
@@ -175,7 +190,7 @@ int main(int argc, char** argv) {
   nlohmann::json j = {{"database", db_uri.empty() ? "sqlite" : "postgresql"},
                       {"templates", templates},
                       {"dim", kModel.dim},
-                      {"populate_templates_per_s", templates / populate_s},
+                      {"populate_templates_per_s", reuse ? 0 : templates / populate_s},
                       {"open_snapshot_s", open_snapshot_s},
                       {"added", added},
                       {"open_rebuild_s", open_rebuild_s},
@@ -187,6 +202,6 @@ int main(int argc, char** argv) {
                       {"delta_size", (*with_delta)->delta_size()},
                       {"same_results", same}};
   std::cout << j.dump(2) << '\n';
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
   return same ? 0 : 1;
 }

@@ -48,7 +48,7 @@ run() {  # label, then bench arguments
   echo "== $label"
   "$bin/facetrail-bench-server-load" --gallery "$gallery" --clients "$clients" --seconds "$seconds" \
     --slow-clients 0 --idle-clients 0 "$@" 2>"$work/bench.log" |
-    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("database","servers","cpus_per_server","gallery_templates","searches_per_second","latency_ms_p50","latency_ms_p99","responses_by_status","transport_errors","audit_matches_requests")}))'
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("database","servers","cpus_per_server","gallery_templates","searches_per_second","server_cpu_ms_per_search","latency_ms_p50","latency_ms_p99","responses_by_status","transport_errors","audit_matches_requests")}))'
 }
 # Build the PostgreSQL gallery once (timed), then the runs reuse it.
 start=$(date +%s.%N)

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -391,6 +393,267 @@ TEST(PostgresDbTest, APasswordInTheUriIsRefused) {
     ASSERT_FALSE(db.ok()) << uri;
     EXPECT_EQ(db.status().code(), StatusCode::kInvalidArgument) << uri;
     EXPECT_EQ(db.status().message().find("secret"), std::string::npos) << db.status().message();
+  }
+}
+
+// ---- PostgreSQL: prepared statements and binary results (common/postgres.cpp) ----
+
+// Opens a fresh database of the shared (or the process's own) cluster.
+#define FT_PG_DB_OR_SKIP(db)                                        \
+  std::string db##_uri;                                             \
+  FT_PG_DATABASE_OR_SKIP(db##_uri);                                 \
+  auto db##_opened = Db::Open(db##_uri);                            \
+  ASSERT_TRUE(db##_opened.ok()) << db##_opened.status().ToString(); \
+  Db& db = *db##_opened
+
+// How many statements this connection keeps prepared whose SQL contains `marker`.
+int64_t PreparedCount(Db& db, const std::string& marker) {
+  auto st = db.Prepare(
+      "SELECT count(*) FROM pg_prepared_statements WHERE strpos(statement, ?) > 0 "
+      "AND statement NOT LIKE '%pg_prepared_statements%'");
+  if (!st.ok()) return -1;
+  st->Bind(1, marker);
+  auto row = st->Step();
+  return row.ok() && *row ? st->Int(0) : -1;
+}
+
+TEST(PostgresDbTest, EveryColumnTypeRoundTripsInBinaryAndNullsAreNull) {
+  FT_PG_DB_OR_SKIP(db);
+  ASSERT_TRUE(db.Exec("CREATE TABLE ty (id BIGINT PRIMARY KEY, i2 SMALLINT, i4 INTEGER, "
+                      "i8 BIGINT, f4 REAL, f8 DOUBLE PRECISION, b BOOLEAN, t TEXT, "
+                      "v VARCHAR(20), c CHAR(3), by BYTEA, nu NUMERIC)")
+                  .ok());
+  auto ins = db.Prepare("INSERT INTO ty VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ASSERT_TRUE(ins.ok());
+  const std::vector<uint8_t> bytes = {0, 0xff, '\\', 'x', 0};
+  ins->Bind(1, int64_t{1}).Bind(2, int64_t{-32768}).Bind(3, int64_t{-2147483647 - 1});
+  ins->Bind(4, std::numeric_limits<int64_t>::min()).Bind(5, 1.5).Bind(6, -1e-310);
+  ins->Bind(7, "true").Bind(8, "tëxt").Bind(9, "var").Bind(10, "ab").BindBlob(11, bytes);
+  ins->Bind(12, "12345678901234567890.125");
+  Status inserted = ins->Run();
+  ASSERT_TRUE(inserted.ok()) << inserted.ToString();
+  ins->Reset();
+  ins->Bind(1, int64_t{2});
+  for (int i = 2; i <= 12; ++i) ins->BindNull(i);
+  ASSERT_TRUE(ins->Run().ok());
+
+  auto sel = db.Prepare("SELECT i2, i4, i8, f4, f8, b, t, v, c, by, id FROM ty ORDER BY id");
+  ASSERT_TRUE(sel.ok());
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_EQ(sel->Int(0), -32768);
+  EXPECT_EQ(sel->Int(1), -2147483648LL);
+  EXPECT_EQ(sel->Int(2), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(sel->Double(3), 1.5);
+  EXPECT_EQ(sel->Double(4), -1e-310);  // a subnormal, bit for bit
+  EXPECT_EQ(sel->Int(5), 1);
+  EXPECT_EQ(sel->Text(5), "t");
+  EXPECT_EQ(sel->Text(6), "tëxt");
+  EXPECT_EQ(sel->Text(7), "var");
+  EXPECT_EQ(sel->Text(8), "ab ");  // CHAR(3) pads
+  EXPECT_EQ(sel->Blob(9), bytes);
+  // Numbers read as text or as the other kind of number, as SQLite converts them.
+  EXPECT_EQ(sel->Text(0), "-32768");
+  EXPECT_EQ(sel->Text(3), "1.5");
+  EXPECT_EQ(sel->Double(2), static_cast<double>(std::numeric_limits<int64_t>::min()));
+  EXPECT_EQ(sel->Int(4), 0);
+  EXPECT_EQ(sel->Int(10), 1);
+  ASSERT_TRUE(*sel->Step());
+  for (int c = 0; c < 10; ++c) {
+    EXPECT_TRUE(sel->IsNull(c)) << c;
+    EXPECT_EQ(sel->Int(c), 0) << c;
+    EXPECT_EQ(sel->Double(c), 0) << c;
+    EXPECT_EQ(sel->OptText(c), std::nullopt) << c;
+    EXPECT_TRUE(sel->BlobView(c).empty()) << c;
+  }
+  EXPECT_FALSE(*sel->Step());
+
+  // NUMERIC (sum() of BIGINT is one) has no binary decoder: that statement reads text.
+  auto sum =
+      db.Prepare("SELECT nu, sum(i8), coalesce(sum(i4), 0) FROM ty WHERE id = 1 GROUP BY nu");
+  ASSERT_TRUE(sum.ok());
+  ASSERT_TRUE(*sum->Step());
+  EXPECT_EQ(sum->Text(0), "12345678901234567890.125");
+  EXPECT_EQ(sum->Int(1), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(sum->Int(2), -2147483648LL);
+  EXPECT_EQ(sum->Double(0), 12345678901234567890.125);
+}
+
+TEST(PostgresDbTest, LargeBlobsRoundTripByteForByte) {
+  FT_PG_DB_OR_SKIP(db);
+  ASSERT_TRUE(db.Exec("CREATE TABLE big (id BIGINT, data BYTEA)").ok());
+  std::vector<uint8_t> blob(16 << 20);
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  auto ins = db.Prepare("INSERT INTO big VALUES (?, ?)");
+  ASSERT_TRUE(ins.ok());
+  ins->Bind(1, int64_t{1}).BindBlob(2, blob);
+  ASSERT_TRUE(ins->Run().ok());
+  ins->Reset();
+  ins->Bind(1, int64_t{2}).BindBlob(2, std::span<const uint8_t>());
+  ASSERT_TRUE(ins->Run().ok());
+  auto sel = db.Prepare("SELECT data, length(data) FROM big ORDER BY id");
+  ASSERT_TRUE(sel.ok());
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_EQ(sel->Int(1), static_cast<int64_t>(blob.size()));
+  const auto view = sel->BlobView(0);
+  ASSERT_EQ(view.size(), blob.size());
+  EXPECT_TRUE(std::equal(view.begin(), view.end(), blob.begin()));
+  ASSERT_TRUE(*sel->Step());
+  EXPECT_FALSE(sel->IsNull(0));  // empty, not NULL
+  EXPECT_TRUE(sel->BlobView(0).empty());
+}
+
+TEST(PostgresDbTest, EachSqlTextIsPreparedOncePerConnection) {
+  FT_PG_DB_OR_SKIP(db);
+  ASSERT_TRUE(db.Exec("CREATE TABLE once (a BIGINT)").ok());
+  for (int i = 0; i < 3; ++i) {
+    auto st = db.Prepare("INSERT INTO once(a) VALUES (?) -- marker-once");
+    ASSERT_TRUE(st.ok());
+    for (int64_t v = 0; v < 3; ++v) {
+      st->Reset();
+      st->Bind(1, v);
+      ASSERT_TRUE(st->Run().ok());
+    }
+  }
+  EXPECT_EQ(PreparedCount(db, "marker-once"), 1);
+  // Bound with other types (a NULL has none), the same text is a second server-side statement.
+  auto st = db.Prepare("INSERT INTO once(a) VALUES (?) -- marker-once");
+  ASSERT_TRUE(st.ok());
+  st->BindNull(1);
+  ASSERT_TRUE(st->Run().ok());
+  EXPECT_EQ(PreparedCount(db, "marker-once"), 2);
+  auto n = db.Prepare("SELECT count(*), count(a) FROM once");
+  ASSERT_TRUE(n.ok() && *n->Step());
+  EXPECT_EQ(n->Int(0), 10);
+  EXPECT_EQ(n->Int(1), 9);
+}
+
+TEST(PostgresDbTest, AStatementDeallocatedBehindItsBackIsPreparedAgain) {
+  FT_PG_DB_OR_SKIP(db);
+  auto st = db.Prepare("SELECT ? + 1");
+  ASSERT_TRUE(st.ok());
+  st->Bind(1, int64_t{1});
+  ASSERT_TRUE(*st->Step());
+  EXPECT_EQ(st->Int(0), 2);
+  ASSERT_TRUE(db.Exec("DEALLOCATE ALL").ok());  // as a pooler's DISCARD ALL would
+  st->Reset();
+  st->Bind(1, int64_t{41});
+  auto row = st->Step();
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(st->Int(0), 42);
+}
+
+TEST(PostgresDbTest, AResetConnectionPreparesItsStatementsAgain) {
+  FT_PG_DB_OR_SKIP(db);
+  auto other = Db::Open(db_uri);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(db.Exec("CREATE TABLE r (a BIGINT)").ok());
+  auto ins = db.Prepare("INSERT INTO r VALUES (?)");
+  ASSERT_TRUE(ins.ok());
+  ins->Bind(1, int64_t{1});
+  ASSERT_TRUE(ins->Run().ok());
+  auto pid = db.Prepare("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  auto pid_row = pid->Step();
+  ASSERT_TRUE(pid_row.ok() && *pid_row) << pid_row.status().ToString();
+  // The server ends this connection's backend (an administrator, a failover, a restart).
+  auto kill = other->Prepare("SELECT pg_terminate_backend(CAST(? AS INTEGER))");
+  ASSERT_TRUE(kill.ok());
+  kill->Bind(1, pid->Int(0));
+  auto killed = kill->Step();
+  ASSERT_TRUE(killed.ok() && *killed) << killed.status().ToString();
+  EXPECT_EQ(kill->Int(0), 1);
+  ins->Reset();
+  ins->Bind(1, int64_t{2});
+  Status lost = ins->Run();
+  EXPECT_EQ(lost.code(), StatusCode::kUnavailable) << lost.ToString();
+  // The next calls find a new session that has none of the old statements: they are prepared
+  // again (under names the new session has never seen).
+  Status again = ins->Run();
+  if (!again.ok()) {
+    EXPECT_EQ(again.code(), StatusCode::kUnavailable) << again.ToString();
+    ins->Reset();
+    ins->Bind(1, int64_t{2});
+    again = ins->Run();
+  }
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  auto n = db.Prepare("SELECT count(*) FROM r");
+  ASSERT_TRUE(n.ok() && *n->Step());
+  EXPECT_EQ(n->Int(0), 2);
+}
+
+TEST(PostgresDbTest, APreparedStatementSurvivesAServerRestart) {
+  std::string uri;
+  testing::PgCluster* cluster = nullptr;
+  FT_PG_OWN_CLUSTER_DATABASE_OR_SKIP(cluster, uri);
+  auto db = Db::Open(uri);
+  ASSERT_TRUE(db.ok());
+  auto st = db->Prepare("SELECT ? * 2");
+  ASSERT_TRUE(st.ok());
+  st->Bind(1, int64_t{2});
+  ASSERT_TRUE(*st->Step());
+  ASSERT_EQ(cluster->PgCtl("-w -m fast restart"), 0);
+  int unavailable = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    st->Reset();
+    st->Bind(1, int64_t{21});
+    auto row = st->Step();
+    if (row.ok()) {
+      ASSERT_TRUE(*row);
+      EXPECT_EQ(st->Int(0), 42);
+      break;
+    }
+    EXPECT_EQ(row.status().code(), StatusCode::kUnavailable) << row.status().ToString();
+    ++unavailable;
+  }
+  EXPECT_GE(unavailable, 1);
+  EXPECT_LE(unavailable, 2);
+}
+
+TEST(PostgresDbTest, ASchemaChangeUnderAPreparedStatementIsFollowedOrFailsClearly) {
+  FT_PG_DB_OR_SKIP(db);
+  auto other = Db::Open(db_uri);  // another server migrating the schema
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(db.Exec("CREATE TABLE s (a BIGINT, b BIGINT); INSERT INTO s VALUES (1, 2)").ok());
+  auto star = db.Prepare("SELECT * FROM s");
+  auto named = db.Prepare("SELECT a FROM s");
+  ASSERT_TRUE(star.ok() && named.ok());
+  ASSERT_TRUE(*star->Step() && *named->Step());
+
+  // A column added: the named column list is replanned by the server; SELECT * changes its
+  // result type, which the server refuses for a cached plan: prepared again, run again.
+  ASSERT_TRUE(other->Exec("ALTER TABLE s ADD COLUMN c TEXT DEFAULT 'x'").ok());
+  star->Reset();
+  auto row = star->Step();
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(star->Text(2), "x");
+  named->Reset();
+  ASSERT_TRUE(*named->Step());
+  EXPECT_EQ(named->Int(0), 1);
+
+  // Inside a transaction the failed statement has aborted it: kUnavailable, try again.
+  ASSERT_TRUE(other->Exec("ALTER TABLE s ADD COLUMN d BIGINT DEFAULT 4").ok());
+  Status in_tx = db.InTransaction([&]() -> Status {
+    star->Reset();
+    return star->Step().status();
+  });
+  EXPECT_EQ(in_tx.code(), StatusCode::kUnavailable) << in_tx.ToString();
+  in_tx = db.InTransaction([&]() -> Status {
+    star->Reset();
+    FT_ASSIGN_OR_RETURN(bool r, star->Step());
+    EXPECT_TRUE(r);
+    EXPECT_EQ(star->Int(3), 4);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(in_tx.ok()) << in_tx.ToString();
+
+  // A column the statement names dropped: an error that says so, every time.
+  ASSERT_TRUE(other->Exec("ALTER TABLE s DROP COLUMN a").ok());
+  for (int i = 0; i < 2; ++i) {
+    named->Reset();
+    auto gone = named->Step();
+    ASSERT_FALSE(gone.ok());
+    EXPECT_NE(gone.status().message().find("SQLSTATE 42703"), std::string::npos)
+        << gone.status().ToString();
   }
 }
 

@@ -2,10 +2,13 @@
 // same random operations drive both; results and full state must agree at every step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <set>
 
+#include "common/db.h"
 #include "common/sha256.h"
 #include "gallery/fake_extractor.h"
 #include "gallery/gallery_store.h"
@@ -244,6 +247,69 @@ TEST(GalleryStore, OpenByUri) {
           .code(),
       StatusCode::kNotFound);
   EXPECT_TRUE(GalleryStore::Open("sqlite::memory:").ok());
+}
+
+// ScanTemplates reads in pages of 20,000 rows (keyset on the id, sql_store.cpp): a gallery of
+// 20,501 templates (made with set-based SQL, not 20,501 enrolments) spans two pages plus one
+// row; every template comes once, in id order, with its booking's status.
+TEST_P(GalleryStoreTest, ScanReadsAGalleryOfSeveralPagesOnceInOrder) {
+  auto db = Db::Open(uri_);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto store = GalleryStore::OpenOn(*db);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::vector<float> templ(128, 1.f / std::sqrt(128.f));  // unit length
+  std::vector<NewTemplate> t = {{0, {}, {}, templ}};
+  const std::vector<uint8_t> bytes = {1, 2, 3};
+  ASSERT_TRUE((*store)
+                  ->AddPhoto(RecordFor(1, false), {bytes, {}, "a", "", true, ""}, {"m", 1, 128}, t)
+                  .ok());
+  constexpr int kMore = 20500;
+  for (const std::string& sql : std::vector<std::string>{
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+               std::to_string(kMore) +
+               ") INSERT INTO bookings(booking_number, status) SELECT 'PAGE-' || i, CASE WHEN "
+               "i % 7 = 0 THEN 'sealed' ELSE 'active' END FROM n",
+           std::string("INSERT INTO photos(booking_id, sha256, size_bytes, source, image) "
+                       "SELECT b.id, 'sha-' || b.booking_number, 1, 'page', p0.image "
+                       "FROM bookings b, photos p0 WHERE b.booking_number LIKE 'PAGE-%' "
+                       "AND p0.id = (SELECT min(id) FROM photos)"),
+           std::string("INSERT INTO templates(photo_id, face_index, model_id, model_version, "
+                       "templ, dim) SELECT p.id, 0, t0.model_id, t0.model_version, t0.templ, "
+                       "t0.dim FROM photos p, templates t0 WHERE p.source = 'page' "
+                       "AND t0.id = (SELECT min(id) FROM templates)")}) {
+    ASSERT_TRUE(db->Exec(sql).ok()) << db->Exec(sql).ToString();
+  }
+  auto sealed = db->Prepare(
+      "SELECT t.id FROM templates t JOIN photos p ON p.id = t.photo_id JOIN bookings b ON "
+      "b.id = p.booking_id WHERE b.status = 'sealed'");
+  ASSERT_TRUE(sealed.ok());
+  std::set<int64_t> inactive;
+  for (auto row = sealed->Step(); row.ok() && *row; row = sealed->Step()) {
+    inactive.insert(sealed->Int(0));
+  }
+  ASSERT_EQ(inactive.size(), static_cast<size_t>(kMore / 7));
+
+  int64_t announced = -1, rows = 0, prev_id = 0, wrong = 0;
+  ASSERT_TRUE((*store)
+                  ->ScanTemplates(
+                      {"m", 1, 128},
+                      [&](int64_t count, int64_t) {
+                        announced = count;
+                        return Status::Ok();
+                      },
+                      [&](int64_t id, bool active, std::span<const float> got) {
+                        if (id <= prev_id || active == inactive.contains(id) ||
+                            !std::equal(got.begin(), got.end(), templ.begin())) {
+                          ++wrong;
+                        }
+                        prev_id = id;
+                        ++rows;
+                        return Status::Ok();
+                      })
+                  .ok());
+  EXPECT_EQ(announced, kMore + 1);
+  EXPECT_EQ(rows, kMore + 1);
+  EXPECT_EQ(wrong, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GalleryStoreTest, testing::kBackends, testing::BackendName);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -296,19 +297,37 @@ class SqlGalleryStore final : public GalleryStore {
       FT_RETURN_IF_ERROR(c.Step().status());
       FT_ASSIGN_OR_RETURN(int64_t counter, ChangeCounterLocked());
       FT_RETURN_IF_ERROR(begin(c.Int(0), counter));
+      // The page's estimated cost (the per-row subquery below) passes PostgreSQL's
+      // jit_above_cost: compiling it would cost more than running it, for every page.
+      if (db_.dialect() == SqlDialect::kPostgres) {
+        FT_RETURN_IF_ERROR(db_.Exec("SET LOCAL jit = off"));
+      }
+      // In pages of kScanPage rows by id (keyset), inside the one read transaction: a
+      // PostgreSQL result is held whole in the client's memory (10M 512-d templates in one
+      // query would need ~21 GB); a page holds ~kScanPage × (the template's size). The photo
+      // and booking are looked up per row (a correlated subquery: two primary-key probes): a
+      // join would let PostgreSQL's generic plan for `t.id > ?` hash all photos and bookings
+      // for every page, quadratic in the gallery's size.
       FT_ASSIGN_OR_RETURN(
           auto st,
-          Prepare("SELECT t.id, " + std::string(kSearchable) +
+          Prepare("SELECT t.id, (SELECT " + std::string(kSearchable) +
+                  " FROM photos p JOIN bookings b ON b.id = p.booking_id WHERE p.id = t.photo_id)"
                   ", t.templ FROM templates t "
-                  "JOIN photos p ON p.id = t.photo_id JOIN bookings b ON b.id = p.booking_id "
-                  "WHERE t.model_id = ? AND t.model_version = ? ORDER BY t.id"));
-      st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version));
+                  "WHERE t.model_id = ? AND t.model_version = ? AND t.id > ? ORDER BY t.id "
+                  "LIMIT " +
+                  std::to_string(kScanPage)));
       std::vector<float> templ(static_cast<size_t>(model.dim));
-      for (;;) {
-        FT_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        FT_RETURN_IF_ERROR(CopyTemplate(st, 2, st.Int(0), templ));
-        FT_RETURN_IF_ERROR(row_fn(st.Int(0), st.Int(1) != 0, templ));
+      int64_t last = std::numeric_limits<int64_t>::min();
+      for (int64_t rows = kScanPage; rows == kScanPage;) {
+        st.Reset();
+        st.Bind(1, model.id).Bind(2, static_cast<int64_t>(model.version)).Bind(3, last);
+        for (rows = 0;; ++rows) {
+          FT_ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) break;
+          last = st.Int(0);
+          FT_RETURN_IF_ERROR(CopyTemplate(st, 2, last, templ));
+          FT_RETURN_IF_ERROR(row_fn(last, st.Int(1) != 0, templ));
+        }
       }
       return Status::Ok();
     });
@@ -524,6 +543,8 @@ class SqlGalleryStore final : public GalleryStore {
 
   // 1 when a template is searchable (its booking active, its photo searchable), else 0: an
   // integer on both engines (PostgreSQL's comparisons are booleans, which read as 't'/'f').
+  // Rows a ScanTemplates query reads at a time.
+  static constexpr int64_t kScanPage = 20000;
   static constexpr const char* kSearchable =
       "CASE WHEN b.status = 'active' AND p.searchable <> 0 THEN 1 ELSE 0 END";
 
