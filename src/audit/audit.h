@@ -138,8 +138,10 @@ Expected<PublicKey> LoadPublicKey(const std::string& path);
 // kInvalidArgument naming `what` and both folders when `path` lies in the folder of the database
 // `db_path` or below it: whoever can write the database can write there too (SQLite needs the
 // folder writable for its -wal and -shm), so a trusted key or an external checkpoint log kept
-// there proves nothing. See docs/AUDIT.md, "Threat model". OK for a PostgreSQL URI (no folder
-// on this machine holds that database).
+// there proves nothing. See docs/AUDIT.md, "Threat model". The check applies to SQLite files
+// only: `db_path` is resolved as every --db is (common/db_uri.h: PATH, sqlite:PATH, file:PATH),
+// and a PostgreSQL URI or ":memory:" is OK (no folder on this machine holds that database).
+// kInvalidArgument too when `db_path` is not a database spelling DatabaseFilePath accepts.
 Status CheckOutsideDatabaseFolder(const std::string& path, const std::string& db_path,
                                   std::string_view what);
 // A trusted ("pinned") public key for verification: CheckOutsideDatabaseFolder, then

@@ -248,12 +248,17 @@ Expected<PublicKey> LoadPublicKey(const std::string& path) {
 
 Status CheckOutsideDatabaseFolder(const std::string& path, const std::string& db_path,
                                   std::string_view what) {
-  // A database on a PostgreSQL server has no folder here: its writers are the server's
-  // roles, not this machine's accounts (docs/DEPLOYMENT.md).
+  // The check is about a SQLite file's folder. A database on a PostgreSQL server has no folder
+  // here: its writers are the server's roles, not this machine's accounts (docs/DEPLOYMENT.md).
   if (IsPostgresUri(db_path)) return Status::Ok();
+  // The file SQLite opens, whatever the spelling (sqlite:PATH, file:///PATH…): the text as
+  // given is not a path ("sqlite:/var/lib/f.db" would name a folder "sqlite:/var/lib").
+  Expected<std::string> file = DatabaseFilePath(db_path);
+  if (!file.ok()) return file.status().WithContext(std::string(what) + ": the database");
+  if (*file == ":memory:") return Status::Ok();  // no file, no folder
   // The folder as named, and the real one when the database is a symbolic link (SQLite puts
   // -wal and -shm beside the file it resolves to, so that folder is writable too).
-  const std::filesystem::path db(db_path);
+  const std::filesystem::path db(*file);
   std::error_code ec;
   const std::filesystem::path real = std::filesystem::weakly_canonical(db, ec);
   for (const std::filesystem::path& p : {db, ec ? db : real}) {

@@ -11,6 +11,7 @@
 #include "audit/report.h"
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/json_text.h"
 #include "service/audit_access.h"
@@ -148,6 +149,11 @@ int RunExport(const AuditArgs& a) {
 }
 
 int RunCheckpoint(AuditArgs a) {
+  // A PostgreSQL database has no folder to keep the signing key beside.
+  if (IsPostgresUri(a.db) && a.key.empty()) {
+    return Finish(
+        InvalidArgument("a PostgreSQL database has no DB.audit-key beside it: give --key"), a.json);
+  }
   std::string key_path = a.key.empty() ? a.db + ".audit-key" : a.key;
   auto key = audit::LoadSigningKey(key_path);
   if (!key.ok()) return Finish(key.status(), a.json);

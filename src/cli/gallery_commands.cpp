@@ -447,13 +447,9 @@ Status SetStatus(const GalleryArgs& a, service::BookingChange change) {
   if (under) {
     FT_ASSIGN_OR_RETURN(Session session, OpenAndLogin(a.db, a.user));
     FT_RETURN_IF_ERROR(
-        service::ChangeBooking(*session.ctx, session.actor, a.booking, change, a.reason).status());
-    // ChangeBooking drops the snapshots beside a SQLite file; those in this machine's snapshot
-    // folder still hold the expunged templates.
-    if (change == service::BookingChange::kExpunge && !a.snapshot_dir.empty()) {
-      FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db, a.snapshot_dir));
-      FT_RETURN_IF_ERROR(gallery::RemoveSnapshots(*store).WithContext("expunge " + a.booking));
-    }
+        service::ChangeBooking(*session.ctx, session.actor, a.booking, change, a.reason,
+                               {.create_if_missing = false, .snapshot_dir = a.snapshot_dir})
+            .status());
     return Status::Ok();
   }
   FT_ASSIGN_OR_RETURN(auto store, OpenExisting(a.db, a.snapshot_dir));

@@ -376,7 +376,9 @@ int RunPrune(const MigrationArgs& a) {
   if (!c.ok()) return Finish(c.status(), a.json);
   Expected<int64_t> deleted = int64_t{0};
   if (c->session) {
-    deleted = service::PruneModelTemplates(*c->session->ctx, c->session->actor, ref, a.reason);
+    deleted =
+        service::PruneModelTemplates(*c->session->ctx, c->session->actor, ref, a.reason,
+                                     {.create_if_missing = false, .snapshot_dir = a.snapshot_dir});
   } else {
     int64_t total = 0;
     for (;;) {

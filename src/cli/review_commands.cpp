@@ -7,6 +7,7 @@
 
 #include "cli/accountability_cli.h"
 #include "cli/commands.h"
+#include "common/db_uri.h"
 #include "common/file.h"
 #include "common/json_text.h"
 #include "common/sha256.h"
@@ -311,6 +312,11 @@ int RunHold(const ReviewArgs& a) {
 // The signed case package of a released lead (service/case_package.h), signed with the
 // department's audit key.
 int RunExportCase(const ReviewArgs& a) {
+  // A PostgreSQL database has no folder to keep the signing key beside.
+  if (IsPostgresUri(a.db) && a.key.empty()) {
+    return Finish(
+        InvalidArgument("a PostgreSQL database has no DB.audit-key beside it: give --key"), a.json);
+  }
   const std::string key_path = a.key.empty() ? a.db + ".audit-key" : a.key;
   auto key = audit::LoadSigningKey(key_path);
   if (!key.ok()) return Finish(key.status(), a.json);

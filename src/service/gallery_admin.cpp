@@ -5,6 +5,7 @@
 #include "common/text.h"
 #include "gallery/gallery_index.h"
 #include "service/internal/guard.h"
+#include "service/internal/snapshots.h"
 
 namespace facetrail::service {
 
@@ -61,7 +62,8 @@ Expected<gallery::EnrollSummary> AuditEnrollEnd(Context& ctx, const Actor& actor
 
 Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
                                             std::string_view booking_number, BookingChange change,
-                                            const std::string& reason) {
+                                            const std::string& reason,
+                                            const gallery::StoreOptions& gallery) {
   const std::string booking(booking_number);
   const std::string subject = "booking:" + booking;
   const std::string action = "gallery." + std::string(BookingChangeName(change));
@@ -120,7 +122,8 @@ Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
     // file, where secure_delete has zeroed them (best effort: readers may hold it back), and
     // drop the snapshots, which still hold the templates' numbers.
     (void)ctx.db().CheckpointWal();
-    FT_RETURN_IF_ERROR(gallery::RemoveSnapshots(*store).WithContext("expunge " + booking));
+    FT_RETURN_IF_ERROR(
+        internal::RemoveGallerySnapshots(ctx, gallery).WithContext("expunge " + booking));
   }
   return result;
 }

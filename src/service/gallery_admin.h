@@ -48,11 +48,15 @@ struct BookingChangeResult {
 // change's transaction; refusals "gallery.refused".
 // Errors: kInvalidArgument (no reason), kNotFound (unknown booking), kFailedPrecondition (the
 // booking is already in that state, or is expunged), kPermissionDenied "<code>: <reason>".
-// After an expunge the search snapshots are deleted (they still hold the templates' numbers;
-// the next search rebuilds them).
+// After an expunge the gallery's search snapshots are deleted (they still hold the templates'
+// numbers; the next search rebuilds them) from this machine's snapshot folder
+// (`gallery.snapshot_dir`, a front end's `--snapshot-dir`: pass it, or the expunged templates
+// stay on disk there) and from beside a SQLite file. Other servers' folders are rewritten by
+// those servers at their next refresh (docs/DATABASE.md).
 Expected<BookingChangeResult> ChangeBooking(Context& ctx, const Actor& actor,
                                             std::string_view booking_number, BookingChange change,
-                                            const std::string& reason);
+                                            const std::string& reason,
+                                            const gallery::StoreOptions& gallery = {});
 
 // Runs gallery::Enroll into the gallery in ctx's database for a supervisor or an admin (admins
 // run imports; they still cannot search). Audited as described above; a refusal is audited

@@ -4,6 +4,7 @@
 #include "common/text.h"
 #include "gallery/gallery_index.h"
 #include "service/internal/guard.h"
+#include "service/internal/snapshots.h"
 
 namespace facetrail::service {
 
@@ -133,7 +134,8 @@ Expected<ActivationResult> ActivateModel(Context& ctx, const Actor& actor,
 }
 
 Expected<int64_t> PruneModelTemplates(Context& ctx, const Actor& actor,
-                                      const gallery::ModelRef& model, const std::string& reason) {
+                                      const gallery::ModelRef& model, const std::string& reason,
+                                      const gallery::StoreOptions& gallery) {
   const std::string subject = Subject(model);
   FT_RETURN_IF_ERROR(NeedReason(reason, "pruning a model's templates"));
   FT_RETURN_IF_ERROR(internal::CheckAnyRole(
@@ -163,7 +165,7 @@ Expected<int64_t> PruneModelTemplates(Context& ctx, const Actor& actor,
     if (*n == 0) break;
     deleted += *n;
   }
-  FT_RETURN_IF_ERROR(gallery::RemoveSnapshot(*store, model));
+  FT_RETURN_IF_ERROR(internal::RemoveGallerySnapshots(ctx, gallery, model));
   FT_RETURN_IF_ERROR(ctx.log().AppendInOwnTransaction(
       {actor.name, "model.prune", subject, {{"model", ModelJson(model)}, {"deleted", deleted}}}));
   return deleted;

@@ -50,7 +50,11 @@ Expected<ActivationResult> ActivateModel(Context& ctx, const Actor& actor,
                                          const std::string& reason);
 
 // Returns how many templates were deleted. kFailedPrecondition for the active model.
+// The model's search snapshot is deleted from this machine's snapshot folder
+// (`gallery.snapshot_dir`, a front end's `--snapshot-dir`: pass it, or the pruned templates stay
+// on disk there) and from beside a SQLite file.
 Expected<int64_t> PruneModelTemplates(Context& ctx, const Actor& actor,
-                                      const gallery::ModelRef& model, const std::string& reason);
+                                      const gallery::ModelRef& model, const std::string& reason,
+                                      const gallery::StoreOptions& gallery = {});
 
 }  // namespace facetrail::service

@@ -283,6 +283,39 @@ TEST(CheckpointTest, TrustedFilesMustLiveOutsideTheDatabaseFolder) {
                                          "postgresql://facetrail@db.example:5432/facetrail",
                                          "the external checkpoint log")
                   .ok());
+  EXPECT_TRUE(CheckOutsideDatabaseFolder(dir.File("db/checkpoints.jsonl"),
+                                         "postgres://facetrail@/facetrail?host=/run/postgresql",
+                                         "the external checkpoint log")
+                  .ok());
+}
+
+// The SQLite spellings every --db accepts (common/db_uri.h) name the same file as the bare path:
+// the check looks at that file's folder, not at the text ("sqlite:/abs/f.db" is no folder
+// "sqlite:/abs"), so a key beside the database is refused however the database is written.
+TEST(CheckpointTest, TrustedFilesBesideADatabaseAreRefusedWhateverItsSpelling) {
+  testing::ScratchDir dir;
+  std::filesystem::create_directories(dir.File("db"));
+  std::filesystem::create_directories(dir.File("keys"));
+  const std::string db = dir.File("db/f.db");
+  ASSERT_EQ(db.front(), '/');
+  for (const std::string& spelling :
+       {db, "sqlite:" + db, "sqlite://" + db, "file:" + db, "file://" + db}) {
+    SCOPED_TRACE(spelling);
+    Status beside =
+        CheckOutsideDatabaseFolder(dir.File("db/checkpoints.jsonl"), spelling, "the log");
+    EXPECT_EQ(beside.code(), StatusCode::kInvalidArgument) << beside.ToString();
+    EXPECT_NE(beside.message().find("inside the database's folder (" + dir.File("db") + ")"),
+              std::string::npos)
+        << beside.ToString();
+    EXPECT_TRUE(
+        CheckOutsideDatabaseFolder(dir.File("keys/checkpoints.jsonl"), spelling, "the log").ok());
+  }
+  // No file, no folder.
+  EXPECT_TRUE(
+      CheckOutsideDatabaseFolder(dir.File("checkpoints.jsonl"), ":memory:", "the log").ok());
+  // Not a database spelling at all: refused, not read as a path.
+  EXPECT_EQ(CheckOutsideDatabaseFolder(dir.File("keys/c.jsonl"), "mysql://h/db", "the log").code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(CheckpointTest, ExternalLogAppendsOwnerOnlyLines) {

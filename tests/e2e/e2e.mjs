@@ -26,7 +26,11 @@
 // previous candidate is dropped; the examination records the viewing settings; no console error.
 // Import (issue 16): bookings imported from NIST's ANSI/NIST-ITL samples; the examiner stepping to
 // the imported candidate sees its mapped and raw Type-2 fields and the photo's Type-10 origin.
-// Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here).
+// On PostgreSQL (issue 15), FACETRAIL_E2E_POSTGRES=1 (ctest e2e_browser_postgres): the same run
+// on a fresh database of the shared test cluster ($FACETRAIL_PG_CLUSTER, tests/common/pg_cluster.h)
+// with `--db postgresql://…` everywhere and the server's snapshots in a folder of its own.
+// Exit 0 pass, 1 fail, 77 skipped (playwright-core not installed: run `npm ci` here; no cluster
+// unless FACETRAIL_REQUIRE_POSTGRES=1, which makes that a failure).
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -54,7 +58,32 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ft-e2e-'));
 // checkpoint log outside it, where whoever can write the database cannot replace them.
 fs.mkdirSync(path.join(tmp, 'db'));
 fs.mkdirSync(path.join(tmp, 'audit'));
-const db = path.join(tmp, 'db', 'facetrail.db');
+let db = path.join(tmp, 'db', 'facetrail.db');
+const serveExtra = [];
+let dropDatabase = () => {};
+if (process.env.FACETRAIL_E2E_POSTGRES === '1') {
+  const stateFile = process.env.FACETRAIL_PG_CLUSTER || '';
+  const state = {};
+  if (stateFile && fs.existsSync(stateFile)) {
+    for (const line of fs.readFileSync(stateFile, 'utf8').split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) state[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+  if (state.status !== 'ready') {
+    console.error('no PostgreSQL test cluster: ' + (state.reason || 'state file ' + stateFile + ' missing'));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(process.env.FACETRAIL_REQUIRE_POSTGRES === '1' ? 1 : 77);
+  }
+  const name = 'e2e_' + process.pid;
+  const psql = (sql) => execFileSync(path.join(state.bin, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
+    '-p', state.port, '-U', 'facetrail', '-d', 'postgres', '-c', sql], { encoding: 'utf8' });
+  psql('CREATE DATABASE ' + name);
+  dropDatabase = () => psql('DROP DATABASE IF EXISTS ' + name + ' WITH (FORCE)');
+  db = `postgresql://facetrail@127.0.0.1:${state.port}/${name}`;
+  serveExtra.push('--snapshot-dir', path.join(tmp, 'snapshots'));
+  console.log('e2e on PostgreSQL: ' + db);
+}
 const auditKey = path.join(tmp, 'audit', 'audit-key');
 const checkpointLog = path.join(tmp, 'audit', 'checkpoints.jsonl');
 fs.mkdirSync(shots, { recursive: true });
@@ -92,7 +121,7 @@ const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--models', models, '--pipelines', '1',
   '--audit-public-key', auditKey + '.pub', '--audit-signing-key', auditKey, '--audit-checkpoint-log', checkpointLog,
-  '--audit-checkpoint-entries', '5'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  '--audit-checkpoint-entries', '5', ...serveExtra], { stdio: ['ignore', 'inherit', 'inherit'] });
 for (let i = 0; i < 100; i++) {
   try { if ((await fetch(base + '/healthz')).ok) break; } catch (e) { /* not up yet */ }
   await new Promise(r => setTimeout(r, 100));
@@ -721,6 +750,8 @@ try {
 } finally {
   await browser.close();
   server.kill('SIGTERM');
+  await new Promise(r => server.exitCode !== null ? r() : server.once('exit', r));
+  try { dropDatabase(); } catch (e) { console.error('cannot drop the test database: ' + e.message); }
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 console.log(failed ? 'e2e: FAILED' : `e2e: passed; screenshots in ${shots}`);

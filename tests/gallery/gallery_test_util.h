@@ -112,4 +112,91 @@ inline std::string DumpGallery(const std::string& db_path) {
   return out;
 }
 
+// The gallery's content without surrogate ids, for comparisons across runs whose ids may
+// differ: PostgreSQL's identities are handed out outside transactions, so a killed or
+// rolled-back write leaves a gap (docs/DATABASE.md) where SQLite would reuse the id.
+// Every row of every gallery table, in id order (the commit order), with each reference written
+// as the natural key it points at: a photo's booking number, a template's photo SHA-256 and face
+// index, a change's template likewise. A lost, duplicated, reordered or re-pointed row, or a
+// dangling reference (NULL), changes the text; only the id values themselves do not count.
+// The value text is the engine's (quote / quote_nullable): compare dumps of one engine.
+inline std::string DumpGalleryContent(const std::string& uri) {
+  auto db = Db::Open(uri, false);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return "";
+  const std::string q = db->dialect() == SqlDialect::kPostgres ? "quote_nullable(" : "quote(";
+  auto join = [&](std::initializer_list<const char*> columns) {
+    std::string expr;
+    for (const char* c : columns) expr += (expr.empty() ? "" : " || '|' || ") + q + c + ")";
+    return expr;
+  };
+  const std::pair<const char*, std::string> tables[] = {
+      {"bookings", "SELECT " +
+                       join({"booking_number", "name", "dob", "sex", "race_ethnicity",
+                             "booking_date", "agency", "charge", "status"}) +
+                       " FROM bookings ORDER BY id"},
+      {"photos", "SELECT " +
+                     join({"b.booking_number", "p.sha256", "p.size_bytes", "p.capture_date",
+                           "p.source", "p.image", "p.note", "p.searchable", "p.origin"}) +
+                     " FROM photos p LEFT JOIN bookings b ON b.id = p.booking_id ORDER BY p.id"},
+      {"templates",
+       "SELECT " +
+           join({"p.sha256", "t.face_index", "t.model_id", "t.model_version", "t.dim", "t.templ",
+                 "t.box_x", "t.box_y", "t.box_w", "t.box_h", "t.detector_score",
+                 "t.eye_distance_px", "t.sharpness", "t.yaw_deg", "t.roll_deg", "t.pitch_deg"}) +
+           " FROM templates t LEFT JOIN photos p ON p.id = t.photo_id ORDER BY t.id"},
+      {"template_changes",
+       "SELECT " +
+           join({"p.sha256", "t.face_index", "t.model_id", "c.model_id", "c.model_version",
+                 "c.kind"}) +
+           " FROM template_changes c LEFT JOIN templates t ON t.id = c.template_id "
+           "LEFT JOIN photos p ON p.id = t.photo_id ORDER BY c.seq"},
+      {"expunged_photos", "SELECT " + join({"e.sha256", "b.booking_number"}) +
+                              " FROM expunged_photos e LEFT JOIN bookings b ON b.id = "
+                              "e.booking_id ORDER BY e.sha256"}};
+  std::string out;
+  for (const auto& [name, sql] : tables) {
+    auto st = db->Prepare(sql);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) return "";
+    out += std::string("## ") + name + "\n";
+    for (;;) {
+      auto row = st->Step();
+      EXPECT_TRUE(row.ok()) << row.status().ToString();
+      if (!row.ok() || !*row) break;
+      out += st->Text(0) + "\n";
+    }
+  }
+  return out;
+}
+
+// `text` with every "photo <id>" (how enrolment's rejects name the photo a duplicate repeats)
+// replaced by "photo sha256:<hex>" of that photo in the gallery at `uri`: the same rejects file
+// compared across runs whose ids differ. An id without a photo becomes "photo <id>?".
+inline std::string PhotoIdsAsHashes(const std::string& text, const std::string& uri) {
+  auto db = Db::Open(uri, false);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return text;
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t at = text.find("photo ", pos);
+    if (at == std::string::npos) break;
+    size_t end = at + 6;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    out += text.substr(pos, end - pos);
+    if (end > at + 6) {
+      out.resize(out.size() - (end - at - 6));
+      auto st = db->Prepare("SELECT sha256 FROM photos WHERE id = ?");
+      EXPECT_TRUE(st.ok());
+      if (!st.ok()) return text;
+      st->Bind(1, int64_t{std::stoll(text.substr(at + 6, end - at - 6))});
+      auto row = st->Step();
+      out += row.ok() && *row ? "sha256:" + st->Text(0) : text.substr(at + 6, end - at - 6) + "?";
+    }
+    pos = end;
+  }
+  return out + text.substr(pos);
+}
+
 }  // namespace facetrail::gallery::testing

@@ -2,16 +2,20 @@
 // reason, each committed with its audit entry; enrolment audited with the manifest's hash.
 #include "service/gallery_admin.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/file.h"
 #include "gallery/face_search.h"
+#include "gallery/gallery_index.h"
 #include "service_test_util.h"
 
 namespace facetrail::service {
 namespace {
 
+using testing::kModel;
 using testing::ServiceTest;
 
 class GalleryAdminTest : public ServiceTest {
@@ -34,6 +38,18 @@ class GalleryAdminTest : public ServiceTest {
       if (c.booking_number == "B-" + std::to_string(booking)) return true;
     }
     return false;
+  }
+  // The stored template of booking `booking` (its float32 bytes as the database holds them).
+  std::vector<uint8_t> StoredTemplate(const std::string& booking) {
+    auto st = db_->Prepare(
+        "SELECT t.templ FROM templates t JOIN photos p ON p.id = t.photo_id JOIN bookings b ON "
+        "b.id = p.booking_id WHERE b.booking_number = ?");
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) return {};
+    st->Bind(1, booking);
+    auto row = st->Step();
+    EXPECT_TRUE(row.ok() && *row) << booking;
+    return row.ok() && *row ? st->Blob(0) : std::vector<uint8_t>{};
   }
   int probe_tag_ = 0;
 };
@@ -68,6 +84,75 @@ TEST_P(GalleryAdminTest, SupervisorSealsUnsealsAndExpungesWithAuditedReason) {
   EXPECT_EQ(d["reason"], "acquitted");
   EXPECT_EQ(d["photo_sha256"], nlohmann::json::array({Sha256Hex("photo of booking 3")}));
   EXPECT_TRUE(audit::Verify(*db_, Pinned())->ok());
+}
+
+// True when the first 32 bytes of `templ` are in one of the snapshot files in `folder` (a
+// snapshot holds the float32 rows as the database stores them).
+bool SnapshotHolds(const std::string& folder, const std::vector<uint8_t>& templ) {
+  EXPECT_GE(templ.size(), 32u);
+  const std::vector<uint8_t> needle(templ.begin(),
+                                    templ.begin() + std::min<size_t>(32, templ.size()));
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(folder, ec)) {
+    if (!e.path().string().ends_with(".snapshot")) continue;
+    auto bytes = ReadFileBytes(e.path().string(), size_t{256} << 20);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    if (bytes.ok() &&
+        std::search(bytes->begin(), bytes->end(), needle.begin(), needle.end()) != bytes->end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// An expunge through a front end that keeps its snapshots in a folder of its own (--snapshot-dir,
+// the only place on PostgreSQL) deletes them there: a deleted booking's template must not
+// survive in a file on disk. The next refresh writes a snapshot without it.
+TEST_P(GalleryAdminTest, ExpungeDeletesTheTemplateFromThisMachinesSnapshotFolder) {
+  const std::vector<uint8_t> b9 = StoredTemplate("B-9"), b10 = StoredTemplate("B-10");
+  const std::string folder = dir_ + "/snapshots";
+  const gallery::StoreOptions options{.create_if_missing = false, .snapshot_dir = folder};
+  auto store = gallery::GalleryStore::Open(db_path_, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto index = gallery::GalleryIndex::Open(**store, {kModel.id, kModel.version, kModel.dim});
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  ASSERT_TRUE(SnapshotHolds(folder, b9)) << "the snapshot does not hold B-9";
+  ASSERT_TRUE(SnapshotHolds(folder, b10));
+  // SQLite: the fixture's own index keeps its snapshot beside the file; it goes too.
+  if (!postgres()) {
+    ASSERT_TRUE(SnapshotHolds(dir_, b9));
+  }
+
+  ASSERT_TRUE(
+      ChangeBooking(*ctx_, sue_, "B-9", BookingChange::kExpunge, "acquitted", options).ok());
+  EXPECT_FALSE(SnapshotHolds(folder, b9));
+  EXPECT_FALSE(SnapshotHolds(dir_, b9));
+  // The next refresh writes the folder's snapshot again, without the expunged template.
+  Status sync = (*index)->Refresh();
+  ASSERT_TRUE(sync.ok()) << sync.ToString();
+  EXPECT_TRUE(SnapshotHolds(folder, b10));
+  EXPECT_FALSE(SnapshotHolds(folder, b9));
+  EXPECT_FALSE(FindsBooking(9));
+  EXPECT_TRUE(FindsBooking(10));
+}
+
+// Without the folder named, an expunge can only reach the snapshots it knows of; the folder's
+// own index rewrites its snapshot at its next refresh (what every other server does).
+TEST_P(GalleryAdminTest, AnotherProcesssSnapshotFolderIsRewrittenAtItsNextRefresh) {
+  const std::vector<uint8_t> b9 = StoredTemplate("B-9"), b10 = StoredTemplate("B-10");
+  const std::string folder = dir_ + "/other-server";
+  auto store = gallery::GalleryStore::Open(db_path_, {.snapshot_dir = folder});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto index = gallery::GalleryIndex::Open(**store, {kModel.id, kModel.version, kModel.dim});
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  ASSERT_TRUE(SnapshotHolds(folder, b9));
+  ASSERT_TRUE(ChangeBooking(*ctx_, sue_, "B-9", BookingChange::kExpunge, "acquitted").ok());
+  Status sync = (*index)->Refresh();
+  ASSERT_TRUE(sync.ok()) << sync.ToString();
+  EXPECT_EQ((*index)->last_sync().action, gallery::IndexSync::Action::kRebuilt)
+      << (*index)->last_sync().reason;
+  EXPECT_FALSE(SnapshotHolds(folder, b9));
+  EXPECT_TRUE(SnapshotHolds(folder, b10));
 }
 
 TEST_P(GalleryAdminTest, OtherRolesAreRefusedAuditedAndChangeNothing) {
@@ -111,16 +196,24 @@ TEST_P(GalleryAdminTest, BadRequestsFailWithoutChange) {
 TEST_P(GalleryAdminTest, NoChangeWithoutItsAuditEntry) {
   auto before = gallery_->ChangeCounter();
   ASSERT_TRUE(before.ok());
-  ASSERT_TRUE(db_->Exec("CREATE TEMP TRIGGER fail_gallery_entries BEFORE INSERT ON "
-                        "audit_entries WHEN NEW.action LIKE 'gallery.%' BEGIN "
-                        "SELECT RAISE(ABORT, 'injected audit failure'); END")
+  const bool pg = postgres();
+  ASSERT_TRUE(db_->Exec(pg ? "CREATE FUNCTION fail_gallery_entries() RETURNS trigger "
+                             "LANGUAGE plpgsql AS $$ BEGIN IF NEW.action LIKE 'gallery.%' THEN "
+                             "RAISE EXCEPTION 'injected audit failure'; END IF; RETURN NEW; "
+                             "END $$; CREATE TRIGGER fail_gallery_entries BEFORE INSERT ON "
+                             "audit_entries FOR EACH ROW EXECUTE FUNCTION fail_gallery_entries()"
+                           : "CREATE TEMP TRIGGER fail_gallery_entries BEFORE INSERT ON "
+                             "audit_entries WHEN NEW.action LIKE 'gallery.%' BEGIN "
+                             "SELECT RAISE(ABORT, 'injected audit failure'); END")
                   .ok());
   for (BookingChange change : {BookingChange::kSeal, BookingChange::kExpunge}) {
     Status s = ChangeBooking(*ctx_, sue_, "B-7", change, "court order").status();
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.ToString().find("injected audit failure"), std::string::npos) << s.ToString();
   }
-  ASSERT_TRUE(db_->Exec("DROP TRIGGER temp.fail_gallery_entries").ok());
+  ASSERT_TRUE(db_->Exec(pg ? "DROP TRIGGER fail_gallery_entries ON audit_entries"
+                           : "DROP TRIGGER temp.fail_gallery_entries")
+                  .ok());
   EXPECT_EQ(StatusOf("B-7"), gallery::RecordStatus::kActive);
   EXPECT_EQ(gallery_->ListPhotos("B-7")->size(), 1u);
   EXPECT_EQ(*gallery_->ChangeCounter(), *before);
@@ -183,9 +276,7 @@ TEST_P(GalleryAdminTest, EnrolmentIsAuditedWithTheManifestHash) {
   EXPECT_TRUE(audit::Verify(*db_, Pinned())->ok());
 }
 
-// SQLite only for now: the use cases open the gallery on the Context's own connection, and the
-// gallery's port to PostgreSQL is separate work (issue 15).
-FT_INSTANTIATE_SQLITE_ONLY(GalleryAdminTest);
+FT_INSTANTIATE_BACKENDS(GalleryAdminTest);
 
 }  // namespace
 }  // namespace facetrail::service

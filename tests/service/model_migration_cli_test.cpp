@@ -2,15 +2,21 @@
 // networks: searches keep answering with the old model while `gallery retemplate` runs, the
 // switch is refused until every photo has a template and for the wrong roles, every search
 // after it uses the new model, and the old templates are pruned — all of it in the audit log.
+// On both back-ends: a SQLite file (snapshots beside it), and a database on the PostgreSQL test
+// cluster with the snapshots in a folder of this "machine" (FACETRAIL_SNAPSHOT_DIR), as a server
+// on PostgreSQL keeps them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 
 #include "common/command.h"
+#include "common/db.h"
+#include "common/pg_cluster.h"
 
 namespace {
 
@@ -26,21 +32,68 @@ const char* const kPeople[] = {"Colin_Powell",    "Tony_Blair",        "Hugo_Cha
                                "Nestor_Kirchner", "Andre_Agassi",      "Tom_Ridge",
                                "Vicente_Fox",     "Silvio_Berlusconi", "Megawati_Sukarnoputri"};
 
-class ModelMigrationTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+std::string BackendName(const ::testing::TestParamInfo<Backend>& param) {
+  return param.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+class ModelMigrationTest : public ::testing::TestWithParam<Backend> {
  protected:
+  bool postgres() const { return GetParam() == Backend::kPostgres; }
   void SetUp() override {
     std::string templ = (fs::temp_directory_path() / "ft-migrate-XXXXXX").string();
     dir_ = ::mkdtemp(templ.data());
+    db_ = dir_ + "/f.db";
+    if (postgres()) FT_PG_DATABASE_OR_SKIP(db_);
   }
   void TearDown() override {
     fs::remove_all(dir_);
     fs::remove_all(dir_ + "-trust");
   }
 
+  // `--db` of the test's database.
+  std::string Db() const { return "--db '" + db_ + "'"; }
+  // Where `admin init` puts the signing key: beside the SQLite file, or (PostgreSQL: no file)
+  // where --key names it.
+  std::string KeyOption() const { return postgres() ? " --key '" + dir_ + "/audit.key'" : ""; }
+  std::string PublicKey() const {
+    return postgres() ? dir_ + "/audit.key.pub" : dir_ + "/f.db.audit-key.pub";
+  }
+  // The folder the search snapshots are in: beside the SQLite file, or this "machine's" folder.
+  std::string SnapshotFolder() const { return postgres() ? dir_ + "/snapshots" : dir_; }
+  std::vector<std::string> Snapshots() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(SnapshotFolder(), ec)) {
+      if (e.path().extension() == ".snapshot") out.push_back(e.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // One text column of a query on the test's database, a line per row.
+  std::string Query(const std::string& sql) const {
+    auto db = facetrail::Db::Open(db_, false);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return "";
+    auto st = db->Prepare(sql);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) return "";
+    std::string out;
+    for (;;) {
+      auto row = st->Step();
+      EXPECT_TRUE(row.ok()) << row.status().ToString();
+      if (!row.ok() || !*row) break;
+      out += st->Text(0) + "\n";
+    }
+    return out;
+  }
+
   // Runs facetrail; stderr joins stdout unless `json` (then stdout alone, to be parsed).
   CommandRun Ft(const std::string& args, const std::string& password = "", bool json = false,
                 const std::string& new_password = "") const {
-    return RunCommand("cd '" + dir_ + "' && FACETRAIL_PASSWORD='" + password +
+    const std::string snapshots =
+        postgres() ? " FACETRAIL_SNAPSHOT_DIR='" + SnapshotFolder() + "'" : "";
+    return RunCommand("cd '" + dir_ + "' &&" + snapshots + " FACETRAIL_PASSWORD='" + password +
                       "' FACETRAIL_NEW_PASSWORD='" + new_password + "' FACETRAIL_MODELS='" +
                       FACETRAIL_MODELS_DIR "' '" FACETRAIL_BINARY_DIR "/facetrail' " + args +
                       (json ? " 2>/dev/null" : " 2>&1") + " </dev/null");
@@ -50,12 +103,12 @@ class ModelMigrationTest : public ::testing::Test {
   // list is not cut by a threshold (--min-score 0): what is checked is the ranking.
   std::pair<std::string, std::string> Search(const std::string& person) const {
     const std::string probe = (kImages / person / (person + "_0002.jpg")).string();
-    CommandRun r =
-        Ft("search --db f.db --user sam --case MPD-2026-0042 --purpose 'criminal "
-           "investigation' --offense robbery --justification 'CCTV still' --agency "
-           "'Metro PD' --top 3 --json --probe '" +
-               probe + "'",
-           "sam-password-1", true);
+    CommandRun r = Ft("search " + Db() +
+                          " --user sam --case MPD-2026-0042 --purpose 'criminal "
+                          "investigation' --offense robbery --justification 'CCTV still' --agency "
+                          "'Metro PD' --top 3 --json --probe '" +
+                          probe + "'",
+                      "sam-password-1", true);
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     if (r.exit_code != 0 || !j.is_object() || !j.contains("candidates")) {
       return {"error", r.out};
@@ -66,21 +119,25 @@ class ModelMigrationTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string db_;  // the SQLite file, or the PostgreSQL URI
 };
 
-TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
+TEST_P(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   if (!fs::exists(kImages / "Colin_Powell")) GTEST_SKIP() << "LFW images missing";
   const std::string admin = "admin-password-1", sup = "sue-password-1";
-  ASSERT_EQ(Ft("admin init --db f.db --name admin --agency 'Metro PD'", admin).exit_code, 0);
+  ASSERT_EQ(
+      Ft("admin init " + Db() + KeyOption() + " --name admin --agency 'Metro PD'", admin).exit_code,
+      0);
   for (auto [name, roles] : {std::pair{"sam", "searcher"}, {"sue", "supervisor"}}) {
-    ASSERT_EQ(Ft(std::string("admin user add --db f.db --user admin --name ") + name +
+    ASSERT_EQ(Ft(std::string("admin user add " + Db() + " --user admin --name ") + name +
                      " --agency 'Metro PD' --roles " + roles,
                  admin, false, std::string(name) + "-password-1")
                   .exit_code,
               0);
   }
-  ASSERT_EQ(Ft("admin cert add --db f.db --user admin --name sam --course FC --number FC-1 "
-               "--issued 2020-01-01 --expires 2099-12-31 --issued-by Academy",
+  ASSERT_EQ(Ft("admin cert add " + Db() +
+                   " --user admin --name sam --course FC --number FC-1 "
+                   "--issued 2020-01-01 --expires 2099-12-31 --issued-by Academy",
                admin)
                 .exit_code,
             0);
@@ -91,22 +148,22 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
       m << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
   }
   // A new gallery takes the model it is enrolled with: here the old one.
-  CommandRun e = Ft("enroll --db f.db --manifest m.csv --images '" + kImages.string() +
+  CommandRun e = Ft("enroll " + Db() + " --manifest m.csv --images '" + kImages.string() +
                         "' --model faceapi-resnet --threads 1 --user sue",
                     sup);
   ASSERT_EQ(e.exit_code, 0) << e.out;
   // Every score listed (the department's candidate-list policy), so the top candidate is seen
   // under both models whatever their calibrated thresholds.
-  CommandRun policy =
-      Ft("admin config candidates --db f.db --user sue --length 20 --threshold 0.5 --reason "
-         "'migration test'",
-         sup);
+  CommandRun policy = Ft("admin config candidates " + Db() +
+                             " --user sue --length 20 --threshold 0.5 --reason "
+                             "'migration test'",
+                         sup);
   ASSERT_EQ(policy.exit_code, 0) << policy.out;
   // The threshold alone (the length stays 20).
-  policy =
-      Ft("admin config candidates --json --db f.db --user sue --threshold 0 --reason "
-         "'every score listed'",
-         sup, true);
+  policy = Ft("admin config candidates --json " + Db() +
+                  " --user sue --threshold 0 --reason "
+                  "'every score listed'",
+              sup, true);
   ASSERT_EQ(policy.exit_code, 0) << policy.out;
   EXPECT_EQ(nlohmann::json::parse(policy.out)["max_list_length"], 20) << policy.out;
   const std::string old_id = "faceapi-1.7.15-resnet29/similarity-flip";
@@ -116,19 +173,20 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_EQ(before.second, "B-Colin_Powell");
 
   // Activation before the new templates exist, and by a searcher, is refused.
-  EXPECT_EQ(
-      Ft("admin model activate fr_feature --db f.db --user sue --reason 'issue 12'", sup).exit_code,
-      1);
-  EXPECT_EQ(Ft("admin model activate fr_feature --db f.db --user sam --reason x", "sam-password-1")
+  EXPECT_EQ(Ft("admin model activate fr_feature " + Db() + " --user sue --reason 'issue 12'", sup)
                 .exit_code,
-            3);
+            1);
+  EXPECT_EQ(
+      Ft("admin model activate fr_feature " + Db() + " --user sam --reason x", "sam-password-1")
+          .exit_code,
+      3);
 
   // Retemplate in the background; search all the while.
   auto migration = std::async(std::launch::async, [&] {
-    return Ft(
-        "gallery retemplate --db f.db --model fr_feature --user sue --reason 'issue 12' "
-        "--workers 1",
-        sup);
+    return Ft("gallery retemplate " + Db() +
+                  " --model fr_feature --user sue --reason 'issue 12' "
+                  "--workers 1",
+              sup);
   });
   int during = 0;
   while (migration.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
@@ -145,14 +203,15 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_GT(during, 0);
   // Idempotent: a second run finds nothing to do.
   CommandRun again =
-      Ft("gallery retemplate --db f.db --model fr_feature --user sue --reason 'again' --json", sup,
-         true);
+      Ft("gallery retemplate " + Db() + " --model fr_feature --user sue --reason 'again' --json",
+         sup, true);
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(nlohmann::json::parse(again.out)["photos"], 0);
 
   // The switch, then every search uses the new model and finds the same people.
-  CommandRun a = Ft(
-      "admin model activate fr_feature --db f.db --user sue --reason 'issue 12' --json", sup, true);
+  CommandRun a =
+      Ft("admin model activate fr_feature " + Db() + " --user sue --reason 'issue 12' --json", sup,
+         true);
   ASSERT_EQ(a.exit_code, 0) << a.out;
   EXPECT_EQ(nlohmann::json::parse(a.out)["active_model"], new_id) << a.out;
   for (const char* p : {"Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Andre_Agassi"}) {
@@ -160,17 +219,26 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
     EXPECT_EQ(r.first, new_id) << r.second;
     EXPECT_EQ(r.second, std::string("B-") + p);
   }
+  // Both models' snapshots are on disk (beside the file, or in this machine's folder).
+  const std::vector<std::string> both = Snapshots();
+  ASSERT_EQ(both.size(), 2u) << SnapshotFolder();
   // The old model cannot be pruned while active; the new one cannot be pruned now.
-  EXPECT_EQ(Ft("gallery prune-templates --db f.db --model fr_feature --user sue --reason x", sup)
+  EXPECT_EQ(Ft("gallery prune-templates " + Db() + " --model fr_feature --user sue --reason x", sup)
                 .exit_code,
             1);
-  CommandRun prune =
-      Ft("gallery prune-templates --db f.db --model faceapi-resnet --user sue --reason 'migrated' "
-         "--json",
-         sup, true);
+  CommandRun prune = Ft("gallery prune-templates " + Db() +
+                            " --model faceapi-resnet --user sue --reason 'migrated' "
+                            "--json",
+                        sup, true);
   ASSERT_EQ(prune.exit_code, 0) << prune.out;
   EXPECT_EQ(nlohmann::json::parse(prune.out)["deleted_templates"], 12) << prune.out;
-  CommandRun stats = Ft("gallery stats --db f.db --json", "", true);
+  // The pruned model's snapshot (its templates' numbers) is gone from the folder; the active
+  // model's stays.
+  const std::vector<std::string> left = Snapshots();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_NE(std::find(both.begin(), both.end(), left[0]), both.end());
+  EXPECT_EQ(Search("Tony_Blair").second, "B-Tony_Blair");
+  CommandRun stats = Ft("gallery stats " + Db() + " --json", "", true);
   auto sj = nlohmann::json::parse(stats.out);
   ASSERT_EQ(sj["models"].size(), 1u);
   EXPECT_EQ(sj["models"][0]["model_id"], new_id);
@@ -178,11 +246,8 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
   EXPECT_EQ(sj["models"][0]["active"], true);
 
   // The log: who moved the gallery, when and why, with the refusal of the searcher.
-  const std::string log =
-      RunCommand("sqlite3 '" + dir_ +
-                 "/f.db' \"SELECT actor || ' ' || action FROM audit_entries WHERE action LIKE "
-                 "'model.%' ORDER BY seq\"")
-          .out;
+  const std::string log = Query(
+      "SELECT actor || ' ' || action FROM audit_entries WHERE action LIKE 'model.%' ORDER BY seq");
   EXPECT_EQ(log,
             "sam model.refused\n"
             "sue model.retemplate.start\n"
@@ -194,10 +259,13 @@ TEST_F(ModelMigrationTest, LiveGalleryMovesToTheNewModel) {
             "sue model.prune\n");
   // The audit key 'admin init' made, pinned outside the database's folder as an auditor would.
   fs::create_directories(dir_ + "-trust");
-  fs::copy_file(dir_ + "/f.db.audit-key.pub", dir_ + "-trust/pinned.pub");
-  CommandRun verify = Ft("audit verify --db f.db --public-key '" + dir_ + "-trust/pinned.pub'");
+  fs::copy_file(PublicKey(), dir_ + "-trust/pinned.pub");
+  CommandRun verify = Ft("audit verify " + Db() + " --public-key '" + dir_ + "-trust/pinned.pub'");
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ModelMigrationTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 
@@ -206,7 +274,7 @@ namespace {
 // A department registers its own ONNX model, which cannot be activated until `facetrail eval`
 // certified it on labelled data; then it can. (The "department's" network is fr_feature under
 // another name: what is tested is the procedure.)
-TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) {
+TEST_P(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) {
   if (!fs::exists(kImages / "Colin_Powell")) GTEST_SKIP() << "LFW images missing";
   // A models folder of our own, with the shipped models.
   const fs::path models = fs::path(dir_) / "models";
@@ -264,7 +332,7 @@ TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
       mf << "B-" << p << "," << p << "/" << p << "_0001.jpg," << p << "\n";
   }
   // enroll --json: the summary as one JSON object on stdout (progress stays on stderr).
-  CommandRun enrolled = Ft("enroll --json --db g.db --manifest m.csv --threads 1 --images '" +
+  CommandRun enrolled = Ft("enroll --json " + Db() + " --manifest m.csv --threads 1 --images '" +
                                kImages.string() + "'" + m,
                            "", true);
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out;
@@ -273,8 +341,8 @@ TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
   EXPECT_EQ(summary["enrolled"], std::size(kPeople)) << enrolled.out;
   EXPECT_EQ(summary["rejected"], 0) << enrolled.out;
   EXPECT_EQ(summary["snapshot"]["searchable"], std::size(kPeople)) << enrolled.out;
-  ASSERT_EQ(Ft("gallery retemplate --db g.db --model dept_net" + m).exit_code, 0);
-  CommandRun early = Ft("admin model activate dept_net --db g.db" + m);
+  ASSERT_EQ(Ft("gallery retemplate " + Db() + " --model dept_net" + m).exit_code, 0);
+  CommandRun early = Ft("admin model activate dept_net " + Db() + "" + m);
   EXPECT_EQ(early.exit_code, 1);
   EXPECT_NE(early.out.find("not certified"), std::string::npos) << early.out;
 
@@ -301,9 +369,9 @@ TEST_F(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
   auto show = nlohmann::json::parse(Ft("models show dept_net --json" + m, "", true).out);
   EXPECT_EQ(show["certified"], true);
   EXPECT_GT(show["calibration"]["candidate"]["gallery_size"].get<int>(), 0);
-  CommandRun act = Ft("admin model activate dept_net --db g.db" + m);
+  CommandRun act = Ft("admin model activate dept_net " + Db() + "" + m);
   EXPECT_EQ(act.exit_code, 0) << act.out;
-  auto stats = nlohmann::json::parse(Ft("gallery stats --db g.db --json", "", true).out);
+  auto stats = nlohmann::json::parse(Ft("gallery stats " + Db() + " --json", "", true).out);
   for (const auto& s : stats["models"]) {
     EXPECT_EQ(s["active"], s["model_id"] == "metro-pd-dept-net/5point-flip") << s.dump();
   }

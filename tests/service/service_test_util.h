@@ -130,7 +130,6 @@ class ServiceTest : public ::testing::TestWithParam<Backend> {
     source_.reset();
     index_.reset();
     gallery_.reset();
-    gallery_db_.reset();
     ctx_.reset();
     db_.reset();
     std::filesystem::remove_all(dir_);
@@ -149,21 +148,14 @@ class ServiceTest : public ::testing::TestWithParam<Backend> {
     return {u->id, u->name};
   }
 
-  // 40 bookings B-1..B-40, one random template each, in the real gallery: in the same SQLite
-  // file; on PostgreSQL, for now, in a SQLite file of its own (the gallery's port to PostgreSQL
-  // is separate work; these tests are about the service layer's tables, and searches only need
-  // the candidate source). Fixtures whose use cases open the gallery on the Context's own
-  // connection (GalleryAdminTest) run on SQLite only until then.
+  // 40 bookings B-1..B-40, one random template each, in the real gallery, in the same
+  // database as everything else (the SQLite file, or the test's PostgreSQL database), as in
+  // production: use cases that open the gallery on the Context's own connection
+  // (GalleryAdminTest) join its transactions.
   void BuildGallery() {
-    const std::string gallery_path = postgres() ? dir_ + "/gallery.db" : db_path_;
-    auto store = gallery::GalleryStore::Open(gallery_path);
+    auto store = gallery::GalleryStore::Open(db_path_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     gallery_ = std::move(*store);
-    if (postgres()) {
-      auto db = Db::Open(gallery_path, /*create=*/false);
-      ASSERT_TRUE(db.ok()) << db.status().ToString();
-      gallery_db_ = std::make_unique<Db>(std::move(*db));
-    }
     std::mt19937 rng(7);
     for (int i = 1; i <= 40; ++i) {
       std::vector<float> t = RandomTemplate(rng);
@@ -253,14 +245,13 @@ class ServiceTest : public ::testing::TestWithParam<Backend> {
   }
 
   // A connection to the database that holds the gallery's tables (bookings, photos).
-  Db& gallery_db() { return gallery_db_ ? *gallery_db_ : *db_; }
+  Db& gallery_db() { return *db_; }
 
   void SetToday(const std::string& utc) { *clock_ = *audit::ParseUtc(utc); }
 
   std::string dir_;
   std::string db_path_;  // the SQLite file, or the PostgreSQL URI
   std::unique_ptr<Db> db_;
-  std::unique_ptr<Db> gallery_db_;  // PostgreSQL: the gallery's SQLite file (BuildGallery)
   std::shared_ptr<int64_t> clock_;
   std::unique_ptr<Context> ctx_;
   std::unique_ptr<gallery::GalleryStore> gallery_;
