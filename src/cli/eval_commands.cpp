@@ -355,6 +355,14 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     if (a.gate_sharpness) gate.min_sharpness = *a.gate_sharpness;
     options.gate = gate;
   }
+  // What a search would state for each probe the gate passes: the model's expected-FNIR table.
+  if (manifest && manifest->calibration && manifest->calibration->expected_fnir) {
+    options.expected_fnir = [table = *manifest->calibration->expected_fnir](
+                                double eye, double detail) -> std::optional<double> {
+      const std::optional<vision::ExpectedFnir> e = vision::LookupExpectedFnir(table, eye, detail);
+      return e ? e->fnir : std::nullopt;
+    };
+  }
   Expected<eval::Report> report = eval::Evaluate(*d, systems, options);
   if (!report.ok()) return PrintError(report.status().WithContext("eval"));
   report->command_line = command_line;
