@@ -256,7 +256,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     eval::LadderResults r;
     r.rung = rung.Name();
     r.scale = rung.scale;
-    if (rung.identity()) {
+    // The undegraded rung is the clean pass, unless the probes are sampled differently
+    // (probe-side methods): then its probes get their own pass, so that the method's clean
+    // figures are measured too.
+    if (rung.identity() && probe_cache_id == cache_id) {
       r.image_vectors = ours.image_vectors;
       r.image_quality = ours.image_quality;
       r.image_landmarks = ours.image_landmarks;
