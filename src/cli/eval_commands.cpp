@@ -256,7 +256,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     eval::LadderResults r;
     r.rung = rung.Name();
     r.scale = rung.scale;
-    if (rung.identity()) {
+    // The undegraded rung is the clean pass, unless the probes are sampled differently
+    // (probe-side methods): then its probes get their own pass, so that the method's clean
+    // figures are measured too.
+    if (rung.identity() && probe_cache_id == cache_id) {
       r.image_vectors = ours.image_vectors;
       r.image_quality = ours.image_quality;
       r.image_landmarks = ours.image_landmarks;
@@ -354,6 +357,14 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     if (a.gate_eye_distance) gate.min_eye_distance_px = *a.gate_eye_distance;
     if (a.gate_sharpness) gate.min_sharpness = *a.gate_sharpness;
     options.gate = gate;
+  }
+  // What a search would state for each probe the gate passes: the model's expected-FNIR table.
+  if (manifest && manifest->calibration && manifest->calibration->expected_fnir) {
+    options.expected_fnir = [table = *manifest->calibration->expected_fnir](
+                                double eye, double detail) -> std::optional<double> {
+      const std::optional<vision::ExpectedFnir> e = vision::LookupExpectedFnir(table, eye, detail);
+      return e ? e->fnir : std::nullopt;
+    };
   }
   Expected<eval::Report> report = eval::Evaluate(*d, systems, options);
   if (!report.ok()) return PrintError(report.status().WithContext("eval"));

@@ -461,18 +461,31 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
       }
     }
     if (o.gate) {
-      std::vector<MatedSearch> passed;
+      std::vector<MatedSearch> passed, expected;
+      double expected_sum = 0;
       for (const SearchOutcome& so : run.outcomes) {
         const ImageQuality q =
             rung.image_quality.empty() ? ImageQuality{} : rung.image_quality[so.probe];
         const bool has_face = !std::isnan(q.eye_distance_px);
-        if (!has_face || o.gate->Passes(q)) {
-          passed.push_back(so.mated);
-        } else {
+        if (has_face && !o.gate->Passes(q)) {
           ++f.gate_refused;
+          continue;
         }
+        passed.push_back(so.mated);
+        if (!has_face) continue;
+        ++f.gate_passed_with_face;
+        if (!o.expected_fnir) continue;
+        const std::optional<double> e = o.expected_fnir(q.GateEyeDistance(), q.GateDetail());
+        if (!e) continue;
+        expected_sum += *e;
+        expected.push_back(so.mated);
       }
       f.gate_fnir_passed = Fnir(passed, t, o.fnir_rank);
+      f.gate_passed_with_expectation = expected.size();
+      if (!expected.empty()) {
+        f.gate_expected_fnir_mean = expected_sum / static_cast<double>(expected.size());
+        f.gate_fnir_passed_with_expectation = Fnir(expected, t, o.fnir_rank);
+      }
     }
     f.fnir_at_clean_threshold = Fnir(mated, t, o.fnir_rank);
     f.fpir_at_clean_threshold = Fpir(non_mated, t);

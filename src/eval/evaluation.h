@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -190,6 +191,11 @@ struct EvalOptions {
   // quality figure) is unacceptable when its FNIR exceeds this; NaN = 2 × the overall FNIR +
   // 0.05 (at the recommended threshold). docs/EVAL.md, "Error versus discard".
   double gate_max_fnir = std::numeric_limits<double>::quiet_NaN();
+  // The expected FNIR a search would state for a probe (the model's expected-FNIR table,
+  // vision::LookupExpectedFnir): (effective eye distance px, detail) → its bin's FNIR, nullopt
+  // where the table states none. With `gate`, each ladder rung reports the expectation of the
+  // probes the gate lets through beside their measured FNIR (LadderFigures).
+  std::function<std::optional<double>(double, double)> expected_fnir;
 };
 
 // Score distributions of the positive (genuine / mate) and negative (impostor / non-mated top)
@@ -271,6 +277,14 @@ struct LadderFigures {
   // With EvalOptions::gate: probes it refuses, and FNIR (clean threshold) of those it passes.
   size_t gate_refused = 0;
   double gate_fnir_passed = std::numeric_limits<double>::quiet_NaN();
+  // With EvalOptions::expected_fnir too, over the probes the gate passes that have a face: how
+  // many of them the table states an FNIR for, the mean of those stated FNIRs (what searchers
+  // were told on average), and the measured FNIR (clean threshold) of the same probes. The
+  // expectation is read at the table's threshold, the measurement at the clean one: the same
+  // score when the model was calibrated on this data.
+  size_t gate_passed_with_face = 0, gate_passed_with_expectation = 0;
+  double gate_expected_fnir_mean = std::numeric_limits<double>::quiet_NaN();
+  double gate_fnir_passed_with_expectation = std::numeric_limits<double>::quiet_NaN();
   // Resolution-aware thresholds, measured only (nothing ships them): the probes of every rung
   // pooled and cut into 3 × 3 bins by the tertiles of their eye distance and sharpness (figures
   // of the probe alone); each bin gets the threshold that holds its own FPIR at

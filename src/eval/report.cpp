@@ -159,6 +159,10 @@ json ToJson(const SystemReport& s) {
                {"fpir_at_clean_threshold", Num(f.fpir_at_clean_threshold)},
                {"gate_refused", f.gate_refused},
                {"gate_fnir_passed", Num(f.gate_fnir_passed)},
+               {"gate_passed_with_face", f.gate_passed_with_face},
+               {"gate_passed_with_expectation", f.gate_passed_with_expectation},
+               {"gate_expected_fnir_mean", Num(f.gate_expected_fnir_mean)},
+               {"gate_fnir_passed_with_expectation", Num(f.gate_fnir_passed_with_expectation)},
                {"landmark_faces", f.landmark_faces},
                {"landmark_nme_mean", Num(f.landmark_nme_mean)},
                {"landmark_nme_median", Num(f.landmark_nme_median)},
@@ -273,7 +277,8 @@ std::string CsvFiles(const Report& r, const std::string& which) {
          "fnir_at_fpir_1pct,threshold_at_fpir_1pct,fnir_at_clean_threshold,"
          "fpir_at_clean_threshold,gate_refused,gate_fnir_passed,landmark_nme_mean,"
          "landmark_nme_median,landmark_failure_rate,fnir_at_quality_bin_thresholds,"
-         "fpir_at_quality_bin_thresholds\n";
+         "fpir_at_quality_bin_thresholds,gate_passed_with_face,gate_passed_with_expectation,"
+         "gate_expected_fnir_mean,gate_fnir_passed_with_expectation\n";
     for (const SystemReport& s : r.systems) {
       for (const LadderFigures& f : s.ladder) {
         const IdentificationFigures& id = f.identification;
@@ -293,6 +298,8 @@ std::string CsvFiles(const Report& r, const std::string& which) {
           << Csv(f.gate_fnir_passed) << ',' << Csv(f.landmark_nme_mean) << ','
           << Csv(f.landmark_nme_median) << ',' << Csv(f.landmark_failure_rate) << ','
           << Csv(f.fnir_at_quality_bin_thresholds) << ',' << Csv(f.fpir_at_quality_bin_thresholds)
+          << ',' << f.gate_passed_with_face << ',' << f.gate_passed_with_expectation << ','
+          << Csv(f.gate_expected_fnir_mean) << ',' << Csv(f.gate_fnir_passed_with_expectation)
           << '\n';
       }
     }
@@ -452,6 +459,23 @@ std::string TextSummary(const Report& r) {
                     internal::Percent(f.fnir_at_quality_bin_thresholds).c_str(),
                     internal::Percent(f.fpir_at_quality_bin_thresholds).c_str());
       o << line;
+    }
+    if (!s.ladder.empty() && r.options.gate) {
+      o << "  quality gate per rung (eye distance >= "
+        << internal::Number(r.options.gate->min_eye_distance_px)
+        << " px, sharpness/detail >= " << internal::Number(r.options.gate->min_sharpness)
+        << "): refused, FNIR of the rest at the clean threshold; of the rest with a stated "
+           "expected FNIR: how many, their mean expected FNIR, their measured FNIR\n";
+      for (const LadderFigures& f : s.ladder) {
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "    %-22s refused %5zu/%-5zu  %s  stated %5zu/%-5zu  %s  %s\n",
+                      f.rung.c_str(), f.gate_refused, f.probes,
+                      internal::Percent(f.gate_fnir_passed).c_str(), f.gate_passed_with_expectation,
+                      f.gate_passed_with_face, internal::Percent(f.gate_expected_fnir_mean).c_str(),
+                      internal::Percent(f.gate_fnir_passed_with_expectation).c_str());
+        o << line;
+      }
     }
     for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
       o << "  quality limit from the ladder: " << e.measure

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -198,6 +199,60 @@ TEST(LadderTest, RungsAgainstTheCleanGallery) {
   ASSERT_TRUE(g2.ok());
   EXPECT_EQ(g2->systems[0].ladder[0].gate_refused, 0u);
   EXPECT_EQ(g2->systems[0].ladder[1].gate_refused, 100u);
+  EXPECT_EQ(g2->systems[0].ladder[0].gate_passed_with_face, 100u);
+  EXPECT_EQ(g2->systems[0].ladder[1].gate_passed_with_face, 0u);
+  // Without an expected-FNIR table nothing is stated.
+  EXPECT_EQ(g2->systems[0].ladder[0].gate_passed_with_expectation, 0u);
+  EXPECT_TRUE(std::isnan(g2->systems[0].ladder[0].gate_expected_fnir_mean));
+
+  // With a table: what searchers would be told about the probes the gate lets through, beside
+  // what those probes measured. A gate that passes everything; the table states 0.25 for the
+  // degraded bin (effective eye distance 10, detail 3: half of them missed) and nothing for the
+  // clean one (40, 50).
+  EvalOptions told = o;
+  told.gate = QualityGate{0, 0};
+  std::vector<std::pair<double, double>> asked;
+  told.expected_fnir = [&asked](double eye, double detail) -> std::optional<double> {
+    asked.emplace_back(eye, detail);
+    if (eye < 12) return 0.25;
+    return std::nullopt;
+  };
+  auto g3 = Evaluate(d, {s}, told);
+  ASSERT_TRUE(g3.ok()) << g3.status().ToString();
+  const LadderFigures& clean_told = g3->systems[0].ladder[0];
+  const LadderFigures& degraded_told = g3->systems[0].ladder[1];
+  EXPECT_EQ(clean_told.gate_refused, 0u);
+  EXPECT_EQ(clean_told.gate_passed_with_face, 100u);
+  EXPECT_EQ(clean_told.gate_passed_with_expectation, 0u);
+  EXPECT_TRUE(std::isnan(clean_told.gate_expected_fnir_mean));
+  EXPECT_EQ(degraded_told.gate_refused, 0u);
+  EXPECT_EQ(degraded_told.gate_passed_with_face, 100u);
+  EXPECT_EQ(degraded_told.gate_passed_with_expectation, 100u);
+  EXPECT_DOUBLE_EQ(degraded_told.gate_expected_fnir_mean, 0.25);
+  // Measured: the 50 rank-2 mates are misses at rank 1, so at least half.
+  EXPECT_GE(degraded_told.gate_fnir_passed_with_expectation, 0.5);
+  EXPECT_DOUBLE_EQ(degraded_told.gate_fnir_passed_with_expectation, degraded_told.gate_fnir_passed);
+  // The table is read on the blur-aware figures (effective eye distance 10, detail 3), not the
+  // plain ones (20, 10).
+  ASSERT_FALSE(asked.empty());
+  EXPECT_NE(std::find(asked.begin(), asked.end(), std::pair<double, double>(10, 3)), asked.end());
+  EXPECT_EQ(std::find(asked.begin(), asked.end(), std::pair<double, double>(20, 10)), asked.end());
+  // The CSV carries the figures per rung.
+  const std::string out =
+      (fs::temp_directory_path() / ("ft_ladder_out_" + std::to_string(getpid()))).string();
+  ASSERT_TRUE(WriteReport(*g3, out).ok());
+  std::ifstream csv(out + "/ladder.csv");
+  std::string header, row1, row2;
+  std::getline(csv, header);
+  std::getline(csv, row1);
+  std::getline(csv, row2);
+  EXPECT_TRUE(
+      header.ends_with("gate_passed_with_face,gate_passed_with_expectation,gate_expected_fnir_mean,"
+                       "gate_fnir_passed_with_expectation"))
+      << header;
+  EXPECT_NE(row2.find(",100,100,0.25,"), std::string::npos) << row2;
+  EXPECT_NE(TextSummary(*g3).find("stated   100/100"), std::string::npos) << TextSummary(*g3);
+  fs::remove_all(out);
 
   // With the gallery degraded too, the rung's gallery entries count: here they point elsewhere.
   s.ladder[1].gallery_degraded = true;

@@ -47,6 +47,20 @@ TEST(ModelsTest, ShippedModelsLoadAndMatchTheirFiles) {
     EXPECT_GT(m.calibration->candidate.gallery_size, 0) << m.name;
     EXPECT_LE(m.calibration->candidate.false_rate, 0.011) << m.name;
     EXPECT_GT(m.calibration->min_eye_distance_px, 0.f) << m.name;
+    // The gate lets a clean LFW probe (eye distance 41 px, detail about 30) through: a gate
+    // derived for a weak network can come out above it (docs/ACCURACY.md, session 9).
+    EXPECT_LT(m.calibration->min_eye_distance_px, 41.f) << m.name;
+    EXPECT_LT(m.calibration->min_sharpness, 30.f) << m.name;
+    // Each states a probe's expected FNIR (issue 18): a table from the degradation ladder, read
+    // at the candidate threshold, whose clean bin agrees with the clean FNIR it was certified at.
+    ASSERT_TRUE(m.calibration->expected_fnir.has_value()) << m.name;
+    const ExpectedFnirTable& t = *m.calibration->expected_fnir;
+    EXPECT_DOUBLE_EQ(t.threshold, m.calibration->candidate.score) << m.name;
+    EXPECT_NE(t.source.find("degradation ladder"), std::string::npos) << m.name;
+    const std::optional<ExpectedFnir> clean = LookupExpectedFnir(t, 41, 30);
+    ASSERT_TRUE(clean.has_value()) << m.name;
+    ASSERT_TRUE(clean->fnir.has_value()) << m.name;
+    EXPECT_NEAR(*clean->fnir, m.calibration->candidate.miss_rate, 0.05) << m.name;
   }
 }
 

@@ -450,7 +450,19 @@ void LadderSection(std::ostringstream& o, const Report& r) {
         << "</td><td>" << Percent(f.fnir_at_clean_threshold) << " / "
         << Percent(f.fpir_at_clean_threshold) << "</td><td>" << Percent(f.landmark_nme_mean)
         << " / " << Percent(f.landmark_nme_median) << " (" << Percent(f.landmark_failure_rate)
-        << ")</td></tr>";
+        << ")</td><td>";
+      if (r.options.gate) {
+        o << f.gate_refused << " / " << Percent(f.gate_fnir_passed);
+        if (f.gate_passed_with_expectation > 0) {
+          o << "<br><span class=\"note\">expected FNIR stated for "
+            << f.gate_passed_with_expectation << " of " << f.gate_passed_with_face << ": mean "
+            << Percent(f.gate_expected_fnir_mean) << ", measured "
+            << Percent(f.gate_fnir_passed_with_expectation) << "</span>";
+        }
+      } else {
+        o << "n/a";
+      }
+      o << "</td></tr>";
     }
     o << "</table>";
     for (const ErrorVsDiscard& e : s.ladder_error_vs_discard) {
