@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "common/command.h"
+#include "common/db_query.h"
 #include "common/file.h"
 #include "common/pg_cluster.h"
 
@@ -96,20 +97,7 @@ class CliTest : public ::testing::Test {
   // One text column of `sql` on the test's database, a line per row (what the sqlite3 program
   // prints), read the same way on either engine.
   std::string Query(const std::string& sql) const {
-    auto db = facetrail::Db::Open(postgres() ? pg_uri_ : db_, false);
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    if (!db.ok()) return "";
-    auto st = db->Prepare(sql);
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    if (!st.ok()) return "";
-    std::string out;
-    for (;;) {
-      auto row = st->Step();
-      EXPECT_TRUE(row.ok()) << row.status().ToString();
-      if (!row.ok() || !*row) break;
-      out += st->Text(0) + "\n";
-    }
-    return out;
+    return facetrail::testing::TextColumnLines(postgres() ? pg_uri_ : db_, sql);
   }
 
   std::string dir_, db_, trust_;

@@ -16,6 +16,7 @@
 
 #include "common/command.h"
 #include "common/db.h"
+#include "common/db_query.h"
 #include "common/pg_cluster.h"
 
 namespace {
@@ -72,20 +73,7 @@ class ModelMigrationTest : public ::testing::TestWithParam<Backend> {
   }
   // One text column of a query on the test's database, a line per row.
   std::string Query(const std::string& sql) const {
-    auto db = facetrail::Db::Open(db_, false);
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    if (!db.ok()) return "";
-    auto st = db->Prepare(sql);
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    if (!st.ok()) return "";
-    std::string out;
-    for (;;) {
-      auto row = st->Step();
-      EXPECT_TRUE(row.ok()) << row.status().ToString();
-      if (!row.ok() || !*row) break;
-      out += st->Text(0) + "\n";
-    }
-    return out;
+    return facetrail::testing::TextColumnLines(db_, sql);
   }
 
   // Runs facetrail; stderr joins stdout unless `json` (then stdout alone, to be parsed).
