@@ -125,27 +125,33 @@ void BuildDatabase(const std::string& db_path, int gallery, int clients, const s
   if (!faces.ok() || faces->empty()) Die("no face in the mate photo");
   std::mt19937 rng(42);
   auto t0 = Clock::now();
+  std::vector<ft::gallery::PhotoToAdd> batch;  // AddPhotos, 10,000 photos a transaction
   for (int i = 0; i <= gallery; ++i) {
-    ft::gallery::BookingRecord b;
-    ft::gallery::NewPhoto p;
+    ft::gallery::PhotoToAdd& p = batch.emplace_back();
     ft::gallery::NewTemplate t;
     if (i == 0) {
-      b.booking_number = "MATE-0001";
-      b.name = "the mate";
-      p.bytes = *mate_bytes;
+      p.booking.booking_number = "MATE-0001";
+      p.booking.name = "the mate";
+      p.photo.bytes = *mate_bytes;
       t.templ = (*faces)[0].templ;
     } else {
-      b.booking_number = "SYN-" + std::to_string(i);
-      b.name = "synthetic " + std::to_string(i);
+      p.booking.booking_number = "SYN-" + std::to_string(i);
+      p.booking.name = "synthetic " + std::to_string(i);
       std::string bytes = "synthetic photo " + std::to_string(i);
-      p.bytes.assign(bytes.begin(), bytes.end());
+      p.photo.bytes.assign(bytes.begin(), bytes.end());
       t.templ = RandomUnit(rng, model.dim);
     }
-    p.source = "server_load_bench";
-    auto added = (*store)->AddPhoto(b, p, model, {&t, 1});
+    p.photo.source = "server_load_bench";
+    p.templates = {std::move(t)};
+    if (batch.size() < 10000 && i < gallery) continue;
+    auto added = (*store)->AddPhotos(model, batch);
     if (!added.ok()) Die(added.status().ToString());
-    if (i % 100000 == 0) {
-      std::cerr << "gallery: " << i << " templates, "
+    for (const auto& one : *added) {
+      if (!one.ok()) Die(one.status().ToString());
+    }
+    batch.clear();
+    if (i % 100000 < 10000) {
+      std::cerr << "gallery: " << i + 1 << " templates, "
                 << std::chrono::duration<double>(Clock::now() - t0).count() << " s\n";
     }
   }

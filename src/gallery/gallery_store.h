@@ -108,6 +108,13 @@ struct PhotoInfo {
 
 enum class AddPhotoResult { kAdded, kAlreadyPresent };
 
+// One element of GalleryStore::AddPhotos: what one AddPhoto call takes.
+struct PhotoToAdd {
+  BookingRecord booking;
+  NewPhoto photo;
+  std::vector<NewTemplate> templates;
+};
+
 // One searchable-state change of a template, in change-counter order.
 struct TemplateChange {
   int64_t seq = 0;
@@ -196,6 +203,18 @@ class GalleryStore {
   virtual Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
                                             const ModelRef& model,
                                             std::span<const NewTemplate> templates) = 0;
+
+  // Bulk load: adds `photos` in ONE transaction with a few statements per few hundred photos
+  // instead of ~14 round trips per photo (what makes AddPhoto slow on PostgreSQL). Element i
+  // gets what AddPhoto would have returned had it been called for photos[0..i] in order: an
+  // element AddPhoto would refuse (bad template, duplicate of a stored photo or of an earlier
+  // element, expunged photo or booking, fields contradicting the stored booking or the one an
+  // earlier element created) is refused alone with the same error and stores nothing, the rest
+  // are stored together. The call's own error stores nothing at all: a database failure, or
+  // kFailedPrecondition / kInvalidArgument when `model` is not the active model or has another
+  // dimension here. Ids are assigned in element order, as by successive AddPhoto calls.
+  virtual Expected<std::vector<Expected<AddPhotoResult>>> AddPhotos(
+      const ModelRef& model, std::span<const PhotoToAdd> photos) = 0;
 
   // The photo with this SHA-256 (hex), if stored.
   virtual Expected<std::optional<PhotoInfo>> FindPhoto(std::string_view sha256_hex) = 0;

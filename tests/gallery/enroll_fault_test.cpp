@@ -24,6 +24,11 @@ class FailingStore final : public GalleryStore {
     if (++calls_ == fail_at_) return IoError("injected failure of write " + std::to_string(calls_));
     return inner_.AddPhoto(b, p, m, t);
   }
+  Expected<std::vector<Expected<AddPhotoResult>>> AddPhotos(
+      const ModelRef& m, std::span<const PhotoToAdd> photos) override {
+    if (++calls_ == fail_at_) return IoError("injected failure of write " + std::to_string(calls_));
+    return inner_.AddPhotos(m, photos);
+  }
   Expected<std::optional<PhotoInfo>> FindPhoto(std::string_view sha) override {
     return inner_.FindPhoto(sha);
   }

@@ -312,6 +312,162 @@ TEST_P(GalleryStoreTest, ScanReadsAGalleryOfSeveralPagesOnceInOrder) {
   EXPECT_EQ(wrong, 0);
 }
 
+// A random photo of the AgreesWithAnInMemoryModel kind: booking B-0..B-7 (now and then with
+// fields that contradict the booking), one of 40 photos from one of 3 sources, 0-2 faces.
+PhotoToAdd RandomPhoto(std::mt19937_64& rng) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  PhotoToAdd p;
+  p.booking = RecordFor(pick(8), pick(20) == 0);
+  const int photo = pick(40);
+  const std::string text = "photo-" + std::to_string(photo);
+  p.photo = {{text.begin(), text.end()},
+             std::nullopt,
+             "p" + std::to_string(photo % 3) + ".jpg",
+             "",
+             true,
+             ""};
+  for (int f = 0; f < pick(3); ++f) {
+    p.templates.push_back({f, {1, 2, 3, 4}, {}, testing::SeedTemplate(rng())});
+  }
+  return p;
+}
+
+// AddPhotos in random batches (duplicates within a batch and across, contradicting bookings,
+// sealed and expunged bookings between batches) against the model fed one photo at a time.
+TEST_P(GalleryStoreTest, AddPhotosAgreesWithAnInMemoryModelFedOneAtATime) {
+  auto store = Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Model model;
+  std::mt19937_64 rng(7);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  for (int step = 0; step < 60; ++step) {
+    const std::string num = "B-" + std::to_string(pick(8));
+    const int op = pick(10);
+    if (op < 7) {
+      std::vector<PhotoToAdd> batch(static_cast<size_t>(1 + pick(12)));
+      for (PhotoToAdd& p : batch) p = RandomPhoto(rng);
+      auto got = (*store)->AddPhotos(testing::FakeModel(), batch);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(got->size(), batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        std::vector<std::vector<float>> tmpl;
+        for (const NewTemplate& t : batch[i].templates) tmpl.push_back(t.templ);
+        AddPhotoResult want_r{};
+        const StatusCode want = model.AddPhoto(batch[i].booking, Sha256Hex(batch[i].photo.bytes),
+                                               batch[i].photo.source, tmpl, &want_r);
+        ASSERT_EQ((*got)[i].status().code(), want)
+            << "step " << step << " element " << i << ": " << (*got)[i].status().ToString();
+        if (want == StatusCode::kOk) {
+          EXPECT_EQ(*(*got)[i], want_r);
+        }
+      }
+    } else if (op < 9) {
+      RecordStatus s = pick(2) ? RecordStatus::kSealed : RecordStatus::kActive;
+      ASSERT_EQ((*store)->SetStatus(num, s).code(), model.SetStatus(num, s)) << "step " << step;
+    } else {
+      ASSERT_EQ((*store)->Expunge(num).code(), model.Expunge(num)) << "step " << step;
+    }
+    if (step % 10 == 0) ExpectSameState(**store, model);
+  }
+  ExpectSameState(**store, model);
+}
+
+// One AddPhotos of 700 elements (three statements' worth of rows, kBulkRows = 256) leaves the
+// very gallery — every row, every id, the change log in its order — and the very results,
+// messages included, of 700 AddPhoto calls in the same order, from the same starting gallery
+// (a sealed booking, an expunged one, a non-searchable photo, bad templates, duplicates).
+TEST_P(GalleryStoreTest, AddPhotosLeavesTheGalleryOfAddPhotoCallsInOrder) {
+  testing::TempDir dir("add_photos");
+  std::string one_uri, batch_uri;
+  FT_GALLERY_DB_OR_SKIP(GetParam(), dir / "one.db", one_uri);
+  FT_GALLERY_DB_OR_SKIP(GetParam(), dir / "batch.db", batch_uri);
+  std::mt19937_64 rng(11);
+  std::vector<PhotoToAdd> photos;
+  for (int i = 0; i < 700; ++i) {
+    PhotoToAdd p;
+    p.booking = RecordFor(i % 90, i % 97 == 5);  // now and then a contradicting field
+    const int photo = i < 650 ? i : i - 630;     // the last 50 repeat photos of the same bookings
+    const std::string text = i == 123 ? "start-2" : "bulk-" + std::to_string(photo);
+    p.photo = {
+        {text.begin(), text.end()},     "2024-01-02", i == 663 ? "s1" : "s0", "note", i % 13 != 0,
+        i % 17 == 0 ? R"({"x":1})" : ""};
+    for (int f = 0; f < 1 + i % 3; ++f) {
+      p.templates.push_back(
+          {f, {1.f * f, 2, 3, 4}, {0.9f, 30, 5, 1, 2, 3}, testing::SeedTemplate(rng())});
+    }
+    if (i % 101 == 50) p.templates[0].templ[3] = std::nanf("");  // refused alone
+    if (i == 400) p.booking.booking_number.clear();
+    photos.push_back(std::move(p));
+  }
+  std::vector<std::vector<std::string>> results(2);
+  for (const std::string& uri : {one_uri, batch_uri}) {
+    auto store = GalleryStore::Open(uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // The same start: B-1 sealed, B-2 expunged (with its photo), B-0 with a photo.
+    for (int b : {0, 1, 2}) {
+      const std::string text = "start-" + std::to_string(b);
+      ASSERT_TRUE((*store)
+                      ->AddPhoto(RecordFor(b, false),
+                                 {{text.begin(), text.end()}, {}, "s0", "", true, ""},
+                                 testing::FakeModel(),
+                                 std::vector<NewTemplate>{{0, {}, {}, testing::SeedTemplate(b)}})
+                      .ok());
+    }
+    ASSERT_TRUE((*store)->SetStatus("B-1", RecordStatus::kSealed).ok());
+    ASSERT_TRUE((*store)->Expunge("B-2").ok());
+    std::vector<std::string>& got = results[uri == batch_uri];
+    if (uri == one_uri) {
+      for (const PhotoToAdd& p : photos) {
+        auto r = (*store)->AddPhoto(p.booking, p.photo, testing::FakeModel(), p.templates);
+        got.push_back(r.ok() ? std::to_string(static_cast<int>(*r)) : r.status().ToString());
+      }
+    } else {
+      auto r = (*store)->AddPhotos(testing::FakeModel(), photos);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      for (const auto& e : *r) {
+        got.push_back(e.ok() ? std::to_string(static_cast<int>(*e)) : e.status().ToString());
+      }
+    }
+  }
+  ASSERT_EQ(results[0].size(), photos.size());
+  int refused = 0, present = 0;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    EXPECT_EQ(results[1][i], results[0][i]) << "element " << i;
+    refused += results[0][i].size() > 1;
+    present += results[0][i] == "1";
+  }
+  EXPECT_GT(refused, 20);  // the cases above happened
+  EXPECT_GT(present, 0);
+  const std::string one = testing::DumpGallery(one_uri);
+  EXPECT_GT(one.size(), 100000u);
+  EXPECT_EQ(testing::DumpGallery(batch_uri), one);
+}
+
+// The call's own errors store nothing: another model than the active one, a model without a
+// dimension.
+TEST_P(GalleryStoreTest, AddPhotosWithTheWrongModelStoresNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store.ok());
+  std::mt19937_64 rng(3);
+  std::vector<PhotoToAdd> batch = {RandomPhoto(rng)};
+  batch[0].templates = {{0, {}, {}, testing::SeedTemplate(1)}};
+  ASSERT_TRUE((*store)->AddPhotos(testing::FakeModel(), batch).ok());
+  ASSERT_EQ((*store)->ActiveModel()->value(), testing::FakeModel());
+  const int64_t counter = (*store)->ChangeCounter().value();
+  std::vector<PhotoToAdd> more = {RandomPhoto(rng), RandomPhoto(rng)};
+  ModelRef other = testing::FakeModel();
+  other.id = "another";
+  EXPECT_EQ((*store)->AddPhotos(other, more).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*store)->AddPhotos({"m", 1, 0}, more).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->ChangeCounter().value(), counter);
+  EXPECT_EQ((*store)->Stats()->photos, 1);
+  // An empty batch is no change.
+  auto none = (*store)->AddPhotos(testing::FakeModel(), {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ((*store)->ChangeCounter().value(), counter);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GalleryStoreTest, testing::kBackends, testing::BackendName);
 
 }  // namespace

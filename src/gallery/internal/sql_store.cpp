@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "common/db.h"
 #include "common/db_uri.h"
@@ -68,6 +71,48 @@ Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
   return Status::Ok();
 }
 
+// "(?, …, ?), …": `rows` groups of `columns` placeholders (a multi-row VALUES, or an IN list
+// with rows = 1).
+std::string Placeholders(size_t rows, size_t columns) {
+  std::string group = "(";
+  for (size_t c = 0; c < columns; ++c) group += c ? ", ?" : "?";
+  group += ")";
+  std::string out;
+  for (size_t r = 0; r < rows; ++r) out += (r ? ", " : "") + group;
+  return out;
+}
+
+// Rows per statement of AddPhotos (its largest statement, the templates', binds 16 a row: far
+// below both engines' parameter limits); the last statement of a batch takes the rest.
+constexpr size_t kBulkRows = 256;
+
+// The template's row: photo_id first, then the columns of kTemplateColumns in order.
+constexpr const char* kTemplateColumns =
+    "photo_id, face_index, model_id, model_version, templ, box_x, box_y, box_w, box_h, "
+    "detector_score, eye_distance_px, sharpness, yaw_deg, roll_deg, pitch_deg, dim";
+constexpr size_t kTemplateColumnCount = 16;
+
+// Binds template `t` of photo `photo_id` as the kTemplateColumnCount parameters from `first`.
+void BindTemplate(Stmt& st, int first, int64_t photo_id, const ModelRef& model,
+                  const NewTemplate& t) {
+  st.Bind(first, photo_id).Bind(first + 1, static_cast<int64_t>(t.face_index));
+  st.Bind(first + 2, model.id).Bind(first + 3, static_cast<int64_t>(model.version));
+  st.BindBlob(first + 4,
+              {reinterpret_cast<const uint8_t*>(t.templ.data()), t.templ.size() * sizeof(float)});
+  const float reals[] = {t.box.x,
+                         t.box.y,
+                         t.box.width,
+                         t.box.height,
+                         t.quality.detector_score,
+                         t.quality.eye_distance_px,
+                         t.quality.sharpness,
+                         t.quality.yaw_deg,
+                         t.quality.roll_deg,
+                         t.quality.pitch_deg};
+  for (int i = 0; i < 10; ++i) st.Bind(first + 5 + i, static_cast<double>(reals[i]));
+  st.Bind(first + 15, static_cast<int64_t>(model.dim));
+}
+
 class SqlGalleryStore final : public GalleryStore {
  public:
   // Owns its connection.
@@ -98,14 +143,7 @@ class SqlGalleryStore final : public GalleryStore {
     AddPhotoResult result = AddPhotoResult::kAdded;
     Status s = db_.InTransaction([&]() -> Status {
       FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
-      if (active && !(*active == model)) {
-        return FailedPrecondition("the gallery searches with model " + active->id + " v" +
-                                  std::to_string(active->version) + "; a photo enrolled with " +
-                                  model.id +
-                                  " would be left out of searches (enrol with the "
-                                  "active model; `gallery retemplate` migrates a gallery)");
-      }
-      FT_RETURN_IF_ERROR(CheckModelDim(model));
+      FT_RETURN_IF_ERROR(CheckEnrolmentModel(active, model));
       FT_ASSIGN_OR_RETURN(auto expunged, Prepare("SELECT 1 FROM expunged_photos WHERE sha256 = ?"));
       expunged.Bind(1, sha);
       FT_ASSIGN_OR_RETURN(bool was_expunged, expunged.Step());
@@ -141,6 +179,33 @@ class SqlGalleryStore final : public GalleryStore {
     });
     if (!s.ok()) return s.WithContext("booking " + booking.booking_number);
     return result;
+  }
+
+  Expected<std::vector<Expected<AddPhotoResult>>> AddPhotos(
+      const ModelRef& model, std::span<const PhotoToAdd> photos) override {
+    FT_RETURN_IF_ERROR(ValidateTemplates(model, {}));
+    std::vector<Expected<AddPhotoResult>> checked;  // what needs no database
+    std::vector<std::string> shas(photos.size());
+    checked.reserve(photos.size());
+    for (size_t i = 0; i < photos.size(); ++i) {
+      const PhotoToAdd& p = photos[i];
+      Status s = p.booking.booking_number.empty() ? InvalidArgument("empty booking number")
+                 : p.photo.bytes.empty()          ? InvalidArgument("empty photo")
+                                                  : ValidateTemplates(model, p.templates);
+      if (s.ok()) {
+        shas[i] = Sha256Hex(p.photo.bytes);
+        checked.emplace_back(AddPhotoResult::kAdded);
+      } else {
+        checked.emplace_back(s);  // as AddPhoto: no context (the caller knows the element)
+      }
+    }
+    std::lock_guard lock(mu_);
+    std::vector<Expected<AddPhotoResult>> results;
+    FT_RETURN_IF_ERROR(db_.InTransaction([&]() -> Status {
+      results = checked;
+      return AddPhotosLocked(model, photos, shas, results);
+    }));
+    return results;
   }
 
   Expected<std::optional<PhotoInfo>> FindPhoto(std::string_view sha256_hex) override {
@@ -567,6 +632,235 @@ class SqlGalleryStore final : public GalleryStore {
     return db_.Exec("COMMIT");
   }
 
+  // AddPhotos inside its transaction: results[i] is kAdded for an element still to decide, an
+  // error for one already refused; on return every element is decided. Lookups first (stored
+  // photos, expunged hashes, bookings: IN lists of kBulkRows), then the decisions in element
+  // order in memory, then multi-row INSERTs of the new bookings, photos, templates and their
+  // change-log rows.
+  Status AddPhotosLocked(const ModelRef& model, std::span<const PhotoToAdd> photos,
+                         const std::vector<std::string>& shas,
+                         std::vector<Expected<AddPhotoResult>>& results) {
+    FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
+    FT_RETURN_IF_ERROR(CheckEnrolmentModel(active, model));
+    std::vector<std::string> keys_sha, keys_booking;
+    for (size_t i = 0; i < photos.size(); ++i) {
+      if (!results[i].ok()) continue;
+      keys_sha.push_back(shas[i]);
+      keys_booking.push_back(photos[i].booking.booking_number);
+    }
+    std::sort(keys_booking.begin(), keys_booking.end());
+    keys_booking.erase(std::unique(keys_booking.begin(), keys_booking.end()), keys_booking.end());
+
+    std::set<std::string> expunged;
+    FT_RETURN_IF_ERROR(ForEachIn("SELECT sha256 FROM expunged_photos WHERE sha256 IN ", keys_sha,
+                                 [&](const Stmt& st) { expunged.insert(st.Text(0)); }));
+    std::map<std::string, PhotoInfo> stored;
+    FT_RETURN_IF_ERROR(
+        ForEachIn(std::string(kPhotoSelect) + " WHERE p.sha256 IN ", keys_sha, [&](const Stmt& st) {
+          PhotoInfo info = ReadPhotoInfo(st);
+          stored.emplace(info.sha256, std::move(info));
+        }));
+    struct Booking {
+      int64_t id = 0;  // 0 until a new one is inserted
+      BookingRecord record;
+      bool expunged = false;
+      bool is_new = false;
+    };
+    std::map<std::string, Booking> bookings;
+    FT_RETURN_IF_ERROR(ForEachIn(
+        "SELECT id, booking_number, name, dob, sex, race_ethnicity, booking_date, agency, "
+        "charge, status FROM bookings WHERE booking_number IN ",
+        keys_booking, [&](const Stmt& st) {
+          Booking b;
+          b.id = st.Int(0);
+          b.record = {st.Text(1),    st.Text(2),    st.OptText(3), st.OptText(4),
+                      st.OptText(5), st.OptText(6), st.OptText(7), st.OptText(8)};
+          b.expunged = st.Text(9) == "expunged";
+          b.record.status = b.expunged               ? RecordStatus::kExpunged
+                            : st.Text(9) == "sealed" ? RecordStatus::kSealed
+                                                     : RecordStatus::kActive;
+          bookings.emplace(b.record.booking_number, std::move(b));
+        }));
+
+    // Decide each element as AddPhoto would, in order.
+    std::vector<size_t> accepted, new_bookings;
+    std::map<std::string, size_t> batch_photos;         // sha → accepted element
+    std::vector<std::pair<size_t, size_t>> duplicates;  // (refused element, earlier element)
+    for (size_t i = 0; i < photos.size(); ++i) {
+      if (!results[i].ok()) continue;
+      const PhotoToAdd& p = photos[i];
+      const std::string& number = p.booking.booking_number;
+      auto refuse = [&](Status s) { results[i] = s.WithContext("booking " + number); };
+      if (expunged.count(shas[i])) {
+        refuse(FailedPrecondition("photo " + shas[i] + " belongs to an expunged record"));
+        continue;
+      }
+      if (auto it = stored.find(shas[i]); it != stored.end()) {
+        if (it->second.booking_number == number && it->second.source == p.photo.source) {
+          results[i] = AddPhotoResult::kAlreadyPresent;
+        } else {
+          refuse(AlreadyExists("duplicate of photo " + std::to_string(it->second.id) +
+                               " (booking " + it->second.booking_number + ", " + it->second.source +
+                               ")"));
+        }
+        continue;
+      }
+      if (auto it = batch_photos.find(shas[i]); it != batch_photos.end()) {
+        const PhotoToAdd& earlier = photos[it->second];
+        if (earlier.booking.booking_number == number && earlier.photo.source == p.photo.source) {
+          results[i] = AddPhotoResult::kAlreadyPresent;
+        } else {
+          duplicates.emplace_back(i, it->second);  // refused once the earlier one has its id
+        }
+        continue;
+      }
+      auto [booking, inserted] = bookings.try_emplace(number);
+      if (inserted) {
+        booking->second.record = p.booking;
+        booking->second.record.status = RecordStatus::kActive;
+        booking->second.is_new = true;
+        new_bookings.push_back(i);
+      } else if (booking->second.expunged) {
+        refuse(FailedPrecondition("booking " + number + " is expunged"));
+        continue;
+      } else if (Status s = CompareBooking(booking->second.record, p.booking); !s.ok()) {
+        refuse(s);
+        continue;
+      }
+      batch_photos.emplace(shas[i], i);
+      accepted.push_back(i);
+    }
+
+    // New bookings, then photos, then templates, each in element order (ids as AddPhoto's).
+    FT_RETURN_IF_ERROR(InsertRows(
+        "INSERT INTO bookings(booking_number, name, dob, sex, race_ethnicity, booking_date, "
+        "agency, charge, status) VALUES ",
+        "RETURNING id, booking_number", new_bookings, 9,
+        [&](Stmt& st, int first, size_t i) {
+          const BookingRecord& b = photos[i].booking;
+          st.Bind(first, b.booking_number).Bind(first + 1, b.name).Bind(first + 2, b.dob);
+          st.Bind(first + 3, b.sex).Bind(first + 4, b.race_ethnicity);
+          st.Bind(first + 5, b.booking_date).Bind(first + 6, b.agency);
+          st.Bind(first + 7, b.charge).Bind(first + 8, "active");
+        },
+        [&](const Stmt& st) { bookings.at(st.Text(1)).id = st.Int(0); }));
+    std::map<std::string, int64_t> photo_ids;  // sha → id
+    FT_RETURN_IF_ERROR(InsertRows(
+        "INSERT INTO photos(booking_id, sha256, size_bytes, capture_date, source, image, note, "
+        "searchable, origin) VALUES ",
+        "RETURNING id, sha256", accepted, 9,
+        [&](Stmt& st, int first, size_t i) {
+          const NewPhoto& p = photos[i].photo;
+          st.Bind(first, bookings.at(photos[i].booking.booking_number).id);
+          st.Bind(first + 1, shas[i]).Bind(first + 2, static_cast<int64_t>(p.bytes.size()));
+          st.Bind(first + 3, p.capture_date).Bind(first + 4, p.source);
+          st.BindBlob(first + 5, p.bytes).Bind(first + 6, p.note);
+          st.Bind(first + 7, static_cast<int64_t>(p.searchable ? 1 : 0));
+          st.Bind(first + 8, p.origin);
+        },
+        [&](const Stmt& st) { photo_ids[st.Text(1)] = st.Int(0); }));
+    for (const auto& [refused, earlier] : duplicates) {
+      const PhotoToAdd& e = photos[earlier];
+      results[refused] =
+          AlreadyExists("duplicate of photo " + std::to_string(photo_ids.at(shas[earlier])) +
+                        " (booking " + e.booking.booking_number + ", " + e.photo.source + ")")
+              .WithContext("booking " + photos[refused].booking.booking_number);
+    }
+
+    struct TemplateRow {
+      int64_t photo_id;
+      const NewTemplate* t;
+      bool active;
+    };
+    std::vector<TemplateRow> rows;
+    for (size_t i : accepted) {
+      const bool searchable =
+          bookings.at(photos[i].booking.booking_number).record.status == RecordStatus::kActive &&
+          photos[i].photo.searchable;
+      for (const NewTemplate& t : photos[i].templates) {
+        rows.push_back({photo_ids.at(shas[i]), &t, searchable});
+      }
+    }
+    std::vector<size_t> row_order(rows.size());
+    std::iota(row_order.begin(), row_order.end(), size_t{0});
+    std::vector<std::pair<int64_t, std::pair<int64_t, int64_t>>> inserted;  // id, (photo, face)
+    FT_RETURN_IF_ERROR(InsertRows(
+        std::string("INSERT INTO templates(") + kTemplateColumns + ") VALUES ",
+        "RETURNING id, photo_id, face_index", row_order, kTemplateColumnCount,
+        [&](Stmt& st, int first, size_t r) {
+          BindTemplate(st, first, rows[r].photo_id, model, *rows[r].t);
+        },
+        [&](const Stmt& st) {
+          inserted.push_back({st.Int(0), {st.Int(1), st.Int(2)}});
+        }));
+    // Both engines number a multi-row INSERT's rows in VALUES order; checked, not assumed.
+    std::sort(inserted.begin(), inserted.end());
+    if (inserted.size() != rows.size()) return Internal("templates inserted out of step");
+    std::vector<std::pair<int64_t, const char*>> changes;  // (template id, kind), in seq order
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (inserted[r].second !=
+          std::make_pair(rows[r].photo_id, static_cast<int64_t>(rows[r].t->face_index))) {
+        return Internal("templates were numbered out of their insertion order");
+      }
+      // An added template of a sealed booking is in the snapshot, inactive.
+      changes.emplace_back(inserted[r].first, "added");
+      if (!rows[r].active) changes.emplace_back(inserted[r].first, "deactivated");
+    }
+    std::vector<size_t> change_order(changes.size());
+    std::iota(change_order.begin(), change_order.end(), size_t{0});
+    FT_RETURN_IF_ERROR(InsertRows(
+        "INSERT INTO template_changes(template_id, model_id, model_version, kind) VALUES ", "",
+        change_order, 4,
+        [&](Stmt& st, int first, size_t c) {
+          st.Bind(first, changes[c].first).Bind(first + 1, model.id);
+          st.Bind(first + 2, static_cast<int64_t>(model.version))
+              .Bind(first + 3, changes[c].second);
+        },
+        [](const Stmt&) {}));
+    if (!active && !accepted.empty()) FT_RETURN_IF_ERROR(SetActiveModelLocked(model));
+    return Status::Ok();
+  }
+
+  // Runs `select_prefix` + "(?, …)" over `keys` in IN lists of up to kBulkRows, calling `row`
+  // for each result row.
+  Status ForEachIn(const std::string& select_prefix, const std::vector<std::string>& keys,
+                   const std::function<void(const Stmt&)>& row) {
+    for (size_t first = 0; first < keys.size(); first += kBulkRows) {
+      const size_t n = std::min(kBulkRows, keys.size() - first);
+      FT_ASSIGN_OR_RETURN(auto st, Prepare(select_prefix + Placeholders(1, n)));
+      for (size_t k = 0; k < n; ++k) st.Bind(static_cast<int>(k + 1), keys[first + k]);
+      for (;;) {
+        FT_ASSIGN_OR_RETURN(bool more, st.Step());
+        if (!more) break;
+        row(st);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Inserts one row per element of `items` with `insert_prefix` + multi-row VALUES +
+  // `returning`, kBulkRows rows a statement: `bind(st, first parameter, item)` binds one row's
+  // `columns` values, `row` reads each RETURNING row.
+  Status InsertRows(const std::string& insert_prefix, const std::string& returning,
+                    const std::vector<size_t>& items, size_t columns,
+                    const std::function<void(Stmt&, int, size_t)>& bind,
+                    const std::function<void(const Stmt&)>& row) {
+    for (size_t first = 0; first < items.size(); first += kBulkRows) {
+      const size_t n = std::min(kBulkRows, items.size() - first);
+      FT_ASSIGN_OR_RETURN(auto st,
+                          Prepare(insert_prefix + Placeholders(n, columns) + " " + returning));
+      for (size_t k = 0; k < n; ++k) {
+        bind(st, static_cast<int>(k * columns + 1), items[first + k]);
+      }
+      for (;;) {
+        FT_ASSIGN_OR_RETURN(bool more, st.Step());
+        if (!more) break;
+        row(st);
+      }
+    }
+    return Status::Ok();
+  }
+
   // Template `id`'s blob in column `col` of the current row into `out` (its size: the model's
   // dimension); kDataLoss when the blob has another size.
   Status CopyTemplate(const Stmt& st, int col, int64_t id, std::span<float> out) const {
@@ -589,6 +883,19 @@ class SqlGalleryStore final : public GalleryStore {
       if (!s.ok()) return s.WithContext("face " + std::to_string(t.face_index));
     }
     return Status::Ok();
+  }
+
+  // Photos may be enrolled with `model`: it is the `active` one (or there is none yet) and its
+  // templates here have its dimension.
+  Status CheckEnrolmentModel(const std::optional<ModelRef>& active, const ModelRef& model) {
+    if (active && !(*active == model)) {
+      return FailedPrecondition("the gallery searches with model " + active->id + " v" +
+                                std::to_string(active->version) + "; a photo enrolled with " +
+                                model.id +
+                                " would be left out of searches (enrol with the "
+                                "active model; `gallery retemplate` migrates a gallery)");
+    }
+    return CheckModelDim(model);
   }
 
   // kInvalidArgument when the gallery holds templates of model (id, version) of another dimension.
