@@ -66,7 +66,6 @@ class DbBackend {
   virtual const std::string& name() const = 0;
   virtual Expected<std::unique_ptr<StmtBackend>> Prepare(std::string_view sql) = 0;
   virtual Status Exec(std::string_view sql) = 0;
-  virtual int64_t LastInsertRowId() const = 0;
   virtual int Changes() const = 0;
   virtual Status Begin() = 0;
   virtual Status Commit() = 0;
@@ -112,8 +111,9 @@ class Stmt {
   // Ready to bind and step again; the bindings are cleared.
   void Reset();
   // Runs an `INSERT … RETURNING id` and returns the new row's id, then resets the statement.
-  // Portable, unlike Db::LastInsertRowId (PostgreSQL's lastval() is the session's last sequence
-  // value, whichever table it belongs to). An error if the statement gives no row or several.
+  // The portable way to learn a new row's id (PostgreSQL has no "last insert rowid" of a
+  // connection, only lastval(): the last sequence value, whichever table drew it). An error if
+  // the statement gives no row or several.
   Expected<int64_t> InsertedId();
 
   // Columns are 0-based.
@@ -159,8 +159,6 @@ class Db {
   Expected<Stmt> Prepare(std::string_view sql);
   // Runs SQL without parameters (DDL). Never pass user input here.
   Status Exec(std::string_view sql);
-  // The id of the row the last INSERT on this connection created.
-  int64_t LastInsertRowId() const { return impl_->LastInsertRowId(); }
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int Changes() const { return impl_->Changes(); }
 

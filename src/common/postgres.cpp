@@ -261,12 +261,6 @@ class PgDbBackend final : public db_internal::DbBackend {
     }
   }
 
-  int64_t LastInsertRowId() const override {
-    // lastval(): the value the last INSERT drew from an identity sequence on this connection.
-    Result r(PQexec(conn_, "SELECT lastval()"));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return 0;
-    return std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
-  }
   int Changes() const override { return changes_; }
 
   Status Begin() override {

@@ -141,7 +141,6 @@ class SqliteDbBackend final : public db_internal::DbBackend {
     return Status::Ok();
   }
 
-  int64_t LastInsertRowId() const override { return sqlite3_last_insert_rowid(db_); }
   int Changes() const override { return sqlite3_changes(db_); }
   // BEGIN IMMEDIATE takes the write lock at once: two writers never both read and then fail to
   // upgrade (SQLITE_BUSY mid-transaction); the busy timeout makes the second one wait.

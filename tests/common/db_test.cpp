@@ -66,20 +66,21 @@ TEST_P(DbTest, BindsAndReadsEveryType) {
   MakeTable();
   // Bytes that text handling would mangle: NUL, a quote, a backslash, high bytes.
   const std::vector<uint8_t> blob = {0, 1, '\'', '\\', 0xff, 0x80, 0, 'x'};
-  auto ins = db_->Prepare("INSERT INTO items(name, n, x, data) VALUES (?, ?, ?, ?)");
+  auto ins = db_->Prepare("INSERT INTO items(name, n, x, data) VALUES (?, ?, ?, ?) RETURNING id");
   ASSERT_TRUE(ins.ok()) << ins.status().ToString();
   ins->Bind(1, "it's; DROP TABLE items; --")
       .Bind(2, int64_t{-9007199254740993})
       .Bind(3, 0.1)
       .BindBlob(4, blob);
-  ASSERT_TRUE(ins->Run().ok());
+  auto first = ins->InsertedId();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(db_->Changes(), 1);
-  const int64_t id = db_->LastInsertRowId();
+  const int64_t id = *first;
   EXPECT_GT(id, 0);
-  ins->Reset();
   ins->Bind(1, std::optional<std::string>("second")).BindNull(2).BindNull(3).BindNull(4);
-  ASSERT_TRUE(ins->Run().ok());
-  EXPECT_EQ(db_->LastInsertRowId(), id + 1);
+  auto second = ins->InsertedId();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(*second, id + 1);
 
   auto sel = db_->Prepare("SELECT id, name, n, x, data FROM items ORDER BY id");
   ASSERT_TRUE(sel.ok());
@@ -525,6 +526,55 @@ TEST(PostgresDbTest, EachSqlTextIsPreparedOncePerConnection) {
   ASSERT_TRUE(n.ok() && *n->Step());
   EXPECT_EQ(n->Int(0), 10);
   EXPECT_EQ(n->Int(1), 9);
+}
+
+// The cache holds 512 statements a connection (postgres.cpp, kMaxPreparedStatements); texts
+// beyond it run as the unnamed statement, prepared again at each use. Two unnamed statements
+// alive at once each keep their own text and result format.
+TEST(PostgresDbTest, StatementsBeyondAFullCacheRunUnnamedAndGiveTheSameResults) {
+  FT_PG_DB_OR_SKIP(db);
+  // Built by appending (GCC 12 warns, wrongly, on "literal" + std::string here: -Wrestrict).
+  auto value = [](int k) {
+    std::string v = "v";
+    v += std::to_string(k);
+    return v;
+  };
+  auto text = [&](int k) {
+    std::string sql = "SELECT CAST(? AS BIGINT) + ";
+    sql += std::to_string(k);
+    sql += ", '";
+    sql += value(k);
+    sql += "' -- marker-full";
+    return sql;
+  };
+  auto check = [&](Stmt& st, int k, int64_t v) {
+    st.Reset();
+    st.Bind(1, v);
+    auto row = st.Step();
+    ASSERT_TRUE(row.ok() && *row) << row.status().ToString();
+    EXPECT_EQ(st.Int(0), v + k);
+    EXPECT_EQ(st.Text(1), value(k));
+  };
+  constexpr int kTexts = 600;
+  for (int k = 0; k < kTexts; ++k) {
+    auto st = db.Prepare(text(k));
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    check(*st, k, 1000);
+  }
+  const int64_t cached = PreparedCount(db, "marker-full");
+  EXPECT_GT(cached, 400);
+  EXPECT_LE(cached, 512);
+  // A cached text, then two texts beyond the cache used in turn.
+  auto first = db.Prepare(text(0));
+  auto a = db.Prepare(text(kTexts - 2));
+  auto b = db.Prepare(text(kTexts - 1));
+  ASSERT_TRUE(first.ok() && a.ok() && b.ok());
+  for (int64_t v = 0; v < 3; ++v) {
+    check(*a, kTexts - 2, v);
+    check(*b, kTexts - 1, v);
+    check(*first, 0, v);
+  }
+  EXPECT_EQ(PreparedCount(db, "marker-full"), cached);  // nothing beyond the cache was kept
 }
 
 TEST(PostgresDbTest, AStatementDeallocatedBehindItsBackIsPreparedAgain) {

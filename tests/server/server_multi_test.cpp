@@ -24,25 +24,14 @@ struct Node : ServerNode {
   }
 };
 
-class MultiServerTest : public ::testing::Test {
+// ServerTest's database (first admin) on the shared cluster, with two servers instead of one.
+class MultiServerTest : public ServerTest {
  protected:
   void SetUp() override {
-    FT_PG_DATABASE_OR_SKIP(uri_);
-    {
-      auto db = Db::Open(uri_);
-      ASSERT_TRUE(db.ok()) << db.status().ToString();
-      service::ContextOptions co;
-      co.password_cost = policy::PasswordCost::Minimum();
-      auto ctx = service::Context::Open(*db, co);
-      ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
-      auto admin = service::InitAdmin(**ctx, {"admin", "Ada Admin", kAdminPassword, kAgency, ""});
-      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-      // Long enough that no delay runs out while the test signs in on the other server.
-      auto config = (*ctx)->store().LoadConfig();
-      ASSERT_TRUE(config.ok());
-      config->login_delay_s = 600;
-      ASSERT_TRUE((*ctx)->store().SaveConfig(*config).ok());
-    }
+    FT_PG_DATABASE_OR_SKIP(db_uri_);
+    ServerTest::SetUp();
+    // Long enough that no delay runs out while the test signs in on the other server.
+    ChangePolicy([](policy::PolicyConfig& c) { c.login_delay_s = 600; });
     Start(a_);
     Start(b_);
     admin_ = a_.Login("admin", kAdminPassword);
@@ -51,7 +40,7 @@ class MultiServerTest : public ::testing::Test {
 
   void Start(Node& node) {
     ServerOptions options;
-    options.db_path = uri_;
+    options.db_path = db_path_;
     options.access_log_enabled = false;
     // The per-process flood guard out of the way: what is shown is the database's throttle.
     options.login_burst = 1000;
@@ -69,7 +58,7 @@ class MultiServerTest : public ::testing::Test {
   }
 
   int64_t FailedLogins(const std::string& name) {
-    auto db = Db::Open(uri_, false);
+    auto db = Db::Open(db_path_, false);
     EXPECT_TRUE(db.ok());
     auto stmt = db->Prepare("SELECT failed_logins FROM policy_users WHERE name = ?");
     EXPECT_TRUE(stmt.ok());
@@ -79,7 +68,6 @@ class MultiServerTest : public ::testing::Test {
     return stmt->Int(0);
   }
 
-  std::string uri_;
   Node a_, b_;
   Caller admin_;
 };
@@ -208,7 +196,7 @@ TEST_F(MultiServerTest, AGalleryChangeCommittedElsewhereIsAnnouncedToEveryServer
   };
   ASSERT_EQ(notified(a_), 0);
   ASSERT_EQ(notified(b_), 0);
-  auto db = Db::Open(uri_, false);
+  auto db = Db::Open(db_path_, false);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   auto store = gallery::GalleryStore::OpenOn(*db);
   ASSERT_TRUE(store.ok()) << store.status().ToString();

@@ -82,9 +82,16 @@ std::string Placeholders(size_t rows, size_t columns) {
   return out;
 }
 
-// Rows per statement of AddPhotos (its largest statement, the templates', binds 16 a row: far
-// below both engines' parameter limits); the last statement of a batch takes the rest.
+// Rows per statement of AddPhotos: 256 (its largest statement, the templates', binds 16 a row:
+// far below both engines' parameter limits), the rest of a batch in statements of 64, 16, 4 and
+// 1 rows, so that a few SQL texts serve every batch size (each is prepared once per connection,
+// and PostgreSQL's cache of them is bounded: common/postgres.cpp).
 constexpr size_t kBulkRows = 256;
+size_t BulkChunk(size_t remaining) {
+  size_t n = kBulkRows;
+  while (n > remaining) n /= 4;
+  return n;
+}
 
 // The template's row: photo_id first, then the columns of kTemplateColumns in order.
 constexpr const char* kTemplateColumns =
@@ -821,12 +828,12 @@ class SqlGalleryStore final : public GalleryStore {
     return Status::Ok();
   }
 
-  // Runs `select_prefix` + "(?, …)" over `keys` in IN lists of up to kBulkRows, calling `row`
+  // Runs `select_prefix` + "(?, …)" over `keys` in IN lists of BulkChunk sizes, calling `row`
   // for each result row.
   Status ForEachIn(const std::string& select_prefix, const std::vector<std::string>& keys,
                    const std::function<void(const Stmt&)>& row) {
-    for (size_t first = 0; first < keys.size(); first += kBulkRows) {
-      const size_t n = std::min(kBulkRows, keys.size() - first);
+    for (size_t first = 0, n = 0; first < keys.size(); first += n) {
+      n = BulkChunk(keys.size() - first);
       FT_ASSIGN_OR_RETURN(auto st, Prepare(select_prefix + Placeholders(1, n)));
       for (size_t k = 0; k < n; ++k) st.Bind(static_cast<int>(k + 1), keys[first + k]);
       for (;;) {
@@ -839,14 +846,14 @@ class SqlGalleryStore final : public GalleryStore {
   }
 
   // Inserts one row per element of `items` with `insert_prefix` + multi-row VALUES +
-  // `returning`, kBulkRows rows a statement: `bind(st, first parameter, item)` binds one row's
+  // `returning`, BulkChunk rows a statement: `bind(st, first parameter, item)` binds one row's
   // `columns` values, `row` reads each RETURNING row.
   Status InsertRows(const std::string& insert_prefix, const std::string& returning,
                     const std::vector<size_t>& items, size_t columns,
                     const std::function<void(Stmt&, int, size_t)>& bind,
                     const std::function<void(const Stmt&)>& row) {
-    for (size_t first = 0; first < items.size(); first += kBulkRows) {
-      const size_t n = std::min(kBulkRows, items.size() - first);
+    for (size_t first = 0, n = 0; first < items.size(); first += n) {
+      n = BulkChunk(items.size() - first);
       FT_ASSIGN_OR_RETURN(auto st,
                           Prepare(insert_prefix + Placeholders(n, columns) + " " + returning));
       for (size_t k = 0; k < n; ++k) {
