@@ -42,6 +42,7 @@ struct EvalArgs {
   bool reference_only = false;
   bool no_all_pairs = false;
   bool calibrate = false;
+  bool calibrate_expected_fnir_only = false;                // --calibrate rewrites the table only
   std::optional<double> gate_eye_distance, gate_sharpness;  // default: the model's calibration
   double gate_max_fnir = std::nan("");
   std::string degrade_probes;  // a degradation ladder (vision/degrade.h); empty: none
@@ -87,20 +88,28 @@ struct PassOutput {
   std::vector<std::vector<float>> landmarks;
 };
 
-// Our pipeline over `images` (dataset indices), each image first degraded by `degradation`,
-// from the cache or computed on every core. `label` names the pass in progress lines.
+// The cache id of a pass: the pipeline's id, the degradation and the probe enhancement (both
+// change the templates, so each has its own entries; the undegraded rung with an enhancement
+// too, never the clean pass's).
+std::string PassCacheId(const std::string& cache_id, const vision::Degradation& degradation,
+                        const std::string& enhance) {
+  return cache_id + (degradation.identity() ? "" : "/degrade=" + degradation.Name()) +
+         (enhance.empty() ? "" : "/enhance=" + enhance);
+}
+
+// Our pipeline over `images` (dataset indices), each image first degraded by `degradation` then
+// restored by `enhance` ("" none, "deblock"), from the cache or computed on every core. `label`
+// names the pass in progress lines.
 Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
                              const vision::BatchOptions& base, const std::string& cache_id,
                              eval::TemplateCache& cache, const std::vector<size_t>& images,
-                             const vision::Degradation& degradation, const std::string& label) {
+                             const vision::Degradation& degradation, const std::string& enhance,
+                             const std::string& label) {
   PassOutput out;
   out.vectors.assign(d.images.size(), {});
   out.quality.assign(d.images.size(), {});
   out.landmarks.assign(d.images.size(), {});
-  const std::string id = degradation.identity()
-                             ? cache_id
-                             : cache_id + "/degrade=" + degradation.Name() +
-                                   (a.probe_enhance.empty() ? "" : "/enhance=" + a.probe_enhance);
+  const std::string id = PassCacheId(cache_id, degradation, enhance);
   std::vector<std::string> pending;
   std::vector<size_t> pending_index;
   const auto take = [&out](size_t i, const eval::TemplateCache::Entry& e) {
@@ -127,8 +136,8 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
             << " templates from the cache " << a.out_dir << "/templates.cache\n";
   if (pending.empty()) return out;
   vision::BatchOptions options = base;
-  if (!degradation.identity()) {
-    const bool deblock = a.probe_enhance == "deblock";
+  if (!degradation.identity() || !enhance.empty()) {
+    const bool deblock = enhance == "deblock";
     options.transform = [degradation,
                          deblock](const vision::Image& img) -> Expected<vision::Image> {
       FT_ASSIGN_OR_RETURN(vision::Image degraded, vision::Degrade(img, degradation));
@@ -241,7 +250,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   std::vector<size_t> all(d.images.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   FT_ASSIGN_OR_RETURN(PassOutput clean, RunPass(d, a, options, cache_id, cache, all,
-                                                vision::Degradation{}, "templates"));
+                                                vision::Degradation{}, "", "templates"));
   ours.image_vectors = std::move(clean.vectors);
   ours.image_quality = std::move(clean.quality);
   ours.image_landmarks = std::move(clean.landmarks);
@@ -256,10 +265,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     eval::LadderResults r;
     r.rung = rung.Name();
     r.scale = rung.scale;
-    // The undegraded rung is the clean pass, unless the probes are sampled differently
-    // (probe-side methods): then its probes get their own pass, so that the method's clean
-    // figures are measured too.
-    if (rung.identity() && probe_cache_id == cache_id) {
+    // The undegraded rung is the clean pass, unless the probes are sampled differently or
+    // enhanced (probe-side methods): then its probes get their own pass, so that the method's
+    // clean figures are measured too.
+    if (rung.identity() && probe_cache_id == cache_id && a.probe_enhance.empty()) {
       r.image_vectors = ours.image_vectors;
       r.image_quality = ours.image_quality;
       r.image_landmarks = ours.image_landmarks;
@@ -267,7 +276,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
       r.gallery_degraded = a.degrade_gallery;
       FT_ASSIGN_OR_RETURN(PassOutput p, RunPass(d, a, probe_options, probe_cache_id, cache,
                                                 a.degrade_gallery ? all : probes, rung,
-                                                "probes degraded " + r.rung));
+                                                a.probe_enhance, "probes degraded " + r.rung));
       r.image_vectors = std::move(p.vectors);
       r.image_quality = std::move(p.quality);
       r.image_landmarks = std::move(p.landmarks);
@@ -310,6 +319,11 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   if (a.calibrate && (a.reference_only || mode != "report")) {
     return PrintError(InvalidArgument(
         "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
+  }
+  if (a.calibrate_expected_fnir_only && (!a.calibrate || a.degrade_probes.empty())) {
+    return PrintError(InvalidArgument(
+        "eval: --expected-fnir-only needs --calibrate and --degrade-probes (the table comes "
+        "from the degradation ladder)"));
   }
   if (!a.probe_enhance.empty() && a.probe_enhance != "deblock") {
     return PrintError(InvalidArgument("eval --probe-enhance: '" + a.probe_enhance +
@@ -401,6 +415,29 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
       calibration.expected_fnir = std::move(t);
     }
     vision::ModelManifest updated = *manifest;
+    if (a.calibrate_expected_fnir_only) {
+      // Only the table: the thresholds and gate stay as certified, so the table must have been
+      // measured at the manifest's candidate threshold (the same data and pipeline).
+      if (!manifest->calibration || !calibration.expected_fnir) {
+        return PrintError(FailedPrecondition(
+            "eval --expected-fnir-only: " +
+            std::string(manifest->calibration ? "this run measured no expected-FNIR table"
+                                              : "the model has no calibration to keep") +
+            " (run --calibrate without --expected-fnir-only)"));
+      }
+      if (std::fabs(manifest->calibration->candidate.score - calibration.candidate.score) > 1e-9) {
+        return PrintError(FailedPrecondition(
+            "eval --expected-fnir-only: this run's candidate threshold " +
+            std::to_string(calibration.candidate.score) + " is not the manifest's " +
+            std::to_string(manifest->calibration->candidate.score) +
+            " (other data or pipeline): the table would be read at the wrong score"));
+      }
+      vision::Calibration kept = *manifest->calibration;
+      kept.expected_fnir = std::move(calibration.expected_fnir);
+      kept.expected_fnir->source +=
+          "; measured by: " + command_line + " (" + report->created_utc + ")";
+      calibration = std::move(kept);
+    }
     updated.calibration = calibration;
     const std::string json = vision::ModelManifestJson(updated);
     const Status s =
@@ -408,6 +445,11 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
                             std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
     if (!s.ok()) return PrintError(s.WithContext("eval --calibrate"));
     const auto& c = calibration;
+    if (a.calibrate_expected_fnir_only) {
+      std::cout << "expected-FNIR table of '" << manifest->name << "' written to "
+                << manifest->manifest_path << " (thresholds and quality gate kept)\n";
+      return 0;
+    }
     std::cout << "calibration of '" << manifest->name << "' written to " << manifest->manifest_path
               << ":\n  candidate threshold " << c.candidate.score << " (FPIR "
               << FormatRate(c.candidate.false_rate) << ", gallery " << c.candidate.gallery_size
@@ -511,6 +553,10 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
       cmd->add_flag("--calibrate", args.calibrate,
                     "Write the thresholds and quality limits derived here into the model's "
                     "manifest (certifies it for activation; docs/MODELS.md)");
+      cmd->add_flag("--expected-fnir-only", args.calibrate_expected_fnir_only,
+                    "With --calibrate and --degrade-probes: rewrite only the manifest's "
+                    "expected-FNIR table, keeping its thresholds and quality gate (refused "
+                    "unless this run's candidate threshold is the manifest's)");
     }
     cmd->callback([&result, &args, m, cmd]() {
       std::ostringstream line;
