@@ -42,7 +42,8 @@ struct EvalArgs {
   bool reference_only = false;
   bool no_all_pairs = false;
   bool calibrate = false;
-  bool calibrate_expected_fnir_only = false;                // --calibrate rewrites the table only
+  bool calibrate_expected_fnir_only = false;  // --calibrate rewrites the table only
+  bool ladder_at_model_threshold = false;     // the ladder read at the model's candidate threshold
   std::optional<double> gate_eye_distance, gate_sharpness;  // default: the model's calibration
   double gate_max_fnir = std::nan("");
   std::string degrade_probes;  // a degradation ladder (vision/degrade.h); empty: none
@@ -325,6 +326,11 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
         "eval: --expected-fnir-only needs --calibrate and --degrade-probes (the table comes "
         "from the degradation ladder)"));
   }
+  if (a.ladder_at_model_threshold && a.calibrate && !a.calibrate_expected_fnir_only) {
+    return PrintError(InvalidArgument(
+        "eval: --ladder-at-model-threshold with --calibrate would write a table read at the old "
+        "threshold beside a new one (add --expected-fnir-only, or drop it)"));
+  }
   if (!a.probe_enhance.empty() && a.probe_enhance != "deblock") {
     return PrintError(InvalidArgument("eval --probe-enhance: '" + a.probe_enhance +
                                       "' is not an enhancement (expected deblock)"));
@@ -361,6 +367,14 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   options.verification = mode != "identify";
   options.identification = mode != "verify";
   options.gate_max_fnir = a.gate_max_fnir;
+  // --expected-fnir-only keeps the manifest's thresholds, so its table is read at them.
+  if (a.ladder_at_model_threshold || a.calibrate_expected_fnir_only) {
+    if (!manifest || !manifest->calibration) {
+      return PrintError(FailedPrecondition(
+          "eval: the model has no calibrated candidate threshold to read the ladder at"));
+    }
+    options.ladder_threshold = manifest->calibration->candidate.score;
+  }
   // The gate whose effect is reported: the one given, else the model's calibrated one.
   if (a.gate_eye_distance || a.gate_sharpness || (manifest && manifest->calibration)) {
     eval::QualityGate gate;
@@ -425,17 +439,25 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
                                               : "the model has no calibration to keep") +
             " (run --calibrate without --expected-fnir-only)"));
       }
-      if (std::fabs(manifest->calibration->candidate.score - calibration.candidate.score) > 1e-9) {
+      // The table was read at the manifest's threshold (options.ladder_threshold); this run's
+      // own recommended one may differ by a CPU's rounding, not by other data or pipeline.
+      const double own = calibration.candidate.score;
+      const double shipped = manifest->calibration->candidate.score;
+      if (std::fabs(own - shipped) > 0.005) {
         return PrintError(FailedPrecondition(
-            "eval --expected-fnir-only: this run's candidate threshold " +
-            std::to_string(calibration.candidate.score) + " is not the manifest's " +
-            std::to_string(manifest->calibration->candidate.score) +
-            " (other data or pipeline): the table would be read at the wrong score"));
+            "eval --expected-fnir-only: this run's recommended threshold " + std::to_string(own) +
+            " is far from the manifest's " + std::to_string(shipped) +
+            " (other data or pipeline?): calibrate the whole model instead"));
       }
       vision::Calibration kept = *manifest->calibration;
       kept.expected_fnir = std::move(calibration.expected_fnir);
+      kept.expected_fnir->threshold = shipped;
+      char own_text[32];
+      std::snprintf(own_text, sizeof own_text, "%.6f", own);
       kept.expected_fnir->source +=
-          "; measured by: " + command_line + " (" + report->created_utc + ")";
+          "; read at the manifest's candidate threshold (this run's own recommended one: " +
+          std::string(own_text) + "); measured by: " + command_line + " (" + report->created_utc +
+          ")";
       calibration = std::move(kept);
     }
     updated.calibration = calibration;
@@ -541,6 +563,9 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                     "FNIR above which a quality band is unacceptable (default: 2 x FNIR + 0.05)")
         ->check(CLI::Range(0.0, 1.0));
     if (m != "verify") {
+      cmd->add_flag("--ladder-at-model-threshold", args.ladder_at_model_threshold,
+                    "With --degrade-probes: read the ladder's figures at the model's calibrated "
+                    "candidate threshold instead of this run's recommended one");
       cmd->add_option("--degrade-probes", args.degrade_probes,
                       "Also search with every probe degraded by each rung of a ladder: "
                       "'standard' or rungs like 0.5,0.5+blur+jpeg (SCALE[+blur[SIGMA]]"
@@ -555,8 +580,8 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                     "manifest (certifies it for activation; docs/MODELS.md)");
       cmd->add_flag("--expected-fnir-only", args.calibrate_expected_fnir_only,
                     "With --calibrate and --degrade-probes: rewrite only the manifest's "
-                    "expected-FNIR table, keeping its thresholds and quality gate (refused "
-                    "unless this run's candidate threshold is the manifest's)");
+                    "expected-FNIR table, read at its candidate threshold, keeping its "
+                    "thresholds and quality gate");
     }
     cmd->callback([&result, &args, m, cmd]() {
       std::ostringstream line;

@@ -378,7 +378,8 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
     return InvalidArgument("the degradation ladder needs the 1:N figures (image vectors)");
   }
   const size_t n = d.images.size();
-  const double t = r.identification->recommendation.point.threshold;
+  const double t = std::isnan(o.ladder_threshold) ? r.identification->recommendation.point.threshold
+                                                  : o.ladder_threshold;
   const std::vector<bool> gallery = IdentificationGallery(d);
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const std::vector<double> edges = {0, 10, 15, 20, 25, 30, 40, 60, kInf};

@@ -191,6 +191,12 @@ struct EvalOptions {
   // quality figure) is unacceptable when its FNIR exceeds this; NaN = 2 × the overall FNIR +
   // 0.05 (at the recommended threshold). docs/EVAL.md, "Error versus discard".
   double gate_max_fnir = std::numeric_limits<double>::quiet_NaN();
+  // The score the ladder's figures "at the clean threshold" (FNIR and FPIR per rung, the gate's
+  // effect, the quality bins, the expected-FNIR comparison) are read at; NaN = the clean
+  // recommended threshold of this run. A model's shipped candidate threshold, so that a table
+  // is measured at the score it is stated at even where this run's templates (another CPU's
+  // rounding) put the recommended threshold a hair away.
+  double ladder_threshold = std::numeric_limits<double>::quiet_NaN();
   // The expected FNIR a search would state for a probe (the model's expected-FNIR table,
   // vision::LookupExpectedFnir): (effective eye distance px, detail) → its bin's FNIR, nullopt
   // where the table states none. With `gate`, each ladder rung reports the expectation of the

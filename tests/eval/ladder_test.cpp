@@ -362,6 +362,16 @@ TEST(LadderTest, ExpectedFnirStatesTheWorstRungOfABinNotThePooledAverage) {
   ASSERT_TRUE(cf.ok());
   EXPECT_EQ(cf->bin_mated[row10][col2], 60);
   EXPECT_TRUE(std::isnan(cf->bin_fnir[row10][col2]));
+  // Read at another score (a model's shipped candidate threshold): above every mate's 0.9, so
+  // every rung misses everything there, and the bins say so.
+  EvalOptions at_model = o;
+  at_model.ladder_threshold = 0.95;
+  auto rm = Evaluate(d, {s}, at_model);
+  ASSERT_TRUE(rm.ok());
+  EXPECT_DOUBLE_EQ(rm->systems[0].ladder[0].clean_threshold, 0.95);
+  EXPECT_DOUBLE_EQ(rm->systems[0].ladder[0].fnir_at_clean_threshold, 1.0);
+  EXPECT_DOUBLE_EQ(rm->systems[0].ladder_quality_bins.at(row10 * de.size() + col2).per_rung_fnir[0],
+                   1.0);
 }
 
 // Resolution-aware thresholds (measured, not shipped): degraded probes whose mates score 0.3 and
