@@ -107,4 +107,29 @@ TEST_F(EvalCliTest, ProbeEnhanceAppliesToTheUndegradedRungToo) {
   EXPECT_NE(r.out.find("templates: 4 of 4 templates from the cache"), std::string::npos) << r.out;
 }
 
+// --expected-fnir-only rewrites a manifest's table only: it needs --calibrate and a ladder, and
+// --ladder-at-model-threshold is refused beside a full --calibrate (whose new thresholds would
+// not be the ones the table was read at).
+TEST_F(EvalCliTest, ExpectedFnirOnlyNeedsCalibrateAndALadder) {
+  const std::string models = FACETRAIL_MODELS_DIR;
+  if (!fs::exists(fs::path(models) / "fr_feature.model.json")) GTEST_SKIP() << "no models";
+  const std::string base = "eval report --data '" + kLfw + "' --models '" + models + "' --out '" +
+                           (out_ / "o").string() + "' ";
+  CommandRun r = Facetrail(base + "--expected-fnir-only --degrade-probes standard");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--expected-fnir-only needs --calibrate and --degrade-probes"),
+            std::string::npos)
+      << r.out;
+  r = Facetrail(base + "--calibrate --expected-fnir-only");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--expected-fnir-only needs --calibrate and --degrade-probes"),
+            std::string::npos)
+      << r.out;
+  r = Facetrail(base + "--calibrate --ladder-at-model-threshold --degrade-probes standard");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("would write a table read at the old threshold"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(out_ / "o" / "templates.cache"));  // refused before any work
+}
+
 }  // namespace
