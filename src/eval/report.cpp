@@ -447,8 +447,9 @@ std::string TextSummary(const Report& r) {
     }
     if (!s.ladder.empty()) {
       o << "  degraded probes (clean gallery): rung, probes with a face, median eye distance, "
-           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold, landmark NME, "
-           "FNIR/FPIR at per-quality-bin thresholds\n";
+           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold ("
+        << internal::Number(s.ladder.front().clean_threshold, 4)
+        << "), landmark NME, FNIR/FPIR at per-quality-bin thresholds\n";
     }
     for (const LadderFigures& f : s.ladder) {
       const IdentificationFigures& id = f.identification;
