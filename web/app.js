@@ -222,13 +222,14 @@ function policyText(p) {
 
 // ---- One request: candidates beside the probe, review, outcome ----
 // What the model's calibration expects of a search with this probe (issue 18): the FNIR measured
-// on the degradation ladder in the probe's quality bin, or why none is stated.
+// on the degradation ladder in the probe's quality bin (the worst of the ladder's degradations
+// there, not their average), or why none is stated.
 function expectationText(e) {
   if (!e) return 'Expected miss rate: not recorded (request made before it was recorded).';
   const figures = `effective eye distance ${Number(e.probe.effective_eye_distance_px).toFixed(1)} px, detail ${Number(e.probe.detail).toFixed(2)}`;
   if (e.fnir === null || e.fnir === undefined) return `Expected miss rate: not stated — ${e.note} (probe: ${figures}).`;
   const edge = v => v === null ? '∞' : String(v);
-  return `Expected miss rate (FNIR) ${(100 * e.fnir).toFixed(1)} %: of searches with probes of this quality, that share did not list the mate first at score ≥ ${Number(e.threshold).toFixed(4)} ` +
+  return `Expected miss rate (FNIR) ${(100 * e.fnir).toFixed(1)} %: of searches with probes of this quality, that share did not list the mate first at score ≥ ${Number(e.threshold).toFixed(4)}, for the worst degradation measured so ` +
     `(probe: ${figures}; bin ${edge(e.bin.effective_eye_distance_px[0])}–${edge(e.bin.effective_eye_distance_px[1])} px × detail ${edge(e.bin.detail[0])}–${edge(e.bin.detail[1])}, ${e.searches_measured} searches measured on the degradation ladder). A lead from a poor probe needs more care, and an empty list says little.`;
 }
 function expectationNode(e, id) {

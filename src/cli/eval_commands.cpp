@@ -42,6 +42,8 @@ struct EvalArgs {
   bool reference_only = false;
   bool no_all_pairs = false;
   bool calibrate = false;
+  bool calibrate_expected_fnir_only = false;  // --calibrate rewrites the table only
+  bool ladder_at_model_threshold = false;     // the ladder read at the model's candidate threshold
   std::optional<double> gate_eye_distance, gate_sharpness;  // default: the model's calibration
   double gate_max_fnir = std::nan("");
   std::string degrade_probes;  // a degradation ladder (vision/degrade.h); empty: none
@@ -87,20 +89,28 @@ struct PassOutput {
   std::vector<std::vector<float>> landmarks;
 };
 
-// Our pipeline over `images` (dataset indices), each image first degraded by `degradation`,
-// from the cache or computed on every core. `label` names the pass in progress lines.
+// The cache id of a pass: the pipeline's id, the degradation and the probe enhancement (both
+// change the templates, so each has its own entries; the undegraded rung with an enhancement
+// too, never the clean pass's).
+std::string PassCacheId(const std::string& cache_id, const vision::Degradation& degradation,
+                        const std::string& enhance) {
+  return cache_id + (degradation.identity() ? "" : "/degrade=" + degradation.Name()) +
+         (enhance.empty() ? "" : "/enhance=" + enhance);
+}
+
+// Our pipeline over `images` (dataset indices), each image first degraded by `degradation` then
+// restored by `enhance` ("" none, "deblock"), from the cache or computed on every core. `label`
+// names the pass in progress lines.
 Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
                              const vision::BatchOptions& base, const std::string& cache_id,
                              eval::TemplateCache& cache, const std::vector<size_t>& images,
-                             const vision::Degradation& degradation, const std::string& label) {
+                             const vision::Degradation& degradation, const std::string& enhance,
+                             const std::string& label) {
   PassOutput out;
   out.vectors.assign(d.images.size(), {});
   out.quality.assign(d.images.size(), {});
   out.landmarks.assign(d.images.size(), {});
-  const std::string id = degradation.identity()
-                             ? cache_id
-                             : cache_id + "/degrade=" + degradation.Name() +
-                                   (a.probe_enhance.empty() ? "" : "/enhance=" + a.probe_enhance);
+  const std::string id = PassCacheId(cache_id, degradation, enhance);
   std::vector<std::string> pending;
   std::vector<size_t> pending_index;
   const auto take = [&out](size_t i, const eval::TemplateCache::Entry& e) {
@@ -127,8 +137,8 @@ Expected<PassOutput> RunPass(const eval::Dataset& d, const EvalArgs& a,
             << " templates from the cache " << a.out_dir << "/templates.cache\n";
   if (pending.empty()) return out;
   vision::BatchOptions options = base;
-  if (!degradation.identity()) {
-    const bool deblock = a.probe_enhance == "deblock";
+  if (!degradation.identity() || !enhance.empty()) {
+    const bool deblock = enhance == "deblock";
     options.transform = [degradation,
                          deblock](const vision::Image& img) -> Expected<vision::Image> {
       FT_ASSIGN_OR_RETURN(vision::Image degraded, vision::Degrade(img, degradation));
@@ -241,7 +251,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
   std::vector<size_t> all(d.images.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   FT_ASSIGN_OR_RETURN(PassOutput clean, RunPass(d, a, options, cache_id, cache, all,
-                                                vision::Degradation{}, "templates"));
+                                                vision::Degradation{}, "", "templates"));
   ours.image_vectors = std::move(clean.vectors);
   ours.image_quality = std::move(clean.quality);
   ours.image_landmarks = std::move(clean.landmarks);
@@ -256,10 +266,10 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
     eval::LadderResults r;
     r.rung = rung.Name();
     r.scale = rung.scale;
-    // The undegraded rung is the clean pass, unless the probes are sampled differently
-    // (probe-side methods): then its probes get their own pass, so that the method's clean
-    // figures are measured too.
-    if (rung.identity() && probe_cache_id == cache_id) {
+    // The undegraded rung is the clean pass, unless the probes are sampled differently or
+    // enhanced (probe-side methods): then its probes get their own pass, so that the method's
+    // clean figures are measured too.
+    if (rung.identity() && probe_cache_id == cache_id && a.probe_enhance.empty()) {
       r.image_vectors = ours.image_vectors;
       r.image_quality = ours.image_quality;
       r.image_landmarks = ours.image_landmarks;
@@ -267,7 +277,7 @@ Expected<eval::SystemResults> ComputeOurs(const eval::Dataset& d, const EvalArgs
       r.gallery_degraded = a.degrade_gallery;
       FT_ASSIGN_OR_RETURN(PassOutput p, RunPass(d, a, probe_options, probe_cache_id, cache,
                                                 a.degrade_gallery ? all : probes, rung,
-                                                "probes degraded " + r.rung));
+                                                a.probe_enhance, "probes degraded " + r.rung));
       r.image_vectors = std::move(p.vectors);
       r.image_quality = std::move(p.quality);
       r.image_landmarks = std::move(p.landmarks);
@@ -311,6 +321,16 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
     return PrintError(InvalidArgument(
         "eval: --calibrate needs `eval report` with our pipeline (not --reference-only)"));
   }
+  if (a.calibrate_expected_fnir_only && (!a.calibrate || a.degrade_probes.empty())) {
+    return PrintError(InvalidArgument(
+        "eval: --expected-fnir-only needs --calibrate and --degrade-probes (the table comes "
+        "from the degradation ladder)"));
+  }
+  if (a.ladder_at_model_threshold && a.calibrate && !a.calibrate_expected_fnir_only) {
+    return PrintError(InvalidArgument(
+        "eval: --ladder-at-model-threshold with --calibrate would write a table read at the old "
+        "threshold beside a new one (add --expected-fnir-only, or drop it)"));
+  }
   if (!a.probe_enhance.empty() && a.probe_enhance != "deblock") {
     return PrintError(InvalidArgument("eval --probe-enhance: '" + a.probe_enhance +
                                       "' is not an enhancement (expected deblock)"));
@@ -347,6 +367,14 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
   options.verification = mode != "identify";
   options.identification = mode != "verify";
   options.gate_max_fnir = a.gate_max_fnir;
+  // --expected-fnir-only keeps the manifest's thresholds, so its table is read at them.
+  if (a.ladder_at_model_threshold || a.calibrate_expected_fnir_only) {
+    if (!manifest || !manifest->calibration) {
+      return PrintError(FailedPrecondition(
+          "eval: the model has no calibrated candidate threshold to read the ladder at"));
+    }
+    options.ladder_threshold = manifest->calibration->candidate.score;
+  }
   // The gate whose effect is reported: the one given, else the model's calibrated one.
   if (a.gate_eye_distance || a.gate_sharpness || (manifest && manifest->calibration)) {
     eval::QualityGate gate;
@@ -401,6 +429,37 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
       calibration.expected_fnir = std::move(t);
     }
     vision::ModelManifest updated = *manifest;
+    if (a.calibrate_expected_fnir_only) {
+      // Only the table: the thresholds and gate stay as certified, so the table must have been
+      // measured at the manifest's candidate threshold (the same data and pipeline).
+      if (!manifest->calibration || !calibration.expected_fnir) {
+        return PrintError(FailedPrecondition(
+            "eval --expected-fnir-only: " +
+            std::string(manifest->calibration ? "this run measured no expected-FNIR table"
+                                              : "the model has no calibration to keep") +
+            " (run --calibrate without --expected-fnir-only)"));
+      }
+      // The table was read at the manifest's threshold (options.ladder_threshold); this run's
+      // own recommended one may differ by a CPU's rounding, not by other data or pipeline.
+      const double own = calibration.candidate.score;
+      const double shipped = manifest->calibration->candidate.score;
+      if (std::fabs(own - shipped) > 0.005) {
+        return PrintError(FailedPrecondition(
+            "eval --expected-fnir-only: this run's recommended threshold " + std::to_string(own) +
+            " is far from the manifest's " + std::to_string(shipped) +
+            " (other data or pipeline?): calibrate the whole model instead"));
+      }
+      vision::Calibration kept = *manifest->calibration;
+      kept.expected_fnir = std::move(calibration.expected_fnir);
+      kept.expected_fnir->threshold = shipped;
+      char own_text[32];
+      std::snprintf(own_text, sizeof own_text, "%.6f", own);
+      kept.expected_fnir->source +=
+          "; read at the manifest's candidate threshold (this run's own recommended one: " +
+          std::string(own_text) + "); measured by: " + command_line + " (" + report->created_utc +
+          ")";
+      calibration = std::move(kept);
+    }
     updated.calibration = calibration;
     const std::string json = vision::ModelManifestJson(updated);
     const Status s =
@@ -408,6 +467,11 @@ int RunEval(const std::string& mode, const EvalArgs& a, const std::string& comma
                             std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
     if (!s.ok()) return PrintError(s.WithContext("eval --calibrate"));
     const auto& c = calibration;
+    if (a.calibrate_expected_fnir_only) {
+      std::cout << "expected-FNIR table of '" << manifest->name << "' written to "
+                << manifest->manifest_path << " (thresholds and quality gate kept)\n";
+      return 0;
+    }
     std::cout << "calibration of '" << manifest->name << "' written to " << manifest->manifest_path
               << ":\n  candidate threshold " << c.candidate.score << " (FPIR "
               << FormatRate(c.candidate.false_rate) << ", gallery " << c.candidate.gallery_size
@@ -499,6 +563,9 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
                     "FNIR above which a quality band is unacceptable (default: 2 x FNIR + 0.05)")
         ->check(CLI::Range(0.0, 1.0));
     if (m != "verify") {
+      cmd->add_flag("--ladder-at-model-threshold", args.ladder_at_model_threshold,
+                    "With --degrade-probes: read the ladder's figures at the model's calibrated "
+                    "candidate threshold instead of this run's recommended one");
       cmd->add_option("--degrade-probes", args.degrade_probes,
                       "Also search with every probe degraded by each rung of a ladder: "
                       "'standard' or rungs like 0.5,0.5+blur+jpeg (SCALE[+blur[SIGMA]]"
@@ -511,6 +578,10 @@ void RegisterEvalCommands(CLI::App& app, CommandResult& result) {
       cmd->add_flag("--calibrate", args.calibrate,
                     "Write the thresholds and quality limits derived here into the model's "
                     "manifest (certifies it for activation; docs/MODELS.md)");
+      cmd->add_flag("--expected-fnir-only", args.calibrate_expected_fnir_only,
+                    "With --calibrate and --degrade-probes: rewrite only the manifest's "
+                    "expected-FNIR table, read at its candidate threshold, keeping its "
+                    "thresholds and quality gate");
     }
     cmd->callback([&result, &args, m, cmd]() {
       std::ostringstream line;

@@ -89,16 +89,31 @@ Expected<DerivedCalibration> DeriveCalibration(const Report& report, const Syste
     c.bin_mated.assign(c.bin_eye_edges.size(), std::vector<int64_t>(cols, 0));
     for (size_t i = 0; i < s.ladder_quality_bins.size(); ++i) {
       const QualityBin& b = s.ladder_quality_bins[i];
+      if (b.per_rung.size() != b.per_rung_fnir.size()) {
+        return Internal("ladder quality bin without its per-rung FNIRs");
+      }
       c.bin_mated[i / cols][i % cols] = static_cast<int64_t>(b.mated);
-      if (b.mated >= DerivedCalibration::kMinBinMated) c.bin_fnir[i / cols][i % cols] = b.fnir;
+      // Not the pooled FNIR (an average over whichever degradations fill the bin, which tells
+      // the worse ones less than they miss): the worst rung with enough searches to measure it.
+      double worst = std::nan("");
+      for (size_t k = 0; k < b.per_rung.size(); ++k) {
+        if (b.per_rung[k] >= DerivedCalibration::kMinBinMated && !(worst >= b.per_rung_fnir[k])) {
+          worst = b.per_rung_fnir[k];
+        }
+      }
+      c.bin_fnir[i / cols][i % cols] = worst;
     }
     std::ostringstream bins;
     bins << "mated searches of the degradation ladder (";
     for (size_t k = 0; k < s.ladder.size(); ++k) bins << (k ? ", " : "") << s.ladder[k].rung;
     bins << ") against the clean gallery of " << id.gallery_size
-         << ", binned by the probe's effective eye distance and detail; FNIR (rank "
-         << report.options.fnir_rank << ") at the candidate threshold; bins with fewer than "
-         << DerivedCalibration::kMinBinMated << " searches are not stated";
+         << ", binned by the probe's effective eye distance and detail; per bin the highest FNIR "
+            "(rank "
+         << report.options.fnir_rank
+         << ") at the candidate threshold among the rungs with at least "
+         << DerivedCalibration::kMinBinMated
+         << " searches in it (not the bins' pooled average: no rung is told less than it "
+            "misses there); bins where no rung has that many are not stated";
     c.bin_source = bins.str();
   }
   return c;

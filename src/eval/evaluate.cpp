@@ -378,16 +378,18 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
     return InvalidArgument("the degradation ladder needs the 1:N figures (image vectors)");
   }
   const size_t n = d.images.size();
-  const double t = r.identification->recommendation.point.threshold;
+  const double t = std::isnan(o.ladder_threshold) ? r.identification->recommendation.point.threshold
+                                                  : o.ladder_threshold;
   const std::vector<bool> gallery = IdentificationGallery(d);
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const std::vector<double> edges = {0, 10, 15, 20, 25, 30, 40, 60, kInf};
   std::vector<std::vector<MatedSearch>> bins(edges.size() - 1);
   const std::vector<double>& eye_edges = QualityBinEyeEdges();
   const std::vector<double>& detail_edges = QualityBinDetailEdges();
-  // Row-major (eye bin outer): the mated searches and, per search, its rung.
+  // Row-major (eye bin outer): the mated searches, and the same split by rung.
   std::vector<std::vector<MatedSearch>> qbins(eye_edges.size() * detail_edges.size());
-  std::vector<std::vector<size_t>> qbin_rungs(qbins.size(), std::vector<size_t>(s.ladder.size()));
+  std::vector<std::vector<std::vector<MatedSearch>>> qbin_rungs(
+      qbins.size(), std::vector<std::vector<MatedSearch>>(s.ladder.size()));
   const auto bin_of = [](const std::vector<double>& e, double v) {
     return static_cast<size_t>(std::upper_bound(e.begin(), e.end(), v) - e.begin() - 1);
   };
@@ -442,7 +444,7 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
           const size_t k =
               bin_of(eye_edges, eye_eff) * detail_edges.size() + bin_of(detail_edges, detail);
           qbins[k].push_back(so.mated);
-          ++qbin_rungs[k][r.ladder.size()];
+          qbin_rungs[k][r.ladder.size()].push_back(so.mated);
         }
         const double eye = q.eye_distance_px;
         if (!std::isnan(eye)) {
@@ -526,7 +528,10 @@ Status AddLadder(const Dataset& d, const SystemResults& s, const EvalOptions& o,
       b.detail_lo = detail_edges[k];
       b.detail_hi = k + 1 < detail_edges.size() ? detail_edges[k + 1] : kInf;
       b.mated = qbins[i].size();
-      b.per_rung = qbin_rungs[i];
+      for (const std::vector<MatedSearch>& rung : qbin_rungs[i]) {
+        b.per_rung.push_back(rung.size());
+        b.per_rung_fnir.push_back(rung.empty() ? std::nan("") : Fnir(rung, t, o.fnir_rank));
+      }
       if (b.mated > 0) {
         size_t first = 0;
         for (const MatedSearch& m : qbins[i]) first += m.mate_rank == 1 ? 1 : 0;

@@ -191,6 +191,12 @@ struct EvalOptions {
   // quality figure) is unacceptable when its FNIR exceeds this; NaN = 2 × the overall FNIR +
   // 0.05 (at the recommended threshold). docs/EVAL.md, "Error versus discard".
   double gate_max_fnir = std::numeric_limits<double>::quiet_NaN();
+  // The score the ladder's figures "at the clean threshold" (FNIR and FPIR per rung, the gate's
+  // effect, the quality bins, the expected-FNIR comparison) are read at; NaN = the clean
+  // recommended threshold of this run. A model's shipped candidate threshold, so that a table
+  // is measured at the score it is stated at even where this run's templates (another CPU's
+  // rounding) put the recommended threshold a hair away.
+  double ladder_threshold = std::numeric_limits<double>::quiet_NaN();
   // The expected FNIR a search would state for a probe (the model's expected-FNIR table,
   // vision::LookupExpectedFnir): (effective eye distance px, detail) → its bin's FNIR, nullopt
   // where the table states none. With `gate`, each ladder rung reports the expectation of the
@@ -314,8 +320,12 @@ struct QualityBin {
   size_t mated = 0;
   double rank1 = std::numeric_limits<double>::quiet_NaN();
   double fnir = std::numeric_limits<double>::quiet_NaN();  // at the clean recommended threshold
-  // How many came from each rung (SystemReport::ladder order): which degradations fill the bin.
+  // How many came from each rung (SystemReport::ladder order): which degradations fill the bin,
+  // and each rung's own FNIR in the bin (NaN where it put none). A bin's pooled FNIR is the
+  // average of its rungs' weighted by their counts: a rung that misses more than the others is
+  // understated by it (DeriveCalibration states the worst rung's instead).
   std::vector<size_t> per_rung;
+  std::vector<double> per_rung_fnir;
 };
 
 // The bin edges of SystemReport::ladder_quality_bins (the last bin of each is open-ended).
@@ -399,8 +409,10 @@ struct DerivedCalibration {
   double min_eye_distance_px = 0, min_sharpness = 0;
   std::string quality_basis;
   // From a ladder: the expected FNIR at candidate_score per bin of the blur-aware figures
-  // (SystemReport::ladder_quality_bins); bins with fewer than kMinBinMated mated searches have
-  // none (NaN). Empty without a ladder.
+  // (SystemReport::ladder_quality_bins), conservative per degradation: the highest FNIR among
+  // the rungs with at least kMinBinMated mated searches in the bin (QualityBin::per_rung_fnir),
+  // not the bin's pooled FNIR, so that no rung of the ladder is told less than it misses there.
+  // Bins where no rung has kMinBinMated searches have none (NaN). Empty without a ladder.
   static constexpr size_t kMinBinMated = 30;
   std::vector<double> bin_eye_edges, bin_detail_edges;
   std::vector<std::vector<double>> bin_fnir;    // [eye bin][detail bin]; NaN = too few searches

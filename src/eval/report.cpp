@@ -22,6 +22,11 @@ json Num(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return v;
 }
+json NumList(const std::vector<double>& v) {
+  json a = json::array();
+  for (double x : v) a.push_back(Num(x));
+  return a;
+}
 
 json ToJson(const OperatingPoint& p) {
   return {{"target", Num(p.target)},
@@ -189,7 +194,8 @@ json ToJson(const SystemReport& s) {
                                         {"mated", b.mated},
                                         {"rank1", Num(b.rank1)},
                                         {"fnir_at_clean_threshold", Num(b.fnir)},
-                                        {"mated_per_rung", b.per_rung}});
+                                        {"mated_per_rung", b.per_rung},
+                                        {"fnir_per_rung", NumList(b.per_rung_fnir)}});
   }
   return j;
 }
@@ -316,6 +322,7 @@ std::string CsvFiles(const Report& r, const std::string& which) {
          "rank1,fnir_at_clean_threshold";
     if (!r.systems.empty()) {
       for (const LadderFigures& f : r.systems.front().ladder) o << ",mated " << Quote(f.rung);
+      for (const LadderFigures& f : r.systems.front().ladder) o << ",fnir " << Quote(f.rung);
     }
     o << '\n';
     for (const SystemReport& s : r.systems) {
@@ -324,6 +331,7 @@ std::string CsvFiles(const Report& r, const std::string& which) {
           << Csv(b.detail_lo) << ',' << Csv(b.detail_hi) << ',' << b.mated << ',' << Csv(b.rank1)
           << ',' << Csv(b.fnir);
         for (size_t n : b.per_rung) o << ',' << n;
+        for (double v : b.per_rung_fnir) o << ',' << Csv(v);
         o << '\n';
       }
     }
@@ -439,8 +447,9 @@ std::string TextSummary(const Report& r) {
     }
     if (!s.ladder.empty()) {
       o << "  degraded probes (clean gallery): rung, probes with a face, median eye distance, "
-           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold, landmark NME, "
-           "FNIR/FPIR at per-quality-bin thresholds\n";
+           "rank-1, rank-10, FNIR@FPIR=0.01, FNIR at the clean threshold ("
+        << internal::Number(s.ladder.front().clean_threshold, 4)
+        << "), landmark NME, FNIR/FPIR at per-quality-bin thresholds\n";
     }
     for (const LadderFigures& f : s.ladder) {
       const IdentificationFigures& id = f.identification;

@@ -150,7 +150,8 @@ ProbeExpectation Expect(const ProbeAnalysis& a, const vision::FaceQuality& q) {
   e.eye_hi = x->eye_hi;
   e.detail_lo = x->detail_lo;
   e.detail_hi = x->detail_hi;
-  e.note = x->fnir ? "measured on the degradation ladder in the probe's quality bin"
+  e.note = x->fnir ? "measured on the degradation ladder in the probe's quality bin: the highest "
+                     "FNIR of the ladder's degradations there"
                    : "too few searches were measured in the probe's quality bin to state one";
   return e;
 }

@@ -66,8 +66,9 @@ struct ProcessingStep {
 };
 
 // What the model's calibration expects of a search with this probe: the FNIR measured on the
-// degradation ladder in the probe's quality bin (vision::ExpectedFnirTable), at the calibrated
-// candidate threshold. Stored with the request; shown to the searcher and the examiners.
+// degradation ladder in the probe's quality bin (vision::ExpectedFnirTable: since session 10 the
+// worst rung's FNIR in the bin, not the bin's average), at the calibrated candidate threshold.
+// Stored with the request; shown to the searcher and the examiners.
 struct ProbeExpectation {
   std::string model;  // the model's name
   // The expected FNIR (share of searches whose mate would not be listed first at or above

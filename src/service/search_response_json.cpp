@@ -59,8 +59,9 @@ std::string ProbeExpectationText(const std::optional<ProbeExpectation>& expectat
   char line[512];
   std::snprintf(line, sizeof line,
                 "expected FNIR %.1f %% at score %.4f: the share of searches with a probe of this "
-                "quality whose mate was not listed first (%s; bin %s-%s px x detail %s-%s, %lld "
-                "searches measured on the degradation ladder)",
+                "quality whose mate was not listed first, for the worst degradation measured so "
+                "(%s; bin %s-%s px x detail %s-%s, %lld searches measured on the degradation "
+                "ladder)",
                 *e.fnir * 100, e.threshold, figures, edge(e.eye_lo).c_str(), edge(e.eye_hi).c_str(),
                 edge(e.detail_lo).c_str(), edge(e.detail_hi).c_str(),
                 static_cast<long long>(e.searches_measured));

@@ -34,6 +34,7 @@ Expected<std::optional<ProbeExpectation>> ParseProbeExpectation(
     const std::optional<std::string>& text);
 // One line for people: "expected FNIR 35.2 % at score 0.4938 (probe: effective eye distance
 // 11.3 px, detail 2.10; bin [10, 12) px × [2, 5), 1,234 searches measured on …)", or why none.
+// The FNIR is the worst ladder rung's in the bin (eval::DerivedCalibration), not the average.
 std::string ProbeExpectationText(const std::optional<ProbeExpectation>& expectation);
 // The steps as JSON: [{"kind", "params", "why" (null when not recorded), "enhancement"}].
 nlohmann::json StepsJson(const std::vector<ProcessingStep>& steps);

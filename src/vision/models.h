@@ -65,14 +65,17 @@ struct CalibratedThreshold {
 // The expected FNIR at the candidate threshold for a probe of given quality, measured on a
 // degradation ladder (`facetrail eval report --degrade-probes … --calibrate`, docs/EVAL.md):
 // a grid over the probe's effective eye distance (px) and detail. Bin [edge[i], edge[i+1]) of
-// each axis; the last bin is [edge.back(), +inf). The first edge of each axis is 0.
+// each axis; the last bin is [edge.back(), +inf). The first edge of each axis is 0. Since
+// session 10 a bin states the highest FNIR among the ladder's rungs with enough searches in it
+// (eval::DerivedCalibration), not the pooled average, so no degradation is told less than it
+// missed; tables written before state the average (same format: re-calibrate to replace them).
 struct ExpectedFnirTable {
   std::string source;    // the data, rungs and protocol, in words
   double threshold = 0;  // the candidate score the FNIRs are read at (= Calibration::candidate)
   std::vector<double> eye_distance_edges;  // effective eye distance, px, increasing, from 0
   std::vector<double> detail_edges;        // detail, increasing, from 0
   // [eye bin][detail bin]: the share of mated searches whose mate is not first at or above the
-  // threshold; nullopt where too few searches were measured to state one.
+  // threshold (the worst rung's); nullopt where too few searches were measured to state one.
   std::vector<std::vector<std::optional<double>>> fnir;
   std::vector<std::vector<int64_t>> mated;  // [eye bin][detail bin]: searches measured
 };

@@ -67,4 +67,69 @@ TEST_F(EvalCliTest, BadInputsExitWithAClearMessage) {
   EXPECT_EQ(r.exit_code, 2) << r.out;  // --data is required
 }
 
+// The ladder's undegraded rung `1` with --probe-enhance gets its own pass of enhanced probes,
+// cached under its own id: it used to reuse the clean pass's unenhanced templates (the cache id
+// of rung 1 ignored the enhancement). Real pipeline on four LFW images (two identities).
+TEST_F(EvalCliTest, ProbeEnhanceAppliesToTheUndegradedRungToo) {
+  const std::string models = FACETRAIL_MODELS_DIR;
+  if (!fs::exists(fs::path(models) / "fr_feature.onnx")) GTEST_SKIP() << "no models";
+  const fs::path data = out_ / "data";
+  fs::create_directories(data);
+  {
+    std::ofstream ids(data / "identities.csv");
+    ids << "path,identity\n";
+    for (const char* who : {"Aaron_Sorkin", "Aitor_Gonzalez"}) {
+      for (const char* k : {"0001", "0002"}) {
+        ids << kLfw << "/images/" << who << "/" << who << "_" << k << ".jpg," << who << "\n";
+      }
+    }
+  }
+  const std::string base = "eval identify --data '" + data.string() + "' --models '" + models +
+                           "' --out '" + (out_ / "o").string() + "' --threads 1 " +
+                           "--degrade-probes 1,0.5+blur+jpeg";
+  // Without an enhancement rung 1 is the clean pass: no pass of its own.
+  CommandRun r = Facetrail(base);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("probes degraded 1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("probes degraded 0.5+blur0.8+jpeg30: 0 of 2 templates from the cache"),
+            std::string::npos)
+      << r.out;
+  // With one, rung 1's two probes are computed enhanced (nothing cached under that id yet),
+  // then found in the cache on the next run.
+  r = Facetrail(base + " --probe-enhance deblock");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("probes degraded 1: 0 of 2 templates from the cache"), std::string::npos)
+      << r.out;
+  r = Facetrail(base + " --probe-enhance deblock");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("probes degraded 1: 2 of 2 templates from the cache"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("templates: 4 of 4 templates from the cache"), std::string::npos) << r.out;
+}
+
+// --expected-fnir-only rewrites a manifest's table only: it needs --calibrate and a ladder, and
+// --ladder-at-model-threshold is refused beside a full --calibrate (whose new thresholds would
+// not be the ones the table was read at).
+TEST_F(EvalCliTest, ExpectedFnirOnlyNeedsCalibrateAndALadder) {
+  const std::string models = FACETRAIL_MODELS_DIR;
+  if (!fs::exists(fs::path(models) / "fr_feature.model.json")) GTEST_SKIP() << "no models";
+  const std::string base = "eval report --data '" + kLfw + "' --models '" + models + "' --out '" +
+                           (out_ / "o").string() + "' ";
+  CommandRun r = Facetrail(base + "--expected-fnir-only --degrade-probes standard");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--expected-fnir-only needs --calibrate and --degrade-probes"),
+            std::string::npos)
+      << r.out;
+  r = Facetrail(base + "--calibrate --expected-fnir-only");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--expected-fnir-only needs --calibrate and --degrade-probes"),
+            std::string::npos)
+      << r.out;
+  r = Facetrail(base + "--calibrate --ladder-at-model-threshold --degrade-probes standard");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("would write a table read at the old threshold"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(out_ / "o" / "templates.cache"));  // refused before any work
+}
+
 }  // namespace
