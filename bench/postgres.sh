@@ -7,11 +7,15 @@
 #      the load generator share them: on a 2-core machine that is what can be shown);
 #   3. for comparison, one server on the same gallery in SQLite, pinned to CPU 0.
 # Every run counts the search.request audit entries against the 201 answers. Then
-#   4. facetrail-bench-gallery-sync on both engines (SYNC_TEMPLATES random 512-d templates, the
+#   4. enrolment of ENROLL_PHOTOS (default 1,000) LFW photos (../shared/data/lfw-deepfunneled-dev,
+#      the first in path order, one booking each) with `facetrail enroll`, the real pipeline on
+#      2 workers, into SQLite and into PostgreSQL: rows/s (0 skips it);
+#   5. facetrail-bench-gallery-sync on both engines (SYNC_TEMPLATES random 512-d templates, the
 #      default model's dimension):
 #      insert rate, a server's cold open without its snapshot (every row read) and with it.
 #
-#   bash bench/postgres.sh   (after scripts/build; GALLERY=N CLIENTS=C SECONDS_PER_RUN=S)
+#   bash bench/postgres.sh   (after scripts/build; GALLERY=N CLIENTS=C SECONDS_PER_RUN=S
+#                             ENROLL_PHOTOS=P SYNC_TEMPLATES=T)
 #   BUILD_DIR selects the build folder (default build); KEEP=1 keeps the cluster's folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +64,25 @@ run "one server, PostgreSQL" --db "$uri" --reuse --servers 1 --cpus-per-server 1
 run "two servers, PostgreSQL" --db "$uri" --reuse --servers 2 --cpus-per-server 1 \
   --serve-arg --snapshot-dir --serve-arg "$snap/{server}"
 run "one server, SQLite" --dir "$work/sqlite" --servers 1 --cpus-per-server 1
+photos=${ENROLL_PHOTOS:-1000}
+lfw=${LFW_DIR:-../shared/data/lfw-deepfunneled-dev}/images
+if [ "$photos" -gt 0 ]; then
+  mkdir -p "$work/enroll"
+  # (awk reads the whole list: `head` would end the pipe early, a failure under pipefail)
+  (cd "$lfw" && find . -name '*.jpg' | sort |
+    awk -F/ -v n="$photos" 'BEGIN {print "booking_number,name,photo"}
+      NR <= n {b = $3; sub(/\.jpg$/, "", b); print "LFW-" b "," $2 "," substr($0, 3)}') \
+    > "$work/enroll/m.csv"
+  "${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE enroll"
+  for target in sqlite postgresql; do
+    db="$work/enroll/g.db"
+    [ "$target" = postgresql ] && db="postgresql://postgres@127.0.0.1:$port/enroll"
+    echo "== enrolment, $target, $photos LFW photos"
+    "$bin/facetrail" enroll --db "$db" --manifest "$work/enroll/m.csv" --images "$lfw" \
+      --threads 2 --json --rejects "$work/enroll/rejects-$target.csv" 2>/dev/null |
+      python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"rows_per_s": round(r["rows"] / r["seconds"], 1), **{k: r[k] for k in ("rows","enrolled","flagged","rejected","seconds")}}))'
+  done
+fi
 sync=${SYNC_TEMPLATES:-1000000}
 "${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE sync"
 for target in postgresql sqlite; do

@@ -697,7 +697,7 @@ class SqlGalleryStore final : public GalleryStore {
       if (!results[i].ok()) continue;
       const PhotoToAdd& p = photos[i];
       const std::string& number = p.booking.booking_number;
-      auto refuse = [&](Status s) { results[i] = s.WithContext("booking " + number); };
+      auto refuse = [&](const Status& s) { results[i] = s.WithContext("booking " + number); };
       if (expunged.count(shas[i])) {
         refuse(FailedPrecondition("photo " + shas[i] + " belongs to an expunged record"));
         continue;
@@ -854,8 +854,11 @@ class SqlGalleryStore final : public GalleryStore {
                     const std::function<void(const Stmt&)>& row) {
     for (size_t first = 0, n = 0; first < items.size(); first += n) {
       n = BulkChunk(items.size() - first);
-      FT_ASSIGN_OR_RETURN(auto st,
-                          Prepare(insert_prefix + Placeholders(n, columns) + " " + returning));
+      std::string sql = insert_prefix;
+      sql += Placeholders(n, columns);
+      sql += " ";
+      sql += returning;
+      FT_ASSIGN_OR_RETURN(auto st, Prepare(sql));
       for (size_t k = 0; k < n; ++k) {
         bind(st, static_cast<int>(k * columns + 1), items[first + k]);
       }
