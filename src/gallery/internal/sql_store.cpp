@@ -8,7 +8,6 @@
 #include <limits>
 #include <map>
 #include <mutex>
-#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -16,6 +15,7 @@
 #include "common/db.h"
 #include "common/db_uri.h"
 #include "common/sha256.h"
+#include "common/sql_dialect.h"
 #include "gallery/internal/schema.h"
 #include "search/flat_index.h"
 
@@ -69,17 +69,6 @@ Status CompareBooking(const BookingRecord& stored, const BookingRecord& given) {
   FT_RETURN_IF_ERROR(differs("agency", stored.agency, given.agency));
   FT_RETURN_IF_ERROR(differs("charge", stored.charge, given.charge));
   return Status::Ok();
-}
-
-// "(?, …, ?), …": `rows` groups of `columns` placeholders (a multi-row VALUES, or an IN list
-// with rows = 1).
-std::string Placeholders(size_t rows, size_t columns) {
-  std::string group = "(";
-  for (size_t c = 0; c < columns; ++c) group += c ? ", ?" : "?";
-  group += ")";
-  std::string out;
-  for (size_t r = 0; r < rows; ++r) out += (r ? ", " : "") + group;
-  return out;
 }
 
 // Rows per statement of AddPhotos: 256 (its largest statement, the templates', binds 16 a row:
@@ -742,9 +731,9 @@ class SqlGalleryStore final : public GalleryStore {
     FT_RETURN_IF_ERROR(InsertRows(
         "INSERT INTO bookings(booking_number, name, dob, sex, race_ethnicity, booking_date, "
         "agency, charge, status) VALUES ",
-        "RETURNING id, booking_number", new_bookings, 9,
-        [&](Stmt& st, int first, size_t i) {
-          const BookingRecord& b = photos[i].booking;
+        "RETURNING id, booking_number", new_bookings.size(), 9,
+        [&](Stmt& st, int first, size_t k) {
+          const BookingRecord& b = photos[new_bookings[k]].booking;
           st.Bind(first, b.booking_number).Bind(first + 1, b.name).Bind(first + 2, b.dob);
           st.Bind(first + 3, b.sex).Bind(first + 4, b.race_ethnicity);
           st.Bind(first + 5, b.booking_date).Bind(first + 6, b.agency);
@@ -755,8 +744,9 @@ class SqlGalleryStore final : public GalleryStore {
     FT_RETURN_IF_ERROR(InsertRows(
         "INSERT INTO photos(booking_id, sha256, size_bytes, capture_date, source, image, note, "
         "searchable, origin) VALUES ",
-        "RETURNING id, sha256", accepted, 9,
-        [&](Stmt& st, int first, size_t i) {
+        "RETURNING id, sha256", accepted.size(), 9,
+        [&](Stmt& st, int first, size_t k) {
+          const size_t i = accepted[k];
           const NewPhoto& p = photos[i].photo;
           st.Bind(first, bookings.at(photos[i].booking.booking_number).id);
           st.Bind(first + 1, shas[i]).Bind(first + 2, static_cast<int64_t>(p.bytes.size()));
@@ -788,12 +778,10 @@ class SqlGalleryStore final : public GalleryStore {
         rows.push_back({photo_ids.at(shas[i]), &t, searchable});
       }
     }
-    std::vector<size_t> row_order(rows.size());
-    std::iota(row_order.begin(), row_order.end(), size_t{0});
     std::vector<std::pair<int64_t, std::pair<int64_t, int64_t>>> inserted;  // id, (photo, face)
     FT_RETURN_IF_ERROR(InsertRows(
         std::string("INSERT INTO templates(") + kTemplateColumns + ") VALUES ",
-        "RETURNING id, photo_id, face_index", row_order, kTemplateColumnCount,
+        "RETURNING id, photo_id, face_index", rows.size(), kTemplateColumnCount,
         [&](Stmt& st, int first, size_t r) {
           BindTemplate(st, first, rows[r].photo_id, model, *rows[r].t);
         },
@@ -813,11 +801,9 @@ class SqlGalleryStore final : public GalleryStore {
       changes.emplace_back(inserted[r].first, "added");
       if (!rows[r].active) changes.emplace_back(inserted[r].first, "deactivated");
     }
-    std::vector<size_t> change_order(changes.size());
-    std::iota(change_order.begin(), change_order.end(), size_t{0});
     FT_RETURN_IF_ERROR(InsertRows(
         "INSERT INTO template_changes(template_id, model_id, model_version, kind) VALUES ", "",
-        change_order, 4,
+        changes.size(), 4,
         [&](Stmt& st, int first, size_t c) {
           st.Bind(first, changes[c].first).Bind(first + 1, model.id);
           st.Bind(first + 2, static_cast<int64_t>(model.version))
@@ -834,7 +820,7 @@ class SqlGalleryStore final : public GalleryStore {
                    const std::function<void(const Stmt&)>& row) {
     for (size_t first = 0, n = 0; first < keys.size(); first += n) {
       n = BulkChunk(keys.size() - first);
-      FT_ASSIGN_OR_RETURN(auto st, Prepare(select_prefix + Placeholders(1, n)));
+      FT_ASSIGN_OR_RETURN(auto st, Prepare(select_prefix + PlaceholderRows(1, n)));
       for (size_t k = 0; k < n; ++k) st.Bind(static_cast<int>(k + 1), keys[first + k]);
       for (;;) {
         FT_ASSIGN_OR_RETURN(bool more, st.Step());
@@ -845,22 +831,21 @@ class SqlGalleryStore final : public GalleryStore {
     return Status::Ok();
   }
 
-  // Inserts one row per element of `items` with `insert_prefix` + multi-row VALUES +
-  // `returning`, BulkChunk rows a statement: `bind(st, first parameter, item)` binds one row's
-  // `columns` values, `row` reads each RETURNING row.
-  Status InsertRows(const std::string& insert_prefix, const std::string& returning,
-                    const std::vector<size_t>& items, size_t columns,
-                    const std::function<void(Stmt&, int, size_t)>& bind,
+  // Inserts rows 0..count-1 with `insert_prefix` + multi-row VALUES + `returning`, BulkChunk
+  // rows a statement: `bind(st, first parameter, k)` binds row k's `columns` values, `row`
+  // reads each RETURNING row.
+  Status InsertRows(const std::string& insert_prefix, const std::string& returning, size_t count,
+                    size_t columns, const std::function<void(Stmt&, int, size_t)>& bind,
                     const std::function<void(const Stmt&)>& row) {
-    for (size_t first = 0, n = 0; first < items.size(); first += n) {
-      n = BulkChunk(items.size() - first);
+    for (size_t first = 0, n = 0; first < count; first += n) {
+      n = BulkChunk(count - first);
       std::string sql = insert_prefix;
-      sql += Placeholders(n, columns);
+      sql += PlaceholderRows(n, columns);
       sql += " ";
       sql += returning;
       FT_ASSIGN_OR_RETURN(auto st, Prepare(sql));
       for (size_t k = 0; k < n; ++k) {
-        bind(st, static_cast<int>(k * columns + 1), items[first + k]);
+        bind(st, static_cast<int>(k * columns + 1), first + k);
       }
       for (;;) {
         FT_ASSIGN_OR_RETURN(bool more, st.Step());
@@ -1042,27 +1027,9 @@ class SqlGalleryStore final : public GalleryStore {
   Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
                         bool active) {
     FT_ASSIGN_OR_RETURN(
-        auto ins, Prepare("INSERT INTO templates(photo_id, face_index, model_id, "
-                          "model_version, templ, box_x, box_y, "
-                          "box_w, box_h, detector_score, eye_distance_px, "
-                          "sharpness, yaw_deg, roll_deg, pitch_deg, dim) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
-    ins.Bind(1, photo_id).Bind(2, static_cast<int64_t>(t.face_index)).Bind(3, model.id);
-    ins.Bind(4, static_cast<int64_t>(model.version));
-    ins.BindBlob(
-        5, {reinterpret_cast<const uint8_t*>(t.templ.data()), t.templ.size() * sizeof(float)});
-    ins.Bind(16, static_cast<int64_t>(model.dim));
-    const float reals[] = {t.box.x,
-                           t.box.y,
-                           t.box.width,
-                           t.box.height,
-                           t.quality.detector_score,
-                           t.quality.eye_distance_px,
-                           t.quality.sharpness,
-                           t.quality.yaw_deg,
-                           t.quality.roll_deg,
-                           t.quality.pitch_deg};
-    for (int i = 0; i < 10; ++i) ins.Bind(6 + i, static_cast<double>(reals[i]));
+        auto ins, Prepare(std::string("INSERT INTO templates(") + kTemplateColumns + ") VALUES " +
+                          PlaceholderRows(1, kTemplateColumnCount) + " RETURNING id"));
+    BindTemplate(ins, 1, photo_id, model, t);
     FT_ASSIGN_OR_RETURN(const int64_t id, ins.InsertedId());
     // An added template of a sealed booking is in the snapshot, inactive.
     FT_RETURN_IF_ERROR(LogTemplate(id, model, TemplateChange::Kind::kAdded));
