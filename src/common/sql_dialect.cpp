@@ -130,4 +130,16 @@ std::string SqliteDdlToPostgres(std::string_view sql) {
   return out;
 }
 
+std::string PlaceholderRows(size_t rows, size_t columns) {
+  std::string group = "(";
+  for (size_t c = 0; c < columns; ++c) group += c ? ", ?" : "?";
+  group += ")";
+  std::string out;
+  for (size_t r = 0; r < rows; ++r) {
+    if (r) out += ", ";
+    out += group;
+  }
+  return out;
+}
+
 }  // namespace facetrail

@@ -7,6 +7,7 @@
 #include <set>
 #include <variant>
 
+#include "common/sql_dialect.h"
 #include "gallery/internal/schema.h"
 #include "policy/policy.h"
 #include "service/internal/requests_schema.h"
@@ -263,15 +264,9 @@ void BindValue(Stmt& stmt, int index, const Value& v) {
 // INSERT INTO table (columns) VALUES (?, …), … for `rows` rows.
 std::string InsertSql(const std::string& table, const std::vector<Column>& columns, size_t rows) {
   std::string names;
-  std::string one = "(";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    names += (i ? ", " : "") + Quote(columns[i].name);
-    one += i ? ", ?" : "?";
-  }
-  one += ')';
-  std::string sql = "INSERT INTO " + Quote(table) + " (" + names + ") VALUES ";
-  for (size_t r = 0; r < rows; ++r) sql += (r ? ", " : "") + one;
-  return sql;
+  for (size_t i = 0; i < columns.size(); ++i) names += (i ? ", " : "") + Quote(columns[i].name);
+  return "INSERT INTO " + Quote(table) + " (" + names + ") VALUES " +
+         PlaceholderRows(rows, columns.size());
 }
 
 // Copies one table's rows; their number.

@@ -720,6 +720,16 @@ TEST(SqlDialectTest, NumbersPlaceholdersOutsideLiteralsAndComments) {
   EXPECT_EQ(q->parameters, 1);
 }
 
+TEST(SqlDialectTest, PlaceholderRowsGroupsPlaceholdersByRow) {
+  EXPECT_EQ(PlaceholderRows(1, 1), "(?)");
+  EXPECT_EQ(PlaceholderRows(1, 3), "(?, ?, ?)");
+  EXPECT_EQ(PlaceholderRows(2, 2), "(?, ?), (?, ?)");
+  EXPECT_EQ(PlaceholderRows(0, 4), "");
+  auto n = NumberPlaceholders("INSERT INTO t VALUES " + PlaceholderRows(3, 2));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->parameters, 6);
+}
+
 TEST(SqlDialectTest, RefusesHostilePlaceholderSql) {
   EXPECT_FALSE(NumberPlaceholders("SELECT 'unterminated ?").ok());
   EXPECT_FALSE(NumberPlaceholders("SELECT /* ? ").ok());
