@@ -9,8 +9,20 @@
 
 namespace facetrail::testing {
 
-// The first column of every row `sql` gives on the database `db`, as text, a line per row (what
-// the sqlite3 program prints). Any failure is a test failure and gives "".
+// The first column of every row `st` gives, as text, a line per row (what the sqlite3 program
+// prints). A failing step is a test failure and ends the text.
+inline std::string ColumnLines(Stmt& st) {
+  std::string out;
+  for (;;) {
+    auto row = st.Step();
+    EXPECT_TRUE(row.ok()) << row.status().ToString();
+    if (!row.ok() || !*row) break;
+    out += st.Text(0) + "\n";
+  }
+  return out;
+}
+
+// ColumnLines of `sql` on the database `db`. Any failure is a test failure and gives "".
 inline std::string TextColumnLines(const std::string& db, const std::string& sql) {
   auto conn = Db::Open(db, false);
   EXPECT_TRUE(conn.ok()) << conn.status().ToString();
@@ -18,14 +30,7 @@ inline std::string TextColumnLines(const std::string& db, const std::string& sql
   auto st = conn->Prepare(sql);
   EXPECT_TRUE(st.ok()) << st.status().ToString();
   if (!st.ok()) return "";
-  std::string out;
-  for (;;) {
-    auto row = st->Step();
-    EXPECT_TRUE(row.ok()) << row.status().ToString();
-    if (!row.ok() || !*row) break;
-    out += st->Text(0) + "\n";
-  }
-  return out;
+  return ColumnLines(*st);
 }
 
 }  // namespace facetrail::testing

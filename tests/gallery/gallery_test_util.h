@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/db.h"
+#include "common/db_query.h"
 #include "common/file.h"
 #include "common/pg_cluster.h"
 
@@ -102,12 +103,7 @@ inline std::string DumpGallery(const std::string& db_path) {
     auto st = db->Prepare("SELECT " + expr + " FROM " + t.name + " ORDER BY 1");
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     if (!st.ok()) return "";
-    out += std::string("## ") + t.name + "\n";
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok() || !*row) break;
-      out += st->Text(0) + "\n";
-    }
+    out += std::string("## ") + t.name + "\n" + ::facetrail::testing::ColumnLines(*st);
   }
   return out;
 }
@@ -159,13 +155,7 @@ inline std::string DumpGalleryContent(const std::string& uri) {
     auto st = db->Prepare(sql);
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     if (!st.ok()) return "";
-    out += std::string("## ") + name + "\n";
-    for (;;) {
-      auto row = st->Step();
-      EXPECT_TRUE(row.ok()) << row.status().ToString();
-      if (!row.ok() || !*row) break;
-      out += st->Text(0) + "\n";
-    }
+    out += std::string("## ") + name + "\n" + ::facetrail::testing::ColumnLines(*st);
   }
   return out;
 }
