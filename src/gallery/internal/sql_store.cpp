@@ -128,53 +128,14 @@ class SqlGalleryStore final : public GalleryStore {
   const std::string& gallery_id() const override { return gallery_id_; }
   std::string snapshot_prefix() const override { return snapshot_prefix_; }
 
+  // One photo is a batch of one: AddPhotos decides it, so the two cannot disagree.
   Expected<AddPhotoResult> AddPhoto(const BookingRecord& booking, const NewPhoto& photo,
                                     const ModelRef& model,
                                     std::span<const NewTemplate> templates) override {
-    if (booking.booking_number.empty()) return InvalidArgument("empty booking number");
-    if (photo.bytes.empty()) return InvalidArgument("empty photo");
-    FT_RETURN_IF_ERROR(ValidateTemplates(model, templates));
-    const std::string sha = Sha256Hex(photo.bytes);
-    std::lock_guard lock(mu_);
-    AddPhotoResult result = AddPhotoResult::kAdded;
-    Status s = db_.InTransaction([&]() -> Status {
-      FT_ASSIGN_OR_RETURN(auto active, ActiveModelLocked());
-      FT_RETURN_IF_ERROR(CheckEnrolmentModel(active, model));
-      FT_ASSIGN_OR_RETURN(auto expunged, Prepare("SELECT 1 FROM expunged_photos WHERE sha256 = ?"));
-      expunged.Bind(1, sha);
-      FT_ASSIGN_OR_RETURN(bool was_expunged, expunged.Step());
-      if (was_expunged)
-        return FailedPrecondition("photo " + sha + " belongs to an expunged record");
-      FT_ASSIGN_OR_RETURN(auto existing, FindPhotoLocked(sha));
-      if (existing) {
-        if (existing->booking_number == booking.booking_number &&
-            existing->source == photo.source) {
-          result = AddPhotoResult::kAlreadyPresent;
-          return Status::Ok();
-        }
-        return AlreadyExists("duplicate of photo " + std::to_string(existing->id) + " (booking " +
-                             existing->booking_number + ", " + existing->source + ")");
-      }
-      FT_ASSIGN_OR_RETURN(int64_t booking_id, UpsertBooking(booking));
-      FT_ASSIGN_OR_RETURN(auto status, BookingStatus(booking_id));
-      FT_ASSIGN_OR_RETURN(auto ins,
-                          Prepare("INSERT INTO photos(booking_id, sha256, size_bytes, "
-                                  "capture_date, source, image, note, searchable, "
-                                  "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
-      ins.Bind(1, booking_id).Bind(2, sha).Bind(3, static_cast<int64_t>(photo.bytes.size()));
-      ins.Bind(4, photo.capture_date).Bind(5, photo.source).BindBlob(6, photo.bytes);
-      ins.Bind(7, photo.note).Bind(8, static_cast<int64_t>(photo.searchable ? 1 : 0));
-      ins.Bind(9, photo.origin);
-      FT_ASSIGN_OR_RETURN(const int64_t photo_id, ins.InsertedId());
-      for (const NewTemplate& t : templates) {
-        FT_RETURN_IF_ERROR(InsertTemplate(photo_id, model, t,
-                                          status == RecordStatus::kActive && photo.searchable));
-      }
-      if (!active) FT_RETURN_IF_ERROR(SetActiveModelLocked(model));
-      return Status::Ok();
-    });
-    if (!s.ok()) return s.WithContext("booking " + booking.booking_number);
-    return result;
+    const PhotoToAdd one{booking, photo, {templates.begin(), templates.end()}};
+    auto results = AddPhotos(model, {&one, 1});
+    if (!results.ok()) return results.status().WithContext("booking " + booking.booking_number);
+    return results->front();
   }
 
   Expected<std::vector<Expected<AddPhotoResult>>> AddPhotos(
@@ -995,33 +956,6 @@ class SqlGalleryStore final : public GalleryStore {
     FT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return Internal("booking row " + std::to_string(id) + " vanished");
     return ParseRecordStatus(st.Text(0));
-  }
-
-  // Inserts the booking or checks it against the stored one; returns its row id.
-  Expected<int64_t> UpsertBooking(const BookingRecord& b) {
-    FT_ASSIGN_OR_RETURN(
-        auto find,
-        Prepare("SELECT id, name, dob, sex, race_ethnicity, booking_date, agency, charge, status "
-                "FROM bookings WHERE booking_number = ?"));
-    find.Bind(1, b.booking_number);
-    FT_ASSIGN_OR_RETURN(bool found, find.Step());
-    if (found) {
-      if (find.Text(8) == "expunged") {
-        return FailedPrecondition("booking " + b.booking_number + " is expunged");
-      }
-      BookingRecord stored{b.booking_number, find.Text(1),    find.OptText(2), find.OptText(3),
-                           find.OptText(4),  find.OptText(5), find.OptText(6), find.OptText(7)};
-      FT_RETURN_IF_ERROR(CompareBooking(stored, b));
-      return find.Int(0);
-    }
-    FT_ASSIGN_OR_RETURN(
-        auto ins,
-        Prepare(
-            "INSERT INTO bookings(booking_number, name, dob, sex, race_ethnicity, booking_date, "
-            "agency, charge, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active') RETURNING id"));
-    ins.Bind(1, b.booking_number).Bind(2, b.name).Bind(3, b.dob).Bind(4, b.sex);
-    ins.Bind(5, b.race_ethnicity).Bind(6, b.booking_date).Bind(7, b.agency).Bind(8, b.charge);
-    return ins.InsertedId();
   }
 
   Status InsertTemplate(int64_t photo_id, const ModelRef& model, const NewTemplate& t,
