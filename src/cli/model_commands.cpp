@@ -60,12 +60,12 @@ int RunList(const ModelArgs& a) {
     std::cout << out.dump() << '\n';
     return 0;
   }
-  std::cout << std::left << std::setw(16) << "name" << std::setw(34) << "id" << std::setw(5)
+  std::cout << std::left << std::setw(20) << "name" << std::setw(38) << "id" << std::setw(5)
             << "dim" << std::setw(18) << "kind" << std::setw(11) << "certified"
             << "file\n";
   for (const auto& m : *models) {
     const Status file = vision::VerifyModelFile(m);
-    std::cout << std::setw(16) << m.name << std::setw(34) << m.id << std::setw(5) << m.dim
+    std::cout << std::setw(20) << m.name << std::setw(38) << m.id << std::setw(5) << m.dim
               << std::setw(18) << vision::ModelKindName(m.kind) << std::setw(11)
               << (m.calibration ? "yes" : "no")
               << (file.ok() ? "ok" : std::string(StatusCodeName(file.code()))) << '\n';
@@ -86,15 +86,23 @@ int RunShow(const ModelArgs& a) {
   std::cout << "name          " << m->name
             << (m->name == vision::kDefaultModelName ? " (default)" : "") << "\nid            "
             << m->id << "\nversion       " << m->version << "\ndimension     " << m->dim
-            << "\nkind          " << vision::ModelKindName(m->kind) << "\nfile          "
-            << m->file_path() << " (" << (file.ok() ? "matches its SHA-256" : file.ToString())
-            << ")\nsha256        " << m->sha256;
+            << "\nkind          " << vision::ModelKindName(m->kind);
+  if (m->kind == vision::ModelKind::kFusion) {
+    std::cout << "\nmembers       ";
+    for (size_t i = 0; i < m->members.size(); ++i) std::cout << (i ? ", " : "") << m->members[i];
+    std::cout << " (the mean of their cosine similarities; "
+              << (file.ok() ? "every member's file matches its SHA-256" : file.ToString()) << ")";
+  } else {
+    std::cout << "\nfile          " << m->file_path() << " ("
+              << (file.ok() ? "matches its SHA-256" : file.ToString()) << ")\nsha256        "
+              << m->sha256;
+  }
   if (m->kind == vision::ModelKind::kOnnx) {
     std::cout << "\ninput         " << m->input.width << "x" << m->input.height << ", "
               << (m->input.color == vision::ColorOrder::kBgr ? "BGR" : "RGB") << ", (v - "
               << m->input.mean[0] << ") * " << m->input.scale[0] << "\nalignment     ";
     for (const auto& p : m->alignment.points) std::cout << "(" << p[0] << ", " << p[1] << ") ";
-  } else {
+  } else if (m->kind == vision::ModelKind::kFaceApiResnet29) {
     std::cout << "\ninput         150x150 RGB chip, dlib's similarity alignment (or face-api's "
                  "crop: --align faceapi)";
   }

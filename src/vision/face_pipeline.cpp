@@ -280,9 +280,14 @@ Expected<ChipViews> ParseChipViews(std::string_view name) {
 Status CheckModelFiles(const PipelineOptions& given) {
   FT_ASSIGN_OR_RETURN(const std::string dir, ResolveModelsDir(given.models_dir));
   FT_ASSIGN_OR_RETURN(const ModelManifest manifest, FindModel(dir, given.model));
-  const std::vector<std::string> files = {dir + "/ssd_mobilenetv1_model-weights_manifest.json",
-                                          dir + "/face_landmark_68_model-weights_manifest.json",
-                                          manifest.file_path()};
+  std::vector<std::string> files = {dir + "/ssd_mobilenetv1_model-weights_manifest.json",
+                                    dir + "/face_landmark_68_model-weights_manifest.json"};
+  if (manifest.kind == ModelKind::kFusion) {
+    FT_ASSIGN_OR_RETURN(const std::vector<ModelManifest> members, FusionMembers(manifest));
+    for (const ModelManifest& member : members) files.push_back(member.file_path());
+  } else {
+    files.push_back(manifest.file_path());
+  }
   for (const std::string& f : files) {
     if (!FileExists(f)) {
       return NotFound(f + ": missing model file (run scripts/fetch-models, or give --models)");
@@ -344,7 +349,10 @@ TemplateModel TemplateModelFor(const ModelManifest& manifest, const PipelineOpti
            (similarity && options.flip_average ? "-flip" : "") +
            (similarity && options.two_crops ? "-2crop" : "");
   } else {
-    m.id = manifest.id + "/5point" + (options.flip_average ? "-flip" : "");
+    // A fusion's members take the same options (each the ones it has), so its id carries them
+    // like an ONNX model's.
+    m.id = manifest.id + (manifest.kind == ModelKind::kFusion ? "/members" : "/5point") +
+           (options.flip_average ? "-flip" : "");
     if (options.chip_interpolation != ChipInterpolation::kBilinear) {
       m.id.append("-").append(ChipInterpolationName(options.chip_interpolation));
     }

@@ -224,35 +224,16 @@ Status ParseCalibration(const Fields& f, Calibration& c) {
   return Status::Ok();
 }
 
-Status ParseManifestObject(const json& doc, ModelManifest& m) {
-  Fields f(doc, "");
-  FT_RETURN_IF_ERROR(f.CheckObject());
-  FT_RETURN_IF_ERROR(
-      f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256", "input", "alignment",
-                   "calibration", "source", "licence", "training_data", "card"}));
-  FT_RETURN_IF_ERROR(f.Text("name", m.name, true, 64));
-  for (char ch : m.name) {
+Status CheckModelName(const std::string& field, const std::string& name) {
+  for (char ch : name) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) {
-      return Fields::Bad("name", "only letters, digits, '_', '-' and '.' are allowed");
+      return Fields::Bad(field, "only letters, digits, '_', '-' and '.' are allowed");
     }
   }
-  FT_RETURN_IF_ERROR(f.Text("id", m.id, true, 100));
-  int64_t version = 1, dim = 0;
-  FT_RETURN_IF_ERROR(f.Int("version", version, 1, 1 << 20, true));
-  FT_RETURN_IF_ERROR(f.Int("dim", dim, 16, 4096, true));
-  if (dim % 16 != 0) return Fields::Bad("dim", "must be a multiple of 16");
-  m.version = static_cast<int>(version);
-  m.dim = static_cast<int>(dim);
-  std::string kind;
-  FT_RETURN_IF_ERROR(f.Text("kind", kind, true));
-  if (kind == "onnx") {
-    m.kind = ModelKind::kOnnx;
-  } else if (kind == "faceapi-resnet29") {
-    m.kind = ModelKind::kFaceApiResnet29;
-    if (m.dim != 128) return Fields::Bad("dim", "a faceapi-resnet29 model has 128");
-  } else {
-    return Fields::Bad("kind", "expected \"onnx\" or \"faceapi-resnet29\", got \"" + kind + "\"");
-  }
+  return Status::Ok();
+}
+
+Status ParseWeightsFile(const Fields& f, ModelManifest& m) {
   FT_RETURN_IF_ERROR(f.Text("file", m.file, true, 255));
   if (m.file.find('/') != std::string::npos || m.file == "." || m.file == "..") {
     return Fields::Bad("file", "a file name beside the manifest (no folders)");
@@ -263,6 +244,37 @@ Status ParseManifestObject(const json& doc, ModelManifest& m) {
       })) {
     return Fields::Bad("sha256", "expected 64 lower-case hex digits");
   }
+  return Status::Ok();
+}
+
+// A fusion names its members; it has no weights, input or alignment of its own.
+Status ParseMembers(const Fields& f, ModelManifest& m) {
+  for (const char* own : {"file", "sha256", "input", "alignment"}) {
+    if (f.Has(own)) return Fields::Bad(own, "a fusion model has none of its own (its members do)");
+  }
+  if (!f.Has("members")) return Fields::Bad("members", "missing (a fusion model needs them)");
+  const json& a = f.at("members");
+  if (!a.is_array() || a.size() < 2 || a.size() > 4) {
+    return Fields::Bad("members", "expected 2 to 4 model names");
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string field = "members[" + std::to_string(i) + "]";
+    if (!a[i].is_string() || a[i].get<std::string>().empty() ||
+        a[i].get<std::string>().size() > 64) {
+      return Fields::Bad(field, "expected a model name");
+    }
+    const std::string name = a[i].get<std::string>();
+    FT_RETURN_IF_ERROR(CheckModelName(field, name));
+    if (name == m.name) return Fields::Bad(field, "a fusion cannot contain itself");
+    if (std::find(m.members.begin(), m.members.end(), name) != m.members.end()) {
+      return Fields::Bad(field, "'" + name + "' is named twice");
+    }
+    m.members.push_back(name);
+  }
+  return Status::Ok();
+}
+
+Status ParseInput(const Fields& f, ModelManifest& m) {
   if (m.kind == ModelKind::kOnnx) {
     if (!f.Has("input")) return Fields::Bad("input", "missing (an onnx model needs it)");
     Fields in = f.Child("input");
@@ -304,10 +316,49 @@ Status ParseManifestObject(const json& doc, ModelManifest& m) {
     if (!(p[0][0] < p[1][0] && p[3][0] < p[4][0])) {
       return Fields::Bad("alignment", "eyes and mouth corners must be given image-left first");
     }
-  } else if (f.Has("input") || f.Has("alignment")) {
+  } else if (m.kind == ModelKind::kFaceApiResnet29 && (f.Has("input") || f.Has("alignment"))) {
     return Fields::Bad(f.Has("input") ? "input" : "alignment",
                        "only for onnx models (faceapi-resnet29 has its own geometry)");
   }
+  return Status::Ok();
+}
+
+Status ParseManifestObject(const json& doc, ModelManifest& m) {
+  Fields f(doc, "");
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(
+      f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256", "members", "input",
+                   "alignment", "calibration", "source", "licence", "training_data", "card"}));
+  FT_RETURN_IF_ERROR(f.Text("name", m.name, true, 64));
+  FT_RETURN_IF_ERROR(CheckModelName("name", m.name));
+  FT_RETURN_IF_ERROR(f.Text("id", m.id, true, 100));
+  int64_t version = 1, dim = 0;
+  FT_RETURN_IF_ERROR(f.Int("version", version, 1, 1 << 20, true));
+  FT_RETURN_IF_ERROR(f.Int("dim", dim, 16, 4096, true));
+  if (dim % 16 != 0) return Fields::Bad("dim", "must be a multiple of 16");
+  m.version = static_cast<int>(version);
+  m.dim = static_cast<int>(dim);
+  std::string kind;
+  FT_RETURN_IF_ERROR(f.Text("kind", kind, true));
+  if (kind == "onnx") {
+    m.kind = ModelKind::kOnnx;
+  } else if (kind == "faceapi-resnet29") {
+    m.kind = ModelKind::kFaceApiResnet29;
+    if (m.dim != 128) return Fields::Bad("dim", "a faceapi-resnet29 model has 128");
+  } else if (kind == "fusion") {
+    m.kind = ModelKind::kFusion;
+  } else {
+    return Fields::Bad(
+        "kind", "expected \"onnx\", \"faceapi-resnet29\" or \"fusion\", got \"" + kind + "\"");
+  }
+  if (m.kind == ModelKind::kFusion) {
+    FT_RETURN_IF_ERROR(ParseMembers(f, m));
+  } else if (f.Has("members")) {
+    return Fields::Bad("members", "only for fusion models");
+  } else {
+    FT_RETURN_IF_ERROR(ParseWeightsFile(f, m));
+  }
+  FT_RETURN_IF_ERROR(ParseInput(f, m));
   if (f.Has("calibration")) {
     Calibration c;
     FT_RETURN_IF_ERROR(ParseCalibration(f.Child("calibration"), c));
@@ -330,7 +381,12 @@ ordered_json ThresholdJson(const CalibratedThreshold& t) {
 }  // namespace
 
 std::string_view ModelKindName(ModelKind kind) {
-  return kind == ModelKind::kOnnx ? "onnx" : "faceapi-resnet29";
+  switch (kind) {
+    case ModelKind::kOnnx: return "onnx";
+    case ModelKind::kFaceApiResnet29: return "faceapi-resnet29";
+    case ModelKind::kFusion: return "fusion";
+  }
+  return "unknown";
 }
 
 std::string ModelManifest::dir() const {
@@ -354,8 +410,12 @@ std::string ModelManifestJson(const ModelManifest& m) {
   j["version"] = m.version;
   j["dim"] = m.dim;
   j["kind"] = std::string(ModelKindName(m.kind));
-  j["file"] = m.file;
-  j["sha256"] = m.sha256;
+  if (m.kind == ModelKind::kFusion) {
+    j["members"] = m.members;
+  } else {
+    j["file"] = m.file;
+    j["sha256"] = m.sha256;
+  }
   if (m.kind == ModelKind::kOnnx) {
     j["input"] = {{"width", m.input.width},
                   {"height", m.input.height},
@@ -487,6 +547,11 @@ Expected<ModelManifest> FindModel(const std::string& given_dir, std::string_view
 }
 
 Status VerifyModelFile(const ModelManifest& m) {
+  if (m.kind == ModelKind::kFusion) {
+    FT_ASSIGN_OR_RETURN(const std::vector<ModelManifest> members, FusionMembers(m));
+    for (const ModelManifest& member : members) FT_RETURN_IF_ERROR(VerifyModelFile(member));
+    return Status::Ok();
+  }
   const std::string path = m.file_path();
   auto hash = Sha256FileHex(path);
   if (!hash.ok()) {
@@ -501,6 +566,36 @@ Status VerifyModelFile(const ModelManifest& m) {
                     " its manifest pins (a different or damaged file; fetch it again)");
   }
   return Status::Ok();
+}
+
+Expected<std::vector<ModelManifest>> FusionMembers(const ModelManifest& m) {
+  if (m.kind != ModelKind::kFusion) {
+    return InvalidArgument("model '" + m.name + "' is not a fusion model");
+  }
+  std::vector<ModelManifest> members;
+  int dims = 0;
+  for (const std::string& name : m.members) {
+    auto member = FindModel(m.dir(), name);
+    if (!member.ok()) {
+      return member.status().WithContext("fusion model '" + m.name + "', member '" + name + "'");
+    }
+    if (member->name != name) {
+      return InvalidArgument("fusion model '" + m.name + "': member '" + name +
+                             "' must be named by its name, not its id ('" + member->name + "')");
+    }
+    if (member->kind == ModelKind::kFusion) {
+      return InvalidArgument("fusion model '" + m.name + "': member '" + name +
+                             "' is itself a fusion (members must be networks)");
+    }
+    dims += member->dim;
+    members.push_back(std::move(*member));
+  }
+  if (dims != m.dim) {
+    return InvalidArgument("fusion model '" + m.name + "': its members give " +
+                           std::to_string(dims) + " numbers, its manifest says dim " +
+                           std::to_string(m.dim));
+  }
+  return members;
 }
 
 }  // namespace facetrail::vision

@@ -11,9 +11,13 @@
 //   from. A model without a calibration can make templates but cannot be activated for search
 //   (service/models.h): a department certifies a model with its own evaluation first.
 //
-//   Two kinds: "onnx" (any ONNX network with one [1, 3, H, W] input and one output of `dim`
-//   numbers, run on nn::OnnxNetwork) and "faceapi-resnet29" (the face-api.js dlib ResNet in its
-//   TF.js weight files, with its own alignment modes and the faceapi parity mode).
+//   Three kinds: "onnx" (any ONNX network with one [1, 3, H, W] input and one output of `dim`
+//   numbers, run on nn::OnnxNetwork), "faceapi-resnet29" (the face-api.js dlib ResNet in its
+//   TF.js weight files, with its own alignment modes and the faceapi parity mode) and "fusion"
+//   (score-level fusion of other models of the same folder, its `members`: a template is the
+//   members' unit templates, each scaled by 1/sqrt(m), one after another, so the score of two
+//   templates is the mean of the members' cosine similarities and one exact search pass over
+//   the concatenation ranks by it; it has no weights file of its own).
 //
 // THREAD SAFETY
 //   Plain data and reentrant functions.
@@ -32,8 +36,8 @@ namespace facetrail::vision {
 // The model `facetrail` uses when none is named.
 inline constexpr std::string_view kDefaultModelName = "fr_feature";
 
-enum class ModelKind { kOnnx, kFaceApiResnet29 };
-std::string_view ModelKindName(ModelKind kind);  // "onnx", "faceapi-resnet29"
+enum class ModelKind { kOnnx, kFaceApiResnet29, kFusion };
+std::string_view ModelKindName(ModelKind kind);  // "onnx", "faceapi-resnet29", "fusion"
 
 enum class ColorOrder { kRgb, kBgr };
 
@@ -114,8 +118,11 @@ struct ModelManifest {
   int version = 1;   // template model version
   int dim = 0;       // numbers per template
   ModelKind kind = ModelKind::kOnnx;
-  std::string file;             // weights, relative to the manifest's folder
-  std::string sha256;           // of `file`, lower-case hex
+  std::string file;    // weights, relative to the manifest's folder (not kFusion)
+  std::string sha256;  // of `file`, lower-case hex (not kFusion)
+  // kFusion: the member models' names (2 to 4, other kinds, no repeats), in template order; their
+  // manifests sit in the same folder and their dims add up to `dim` (FusionMembers checks).
+  std::vector<std::string> members;
   ModelInput input;             // kOnnx
   AlignmentTemplate alignment;  // kOnnx
   std::optional<Calibration> calibration;
@@ -150,8 +157,13 @@ Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir);
 // The manifest whose name or id is `name_or_id`. kNotFound lists the models there are.
 Expected<ModelManifest> FindModel(const std::string& models_dir, std::string_view name_or_id);
 // Checks the weights file against the pinned SHA-256: kNotFound (missing: run
-// scripts/fetch-models) or kDataLoss (different bytes).
+// scripts/fetch-models) or kDataLoss (different bytes). A fusion model: each member's file.
 Status VerifyModelFile(const ModelManifest& manifest);
+
+// The member manifests of a fusion model, read from its folder, in template order.
+// kInvalidArgument when `manifest` is not a fusion, a member is itself a fusion or named twice,
+// or the members' dims do not add up to the fusion's; kNotFound names a missing member.
+Expected<std::vector<ModelManifest>> FusionMembers(const ModelManifest& manifest);
 
 // What CheckModel found.
 struct ModelCheck {

@@ -227,8 +227,109 @@ TEST(ModelsTest, FolderProblemsAreClear) {
   fs::remove_all(dir);
 }
 
+const std::string kGoodFusion = R"({
+  "name": "pair", "id": "fusion-pair", "version": 1, "dim": 640, "kind": "fusion",
+  "members": ["fr_feature", "faceapi-resnet"]
+})";
+
+TEST(ModelsTest, FusionManifestNamesItsMembersAndNothingOfItsOwn) {
+  auto m = ParseModelManifest(kGoodFusion, "pair.model.json");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->kind, ModelKind::kFusion);
+  EXPECT_EQ(m->members, (std::vector<std::string>{"fr_feature", "faceapi-resnet"}));
+  auto again = ParseModelManifest(ModelManifestJson(*m), "again");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ModelManifestJson(*again), ModelManifestJson(*m));
+
+  struct Case {
+    std::string from, to, field;
+  };
+  const Case cases[] = {
+      {R"("kind": "fusion",)", R"("kind": "fusion", "file": "x.onnx",)", "file"},
+      {R"("kind": "fusion",)", R"("kind": "fusion", "input": {},)", "input"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature"])", "members"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"("fr_feature")", "members"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature", "fr_feature"])", "members[1]"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature", "pair"])", "members[1]"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature", "../etc"])", "members[1]"},
+      {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature", 7])", "members[1]"},
+      {R"("members": ["fr_feature", "faceapi-resnet"])", R"("membres": ["fr_feature"])", "membres"},
+  };
+  for (const Case& c : cases) {
+    std::string text = kGoodFusion;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto bad = ParseModelManifest(text, "pair.model.json");
+    ASSERT_FALSE(bad.ok()) << c.to;
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bad.status().message().find(c.field), std::string::npos)
+        << c.field << " not in: " << bad.status().message();
+  }
+  // Members belong to fusion models only.
+  std::string onnx = kGoodOnnx;
+  onnx.replace(onnx.find(R"("file")"), 6, R"("members": ["a", "b"], "file")");
+  auto stray = ParseModelManifest(onnx, "dept.model.json");
+  ASSERT_FALSE(stray.ok());
+  EXPECT_NE(stray.status().message().find("members"), std::string::npos);
+}
+
+// The members are read from the fusion's folder when it is used: a missing member, a member that
+// is itself a fusion or dims that do not add up are refused, naming the problem.
+TEST(ModelsTest, FusionMembersAreCheckedInTheFolder) {
+  auto shipped = FindModel(FACETRAIL_MODELS_DIR, "fr_feature-faceapi");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+  auto members = FusionMembers(*shipped);
+  ASSERT_TRUE(members.ok()) << members.status().ToString();
+  ASSERT_EQ(members->size(), 2u);
+  EXPECT_EQ((*members)[0].dim + (*members)[1].dim, shipped->dim);
+  EXPECT_TRUE(VerifyModelFile(*shipped).ok());
+  EXPECT_EQ(FusionMembers(*members->begin()).status().code(), StatusCode::kInvalidArgument);
+
+  const fs::path dir = fs::temp_directory_path() / "facetrail_models_fusion";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto write = [&](const std::string& file, std::string text,
+                         const std::vector<std::pair<std::string, std::string>>& edits) {
+    for (const auto& [from, to] : edits) text.replace(text.find(from), from.size(), to);
+    std::ofstream(dir / file) << text;
+  };
+  write("dept.model.json", kGoodOnnx, {});  // dept_net, 256 numbers
+  write("pair.model.json", kGoodFusion,
+        {{R"(["fr_feature", "faceapi-resnet"])", R"(["dept_net", "gone"])"}});
+  auto pair = FindModel(dir.string(), "pair");
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  auto missing = FusionMembers(*pair);
+  ASSERT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("gone"), std::string::npos);
+  EXPECT_EQ(VerifyModelFile(*pair).code(), StatusCode::kNotFound);
+
+  write("inner.model.json", kGoodFusion,
+        {{R"("pair")", R"("inner")"},
+         {"fusion-pair", "fusion-inner"},
+         {R"(["fr_feature", "faceapi-resnet"])", R"(["dept_net", "dept_net2"])"}});
+  write("pair.model.json", kGoodFusion,
+        {{R"(["fr_feature", "faceapi-resnet"])", R"(["dept_net", "inner"])"}});
+  pair = FindModel(dir.string(), "pair");
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  auto nested = FusionMembers(*pair);
+  ASSERT_EQ(nested.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(nested.status().message().find("itself a fusion"), std::string::npos);
+
+  fs::remove(dir / "inner.model.json");
+  write("dept2.model.json", kGoodOnnx, {{"dept_net", "dept_net2"}, {"dept-net-1", "dept-net-2"}});
+  write("pair.model.json", kGoodFusion,
+        {{R"(["fr_feature", "faceapi-resnet"])", R"(["dept_net", "dept_net2"])"}});
+  pair = FindModel(dir.string(), "pair");
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  auto dims = FusionMembers(*pair);  // 256 + 256 != 640
+  ASSERT_EQ(dims.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(dims.status().message().find("512"), std::string::npos) << dims.status().ToString();
+  fs::remove_all(dir);
+}
+
 TEST(ModelsTest, CheckModelRunsTheRealNetworks) {
-  for (const char* name : {"fr_feature", "faceapi-resnet"}) {
+  for (const char* name : {"fr_feature", "faceapi-resnet", "fr_feature-faceapi"}) {
     auto m = FindModel(FACETRAIL_MODELS_DIR, name);
     ASSERT_TRUE(m.ok());
     auto check = CheckModel(*m);
@@ -256,7 +357,7 @@ TEST(ModelsTest, ManifestThatContradictsTheNetworkIsRefused) {
 }
 
 TEST(ModelsTest, StoredModelIdsFindTheirPipelineAgain) {
-  for (const char* name : {"fr_feature", "faceapi-resnet"}) {
+  for (const char* name : {"fr_feature", "faceapi-resnet", "fr_feature-faceapi"}) {
     for (bool flip : {true, false}) {
       PipelineOptions o;
       o.models_dir = FACETRAIL_MODELS_DIR;

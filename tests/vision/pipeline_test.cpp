@@ -72,6 +72,43 @@ TEST(PipelineTest, DefaultModelSeparatesSameFromDifferent) {
   }
 }
 
+// A fusion model's template is its members' unit templates, each scaled by 1/sqrt(2), one after
+// the other: the score of two fused templates is the mean of the members' scores.
+TEST(PipelineTest, FusionTemplateIsItsMembersTemplatesSideBySide) {
+  auto fused = MakePipeline("fr_feature-faceapi");
+  auto fr = MakePipeline("fr_feature");
+  auto fa = MakePipeline("faceapi-resnet");
+  ASSERT_TRUE(fused && fr && fa);
+  EXPECT_EQ(fused->template_model().id, "fusion-fr_feature-faceapi-resnet/members-flip");
+  EXPECT_EQ(fused->template_model().dim, 640);
+  const std::string a = Lfw("Colin_Powell/Colin_Powell_0001.jpg");
+  const std::string b = Lfw("Colin_Powell/Colin_Powell_0002.jpg");
+  const std::string c = Lfw("Tony_Blair/Tony_Blair_0001.jpg");
+  std::vector<std::vector<float>> templ;
+  for (const std::string& path : {a, b, c}) {
+    const std::vector<float> t = MainTemplate(*fused, path);
+    const std::vector<float> t1 = MainTemplate(*fr, path);
+    const std::vector<float> t2 = MainTemplate(*fa, path);
+    ASSERT_EQ(t.size(), 640u);
+    ASSERT_EQ(t1.size(), 512u);
+    ASSERT_EQ(t2.size(), 128u);
+    const float share = 1 / std::sqrt(2.0f);
+    for (size_t i = 0; i < 512; ++i) ASSERT_NEAR(t[i], t1[i] * share, 1e-6) << path << " " << i;
+    for (size_t i = 0; i < 128; ++i) {
+      ASSERT_NEAR(t[512 + i], t2[i] * share, 1e-6) << path << " " << i;
+    }
+    templ.push_back(t);
+  }
+  const float same = TemplateSimilarity(templ[0], templ[1]);
+  const float other = TemplateSimilarity(templ[0], templ[2]);
+  EXPECT_NEAR(same,
+              (TemplateSimilarity(MainTemplate(*fr, a), MainTemplate(*fr, b)) +
+               TemplateSimilarity(MainTemplate(*fa, a), MainTemplate(*fa, b))) /
+                  2,
+              1e-5);
+  EXPECT_GT(same, other + 0.2f);
+}
+
 TEST(PipelineTest, FaceApiResnetTemplatesSeparateSameFromDifferent) {
   auto p = MakePipeline("faceapi-resnet");
   ASSERT_TRUE(p);

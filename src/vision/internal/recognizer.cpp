@@ -142,6 +142,38 @@ class OnnxRecognizer final : public Recognizer {
   nn::Tensor input_;
 };
 
+// A fusion model's recognizer: each member's output made unit length and scaled by 1/sqrt(m),
+// one after another (models.h). A face one member cannot describe is not described.
+class FusionRecognizer final : public Recognizer {
+ public:
+  explicit FusionRecognizer(std::vector<std::unique_ptr<Recognizer>> members)
+      : members_(std::move(members)) {}
+
+  std::vector<float> Describe(const Image& image, const Detection& det, const Landmarks& pts,
+                              const FloatImage& quality_chip) override {
+    const double share = 1.0 / std::sqrt(static_cast<double>(members_.size()));
+    std::vector<float> out;
+    for (const auto& member : members_) {
+      const std::vector<float> v = member->Describe(image, det, pts, quality_chip);
+      double norm = 0;
+      for (float x : v) norm += static_cast<double>(x) * x;
+      norm = std::sqrt(norm);
+      if (v.empty() || !(norm > 0) || !std::isfinite(norm)) return {};
+      for (float x : v) out.push_back(static_cast<float>(x * share / norm));
+    }
+    return out;
+  }
+
+  double flops() const override {
+    double sum = 0;
+    for (const auto& member : members_) sum += member->flops();
+    return sum;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Recognizer>> members_;
+};
+
 }  // namespace
 
 std::array<std::array<double, 2>, 5> FivePoints(const Landmarks& pts) {
@@ -188,6 +220,16 @@ Affine FivePointChipTransform(const std::array<std::array<double, 2>, 5>& face,
 
 Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manifest,
                                                      const RecognizerOptions& options) {
+  if (manifest.kind == ModelKind::kFusion) {
+    FT_ASSIGN_OR_RETURN(const std::vector<ModelManifest> members, FusionMembers(manifest));
+    std::vector<std::unique_ptr<Recognizer>> made;
+    for (const ModelManifest& member : members) {
+      auto r = MakeRecognizer(member, options);
+      if (!r.ok()) return r.status().WithContext("fusion model '" + manifest.name + "'");
+      made.push_back(std::move(*r));
+    }
+    return std::unique_ptr<Recognizer>(new FusionRecognizer(std::move(made)));
+  }
   FT_RETURN_IF_ERROR(VerifyModelFile(manifest));
   if (manifest.kind == ModelKind::kFaceApiResnet29) {
     FT_ASSIGN_OR_RETURN(auto net, RecognitionNet::Load(manifest.dir(), options.precision));
@@ -253,19 +295,22 @@ Expected<ModelCheck> CheckModel(const ModelManifest& manifest) {
   const auto t2 = Clock::now();
   std::vector<float> out = recognizer->Describe(image, det, pts, chip);
   const auto t3 = Clock::now();
+  const std::string what = manifest.kind == ModelKind::kFusion
+                               ? "fusion model '" + manifest.name + "'"
+                               : manifest.file_path();
   if (out.size() != static_cast<size_t>(manifest.dim)) {
-    return InvalidArgument(manifest.file_path() + ": gave " + std::to_string(out.size()) +
+    return InvalidArgument(what + ": gave " + std::to_string(out.size()) +
                            " numbers, the manifest says dim " + std::to_string(manifest.dim));
   }
   bool all_equal = true;
   for (float v : out) {
     if (!std::isfinite(v)) {
-      return InvalidArgument(manifest.file_path() + ": gave a value that is not finite");
+      return InvalidArgument(what + ": gave a value that is not finite");
     }
     all_equal = all_equal && v == out[0];
   }
   if (all_equal) {
-    return InvalidArgument(manifest.file_path() + ": gave " + std::to_string(out.size()) +
+    return InvalidArgument(what + ": gave " + std::to_string(out.size()) +
                            " equal numbers (a broken or wrongly fed network)");
   }
   return ModelCheck{ms(t0, t1), ms(t2, t3), recognizer->flops() / 1e9};
