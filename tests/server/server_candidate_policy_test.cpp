@@ -7,6 +7,7 @@
 
 #include "common/command.h"
 #include "server_gallery_util.h"
+#include "vision/models.h"
 
 namespace facetrail::server::testing {
 namespace {
@@ -106,7 +107,8 @@ TEST_F(CandidatePolicyTest, CommandLineAndApiGiveTheSameListUnderTheOnePolicy) {
   set = Send("PUT", "/api/v1/config/candidates", sue,
              {{"max_list_length", 20}, {"threshold", nullptr}, {"reason", "a longer list"}});
   ASSERT_EQ(set.status, 200) << set.raw;
-  std::ifstream manifest(std::string(FACETRAIL_MODELS_DIR) + "/fr_feature.model.json");
+  std::ifstream manifest(std::string(FACETRAIL_MODELS_DIR) + "/" +
+                         std::string(vision::kDefaultModelName) + ".model.json");
   json model = json::parse(manifest, nullptr, false);
   const double calibrated = model["calibration"]["candidate"]["score"].get<double>();
   api = Upload("/api/v1/searches", sam, probe, SearchFields());

@@ -6,6 +6,7 @@
 #include "server_gallery_util.h"
 #include "vision/degrade.h"
 #include "vision/image.h"
+#include "vision/models.h"
 
 namespace facetrail::server::testing {
 namespace {
@@ -42,7 +43,7 @@ TEST_F(ServerExpectedFnirTest, SearchStatesTheExpectedFnirAndEveryStepWithWhy) {
   ASSERT_EQ(clean.status, 201) << clean.raw;
   const json& e = clean.body["expected_fnir"];
   ASSERT_TRUE(e.is_object()) << clean.raw;
-  EXPECT_EQ(e["model"], "fr_feature");
+  EXPECT_EQ(e["model"], std::string(vision::kDefaultModelName));
   ASSERT_TRUE(e["fnir"].is_number()) << "the shipped calibration has the ladder's table: " << e;
   EXPECT_GE(e["searches_measured"].get<int64_t>(), 30);
   EXPECT_NEAR(e["threshold"].get<double>(), clean.body["policy"]["threshold"].get<double>(), 1e-6);

@@ -28,6 +28,11 @@ TEST(ModelsTest, ShippedModelsLoadAndMatchTheirFiles) {
   auto models = ListModels(FACETRAIL_MODELS_DIR);
   ASSERT_TRUE(models.ok()) << models.status().ToString();
   ASSERT_GE(models->size(), 2u);
+  auto fused = FindModel(FACETRAIL_MODELS_DIR, "fr_feature-faceapi");
+  ASSERT_TRUE(fused.ok()) << fused.status().ToString();
+  EXPECT_EQ(fused->kind, ModelKind::kFusion);
+  EXPECT_EQ(fused->dim, 640);
+  EXPECT_TRUE(VerifyModelFile(*fused).ok());
   auto fr = FindModel(FACETRAIL_MODELS_DIR, kDefaultModelName);
   ASSERT_TRUE(fr.ok()) << fr.status().ToString();
   EXPECT_EQ(fr->dim, 512);

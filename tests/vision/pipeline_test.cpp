@@ -324,6 +324,7 @@ TEST(PipelineTest, SmallFaceChipOptions) {
   auto make = [](ChipInterpolation interpolation, ChipViews views) {
     PipelineOptions o;
     o.models_dir = FACETRAIL_MODELS_DIR;
+    o.model = "fr_feature";  // the ONNX network the options act on
     o.chip_interpolation = interpolation;
     o.chip_views = views;
     auto p = FacePipeline::Create(o);
