@@ -213,9 +213,7 @@ class FacePipelineImpl final : public FacePipeline {
   }
 
   static std::vector<float> Normalize(const std::vector<float>& v) {
-    double norm = 0;
-    for (float x : v) norm += static_cast<double>(x) * x;
-    norm = std::sqrt(norm);
+    const double norm = internal::L2Norm(v);
     std::vector<float> out(v.size());
     for (size_t i = 0; i < v.size(); ++i) out[i] = norm > 0 ? static_cast<float>(v[i] / norm) : 0.f;
     return out;

@@ -155,9 +155,7 @@ class FusionRecognizer final : public Recognizer {
     std::vector<float> out;
     for (const auto& member : members_) {
       const std::vector<float> v = member->Describe(image, det, pts, quality_chip);
-      double norm = 0;
-      for (float x : v) norm += static_cast<double>(x) * x;
-      norm = std::sqrt(norm);
+      const double norm = L2Norm(v);
       if (v.empty() || !(norm > 0) || !std::isfinite(norm)) return {};
       for (float x : v) out.push_back(static_cast<float>(x * share / norm));
     }
@@ -175,6 +173,12 @@ class FusionRecognizer final : public Recognizer {
 };
 
 }  // namespace
+
+double L2Norm(const std::vector<float>& v) {
+  double sum = 0;
+  for (float x : v) sum += static_cast<double>(x) * x;
+  return std::sqrt(sum);
+}
 
 std::array<std::array<double, 2>, 5> FivePoints(const Landmarks& pts) {
   auto mean = [&](size_t begin, size_t end) {

@@ -37,6 +37,9 @@ struct RecognizerOptions {
   nn::Precision precision = nn::Precision::kF32;
 };
 
+// The Euclidean length of `v`, summed in double (what a template is divided by to make it unit).
+double L2Norm(const std::vector<float>& v);
+
 // Loads the model's network (after checking its file against the pinned SHA-256).
 Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manifest,
                                                      const RecognizerOptions& options);
