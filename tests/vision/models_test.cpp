@@ -24,6 +24,31 @@ const std::string kGoodOnnx = R"({
   "alignment": [[38.3, 51.7], [73.5, 51.5], [56.0, 71.7], [41.5, 92.4], [70.7, 92.2]]
 })";
 
+// A manifest edit that must be refused: `from` (found in the good text) replaced by `to`; the
+// error names `field`.
+struct ManifestEdit {
+  std::string from, to, field;
+};
+
+// Applies each edit to `good` alone and expects ParseModelManifest to refuse the result with
+// kInvalidArgument naming the edit's field and the manifest (`origin`).
+template <size_t N>
+void ExpectEachEditRefused(const std::string& good, const std::string& origin,
+                           const ManifestEdit (&edits)[N]) {
+  for (const ManifestEdit& c : edits) {
+    std::string text = good;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto m = ParseModelManifest(text, origin);
+    ASSERT_FALSE(m.ok()) << c.to;
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find(c.field), std::string::npos)
+        << c.field << " not in: " << m.status().message();
+    EXPECT_NE(m.status().message().find(origin), std::string::npos) << m.status().message();
+  }
+}
+
 TEST(ModelsTest, ShippedModelsLoadAndMatchTheirFiles) {
   auto models = ListModels(FACETRAIL_MODELS_DIR);
   ASSERT_TRUE(models.ok()) << models.status().ToString();
@@ -82,10 +107,7 @@ TEST(ModelsTest, ManifestRoundTrips) {
 }
 
 TEST(ModelsTest, BadManifestsNameTheField) {
-  struct Case {
-    std::string from, to, field;
-  };
-  const Case cases[] = {
+  const ManifestEdit cases[] = {
       {R"("color": "rgb")", R"("color": "hsv")", "input.color"},
       {R"("dim": 256)", R"("dim": 250)", "dim"},
       {R"("dim": 256)", R"("dim": "256")", "dim"},
@@ -97,18 +119,7 @@ TEST(ModelsTest, BadManifestsNameTheField) {
       {R"("width": 112)", R"("width": 96)", "input"},
       {R"("kind": "onnx")", R"("kind": "tflite")", "kind"},
   };
-  for (const Case& c : cases) {
-    std::string text = kGoodOnnx;
-    const size_t at = text.find(c.from);
-    ASSERT_NE(at, std::string::npos) << c.from;
-    text.replace(at, c.from.size(), c.to);
-    auto m = ParseModelManifest(text, "dept.model.json");
-    ASSERT_FALSE(m.ok()) << c.to;
-    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(m.status().message().find(c.field), std::string::npos)
-        << c.field << " not in: " << m.status().message();
-    EXPECT_NE(m.status().message().find("dept.model.json"), std::string::npos);
-  }
+  ExpectEachEditRefused(kGoodOnnx, "dept.model.json", cases);
   EXPECT_FALSE(ParseModelManifest("{not json", "x").ok());
   EXPECT_FALSE(ParseModelManifest("[]", "x").ok());
 }
@@ -171,10 +182,7 @@ TEST(ModelsTest, ExpectedFnirTableParsesAndLooksUpByBin) {
 }
 
 TEST(ModelsTest, MalformedExpectedFnirTablesAreRefusedNamingTheField) {
-  struct Case {
-    std::string from, to, field;
-  };
-  const Case cases[] = {
+  const ManifestEdit cases[] = {
       // At another threshold than the shipped one: every stated FNIR would be wrong.
       {R"("threshold": 0.49)", R"("threshold": 0.45)", "expected_fnir.threshold"},
       {R"("effective_eye_distance_px": [0, 10, 20])", R"("effective_eye_distance_px": [0, 20, 10])",
@@ -193,17 +201,7 @@ TEST(ModelsTest, MalformedExpectedFnirTablesAreRefusedNamingTheField) {
       {R"("source": "ladder", )", R"("source": "ladder", "bins": 3, )", "expected_fnir.bins"},
   };
   ASSERT_TRUE(ParseModelManifest(kCalibrated, "dept.model.json").ok());
-  for (const Case& c : cases) {
-    std::string text = kCalibrated;
-    const size_t at = text.find(c.from);
-    ASSERT_NE(at, std::string::npos) << c.from;
-    text.replace(at, c.from.size(), c.to);
-    auto m = ParseModelManifest(text, "dept.model.json");
-    ASSERT_FALSE(m.ok()) << c.to;
-    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(m.status().message().find(c.field), std::string::npos)
-        << c.field << " not in: " << m.status().message();
-  }
+  ExpectEachEditRefused(kCalibrated, "dept.model.json", cases);
 }
 
 TEST(ModelsTest, FolderProblemsAreClear) {
@@ -246,10 +244,7 @@ TEST(ModelsTest, FusionManifestNamesItsMembersAndNothingOfItsOwn) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(ModelManifestJson(*again), ModelManifestJson(*m));
 
-  struct Case {
-    std::string from, to, field;
-  };
-  const Case cases[] = {
+  const ManifestEdit cases[] = {
       {R"("kind": "fusion",)", R"("kind": "fusion", "file": "x.onnx",)", "file"},
       {R"("kind": "fusion",)", R"("kind": "fusion", "input": {},)", "input"},
       {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature"])", "members"},
@@ -260,17 +255,7 @@ TEST(ModelsTest, FusionManifestNamesItsMembersAndNothingOfItsOwn) {
       {R"(["fr_feature", "faceapi-resnet"])", R"(["fr_feature", 7])", "members[1]"},
       {R"("members": ["fr_feature", "faceapi-resnet"])", R"("membres": ["fr_feature"])", "membres"},
   };
-  for (const Case& c : cases) {
-    std::string text = kGoodFusion;
-    const size_t at = text.find(c.from);
-    ASSERT_NE(at, std::string::npos) << c.from;
-    text.replace(at, c.from.size(), c.to);
-    auto bad = ParseModelManifest(text, "pair.model.json");
-    ASSERT_FALSE(bad.ok()) << c.to;
-    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(bad.status().message().find(c.field), std::string::npos)
-        << c.field << " not in: " << bad.status().message();
-  }
+  ExpectEachEditRefused(kGoodFusion, "pair.model.json", cases);
   // Members belong to fusion models only.
   std::string onnx = kGoodOnnx;
   onnx.replace(onnx.find(R"("file")"), 6, R"("members": ["a", "b"], "file")");
