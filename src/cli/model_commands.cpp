@@ -97,6 +97,10 @@ int RunShow(const ModelArgs& a) {
               << (file.ok() ? "matches its SHA-256" : file.ToString()) << ")\nsha256        "
               << m->sha256;
   }
+  if (m->projection) {
+    std::cout << "\nprojection    " << m->projection_path() << " (sha256 " << m->projection->sha256
+              << "; " << m->projection->fitted << ")";
+  }
   if (m->kind == vision::ModelKind::kOnnx) {
     std::cout << "\ninput         " << m->input.width << "x" << m->input.height << ", "
               << (m->input.color == vision::ColorOrder::kBgr ? "BGR" : "RGB") << ", (v - "
@@ -154,15 +158,26 @@ int RunRegister(const ModelArgs& a) {
   namespace fs = std::filesystem;
   const fs::path target_file = fs::path(*models_dir) / m->file;
   const fs::path target_manifest = fs::path(*models_dir) / (m->name + ".model.json");
-  std::error_code ec;
-  if (fs::exists(target_file, ec) || fs::exists(target_manifest, ec)) {
-    return Finish(AlreadyExists((fs::exists(target_file) ? target_file : target_manifest).string() +
-                                " exists: rename the model's file or name"),
-                  a.json);
+  // What is copied (from → to): the weights, and the projection when it has one; the manifest
+  // last, so the folder never lists a model whose files are not all there.
+  std::vector<std::pair<std::string, fs::path>> copies = {{m->file_path(), target_file}};
+  if (m->projection) {
+    copies.emplace_back(m->projection_path(), fs::path(*models_dir) / m->projection->file);
   }
-  auto bytes = ReadFileBytes(m->file_path());
-  if (!bytes.ok()) return Finish(bytes.status(), a.json);
-  Status s = WriteFileAtomically(target_file.string(), *bytes);
+  for (const fs::path& target : {target_file, target_manifest, copies.back().second}) {
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+      return Finish(AlreadyExists(target.string() + " exists: rename the model's files or name"),
+                    a.json);
+    }
+  }
+  Status s = Status::Ok();
+  for (const auto& [from, to] : copies) {
+    auto bytes = ReadFileBytes(from);
+    if (!bytes.ok()) return Finish(bytes.status(), a.json);
+    s = WriteFileAtomically(to.string(), *bytes);
+    if (!s.ok()) break;
+  }
   if (s.ok()) {
     const std::string json = vision::ModelManifestJson(*m);
     s = WriteFileAtomically(target_manifest.string(),

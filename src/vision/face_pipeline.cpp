@@ -285,6 +285,7 @@ Status CheckModelFiles(const PipelineOptions& given) {
     for (const ModelManifest& member : members) files.push_back(member.file_path());
   } else {
     files.push_back(manifest.file_path());
+    if (manifest.projection) files.push_back(manifest.projection_path());
   }
   for (const std::string& f : files) {
     if (!FileExists(f)) {

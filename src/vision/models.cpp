@@ -1,6 +1,7 @@
 #include "vision/models.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -233,17 +234,34 @@ Status CheckModelName(const std::string& field, const std::string& name) {
   return Status::Ok();
 }
 
-Status ParseWeightsFile(const Fields& f, ModelManifest& m) {
-  FT_RETURN_IF_ERROR(f.Text("file", m.file, true, 255));
-  if (m.file.find('/') != std::string::npos || m.file == "." || m.file == "..") {
-    return Fields::Bad("file", "a file name beside the manifest (no folders)");
+// `file` (a name beside the manifest) and its pinned `sha256`, of the object `f` reads.
+Status ParsePinnedFile(const Fields& f, std::string& file, std::string& sha256) {
+  FT_RETURN_IF_ERROR(f.Text("file", file, true, 255));
+  if (file.find('/') != std::string::npos || file == "." || file == "..") {
+    return Fields::Bad(f.Name("file"), "a file name beside the manifest (no folders)");
   }
-  FT_RETURN_IF_ERROR(f.Text("sha256", m.sha256, true, 64));
-  if (m.sha256.size() != 64 || !std::all_of(m.sha256.begin(), m.sha256.end(), [](char c) {
+  FT_RETURN_IF_ERROR(f.Text("sha256", sha256, true, 64));
+  if (sha256.size() != 64 || !std::all_of(sha256.begin(), sha256.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
       })) {
-    return Fields::Bad("sha256", "expected 64 lower-case hex digits");
+    return Fields::Bad(f.Name("sha256"), "expected 64 lower-case hex digits");
   }
+  return Status::Ok();
+}
+
+Status ParseProjection(const Fields& parent, ModelManifest& m) {
+  if (!parent.Has("projection")) return Status::Ok();
+  if (m.kind == ModelKind::kFusion) {
+    return Fields::Bad("projection", "not for fusion models (give it to a member)");
+  }
+  Fields f = parent.Child("projection");
+  FT_RETURN_IF_ERROR(f.CheckObject());
+  FT_RETURN_IF_ERROR(f.OnlyKnown({"file", "sha256", "fitted"}));
+  ModelProjection p;
+  FT_RETURN_IF_ERROR(ParsePinnedFile(f, p.file, p.sha256));
+  if (p.file == m.file) return Fields::Bad("projection.file", "is the weights file");
+  FT_RETURN_IF_ERROR(f.Text("fitted", p.fitted, true));
+  m.projection = std::move(p);
   return Status::Ok();
 }
 
@@ -326,9 +344,9 @@ Status ParseInput(const Fields& f, ModelManifest& m) {
 Status ParseManifestObject(const json& doc, ModelManifest& m) {
   Fields f(doc, "");
   FT_RETURN_IF_ERROR(f.CheckObject());
-  FT_RETURN_IF_ERROR(
-      f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256", "members", "input",
-                   "alignment", "calibration", "source", "licence", "training_data", "card"}));
+  FT_RETURN_IF_ERROR(f.OnlyKnown({"name", "id", "version", "dim", "kind", "file", "sha256",
+                                  "members", "projection", "input", "alignment", "calibration",
+                                  "source", "licence", "training_data", "card"}));
   FT_RETURN_IF_ERROR(f.Text("name", m.name, true, 64));
   FT_RETURN_IF_ERROR(CheckModelName("name", m.name));
   FT_RETURN_IF_ERROR(f.Text("id", m.id, true, 100));
@@ -356,8 +374,9 @@ Status ParseManifestObject(const json& doc, ModelManifest& m) {
   } else if (f.Has("members")) {
     return Fields::Bad("members", "only for fusion models");
   } else {
-    FT_RETURN_IF_ERROR(ParseWeightsFile(f, m));
+    FT_RETURN_IF_ERROR(ParsePinnedFile(f, m.file, m.sha256));
   }
+  FT_RETURN_IF_ERROR(ParseProjection(f, m));
   FT_RETURN_IF_ERROR(ParseInput(f, m));
   if (f.Has("calibration")) {
     Calibration c;
@@ -415,6 +434,11 @@ std::string ModelManifestJson(const ModelManifest& m) {
   } else {
     j["file"] = m.file;
     j["sha256"] = m.sha256;
+  }
+  if (m.projection) {
+    j["projection"] = {{"file", m.projection->file},
+                       {"sha256", m.projection->sha256},
+                       {"fitted", m.projection->fitted}};
   }
   if (m.kind == ModelKind::kOnnx) {
     j["input"] = {{"width", m.input.width},
@@ -546,26 +570,62 @@ Expected<ModelManifest> FindModel(const std::string& given_dir, std::string_view
                   (known.empty() ? " (no *.model.json there)" : " (models: " + known + ")"));
 }
 
+namespace {
+
+// `path` exists and hashes to `sha256`; errors say it is `what`.
+Status VerifyPinnedFile(const std::string& path, const std::string& sha256,
+                        const std::string& what) {
+  auto hash = Sha256FileHex(path);
+  if (!hash.ok()) {
+    if (hash.status().code() == StatusCode::kNotFound) {
+      return NotFound(path + ": " + what +
+                      " is missing (run scripts/fetch-models, or copy it beside its manifest)");
+    }
+    return hash.status();
+  }
+  if (*hash != sha256) {
+    return DataLoss(path + ": SHA-256 " + *hash + " is not the " + sha256 +
+                    " its manifest pins (a different or damaged file; fetch it again)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status VerifyModelFile(const ModelManifest& m) {
   if (m.kind == ModelKind::kFusion) {
     FT_ASSIGN_OR_RETURN(const std::vector<ModelManifest> members, FusionMembers(m));
     for (const ModelManifest& member : members) FT_RETURN_IF_ERROR(VerifyModelFile(member));
     return Status::Ok();
   }
-  const std::string path = m.file_path();
-  auto hash = Sha256FileHex(path);
-  if (!hash.ok()) {
-    if (hash.status().code() == StatusCode::kNotFound) {
-      return NotFound(path + ": model file of '" + m.name +
-                      "' is missing (run scripts/fetch-models, or copy it beside its manifest)");
+  FT_RETURN_IF_ERROR(VerifyPinnedFile(m.file_path(), m.sha256, "model file of '" + m.name + "'"));
+  if (!m.projection) return Status::Ok();
+  return VerifyPinnedFile(m.projection_path(), m.projection->sha256,
+                          "projection file of '" + m.name + "'");
+}
+
+Expected<std::vector<float>> LoadProjection(const ModelManifest& m) {
+  if (!m.projection) return InvalidArgument("model '" + m.name + "' has no projection");
+  const std::string path = m.projection_path();
+  const size_t want = static_cast<size_t>(m.dim) * static_cast<size_t>(m.dim);
+  FT_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes,
+                      ReadFileBytes(path, want * sizeof(float) + 1));
+  if (bytes.size() != want * sizeof(float)) {
+    return DataLoss(path + ": " + std::to_string(bytes.size()) + " bytes, expected " +
+                    std::to_string(want * sizeof(float)) + " (" + std::to_string(m.dim) + " × " +
+                    std::to_string(m.dim) + " float32)");
+  }
+  std::vector<float> p(want);
+  for (size_t i = 0; i < want; ++i) {
+    uint32_t u = 0;
+    for (int b = 3; b >= 0; --b) u = (u << 8) | bytes[i * 4 + static_cast<size_t>(b)];
+    p[i] = std::bit_cast<float>(u);
+    if (!std::isfinite(p[i])) {
+      return DataLoss(path + ": value " + std::to_string(i) + " (row " +
+                      std::to_string(i / static_cast<size_t>(m.dim)) + ") is not finite");
     }
-    return hash.status();
   }
-  if (*hash != m.sha256) {
-    return DataLoss(path + ": SHA-256 " + *hash + " is not the " + m.sha256 +
-                    " its manifest pins (a different or damaged file; fetch it again)");
-  }
-  return Status::Ok();
+  return p;
 }
 
 Expected<std::vector<ModelManifest>> FusionMembers(const ModelManifest& m) {

@@ -19,6 +19,13 @@
 //   templates is the mean of the members' cosine similarities and one exact search pass over
 //   the concatenation ranks by it; it has no weights file of its own).
 //
+//   An onnx or faceapi-resnet29 model may carry a `projection`: a fixed dim × dim matrix P
+//   applied to each unit template t, the template then being P t made unit again. Shipped use:
+//   `fr_feature-robust`, whose P shrinks the directions along which blur, downscaling and JPEG
+//   move a face's template (docs/MODELS.md, "Projection"; docs/ACCURACY.md, session 12). The
+//   network and its alignment stay those of the model without it; the templates differ, so the
+//   model has its own id.
+//
 // THREAD SAFETY
 //   Plain data and reentrant functions.
 #pragma once
@@ -34,7 +41,7 @@
 namespace facetrail::vision {
 
 // The model `facetrail` uses when none is named.
-inline constexpr std::string_view kDefaultModelName = "fr_feature";
+inline constexpr std::string_view kDefaultModelName = "fr_feature-robust";
 
 enum class ModelKind { kOnnx, kFaceApiResnet29, kFusion };
 std::string_view ModelKindName(ModelKind kind);  // "onnx", "faceapi-resnet29", "fusion"
@@ -112,6 +119,14 @@ struct Calibration {
   std::optional<ExpectedFnirTable> expected_fnir;
 };
 
+// A fixed linear map of templates (ModelManifest::projection): `file` beside the manifest holds
+// dim × dim little-endian float32, row-major (row i gives output number i), pinned by `sha256`.
+struct ModelProjection {
+  std::string file;
+  std::string sha256;
+  std::string fitted;  // how it was made (data, command), in words
+};
+
 struct ModelManifest {
   std::string name;  // what --model takes, e.g. "fr_feature"
   std::string id;    // template model id prefix, e.g. "faceplugin-0.0.1-fr_feature"
@@ -123,8 +138,9 @@ struct ModelManifest {
   // kFusion: the member models' names (2 to 4, other kinds, no repeats), in template order; their
   // manifests sit in the same folder and their dims add up to `dim` (FusionMembers checks).
   std::vector<std::string> members;
-  ModelInput input;             // kOnnx
-  AlignmentTemplate alignment;  // kOnnx
+  std::optional<ModelProjection> projection;  // not kFusion
+  ModelInput input;                           // kOnnx
+  AlignmentTemplate alignment;                // kOnnx
   std::optional<Calibration> calibration;
   // Model card, short fields (docs/MODELS.md has the whole card).
   std::string source;         // where the weights come from (package, version, path)
@@ -136,6 +152,8 @@ struct ModelManifest {
   // The folder holding the manifest: `file` is relative to it.
   std::string dir() const;
   std::string file_path() const { return dir() + "/" + file; }
+  // The projection's file (empty without one).
+  std::string projection_path() const { return projection ? dir() + "/" + projection->file : ""; }
 };
 
 // Parses a manifest. kInvalidArgument names `origin` and the field ("fr_feature.model.json:
@@ -158,7 +176,13 @@ Expected<std::vector<ModelManifest>> ListModels(const std::string& models_dir);
 Expected<ModelManifest> FindModel(const std::string& models_dir, std::string_view name_or_id);
 // Checks the weights file against the pinned SHA-256: kNotFound (missing: run
 // scripts/fetch-models) or kDataLoss (different bytes). A fusion model: each member's file.
+// A projection's file is checked the same way.
 Status VerifyModelFile(const ModelManifest& manifest);
+
+// The projection matrix of `manifest` (dim × dim floats, row-major), after VerifyModelFile.
+// kInvalidArgument when the model has none; kDataLoss when the file is not dim × dim × 4 bytes
+// or holds a value that is not finite.
+Expected<std::vector<float>> LoadProjection(const ModelManifest& manifest);
 
 // The member manifests of a fusion model, read from its folder, in template order.
 // kInvalidArgument when `manifest` is not a fusion, a member is itself a fusion or named twice,

@@ -77,7 +77,8 @@ TEST_F(PostgresCliTest, EnrolSearchSealSearchWithTwoSnapshotFolders) {
   }
   EXPECT_TRUE(snapshot);
 
-  const std::string probe = "--probe '" + kLfw + "/" + Photo(kPeople[1], 2) + "' --json";
+  // (Tony Blair's third photo: his second scores at the candidate threshold, 0.49 against 0.49.)
+  const std::string probe = "--probe '" + kLfw + "/" + Photo(kPeople[1], 3) + "' --json";
   CommandRun a = Ft("search --db '" + uri_ + "' --snapshot-dir snap-a " + probe);
   ASSERT_EQ(a.exit_code, 0) << a.out;
   ASSERT_FALSE(Bookings(a).empty()) << a.out;

@@ -299,6 +299,30 @@ TEST_P(ModelMigrationTest, ADepartmentsModelIsRegisteredCertifiedThenActivated) 
   ASSERT_TRUE(again_json.is_object()) << again.out;
   EXPECT_NE(again_json["error"]["message"].get<std::string>().find("already"), std::string::npos)
       << again.out;
+  // A model with a projection brings its matrix file along (the shipped robust variant's, here
+  // under a department's names).
+  auto projected = nlohmann::json::parse(
+      RunCommand("cat '" FACETRAIL_MODELS_DIR "/fr_feature-robust.model.json'").out);
+  projected.erase("calibration");
+  projected["name"] = "dept_net_p";
+  projected["id"] = "metro-pd-dept-net-p";
+  projected["file"] = "dept_p.onnx";
+  projected["projection"]["file"] = "dept_p.proj";
+  fs::copy_file(fs::path(FACETRAIL_MODELS_DIR) / "fr_feature.onnx", incoming / "dept_p.onnx");
+  std::ofstream(incoming / "dept_p.model.json") << projected.dump(2);
+  CommandRun no_matrix = Ft("models register incoming/dept_p.model.json" + m);
+  EXPECT_NE(no_matrix.exit_code, 0) << "registered without its projection file";
+  EXPECT_NE(no_matrix.out.find("dept_p.proj"), std::string::npos) << no_matrix.out;
+  fs::copy_file(fs::path(FACETRAIL_MODELS_DIR) / "fr_feature-robust.projection.f32",
+                incoming / "dept_p.proj");
+  CommandRun reg_p = Ft("models register incoming/dept_p.model.json" + m);
+  ASSERT_EQ(reg_p.exit_code, 0) << reg_p.out;
+  EXPECT_TRUE(fs::exists(models / "dept_p.proj"));
+  CommandRun show_p = Ft("models show dept_net_p" + m);
+  ASSERT_EQ(show_p.exit_code, 0) << show_p.out;
+  EXPECT_NE(show_p.out.find("projection"), std::string::npos) << show_p.out;
+  EXPECT_NE(show_p.out.find("matches its SHA-256"), std::string::npos) << show_p.out;
+
   const CommandRun listed_run = Ft("models list --json" + m, "", true);
   auto list = nlohmann::json::parse(listed_run.out);
   bool listed = false;

@@ -318,8 +318,89 @@ TEST(ModelsTest, FusionMembersAreCheckedInTheFolder) {
   fs::remove_all(dir);
 }
 
+// A projection is a pinned dim × dim float32 file beside the manifest: parsed and written back,
+// refused on a fusion or without its fields, and its file checked like the weights (missing,
+// other bytes, wrong size, a value that is not finite).
+TEST(ModelsTest, ProjectionIsAPinnedMatrixFileBesideTheManifest) {
+  std::string good = kGoodOnnx;
+  good.replace(good.find(R"("input")"), 7,
+               R"("projection": {"file": "dept.proj", "fitted": "on our own booking photos",
+      "sha256": "1111111111111111111111111111111111111111111111111111111111111111"},
+  "input")");
+  auto m = ParseModelManifest(good, "dept.model.json");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE(m->projection.has_value());
+  EXPECT_EQ(m->projection->file, "dept.proj");
+  EXPECT_EQ(m->projection->fitted, "on our own booking photos");
+  auto again = ParseModelManifest(ModelManifestJson(*m), "again");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ModelManifestJson(*again), ModelManifestJson(*m));
+  EXPECT_EQ(LoadProjection(*ParseModelManifest(kGoodOnnx, "x")).status().code(),
+            StatusCode::kInvalidArgument);  // a model without one
+
+  const ManifestEdit cases[] = {
+      {R"("file": "dept.proj")", R"("file": "../dept.proj")", "projection.file"},
+      {R"("file": "dept.proj")", R"("file": "dept.onnx")", "projection.file"},
+      {R"("sha256": "1111)", R"("sha256": "X111)", "projection.sha256"},
+      {R"("fitted": "on our own booking photos")", R"("fitted": 3)", "projection.fitted"},
+      {R"( "fitted": "on our own booking photos",)", "", "projection.fitted"},
+      {R"("fitted")", R"("fited")", "projection.fited"},
+      {good.substr(good.find(R"("projection")"), good.find('}') - good.find(R"("projection")") + 1),
+       R"("projection": ["dept.proj"])", "projection"},
+  };
+  ExpectEachEditRefused(good, "dept.model.json", cases);
+  std::string fusion = kGoodFusion;
+  fusion.replace(
+      fusion.find(R"("members")"), 9,
+      R"("projection": {"file": "p", "sha256": "1111111111111111111111111111111111111111111111111111111111111111", "fitted": "x"}, "members")");
+  auto on_fusion = ParseModelManifest(fusion, "pair.model.json");
+  ASSERT_FALSE(on_fusion.ok());
+  EXPECT_NE(on_fusion.status().message().find("projection"), std::string::npos);
+
+  // The file, beside a copy of a real model's manifest.
+  const fs::path dir = fs::temp_directory_path() / "facetrail_models_projection";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto shipped = FindModel(FACETRAIL_MODELS_DIR, "fr_feature-robust");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+  ASSERT_TRUE(shipped->projection.has_value());
+  ASSERT_TRUE(VerifyModelFile(*shipped).ok());
+  auto matrix = LoadProjection(*shipped);
+  ASSERT_TRUE(matrix.ok()) << matrix.status().ToString();
+  ASSERT_EQ(matrix->size(), 512u * 512u);
+  ModelManifest copy = *shipped;
+  copy.manifest_path = (dir / "robust.model.json").string();
+  fs::copy_file(shipped->file_path(), dir / copy.file);
+  EXPECT_EQ(VerifyModelFile(copy).code(), StatusCode::kNotFound);  // no projection file yet
+  const auto write = [&](const std::vector<float>& values) {
+    std::ofstream out(dir / copy.projection->file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(values.data()),
+              static_cast<std::streamsize>(values.size() * sizeof(float)));
+  };
+  write(*matrix);
+  EXPECT_TRUE(VerifyModelFile(copy).ok());
+  std::vector<float> changed = *matrix;
+  changed[7] += 1e-3f;
+  write(changed);
+  EXPECT_EQ(VerifyModelFile(copy).code(), StatusCode::kDataLoss);
+  // LoadProjection reads after VerifyModelFile; on its own it still refuses what cannot be one.
+  write(std::vector<float>(matrix->begin(), matrix->end() - 1));
+  auto short_file = LoadProjection(copy);
+  ASSERT_EQ(short_file.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(short_file.status().message().find("expected 1048576"), std::string::npos)
+      << short_file.status().ToString();
+  changed = *matrix;
+  changed[3 * 512 + 5] = std::nanf("");
+  write(changed);
+  auto nan = LoadProjection(copy);
+  ASSERT_EQ(nan.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(nan.status().message().find("row 3"), std::string::npos) << nan.status().ToString();
+  fs::remove_all(dir);
+}
+
 TEST(ModelsTest, CheckModelRunsTheRealNetworks) {
-  for (const char* name : {"fr_feature", "faceapi-resnet", "fr_feature-faceapi"}) {
+  for (const char* name :
+       {"fr_feature", "fr_feature-robust", "faceapi-resnet", "fr_feature-faceapi"}) {
     auto m = FindModel(FACETRAIL_MODELS_DIR, name);
     ASSERT_TRUE(m.ok());
     auto check = CheckModel(*m);
@@ -347,7 +428,8 @@ TEST(ModelsTest, ManifestThatContradictsTheNetworkIsRefused) {
 }
 
 TEST(ModelsTest, StoredModelIdsFindTheirPipelineAgain) {
-  for (const char* name : {"fr_feature", "faceapi-resnet", "fr_feature-faceapi"}) {
+  for (const char* name :
+       {"fr_feature", "fr_feature-robust", "faceapi-resnet", "fr_feature-faceapi"}) {
     for (bool flip : {true, false}) {
       PipelineOptions o;
       o.models_dir = FACETRAIL_MODELS_DIR;

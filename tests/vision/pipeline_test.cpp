@@ -10,6 +10,7 @@
 #include "vision/batch.h"
 #include "vision/degrade.h"
 #include "vision/face_pipeline.h"
+#include "vision/models.h"
 
 namespace facetrail::vision {
 namespace {
@@ -49,7 +50,7 @@ std::vector<float> MainTemplate(FacePipeline& p, const std::string& path) {
 TEST(PipelineTest, DefaultModelSeparatesSameFromDifferent) {
   auto p = MakePipeline(std::string(kDefaultModelName));
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->template_model().id, "faceplugin-0.0.1-fr_feature/5point-flip");
+  EXPECT_EQ(p->template_model().id, "faceplugin-0.0.1-fr_feature-robust/5point-flip");
   EXPECT_EQ(p->template_model().dim, 512);
   auto a1 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0001.jpg"));
   auto a2 = MainTemplate(*p, Lfw("Colin_Powell/Colin_Powell_0002.jpg"));
@@ -107,6 +108,39 @@ TEST(PipelineTest, FusionTemplateIsItsMembersTemplatesSideBySide) {
                   2,
               1e-5);
   EXPECT_GT(same, other + 0.2f);
+}
+
+// A model with a projection: its template is the network's unit template times the pinned matrix,
+// made unit again; the network, alignment and everything else are those of the model without it.
+TEST(PipelineTest, ProjectedTemplateIsTheMatrixTimesTheNetworksTemplate) {
+  auto robust = MakePipeline("fr_feature-robust");
+  auto plain = MakePipeline("fr_feature");
+  ASSERT_TRUE(robust && plain);
+  EXPECT_EQ(robust->template_model().id, "faceplugin-0.0.1-fr_feature-robust/5point-flip");
+  auto manifest = FindModel(FACETRAIL_MODELS_DIR, "fr_feature-robust");
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  auto matrix = LoadProjection(*manifest);
+  ASSERT_TRUE(matrix.ok()) << matrix.status().ToString();
+  std::vector<std::vector<float>> templ;
+  for (const char* name :
+       {"Colin_Powell/Colin_Powell_0001.jpg", "Colin_Powell/Colin_Powell_0002.jpg",
+        "Tony_Blair/Tony_Blair_0001.jpg"}) {
+    const std::vector<float> t = MainTemplate(*robust, Lfw(name));
+    const std::vector<float> u = MainTemplate(*plain, Lfw(name));
+    ASSERT_EQ(t.size(), 512u);
+    ASSERT_EQ(u.size(), 512u);
+    std::vector<double> want(512);
+    double norm = 0;
+    for (size_t i = 0; i < 512; ++i) {
+      for (size_t j = 0; j < 512; ++j)
+        want[i] += static_cast<double>((*matrix)[i * 512 + j]) * u[j];
+      norm += want[i] * want[i];
+    }
+    for (size_t i = 0; i < 512; ++i)
+      ASSERT_NEAR(t[i], want[i] / std::sqrt(norm), 1e-5) << name << " " << i;
+    templ.push_back(t);
+  }
+  EXPECT_GT(TemplateSimilarity(templ[0], templ[1]), TemplateSimilarity(templ[0], templ[2]) + 0.2f);
 }
 
 TEST(PipelineTest, FaceApiResnetTemplatesSeparateSameFromDifferent) {

@@ -172,6 +172,41 @@ class FusionRecognizer final : public Recognizer {
   std::vector<std::unique_ptr<Recognizer>> members_;
 };
 
+// A model with a projection (models.h): the network's template made unit, then multiplied by
+// the fixed matrix P (the pipeline makes the result unit again).
+class ProjectedRecognizer final : public Recognizer {
+ public:
+  ProjectedRecognizer(std::unique_ptr<Recognizer> network, std::vector<float> matrix, int dim)
+      : network_(std::move(network)), matrix_(std::move(matrix)), dim_(static_cast<size_t>(dim)) {}
+
+  std::vector<float> Describe(const Image& image, const Detection& det, const Landmarks& pts,
+                              const FloatImage& quality_chip) override {
+    const std::vector<float> v = network_->Describe(image, det, pts, quality_chip);
+    const double norm = L2Norm(v);
+    if (v.size() != dim_ || !(norm > 0) || !std::isfinite(norm)) return {};
+    std::vector<float> out(dim_);
+    for (size_t i = 0; i < dim_; ++i) {
+      const float* row = matrix_.data() + i * dim_;
+      double sum = 0;
+      for (size_t j = 0; j < dim_; ++j) sum += static_cast<double>(row[j]) * v[j];
+      out[i] = static_cast<float>(sum / norm);
+    }
+    return out;
+  }
+
+  double flops() const override {
+    return network_->flops() + 2.0 * static_cast<double>(dim_) * static_cast<double>(dim_);
+  }
+
+ private:
+  std::unique_ptr<Recognizer> network_;
+  std::vector<float> matrix_;  // dim × dim, row-major
+  size_t dim_;
+};
+
+Expected<std::unique_ptr<Recognizer>> MakeNetworkRecognizer(const ModelManifest& manifest,
+                                                            const RecognizerOptions& options);
+
 }  // namespace
 
 double L2Norm(const std::vector<float>& v) {
@@ -234,6 +269,19 @@ Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manife
     }
     return std::unique_ptr<Recognizer>(new FusionRecognizer(std::move(made)));
   }
+  FT_ASSIGN_OR_RETURN(auto network, MakeNetworkRecognizer(manifest, options));
+  if (!manifest.projection) return network;
+  auto matrix = LoadProjection(manifest);
+  if (!matrix.ok()) return matrix.status().WithContext("model '" + manifest.name + "'");
+  return std::unique_ptr<Recognizer>(
+      new ProjectedRecognizer(std::move(network), std::move(*matrix), manifest.dim));
+}
+
+namespace {
+
+// An onnx or faceapi-resnet29 model's network, without its projection.
+Expected<std::unique_ptr<Recognizer>> MakeNetworkRecognizer(const ModelManifest& manifest,
+                                                            const RecognizerOptions& options) {
   FT_RETURN_IF_ERROR(VerifyModelFile(manifest));
   if (manifest.kind == ModelKind::kFaceApiResnet29) {
     FT_ASSIGN_OR_RETURN(auto net, RecognitionNet::Load(manifest.dir(), options.precision));
@@ -265,6 +313,8 @@ Expected<std::unique_ptr<Recognizer>> MakeRecognizer(const ModelManifest& manife
   }
   return std::unique_ptr<Recognizer>(new OnnxRecognizer(std::move(*net), manifest, options));
 }
+
+}  // namespace
 
 }  // namespace facetrail::vision::internal
 
