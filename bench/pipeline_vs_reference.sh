@@ -25,6 +25,8 @@ echo "== ours (bf16, detector in uint8/int8 at 512)"
 "$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --detector-512 --json | tee "$work/ours_int8.json"
 echo "== ours (default: bf16, detector in uint8/int8, small images detected at 256)"
 "$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --json | tee "$work/ours_default.json"
+echo "== ours (fr_feature without the default model's projection, otherwise the default)"
+"$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --model fr_feature --json | tee "$work/ours_plain.json"
 echo "== ours (fr_feature-faceapi, the fusion of both networks, otherwise the default)"
 "$bin" --list "$work/list.txt" --limit "$n" --threads 2 --int8 --model fr_feature-faceapi --json | tee "$work/ours_fusion.json"
 echo "== ours (the face-api ResNet instead of fr_feature, otherwise the default)"
@@ -50,7 +52,7 @@ for f in ("ref0.jsonl", "ref1.jsonl"):
             infer.append(r["infer_ms"] + r.get("decode_ms", 0))
 steady_ips = 2 * 1000 / (sum(infer) / len(infer))  # two processes, per-image work only
 print(f"reference: {ref_ips:.2f} images/s whole process (incl. start-up), {steady_ips:.2f} images/s steady state")
-for name in ("ours", "ours_bf16", "ours_int8", "ours_default", "ours_fusion", "ours_resnet", "ours_faceapi"):
+for name in ("ours", "ours_bf16", "ours_int8", "ours_default", "ours_plain", "ours_fusion", "ours_resnet", "ours_faceapi"):
     o = json.load(open(f"{work}/{name}.json"))
     print(f"{name}: {o['images_per_s']:.2f} images/s; ratio to the reference steady state {o['images_per_s'] / steady_ips:.1f}x;"
           f" ssd {o['ssd_ms']:.1f} ms, landmarks {o['landmarks_ms']:.2f} ms, recognition {o['recognition_ms']:.2f} ms")
