@@ -164,7 +164,9 @@ int RunRegister(const ModelArgs& a) {
   if (m->projection) {
     copies.emplace_back(m->projection_path(), fs::path(*models_dir) / m->projection->file);
   }
-  for (const fs::path& target : {target_file, target_manifest, copies.back().second}) {
+  std::vector<fs::path> targets = {target_manifest};
+  for (const auto& copy : copies) targets.push_back(copy.second);
+  for (const fs::path& target : targets) {
     std::error_code ec;
     if (fs::exists(target, ec)) {
       return Finish(AlreadyExists(target.string() + " exists: rename the model's files or name"),
