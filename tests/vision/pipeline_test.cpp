@@ -77,10 +77,11 @@ TEST(PipelineTest, DefaultModelSeparatesSameFromDifferent) {
 // the other: the score of two fused templates is the mean of the members' scores.
 TEST(PipelineTest, FusionTemplateIsItsMembersTemplatesSideBySide) {
   auto fused = MakePipeline("fr_feature-faceapi");
-  auto fr = MakePipeline("fr_feature");
+  auto fr = MakePipeline("fr_feature-robust");  // a member with a projection (version 2)
   auto fa = MakePipeline("faceapi-resnet");
   ASSERT_TRUE(fused && fr && fa);
   EXPECT_EQ(fused->template_model().id, "fusion-fr_feature-faceapi-resnet/members-flip");
+  EXPECT_EQ(fused->template_model().version, 2);
   EXPECT_EQ(fused->template_model().dim, 640);
   const std::string a = Lfw("Colin_Powell/Colin_Powell_0001.jpg");
   const std::string b = Lfw("Colin_Powell/Colin_Powell_0002.jpg");
